@@ -1,0 +1,55 @@
+import type { Model } from '../ir/model.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { ValueType } from '../ir/types.js';
+
+/** A session input or output as the runtime reports it. */
+export interface ValueInfo {
+  name: string;
+  type: ValueType | undefined;
+}
+
+/** Options every backend understands; backends ignore what they cannot honour and say so in their docs. */
+export interface SessionOptions {
+  /** Threads inside one operator (0 or undefined: the runtime's default). */
+  intraOpThreads?: number;
+  /** Threads across operators. */
+  interOpThreads?: number;
+  /** Graph optimization level applied by the runtime. */
+  graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+  /** Execution providers in order of preference; unavailable ones are skipped, 'cpu' is the last resort. */
+  executionProviders?: string[];
+  /** Collect a profile; `Session.endProfiling()` returns the profile file. */
+  profiling?: boolean | { filePrefix?: string };
+  /** Runtime-specific extras, passed through untouched. */
+  extra?: Record<string, unknown>;
+}
+
+export interface RunOptions {
+  /** Outputs to fetch (default: all). */
+  outputs?: string[];
+  /** Tag shown in runtime logs and profiles. */
+  tag?: string;
+}
+
+/** A loaded model ready to run. */
+export interface Session {
+  readonly inputs: readonly ValueInfo[];
+  readonly outputs: readonly ValueInfo[];
+  /** Execution providers actually in use, best first. */
+  readonly executionProviders?: readonly string[];
+  run(feeds: Record<string, Tensor>, options?: RunOptions): Promise<Record<string, Tensor>>;
+  /** Stop profiling and return the profile file path (or undefined when profiling was off). */
+  endProfiling?(): Promise<string | undefined>;
+  dispose(): Promise<void>;
+}
+
+/**
+ * A runtime that can execute models. Implementations: @edgeml/runtime-node,
+ * @edgeml/runtime-web. Transformations that must run a model take a Backend argument
+ * rather than importing a runtime.
+ */
+export interface Backend {
+  readonly name: string;
+  init(): Promise<void>;
+  createSession(model: Model | Uint8Array | string, options?: SessionOptions): Promise<Session>;
+}

@@ -1,0 +1,95 @@
+/**
+ * Typed errors. Every failure a user can cause is one of these, and its message names the
+ * file, node or field involved and says what to do about it.
+ *
+ * @example
+ * ```ts
+ * try { decodeModel(bytes); } catch (e) {
+ *   if (e instanceof ModelFormatError) console.error(e.fieldPath, e.byteOffset);
+ * }
+ * ```
+ */
+export class EdgeMLError extends Error {
+  /** Stable machine-readable code, e.g. `E_MODEL_FORMAT`. */
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** The bytes are not a valid ONNX model; `byteOffset` and `fieldPath` say where. */
+export class ModelFormatError extends EdgeMLError {
+  readonly byteOffset?: number;
+  readonly fieldPath?: string;
+  readonly file?: string;
+  constructor(message: string, details: { byteOffset?: number; fieldPath?: string; file?: string; cause?: unknown } = {}) {
+    super('E_MODEL_FORMAT', message, { cause: details.cause });
+    this.byteOffset = details.byteOffset;
+    this.fieldPath = details.fieldPath;
+    this.file = details.file;
+  }
+}
+
+/** External tensor data is missing, out of range, or points outside the model's folder. */
+export class ExternalDataError extends EdgeMLError {
+  readonly tensorName?: string;
+  readonly location?: string;
+  constructor(message: string, details: { tensorName?: string; location?: string; cause?: unknown } = {}) {
+    super('E_EXTERNAL_DATA', message, { cause: details.cause });
+    this.tensorName = details.tensorName;
+    this.location = details.location;
+  }
+}
+
+/** An operator (in a domain, at an opset) that this component cannot handle. */
+export class UnsupportedOpError extends EdgeMLError {
+  readonly opType: string;
+  readonly domain: string;
+  readonly opset?: number;
+  readonly nodeName?: string;
+  constructor(opType: string, domain: string, opset: number | undefined, message: string, nodeName?: string) {
+    super('E_UNSUPPORTED_OP', message);
+    this.opType = opType;
+    this.domain = domain;
+    this.opset = opset;
+    this.nodeName = nodeName;
+  }
+}
+
+/** Shapes that cannot work together (broadcast, reshape, matmul...). */
+export class ShapeError extends EdgeMLError {
+  readonly nodeName?: string;
+  constructor(message: string, nodeName?: string) {
+    super('E_SHAPE', message);
+    this.nodeName = nodeName;
+  }
+}
+
+/** A runtime backend failed to initialise, create a session, or run. */
+export class BackendError extends EdgeMLError {
+  readonly backend?: string;
+  constructor(message: string, details: { backend?: string; cause?: unknown } = {}) {
+    super('E_BACKEND', message, { cause: details.cause });
+    this.backend = details.backend;
+  }
+}
+
+/** An option or argument given by the caller is invalid; `option` names it. */
+export class InvalidArgumentError extends EdgeMLError {
+  readonly option?: string;
+  constructor(message: string, option?: string) {
+    super('E_INVALID_ARGUMENT', message);
+    this.option = option;
+  }
+}
+
+/** The graph breaks an IR invariant (dangling input, cycle, duplicate producer...). */
+export class GraphError extends EdgeMLError {
+  readonly nodeName?: string;
+  constructor(message: string, nodeName?: string) {
+    super('E_GRAPH', message);
+    this.nodeName = nodeName;
+  }
+}

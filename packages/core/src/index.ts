@@ -1,0 +1,22 @@
+/**
+ * @edgeml/core: tensors, the graph IR, the ONNX codec, passes, statistics, the backend
+ * contract and registry, and typed errors. No runtime or training dependency.
+ * File I/O lives in '@edgeml/core/node'.
+ * @module
+ */
+export * from './errors.js';
+export { type DType, type DTypeInfo, type DTypeStorage, type TypedArray, ALL_DTYPES, dtypeInfo, dtypeFromOnnx, dtypeToOnnx, isDType, byteLengthOf, storageLengthOf } from './tensor/dtype.js';
+export { Tensor, shapeSize, type ExternalDataInfo } from './tensor/tensor.js';
+export * from './tensor/float16.js';
+export { float8ToFloat32 } from './tensor/float8.js';
+export { type Dim, type ValueType, type TensorType, type SequenceType, type MapType, type OptionalType, type SparseTensorType, type OpaqueType, tensorType, formatType } from './ir/types.js';
+export { Value, type Use } from './ir/value.js';
+export { Node, type NodeInit } from './ir/node.js';
+export { type Attribute, type AttributeKind, type AttributeValueMap, type SparseTensor, attr } from './ir/attribute.js';
+export { Graph, capturedInputs, type QuantizationAnnotation } from './ir/graph.js';
+export { Model, type ModelFunction } from './ir/model.js';
+export { decodeModel, type DecodeOptions } from './onnx/decode.js';
+export { encodeModel, type EncodeOptions } from './onnx/encode.js';
+export { type ExternalDataRequest, type ExternalDataResolver, decodeTensor, encodeTensor } from './onnx/tensor-proto.js';
+export { type Backend, type Session, type SessionOptions, type RunOptions, type ValueInfo } from './backend/contract.js';
+export { BackendRegistry, backendRegistry, registerBackend, resolveBackend, type BackendFactory } from './backend/registry.js';

@@ -1,0 +1,80 @@
+import type { ProtoMessage } from '../onnx/schema.js';
+import { Graph } from './graph.js';
+import type { Attribute } from './attribute.js';
+
+/**
+ * A model-local function (ONNX FunctionProto): a body graph whose inputs and outputs are
+ * the function's formal parameters, plus the attributes callers may set.
+ */
+export interface ModelFunction {
+  domain: string;
+  name: string;
+  overload: string;
+  /** Body; its inputs/outputs are the formal parameters. */
+  graph: Graph;
+  /** Attribute names without defaults. */
+  attributes: string[];
+  /** Attributes with default values. */
+  attributeDefaults: Attribute[];
+  opsetImports: Map<string, number>;
+  docString: string;
+  metadata: Map<string, string>;
+  unknownFields?: Uint8Array[];
+}
+
+/**
+ * An ONNX model: IR version, opset imports, producer, metadata, functions and the main graph.
+ *
+ * @example
+ * ```ts
+ * const model = new Model(new Graph('main'), { opsetImports: new Map([['', 21]]) });
+ * model.opset(); // 21
+ * ```
+ */
+export class Model {
+  irVersion: number;
+  /** Opset version per domain ('' is the default ONNX domain). */
+  opsetImports: Map<string, number>;
+  producerName: string;
+  producerVersion: string;
+  domain: string;
+  modelVersion: number;
+  docString: string;
+  metadata: Map<string, string>;
+  graph: Graph;
+  functions: ModelFunction[];
+  /** TrainingInfoProto entries, kept verbatim. */
+  trainingInfo: ProtoMessage[];
+  unknownFields: Uint8Array[] | undefined;
+
+  constructor(graph: Graph, init: Partial<Omit<Model, 'graph' | 'opset'>> = {}) {
+    this.graph = graph;
+    this.irVersion = init.irVersion ?? 10;
+    this.opsetImports = init.opsetImports ?? new Map([['', 21]]);
+    this.producerName = init.producerName ?? 'edgeml';
+    this.producerVersion = init.producerVersion ?? '';
+    this.domain = init.domain ?? '';
+    this.modelVersion = init.modelVersion ?? 0;
+    this.docString = init.docString ?? '';
+    this.metadata = init.metadata ?? new Map();
+    this.functions = init.functions ?? [];
+    this.trainingInfo = init.trainingInfo ?? [];
+    this.unknownFields = init.unknownFields;
+  }
+
+  /** The imported opset version of a domain (default: the ONNX domain); undefined if not imported. */
+  opset(domain = ''): number | undefined {
+    return this.opsetImports.get(domain === 'ai.onnx' ? '' : domain);
+  }
+
+  /** Every graph in the model: the main graph and all subgraphs, depth first. */
+  *graphs(): IterableIterator<Graph> {
+    yield* walkGraphs(this.graph);
+    for (const f of this.functions) yield* walkGraphs(f.graph);
+  }
+}
+
+function* walkGraphs(g: Graph): IterableIterator<Graph> {
+  yield g;
+  for (const n of g) for (const sub of n.subgraphs()) yield* walkGraphs(sub);
+}

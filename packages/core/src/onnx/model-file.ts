@@ -1,0 +1,180 @@
+/**
+ * Model files on disk (Node only; exported from '@edgeml/core/node'): safe lazy external
+ * data, atomic writes, external-data output for large models.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { ExternalDataError, InvalidArgumentError, ModelFormatError } from '../errors.js';
+import type { Model } from '../ir/model.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { decodeModel, type DecodeOptions } from './decode.js';
+import { encodeModel } from './encode.js';
+import type { ExternalDataRequest } from './tensor-proto.js';
+
+/**
+ * A resolver that reads external data only from inside `baseDir`: absolute locations,
+ * `..` segments and symbolic links leading out of the folder are refused with
+ * ExternalDataError, as are ranges past the end of the file.
+ */
+export function folderExternalData(baseDir: string): (request: ExternalDataRequest) => Uint8Array {
+  const root = fs.realpathSync(baseDir);
+  return (req) => {
+    const file = checkExternalLocation(root, req);
+    const fd = fs.openSync(file, 'r');
+    try {
+      const size = fs.fstatSync(fd).size;
+      const length = req.length ?? size - req.offset;
+      if (req.offset > size || req.offset + length > size) {
+        throw new ExternalDataError(`tensor '${req.tensorName}': external data '${req.location}' is ${size} bytes, but the model asks for bytes ${req.offset}..${req.offset + length}`, { tensorName: req.tensorName, location: req.location });
+      }
+      const out = new Uint8Array(length);
+      let done = 0;
+      while (done < length) {
+        const n = fs.readSync(fd, out, done, Math.min(length - done, 1 << 30), req.offset + done);
+        if (n === 0) break;
+        done += n;
+      }
+      return out;
+    } finally {
+      fs.closeSync(fd);
+    }
+  };
+}
+
+/** Resolve and vet an external-data location against the model's folder; returns the real file path. */
+export function checkExternalLocation(root: string, req: Pick<ExternalDataRequest, 'location' | 'tensorName'>): string {
+  const loc = req.location;
+  const refuse = (why: string): never => {
+    throw new ExternalDataError(`tensor '${req.tensorName}': external data location '${loc}' ${why}; external files must sit inside the model's folder (${root})`, { tensorName: req.tensorName, location: loc });
+  };
+  if (loc === '' || loc.includes('\0')) refuse('is empty or malformed');
+  if (path.isAbsolute(loc) || /^[a-zA-Z]:[\\/]/.test(loc) || loc.startsWith('\\')) refuse('is an absolute path');
+  if (loc.split(/[\\/]/).includes('..')) refuse("contains '..'");
+  const joined = path.join(root, loc);
+  let real: string;
+  try {
+    real = fs.realpathSync(joined);
+  } catch {
+    throw new ExternalDataError(`tensor '${req.tensorName}': external data file '${loc}' not found next to the model (looked for ${joined})`, { tensorName: req.tensorName, location: loc });
+  }
+  if (real !== root && !real.startsWith(root + path.sep)) refuse('leads outside the folder through a symbolic link');
+  if (!fs.statSync(real).isFile()) refuse('is not a regular file');
+  return real;
+}
+
+/**
+ * Read an ONNX model file. External data is read lazily from the model's folder; its
+ * locations are checked now, so a bad path fails here rather than later.
+ *
+ * @example
+ * ```ts
+ * import { loadModel } from '@edgeml/core/node';
+ * const model = await loadModel('model.onnx');
+ * ```
+ */
+export async function loadModel(file: string, options: Omit<DecodeOptions, 'file'> = {}): Promise<Model> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await fs.promises.readFile(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ModelFormatError(`cannot read model file '${file}': ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : (e as Error).message}`, { file, cause: e });
+  }
+  const dir = path.dirname(path.resolve(file));
+  const resolver = options.externalData ?? folderExternalData(dir);
+  const model = decodeModel(bytes, { ...options, file, externalData: resolver });
+  if (!options.externalData) {
+    const root = fs.realpathSync(dir);
+    for (const t of modelTensors(model)) {
+      const ext = t.externalData;
+      if (ext) checkExternalLocation(root, { location: ext.location, tensorName: t.name });
+    }
+  }
+  return model;
+}
+
+/** Every tensor of a model: initializers and tensor attributes, in all graphs. */
+export function* modelTensors(model: Model): IterableIterator<Tensor> {
+  for (const g of model.graphs()) {
+    for (const v of g.initializers.values()) yield v.const!;
+    for (const s of g.sparseInitializers) yield s.tensor.values;
+    for (const n of g) {
+      for (const a of n.attributes.values()) {
+        if (a.kind === 'tensor' && a.value) yield a.value;
+        else if (a.kind === 'tensors' && a.value) yield* a.value;
+      }
+    }
+  }
+}
+
+export interface SaveOptions {
+  /**
+   * Write initializers of at least `threshold` bytes (default 1024) to one external file,
+   * `location` (default `<model file name>.data`) beside the model. Needed past 2 GiB.
+   */
+  externalData?: { location?: string; threshold?: number; align?: number };
+}
+
+/** Write a file atomically: a temp file in the same folder, fsync, then rename. */
+export async function writeFileAtomic(file: string, write: (fd: number) => void | Promise<void>): Promise<void> {
+  const dir = path.dirname(path.resolve(file));
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    await write(fd);
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    try { fs.closeSync(fd); } catch { /* already closed */ }
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+function writeAll(fd: number, bytes: Uint8Array): void {
+  let done = 0;
+  while (done < bytes.byteLength) done += fs.writeSync(fd, bytes, done, bytes.byteLength - done);
+}
+
+/**
+ * Save a model atomically. Without `externalData`, every tensor is embedded (external
+ * tensors are read in); with it, large initializers go to one data file written first,
+ * also atomically, so a crash never leaves a model pointing at half-written data.
+ *
+ * @example
+ * ```ts
+ * await saveModel('out.onnx', model);
+ * await saveModel('big.onnx', model, { externalData: { location: 'big.onnx.data' } });
+ * ```
+ */
+export async function saveModel(file: string, model: Model, options: SaveOptions = {}): Promise<void> {
+  const ext = options.externalData;
+  if (!ext) {
+    const bytes = encodeModel(model, { placeTensor: () => 'inline' });
+    await writeFileAtomic(file, (fd) => writeAll(fd, bytes));
+    return;
+  }
+  const location = ext.location ?? `${path.basename(file)}.data`;
+  if (path.isAbsolute(location) || location.split(/[\\/]/).includes('..')) throw new InvalidArgumentError(`externalData.location '${location}' must be a file name inside the model's folder`, 'externalData.location');
+  const threshold = ext.threshold ?? 1024;
+  const align = ext.align ?? 64;
+  const places = new Map<Tensor, { location: string; offset: number; length: number }>();
+  let offset = 0;
+  for (const g of model.graphs()) {
+    for (const v of g.initializers.values()) {
+      const t = v.const!;
+      if (t.dtype === 'string' || t.byteLength < threshold || places.has(t)) continue;
+      offset = Math.ceil(offset / align) * align;
+      places.set(t, { location, offset, length: t.byteLength });
+      offset += t.byteLength;
+    }
+  }
+  const dataFile = path.join(path.dirname(path.resolve(file)), location);
+  await writeFileAtomic(dataFile, (fd) => {
+    for (const [t, p] of places) fs.writeSync(fd, t.bytes, 0, t.byteLength, p.offset);
+  });
+  const bytes = encodeModel(model, { placeTensor: (t) => places.get(t) ?? 'inline' });
+  await writeFileAtomic(file, (fd) => writeAll(fd, bytes));
+}
