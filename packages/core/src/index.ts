@@ -20,3 +20,7 @@ export { encodeModel, type EncodeOptions } from './onnx/encode.js';
 export { type ExternalDataRequest, type ExternalDataResolver, decodeTensor, encodeTensor } from './onnx/tensor-proto.js';
 export { type Backend, type Session, type SessionOptions, type RunOptions, type ValueInfo } from './backend/contract.js';
 export { BackendRegistry, backendRegistry, registerBackend, resolveBackend, type BackendFactory } from './backend/registry.js';
+export { modelStats, nodeMacs, type ModelStats, type NodeMacs } from './stats.js';
+export { inferShapes, inferGraphShapes, type InferShapesOptions, type InferShapesResult } from './shape/infer.js';
+export { broadcastShapes, mergeShapes } from './shape/dims.js';
+export { evaluateNode, KERNELS as CONSTANT_KERNELS, type Kernel } from './ops/eval.js';

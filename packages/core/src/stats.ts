@@ -1,0 +1,100 @@
+/**
+ * Model statistics: parameters, op histogram, multiply-accumulates.
+ */
+import type { Model } from './ir/model.js';
+import type { Node } from './ir/node.js';
+import type { Dim } from './ir/types.js';
+
+export interface NodeMacs {
+  node: string;
+  opType: string;
+  macs: number;
+}
+
+export interface ModelStats {
+  /** Elements in all initializers (main graph and subgraphs). */
+  parameters: number;
+  /** Bytes of initializer data (external included). */
+  parameterBytes: number;
+  /** Node count in the main graph. */
+  nodeCount: number;
+  /** Node count including subgraphs. */
+  totalNodeCount: number;
+  /** Nodes per op type ("domain.Op" outside the default domain), all graphs. */
+  opCounts: Record<string, number>;
+  /** Total MACs of Conv/ConvTranspose/Gemm/MatMul nodes with fully known shapes. */
+  macs: number;
+  /** Per-node MACs, in graph order. */
+  nodeMacs: NodeMacs[];
+  /** Conv/Gemm/MatMul nodes whose MACs could not be counted (a shape was not known). */
+  macsUnknown: string[];
+}
+
+const known = (s: readonly Dim[] | undefined): s is number[] => !!s && s.every((d) => typeof d === 'number');
+const prod = (a: readonly number[]) => a.reduce((x, y) => x * y, 1);
+
+/** MACs of one node from its input/output shapes, or undefined when a shape is unknown. */
+export function nodeMacs(node: Node): number | undefined {
+  const inShape = (i: number) => node.inputs[i]?.shape;
+  const outShape = node.outputs[0]?.shape;
+  switch (node.domain === '' || node.domain === 'ai.onnx' ? node.opType : '') {
+    case 'Conv': case 'ConvInteger': {
+      const w = inShape(1);
+      if (!known(w) || !known(outShape)) return undefined;
+      return prod(outShape) * prod(w.slice(1));
+    }
+    case 'ConvTranspose': {
+      const x = inShape(0), w = inShape(1);
+      if (!known(x) || !known(w)) return undefined;
+      return prod(x) * prod(w.slice(1));
+    }
+    case 'Gemm': {
+      const a = inShape(0);
+      if (!known(a) || !known(outShape)) return undefined;
+      const k = node.attr('transA', 'int', 0) ? a[0] : a[1];
+      return prod(outShape) * k;
+    }
+    case 'MatMul': case 'MatMulInteger': {
+      const a = inShape(0);
+      if (!known(a) || !known(outShape)) return undefined;
+      return prod(outShape) * a[a.length - 1];
+    }
+    default:
+      return undefined;
+  }
+}
+
+const MAC_OPS = new Set(['Conv', 'ConvInteger', 'ConvTranspose', 'Gemm', 'MatMul', 'MatMulInteger']);
+
+/**
+ * Count parameters, ops and MACs. MACs need shapes: run `inferShapes(model)` first (the
+ * CLI does) so intermediate values carry them.
+ *
+ * @example
+ * ```ts
+ * inferShapes(model);
+ * const { parameters, macs, opCounts } = modelStats(model);
+ * ```
+ */
+export function modelStats(model: Model): ModelStats {
+  const stats: ModelStats = { parameters: 0, parameterBytes: 0, nodeCount: model.graph.size, totalNodeCount: 0, opCounts: {}, macs: 0, nodeMacs: [], macsUnknown: [] };
+  for (const g of model.graphs()) {
+    for (const v of g.initializers.values()) {
+      stats.parameters += v.const!.size;
+      stats.parameterBytes += v.const!.byteLength;
+    }
+    for (const n of g) {
+      stats.totalNodeCount++;
+      const key = n.domain && n.domain !== 'ai.onnx' ? `${n.domain}.${n.opType}` : n.opType;
+      stats.opCounts[key] = (stats.opCounts[key] ?? 0) + 1;
+    }
+  }
+  for (const n of model.graph) {
+    if (!MAC_OPS.has(n.opType)) continue;
+    const macs = nodeMacs(n);
+    if (macs === undefined) { stats.macsUnknown.push(n.name || n.opType); continue; }
+    stats.macs += macs;
+    stats.nodeMacs.push({ node: n.name, opType: n.opType, macs });
+  }
+  return stats;
+}
