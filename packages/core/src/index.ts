@@ -24,3 +24,10 @@ export { modelStats, nodeMacs, type ModelStats, type NodeMacs } from './stats.js
 export { inferShapes, inferGraphShapes, type InferShapesOptions, type InferShapesResult } from './shape/infer.js';
 export { broadcastShapes, mergeShapes } from './shape/dims.js';
 export { evaluateNode, KERNELS as CONSTANT_KERNELS, type Kernel } from './ops/eval.js';
+export { PassManager, PassContractError, type Pass, type PassResult, type PassManagerOptions, type PassManagerResult } from './passes/pass.js';
+export { deadCodeElimination, eliminateDeadCode } from './passes/dead-code.js';
+export { identityElimination, eliminateIdentities } from './passes/identity.js';
+export { constantFolding, foldConstants, type ConstantFoldingOptions } from './passes/constant-folding.js';
+export { batchNormFolding, foldBatchNorms } from './passes/batchnorm-folding.js';
+export { shapeInference } from './passes/shape-inference.js';
+export { fixDimensions, fixDimensionsPass } from './passes/fix-dims.js';

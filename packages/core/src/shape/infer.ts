@@ -11,7 +11,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { ShapeError } from '../errors.js';
 import { evaluateNode, shapeTensor } from '../ops/eval.js';
 import { isStatic, mergeShapes } from './dims.js';
-import { RULES } from './rules.js';
+import { RULES, type Rule } from './rules.js';
 
 export interface InferShapesOptions {
   /** Largest constant (in elements) evaluated while propagating shape data. Default 4096. */
@@ -49,11 +49,23 @@ export function inferShapes(model: Model, options: InferShapesOptions = {}): Inf
   return inferGraphShapes(model.graph, model.opset() ?? 1, options);
 }
 
-export function inferGraphShapes(graph: Graph, opset: number, options: InferShapesOptions = {}): InferShapesResult {
+/** If: each output takes what both branches agree on. */
+const ifRule: Rule = ({ node }) => {
+  const then = node.attr('then_branch', 'graph'), other = node.attr('else_branch', 'graph');
+  return node.outputs.map((_, i) => {
+    const a = tensorTypeOf(then?.outputs[i]), b = tensorTypeOf(other?.outputs[i]);
+    if (!a || !b) return undefined;
+    const shape = a.shape && b.shape && a.shape.length === b.shape.length ? a.shape.map((d, k) => (d === b.shape![k] ? d : null)) : undefined;
+    return { kind: 'tensor', dtype: a.dtype === b.dtype ? a.dtype : undefined, shape };
+  });
+};
+
+export function inferGraphShapes(graph: Graph, opset: number, options: InferShapesOptions = {}, outerKnown?: Map<Value, Tensor>): InferShapesResult {
   const maxElems = options.maxConstantElements ?? 4096;
   const strict = options.strict ?? true;
   const result: InferShapesResult = { updated: 0, unsupported: [], errors: [] };
-  const known = new Map<Value, Tensor>();
+  // Outer-scope constants stay visible inside subgraphs.
+  const known = new Map<Value, Tensor>(outerKnown);
   for (const v of graph.initializers.values()) if (v.const && !v.const.externalData && v.const.size <= maxElems) known.set(v, v.const);
   // Graph inputs that are also initializers can be overridden at run time: not constants.
   for (const v of graph.inputs) known.delete(v);
@@ -61,7 +73,14 @@ export function inferGraphShapes(graph: Graph, opset: number, options: InferShap
   for (const node of graph.topologicalOrder()) {
     const types = node.inputs.map((v) => tensorTypeOf(v));
     const consts = node.inputs.map((v) => (v ? known.get(v) : undefined));
-    const rule = node.domain === '' || node.domain === 'ai.onnx' ? RULES[node.opType] : undefined;
+    const subgraphs = node.subgraphs();
+    for (const sub of subgraphs) {
+      const r = inferGraphShapes(sub, opset, options, known);
+      result.updated += r.updated;
+      result.unsupported.push(...r.unsupported);
+      result.errors.push(...r.errors);
+    }
+    const rule = node.domain === '' || node.domain === 'ai.onnx' ? (node.opType === 'If' ? ifRule : RULES[node.opType]) : undefined;
     if (!rule) { result.unsupported.push({ node: node.name, opType: node.opType, domain: node.domain }); continue; }
     let inferred: (TensorType | undefined)[];
     try {

