@@ -1,5 +1,6 @@
 import type { Graph } from '../ir/graph.js';
 import { Value } from '../ir/value.js';
+import type { Node } from '../ir/node.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { evaluateNode, shapeTensor } from '../ops/eval.js';
 import { isStatic } from '../shape/dims.js';
@@ -26,6 +27,10 @@ export function foldConstants(graph: Graph, opset: number, options: ConstantFold
   const maxElements = options.maxElements ?? 1 << 20;
   let folded = 0;
   for (const n of graph) {
+    if (n.opType === 'If' && (n.domain === '' || n.domain === 'ai.onnx') && inlineConstantIf(graph, n)) {
+      folded++;
+      continue;
+    }
     if (n.subgraphs().length) {
       // Subgraph nodes can read this graph's constants from the outer scope.
       for (const sub of n.subgraphs()) folded += foldConstants(sub, opset, options);
@@ -69,4 +74,39 @@ export function foldConstants(graph: Graph, opset: number, options: ConstantFold
 /** Constant folding as a pass. */
 export function constantFolding(options: ConstantFoldingOptions = {}): Pass {
   return { name: 'constant-folding', inPlace: true, run: (model) => ({ model, modified: foldConstants(model.graph, model.opset() ?? 1, options) > 0 }) };
+}
+
+/**
+ * An If whose condition is a constant: move the taken branch's nodes and constants into
+ * this graph in place of the If. Names that would clash are made unique.
+ */
+function inlineConstantIf(graph: Graph, node: Node): boolean {
+  const cond = constantOf(node.inputs[0]);
+  if (!cond || cond.size !== 1) return false;
+  const branch = node.attr(cond.toFloat64()[0] ? 'then_branch' : 'else_branch', 'graph');
+  if (!branch || branch.outputs.length !== node.outputs.length) return false;
+  if (node.outputs.some((o) => graph.outputs.includes(o))) return false;
+  const taken = new Set(graph.valueNames());
+  const claim = (v: Value) => {
+    if (taken.has(v.name)) v.name = graph.uniqueName(v.name);
+    taken.add(v.name);
+  };
+  for (const [name, v] of [...branch.initializers]) {
+    branch.initializers.delete(name);
+    claim(v);
+    if (v.const) v.const.name = v.name;
+    v.graph = graph;
+    graph.initializers.set(v.name, v);
+  }
+  for (const inner of branch.nodes) {
+    const inputs = [...inner.inputs];
+    branch.remove(inner, { safe: false });
+    // remove() detaches inputs; reattach them as they were.
+    inputs.forEach((v, i) => inner.setInput(i, v));
+    for (const o of inner.outputs) if (o.name) claim(o);
+    graph.insertBefore(node, inner);
+  }
+  node.outputs.forEach((out, i) => out.replaceAllUsesWith(branch.outputs[i]));
+  graph.remove(node);
+  return true;
 }

@@ -50,8 +50,14 @@ export function inferShapes(model: Model, options: InferShapesOptions = {}): Inf
 }
 
 /** If: each output takes what both branches agree on. */
-const ifRule: Rule = ({ node }) => {
+const ifRule: Rule = ({ node, consts }) => {
   const then = node.attr('then_branch', 'graph'), other = node.attr('else_branch', 'graph');
+  const cond = consts[0];
+  if (cond && cond.size === 1) {
+    // A known condition picks one branch.
+    const branch = cond.toFloat64()[0] ? then : other;
+    return node.outputs.map((_, i) => tensorTypeOf(branch?.outputs[i]));
+  }
   return node.outputs.map((_, i) => {
     const a = tensorTypeOf(then?.outputs[i]), b = tensorTypeOf(other?.outputs[i]);
     if (!a || !b) return undefined;
