@@ -44,6 +44,7 @@ export function tensorFromProto(tp: M, ctx: { options: { externalData?: External
   }
   if (tp.segment) throw new ModelFormatError(`${where} is a segment of a larger tensor (TensorProto.segment), which is not supported`, { fieldPath: `${path}.segment` });
   const count = shapeSize(dims);
+  if (!Number.isSafeInteger(count)) throw new ModelFormatError(`${where} has shape [${dims.join(', ')}], more elements than any tensor can hold`, { fieldPath: `${path}.dims` });
   let tensor: Tensor;
   if (tp.dataLocation === 1) {
     const info = new Map(((tp.externalData as M[] | undefined) ?? []).map((e) => [e.key as string, e.value as string]));
