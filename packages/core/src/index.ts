@@ -5,7 +5,7 @@
  * @module
  */
 export * from './errors.js';
-export { type DType, type DTypeInfo, type DTypeStorage, type TypedArray, ALL_DTYPES, dtypeInfo, dtypeFromOnnx, dtypeToOnnx, isDType, byteLengthOf, storageLengthOf } from './tensor/dtype.js';
+export { type DType, type DTypeInfo, type DTypeStorage, type TypedArray, type TypedArrayCtor, ALL_DTYPES, dtypeInfo, dtypeFromOnnx, dtypeToOnnx, isDType, byteLengthOf, storageLengthOf } from './tensor/dtype.js';
 export { Tensor, shapeSize, type ExternalDataInfo } from './tensor/tensor.js';
 export * from './tensor/float16.js';
 export { float8ToFloat32 } from './tensor/float8.js';
@@ -16,7 +16,7 @@ export { type Attribute, type AttributeKind, type AttributeValueMap, type Sparse
 export { Graph, capturedInputs, type QuantizationAnnotation } from './ir/graph.js';
 export { Model, type ModelFunction } from './ir/model.js';
 export { decodeModel, type DecodeOptions } from './onnx/decode.js';
-export { encodeModel, type EncodeOptions } from './onnx/encode.js';
+export { encodeModel, encodeModelChunks, type EncodeOptions } from './onnx/encode.js';
 export { type ExternalDataRequest, type ExternalDataResolver, decodeTensor, encodeTensor } from './onnx/tensor-proto.js';
 export { type Backend, type Session, type SessionOptions, type RunOptions, type ValueInfo } from './backend/contract.js';
 export { BackendRegistry, backendRegistry, registerBackend, resolveBackend, type BackendFactory } from './backend/registry.js';
@@ -31,3 +31,4 @@ export { constantFolding, foldConstants, type ConstantFoldingOptions } from './p
 export { batchNormFolding, foldBatchNorms } from './passes/batchnorm-folding.js';
 export { shapeInference } from './passes/shape-inference.js';
 export { fixDimensions, fixDimensionsPass } from './passes/fix-dims.js';
+export type { ProtoMessage } from './onnx/schema.js';

@@ -105,10 +105,12 @@ export class NodeBackend implements Backend {
 class NodeSession implements Session {
   readonly inputs: ValueInfo[];
   readonly outputs: ValueInfo[];
+  private readonly inputNames: readonly string[];
   private disposed = false;
 
   constructor(private readonly session: ort.InferenceSession, readonly executionProviders: string[], private readonly profilePrefix: string | undefined, model: Model | undefined) {
     this.inputs = metadataToInfo(session.inputNames, session.inputMetadata);
+    this.inputNames = session.inputNames;
     this.outputs = metadataToInfo(session.outputNames, session.outputMetadata);
     if (model) {
       // The IR knows non-tensor types (sequences, maps) that ORT's metadata leaves out.
@@ -120,23 +122,28 @@ class NodeSession implements Session {
   async run(feeds: Record<string, Tensor>, options: RunOptions = {}): Promise<Record<string, Tensor>> {
     if (this.disposed) throw new BackendError('this session was disposed; create a new one', { backend: NAME });
     const ortFeeds: Record<string, ort.Tensor> = {};
-    for (const info of this.inputs) {
-      const t = feeds[info.name];
-      if (!t) throw new InvalidArgumentError(`missing input '${info.name}'; the model takes ${this.inputs.map((i) => i.name).join(', ')}`, info.name);
-      ortFeeds[info.name] = toOrtTensor(t, info.name);
+    let given = 0;
+    for (const name of this.inputNames) {
+      const t = feeds[name];
+      if (!t) throw new InvalidArgumentError(`missing input '${name}'; the model takes ${this.inputNames.join(', ')}`, name);
+      ortFeeds[name] = toOrtTensor(t, name);
+      given++;
     }
-    for (const name of Object.keys(feeds)) {
-      if (!this.inputs.some((i) => i.name === name)) throw new InvalidArgumentError(`unknown input '${name}'; the model takes ${this.inputs.map((i) => i.name).join(', ')}`, name);
+    // Only walk the feeds again when there are extra keys to name.
+    if (Object.keys(feeds).length !== given) {
+      const extra = Object.keys(feeds).find((k) => !this.inputNames.includes(k));
+      throw new InvalidArgumentError(`unknown input '${extra}'; the model takes ${this.inputNames.join(', ')}`, extra);
     }
-    const fetches = options.outputs ?? this.session.outputNames;
     let result: ort.InferenceSession.ReturnType;
     try {
-      result = await this.session.run(ortFeeds, fetches as string[], options.tag ? { tag: options.tag } : {});
+      result = options.outputs || options.tag
+        ? await this.session.run(ortFeeds, (options.outputs ?? this.session.outputNames) as string[], options.tag ? { tag: options.tag } : {})
+        : await this.session.run(ortFeeds);
     } catch (e) {
       throw new BackendError(`onnxruntime-node run failed: ${(e as Error).message}`, { backend: NAME, cause: e });
     }
     const out: Record<string, Tensor> = {};
-    for (const [name, value] of Object.entries(result)) out[name] = fromOrtTensor(value as ort.Tensor);
+    for (const name in result) out[name] = fromOrtTensor(result[name] as ort.Tensor);
     return out;
   }
 

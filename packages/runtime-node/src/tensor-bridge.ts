@@ -7,7 +7,8 @@ const ORT_TYPES = new Set<string>(['float32', 'uint8', 'int8', 'uint16', 'int16'
 /** core Tensor → ort.Tensor, sharing the typed array (no copy). */
 export function toOrtTensor(t: Tensor, inputName: string): ort.Tensor {
   if (!ORT_TYPES.has(t.dtype)) throw new BackendError(`input '${inputName}': onnxruntime-node cannot take ${t.dtype} tensors from JavaScript (it accepts ${[...ORT_TYPES].join(', ')})`, { backend: 'onnxruntime-node' });
-  return new ort.Tensor(t.dtype as ort.Tensor.Type, t.data as never, t.dims as number[]);
+  // A plain array: onnxruntime reads dims through N-API, which is slow on frozen arrays.
+  return new ort.Tensor(t.dtype as ort.Tensor.Type, t.data as never, t.dims.slice());
 }
 
 /** ort.Tensor → core Tensor, keeping ORT's typed array (no copy). */

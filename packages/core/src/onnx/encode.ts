@@ -7,7 +7,7 @@ import type { Model, ModelFunction } from '../ir/model.js';
 import type { Node } from '../ir/node.js';
 import type { Value } from '../ir/value.js';
 import type { Dim, ValueType } from '../ir/types.js';
-import { encodeMessage } from './proto-codec.js';
+import { encodeMessage, encodeMessageChunks } from './proto-codec.js';
 import { AttributeTypeCode, ModelProtoDesc, type ProtoMessage } from './schema.js';
 import { tensorToProto } from './tensor-proto.js';
 
@@ -34,6 +34,15 @@ export interface EncodeOptions {
  */
 export function encodeModel(model: Model, options: EncodeOptions = {}): Uint8Array {
   return encodeMessage(modelToProto(model, options), ModelProtoDesc);
+}
+
+/**
+ * Encode a Model as chunks whose concatenation equals `encodeModel(model)`: tensor bytes of
+ * at least `spliceThreshold` bytes (default 64 KiB) are referenced, not copied. This is the
+ * fast path to a file (`saveModel` writes the chunks with one gathered write).
+ */
+export function encodeModelChunks(model: Model, options: EncodeOptions & { spliceThreshold?: number } = {}): Uint8Array[] {
+  return encodeMessageChunks(modelToProto(model, options), ModelProtoDesc, options.spliceThreshold);
 }
 
 export function modelToProto(model: Model, options: EncodeOptions = {}): M {

@@ -9,7 +9,7 @@ import { ExternalDataError, InvalidArgumentError, ModelFormatError } from '../er
 import type { Model } from '../ir/model.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { decodeModel, type DecodeOptions } from './decode.js';
-import { encodeModel } from './encode.js';
+import { encodeModelChunks } from './encode.js';
 import type { ExternalDataRequest } from './tensor-proto.js';
 
 /**
@@ -133,9 +133,16 @@ export async function writeFileAtomic(file: string, write: (fd: number) => void 
   }
 }
 
-function writeAll(fd: number, bytes: Uint8Array): void {
-  let done = 0;
-  while (done < bytes.byteLength) done += fs.writeSync(fd, bytes, done, bytes.byteLength - done);
+/** Write chunks in order with gathered writes (IOV_MAX-sized batches), finishing partial writes. */
+function writeChunks(fd: number, chunks: Uint8Array[]): void {
+  for (let i = 0; i < chunks.length; i += 1024) {
+    let batch = chunks.slice(i, i + 1024).filter((c) => c.byteLength > 0);
+    while (batch.length) {
+      let written = fs.writevSync(fd, batch);
+      while (batch.length && written >= batch[0].byteLength) { written -= batch[0].byteLength; batch.shift(); }
+      if (batch.length && written > 0) batch[0] = batch[0].subarray(written);
+    }
+  }
 }
 
 /**
@@ -152,8 +159,8 @@ function writeAll(fd: number, bytes: Uint8Array): void {
 export async function saveModel(file: string, model: Model, options: SaveOptions = {}): Promise<void> {
   const ext = options.externalData;
   if (!ext) {
-    const bytes = encodeModel(model, { placeTensor: () => 'inline' });
-    await writeFileAtomic(file, (fd) => writeAll(fd, bytes));
+    const chunks = encodeModelChunks(model, { placeTensor: () => 'inline' });
+    await writeFileAtomic(file, (fd) => writeChunks(fd, chunks));
     return;
   }
   const location = ext.location ?? `${path.basename(file)}.data`;
@@ -175,6 +182,6 @@ export async function saveModel(file: string, model: Model, options: SaveOptions
   await writeFileAtomic(dataFile, (fd) => {
     for (const [t, p] of places) fs.writeSync(fd, t.bytes, 0, t.byteLength, p.offset);
   });
-  const bytes = encodeModel(model, { placeTensor: (t) => places.get(t) ?? 'inline' });
-  await writeFileAtomic(file, (fd) => writeAll(fd, bytes));
+  const chunks = encodeModelChunks(model, { placeTensor: (t) => places.get(t) ?? 'inline' });
+  await writeFileAtomic(file, (fd) => writeChunks(fd, chunks));
 }

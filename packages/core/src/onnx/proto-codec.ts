@@ -148,15 +148,28 @@ type Sizes = WeakMap<object, number>;
 
 /** Encode a message into one buffer of exactly its size. */
 export function encodeMessage(obj: ProtoMessage, desc: MessageDesc): Uint8Array {
+  return encodeWith(obj, desc, Infinity).buf;
+}
+
+/**
+ * Encode a message as a list of chunks whose concatenation is the encoding; byte fields of
+ * at least `spliceThreshold` bytes are the caller's own views, not copies. Writing the
+ * chunks with one gathered write (writev) puts tensor bytes on disk with no copy in JS.
+ */
+export function encodeMessageChunks(obj: ProtoMessage, desc: MessageDesc, spliceThreshold = 1 << 16): Uint8Array[] {
+  return encodeWith(obj, desc, spliceThreshold).chunks();
+}
+
+function encodeWith(obj: ProtoMessage, desc: MessageDesc, spliceThreshold: number): WireWriter {
   const sizes: Sizes = new WeakMap();
   const total = sizeOf(obj, desc, sizes);
   if (total > MAX_MESSAGE_BYTES) {
     throw new InvalidArgumentError(`the encoded ${desc.name} would be ${total} bytes; protobuf messages are limited to 2 GiB. Save with external data (saveModel(path, model, { externalData: {} }))`, 'externalData');
   }
-  const w = new WireWriter(total);
+  const w = new WireWriter(total, spliceThreshold);
   writeMessage(w, obj, desc, sizes);
   if (w.pos !== total) throw new Error(`internal: encoded ${w.pos} bytes, sized ${total}`);
-  return w.buf;
+  return w;
 }
 
 /** Size of a message body (without its own tag and length). */

@@ -105,7 +105,7 @@ export function tensorToProto(t: Tensor, options: { inline?: boolean } = {}): M 
   const p: M = { dims: [...t.dims], dataType: dtypeToOnnx(t.dtype) };
   if (t.name) p.name = t.name;
   if (t.docString) p.docString = t.docString;
-  if (t.metadata.size) p.metadataProps = [...t.metadata].map(([key, value]) => ({ key, value }));
+  if (t.hasMetadata) p.metadataProps = [...t.metadata].map(([key, value]) => ({ key, value }));
   const ext = t.externalData;
   if (ext && !options.inline) {
     p.dataLocation = 1;

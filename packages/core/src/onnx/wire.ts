@@ -169,10 +169,31 @@ export class WireWriter {
   readonly buf: Uint8Array;
   pos = 0;
   private readonly view: DataView;
+  /** Large byte fields left in place (not copied) when writing chunks: where each goes and its bytes. */
+  readonly splices: { at: number; data: Uint8Array }[] = [];
 
-  constructor(size: number) {
+  /**
+   * @param size exact output size
+   * @param spliceThreshold byte fields at least this long are referenced, not copied
+   *   (see {@link WireWriter.chunks}); the buffer's gaps for them are never touched, so
+   *   their pages are never faulted in.
+   */
+  constructor(size: number, private readonly spliceThreshold = Infinity) {
     this.buf = new Uint8Array(size);
     this.view = new DataView(this.buf.buffer);
+  }
+
+  /** The output as a list of views: written bytes interleaved with the spliced fields. */
+  chunks(): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    let last = 0;
+    for (const { at, data } of this.splices) {
+      if (at > last) out.push(this.buf.subarray(last, at));
+      out.push(data);
+      last = at + data.byteLength;
+    }
+    if (last < this.pos) out.push(this.buf.subarray(last, this.pos));
+    return out;
   }
 
   tag(field: number, wire: WireType): void {
@@ -197,7 +218,8 @@ export class WireWriter {
 
   bytes(b: Uint8Array): void {
     this.varint(b.byteLength);
-    this.buf.set(b, this.pos);
+    if (b.byteLength >= this.spliceThreshold) this.splices.push({ at: this.pos, data: b });
+    else this.buf.set(b, this.pos);
     this.pos += b.byteLength;
   }
 

@@ -26,7 +26,8 @@ export type TypedArray =
   | Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array
   | Uint32Array | BigInt64Array | BigUint64Array;
 
-type TypedArrayCtor = { new (buffer: ArrayBufferLike, byteOffset: number, length: number): TypedArray; new (length: number): TypedArray; BYTES_PER_ELEMENT: number };
+/** Constructor of a dtype's storage array. */
+export type TypedArrayCtor = { new (buffer: ArrayBufferLike, byteOffset: number, length: number): TypedArray; new (length: number): TypedArray; BYTES_PER_ELEMENT: number };
 
 export interface DTypeInfo {
   readonly name: DType;

@@ -58,8 +58,7 @@ export class Tensor<D extends DType = DType> {
   /** TensorProto.name, kept for fidelity; graph-level names live on Values. */
   name: string;
   docString: string;
-  /** TensorProto.metadata_props (IR v10). */
-  metadata: Map<string, string>;
+  private _metadata?: Map<string, string>;
   /** Which TensorProto field carried the data when decoded; the encoder writes the same form back. */
   storedAs: 'raw' | 'typed';
   private source: Source;
@@ -67,12 +66,22 @@ export class Tensor<D extends DType = DType> {
 
   private constructor(dtype: D, dims: readonly number[], source: Source, storedAs: 'raw' | 'typed') {
     this.dtype = dtype;
-    this.dims = Object.freeze([...dims]);
+    // A plain copy, not frozen: frozen arrays are slow to read through N-API (runtimes read dims on every run).
+    this.dims = dims.slice();
     this.source = source;
     this.storedAs = storedAs;
     this.name = '';
     this.docString = '';
-    this.metadata = new Map();
+  }
+
+  /** TensorProto.metadata_props (IR v10); created on first use, since almost no tensor has any. */
+  get metadata(): Map<string, string> {
+    return (this._metadata ??= new Map());
+  }
+
+  /** True when metadata has entries (without creating the map). */
+  get hasMetadata(): boolean {
+    return !!this._metadata?.size;
   }
 
   /** Build from values: a typed array of the storage type (kept, not copied), or plain numbers / bigints / strings. */
