@@ -26,6 +26,8 @@ export interface QuantizationAnnotation {
  * ```
  */
 export class Graph {
+  /** Optional proto fields present with default values in the source file (kept for lossless round trips). @internal */
+  explicitDefaults?: Set<string>;
   name: string;
   docString = '';
   metadata = new Map<string, string>();

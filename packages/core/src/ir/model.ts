@@ -20,6 +20,8 @@ export interface ModelFunction {
   docString: string;
   metadata: Map<string, string>;
   unknownFields?: Uint8Array[];
+  /** @internal */
+  explicitDefaults?: Set<string>;
 }
 
 /**
@@ -32,6 +34,8 @@ export interface ModelFunction {
  * ```
  */
 export class Model {
+  /** Optional proto fields present with default values in the source file (kept for lossless round trips). @internal */
+  explicitDefaults?: Set<string>;
   irVersion: number;
   /** Opset version per domain ('' is the default ONNX domain). */
   opsetImports: Map<string, number>;

@@ -28,6 +28,8 @@ export interface NodeInit {
  * ```
  */
 export class Node {
+  /** Optional proto fields present with default values in the source file (kept for lossless round trips). @internal */
+  explicitDefaults?: Set<string>;
   opType: string;
   domain: string;
   name: string;

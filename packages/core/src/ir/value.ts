@@ -21,6 +21,8 @@ export interface Use { node: Node; index: number }
  * ```
  */
 export class Value {
+  /** Optional proto fields present with default values in the source file (kept for lossless round trips). @internal */
+  explicitDefaults?: Set<string>;
   name: string;
   type: ValueType | undefined;
   /** Constant data: set for initializers. */

@@ -14,6 +14,7 @@ import type { Attribute, SparseTensor } from '../ir/attribute.js';
 import type { Dim, ValueType } from '../ir/types.js';
 import { decodeMessage } from './proto-codec.js';
 import { tensorFromProto } from './tensor-proto.js';
+import { presentDefaults } from './presence.js';
 import { AttributeTypeCode, ModelProtoDesc, type ProtoMessage } from './schema.js';
 
 export interface DecodeOptions {
@@ -75,6 +76,8 @@ export function modelFromProto(p: M, options: DecodeOptions = {}): Model {
     unknownFields: p.$unknown,
   });
   model.functions = arr(p.functions).map((f) => functionFromProto(f, ctx));
+  model.explicitDefaults = presentDefaults(p, ['producerName', 'producerVersion', 'domain', 'modelVersion', 'docString']);
+  if (arr(p.opsetImport).some((o) => o.domain === '')) (model.explicitDefaults ??= new Set()).add('opsetImport.domain');
   return model;
 }
 
@@ -121,6 +124,7 @@ function graphFromProto(gp: M, parent: Scope | undefined, ctx: Ctx, path: string
   graph.docString = str(gp.docString);
   graph.metadata = entries(gp.metadataProps);
   graph.unknownFields = gp.$unknown;
+  graph.explicitDefaults = presentDefaults(gp, ['name', 'docString']);
   for (const tp of arr(gp.initializer)) {
     const tensor = tensorFromProto(tp, ctx, `${path}.initializer`);
     const v = graph.addInitializer(tensor.name, tensor);
@@ -196,6 +200,7 @@ function nodeFromProto(np: M, scope: Scope, ctx: Ctx, path: string): Node {
   });
   node.metadata = entries(np.metadataProps);
   node.unknownFields = np.$unknown;
+  node.explicitDefaults = presentDefaults(np, ['name', 'domain', 'docString', 'overload']);
   const where = `node '${node.name || node.opType}'`;
   for (const name of arr<string>(np.output)) {
     // Empty names mark optional outputs left out; they still hold a position.
@@ -214,6 +219,8 @@ function applyValueInfo(v: Value, vi: M, isOutput = false): void {
   if (vi.type) v.type = typeFromProto(vi.type as M);
   const doc = str(vi.docString);
   if (doc || !isOutput) v.docString = doc || v.docString;
+  const present = presentDefaults(vi, ['docString']);
+  if (present && !isOutput) v.explicitDefaults = present;
   const meta = entries(vi.metadataProps);
   for (const [k, val] of meta) v.metadata.set(k, val);
 }
@@ -255,27 +262,23 @@ function attributeFromProto(ap: M, scope: Scope, ctx: Ctx, path: string, where: 
   if (!code) code = inferAttrCode(ap);
   const kind = ATTR_KIND_BY_CODE[code];
   if (!kind) throw new ModelFormatError(`${where}: attribute '${name}' has unknown type ${code}`, { fieldPath: `${path}.type` });
-  const base = { name, kind, docString: ap.docString as string | undefined, refAttrName: ap.refAttrName as string | undefined };
+  const base = { name, kind, docString: ap.docString as string | undefined, refAttrName: ap.refAttrName as string | undefined, explicitDefaults: presentDefaults(ap, ['docString', 'refAttrName']) };
   if (base.refAttrName) return { ...base, value: undefined } as unknown as Attribute;
-  const graphOf = (g: M, i = 0) => {
-    const sub = graphFromProto(g, scope, ctx, `${path}.g`);
-    if (!sub.name) sub.name = `${name}${i ? i : ''}`;
-    return sub;
-  };
+  const graphOf = (g: M) => graphFromProto(g, scope, ctx, `${path}.g`);
   let value: unknown;
   switch (kind) {
     case 'float': value = (ap.f as number) ?? 0; break;
     case 'int': value = (ap.i as number) ?? 0; break;
     case 'string': value = ap.s ? utf8.decode(ap.s as Uint8Array) : ''; break;
     case 'tensor': value = ap.t ? tensorFromProto(ap.t as M, ctx, `${path}.t`) : undefined; break;
-    case 'graph': value = ap.g ? graphFromProto(ap.g as M, scope, ctx, `${path}.g`) : undefined; break;
+    case 'graph': value = ap.g ? graphOf(ap.g as M) : undefined; break;
     case 'sparse_tensor': value = ap.sparseTensor ? sparseFromProto(ap.sparseTensor as M, ctx, path) : undefined; break;
     case 'type_proto': value = ap.tp ? typeFromProto(ap.tp as M) : undefined; break;
     case 'floats': value = arr<number>(ap.floats); break;
     case 'ints': value = arr<number>(ap.ints); break;
     case 'strings': value = arr<Uint8Array>(ap.strings).map((b) => utf8.decode(b)); break;
     case 'tensors': value = arr(ap.tensors).map((t) => tensorFromProto(t, ctx, `${path}.tensors`)); break;
-    case 'graphs': value = arr(ap.graphs).map((g, i) => graphOf(g, i)); break;
+    case 'graphs': value = arr(ap.graphs).map(graphOf); break;
     case 'sparse_tensors': value = arr(ap.sparseTensors).map((t) => sparseFromProto(t, ctx, path)); break;
     case 'type_protos': value = arr(ap.typeProtos).map((t) => typeFromProto(t)); break;
   }
@@ -338,6 +341,7 @@ function functionFromProto(fp: M, ctx: Ctx): ModelFunction {
     attributeDefaults: arr(fp.attributeProto).map((a) => attributeFromProto(a, scope, ctx, 'FunctionProto.attribute_proto', `function '${graph.name}'`)),
     opsetImports: new Map(arr(fp.opsetImport).map((o) => [str(o.domain), (o.version as number) ?? 0])),
     docString: str(fp.docString), metadata: entries(fp.metadataProps), unknownFields: fp.$unknown,
+    explicitDefaults: presentDefaults(fp, ['domain', 'overload', 'docString']),
   };
 }
 

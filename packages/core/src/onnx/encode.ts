@@ -10,6 +10,7 @@ import type { Dim, ValueType } from '../ir/types.js';
 import { encodeMessage, encodeMessageChunks } from './proto-codec.js';
 import { AttributeTypeCode, ModelProtoDesc, type ProtoMessage } from './schema.js';
 import { tensorToProto } from './tensor-proto.js';
+import { restoreDefaults } from './presence.js';
 
 type M = ProtoMessage;
 
@@ -46,9 +47,10 @@ export function encodeModelChunks(model: Model, options: EncodeOptions & { splic
 }
 
 export function modelToProto(model: Model, options: EncodeOptions = {}): M {
+  const explicitDomain = model.explicitDefaults?.has('opsetImport.domain');
   const p: M = {
     irVersion: model.irVersion,
-    opsetImport: [...model.opsetImports].map(([domain, version]) => ({ domain, version })),
+    opsetImport: [...model.opsetImports].map(([domain, version]) => (domain || explicitDomain ? { domain, version } : { version })),
     graph: graphToProto(model.graph, options),
   };
   if (model.producerName) p.producerName = model.producerName;
@@ -60,7 +62,7 @@ export function modelToProto(model: Model, options: EncodeOptions = {}): M {
   if (model.trainingInfo.length) p.trainingInfo = model.trainingInfo;
   if (model.functions.length) p.functions = model.functions.map((f) => functionToProto(f, options));
   if (model.unknownFields) p.$unknown = model.unknownFields;
-  return p;
+  return restoreDefaults(p, model, { producerName: '', producerVersion: '', domain: '', modelVersion: 0, docString: '' });
 }
 
 const kv = (m: Map<string, string>): M[] => [...m].map(([key, value]) => ({ key, value }));
@@ -101,7 +103,7 @@ function graphToProto(g: Graph, options: EncodeOptions): M {
   if (g.quantizationAnnotations.length) p.quantizationAnnotation = g.quantizationAnnotations.map((q) => ({ tensorName: q.tensorName, quantParameterTensorNames: kv(q.parameters) }));
   if (g.metadata.size) p.metadataProps = kv(g.metadata);
   if (g.unknownFields) p.$unknown = g.unknownFields;
-  return p;
+  return restoreDefaults(p, g, { name: '', docString: '' });
 }
 
 function valueInfo(v: Value): M {
@@ -109,7 +111,7 @@ function valueInfo(v: Value): M {
   if (v.type) p.type = typeToProto(v.type);
   if (v.docString) p.docString = v.docString;
   if (v.metadata.size) p.metadataProps = kv(v.metadata);
-  return p;
+  return restoreDefaults(p, v, { docString: '' });
 }
 
 function shapeToProto(shape: Dim[], den?: (string | undefined)[]): M {
@@ -155,7 +157,7 @@ function nodeToProto(n: Node, options: EncodeOptions): M {
   if (n.attributes.size) p.attribute = [...n.attributes.values()].map((a) => attributeToProto(a, options));
   if (n.metadata.size) p.metadataProps = kv(n.metadata);
   if (n.unknownFields) p.$unknown = n.unknownFields;
-  return p;
+  return restoreDefaults(p, n, { name: '', domain: '', docString: '', overload: '' });
 }
 
 const utf8 = new TextEncoder();
@@ -169,6 +171,7 @@ const ATTR_CODE: Record<Attribute['kind'], number> = {
 function attributeToProto(a: Attribute, options: EncodeOptions): M {
   const p: M = { name: a.name, type: ATTR_CODE[a.kind] };
   if (a.docString) p.docString = a.docString;
+  restoreDefaults(p, a, { docString: '', refAttrName: '' });
   if (a.refAttrName) { p.refAttrName = a.refAttrName; return p; }
   switch (a.kind) {
     case 'float': p.f = a.value; break;
@@ -212,5 +215,5 @@ function functionToProto(f: ModelFunction, options: EncodeOptions): M {
   if (vis.length) p.valueInfo = vis;
   if (f.metadata.size) p.metadataProps = kv(f.metadata);
   if (f.unknownFields) p.$unknown = f.unknownFields;
-  return p;
+  return restoreDefaults(p, f, { domain: '', overload: '', docString: '' });
 }

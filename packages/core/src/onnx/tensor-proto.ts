@@ -4,6 +4,7 @@ import { dtypeFromOnnx, dtypeInfo, dtypeToOnnx, storageLengthOf, type DType } fr
 import { Tensor, shapeSize } from '../tensor/tensor.js';
 import type { ProtoMessage } from './schema.js';
 import { decodeMessage, encodeMessage } from './proto-codec.js';
+import { presentDefaults, restoreDefaults } from './presence.js';
 import { TensorProtoDesc } from './schema.js';
 
 /** Where an external tensor's bytes are, as the model says. */
@@ -69,6 +70,7 @@ export function tensorFromProto(tp: M, ctx: { options: { externalData?: External
   }
   tensor.name = name;
   tensor.docString = (tp.docString as string | undefined) ?? '';
+  tensor.explicitDefaults = presentDefaults(tp, ['name', 'docString']);
   for (const e of (tp.metadataProps as M[] | undefined) ?? []) tensor.metadata.set(e.key as string, e.value as string);
   return tensor;
 }
@@ -106,6 +108,7 @@ export function tensorToProto(t: Tensor, options: { inline?: boolean } = {}): M 
   if (t.name) p.name = t.name;
   if (t.docString) p.docString = t.docString;
   if (t.hasMetadata) p.metadataProps = [...t.metadata].map(([key, value]) => ({ key, value }));
+  restoreDefaults(p, t, { name: '', docString: '' });
   const ext = t.externalData;
   if (ext && !options.inline) {
     p.dataLocation = 1;

@@ -53,6 +53,8 @@ type Source =
  * ```
  */
 export class Tensor<D extends DType = DType> {
+  /** Optional proto fields present with default values in the source file (kept for lossless round trips). @internal */
+  explicitDefaults?: Set<string>;
   readonly dtype: D;
   readonly dims: readonly number[];
   /** TensorProto.name, kept for fidelity; graph-level names live on Values. */
