@@ -26,6 +26,11 @@ pnpm install --frozen-lockfile
 echo "== typecheck"
 pnpm -s typecheck
 echo "== tests"
-pnpm -s test
+mkdir -p .tmp
+status=0
+pnpm -s test --reporter=default --reporter=json --outputFile.json=.tmp/vitest.json || status=$?
+# One plain closing line with the counts, whatever the runner printed above it.
+node -e "const r=require('./.tmp/vitest.json'); console.log(r.numPassedTests + ' passed, ' + r.numFailedTests + ' failed' + (r.numPendingTests ? ', ' + r.numPendingTests + ' skipped' : ''))" || true
+[ "$status" -eq 0 ] || exit "$status"
 echo "== API docs (typedoc)"
 pnpm -s docs

@@ -46,13 +46,13 @@ function closeTo(actual: ort.Tensor, expected: ort.Tensor): string | undefined {
 async function runCase(c: TestCase, reencoded: Uint8Array): Promise<Outcome> {
   let original: ort.InferenceSession;
   try {
-    original = await ort.InferenceSession.create(c.model, { graphOptimizationLevel: 'disabled' });
+    original = await ort.InferenceSession.create(c.model, { graphOptimizationLevel: 'disabled', logSeverityLevel: 4 });
   } catch (e) {
     return { kind: 'ort-cannot-run', reason: (e as Error).message.split('\n')[0] };
   }
   let copy: ort.InferenceSession;
   try {
-    copy = await ort.InferenceSession.create(reencoded, { graphOptimizationLevel: 'disabled' });
+    copy = await ort.InferenceSession.create(reencoded, { graphOptimizationLevel: 'disabled', logSeverityLevel: 4 });
   } catch (e) {
     await original.release();
     return { kind: 'codec-failure', reason: `re-encoded model does not load: ${(e as Error).message.split('\n')[0]}` };

@@ -73,7 +73,7 @@ export function buildConvBnNet(seed = 7): Model {
 /** Run model bytes or a file on bare onnxruntime-node (the oracle), CPU, no graph optimizations. */
 export async function runOrt(model: Uint8Array | string | Model, feeds: Record<string, Tensor>): Promise<Record<string, ort.Tensor>> {
   const src = model instanceof Model ? encodeModel(model) : model;
-  const session = typeof src === 'string' ? await ort.InferenceSession.create(src, { graphOptimizationLevel: 'disabled' }) : await ort.InferenceSession.create(src, { graphOptimizationLevel: 'disabled' });
+  const session = typeof src === 'string' ? await ort.InferenceSession.create(src, { graphOptimizationLevel: 'disabled', logSeverityLevel: 4 }) : await ort.InferenceSession.create(src, { graphOptimizationLevel: 'disabled', logSeverityLevel: 4 });
   try {
     const ortFeeds: Record<string, ort.Tensor> = {};
     for (const name of session.inputNames) ortFeeds[name] = new ort.Tensor(feeds[name].dtype as ort.Tensor.Type, feeds[name].data as never, feeds[name].dims as number[]);
