@@ -32,3 +32,4 @@ export { batchNormFolding, foldBatchNorms } from './passes/batchnorm-folding.js'
 export { shapeInference } from './passes/shape-inference.js';
 export { fixDimensions, fixDimensionsPass } from './passes/fix-dims.js';
 export type { ProtoMessage } from './onnx/schema.js';
+export { Op, OP_ATTRIBUTES, isOp, opAttributes, type OpName, type OpAttributes } from './ops/op-schema.js';

@@ -4,6 +4,7 @@ import type { Value } from '../ir/value.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { fromFloat64 } from '../ops/numeric.js';
 import type { Pass } from './pass.js';
+import { Op, isOp, opAttributes } from '../ops/op-schema.js';
 
 const isConst = (v: Value | undefined, g: Graph): v is Value => !!v?.const && !g.inputs.includes(v) && v.const.dtype.startsWith('float');
 
@@ -12,8 +13,8 @@ function bnAffine(bn: Node, g: Graph): { s: Float64Array; t: Float64Array } | un
   const [, scale, bias, mean, variance] = bn.inputs;
   if (![scale, bias, mean, variance].every((v) => isConst(v, g))) return undefined;
   if (bn.outputs.length > 1 && bn.outputs.slice(1).some((o) => o.name && (o.uses().length || g.outputs.includes(o)))) return undefined;
-  if (bn.attr('training_mode', 'int', 0) !== 0) return undefined;
-  const eps = bn.attr('epsilon', 'float', 1e-5);
+  const { training_mode: training = 0, epsilon: eps = 1e-5 } = opAttributes(bn, 'BatchNormalization');
+  if (training !== 0) return undefined;
   const [sc, bi, me, va] = [scale, bias, mean, variance].map((v) => v!.const!.toFloat64());
   const s = sc.map((x, i) => x / Math.sqrt(va[i] + eps));
   const t = bi.map((b, i) => b - me[i] * s[i]);
@@ -85,7 +86,7 @@ function foldIntoGemm(gemm: Node, bn: Node, g: Graph, aff: { s: Float64Array; t:
 export function foldBatchNorms(graph: Graph): number {
   let folded = 0;
   for (const bn of graph) {
-    if (bn.opType !== 'BatchNormalization' || (bn.domain !== '' && bn.domain !== 'ai.onnx')) continue;
+    if (!isOp(bn, Op.BatchNormalization)) continue;
     const x = bn.inputs[0];
     const prod = x?.producer();
     if (!x || !prod || prod.graph !== graph || !['Conv', 'ConvTranspose', 'Gemm'].includes(prod.opType) || prod.domain !== '') continue;

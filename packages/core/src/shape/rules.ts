@@ -10,6 +10,7 @@ import { dtypeFromOnnx, type DType } from '../tensor/dtype.js';
 import { ShapeError } from '../errors.js';
 import { broadcastShapes, isStatic, mulDims, windowOut } from './dims.js';
 import { reshapeDims, sliceIndices, squeezeDims, unsqueezeDims } from '../ops/eval.js';
+import { opAttributes, type OpAttributes } from '../ops/op-schema.js';
 
 export interface RuleInput {
   node: Node;
@@ -45,25 +46,27 @@ function convLike(x: RuleInput, transpose: boolean): (TensorType | undefined)[] 
   const dtype = X?.dtype;
   if (!X?.shape) return [T(dtype)];
   const spatial = X.shape.length - 2;
-  const kernel = node.attr('kernel_shape', 'ints') ?? (W?.shape ? W.shape.slice(2).map((d) => (typeof d === 'number' ? d : NaN)) : undefined);
-  const strides = node.attr('strides', 'ints') ?? new Array(spatial).fill(1);
-  const dil = node.attr('dilations', 'ints') ?? new Array(spatial).fill(1);
-  let pads = node.attr('pads', 'ints') ?? new Array(spatial * 2).fill(0);
-  const autoPad = node.attr('auto_pad', 'string', 'NOTSET');
+  // One reader for the conv and pool family: each node is checked against its own op's table.
+  const a = opAttributes(node, node.opType as 'ConvTranspose') as OpAttributes<'ConvTranspose'> & OpAttributes<'MaxPool'>;
+  const kernel = a.kernel_shape ?? (W?.shape ? W.shape.slice(2).map((d) => (typeof d === 'number' ? d : NaN)) : undefined);
+  const strides = a.strides ?? new Array(spatial).fill(1);
+  const dil = a.dilations ?? new Array(spatial).fill(1);
+  let pads = a.pads ?? new Array(spatial * 2).fill(0);
+  const autoPad = a.auto_pad ?? 'NOTSET';
   const isPool = !['Conv', 'ConvTranspose', 'ConvInteger', 'QLinearConv'].includes(node.opType);
   let channels: Dim = null;
   if (isPool) channels = X.shape[1];
-  else if (transpose) { const g = node.attr('group', 'int', 1); channels = W?.shape && typeof W.shape[1] === 'number' ? W.shape[1] * g : null; }
+  else if (transpose) { const g = a.group ?? 1; channels = W?.shape && typeof W.shape[1] === 'number' ? W.shape[1] * g : null; }
   else channels = W?.shape?.[0] ?? null;
   const out: Dim[] = [X.shape[0], channels];
   if (!kernel || kernel.some(Number.isNaN)) return [T(dtype, [...out, ...new Array(spatial).fill(null)])];
-  const ceil = node.attr('ceil_mode', 'int', 0) === 1;
+  const ceil = a.ceil_mode === 1;
   for (let i = 0; i < spatial; i++) {
     const inp = X.shape[i + 2];
     if (transpose) {
-      const outputShape = node.attr('output_shape', 'ints');
+      const outputShape = a.output_shape;
       if (outputShape) { out.push(outputShape[outputShape.length - spatial + i]); continue; }
-      const op = node.attr('output_padding', 'ints')?.[i] ?? 0;
+      const op = a.output_padding?.[i] ?? 0;
       if (typeof inp !== 'number') { out.push(null); continue; }
       if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') { out.push(inp * strides[i]); continue; }
       out.push(strides[i] * (inp - 1) + op + ((kernel[i] - 1) * dil[i] + 1) - pads[i] - pads[i + spatial]);
@@ -138,7 +141,7 @@ export const RULES: Record<string, Rule> = {
   GlobalMaxPool: ({ types }) => [T(types[0]?.dtype, types[0]?.shape?.map((d, i) => (i < 2 ? d : 1)))],
   Gemm: ({ node, types }) => {
     const [A, B, C] = types;
-    const ta = node.attr('transA', 'int', 0), tb = node.attr('transB', 'int', 0);
+    const { transA: ta = 0, transB: tb = 0 } = opAttributes(node, 'Gemm');
     const m = A?.shape ? A.shape[ta ? 1 : 0] : null;
     const n = B?.shape ? B.shape[tb ? 0 : 1] : null;
     return [T(A?.dtype ?? C?.dtype, [m, n])];
