@@ -118,6 +118,14 @@ describe('PassManager contract', () => {
       },
     };
     await expect(new PassManager([cyclic]).run(model)).rejects.toThrow(/cycle/);
+    const dangling: Pass = {
+      name: 'dangling', inPlace: true,
+      run(m) {
+        m.graph.remove(m.graph.findNode('relu1')!, { safe: false });
+        return { model: m, modified: true };
+      },
+    };
+    await expect(new PassManager([dangling]).run(buildConvBnNet())).rejects.toThrow(/left an invalid graph: node 'conv2' input 0 reads 'relu1_out'/);
   });
 
   it('stops at a fixed point', async () => {

@@ -80,6 +80,23 @@ describe('edgeml inspect', () => {
     expect(r.parameters).toBe(108 + 2560);
   });
 
+  it('counts external data in sizeBytes', async () => {
+    const { Graph, Model, Tensor, tensorType } = await import('@edgeml/core');
+    const { saveModel } = await import('@edgeml/core/node');
+    const g = new Graph('m');
+    const x = g.addInput('x', tensorType('float32', [1, 64]));
+    const y = g.op('MatMul', [x, g.addInitializer('w', Tensor.from('float32', [64, 64], new Float32Array(4096)))]).outputs[0];
+    y.type = tensorType('float32', [1, 64]);
+    g.outputs.push(y);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeml-cli-'));
+    const file = path.join(dir, 'm.onnx');
+    await saveModel(file, new Model(g, { opsetImports: new Map([['', 17]]) }), { externalData: { location: 'weights.bin' } });
+    const r = JSON.parse((await run(['inspect', file, '--json'])).out) as InspectResult;
+    expect(r.externalDataFiles).toEqual(['weights.bin']);
+    expect(r.sizeBytes).toBe(fs.statSync(file).size + fs.statSync(path.join(dir, 'weights.bin')).size);
+    expect(r.macs).toBe(4096);
+  });
+
   it('prints a readable summary', async () => {
     const { code, out } = await run(['inspect']);
     expect(code).toBe(0);

@@ -251,7 +251,11 @@ export class Graph {
     return order;
   }
 
-  /** Ensure node and value invariants; throws GraphError naming the first problem. */
+  /**
+   * Check invariants: no duplicate inputs, every node points back at this graph, every
+   * node input is defined (a node output, an input or initializer of this graph or of an
+   * enclosing one), and the graph is acyclic. Throws GraphError naming the first problem.
+   */
   validate(): void {
     if (new Set(this.inputs.map((v) => v.name)).size !== this.inputs.length) throw new GraphError(`graph '${this.name}' has two inputs with the same name`);
     const seen = new Set<Node>();
@@ -259,8 +263,22 @@ export class Graph {
       if (seen.has(n)) throw new GraphError(`node '${n.name || n.opType}' appears twice in graph '${this.name}'`, n.name);
       seen.add(n);
       if (n.graph !== this) throw new GraphError(`node '${n.name || n.opType}' does not point back at graph '${this.name}'`, n.name);
+      n.inputs.forEach((v, i) => {
+        if (v && !this.defines(v)) throw new GraphError(`node '${n.name || n.opType}' input ${i} reads '${v.name}', which no node, graph input or initializer in scope defines`, n.name);
+      });
     }
+    for (const v of this.outputs) if (!this.defines(v)) throw new GraphError(`graph '${this.name}' output '${v.name}' is not defined in scope`);
     this.topologicalOrder();
+  }
+
+  /** True when `v` is produced by a live node, or is an input or initializer of this graph or an enclosing one. */
+  private defines(v: Value): boolean {
+    const p = v.producer();
+    if (p) return !p._removed;
+    for (let g: Graph | undefined = this; g; g = g.parentNode?.graph) {
+      if (g.initializers.get(v.name) === v || g.inputs.includes(v) || g.sparseInitializers.some((s) => s.name === v.name && v.graph === g)) return true;
+    }
+    return false;
   }
 }
 
