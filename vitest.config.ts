@@ -9,6 +9,7 @@ export default defineConfig({
       { find: /^@edgeml\/core\/node$/, replacement: src('core/src/node.ts') },
       { find: /^@edgeml\/core$/, replacement: src('core/src/index.ts') },
       { find: /^@edgeml\/runtime-node$/, replacement: src('runtime-node/src/index.ts') },
+      { find: /^@edgeml\/quantize$/, replacement: src('quantize/src/index.ts') },
     ],
   },
   test: {

@@ -104,10 +104,16 @@ export class Node {
     this._outputs.push(value);
   }
 
-  /** Replace output `index` with a fresh value of the same name, returning the old one. */
+  /**
+   * Make this node produce `value` at output `index`, returning the value it replaces.
+   * `value` must have no producer, or one that was removed from its graph (so a rewrite can
+   * hand the output of a deleted node, with its name and uses, to the node replacing it).
+   */
   replaceOutput(index: number, value: Value): Value {
     const old = this._outputs[index];
-    if (value._producer) throw new GraphError(`value '${value.name}' already has a producer`, this.name);
+    const prior = value._producer;
+    if (prior && !(prior.node._removed || (prior.node === this && prior.index === index))) throw new GraphError(`value '${value.name}' is still produced by node '${prior.node.name || prior.node.opType}'; remove that node first`, this.name);
+    if (prior && prior.node !== this) (prior.node._outputs as Value[])[prior.index] = new Value(`${value.name}__detached`);
     old._producer = undefined;
     value._producer = { node: this, index };
     value.graph = this.graph;

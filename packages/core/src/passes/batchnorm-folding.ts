@@ -100,7 +100,6 @@ export function foldBatchNorms(graph: Graph): number {
       // Keep the graph output's name: the folded node now produces it.
       bn.clearInputs();
       graph.remove(bn, { safe: false });
-      y._producer = undefined;
       const old = prod.replaceOutput(0, y);
       y.type = y.type ?? old.type;
     } else {

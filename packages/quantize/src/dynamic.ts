@@ -1,0 +1,187 @@
+/**
+ * Dynamic quantization: weights to int8/uint8 ahead of time, activations quantized at run
+ * time by DynamicQuantizeLinear. Emits the pattern onnxruntime fuses into
+ * DynamicQuantizeMatMul / MatMulIntegerToFloat / ConvInteger kernels:
+ *
+ *   x ─ DynamicQuantizeLinear ─ MatMulInteger(x_q, W_q, x_zp, W_zp) ─ Cast(float) ─ Mul(x_scale·W_scale) [─ Add(bias)]
+ */
+import { InvalidArgumentError, Tensor, eliminateDeadCode, UnsupportedOpError, opAttributes, type Graph, type Model, type Node, type Value } from '@edgeml/core';
+import { quantizeWeight, type QuantizedWeight } from './quant-params.js';
+import { Rewriter, takeOverOutput } from './rewrite.js';
+import { isExcluded, type Exclusion, type NodeOutcome } from './select.js';
+
+export interface DynamicQuantizeOptions {
+  /** Weight type (default int8, symmetric; uint8 is asymmetric). */
+  weightType?: 'int8' | 'uint8';
+  /** One scale per output channel instead of per tensor (default false). */
+  perChannel?: boolean;
+  /** 7-bit weights, for CPUs without VNNI where 8-bit products can saturate (default false). */
+  reduceRange?: boolean;
+  /** Op types to quantize (default MatMul, Gemm, Conv). */
+  opTypes?: readonly ('MatMul' | 'Gemm' | 'Conv')[];
+  /** Nodes to keep in float. */
+  exclude?: Exclusion;
+}
+
+export interface DynamicQuantizeResult {
+  quantized: NodeOutcome[];
+  skipped: NodeOutcome[];
+}
+
+const DEFAULT_OPS = ['MatMul', 'Gemm', 'Conv'] as const;
+const FLOAT_WEIGHT = (v: Value | undefined): v is Value => !!v?.const && v.const.dtype === 'float32' && !v.isGraphInput;
+
+/**
+ * Quantize a model dynamically, in place, in every graph (subgraphs included).
+ *
+ * @example
+ * ```ts
+ * const { quantized, skipped } = quantizeDynamic(model, { perChannel: true });
+ * ```
+ */
+export function quantizeDynamic(model: Model, options: DynamicQuantizeOptions = {}): DynamicQuantizeResult {
+  const opset = model.opset() ?? 0;
+  if (opset < 11) throw new UnsupportedOpError('DynamicQuantizeLinear', '', opset, `dynamic quantization needs ONNX opset 11 or later (DynamicQuantizeLinear); this model imports opset ${opset}. Convert it to a newer opset first.`);
+  const weightType = options.weightType ?? 'int8';
+  if (weightType !== 'int8' && weightType !== 'uint8') throw new InvalidArgumentError(`weightType must be int8 or uint8 for dynamic quantization, got '${weightType}'`, 'weightType');
+  const ops = new Set<string>(options.opTypes ?? DEFAULT_OPS);
+  const result: DynamicQuantizeResult = { quantized: [], skipped: [] };
+  for (const graph of [...model.graphs()]) {
+    const ctx: Ctx = { graph, options: { ...options, weightType }, weights: new Map(), activations: new Map() };
+    for (const node of graph.nodes) {
+      if (!ops.has(node.opType) || (node.domain !== '' && node.domain !== 'ai.onnx')) continue;
+      const outcome = { name: node.name, opType: node.opType };
+      if (isExcluded(node, options.exclude)) { result.skipped.push({ ...outcome, reason: 'excluded by the caller' }); continue; }
+      const reason = quantizeNode(ctx, node);
+      if (reason) result.skipped.push({ ...outcome, reason });
+      else result.quantized.push(outcome);
+    }
+    // The float weights the quantized nodes replaced are no longer read.
+    eliminateDeadCode(graph);
+  }
+  return result;
+}
+
+interface Ctx {
+  graph: Graph;
+  options: DynamicQuantizeOptions & { weightType: 'int8' | 'uint8' };
+  /** Quantized weights by source value and layout, shared between nodes that read the same weight. */
+  weights: Map<string, { q: Value; scale: Value; zp: Value; w: QuantizedWeight }>;
+  /** DynamicQuantizeLinear outputs per activation, so one activation is quantized once. */
+  activations: Map<Value, [Value, Value, Value]>;
+}
+
+function quantizeNode(ctx: Ctx, node: Node): string | undefined {
+  const x = node.inputs[0];
+  if (!x || (x.dtype !== undefined && x.dtype !== 'float32')) return 'input is not float32';
+  switch (node.opType) {
+    case 'MatMul': return quantizeMatMul(ctx, node, x);
+    case 'Gemm': return quantizeGemm(ctx, node, x);
+    case 'Conv': return quantizeConv(ctx, node, x);
+  }
+  return 'no dynamic form';
+}
+
+function dynamicInput(ctx: Ctx, rw: Rewriter, x: Value): [Value, Value, Value] {
+  let q = ctx.activations.get(x);
+  if (!q) {
+    q = rw.op('DynamicQuantizeLinear', [x], {}, [`${x.name}_quantized`, `${x.name}_scale`, `${x.name}_zero_point`]) as [Value, Value, Value];
+    ctx.activations.set(x, q);
+  }
+  return q;
+}
+
+function weightFor(ctx: Ctx, rw: Rewriter, w: Value, key: string, tensor: Tensor, axis: number | undefined) {
+  const id = `${w.name}|${key}`;
+  let entry = ctx.weights.get(id);
+  if (!entry) {
+    const { weightType, reduceRange } = ctx.options;
+    const qw = quantizeWeight(tensor, { type: weightType, symmetric: weightType === 'int8', reduceRange, axis });
+    entry = {
+      q: rw.constant(`${w.name}_quantized`, qw.quantized),
+      scale: rw.constant(`${w.name}_scale`, qw.scale),
+      zp: rw.constant(`${w.name}_zero_point`, qw.zeroPoint),
+      w: qw,
+    };
+    ctx.weights.set(id, entry);
+  }
+  return entry;
+}
+
+function quantizeMatMul(ctx: Ctx, node: Node, x: Value): string | undefined {
+  const w = node.inputs[1];
+  if (!FLOAT_WEIGHT(w)) return 'weight (input 1) is not a float32 constant';
+  if (w.const!.dims.length !== 2) return `weight has rank ${w.const!.dims.length}; only 2-D weights are quantized`;
+  const rw = new Rewriter(ctx.graph, node);
+  const [xq, xs, xzp] = dynamicInput(ctx, rw, x);
+  const qw = weightFor(ctx, rw, w, 'KxN', w.const!, ctx.options.perChannel ? 1 : undefined);
+  const [acc] = rw.op('MatMulInteger', [xq, qw.q, xzp, qw.zp], {}, [`${node.outputs[0].name}_int32`]);
+  const [accf] = rw.op('Cast', [acc], { to: 1 }, [`${node.outputs[0].name}_float`]);
+  const [scale] = rw.op('Mul', [xs, qw.scale], {}, [`${node.outputs[0].name}_scale`]);
+  const [out] = rw.op('Mul', [accf, scale], {}, [`${node.outputs[0].name}_dq`]);
+  takeOverOutput(ctx.graph, node, 0, out.producer()!);
+  return undefined;
+}
+
+function transpose2d(t: Tensor): Tensor {
+  const [r, c] = t.dims;
+  const src = t.data as Float32Array;
+  const out = new Float32Array(r * c);
+  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = src[i * c + j];
+  return Tensor.from('float32', [c, r], out);
+}
+
+function quantizeGemm(ctx: Ctx, node: Node, x: Value): string | undefined {
+  const a = opAttributes(node, 'Gemm');
+  if (a.transA) return 'transA=1 is not quantized (the activation would need a transpose)';
+  const w = node.inputs[1];
+  if (!FLOAT_WEIGHT(w)) return 'weight (input 1) is not a float32 constant';
+  const c = node.inputs[2];
+  if (c && !FLOAT_WEIGHT(c)) return 'bias (input 2) is not a float32 constant';
+  const rw = new Rewriter(ctx.graph, node);
+  const [xq, xs, xzp] = dynamicInput(ctx, rw, x);
+  const kxn = a.transB ? transpose2d(w.const!) : w.const!;
+  const qw = weightFor(ctx, rw, w, a.transB ? 'NxK^T' : 'KxN', kxn, ctx.options.perChannel ? 1 : undefined);
+  const name = node.outputs[0].name;
+  const [acc] = rw.op('MatMulInteger', [xq, qw.q, xzp, qw.zp], {}, [`${name}_int32`]);
+  const [accf] = rw.op('Cast', [acc], { to: 1 }, [`${name}_float`]);
+  const alpha = a.alpha ?? 1, beta = a.beta ?? 1;
+  let scale = rw.op('Mul', [xs, qw.scale], {}, [`${name}_scale`])[0];
+  if (alpha !== 1) scale = rw.op('Mul', [scale, rw.constant(`${name}_alpha`, Tensor.from('float32', [], [alpha]))], {}, [`${name}_scale_alpha`])[0];
+  let [out] = rw.op('Mul', [accf, scale], {}, [`${name}_dq`]);
+  if (c) {
+    const bias = beta === 1 ? c : rw.constant(`${c.name}_beta`, Tensor.from('float32', c.const!.dims, Float32Array.from(c.const!.data as Float32Array, (v) => v * beta)));
+    [out] = rw.op('Add', [out, bias], {}, [`${name}_biased`]);
+  }
+  takeOverOutput(ctx.graph, node, 0, out.producer()!);
+  return undefined;
+}
+
+function quantizeConv(ctx: Ctx, node: Node, x: Value): string | undefined {
+  const w = node.inputs[1];
+  if (!FLOAT_WEIGHT(w)) return 'weight (input 1) is not a float32 constant';
+  const b = node.inputs[2];
+  if (b && !FLOAT_WEIGHT(b)) return 'bias (input 2) is not a float32 constant';
+  const dims = w.const!.dims;
+  const rw = new Rewriter(ctx.graph, node);
+  const [xq, xs, xzp] = dynamicInput(ctx, rw, x);
+  // onnxruntime's ConvInteger takes only a scalar weight zero point: per-channel needs
+  // symmetric int8 weights (all zero points 0, one scalar 0 stands for them).
+  const perChannel = ctx.options.perChannel && ctx.options.weightType === 'int8';
+  const qw = weightFor(ctx, rw, w, perChannel ? 'conv' : 'conv-tensor', w.const!, perChannel ? 0 : undefined);
+  const zp = qw.w.axis === undefined ? qw.zp : rw.constant(`${w.name}_zero_point_scalar`, Tensor.from('int8', [], [0]));
+  const name = node.outputs[0].name;
+  const keep = [...node.attributes.values()].filter((a) => a.name !== 'kernel_shape' || a.value !== undefined);
+  const [acc] = rw.op('ConvInteger', [xq, qw.q, xzp, zp], keep, [`${name}_int32`]);
+  const [accf] = rw.op('Cast', [acc], { to: 1 }, [`${name}_float`]);
+  // Per-channel scales broadcast over [N, C, spatial...].
+  const bshape = [1, dims[0], ...dims.slice(2).map(() => 1)];
+  let wscale = qw.scale;
+  if (qw.w.axis !== undefined) wscale = rw.constant(`${w.name}_scale_nchw`, qw.w.scale.reshape(bshape));
+  const [scale] = rw.op('Mul', [xs, wscale], {}, [`${name}_scale`]);
+  let [out] = rw.op('Mul', [accf, scale], {}, [`${name}_dq`]);
+  if (b) [out] = rw.op('Add', [out, rw.constant(`${b.name}_nchw`, b.const!.reshape(bshape))], {}, [`${name}_biased`]);
+  takeOverOutput(ctx.graph, node, 0, out.producer()!);
+  return undefined;
+}
+

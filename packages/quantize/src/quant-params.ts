@@ -1,0 +1,127 @@
+/**
+ * Linear quantization arithmetic, following onnxruntime's conventions so its fused kernels
+ * see the forms they expect: ranges always include 0, symmetric int8 uses [-127, 127],
+ * `reduceRange` drops one bit (7-bit weights for CPUs without VNNI), rounding is half to even.
+ */
+import { InvalidArgumentError, Tensor } from '@edgeml/core';
+
+/** Integer element types a tensor can be quantized to. */
+export type QuantType = 'int8' | 'uint8' | 'int16' | 'uint16' | 'int4' | 'uint4';
+
+export interface QuantRange { qmin: number; qmax: number }
+
+/** The integer range for a type (onnxruntime's get_qmin_qmax_for_qType). */
+export function quantRange(type: QuantType, options: { symmetric?: boolean; reduceRange?: boolean } = {}): QuantRange {
+  const { symmetric = false, reduceRange = false } = options;
+  switch (type) {
+    case 'int8': return reduceRange ? { qmin: -64, qmax: 64 } : symmetric ? { qmin: -127, qmax: 127 } : { qmin: -128, qmax: 127 };
+    case 'uint8': return reduceRange ? { qmin: 0, qmax: 127 } : { qmin: 0, qmax: 255 };
+    case 'int16': return symmetric ? { qmin: -32767, qmax: 32767 } : { qmin: -32768, qmax: 32767 };
+    case 'uint16': return { qmin: 0, qmax: 65535 };
+    case 'int4': return symmetric ? { qmin: -7, qmax: 7 } : { qmin: -8, qmax: 7 };
+    case 'uint4': return { qmin: 0, qmax: 15 };
+  }
+}
+
+export interface ScaleZeroPoint { scale: number; zeroPoint: number }
+
+/** Round half to even, as numpy.rint and onnxruntime do. */
+export function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/**
+ * Scale and zero point that map [rmin, rmax] (widened to include 0) onto [qmin, qmax].
+ * Symmetric ranges centre on 0 (zero point 0 for signed types, the midpoint for unsigned).
+ */
+export function computeScaleZeroPoint(rmin: number, rmax: number, range: QuantRange, symmetric: boolean): ScaleZeroPoint {
+  if (!Number.isFinite(rmin) || !Number.isFinite(rmax) || rmin > rmax) throw new InvalidArgumentError(`invalid calibration range [${rmin}, ${rmax}]`, 'range');
+  let lo = Math.min(rmin, 0), hi = Math.max(rmax, 0);
+  if (symmetric) { const m = Math.max(Math.abs(lo), Math.abs(hi)); lo = -m; hi = m; }
+  let scale = Math.fround((hi - lo) / (range.qmax - range.qmin));
+  if (scale === 0 || !Number.isFinite(scale)) scale = 1;
+  const zeroPoint = symmetric ? (range.qmin < 0 ? 0 : Math.round((range.qmin + range.qmax) / 2)) : Math.min(range.qmax, Math.max(range.qmin, roundHalfEven(range.qmin - lo / scale)));
+  return { scale, zeroPoint };
+}
+
+/** Quantize values with one scale and zero point. */
+export function quantizeArray(values: ArrayLike<number>, { scale, zeroPoint }: ScaleZeroPoint, range: QuantRange, out: Int32Array = new Int32Array(values.length), offset = 0, stride = 1): Int32Array {
+  for (let i = 0; i < values.length; i++) {
+    const q = roundHalfEven(values[i] / scale) + zeroPoint;
+    out[offset + i * stride] = q < range.qmin ? range.qmin : q > range.qmax ? range.qmax : q;
+  }
+  return out;
+}
+
+export interface QuantizedWeight {
+  /** Quantized values as a tensor of the quant type (same dims as the weight). */
+  quantized: Tensor;
+  /** float32 scale: a scalar, or one per channel along `axis`. */
+  scale: Tensor<'float32'>;
+  /** Zero point of the quant type, scalar or per channel. */
+  zeroPoint: Tensor;
+  /** Channel axis for per-channel quantization. */
+  axis?: number;
+}
+
+const STORAGE: Record<'int8' | 'uint8' | 'int16' | 'uint16', (n: number) => Int8Array | Uint8Array | Int16Array | Uint16Array> = {
+  int8: (n) => new Int8Array(n), uint8: (n) => new Uint8Array(n), int16: (n) => new Int16Array(n), uint16: (n) => new Uint16Array(n),
+};
+
+/** Pack 4-bit values (low nibble first), as ONNX int4/uint4 tensors store them. */
+export function packNibbles(values: Int32Array): Uint8Array {
+  const out = new Uint8Array(Math.ceil(values.length / 2));
+  for (let i = 0; i < values.length; i++) out[i >> 1] |= (values[i] & 0x0f) << ((i & 1) * 4);
+  return out;
+}
+
+/** Build a tensor of a quant type from integer values. */
+export function quantTensor(type: QuantType, dims: readonly number[], q: Int32Array): Tensor {
+  if (type === 'int4' || type === 'uint4') return Tensor.fromBytes(type, dims, packNibbles(q));
+  const arr = STORAGE[type](q.length);
+  arr.set(q);
+  return Tensor.from(type, dims, arr as never);
+}
+
+/**
+ * Quantize a float weight, per tensor or per channel along `axis`.
+ *
+ * @example
+ * ```ts
+ * const { quantized, scale, zeroPoint } = quantizeWeight(w, { type: 'int8', symmetric: true, axis: 0 });
+ * ```
+ */
+export function quantizeWeight(weight: Tensor, options: { type: QuantType; symmetric: boolean; reduceRange?: boolean; axis?: number }): QuantizedWeight {
+  const values = weight.toFloat64();
+  const range = quantRange(options.type, options);
+  const dims = weight.dims;
+  const q = new Int32Array(values.length);
+  if (options.axis === undefined) {
+    let lo = Infinity, hi = -Infinity;
+    for (const v of values) { if (v < lo) lo = v; if (v > hi) hi = v; }
+    if (values.length === 0) lo = hi = 0;
+    const sz = computeScaleZeroPoint(lo, hi, range, options.symmetric);
+    quantizeArray(values, sz, range, q);
+    return { quantized: quantTensor(options.type, dims, q), scale: Tensor.from('float32', [], [sz.scale]), zeroPoint: quantTensor(options.type, [], Int32Array.of(sz.zeroPoint)) };
+  }
+  const axis = options.axis < 0 ? options.axis + dims.length : options.axis;
+  const channels = dims[axis];
+  const inner = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const outer = dims.slice(0, axis).reduce((a, b) => a * b, 1);
+  const scales = new Float32Array(channels);
+  const zps = new Int32Array(channels);
+  for (let c = 0; c < channels; c++) {
+    let lo = Infinity, hi = -Infinity;
+    for (let o = 0; o < outer; o++) for (let i = 0; i < inner; i++) { const v = values[(o * channels + c) * inner + i]; if (v < lo) lo = v; if (v > hi) hi = v; }
+    if (lo === Infinity) lo = hi = 0;
+    const sz = computeScaleZeroPoint(lo, hi, range, options.symmetric);
+    scales[c] = sz.scale;
+    zps[c] = sz.zeroPoint;
+    for (let o = 0; o < outer; o++) {
+      const base = (o * channels + c) * inner;
+      quantizeArray(values.subarray(base, base + inner), sz, range, q, base);
+    }
+  }
+  return { quantized: quantTensor(options.type, dims, q), scale: Tensor.from('float32', [channels], scales), zeroPoint: quantTensor(options.type, [channels], zps), axis };
+}

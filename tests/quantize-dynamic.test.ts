@@ -1,0 +1,100 @@
+/**
+ * Dynamic int8 quantization checked by onnxruntime and the ONNX checker: the quantized
+ * model loads, runs, and stays close to the float model on real inputs.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { decodeModel, encodeModel, modelStats, Graph, Model, Tensor, tensorType } from '@edgeml/core';
+import { loadModel } from '@edgeml/core/node';
+import { quantizeDynamic } from '@edgeml/quantize';
+import { SILERO_VAD, buildConvBnNet, randomTensor, runOrt, sileroFeeds, maxAbsDiff } from './support/models.js';
+import { checkModels } from './support/onnx-checker.js';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeml-qdyn-'));
+function checked(bytes: Uint8Array, name: string): Uint8Array {
+  const file = path.join(tmp, `${name}.onnx`);
+  fs.writeFileSync(file, bytes);
+  expect(checkModels([file]).get(file)).toBeNull();
+  return bytes;
+}
+
+/** A weight-heavy MLP: 4 × Gemm/MatMul 512 wide (4 MB of float weights). */
+function mlp(): Model {
+  const g = new Graph('mlp');
+  let v = g.addInput('x', tensorType('float32', ['batch', 512]));
+  for (let i = 0; i < 4; i++) {
+    const w = g.addInitializer(`w${i}`, randomTensor(i % 2 ? [512, 512] : [512, 512], 10 + i, 0.1));
+    v = i % 2
+      ? g.op('MatMul', [v, w], {}, { name: `mm${i}` }).outputs[0]
+      : g.op('Gemm', [v, w, g.addInitializer(`b${i}`, randomTensor([512], 20 + i, 0.1))], { transB: 1 }, { name: `gemm${i}` }).outputs[0];
+    v = g.op('Relu', [v], {}, { name: `relu${i}` }).outputs[0];
+  }
+  v.name = 'y';
+  v.type = tensorType('float32', ['batch', 512]);
+  g.outputs.push(v);
+  return new Model(g, { opsetImports: new Map([['', 17]]), irVersion: 8 });
+}
+
+function relErr(a: Float32Array, b: Float32Array): number {
+  let num = 0, den = 0;
+  for (let i = 0; i < a.length; i++) { num += (a[i] - b[i]) ** 2; den += a[i] ** 2; }
+  return Math.sqrt(num / den);
+}
+
+describe('dynamic quantization', () => {
+  for (const perChannel of [false, true]) {
+    it(`MLP (Gemm + MatMul), per-${perChannel ? 'channel' : 'tensor'}: ~4x smaller, relative error < 2 %`, async () => {
+      const float = mlp();
+      const floatBytes = encodeModel(float);
+      const model = decodeModel(floatBytes);
+      const r = quantizeDynamic(model, { perChannel });
+      expect(r.quantized.map((n) => n.name)).toEqual(['gemm0', 'mm1', 'gemm2', 'mm3']);
+      expect(r.skipped).toEqual([]);
+      const bytes = checked(encodeModel(model), `mlp-${perChannel}`);
+      expect(floatBytes.byteLength / bytes.byteLength).toBeGreaterThan(3.9);
+      const feeds = { x: randomTensor([8, 512], 3) };
+      const [a, b] = [await runOrt(floatBytes, feeds), await runOrt(bytes, feeds)];
+      // 8-bit activations and weights over four layers: a few percent of relative error is the expected cost.
+      expect(relErr(a.y.data as Float32Array, b.y.data as Float32Array)).toBeLessThan(0.02);
+    });
+  }
+
+  it('Conv net (Conv, depthwise Conv, Gemm): loads in onnxruntime and stays close', async () => {
+    const float = buildConvBnNet();
+    const floatBytes = encodeModel(float);
+    const model = decodeModel(floatBytes);
+    const r = quantizeDynamic(model, { perChannel: true });
+    expect(r.quantized.map((n) => n.opType).sort()).toEqual(['Conv', 'Conv', 'Gemm']);
+    const bytes = checked(encodeModel(model), 'convbn');
+    const feeds = { x: randomTensor([2, 3, 16, 16], 4) };
+    const [a, b] = [await runOrt(floatBytes, feeds), await runOrt(bytes, feeds)];
+    expect(relErr(a.logits.data as Float32Array, b.logits.data as Float32Array)).toBeLessThan(0.05);
+  });
+
+  it('Silero VAD (convolutions inside If branches): speech probability within 0.02 of float', async () => {
+    const model = await loadModel(SILERO_VAD);
+    const r = quantizeDynamic(model, { opTypes: ['MatMul', 'Gemm', 'Conv'] });
+    expect(r.quantized.length).toBeGreaterThan(20);
+    const bytes = checked(encodeModel(model), 'silero');
+    for (const seed of [1, 2, 3]) {
+      const feeds = sileroFeeds(seed);
+      const [a, b] = [await runOrt(SILERO_VAD, feeds), await runOrt(bytes, feeds)];
+      expect(maxAbsDiff(a.output, b.output)).toBeLessThan(0.02);
+    }
+    console.log(`Silero VAD dynamic int8: ${r.quantized.length} nodes quantized, ${r.skipped.length} skipped; ${modelStats(model).opCounts.ConvInteger} ConvInteger`);
+  });
+
+  it('refuses models below opset 11 and leaves nodes without constant weights in float, with a reason', () => {
+    const g = new Graph('g');
+    const x = g.addInput('x', tensorType('float32', [1, 4]));
+    const w = g.addInput('w', tensorType('float32', [4, 4]));
+    const y = g.op('MatMul', [x, w], {}, { name: 'mm' }).outputs[0];
+    g.outputs.push(y);
+    expect(() => quantizeDynamic(new Model(g, { opsetImports: new Map([['', 9]]) }))).toThrow(/opset 11/);
+    const r = quantizeDynamic(new Model(g, { opsetImports: new Map([['', 13]]) }));
+    expect(r.skipped).toEqual([{ name: 'mm', opType: 'MatMul', reason: 'weight (input 1) is not a float32 constant' }]);
+    void Tensor;
+  });
+});
