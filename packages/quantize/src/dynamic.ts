@@ -47,7 +47,7 @@ export function quantizeDynamic(model: Model, options: DynamicQuantizeOptions = 
   const ops = new Set<string>(options.opTypes ?? DEFAULT_OPS);
   const result: DynamicQuantizeResult = { quantized: [], skipped: [] };
   for (const graph of [...model.graphs()]) {
-    const ctx: Ctx = { graph, options: { ...options, weightType }, weights: new Map(), activations: new Map() };
+    const ctx: Ctx = { graph, rw: new Rewriter(graph), options: { ...options, weightType }, weights: new Map(), activations: new Map() };
     for (const node of graph.nodes) {
       if (!ops.has(node.opType) || (node.domain !== '' && node.domain !== 'ai.onnx')) continue;
       const outcome = { name: node.name, opType: node.opType };
@@ -64,6 +64,7 @@ export function quantizeDynamic(model: Model, options: DynamicQuantizeOptions = 
 
 interface Ctx {
   graph: Graph;
+  rw: Rewriter;
   options: DynamicQuantizeOptions & { weightType: 'int8' | 'uint8' };
   /** Quantized weights by source value and layout, shared between nodes that read the same weight. */
   weights: Map<string, { q: Value; scale: Value; zp: Value; w: QuantizedWeight }>;
@@ -112,7 +113,7 @@ function quantizeMatMul(ctx: Ctx, node: Node, x: Value): string | undefined {
   const w = node.inputs[1];
   if (!FLOAT_WEIGHT(w)) return 'weight (input 1) is not a float32 constant';
   if (w.const!.dims.length !== 2) return `weight has rank ${w.const!.dims.length}; only 2-D weights are quantized`;
-  const rw = new Rewriter(ctx.graph, node);
+  const rw = ctx.rw.at(node);
   const [xq, xs, xzp] = dynamicInput(ctx, rw, x);
   const qw = weightFor(ctx, rw, w, 'KxN', w.const!, ctx.options.perChannel ? 1 : undefined);
   const [acc] = rw.op('MatMulInteger', [xq, qw.q, xzp, qw.zp], {}, [`${node.outputs[0].name}_int32`]);
@@ -138,7 +139,7 @@ function quantizeGemm(ctx: Ctx, node: Node, x: Value): string | undefined {
   if (!FLOAT_WEIGHT(w)) return 'weight (input 1) is not a float32 constant';
   const c = node.inputs[2];
   if (c && !FLOAT_WEIGHT(c)) return 'bias (input 2) is not a float32 constant';
-  const rw = new Rewriter(ctx.graph, node);
+  const rw = ctx.rw.at(node);
   const [xq, xs, xzp] = dynamicInput(ctx, rw, x);
   const kxn = a.transB ? transpose2d(w.const!) : w.const!;
   const qw = weightFor(ctx, rw, w, a.transB ? 'NxK^T' : 'KxN', kxn, ctx.options.perChannel ? 1 : undefined);
@@ -163,7 +164,7 @@ function quantizeConv(ctx: Ctx, node: Node, x: Value): string | undefined {
   const b = node.inputs[2];
   if (b && !FLOAT_WEIGHT(b)) return 'bias (input 2) is not a float32 constant';
   const dims = w.const!.dims;
-  const rw = new Rewriter(ctx.graph, node);
+  const rw = ctx.rw.at(node);
   const [xq, xs, xzp] = dynamicInput(ctx, rw, x);
   // onnxruntime's ConvInteger takes only a scalar weight zero point: per-channel needs
   // symmetric int8 weights (all zero points 0, one scalar 0 stands for them).

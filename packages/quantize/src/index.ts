@@ -5,3 +5,5 @@
 export { quantizeDynamic, type DynamicQuantizeOptions, type DynamicQuantizeResult } from './dynamic.js';
 export { quantizeWeight, computeScaleZeroPoint, quantRange, roundHalfEven, packNibbles, type QuantType, type QuantRange, type ScaleZeroPoint, type QuantizedWeight } from './quant-params.js';
 export { isExcluded, type Exclusion, type NodeOutcome } from './select.js';
+export { quantizeStatic, STATIC_OPS, type StaticQuantizeOptions, type StaticQuantizeResult } from './static-qdq.js';
+export { calibrate, checkSample, type CalibrationData, type CalibrationSample, type CalibrationMethod, type CalibrationOptions, type TensorRange } from './calibrate.js';

@@ -1,12 +1,23 @@
 /** Small graph-rewriting helpers shared by the quantizers. */
-import { Node, Tensor, Value, type Graph } from '@edgeml/core';
+import { Node, type Graph, type Tensor, type Value } from '@edgeml/core';
 
-/** Adds nodes before an anchor and names their outputs uniquely in the graph. */
+/**
+ * Adds nodes and constants to one graph with unique value and node names. Create one per
+ * graph and move its insertion point with `at(anchor)`: new nodes go right before it.
+ */
 export class Rewriter {
   private readonly taken: Set<string>;
-  constructor(readonly graph: Graph, private readonly anchor: Node) {
+  private anchor: Node | undefined;
+
+  constructor(readonly graph: Graph) {
     this.taken = graph.valueNames();
-    // Names used anywhere in the model's subgraphs are also off limits, so this is conservative per graph.
+    for (const n of graph) if (n.name) this.taken.add(n.name);
+  }
+
+  /** New nodes will be inserted right before `anchor`. */
+  at(anchor: Node): this {
+    this.anchor = anchor;
+    return this;
   }
 
   name(base: string): string {
@@ -18,8 +29,10 @@ export class Rewriter {
 
   /** Insert `opType` before the anchor; returns its outputs. */
   op(opType: string, inputs: (Value | undefined)[], attributes: ConstructorParameters<typeof Node>[0]['attributes'], outputNames: string[], domain = ''): Value[] {
-    const node = new Node({ opType, domain, inputs, attributes, name: this.name(`${this.anchor.name || this.anchor.opType}_${opType}`), outputs: outputNames.map((b) => this.name(b)) });
-    this.graph.insertBefore(this.anchor, node);
+    const anchor = this.anchor;
+    if (!anchor) throw new Error('internal: Rewriter.at(anchor) was not called');
+    const node = new Node({ opType, domain, inputs, attributes, name: this.name(`${anchor.name || anchor.opType}_${opType}`), outputs: outputNames.map((b) => this.name(b)) });
+    this.graph.insertBefore(anchor, node);
     return [...node.outputs];
   }
 
@@ -38,9 +51,4 @@ export function takeOverOutput(graph: Graph, original: Node, index: number, prod
   const out = original.outputs[index];
   graph.remove(original, { safe: false });
   producer.replaceOutput(producerIndex, out);
-}
-
-/** The node that produces a value created by Rewriter.op. */
-export function producerOf(v: Value): Node {
-  return v.producer()!;
 }

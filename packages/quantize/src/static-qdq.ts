@@ -1,0 +1,147 @@
+/**
+ * Static quantization in QDQ form: calibrated activation ranges become QuantizeLinear /
+ * DequantizeLinear pairs, weights become integer constants behind DequantizeLinear, biases
+ * int32 at scale x_scale·w_scale. onnxruntime fuses these into QLinear kernels.
+ */
+import { InvalidArgumentError, Tensor, UnsupportedOpError, eliminateDeadCode, type Backend, type Model, type Node, type Value } from '@edgeml/core';
+import { calibrate, type CalibrationData, type CalibrationOptions, type TensorRange } from './calibrate.js';
+import { computeScaleZeroPoint, quantRange, quantTensor, quantizeArray, quantizeWeight, type QuantType } from './quant-params.js';
+import { Rewriter } from './rewrite.js';
+import { isExcluded, type Exclusion, type NodeOutcome } from './select.js';
+
+/** Ops whose float inputs and outputs get QDQ pairs; weights of the first three are quantized too. */
+export const STATIC_OPS = ['Conv', 'MatMul', 'Gemm', 'Add', 'Mul', 'Relu', 'Clip', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'Concat',
+  'Reshape', 'Transpose', 'Squeeze', 'Unsqueeze', 'Flatten', 'Resize', 'Softmax', 'Sigmoid', 'LeakyRelu', 'Split', 'Pad', 'Gather', 'Where'] as const;
+
+const WEIGHT_INPUT: Record<string, { weight: number; bias?: number; axis: (node: Node) => number }> = {
+  Conv: { weight: 1, bias: 2, axis: () => 0 },
+  MatMul: { weight: 1, axis: () => 1 },
+  Gemm: { weight: 1, bias: 2, axis: (n) => (n.attr('transB', 'int', 0) ? 0 : 1) },
+};
+
+export interface StaticQuantizeOptions extends CalibrationOptions {
+  calibrationData: CalibrationData;
+  backend: Backend;
+  /** Activation type (default uint8, asymmetric; int8 is symmetric). int16 needs opset 21. */
+  activationType?: 'uint8' | 'int8' | 'int16';
+  /** Weight type (default int8, symmetric). */
+  weightType?: 'int8' | 'uint8';
+  perChannel?: boolean;
+  reduceRange?: boolean;
+  opTypes?: readonly string[];
+  exclude?: Exclusion;
+  /** Ranges to use instead of calibrated ones, by tensor name. */
+  rangeOverrides?: Record<string, TensorRange>;
+}
+
+export interface StaticQuantizeResult {
+  quantized: NodeOutcome[];
+  skipped: NodeOutcome[];
+  /** Calibrated range of every quantized activation. */
+  ranges: Record<string, TensorRange>;
+}
+
+const isFloatActivation = (v: Value | undefined): v is Value => !!v && !v.const && (v.dtype === undefined || v.dtype === 'float32');
+
+/**
+ * Quantize the main graph statically, in place.
+ *
+ * @example
+ * ```ts
+ * const report = await quantizeStatic(model, { calibrationData: samples, backend: new NodeBackend(), perChannel: true });
+ * ```
+ */
+export async function quantizeStatic(model: Model, options: StaticQuantizeOptions): Promise<StaticQuantizeResult> {
+  const opset = model.opset() ?? 0;
+  const actType = options.activationType ?? 'uint8';
+  const weightType = options.weightType ?? 'int8';
+  const needOpset = actType === 'int16' ? 21 : options.perChannel ? 13 : 10;
+  if (opset < needOpset) throw new UnsupportedOpError('QuantizeLinear', '', opset, `static QDQ quantization with ${actType} activations${options.perChannel ? ' and per-channel weights' : ''} needs opset ${needOpset} or later; this model imports opset ${opset}`);
+  if (!options.backend) throw new InvalidArgumentError('static quantization runs the model to calibrate it: pass a backend (e.g. new NodeBackend() from @edgeml/runtime-node)', 'backend');
+  const ops = new Set(options.opTypes ?? STATIC_OPS);
+  const graph = model.graph;
+  const result: StaticQuantizeResult = { quantized: [], skipped: [], ranges: {} };
+
+  const chosen: Node[] = [];
+  for (const node of graph) {
+    if (!ops.has(node.opType) || (node.domain !== '' && node.domain !== 'ai.onnx')) continue;
+    if (isExcluded(node, options.exclude)) { result.skipped.push({ name: node.name, opType: node.opType, reason: 'excluded by the caller' }); continue; }
+    const w = WEIGHT_INPUT[node.opType];
+    if (w && !(node.inputs[w.weight]?.const?.dtype === 'float32' || isFloatActivation(node.inputs[w.weight]))) { result.skipped.push({ name: node.name, opType: node.opType, reason: 'weight is not float32' }); continue; }
+    if (node.opType === 'Gemm' && node.attr('transA', 'int', 0)) { result.skipped.push({ name: node.name, opType: node.opType, reason: 'transA=1 is not quantized' }); continue; }
+    if (!node.inputs.some(isFloatActivation)) { result.skipped.push({ name: node.name, opType: node.opType, reason: 'no float activation input' }); continue; }
+    chosen.push(node);
+  }
+  // Activations to calibrate: float inputs and outputs of the chosen nodes.
+  const activations = new Set<Value>();
+  for (const n of chosen) {
+    n.inputs.forEach((v, i) => { if (isFloatActivation(v) && !(n.opType === 'Gather' && i === 1) && !(n.opType === 'Where' && i === 0)) activations.add(v); });
+    for (const o of n.outputs) if (o.name && (o.dtype === undefined || o.dtype === 'float32')) activations.add(o);
+  }
+  const names = [...activations].map((v) => v.name).filter((n) => !options.rangeOverrides?.[n]);
+  const ranges = names.length ? await calibrate(model, options.calibrationData, options.backend, names, options) : new Map<string, TensorRange>();
+  for (const [n, r] of Object.entries(options.rangeOverrides ?? {})) ranges.set(n, r);
+
+  const aRange = quantRange(actType, { symmetric: actType !== 'uint8' });
+  const qdq = new Map<Value, { dq: Value; scale: number }>();
+  const actParams = (v: Value) => computeScaleZeroPoint(ranges.get(v.name)!.min, ranges.get(v.name)!.max, aRange, actType !== 'uint8');
+
+  const rewriter = new Rewriter(graph);
+  // One QuantizeLinear/DequantizeLinear pair per activation, before its first quantized reader.
+  for (const v of activations) {
+    const r = ranges.get(v.name);
+    if (!r) continue;
+    result.ranges[v.name] = r;
+    const anchor = firstConsumer(chosen, v);
+    if (!anchor) continue;
+    const rw = rewriter.at(anchor);
+    const sz = actParams(v);
+    const scale = rw.constant(`${v.name}_scale`, Tensor.from('float32', [], [sz.scale]));
+    const zp = rw.constant(`${v.name}_zero_point`, quantTensor(actType, [], Int32Array.of(sz.zeroPoint)));
+    const [q] = rw.op('QuantizeLinear', [v, scale, zp], {}, [`${v.name}_quantized`]);
+    const [dq] = rw.op('DequantizeLinear', [q, scale, zp], {}, [`${v.name}_dequantized`]);
+    qdq.set(v, { dq, scale: sz.scale });
+  }
+
+  for (const node of chosen) {
+    const w = WEIGHT_INPUT[node.opType];
+    const rw = rewriter.at(node);
+    node.inputs.forEach((v, i) => { const e = v && qdq.get(v); if (e) node.setInput(i, e.dq); });
+    if (w && node.inputs[w.weight]?.const) {
+      const weight = node.inputs[w.weight]!;
+      const axis = options.perChannel ? w.axis(node) : undefined;
+      const qw = quantizeWeight(weight.const!, { type: weightType, symmetric: weightType === 'int8', reduceRange: options.reduceRange, axis });
+      const qv = rw.constant(`${weight.name}_quantized`, qw.quantized);
+      const sv = rw.constant(`${weight.name}_scale`, qw.scale);
+      const zv = rw.constant(`${weight.name}_zero_point`, qw.zeroPoint);
+      const [wdq] = rw.op('DequantizeLinear', [qv, sv, zv], axis === undefined ? {} : { axis }, [`${weight.name}_dequantized`]);
+      node.setInput(w.weight, wdq);
+      const bias = w.bias !== undefined ? node.inputs[w.bias] : undefined;
+      const xq = [...qdq.entries()].find(([, e]) => e.dq === node.inputs[0])?.[1];
+      if (bias?.const && bias.const.dtype === 'float32' && bias.const.dims.length === 1 && xq) {
+        // int32 bias at scale x_scale * w_scale (per channel when the weight is), zero point 0.
+        const ws = qw.scale.data as Float32Array;
+        const b = bias.const.data as Float32Array;
+        const bscale = Float32Array.from(b, (_, c) => Math.fround(xq.scale * (ws.length > 1 ? ws[c] : ws[0])));
+        const q = new Int32Array(b.length);
+        for (let c = 0; c < b.length; c++) quantizeArray([b[c]], { scale: bscale[c], zeroPoint: 0 }, { qmin: -2147483648, qmax: 2147483647 }, q, c);
+        const bq = rw.constant(`${bias.name}_quantized`, Tensor.from('int32', [b.length], q));
+        const bs = rw.constant(`${bias.name}_scale`, ws.length > 1 ? Tensor.from('float32', [b.length], bscale) : Tensor.from('float32', [], [bscale[0]]));
+        const [bdq] = rw.op('DequantizeLinear', [bq, bs], ws.length > 1 ? { axis: 0 } : {}, [`${bias.name}_dequantized`]);
+        node.setInput(w.bias!, bdq);
+      }
+    }
+    result.quantized.push({ name: node.name, opType: node.opType });
+  }
+  eliminateDeadCode(graph);
+  graph.sortTopologically();
+  return result;
+}
+
+/** The first chosen node (in graph order) that reads `v`. */
+function firstConsumer(chosen: Node[], v: Value): Node | undefined {
+  const readers = new Set(v.uses().map((u) => u.node));
+  return chosen.find((n) => readers.has(n));
+}
+
+export type { QuantType };

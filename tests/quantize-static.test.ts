@@ -1,0 +1,69 @@
+/**
+ * Static QDQ quantization, calibrated on onnxruntime-node, checked by onnxruntime and the
+ * ONNX checker.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { decodeModel, encodeModel, modelStats, PassManager, batchNormFolding, deadCodeElimination, InvalidArgumentError, Tensor } from '@edgeml/core';
+import { NodeBackend } from '@edgeml/runtime-node';
+import { quantizeStatic } from '@edgeml/quantize';
+import { buildConvBnNet, randomTensor, runOrt } from './support/models.js';
+import { checkModels } from './support/onnx-checker.js';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeml-qstatic-'));
+const backend = new NodeBackend();
+
+function relErr(a: Float32Array, b: Float32Array): number {
+  let num = 0, den = 0;
+  for (let i = 0; i < a.length; i++) { num += (a[i] - b[i]) ** 2; den += a[i] ** 2; }
+  return Math.sqrt(num / den);
+}
+
+/** Smooth, image-like inputs (random fields blurred), so ranges resemble real activations. */
+function* samples(n: number, seed: number) {
+  for (let i = 0; i < n; i++) yield { x: randomTensor([1, 3, 16, 16], seed + i) };
+}
+
+describe('static QDQ quantization', () => {
+  for (const perChannel of [false, true]) {
+    for (const method of ['minmax', 'percentile'] as const) {
+      it(`Conv net, ${method}, per-${perChannel ? 'channel' : 'tensor'}: checker-valid, runs, relative error < 3 % on held-out inputs`, async () => {
+        const float = buildConvBnNet();
+        await new PassManager([batchNormFolding(), deadCodeElimination()]).run(float);
+        const floatBytes = encodeModel(float);
+        const model = decodeModel(floatBytes);
+        const r = await quantizeStatic(model, { calibrationData: samples(32, 100), backend, perChannel, method });
+        expect(r.quantized.map((n) => n.opType)).toEqual(expect.arrayContaining(['Conv', 'Conv', 'Gemm', 'Relu', 'GlobalAveragePool', 'Flatten']));
+        const ops = modelStats(model).opCounts;
+        expect(ops.QuantizeLinear).toBeGreaterThan(3);
+        expect(ops.DequantizeLinear).toBeGreaterThan(ops.QuantizeLinear);
+        const bytes = encodeModel(model);
+        const file = path.join(tmp, `convnet-${method}-${perChannel}.onnx`);
+        fs.writeFileSync(file, bytes);
+        expect(checkModels([file]).get(file)).toBeNull();
+        const floatOut: number[] = [], quantOut: number[] = [];
+        for (const s of samples(16, 500)) {
+          const [a, b] = [await runOrt(floatBytes, s), await runOrt(bytes, s)];
+          floatOut.push(...(a.logits.data as Float32Array));
+          quantOut.push(...(b.logits.data as Float32Array));
+        }
+        // uint8 activations through three layers, on 16 held-out inputs: held-out values can
+        // fall outside the calibrated ranges and clip, so the bound is on the error over all of them.
+        expect(relErr(Float32Array.from(floatOut), Float32Array.from(quantOut))).toBeLessThan(0.03);
+      });
+    }
+  }
+
+  it('rejects bad calibration data with the sample and input named, writing nothing', async () => {
+    const model = buildConvBnNet();
+    const before = encodeModel(model);
+    await expect(quantizeStatic(model, { calibrationData: [], backend })).rejects.toThrow(/calibration set is empty/);
+    await expect(quantizeStatic(model, { calibrationData: [{ y: randomTensor([1, 3, 16, 16], 1) }], backend })).rejects.toThrow(/sample 0 has input 'y'/);
+    await expect(quantizeStatic(model, { calibrationData: [{ x: randomTensor([1, 3, 8, 8], 1) }], backend })).rejects.toThrow(/sample 0: input 'x' has shape \[1,3,8,8\], the model expects \[batch,3,16,16\]/);
+    await expect(quantizeStatic(model, { calibrationData: [{ x: Tensor.from('int32', [1], [1]) }], backend })).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(quantizeStatic(model, { calibrationData: [{ x: randomTensor([1, 3, 16, 16], 1) }], backend, method: 'entropy' as never })).rejects.toThrow(/entropy/);
+    expect(encodeModel(model)).toEqual(before);
+  });
+});
