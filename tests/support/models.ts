@@ -89,3 +89,27 @@ export function maxAbsDiff(a: ort.Tensor, b: ort.Tensor): number {
   for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i] - y[i]));
   return m;
 }
+
+/** A weight-heavy MLP: 4 × Gemm/MatMul 512 wide (4 MB of float weights). */
+export function buildMlp(): Model {
+  const g = new Graph('mlp');
+  let v = g.addInput('x', tensorType('float32', ['batch', 512]));
+  for (let i = 0; i < 4; i++) {
+    const w = g.addInitializer(`w${i}`, randomTensor(i % 2 ? [512, 512] : [512, 512], 10 + i, 0.1));
+    v = i % 2
+      ? g.op('MatMul', [v, w], {}, { name: `mm${i}` }).outputs[0]
+      : g.op('Gemm', [v, w, g.addInitializer(`b${i}`, randomTensor([512], 20 + i, 0.1))], { transB: 1 }, { name: `gemm${i}` }).outputs[0];
+    v = g.op('Relu', [v], {}, { name: `relu${i}` }).outputs[0];
+  }
+  v.name = 'y';
+  v.type = tensorType('float32', ['batch', 512]);
+  g.outputs.push(v);
+  return new Model(g, { opsetImports: new Map([['', 17]]), irVersion: 8 });
+}
+
+/** Relative RMS error ‖a − b‖ / ‖a‖. */
+export function relErr(a: Float32Array, b: Float32Array): number {
+  let num = 0, den = 0;
+  for (let i = 0; i < a.length; i++) { num += (a[i] - b[i]) ** 2; den += a[i] ** 2; }
+  return Math.sqrt(num / den);
+}
