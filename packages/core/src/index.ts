@@ -33,3 +33,4 @@ export { shapeInference } from './passes/shape-inference.js';
 export { fixDimensions, fixDimensionsPass } from './passes/fix-dims.js';
 export type { ProtoMessage } from './onnx/schema.js';
 export { Op, OP_ATTRIBUTES, isOp, opAttributes, type OpName, type OpAttributes } from './ops/op-schema.js';
+export { decodeNpy, encodeNpy } from './tensor/npy.js';
