@@ -2,9 +2,10 @@ import { EdgeMLError } from '@edgeml/core';
 import { parseCommandArgs, type Command } from './command.js';
 import { UsageError } from './cli-error.js';
 import { inspectCommand } from './commands/inspect.js';
+import { quantizeCommand } from './commands/quantize.js';
 
 /** Every command, in the order help lists them. */
-export const COMMANDS: Command[] = [inspectCommand];
+export const COMMANDS: Command[] = [inspectCommand, quantizeCommand];
 
 export interface MainIO {
   stdout?: (text: string) => void;

@@ -79,8 +79,8 @@ export function quantizeInt4(model: Model, options: Int4Options = {}): Int4Resul
       const reason = rewrite(rw.at(node), node, blockSize, symmetric, format);
       if (reason) result.skipped.push({ ...outcome, reason }); else result.quantized.push(outcome);
     }
-    eliminateDeadCode(graph);
   }
+  eliminateDeadCode(model.graph);
   return result;
 }
 

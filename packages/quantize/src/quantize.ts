@@ -103,7 +103,8 @@ export async function quantize(model: Model, options: QuantizeOptions): Promise<
     case 'fp16': {
       const r = convertToFloat16(work, options);
       skipped = r.kept;
-      quantized = [...work.graph].filter((n) => !r.kept.some((k) => k.name === n.name && k.opType === n.opType)).map((n) => ({ name: n.name, opType: n.opType }));
+      const kept = new Set(r.kept.map((k) => `${k.opType}/${k.name}`));
+      quantized = [...work.graphs()].flatMap((g) => [...g]).filter((n) => !kept.has(`${n.opType}/${n.name}`)).map((n) => ({ name: n.name, opType: n.opType }));
       break;
     }
     default: throw new InvalidArgumentError(`unknown mode '${(options as { mode: string }).mode}'; use dynamic, static, int4 or fp16`, 'mode');

@@ -13,7 +13,8 @@ export function availableExecutionProviders(): string[] {
 }
 
 function ortOptions(options: SessionOptions, eps: string[], profilePrefix: string | undefined): ort.InferenceSession.SessionOptions {
-  const o: ort.InferenceSession.SessionOptions = { executionProviders: eps };
+  // Errors only by default: onnxruntime's warnings (unused initializers and the like) are noise in a library.
+  const o: ort.InferenceSession.SessionOptions = { executionProviders: eps, logSeverityLevel: 3 };
   if (options.intraOpThreads !== undefined) o.intraOpNumThreads = options.intraOpThreads;
   if (options.interOpThreads !== undefined) o.interOpNumThreads = options.interOpThreads;
   if (options.graphOptimizationLevel) o.graphOptimizationLevel = options.graphOptimizationLevel;

@@ -1,0 +1,139 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { InvalidArgumentError, type Model } from '@edgeml/core';
+import { loadModel, saveModel, writeFileAtomic } from '@edgeml/core/node';
+import { NodeBackend } from '@edgeml/runtime-node';
+import { quantize, type QuantizeOptions, type QuantizeResult } from '@edgeml/quantize';
+import type { Command } from '../command.js';
+import { UsageError } from '../cli-error.js';
+import { loadCalibrationDir } from '../calibration-dir.js';
+import { fmtBytes } from './inspect.js';
+
+/** The JSON document `edgeml quantize --json` prints. */
+export interface QuantizeReport {
+  input: string;
+  output: string;
+  mode: QuantizeResult['mode'];
+  sizeBefore: number;
+  sizeAfter: number;
+  quantizedNodes: number;
+  skippedNodes: { name: string; opType: string; reason: string }[];
+  sqnrDb?: number;
+  outputErrors?: QuantizeResult['outputErrors'];
+  target?: { runtime: string; loads: boolean; error?: string };
+}
+
+const MODES = ['dynamic', 'static', 'int4', 'fp16'] as const;
+const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+
+function choice<T extends string>(value: string | undefined, allowed: readonly T[], option: string): T | undefined {
+  if (value === undefined) return undefined;
+  if (!allowed.includes(value as T)) throw new UsageError(`--${option} must be one of ${allowed.join(', ')}, got '${value}'`, 'quantize');
+  return value as T;
+}
+
+export async function runQuantize(values: Record<string, unknown>, input: string): Promise<QuantizeReport> {
+  const output = str(values.output);
+  if (!output) throw new UsageError('missing -o/--output <out.onnx>', 'quantize');
+  if (path.resolve(output) === path.resolve(input)) throw new UsageError('the output must not overwrite the input model', 'quantize');
+  const mode = choice(str(values.mode) ?? 'dynamic', MODES, 'mode')!;
+  const format = choice(str(values.format), ['qdq', 'matmulnbits'] as const, 'format');
+  if (str(values.format) === 'qoperator') throw new UsageError('--format qoperator is not available in this version; use qdq (onnxruntime fuses QDQ into the same QLinear kernels)', 'quantize');
+  const weightType = choice(str(values['weight-type']), ['int8', 'uint8', 'int4'] as const, 'weight-type');
+  const activationType = choice(str(values['activation-type']), ['uint8', 'int8', 'int16'] as const, 'activation-type');
+  const method = choice(str(values.method), ['minmax', 'percentile'] as const, 'method');
+  const target = choice(str(values.target) ?? 'node', ['node', 'wasm'] as const, 'target');
+  const exclude = (values.exclude as string[] | undefined)?.flatMap((e) => e.split(',')).filter(Boolean);
+  const model: Model = await loadModel(input);
+  const backend = new NodeBackend();
+  const calibration = str(values.calibration) ? loadCalibrationDir(str(values.calibration)!, model) : undefined;
+  if (mode === 'static' && !calibration) throw new UsageError('--mode static needs --calibration <folder of .npy samples>', 'quantize');
+  const common = { exclude, backend, evaluationData: calibration };
+  let options: QuantizeOptions;
+  switch (mode) {
+    case 'dynamic': options = { mode, ...common, perChannel: !!values['per-channel'], weightType: weightType === 'int4' ? undefined : weightType }; break;
+    case 'static': options = { mode, ...common, calibrationData: calibration!, perChannel: !!values['per-channel'], method, activationType, weightType: weightType === 'int4' ? undefined : weightType }; break;
+    case 'int4': options = { mode, ...common, format: format === 'qdq' ? 'qdq' : 'matmulnbits', blockSize: values['block-size'] ? Number(values['block-size']) : undefined }; break;
+    case 'fp16': options = { mode, ...common }; break;
+  }
+  const result = await quantize(model, options);
+  const report: QuantizeReport = {
+    input, output, mode, sizeBefore: result.sizeBefore, sizeAfter: result.sizeAfter,
+    quantizedNodes: result.quantizedNodes.length,
+    skippedNodes: result.skippedNodes.map((n) => ({ name: n.name, opType: n.opType, reason: n.reason ?? '' })),
+  };
+  if (result.sqnrDb !== undefined) { report.sqnrDb = result.sqnrDb; report.outputErrors = result.outputErrors; }
+  if (target === 'wasm') throw new InvalidArgumentError('--target wasm needs @edgeml/runtime-web, which this version does not include; use --target node', 'target');
+  // Target check: the result must load in the runtime that will serve it.
+  try {
+    const session = await backend.createSession(result.model);
+    await session.dispose();
+    report.target = { runtime: 'onnxruntime-node', loads: true };
+  } catch (e) {
+    report.target = { runtime: 'onnxruntime-node', loads: false, error: (e as Error).message.split('\n')[0] };
+    if (!values.force) throw new InvalidArgumentError(`the quantized model does not load in onnxruntime-node (${report.target.error}); nothing was written. Use --force to write it anyway`, 'target');
+  }
+  await saveModel(output, result.model);
+  return report;
+}
+
+function formatReport(r: QuantizeReport): string {
+  const lines = [
+    `quantized ${r.input} -> ${r.output} (${r.mode})`,
+    `size       ${fmtBytes(r.sizeBefore)} -> ${fmtBytes(r.sizeAfter)} (${(r.sizeBefore / r.sizeAfter).toFixed(2)}x smaller)`,
+    `nodes      ${r.quantizedNodes} quantized, ${r.skippedNodes.length} left in float`,
+    ...r.skippedNodes.slice(0, 20).map((n) => `  ${n.opType} ${n.name || '(unnamed)'}: ${n.reason}`),
+    ...(r.skippedNodes.length > 20 ? [`  ... ${r.skippedNodes.length - 20} more (see --json)`] : []),
+  ];
+  if (r.sqnrDb !== undefined) lines.push(`accuracy   output SQNR ${r.sqnrDb.toFixed(1)} dB (${r.outputErrors!.map((e) => `${e.name}: ${e.sqnrDb.toFixed(1)} dB, max |err| ${e.maxAbsError.toPrecision(3)}`).join('; ')})`);
+  if (r.target) lines.push(`target     ${r.target.runtime}: ${r.target.loads ? 'loads' : `does not load (${r.target.error})`}`);
+  return lines.join('\n') + '\n';
+}
+
+export const quantizeCommand: Command = {
+  name: 'quantize',
+  summary: 'quantize a model: dynamic or static int8, int4 weight-only, fp16',
+  usage: 'edgeml quantize <in.onnx> -o <out.onnx> [--mode dynamic|static|int4|fp16] [options] [--json]',
+  help: `Quantizes a copy of the model (the input is never modified) after shape inference,
+constant folding, BatchNorm folding and identity removal, checks that the result loads
+in onnxruntime-node, and writes it atomically.
+
+Options:
+  -o, --output <file>         where to write the quantized model (required)
+  --mode <m>                  dynamic (default) | static | int4 | fp16
+  --format <f>                static: qdq (default); int4: matmulnbits (default) | qdq (opset 21)
+  --per-channel               one scale per output channel for weights
+  --weight-type <t>           int8 (default) | uint8
+  --activation-type <t>       static: uint8 (default) | int8 | int16 (opset 21)
+  --calibration <dir>         folder of .npy samples (<input>.<name>.npy with several inputs);
+                              required for static, and used to report output SQNR
+  --method <m>                static calibration: minmax (default) | percentile
+  --block-size <n>            int4: weights per scale (default 32)
+  --exclude <list>            keep nodes in float: op:Gemm,node:conv1,... (repeatable)
+  --target <t>                node (default): refuse to write a model onnxruntime-node cannot load
+  --force                     write the model even if the target cannot load it
+  --report <file>             also write the JSON report to a file
+  --json                      print one JSON object: input, output, mode, sizeBefore, sizeAfter,
+                              quantizedNodes, skippedNodes[{name, opType, reason}], sqnrDb
+  -h, --help                  show this help
+
+Examples:
+  edgeml quantize model.onnx -o model.int8.onnx
+  edgeml quantize model.onnx -o model.qdq.onnx --mode static --calibration samples/ --per-channel
+  edgeml quantize model.onnx -o model.q4.onnx --mode int4 --block-size 32`,
+  options: {
+    output: { type: 'string', short: 'o' }, mode: { type: 'string' }, format: { type: 'string' }, 'per-channel': { type: 'boolean' },
+    'weight-type': { type: 'string' }, 'activation-type': { type: 'string' }, calibration: { type: 'string' }, method: { type: 'string' },
+    'block-size': { type: 'string' }, exclude: { type: 'string', multiple: true }, target: { type: 'string' }, force: { type: 'boolean' },
+    report: { type: 'string' },
+  },
+  async run({ values, positionals, stdout }) {
+    if (positionals.length !== 1) throw new UsageError(`expected one input model, got ${positionals.length}`, 'quantize');
+    const report = await runQuantize(values, positionals[0]);
+    if (typeof values.report === 'string') {
+      const text = new TextEncoder().encode(JSON.stringify(report, null, 2) + '\n');
+      await writeFileAtomic(values.report, (fd) => void fs.writeSync(fd, text));
+    }
+    stdout(values.json ? JSON.stringify(report, null, 2) + '\n' : formatReport(report));
+  },
+};

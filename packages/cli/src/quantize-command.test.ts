@@ -1,0 +1,119 @@
+/** `edgeml quantize` end to end: real files, onnxruntime as the judge of the output. */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import * as ort from 'onnxruntime-node';
+import { Graph, Model, Tensor, tensorType, encodeModel, encodeNpy } from '@edgeml/core';
+import { main } from './main.js';
+import { defaultModelPath } from './default-model.js';
+import type { QuantizeReport } from './commands/quantize.js';
+
+async function run(argv: string[]) {
+  let out = '', err = '';
+  const code = await main(argv, { stdout: (t) => { out += t; }, stderr: (t) => { err += t; } });
+  return { code, out, err };
+}
+const tmpdir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'edgeml-qcli-'));
+
+/** A small conv classifier with fixed weights, for static quantization from .npy samples. */
+function convModel(): Uint8Array {
+  const g = new Graph('net');
+  const x = g.addInput('image', tensorType('float32', [1, 1, 8, 8]));
+  const w = Float32Array.from({ length: 4 * 9 }, (_, i) => Math.sin(i) * 0.5);
+  const c = g.op('Conv', [x, g.addInitializer('w', Tensor.from('float32', [4, 1, 3, 3], w)), g.addInitializer('b', Tensor.from('float32', [4], [0.1, -0.1, 0.2, 0]))], { pads: [1, 1, 1, 1] }, { name: 'conv' }).outputs[0];
+  const r = g.op('Relu', [c], {}, { name: 'relu' }).outputs[0];
+  const f = g.op('Flatten', [r], {}, { name: 'flat' }).outputs[0];
+  const y = g.op('Gemm', [f, g.addInitializer('fc', Tensor.from('float32', [256, 3], Float32Array.from({ length: 768 }, (_, i) => Math.cos(i) * 0.1)))], {}, { name: 'fc' }).outputs[0];
+  y.name = 'scores';
+  y.type = tensorType('float32', [1, 3]);
+  g.outputs.push(y);
+  return encodeModel(new Model(g, { opsetImports: new Map([['', 17]]), irVersion: 8 }));
+}
+
+describe('edgeml quantize', () => {
+  it('dynamic int8 on the embedded Silero VAD: writes a model onnxruntime loads, leaves the input untouched', async () => {
+    const dir = tmpdir();
+    const input = defaultModelPath();
+    const before = fs.readFileSync(input);
+    const out = path.join(dir, 'vad.int8.onnx');
+    const r = await run(['quantize', input, '-o', out, '--json']);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.out) as QuantizeReport;
+    expect(report).toMatchObject({ input, output: out, mode: 'dynamic', quantizedNodes: 36 });
+    expect(report.sizeAfter).toBe(fs.statSync(out).size);
+    expect(report.sizeAfter).toBeLessThan(report.sizeBefore);
+    expect(report.skippedNodes.map((n) => n.opType)).toContain('LSTM');
+    expect(fs.readFileSync(input).equals(before)).toBe(true);
+    const s = await ort.InferenceSession.create(out);
+    expect(s.inputNames).toEqual(['input', 'sr', 'h', 'c']);
+    await s.release();
+  });
+
+  it('static QDQ from a folder of .npy samples reports SQNR and writes the report file', async () => {
+    const dir = tmpdir();
+    const model = path.join(dir, 'net.onnx');
+    fs.writeFileSync(model, convModel());
+    const samples = path.join(dir, 'samples');
+    fs.mkdirSync(samples);
+    // One file holding a batch of 16 images (the model takes batch 1: the CLI splits it), one single image.
+    const batch = Float32Array.from({ length: 16 * 64 }, (_, i) => Math.sin(i * 0.37));
+    fs.writeFileSync(path.join(samples, 'batch.npy'), encodeNpy(Tensor.from('float32', [16, 1, 8, 8], batch)));
+    fs.writeFileSync(path.join(samples, 'one.npy'), encodeNpy(Tensor.from('float32', [1, 8, 8], batch.subarray(0, 64))));
+    const out = path.join(dir, 'net.qdq.onnx');
+    const reportFile = path.join(dir, 'report.json');
+    const r = await run(['quantize', model, '-o', out, '--mode', 'static', '--calibration', samples, '--per-channel', '--report', reportFile, '--json']);
+    expect(r.err).toBe('');
+    const report = JSON.parse(r.out) as QuantizeReport;
+    expect(report.quantizedNodes).toBeGreaterThanOrEqual(4);
+    expect(report.sqnrDb).toBeGreaterThan(20);
+    expect(JSON.parse(fs.readFileSync(reportFile, 'utf8'))).toEqual(report);
+    expect(fs.existsSync(out)).toBe(true);
+  });
+
+  it('fp16 and int4 modes write loadable models', async () => {
+    const dir = tmpdir();
+    const model = path.join(dir, 'net.onnx');
+    fs.writeFileSync(model, convModel());
+    for (const [mode, extra] of [['fp16', []], ['int4', ['--block-size', '16']]] as const) {
+      const out = path.join(dir, `net.${mode}.onnx`);
+      const r = await run(['quantize', model, '-o', out, '--mode', mode, ...extra]);
+      expect(r.code, r.err).toBe(0);
+      expect(r.out).toMatch(/target {5}onnxruntime-node: loads/);
+    }
+  });
+
+  it('bad input: clear one-line errors, exit codes 1 and 2, nothing written', async () => {
+    const dir = tmpdir();
+    const model = path.join(dir, 'net.onnx');
+    fs.writeFileSync(model, convModel());
+    const out = path.join(dir, 'out.onnx');
+    let r = await run(['quantize', model]);
+    expect(r.code).toBe(2);
+    r = await run(['quantize', model, '-o', model]);
+    expect(r.code).toBe(2);
+    r = await run(['quantize', model, '-o', out, '--mode', 'static']);
+    expect([r.code, r.err]).toEqual([2, expect.stringMatching(/needs --calibration/)]);
+    r = await run(['quantize', model, '-o', out, '--mode', 'bogus']);
+    expect(r.code).toBe(2);
+    fs.mkdirSync(path.join(dir, 'bad'));
+    fs.writeFileSync(path.join(dir, 'bad', 'x.npy'), encodeNpy(Tensor.from('float32', [1, 1, 4, 4], new Float32Array(16))));
+    r = await run(['quantize', model, '-o', out, '--mode', 'static', '--calibration', path.join(dir, 'bad')]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/input 'image' has shape \[1,1,4,4\], the model expects \[1,1,8,8\]/);
+    r = await run(['quantize', model, '-o', out, '--mode', 'static', '--calibration', path.join(dir, 'missing')]);
+    expect(r.code).toBe(1);
+    const weightless = path.join(dir, 'weightless.onnx');
+    const g = new Graph('g');
+    const x = g.addInput('x', tensorType('float32', [1]));
+    const y = g.op('Relu', [x]).outputs[0];
+    y.type = tensorType('float32', [1]);
+    g.outputs.push(y);
+    fs.writeFileSync(weightless, encodeModel(new Model(g, { opsetImports: new Map([['', 17]]), irVersion: 8 })));
+    r = await run(['quantize', weightless, '-o', out]);
+    expect([r.code, r.err]).toEqual([1, expect.stringMatching(/no float32 weights/)]);
+    expect(fs.existsSync(out)).toBe(false);
+    expect(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+});
