@@ -17,7 +17,11 @@ export interface DynamicQuantizeOptions {
   perChannel?: boolean;
   /** 7-bit weights, for CPUs without VNNI where 8-bit products can saturate (default false). */
   reduceRange?: boolean;
-  /** Op types to quantize (default MatMul, Gemm, Conv). */
+  /**
+   * Op types to quantize (default MatMul and Gemm). Conv is available, but onnxruntime's
+   * ConvInteger kernel is slow: measured 5x slower than float on a CNN here (see
+   * docs/benchmarks.md); quantize convolutional models statically instead.
+   */
   opTypes?: readonly ('MatMul' | 'Gemm' | 'Conv')[];
   /** Nodes to keep in float. */
   exclude?: Exclusion;
@@ -28,7 +32,7 @@ export interface DynamicQuantizeResult {
   skipped: NodeOutcome[];
 }
 
-const DEFAULT_OPS = ['MatMul', 'Gemm', 'Conv'] as const;
+const DEFAULT_OPS = ['MatMul', 'Gemm'] as const;
 /** Ops with weights that onnxruntime can run quantized, which this version leaves in float (and says so). */
 const NOT_YET = new Set(['LSTM', 'GRU', 'Gather']);
 const FLOAT_WEIGHT = (v: Value | undefined): v is Value => !!v?.const && v.const.dtype === 'float32' && !v.isGraphInput;

@@ -9,4 +9,4 @@ export { quantizeStatic, STATIC_OPS, type StaticQuantizeOptions, type StaticQuan
 export { calibrate, checkSample, type CalibrationData, type CalibrationSample, type CalibrationMethod, type CalibrationOptions, type TensorRange } from './calibrate.js';
 export { convertToFloat16, DEFAULT_FP16_BLOCK_LIST, type Float16Options, type Float16Result } from './float16.js';
 export { quantizeInt4, quantizeBlocks, type Int4Options, type Int4Result } from './int4.js';
-export { quantize, compareOutputs, type QuantizeOptions, type QuantizeResult, type QuantizeMode, type OutputError } from './quantize.js';
+export { quantize, compareOutputs, type QuantizeOptions, type QuantizeResult, type QuantizeMode, type OutputError, type QuantizeCommonOptions } from './quantize.js';

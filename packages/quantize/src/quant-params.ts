@@ -87,41 +87,56 @@ export function quantTensor(type: QuantType, dims: readonly number[], q: Int32Ar
 /**
  * Quantize a float weight, per tensor or per channel along `axis`.
  *
+ * Hot path for large models: reads float32 data in place and writes the integer type
+ * directly (no float64 or int32 copies).
+ *
  * @example
  * ```ts
  * const { quantized, scale, zeroPoint } = quantizeWeight(w, { type: 'int8', symmetric: true, axis: 0 });
  * ```
  */
 export function quantizeWeight(weight: Tensor, options: { type: QuantType; symmetric: boolean; reduceRange?: boolean; axis?: number }): QuantizedWeight {
-  const values = weight.toFloat64();
+  const values: ArrayLike<number> = weight.dtype === 'float32' ? (weight.data as Float32Array) : weight.toFloat64();
   const range = quantRange(options.type, options);
   const dims = weight.dims;
-  const q = new Int32Array(values.length);
-  if (options.axis === undefined) {
-    let lo = Infinity, hi = -Infinity;
-    for (const v of values) { if (v < lo) lo = v; if (v > hi) hi = v; }
-    if (values.length === 0) lo = hi = 0;
-    const sz = computeScaleZeroPoint(lo, hi, range, options.symmetric);
-    quantizeArray(values, sz, range, q);
-    return { quantized: quantTensor(options.type, dims, q), scale: Tensor.from('float32', [], [sz.scale]), zeroPoint: quantTensor(options.type, [], Int32Array.of(sz.zeroPoint)) };
-  }
-  const axis = options.axis < 0 ? options.axis + dims.length : options.axis;
-  const channels = dims[axis];
-  const inner = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
-  const outer = dims.slice(0, axis).reduce((a, b) => a * b, 1);
+  const packed = options.type === 'int4' || options.type === 'uint4';
+  const out = packed ? new Int32Array(values.length) : STORAGE[options.type as 'int8'](values.length);
+  const axis = options.axis === undefined ? undefined : options.axis < 0 ? options.axis + dims.length : options.axis;
+  const channels = axis === undefined ? 1 : dims[axis];
+  const inner = axis === undefined ? values.length : dims.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const outer = axis === undefined ? 1 : dims.slice(0, axis).reduce((a, b) => a * b, 1);
   const scales = new Float32Array(channels);
   const zps = new Int32Array(channels);
-  for (let c = 0; c < channels; c++) {
-    let lo = Infinity, hi = -Infinity;
-    for (let o = 0; o < outer; o++) for (let i = 0; i < inner; i++) { const v = values[(o * channels + c) * inner + i]; if (v < lo) lo = v; if (v > hi) hi = v; }
-    if (lo === Infinity) lo = hi = 0;
-    const sz = computeScaleZeroPoint(lo, hi, range, options.symmetric);
-    scales[c] = sz.scale;
-    zps[c] = sz.zeroPoint;
-    for (let o = 0; o < outer; o++) {
+  const lo = new Float64Array(channels).fill(Infinity), hi = new Float64Array(channels).fill(-Infinity);
+  for (let o = 0; o < outer; o++) {
+    for (let c = 0; c < channels; c++) {
       const base = (o * channels + c) * inner;
-      quantizeArray(values.subarray(base, base + inner), sz, range, q, base);
+      let l = lo[c], h = hi[c];
+      for (let i = base; i < base + inner; i++) { const v = values[i]; if (v < l) l = v; if (v > h) h = v; }
+      lo[c] = l; hi[c] = h;
     }
   }
-  return { quantized: quantTensor(options.type, dims, q), scale: Tensor.from('float32', [channels], scales), zeroPoint: quantTensor(options.type, [channels], zps), axis };
+  for (let c = 0; c < channels; c++) {
+    const sz = computeScaleZeroPoint(lo[c] === Infinity ? 0 : lo[c], hi[c] === -Infinity ? 0 : hi[c], range, options.symmetric);
+    scales[c] = sz.scale;
+    zps[c] = sz.zeroPoint;
+  }
+  const { qmin, qmax } = range;
+  for (let o = 0; o < outer; o++) {
+    for (let c = 0; c < channels; c++) {
+      const scale = scales[c], zp = zps[c];
+      const base = (o * channels + c) * inner;
+      for (let i = base; i < base + inner; i++) {
+        const x = values[i] / scale;
+        let r = Math.round(x);
+        // Math.round sends halves up; onnxruntime rounds them to even.
+        if (r - x === 0.5 && (r & 1) !== 0) r -= 1;
+        r += zp;
+        out[i] = r < qmin ? qmin : r > qmax ? qmax : r;
+      }
+    }
+  }
+  const quantized = packed ? quantTensor(options.type, dims, out as Int32Array) : Tensor.from(options.type, dims, out as never);
+  if (axis === undefined) return { quantized, scale: Tensor.from('float32', [], [scales[0]]), zeroPoint: quantTensor(options.type, [], Int32Array.of(zps[0])) };
+  return { quantized, scale: Tensor.from('float32', [channels], scales), zeroPoint: quantTensor(options.type, [channels], zps), axis };
 }

@@ -16,12 +16,13 @@ import { quantizeStatic, type StaticQuantizeOptions } from './static-qdq.js';
 export type QuantizeMode = 'dynamic' | 'static' | 'int4' | 'fp16';
 
 export type QuantizeOptions =
-  | ({ mode: 'dynamic' } & DynamicQuantizeOptions & CommonOptions)
-  | ({ mode: 'static' } & StaticQuantizeOptions & CommonOptions)
-  | ({ mode: 'int4' } & Int4Options & CommonOptions)
-  | ({ mode: 'fp16' } & Float16Options & CommonOptions);
+  | ({ mode: 'dynamic' } & DynamicQuantizeOptions & QuantizeCommonOptions)
+  | ({ mode: 'static' } & StaticQuantizeOptions & QuantizeCommonOptions)
+  | ({ mode: 'int4' } & Int4Options & QuantizeCommonOptions)
+  | ({ mode: 'fp16' } & Float16Options & QuantizeCommonOptions);
 
-interface CommonOptions {
+/** Options every mode takes. */
+export interface QuantizeCommonOptions {
   /** Shape inference, constant folding, BatchNorm folding and identity removal first (default true). */
   preprocess?: boolean;
   /** Compare float and quantized outputs on these samples (static mode uses its calibration data when this is absent). */

@@ -44,6 +44,8 @@ export async function runQuantize(values: Record<string, unknown>, input: string
   const method = choice(str(values.method), ['minmax', 'percentile'] as const, 'method');
   const target = choice(str(values.target) ?? 'node', ['node', 'wasm'] as const, 'target');
   const exclude = (values.exclude as string[] | undefined)?.flatMap((e) => e.split(',')).filter(Boolean);
+  const opTypes = str(values.ops)?.split(',').filter(Boolean);
+  if (opTypes && mode === 'dynamic') for (const op of opTypes) if (!['MatMul', 'Gemm', 'Conv'].includes(op)) throw new UsageError(`--ops for dynamic mode takes MatMul, Gemm, Conv; got '${op}'`, 'quantize');
   const model: Model = await loadModel(input);
   const backend = new NodeBackend();
   const calibration = str(values.calibration) ? loadCalibrationDir(str(values.calibration)!, model) : undefined;
@@ -51,8 +53,8 @@ export async function runQuantize(values: Record<string, unknown>, input: string
   const common = { exclude, backend, evaluationData: calibration };
   let options: QuantizeOptions;
   switch (mode) {
-    case 'dynamic': options = { mode, ...common, perChannel: !!values['per-channel'], weightType: weightType === 'int4' ? undefined : weightType }; break;
-    case 'static': options = { mode, ...common, calibrationData: calibration!, perChannel: !!values['per-channel'], method, activationType, weightType: weightType === 'int4' ? undefined : weightType }; break;
+    case 'dynamic': options = { mode, ...common, perChannel: !!values['per-channel'], weightType: weightType === 'int4' ? undefined : weightType, opTypes: opTypes as ('MatMul' | 'Gemm' | 'Conv')[] | undefined }; break;
+    case 'static': options = { mode, ...common, calibrationData: calibration!, perChannel: !!values['per-channel'], method, activationType, weightType: weightType === 'int4' ? undefined : weightType, opTypes }; break;
     case 'int4': options = { mode, ...common, format: format === 'qdq' ? 'qdq' : 'matmulnbits', blockSize: values['block-size'] ? Number(values['block-size']) : undefined }; break;
     case 'fp16': options = { mode, ...common }; break;
   }
@@ -109,6 +111,9 @@ Options:
                               required for static, and used to report output SQNR
   --method <m>                static calibration: minmax (default) | percentile
   --block-size <n>            int4: weights per scale (default 32)
+  --ops <list>                op types to quantize: dynamic defaults to MatMul,Gemm (add Conv
+                              to use ConvInteger, which onnxruntime runs slowly); static
+                              defaults to every op it knows
   --exclude <list>            keep nodes in float: op:Gemm,node:conv1,... (repeatable)
   --target <t>                node (default): refuse to write a model onnxruntime-node cannot load
   --force                     write the model even if the target cannot load it
@@ -125,7 +130,7 @@ Examples:
     output: { type: 'string', short: 'o' }, mode: { type: 'string' }, format: { type: 'string' }, 'per-channel': { type: 'boolean' },
     'weight-type': { type: 'string' }, 'activation-type': { type: 'string' }, calibration: { type: 'string' }, method: { type: 'string' },
     'block-size': { type: 'string' }, exclude: { type: 'string', multiple: true }, target: { type: 'string' }, force: { type: 'boolean' },
-    report: { type: 'string' },
+    report: { type: 'string' }, ops: { type: 'string' },
   },
   async run({ values, positionals, stdout }) {
     if (positionals.length !== 1) throw new UsageError(`expected one input model, got ${positionals.length}`, 'quantize');
