@@ -136,3 +136,21 @@ describe('edgeml inspect', () => {
     expect(bad.stdout).toBe('');
   });
 });
+
+describe('edgeml demo', () => {
+  it('compares fp16 and int8 Silero VAD against float on onnxruntime', async () => {
+    const { code, out } = await run(['demo', '--runs', '5', '--json']);
+    expect(code).toBe(0);
+    const rows = JSON.parse(out) as { variant: string; sizeBytes: number; maxProbabilityDiff: number; sqnrDb: number | null; latencyP50Ms: number }[];
+    expect(rows.map((r) => r.variant)).toEqual(['float32 (original)', 'fp16 weights and compute', 'int8 dynamic (Conv as ConvInteger)']);
+    const [float, fp16, int8] = rows;
+    expect(fp16.sizeBytes).toBeLessThan(float.sizeBytes * 0.55);
+    expect(int8.sizeBytes).toBeLessThan(float.sizeBytes);
+    // Speech probability: fp16 keeps ~3 significant digits; int8 activations cost more.
+    expect(fp16.maxProbabilityDiff).toBeLessThan(0.01);
+    expect(int8.maxProbabilityDiff).toBeLessThan(0.05);
+    expect(fp16.sqnrDb).toBeGreaterThan(40);
+    expect(int8.sqnrDb).toBeGreaterThan(15);
+    expect(rows.every((r) => r.latencyP50Ms > 0)).toBe(true);
+  });
+});

@@ -3,9 +3,10 @@ import { parseCommandArgs, type Command } from './command.js';
 import { UsageError } from './cli-error.js';
 import { inspectCommand } from './commands/inspect.js';
 import { quantizeCommand } from './commands/quantize.js';
+import { demoCommand } from './commands/demo.js';
 
 /** Every command, in the order help lists them. */
-export const COMMANDS: Command[] = [inspectCommand, quantizeCommand];
+export const COMMANDS: Command[] = [demoCommand, inspectCommand, quantizeCommand];
 
 export interface MainIO {
   stdout?: (text: string) => void;
