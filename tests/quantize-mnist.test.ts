@@ -1,0 +1,70 @@
+/**
+ * A CNN trained here on real MNIST digits (scripts/train-mnist-cnn.mjs, fixture committed)
+ * quantized to int8: accuracy on 2,000 held-out digits must stay within 0.5 points of float.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Tensor, encodeModel } from '@edgeml/core';
+import { loadModel } from '@edgeml/core/node';
+import { NodeBackend } from '@edgeml/runtime-node';
+import { quantize } from '@edgeml/quantize';
+import { runOrt } from './support/models.js';
+import { mnistSplit } from './support/mnist.js';
+import { checkModels } from './support/onnx-checker.js';
+
+const FIXTURE = path.resolve('tests/fixtures/mnist-cnn.onnx');
+const { train, test } = mnistSplit();
+const batchOf = (images: Float32Array[]) => {
+  const data = new Float32Array(images.length * 784);
+  images.forEach((img, i) => data.set(img, i * 784));
+  return Tensor.from('float32', [images.length, 1, 28, 28], data);
+};
+
+async function accuracy(model: Uint8Array): Promise<number> {
+  const out = await runOrt(model, { image: batchOf(test.images) });
+  const logits = out.logits.data as Float32Array;
+  let correct = 0;
+  test.labels.forEach((label, i) => {
+    const row = logits.subarray(i * 10, i * 10 + 10);
+    if (row.indexOf(Math.max(...row)) === label) correct++;
+  });
+  return (100 * correct) / test.labels.length;
+}
+
+/** 100 training digits (10 of each), one sample per batch of 10, for calibration. */
+function calibration() {
+  const picks: Float32Array[] = [];
+  for (let d = 0; d < 10; d++) picks.push(...train.images.filter((_, i) => train.labels[i] === d).slice(0, 10));
+  return Array.from({ length: 10 }, (_, k) => ({ image: batchOf(picks.filter((_, i) => i % 10 === k)) }));
+}
+
+describe('MNIST CNN trained here, quantized', () => {
+  it('the fixture is a valid model that onnxruntime runs at > 95 % held-out accuracy', async () => {
+    expect(checkModels([FIXTURE]).get(FIXTURE)).toBeNull();
+    expect(test.labels).toHaveLength(2000);
+    expect(await accuracy(new Uint8Array(fs.readFileSync(FIXTURE)))).toBeGreaterThan(95);
+  });
+
+  for (const [label, options] of [
+    ['static QDQ int8, per-channel, minmax', { mode: 'static', perChannel: true }],
+    ['static QDQ int8, per-tensor, percentile', { mode: 'static', method: 'percentile' }],
+    ['dynamic int8 (Gemm)', { mode: 'dynamic' }],
+  ] as const) {
+    it(`${label}: held-out accuracy within 0.5 points of float`, async () => {
+      const model = await loadModel(FIXTURE);
+      const floatAcc = await accuracy(encodeModel(model));
+      const backend = new NodeBackend();
+      const r = await quantize(model, { ...options, calibrationData: calibration(), backend, evaluationData: calibration() } as Parameters<typeof quantize>[1]);
+      const bytes = encodeModel(r.model);
+      const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'edgeml-mnist-')), 'q.onnx');
+      fs.writeFileSync(file, bytes);
+      expect(checkModels([file]).get(file)).toBeNull();
+      const qAcc = await accuracy(bytes);
+      console.log(`MNIST ${label}: float ${floatAcc.toFixed(2)} %, int8 ${qAcc.toFixed(2)} %, size ${r.sizeBefore} -> ${r.sizeAfter} bytes, output SQNR ${r.sqnrDb?.toFixed(1)} dB`);
+      expect(Math.abs(qAcc - floatAcc)).toBeLessThanOrEqual(0.5);
+      expect(r.sizeAfter).toBeLessThan(r.sizeBefore / 2.5);
+    });
+  }
+});
