@@ -68,3 +68,21 @@ describe('MNIST CNN trained here, quantized', () => {
     });
   }
 });
+
+describe('accuracy budget and per-tensor report', () => {
+  it('reports every quantized activation\'s SQNR, and falls back layer by layer to meet a budget', async () => {
+    const model = await loadModel(FIXTURE);
+    const backend = new NodeBackend();
+    const base = await quantize(model, { mode: 'static', calibrationData: calibration(), backend, evaluationData: calibration() });
+    expect(base.tensorErrors!.map((e) => e.name)).toEqual(expect.arrayContaining(['image', 'logits']));
+    expect(base.tensorErrors!.every((e) => e.sqnrDb > 10)).toBe(true);
+    // Ask for more than full int8 gives: the worst layers go back to float until the outputs reach it.
+    const target = base.sqnrDb! + 6;
+    const r = await quantize(model, { mode: 'static', calibrationData: calibration(), backend, evaluationData: calibration(), accuracyBudget: { minSqnrDb: target } });
+    expect(r.fallbackNodes!.length).toBeGreaterThan(0);
+    expect(r.budgetMet).toBe(true);
+    expect(r.sqnrDb!).toBeGreaterThanOrEqual(target);
+    expect(r.skippedNodes.map((n) => n.name)).toEqual(expect.arrayContaining(r.fallbackNodes!));
+    expect(await accuracy(encodeModel(r.model))).toBeGreaterThan(95);
+  });
+});

@@ -69,6 +69,11 @@ describe('edgeml quantize', () => {
     expect(report.quantizedNodes).toBeGreaterThanOrEqual(4);
     expect(report.sqnrDb).toBeGreaterThan(20);
     expect(JSON.parse(fs.readFileSync(reportFile, 'utf8'))).toEqual(report);
+    expect(report.tensorErrors!.map((e) => e.name)).toContain('scores');
+    const strict = await run(['quantize', model, '-o', path.join(dir, 'strict.onnx'), '--mode', 'static', '--calibration', samples, '--min-sqnr', String(Math.ceil(report.sqnrDb! + 3)), '--json']);
+    const s = JSON.parse(strict.out) as QuantizeReport;
+    expect(s.fallbackNodes!.length).toBeGreaterThan(0);
+    expect(s.budgetMet).toBe(s.sqnrDb! >= Math.ceil(report.sqnrDb! + 3));
     expect(fs.existsSync(out)).toBe(true);
   });
 

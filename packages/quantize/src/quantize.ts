@@ -4,9 +4,9 @@
  */
 import {
   InvalidArgumentError, PassManager, batchNormFolding, constantFolding, deadCodeElimination, decodeModel, encodeModel,
-  identityElimination, shapeInference, type Backend, type Model, type Tensor,
+  identityElimination, shapeInference, tensorType, type Backend, type Model, type Node, type Tensor,
 } from '@edgeml/core';
-import type { CalibrationData, CalibrationSample } from './calibrate.js';
+import type { CalibrationData, CalibrationSample, TensorRange } from './calibrate.js';
 import { quantizeDynamic, type DynamicQuantizeOptions } from './dynamic.js';
 import { convertToFloat16, type Float16Options } from './float16.js';
 import { quantizeInt4, type Int4Options } from './int4.js';
@@ -29,6 +29,11 @@ export interface QuantizeCommonOptions {
   evaluationData?: CalibrationData;
   /** Runs the evaluation and the target check (static mode needs it anyway). */
   backend?: Backend;
+  /**
+   * Static mode: keep the layers that add the most error in float until every output's
+   * SQNR on `evaluationData` reaches `minSqnrDb` (at most `maxFallbackNodes`, default 10).
+   */
+  accuracyBudget?: { minSqnrDb: number; maxFallbackNodes?: number };
 }
 
 /** Float-vs-quantized agreement of one model output. */
@@ -50,14 +55,36 @@ export interface QuantizeResult {
   outputErrors?: OutputError[];
   /** Lowest output SQNR, for budgets and the CLI's sqnrDb. */
   sqnrDb?: number;
+  /** Static mode with evaluation data: SQNR of every quantized activation against the float model. */
+  tensorErrors?: OutputError[];
+  /** Static mode: calibrated range of every quantized activation. */
+  ranges?: Record<string, TensorRange>;
+  /** Nodes put back in float to meet `accuracyBudget`, in the order they were. */
+  fallbackNodes?: string[];
+  /** Whether the accuracy budget was met (when one was given). */
+  budgetMet?: boolean;
 }
 
 const floatTensorOf = (t: Tensor) => t.dtype === 'float32' || t.dtype === 'float16';
 
-/** SQNR and max error of every float output, float model against quantized, on the same samples. */
-export async function compareOutputs(floatModel: Model, quantModel: Model, data: CalibrationData, backend: Backend): Promise<OutputError[]> {
-  const a = await backend.createSession(floatModel);
-  const b = await backend.createSession(quantModel);
+/** Copy of a model with these main-graph tensors added to its outputs (those it has). */
+function exposing(model: Model, names: readonly string[]): Model {
+  const copy = decodeModel(encodeModel(model));
+  const outs = new Set(copy.graph.outputs.map((v) => v.name));
+  for (const name of names) {
+    const v = outs.has(name) ? undefined : copy.graph.findValue(name);
+    if (v && !v.const) { v.type ??= tensorType('float32'); copy.graph.outputs.push(v); }
+  }
+  return copy;
+}
+
+/**
+ * SQNR and max error, float model against quantized on the same samples: every float
+ * output, plus the named intermediate tensors (present in both models).
+ */
+export async function compareOutputs(floatModel: Model, quantModel: Model, data: CalibrationData, backend: Backend, tensors: readonly string[] = []): Promise<OutputError[]> {
+  const a = await backend.createSession(tensors.length ? exposing(floatModel, tensors) : floatModel);
+  const b = await backend.createSession(tensors.length ? exposing(quantModel, tensors) : quantModel);
   const acc = new Map<string, { signal: number; noise: number; max: number }>();
   try {
     for await (const sample of data as AsyncIterable<CalibrationSample>) {
@@ -96,10 +123,12 @@ export async function quantize(model: Model, options: QuantizeOptions): Promise<
   if (options.preprocess ?? true) {
     await new PassManager([shapeInference({ strict: false }), constantFolding(), batchNormFolding(), identityElimination(), deadCodeElimination()], { fixedPoint: true }).run(work);
   }
+  const preprocessed = encodeModel(work);
   let quantized: NodeOutcome[] = [], skipped: NodeOutcome[] = [];
+  let ranges: Record<string, TensorRange> | undefined;
   switch (options.mode) {
     case 'dynamic': ({ quantized, skipped } = quantizeDynamic(work, options)); break;
-    case 'static': ({ quantized, skipped } = await quantizeStatic(work, options)); break;
+    case 'static': ({ quantized, skipped, ranges } = await quantizeStatic(work, options)); break;
     case 'int4': ({ quantized, skipped } = quantizeInt4(work, options)); break;
     case 'fp16': {
       const r = convertToFloat16(work, options);
@@ -111,11 +140,53 @@ export async function quantize(model: Model, options: QuantizeOptions): Promise<
     default: throw new InvalidArgumentError(`unknown mode '${(options as { mode: string }).mode}'; use dynamic, static, int4 or fp16`, 'mode');
   }
   const after = encodeModel(work);
-  const result: QuantizeResult = { model: work, mode: options.mode, sizeBefore: before.byteLength, sizeAfter: after.byteLength, quantizedNodes: quantized, skippedNodes: skipped };
+  const result: QuantizeResult = { model: work, mode: options.mode, sizeBefore: before.byteLength, sizeAfter: after.byteLength, quantizedNodes: quantized, skippedNodes: skipped, ranges };
   const evaluation = options.evaluationData;
+  if (options.accuracyBudget && (options.mode !== 'static' || !evaluation)) throw new InvalidArgumentError('accuracyBudget works in static mode with evaluationData', 'accuracyBudget');
+  if (evaluation && options.accuracyBudget && (evaluation as Iterable<unknown>)[Symbol.iterator]?.() === (evaluation as unknown)) {
+    throw new InvalidArgumentError('with accuracyBudget the evaluation data is read several times: pass an array, not a one-shot iterator', 'evaluationData');
+  }
   if (evaluation && options.backend) {
-    result.outputErrors = await compareOutputs(original, work, evaluation, options.backend);
-    result.sqnrDb = Math.min(...result.outputErrors.map((e) => e.sqnrDb));
+    await evaluate(result, original, evaluation, options.backend);
+    if (options.mode === 'static' && options.accuracyBudget) return fallBack(result, original, preprocessed, options, evaluation);
   }
   return result;
+}
+
+async function evaluate(result: QuantizeResult, original: Model, data: CalibrationData, backend: Backend): Promise<void> {
+  const outputs = new Set(original.graph.outputs.map((v) => v.name));
+  const errors = await compareOutputs(original, result.model, data, backend, result.mode === 'static' ? Object.keys(result.ranges ?? {}) : []);
+  result.outputErrors = errors.filter((e) => outputs.has(e.name));
+  if (result.mode === 'static') result.tensorErrors = errors;
+  result.sqnrDb = Math.min(...result.outputErrors.map((e) => e.sqnrDb));
+}
+
+/** Greedy fallback: put back in float the node that adds the most noise, re-quantize with the same ranges, measure again. */
+async function fallBack(result: QuantizeResult, original: Model, preprocessed: Uint8Array, options: QuantizeOptions & { mode: 'static' }, data: CalibrationData): Promise<QuantizeResult> {
+  const budget = options.accuracyBudget!;
+  const fallback: string[] = [];
+  let current = result;
+  while ((current.sqnrDb ?? Infinity) < budget.minSqnrDb && fallback.length < (budget.maxFallbackNodes ?? 10)) {
+    const sqnr = new Map((current.tensorErrors ?? []).map((e) => [e.name, e.sqnrDb]));
+    const model = decodeModel(preprocessed);
+    let worst: { name: string; added: number } | undefined;
+    for (const n of model.graph) {
+      if (!current.quantizedNodes.some((q) => q.name === n.name && q.opType === n.opType) || !n.name) continue;
+      const out = sqnr.get(n.outputs[0]?.name ?? '');
+      if (out === undefined) continue;
+      const ins = n.inputs.map((v) => (v ? sqnr.get(v.name) : undefined)).filter((x): x is number => x !== undefined);
+      const added = (ins.length ? Math.min(...ins) : 100) - out;
+      if (!worst || added > worst.added) worst = { name: n.name, added };
+    }
+    if (!worst) break;
+    fallback.push(worst.name);
+    const user = options.exclude;
+    const exclude = typeof user === 'function' ? (n: Node) => user(n) || fallback.includes(n.name) : [...(user ?? []), ...fallback.map((f) => `node:${f}`)];
+    const r = await quantizeStatic(model, { ...options, exclude, rangeOverrides: { ...options.rangeOverrides, ...result.ranges } });
+    current = { ...result, model, quantizedNodes: r.quantized, skippedNodes: r.skipped, sizeAfter: encodeModel(model).byteLength, ranges: r.ranges };
+    await evaluate(current, original, data, options.backend);
+  }
+  current.fallbackNodes = fallback;
+  current.budgetMet = (current.sqnrDb ?? Infinity) >= budget.minSqnrDb;
+  return current;
 }

@@ -20,6 +20,9 @@ export interface QuantizeReport {
   skippedNodes: { name: string; opType: string; reason: string }[];
   sqnrDb?: number;
   outputErrors?: QuantizeResult['outputErrors'];
+  tensorErrors?: QuantizeResult['tensorErrors'];
+  fallbackNodes?: string[];
+  budgetMet?: boolean;
   target?: { runtime: string; loads: boolean; error?: string };
 }
 
@@ -54,7 +57,12 @@ export async function runQuantize(values: Record<string, unknown>, input: string
   let options: QuantizeOptions;
   switch (mode) {
     case 'dynamic': options = { mode, ...common, perChannel: !!values['per-channel'], weightType: weightType === 'int4' ? undefined : weightType, opTypes: opTypes as ('MatMul' | 'Gemm' | 'Conv')[] | undefined }; break;
-    case 'static': options = { mode, ...common, calibrationData: calibration!, perChannel: !!values['per-channel'], method, activationType, weightType: weightType === 'int4' ? undefined : weightType, opTypes }; break;
+    case 'static': {
+      const minSqnr = str(values['min-sqnr']);
+      if (minSqnr !== undefined && !Number.isFinite(Number(minSqnr))) throw new UsageError(`--min-sqnr takes a number of dB, got '${minSqnr}'`, 'quantize');
+      options = { mode, ...common, calibrationData: calibration!, perChannel: !!values['per-channel'], method, activationType, weightType: weightType === 'int4' ? undefined : weightType, opTypes, accuracyBudget: minSqnr === undefined ? undefined : { minSqnrDb: Number(minSqnr) } };
+      break;
+    }
     case 'int4': options = { mode, ...common, format: format === 'qdq' ? 'qdq' : 'matmulnbits', blockSize: values['block-size'] ? Number(values['block-size']) : undefined }; break;
     case 'fp16': options = { mode, ...common }; break;
   }
@@ -64,7 +72,8 @@ export async function runQuantize(values: Record<string, unknown>, input: string
     quantizedNodes: result.quantizedNodes.length,
     skippedNodes: result.skippedNodes.map((n) => ({ name: n.name, opType: n.opType, reason: n.reason ?? '' })),
   };
-  if (result.sqnrDb !== undefined) { report.sqnrDb = result.sqnrDb; report.outputErrors = result.outputErrors; }
+  if (result.sqnrDb !== undefined) { report.sqnrDb = result.sqnrDb; report.outputErrors = result.outputErrors; report.tensorErrors = result.tensorErrors; }
+  if (result.fallbackNodes) { report.fallbackNodes = result.fallbackNodes; report.budgetMet = result.budgetMet; }
   if (target === 'wasm') throw new InvalidArgumentError('--target wasm needs @edgeml/runtime-web, which this version does not include; use --target node', 'target');
   // Target check: the result must load in the runtime that will serve it.
   try {
@@ -88,6 +97,7 @@ function formatReport(r: QuantizeReport): string {
     ...(r.skippedNodes.length > 20 ? [`  ... ${r.skippedNodes.length - 20} more (see --json)`] : []),
   ];
   if (r.sqnrDb !== undefined) lines.push(`accuracy   output SQNR ${r.sqnrDb.toFixed(1)} dB (${r.outputErrors!.map((e) => `${e.name}: ${e.sqnrDb.toFixed(1)} dB, max |err| ${e.maxAbsError.toPrecision(3)}`).join('; ')})`);
+  if (r.fallbackNodes) lines.push(`budget     ${r.budgetMet ? 'met' : 'NOT met'} with ${r.fallbackNodes.length} node(s) kept in float: ${r.fallbackNodes.join(', ') || '(none)'}`);
   if (r.target) lines.push(`target     ${r.target.runtime}: ${r.target.loads ? 'loads' : `does not load (${r.target.error})`}`);
   return lines.join('\n') + '\n';
 }
@@ -110,6 +120,8 @@ Options:
   --calibration <dir>         folder of .npy samples (<input>.<name>.npy with several inputs);
                               required for static, and used to report output SQNR
   --method <m>                static calibration: minmax (default) | percentile
+  --min-sqnr <dB>             static: keep the layers adding the most error in float until every
+                              output's SQNR on the calibration samples reaches this
   --block-size <n>            int4: weights per scale (default 32)
   --ops <list>                op types to quantize: dynamic defaults to MatMul,Gemm (add Conv
                               to use ConvInteger, which onnxruntime runs slowly); static
@@ -130,7 +142,7 @@ Examples:
     output: { type: 'string', short: 'o' }, mode: { type: 'string' }, format: { type: 'string' }, 'per-channel': { type: 'boolean' },
     'weight-type': { type: 'string' }, 'activation-type': { type: 'string' }, calibration: { type: 'string' }, method: { type: 'string' },
     'block-size': { type: 'string' }, exclude: { type: 'string', multiple: true }, target: { type: 'string' }, force: { type: 'boolean' },
-    report: { type: 'string' }, ops: { type: 'string' },
+    report: { type: 'string' }, ops: { type: 'string' }, 'min-sqnr': { type: 'string' },
   },
   async run({ values, positionals, stdout }) {
     if (positionals.length !== 1) throw new UsageError(`expected one input model, got ${positionals.length}`, 'quantize');
