@@ -8,7 +8,7 @@ import { InvalidArgumentError, decodeModel, encodeModel, tensorType, type Backen
 export type CalibrationSample = Record<string, Tensor>;
 export type CalibrationData = Iterable<CalibrationSample> | AsyncIterable<CalibrationSample>;
 
-export type CalibrationMethod = 'minmax' | 'percentile';
+export type CalibrationMethod = 'minmax' | 'percentile' | 'entropy';
 
 export interface CalibrationOptions {
   method?: CalibrationMethod;
@@ -16,6 +16,8 @@ export interface CalibrationOptions {
   movingAverage?: number;
   /** percentile: keep this percentile of |x| (default 99.999). */
   percentile?: number;
+  /** entropy: quantization levels the threshold search assumes (default 256 for non-negative tensors, else 128). */
+  entropyLevels?: number;
 }
 
 /** A tensor's calibrated range. */
@@ -32,6 +34,8 @@ class RangeCollector {
   samples = 0;
   hist?: Float64Array;
   histMax = 0;
+  /** Exact zeros (ReLU outputs are full of them): any scale represents them exactly, so the KL search ignores them. */
+  zeros = 0;
 
   constructor(private readonly options: Required<Pick<CalibrationOptions, 'method'>> & CalibrationOptions) {}
 
@@ -48,7 +52,7 @@ class RangeCollector {
     this.samples++;
     this.min = Math.min(this.min, lo);
     this.max = Math.max(this.max, hi);
-    if (this.options.method === 'percentile') this.addHistogram(data, Math.max(Math.abs(lo), Math.abs(hi)));
+    if (this.options.method !== 'minmax') this.addHistogram(data, Math.max(Math.abs(lo), Math.abs(hi)));
   }
 
   private addHistogram(data: Float32Array, absMax: number): void {
@@ -61,7 +65,11 @@ class RangeCollector {
       this.histMax *= 2;
     }
     const k = BINS / this.histMax;
-    for (let i = 0; i < data.length; i++) this.hist[Math.min(BINS - 1, Math.floor(Math.abs(data[i]) * k))]++;
+    for (let i = 0; i < data.length; i++) {
+      const v = data[i];
+      if (v === 0) this.zeros++;
+      this.hist[Math.min(BINS - 1, Math.floor(Math.abs(v) * k))]++;
+    }
   }
 
   range(): TensorRange {
@@ -74,8 +82,53 @@ class RangeCollector {
       const t = ((bin + 1) / BINS) * this.histMax;
       return { min: Math.max(this.min, -t), max: Math.min(this.max, t) };
     }
+    if (this.options.method === 'entropy' && this.hist) {
+      const nonZero = Float64Array.from(this.hist);
+      nonZero[0] -= this.zeros;
+      // A tensor that never goes negative gets all 256 uint8 levels on [0, t]; a signed one 128 per side.
+      const levels = this.options.entropyLevels ?? (this.min >= 0 ? 256 : 128);
+      const t = ((klThresholdBin(nonZero, levels) + 0.5) / BINS) * this.histMax;
+      return { min: Math.max(this.min, -t), max: Math.min(this.max, t) };
+    }
     return this.options.movingAverage !== undefined ? { min: this.avgMin, max: this.avgMax } : { min: this.min, max: this.max };
   }
+}
+
+/**
+ * The clipping bin that minimises KL(P‖Q) between the |x| histogram clipped there (P,
+ * outliers folded into the last bin) and its quantization to `levels` levels (Q), as in
+ * TensorRT's entropy calibration.
+ */
+export function klThresholdBin(hist: Float64Array, levels: number): number {
+  const n = hist.length;
+  let best = n - 1, bestKl = Infinity;
+  const suffix = new Float64Array(n + 1);
+  for (let i = n - 1; i >= 0; i--) suffix[i] = suffix[i + 1] + hist[i];
+  for (let i = levels; i <= n; i++) {
+    const p = Float64Array.from(hist.subarray(0, i));
+    p[i - 1] += suffix[i];
+    const total = p.reduce((a, b) => a + b, 0);
+    if (total === 0) continue;
+    // Q: the clipped histogram without the folded outliers, merged into `levels` groups,
+    // each group's mass spread evenly over the bins where P is non-zero.
+    const q = new Float64Array(i);
+    const per = i / levels;
+    for (let g = 0; g < levels; g++) {
+      const start = Math.floor(g * per), end = g === levels - 1 ? i : Math.floor((g + 1) * per);
+      let mass = 0, nonzero = 0;
+      for (let k = start; k < end; k++) { mass += hist[k]; if (p[k] > 0) nonzero++; }
+      for (let k = start; k < end; k++) if (p[k] > 0 && nonzero) q[k] = mass / nonzero;
+    }
+    const qTotal = q.reduce((a, b) => a + b, 0);
+    let kl = 0;
+    for (let k = 0; k < i; k++) {
+      if (p[k] === 0) continue;
+      const pk = p[k] / total, qk = q[k] / qTotal;
+      kl += qk > 0 ? pk * Math.log(pk / qk) : pk * 20;
+    }
+    if (kl < bestKl) { bestKl = kl; best = i - 1; }
+  }
+  return best;
 }
 
 async function* samplesOf(data: CalibrationData): AsyncIterable<CalibrationSample> {
@@ -110,7 +163,7 @@ export async function calibrate(model: Model, data: CalibrationData, backend: Ba
     throw new InvalidArgumentError('calibrationData must be an iterable or async iterable of { inputName: Tensor } samples', 'calibrationData');
   }
   const method = options.method ?? 'minmax';
-  if (method !== 'minmax' && method !== 'percentile') throw new InvalidArgumentError(`calibration method '${method}' is not available; use minmax or percentile`, 'method');
+  if (method !== 'minmax' && method !== 'percentile' && method !== 'entropy') throw new InvalidArgumentError(`calibration method '${method}' is not available; use minmax, percentile or entropy`, 'method');
   const copy = decodeModel(encodeModel(model));
   const existing = new Set(copy.graph.outputs.map((v) => v.name));
   for (const name of tensors) {
@@ -121,7 +174,10 @@ export async function calibrate(model: Model, data: CalibrationData, backend: Ba
     copy.graph.outputs.push(v);
   }
   const session = await backend.createSession(copy);
-  const collectors = new Map(tensors.map((t) => [t, new RangeCollector({ ...options, method })]));
+  // Entropy clipping suits inner activations; the model's own inputs and outputs (pixels,
+  // class scores) keep their full range, or the interface itself would be distorted.
+  const io = new Set([...model.graph.inputs, ...model.graph.outputs].map((v) => v.name));
+  const collectors = new Map(tensors.map((t) => [t, new RangeCollector({ ...options, method: method === 'entropy' && io.has(t) ? 'minmax' : method })]));
   let index = 0;
   try {
     for await (const sample of samplesOf(data)) {

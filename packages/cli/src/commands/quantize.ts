@@ -44,7 +44,7 @@ export async function runQuantize(values: Record<string, unknown>, input: string
   if (str(values.format) === 'qoperator') throw new UsageError('--format qoperator is not available in this version; use qdq (onnxruntime fuses QDQ into the same QLinear kernels)', 'quantize');
   const weightType = choice(str(values['weight-type']), ['int8', 'uint8', 'int4'] as const, 'weight-type');
   const activationType = choice(str(values['activation-type']), ['uint8', 'int8', 'int16'] as const, 'activation-type');
-  const method = choice(str(values.method), ['minmax', 'percentile'] as const, 'method');
+  const method = choice(str(values.method), ['minmax', 'percentile', 'entropy'] as const, 'method');
   const target = choice(str(values.target) ?? 'node', ['node', 'wasm'] as const, 'target');
   const exclude = (values.exclude as string[] | undefined)?.flatMap((e) => e.split(',')).filter(Boolean);
   const opTypes = str(values.ops)?.split(',').filter(Boolean);
@@ -119,7 +119,7 @@ Options:
   --activation-type <t>       static: uint8 (default) | int8 | int16 (opset 21)
   --calibration <dir>         folder of .npy samples (<input>.<name>.npy with several inputs);
                               required for static, and used to report output SQNR
-  --method <m>                static calibration: minmax (default) | percentile
+  --method <m>                static calibration: minmax (default) | percentile | entropy
   --min-sqnr <dB>             static: keep the layers adding the most error in float until every
                               output's SQNR on the calibration samples reaches this
   --block-size <n>            int4: weights per scale (default 32)
