@@ -76,6 +76,28 @@ describe('dynamic quantization', () => {
     expect(() => quantizeDynamic(new Model(g, { opsetImports: new Map([['', 9]]) }))).toThrow(/opset 11/);
     const r = quantizeDynamic(new Model(g, { opsetImports: new Map([['', 13]]) }));
     expect(r.skipped).toEqual([{ name: 'mm', opType: 'MatMul', reason: 'weight (input 1) is not a float32 constant' }]);
-    void Tensor;
+  });
+});
+
+describe('dynamic quantization of embeddings', () => {
+  it('stores a Gather table in 8 bits and dequantizes the looked-up rows', async () => {
+    const g = new Graph('emb');
+    const ids = g.addInput('ids', tensorType('int64', [2, 5]));
+    const table = g.addInitializer('table', randomTensor([1000, 64], 31, 0.5));
+    const e = g.op('Gather', [table, ids], { axis: 0 }, { name: 'lookup' }).outputs[0];
+    const y = g.op('ReduceMean', [e], { axes: [1], keepdims: 0 }, { name: 'pool' }).outputs[0];
+    y.name = 'y';
+    y.type = tensorType('float32', [2, 64]);
+    g.outputs.push(y);
+    const fb = encodeModel(new Model(g, { opsetImports: new Map([['', 17]]), irVersion: 8 }));
+    const model = decodeModel(fb);
+    const r = quantizeDynamic(model);
+    expect(r.quantized).toEqual([{ name: 'lookup', opType: 'Gather' }]);
+    const bytes = checked(encodeModel(model), 'gather');
+    expect(fb.byteLength / bytes.byteLength).toBeGreaterThan(3.9);
+    const feeds = { ids: Tensor.from('int64', [2, 5], [0n, 5n, 999n, 3n, 42n, 7n, 7n, 1n, 500n, 2n]) };
+    const [a, b] = [await runOrt(fb, feeds), await runOrt(bytes, feeds)];
+    // Symmetric int8 over a table within ±0.5: step 0.5/127, so every looked-up value (and any mean of them) is within half a step.
+    expect(maxAbsDiff(a.y, b.y)).toBeLessThanOrEqual(0.5 / 254 + 1e-6);
   });
 });

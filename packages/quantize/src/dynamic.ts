@@ -18,11 +18,12 @@ export interface DynamicQuantizeOptions {
   /** 7-bit weights, for CPUs without VNNI where 8-bit products can saturate (default false). */
   reduceRange?: boolean;
   /**
-   * Op types to quantize (default MatMul and Gemm). Conv is available, but onnxruntime's
+   * Op types to quantize (default MatMul, Gemm and Gather: embedding tables become 8-bit,
+   * dequantized after the lookup). Conv is available, but onnxruntime's
    * ConvInteger kernel is slow: measured 5x slower than float on a CNN here (see
    * docs/benchmarks.md); quantize convolutional models statically instead.
    */
-  opTypes?: readonly ('MatMul' | 'Gemm' | 'Conv')[];
+  opTypes?: readonly ('MatMul' | 'Gemm' | 'Conv' | 'Gather')[];
   /** Nodes to keep in float. */
   exclude?: Exclusion;
 }
@@ -32,9 +33,9 @@ export interface DynamicQuantizeResult {
   skipped: NodeOutcome[];
 }
 
-const DEFAULT_OPS = ['MatMul', 'Gemm'] as const;
+const DEFAULT_OPS = ['MatMul', 'Gemm', 'Gather'] as const;
 /** Ops with weights that onnxruntime can run quantized, which this version leaves in float (and says so). */
-const NOT_YET = new Set(['LSTM', 'GRU', 'Gather']);
+const NOT_YET = new Set(['LSTM', 'GRU']);
 const FLOAT_WEIGHT = (v: Value | undefined): v is Value => !!v?.const && v.const.dtype === 'float32' && !v.isGraphInput;
 
 /**
@@ -83,6 +84,7 @@ interface Ctx {
 }
 
 function quantizeNode(ctx: Ctx, node: Node): string | undefined {
+  if (node.opType === 'Gather') return quantizeGather(ctx, node);
   const x = node.inputs[0];
   if (!x || (x.dtype !== undefined && x.dtype !== 'float32')) return 'input is not float32';
   switch (node.opType) {
@@ -196,3 +198,17 @@ function quantizeConv(ctx: Ctx, node: Node, x: Value): string | undefined {
   return undefined;
 }
 
+
+/** Embedding lookups: the table is stored 8-bit, rows are gathered, then dequantized (per-tensor scale). */
+function quantizeGather(ctx: Ctx, node: Node): string | undefined {
+  const table = node.inputs[0];
+  if (!FLOAT_WEIGHT(table)) return 'data (input 0) is not a float32 constant';
+  if (node.attr('axis', 'int', 0) !== 0) return 'only axis 0 lookups are quantized';
+  const rw = ctx.rw.at(node);
+  const qw = weightFor(ctx, rw, table, 'gather', table.const!, undefined);
+  const name = node.outputs[0].name;
+  const [rows] = rw.op('Gather', [qw.q, node.inputs[1]], { axis: 0 }, [`${name}_quantized`]);
+  const [out] = rw.op('DequantizeLinear', [rows, qw.scale, qw.zp], {}, [`${name}_dq`]);
+  takeOverOutput(ctx.graph, node, 0, out.producer()!);
+  return undefined;
+}
