@@ -51,13 +51,13 @@ describe('dynamic quantization', () => {
     expect(relErr(a.logits.data as Float32Array, b.logits.data as Float32Array)).toBeLessThan(0.05);
   });
 
-  it('Silero VAD (convolutions inside If branches): speech probability within 0.02 of float', async () => {
+  it('Silero VAD (convolutions and LSTMs inside If branches): speech probability within 0.02 of float', async () => {
     const model = await loadModel(SILERO_VAD);
-    const r = quantizeDynamic(model, { opTypes: ['MatMul', 'Gemm', 'Conv'] });
-    expect(r.quantized.length).toBeGreaterThan(20);
-    // LSTM weights stay float in this version, and the report says so.
-    expect(r.skipped.filter((n) => n.opType === 'LSTM')).toHaveLength(8);
-    expect(r.skipped.every((n) => /not available in this version/.test(n.reason!))).toBe(true);
+    const r = quantizeDynamic(model, { opTypes: ['Conv', 'LSTM'] });
+    expect(r.quantized.filter((n) => n.opType === 'LSTM')).toHaveLength(8);
+    expect(r.skipped).toEqual([]);
+    expect(modelStats(model).opCounts['com.microsoft.DynamicQuantizeLSTM']).toBe(8);
+    expect(modelStats(model).opCounts.LSTM).toBeUndefined();
     const bytes = checked(encodeModel(model), 'silero');
     for (const seed of [1, 2, 3]) {
       const feeds = sileroFeeds(seed);
@@ -99,5 +99,21 @@ describe('dynamic quantization of embeddings', () => {
     const [a, b] = [await runOrt(fb, feeds), await runOrt(bytes, feeds)];
     // Symmetric int8 over a table within ±0.5: step 0.5/127, so every looked-up value (and any mean of them) is within half a step.
     expect(maxAbsDiff(a.y, b.y)).toBeLessThanOrEqual(0.5 / 254 + 1e-6);
+  });
+});
+
+describe('dynamic LSTM', () => {
+  it('per-channel DynamicQuantizeLSTM on Silero VAD matches float within 0.02 and shrinks the model', async () => {
+    const model = await loadModel(SILERO_VAD);
+    const r = quantizeDynamic(model, { opTypes: ['LSTM'], perChannel: true });
+    expect(r.quantized).toHaveLength(8);
+    const bytes = encodeModel(model);
+    expect(bytes.byteLength).toBeLessThan(fs.statSync(SILERO_VAD).size * 0.8);
+    for (const seed of [4, 5]) {
+      const feeds = sileroFeeds(seed);
+      const [a, b] = [await runOrt(SILERO_VAD, feeds), await runOrt(bytes, feeds)];
+      expect(maxAbsDiff(a.output, b.output)).toBeLessThan(0.02);
+      expect(maxAbsDiff(a.hn, b.hn)).toBeLessThan(0.1);
+    }
   });
 });

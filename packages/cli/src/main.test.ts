@@ -142,10 +142,12 @@ describe('edgeml demo', () => {
     const { code, out } = await run(['demo', '--runs', '5', '--json']);
     expect(code).toBe(0);
     const rows = JSON.parse(out) as { variant: string; sizeBytes: number; maxProbabilityDiff: number; sqnrDb: number | null; latencyP50Ms: number }[];
-    expect(rows.map((r) => r.variant)).toEqual(['float32 (original)', 'fp16 weights and compute', 'int8 dynamic (Conv as ConvInteger)']);
-    const [float, fp16, int8] = rows;
+    expect(rows.map((r) => r.variant)).toEqual(['float32 (original)', 'fp16 weights and compute', 'int8 dynamic (LSTM weights)', 'int8 dynamic (LSTM + Conv as ConvInteger)']);
+    const [float, fp16, lstm, int8] = rows;
+    expect(lstm.sizeBytes).toBeLessThan(float.sizeBytes * 0.8);
+    expect(lstm.maxProbabilityDiff).toBeLessThan(0.05);
     expect(fp16.sizeBytes).toBeLessThan(float.sizeBytes * 0.55);
-    expect(int8.sizeBytes).toBeLessThan(float.sizeBytes);
+    expect(int8.sizeBytes).toBeLessThan(lstm.sizeBytes);
     // Speech probability: fp16 keeps ~3 significant digits; int8 activations cost more.
     expect(fp16.maxProbabilityDiff).toBeLessThan(0.01);
     expect(int8.maxProbabilityDiff).toBeLessThan(0.05);

@@ -18,12 +18,12 @@ export interface DynamicQuantizeOptions {
   /** 7-bit weights, for CPUs without VNNI where 8-bit products can saturate (default false). */
   reduceRange?: boolean;
   /**
-   * Op types to quantize (default MatMul, Gemm and Gather: embedding tables become 8-bit,
-   * dequantized after the lookup). Conv is available, but onnxruntime's
+   * Op types to quantize (default MatMul, Gemm, Gather — embedding tables become 8-bit,
+   * dequantized after the lookup — and LSTM, as onnxruntime's DynamicQuantizeLSTM). Conv is available, but onnxruntime's
    * ConvInteger kernel is slow: measured 5x slower than float on a CNN here (see
    * docs/benchmarks.md); quantize convolutional models statically instead.
    */
-  opTypes?: readonly ('MatMul' | 'Gemm' | 'Conv' | 'Gather')[];
+  opTypes?: readonly ('MatMul' | 'Gemm' | 'Conv' | 'Gather' | 'LSTM')[];
   /** Nodes to keep in float. */
   exclude?: Exclusion;
 }
@@ -33,9 +33,9 @@ export interface DynamicQuantizeResult {
   skipped: NodeOutcome[];
 }
 
-const DEFAULT_OPS = ['MatMul', 'Gemm', 'Gather'] as const;
+const DEFAULT_OPS = ['MatMul', 'Gemm', 'Gather', 'LSTM'] as const;
 /** Ops with weights that onnxruntime can run quantized, which this version leaves in float (and says so). */
-const NOT_YET = new Set(['LSTM', 'GRU']);
+const NOT_YET = new Set(['GRU']);
 const FLOAT_WEIGHT = (v: Value | undefined): v is Value => !!v?.const && v.const.dtype === 'float32' && !v.isGraphInput;
 
 /**
@@ -54,7 +54,7 @@ export function quantizeDynamic(model: Model, options: DynamicQuantizeOptions = 
   const ops = new Set<string>(options.opTypes ?? DEFAULT_OPS);
   const result: DynamicQuantizeResult = { quantized: [], skipped: [] };
   for (const graph of [...model.graphs()]) {
-    const ctx: Ctx = { graph, rw: new Rewriter(graph), options: { ...options, weightType }, weights: new Map(), activations: new Map() };
+    const ctx: Ctx = { model, graph, rw: new Rewriter(graph), options: { ...options, weightType }, weights: new Map(), activations: new Map() };
     for (const node of graph.nodes) {
       if (NOT_YET.has(node.opType) && (node.domain === '' || node.domain === 'ai.onnx')) {
         result.skipped.push({ name: node.name, opType: node.opType, reason: `dynamic quantization of ${node.opType} weights is not available in this version; the node stays float` });
@@ -74,6 +74,7 @@ export function quantizeDynamic(model: Model, options: DynamicQuantizeOptions = 
 }
 
 interface Ctx {
+  model: Model;
   graph: Graph;
   rw: Rewriter;
   options: DynamicQuantizeOptions & { weightType: 'int8' | 'uint8' };
@@ -85,6 +86,7 @@ interface Ctx {
 
 function quantizeNode(ctx: Ctx, node: Node): string | undefined {
   if (node.opType === 'Gather') return quantizeGather(ctx, node);
+  if (node.opType === 'LSTM') return quantizeLstm(ctx, node);
   const x = node.inputs[0];
   if (!x || (x.dtype !== undefined && x.dtype !== 'float32')) return 'input is not float32';
   switch (node.opType) {
@@ -210,5 +212,51 @@ function quantizeGather(ctx: Ctx, node: Node): string | undefined {
   const [rows] = rw.op('Gather', [qw.q, node.inputs[1]], { axis: 0 }, [`${name}_quantized`]);
   const [out] = rw.op('DequantizeLinear', [rows, qw.scale, qw.zp], {}, [`${name}_dq`]);
   takeOverOutput(ctx.graph, node, 0, out.producer()!);
+  return undefined;
+}
+
+/** Per direction: [D, rows, cols] → [D, cols, rows] (ONNX LSTM keeps gates first; DynamicQuantizeLSTM wants them last). */
+function transposeLast2(t: Tensor): Tensor {
+  const [d, r, c] = t.dims;
+  const src = t.data as Float32Array;
+  const out = new Float32Array(src.length);
+  for (let k = 0; k < d; k++) for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[(k * c + j) * r + i] = src[(k * r + i) * c + j];
+  return Tensor.from('float32', [d, c, r], out);
+}
+
+/** Quantize each direction of a [D, rows, 4H] weight on its own: scales [D] or [D, 4H]. */
+function quantizePerDirection(t: Tensor, options: Ctx['options']): { q: Tensor; scale: Tensor; zp: Tensor } {
+  const [d, rows, cols] = t.dims;
+  const parts = Array.from({ length: d }, (_, k) => quantizeWeight(Tensor.from('float32', [rows, cols], (t.data as Float32Array).subarray(k * rows * cols, (k + 1) * rows * cols)), { type: options.weightType, symmetric: options.weightType === 'int8', reduceRange: options.reduceRange, axis: options.perChannel ? 1 : undefined }));
+  const join = (ts: Tensor[], dims: number[]) => {
+    const bytes = new Uint8Array(ts.reduce((n, x) => n + x.byteLength, 0));
+    let o = 0;
+    for (const x of ts) { bytes.set(x.bytes, o); o += x.byteLength; }
+    return Tensor.fromBytes(ts[0].dtype, dims, bytes);
+  };
+  const per = options.perChannel ? [d, cols] : [d];
+  return { q: join(parts.map((p) => p.quantized), [d, rows, cols]), scale: join(parts.map((p) => p.scale), per), zp: join(parts.map((p) => p.zeroPoint), per) };
+}
+
+/** LSTM → com.microsoft DynamicQuantizeLSTM with 8-bit W and R (activations quantized inside the kernel). */
+function quantizeLstm(ctx: Ctx, node: Node): string | undefined {
+  const [x, w, r, b, seqLens, h0, c0, p] = node.inputs;
+  if (!x || (x.dtype !== undefined && x.dtype !== 'float32')) return 'input is not float32';
+  if (!FLOAT_WEIGHT(w) || !FLOAT_WEIGHT(r)) return 'W or R is not a float32 constant';
+  if (node.attr('layout', 'int', 0) !== 0) return 'layout=1 (batch first) has no DynamicQuantizeLSTM form';
+  if (!ctx.model.opsetImports.has('com.microsoft')) ctx.model.opsetImports.set('com.microsoft', 1);
+  const rw = ctx.rw.at(node);
+  const qw = quantizePerDirection(transposeLast2(w.const!), ctx.options);
+  const qr = quantizePerDirection(transposeLast2(r.const!), ctx.options);
+  const inputs = [
+    x, rw.constant(`${w.name}_quantized`, qw.q), rw.constant(`${r.name}_quantized`, qr.q), b, seqLens, h0, c0, p,
+    rw.constant(`${w.name}_scale`, qw.scale), rw.constant(`${w.name}_zero_point`, qw.zp),
+    rw.constant(`${r.name}_scale`, qr.scale), rw.constant(`${r.name}_zero_point`, qr.zp),
+  ];
+  const outs = rw.op('DynamicQuantizeLSTM', inputs, [...node.attributes.values()].filter((a) => a.name !== 'layout'), node.outputs.map((o, i) => `${o.name || node.name}_q${i}`), 'com.microsoft');
+  const replacement = outs[0].producer()!;
+  const originals = [...node.outputs];
+  ctx.graph.remove(node, { safe: false });
+  originals.forEach((o, i) => replacement.replaceOutput(i, o));
   return undefined;
 }

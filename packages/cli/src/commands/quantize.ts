@@ -48,7 +48,7 @@ export async function runQuantize(values: Record<string, unknown>, input: string
   const target = choice(str(values.target) ?? 'node', ['node', 'wasm'] as const, 'target');
   const exclude = (values.exclude as string[] | undefined)?.flatMap((e) => e.split(',')).filter(Boolean);
   const opTypes = str(values.ops)?.split(',').filter(Boolean);
-  if (opTypes && mode === 'dynamic') for (const op of opTypes) if (!['MatMul', 'Gemm', 'Conv', 'Gather'].includes(op)) throw new UsageError(`--ops for dynamic mode takes MatMul, Gemm, Conv, Gather; got '${op}'`, 'quantize');
+  if (opTypes && mode === 'dynamic') for (const op of opTypes) if (!['MatMul', 'Gemm', 'Conv', 'Gather', 'LSTM'].includes(op)) throw new UsageError(`--ops for dynamic mode takes MatMul, Gemm, Conv, Gather, LSTM; got '${op}'`, 'quantize');
   const model: Model = await loadModel(input);
   const backend = new NodeBackend();
   const calibration = str(values.calibration) ? loadCalibrationDir(str(values.calibration)!, model) : undefined;
@@ -56,7 +56,7 @@ export async function runQuantize(values: Record<string, unknown>, input: string
   const common = { exclude, backend, evaluationData: calibration };
   let options: QuantizeOptions;
   switch (mode) {
-    case 'dynamic': options = { mode, ...common, perChannel: !!values['per-channel'], weightType: weightType === 'int4' ? undefined : weightType, opTypes: opTypes as ('MatMul' | 'Gemm' | 'Conv' | 'Gather')[] | undefined }; break;
+    case 'dynamic': options = { mode, ...common, perChannel: !!values['per-channel'], weightType: weightType === 'int4' ? undefined : weightType, opTypes: opTypes as ('MatMul' | 'Gemm' | 'Conv' | 'Gather' | 'LSTM')[] | undefined }; break;
     case 'static': {
       const minSqnr = str(values['min-sqnr']);
       if (minSqnr !== undefined && !Number.isFinite(Number(minSqnr))) throw new UsageError(`--min-sqnr takes a number of dB, got '${minSqnr}'`, 'quantize');
@@ -123,7 +123,7 @@ Options:
   --min-sqnr <dB>             static: keep the layers adding the most error in float until every
                               output's SQNR on the calibration samples reaches this
   --block-size <n>            int4: weights per scale (default 32)
-  --ops <list>                op types to quantize: dynamic defaults to MatMul,Gemm,Gather (add Conv
+  --ops <list>                op types to quantize: dynamic defaults to MatMul,Gemm,Gather,LSTM (add Conv
                               to use ConvInteger, which onnxruntime runs slowly); static
                               defaults to every op it knows
   --exclude <list>            keep nodes in float: op:Gemm,node:conv1,... (repeatable)
