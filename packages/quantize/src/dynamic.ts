@@ -34,7 +34,7 @@ export interface DynamicQuantizeResult {
 }
 
 const DEFAULT_OPS = ['MatMul', 'Gemm', 'Gather', 'LSTM'] as const;
-/** Ops with weights that onnxruntime can run quantized, which this version leaves in float (and says so). */
+/** Ops with weights but no quantized kernel in onnxruntime: left in float, and the report says why. */
 const NOT_YET = new Set(['GRU']);
 const FLOAT_WEIGHT = (v: Value | undefined): v is Value => !!v?.const && v.const.dtype === 'float32' && !v.isGraphInput;
 
@@ -57,7 +57,7 @@ export function quantizeDynamic(model: Model, options: DynamicQuantizeOptions = 
     const ctx: Ctx = { model, graph, rw: new Rewriter(graph), options: { ...options, weightType }, weights: new Map(), activations: new Map() };
     for (const node of graph.nodes) {
       if (NOT_YET.has(node.opType) && (node.domain === '' || node.domain === 'ai.onnx')) {
-        result.skipped.push({ name: node.name, opType: node.opType, reason: `dynamic quantization of ${node.opType} weights is not available in this version; the node stays float` });
+        result.skipped.push({ name: node.name, opType: node.opType, reason: 'onnxruntime has no quantized GRU kernel (only LSTM has one); the node stays float' });
         continue;
       }
       if (!ops.has(node.opType) || (node.domain !== '' && node.domain !== 'ai.onnx')) continue;
