@@ -86,3 +86,31 @@ describe('accuracy budget and per-tensor report', () => {
     expect(await accuracy(encodeModel(r.model))).toBeGreaterThan(95);
   });
 });
+
+describe('full-integer model', () => {
+  it('takes uint8 images and returns uint8 scores, with parameters in the metadata, at float accuracy', async () => {
+    const model = await loadModel(FIXTURE);
+    const r = await quantize(model, { mode: 'static', calibrationData: calibration(), backend: new NodeBackend(), perChannel: true, fullInteger: true });
+    const q = r.model;
+    expect(q.graph.inputs.find((v) => v.name === 'image')?.dtype).toBe('uint8');
+    expect(q.graph.outputs.find((v) => v.name === 'logits')?.dtype).toBe('uint8');
+    const inParams = JSON.parse(q.metadata.get('edgeml.quantization.image')!) as { scale: number; zeroPoint: number };
+    const outParams = JSON.parse(q.metadata.get('edgeml.quantization.logits')!) as { scale: number; zeroPoint: number };
+    expect(inParams.zeroPoint).toBe(0);
+    const bytes = encodeModel(q);
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'edgeml-fullint-')), 'q.onnx');
+    fs.writeFileSync(file, bytes);
+    expect(checkModels([file]).get(file)).toBeNull();
+    const images = new Uint8Array(test.images.length * 784);
+    test.images.forEach((img, i) => img.forEach((v, j) => { images[i * 784 + j] = Math.min(255, Math.max(0, Math.round(v / inParams.scale) + inParams.zeroPoint)); }));
+    const out = await runOrt(bytes, { image: Tensor.from('uint8', [test.images.length, 1, 28, 28], images) });
+    const scores = out.logits.data as Uint8Array;
+    let correct = 0;
+    test.labels.forEach((label, i) => {
+      const row = Array.from(scores.subarray(i * 10, i * 10 + 10), (s) => (s - outParams.zeroPoint) * outParams.scale);
+      if (row.indexOf(Math.max(...row)) === label) correct++;
+    });
+    const floatAcc = await accuracy(encodeModel(await loadModel(FIXTURE)));
+    expect(Math.abs((100 * correct) / test.labels.length - floatAcc)).toBeLessThanOrEqual(0.5);
+  });
+});

@@ -3,7 +3,7 @@
  * DequantizeLinear pairs, weights become integer constants behind DequantizeLinear, biases
  * int32 at scale x_scale·w_scale. onnxruntime fuses these into QLinear kernels.
  */
-import { InvalidArgumentError, Tensor, UnsupportedOpError, eliminateDeadCode, type Backend, type Model, type Node, type Value } from '@edgeml/core';
+import { InvalidArgumentError, Node, Tensor, UnsupportedOpError, Value, eliminateDeadCode, type Backend, type Model } from '@edgeml/core';
 import { calibrate, type CalibrationData, type CalibrationOptions, type TensorRange } from './calibrate.js';
 import { computeScaleZeroPoint, quantRange, quantTensor, quantizeArray, quantizeWeight, type QuantType } from './quant-params.js';
 import { Rewriter } from './rewrite.js';
@@ -32,6 +32,12 @@ export interface StaticQuantizeOptions extends CalibrationOptions {
   exclude?: Exclusion;
   /** Ranges to use instead of calibrated ones, by tensor name. */
   rangeOverrides?: Record<string, TensorRange>;
+  /**
+   * Full-integer model, as the TFLite converter offers: float inputs and outputs become the
+   * activation type (uint8/int8) with the same names; each one's scale and zero point are
+   * recorded in the model metadata under `edgeml.quantization.<name>` ({scale, zeroPoint, type}).
+   */
+  fullInteger?: boolean;
 }
 
 export interface StaticQuantizeResult {
@@ -78,6 +84,8 @@ export async function quantizeStatic(model: Model, options: StaticQuantizeOption
     n.inputs.forEach((v, i) => { if (isFloatActivation(v) && !(n.opType === 'Gather' && i === 1) && !(n.opType === 'Where' && i === 0)) activations.add(v); });
     for (const o of n.outputs) if (o.name && (o.dtype === undefined || o.dtype === 'float32')) activations.add(o);
   }
+  const ioValues = options.fullInteger ? [...graph.inputs.filter((v) => !v.const && v.dtype === 'float32'), ...graph.outputs.filter((v) => v.dtype === 'float32')] : [];
+  for (const v of ioValues) activations.add(v);
   const names = [...activations].map((v) => v.name).filter((n) => !options.rangeOverrides?.[n]);
   const ranges = names.length ? await calibrate(model, options.calibrationData, options.backend, names, options) : new Map<string, TensorRange>();
   for (const [n, r] of Object.entries(options.rangeOverrides ?? {})) ranges.set(n, r);
@@ -133,9 +141,43 @@ export async function quantizeStatic(model: Model, options: StaticQuantizeOption
     }
     result.quantized.push({ name: node.name, opType: node.opType });
   }
+  if (options.fullInteger) makeFullInteger(model, ioValues, ranges, actType, aRange, rewriter);
   eliminateDeadCode(graph);
   graph.sortTopologically();
   return result;
+}
+
+/** Swap float inputs and outputs for integer ones of the same names, recording their parameters. */
+function makeFullInteger(model: Model, io: Value[], ranges: Map<string, TensorRange>, actType: 'uint8' | 'int8' | 'int16', aRange: ReturnType<typeof quantRange>, rewriter: Rewriter): void {
+  const graph = model.graph;
+  for (const v of io) {
+    const r = ranges.get(v.name);
+    if (!r) continue;
+    const sz = computeScaleZeroPoint(r.min, r.max, aRange, actType !== 'uint8');
+    model.metadata.set(`edgeml.quantization.${v.name}`, JSON.stringify({ scale: sz.scale, zeroPoint: sz.zeroPoint, type: actType }));
+    const name = v.name;
+    const shape = v.shape;
+    const scale = rewriter.constant(`${name}_io_scale`, Tensor.from('float32', [], [sz.scale]));
+    const zp = rewriter.constant(`${name}_io_zero_point`, quantTensor(actType, [], Int32Array.of(sz.zeroPoint)));
+    if (graph.inputs.includes(v)) {
+      // New integer input under the old name; a DequantizeLinear feeds everything that read the float one.
+      v.name = rewriter.name(`${name}_float`);
+      const qin = graph.addInput(name, { kind: 'tensor', dtype: actType, shape });
+      const first = graph.nodes.find((n) => n.inputs.includes(v));
+      if (!first) continue;
+      const [dq] = rewriter.at(first).op('DequantizeLinear', [qin, scale, zp], {}, [`${name}_dequantized_input`]);
+      v.replaceAllUsesWith(dq);
+      graph.inputs.splice(graph.inputs.indexOf(v), 1);
+    } else {
+      // The float value keeps flowing inside; a QuantizeLinear produces the integer output under the old name.
+      const producer = v.producer();
+      if (!producer) continue;
+      v.name = rewriter.name(`${name}_float`);
+      const q = new Node({ opType: 'QuantizeLinear', name: rewriter.name(`${name}_quantize_output`), inputs: [v, scale, zp], outputs: [new Value(name, { kind: 'tensor', dtype: actType, shape })] });
+      graph.insertAfter(producer, q);
+      graph.outputs[graph.outputs.indexOf(v)] = q.outputs[0];
+    }
+  }
 }
 
 /** The first chosen node (in graph order) that reads `v`. */

@@ -60,7 +60,7 @@ export async function runQuantize(values: Record<string, unknown>, input: string
     case 'static': {
       const minSqnr = str(values['min-sqnr']);
       if (minSqnr !== undefined && !Number.isFinite(Number(minSqnr))) throw new UsageError(`--min-sqnr takes a number of dB, got '${minSqnr}'`, 'quantize');
-      options = { mode, ...common, calibrationData: calibration!, perChannel: !!values['per-channel'], method, activationType, weightType: weightType === 'int4' ? undefined : weightType, opTypes, accuracyBudget: minSqnr === undefined ? undefined : { minSqnrDb: Number(minSqnr) } };
+      options = { mode, ...common, calibrationData: calibration!, perChannel: !!values['per-channel'], method, activationType, weightType: weightType === 'int4' ? undefined : weightType, opTypes, fullInteger: !!values['full-integer'], accuracyBudget: minSqnr === undefined ? undefined : { minSqnrDb: Number(minSqnr) } };
       break;
     }
     case 'int4': options = { mode, ...common, format: format === 'qdq' ? 'qdq' : 'matmulnbits', blockSize: values['block-size'] ? Number(values['block-size']) : undefined }; break;
@@ -120,6 +120,8 @@ Options:
   --calibration <dir>         folder of .npy samples (<input>.<name>.npy with several inputs);
                               required for static, and used to report output SQNR
   --method <m>                static calibration: minmax (default) | percentile | entropy
+  --full-integer              static: uint8/int8 model inputs and outputs (parameters in the
+                              model metadata under edgeml.quantization.<name>)
   --min-sqnr <dB>             static: keep the layers adding the most error in float until every
                               output's SQNR on the calibration samples reaches this
   --block-size <n>            int4: weights per scale (default 32)
@@ -142,7 +144,7 @@ Examples:
     output: { type: 'string', short: 'o' }, mode: { type: 'string' }, format: { type: 'string' }, 'per-channel': { type: 'boolean' },
     'weight-type': { type: 'string' }, 'activation-type': { type: 'string' }, calibration: { type: 'string' }, method: { type: 'string' },
     'block-size': { type: 'string' }, exclude: { type: 'string', multiple: true }, target: { type: 'string' }, force: { type: 'boolean' },
-    report: { type: 'string' }, ops: { type: 'string' }, 'min-sqnr': { type: 'string' },
+    report: { type: 'string' }, ops: { type: 'string' }, 'min-sqnr': { type: 'string' }, 'full-integer': { type: 'boolean' },
   },
   async run({ values, positionals, stdout }) {
     if (positionals.length !== 1) throw new UsageError(`expected one input model, got ${positionals.length}`, 'quantize');
