@@ -122,3 +122,41 @@ describe('edgeml quantize', () => {
     expect(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 });
+
+describe('edgeml quantize with image calibration', () => {
+  it('reads PNG and JPEG digits, resizes them, and calibrates the MNIST CNN to high SQNR', async () => {
+    const { PNG } = await import('pngjs');
+    const jpeg = (await import('jpeg-js')).default;
+    const { mnistSplit } = await import('../../../tests/support/mnist.js');
+    const { train } = mnistSplit();
+    const dir = tmpdir();
+    const imgs = path.join(dir, 'images');
+    fs.mkdirSync(imgs);
+    for (let i = 0; i < 20; i++) {
+      const digit = train.images[i * 400];
+      const size = i % 2 ? 28 : 56; // half of them at twice the size: the CLI resizes
+      const rgba = Buffer.alloc(size * size * 4);
+      for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) {
+        const v = Math.round(255 * digit[Math.floor((y * 28) / size) * 28 + Math.floor((x * 28) / size)]);
+        rgba.set([v, v, v, 255], (y * size + x) * 4);
+      }
+      const file = path.join(imgs, `d${String(i).padStart(2, '0')}.${i % 4 === 3 ? 'jpg' : 'png'}`);
+      if (file.endsWith('.png')) { const png = new PNG({ width: size, height: size }); rgba.copy(png.data); fs.writeFileSync(file, PNG.sync.write(png)); }
+      else fs.writeFileSync(file, jpeg.encode({ data: rgba, width: size, height: size }, 95).data);
+    }
+    const out = path.join(dir, 'mnist.qdq.onnx');
+    const r = await run(['quantize', path.resolve('tests/fixtures/mnist-cnn.onnx'), '-o', out, '--mode', 'static', '--calibration', imgs, '--scale', '1/255', '--json']);
+    expect(r.err).toBe('');
+    const report = JSON.parse(r.out) as QuantizeReport;
+    expect(report.sqnrDb).toBeGreaterThan(30);
+    expect(report.quantizedNodes).toBeGreaterThanOrEqual(5);
+  });
+
+  it('explains what image calibration needs', async () => {
+    const dir = tmpdir();
+    fs.writeFileSync(path.join(dir, 'x.png'), 'not a png');
+    const r = await run(['quantize', path.resolve('tests/fixtures/mnist-cnn.onnx'), '-o', path.join(dir, 'o.onnx'), '--mode', 'static', '--calibration', dir]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/calibration image '.*x\.png' cannot be decoded/);
+  });
+});

@@ -7,6 +7,7 @@ import { quantize, type QuantizeOptions, type QuantizeResult } from '@edgeml/qua
 import type { Command } from '../command.js';
 import { UsageError } from '../cli-error.js';
 import { loadCalibrationDir } from '../calibration-dir.js';
+import { isImageFolder, loadCalibrationImages } from '../calibration-images.js';
 import { fmtBytes } from './inspect.js';
 
 /** The JSON document `edgeml quantize --json` prints. */
@@ -35,6 +36,34 @@ function choice<T extends string>(value: string | undefined, allowed: readonly T
   return value as T;
 }
 
+function numberList(v: unknown, option: string): number[] | undefined {
+  if (typeof v !== 'string') return undefined;
+  const out = v.split(',').map((x) => (x.includes('/') ? Number(x.split('/')[0]) / Number(x.split('/')[1]) : Number(x)));
+  if (out.some((x) => !Number.isFinite(x))) throw new UsageError(`--${option} takes numbers separated by commas (fractions like 1/255 allowed), got '${v}'`, 'quantize');
+  return out;
+}
+
+/** .npy folders, or image folders for a single image input (with the preprocessing options). */
+function loadCalibration(dir: string, model: Model, values: Record<string, unknown>) {
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory() || !isImageFolder(dir)) return loadCalibrationDir(dir, model);
+  const inputs = model.graph.inputs.filter((v) => !model.graph.initializers.has(v.name));
+  const shape = inputs[0]?.shape;
+  if (inputs.length !== 1 || shape?.length !== 4) throw new InvalidArgumentError(`image calibration needs a model with one 4-D image input; this one takes ${inputs.map((v) => `${v.name}[${v.shape ?? '?'}]`).join(', ')}`, 'calibration');
+  const layout = choice(str(values.layout) ?? 'nchw', ['nchw', 'nhwc'] as const, 'layout')!;
+  const [hIdx, wIdx, cIdx] = layout === 'nchw' ? [2, 3, 1] : [1, 2, 3];
+  const size = str(values.size)?.split('x').map(Number);
+  if (str(values.size) && (size!.length !== 2 || size!.some((d) => !Number.isInteger(d) || d <= 0))) throw new UsageError(`--size takes WxH, e.g. 224x224; got '${values.size}'`, 'quantize');
+  const width = size?.[0] ?? (typeof shape[wIdx] === 'number' ? (shape[wIdx] as number) : undefined);
+  const height = size?.[1] ?? (typeof shape[hIdx] === 'number' ? (shape[hIdx] as number) : undefined);
+  if (!width || !height) throw new UsageError(`the model's image size is not fixed; pass --size WxH`, 'quantize');
+  const channels = shape[cIdx] === 1 ? 1 : 3;
+  return loadCalibrationImages(dir, inputs[0].name, {
+    width, height, layout, channels,
+    scale: numberList(values.scale, 'scale')?.[0] ?? 1 / 255,
+    mean: numberList(values.mean, 'mean') ?? [0], std: numberList(values.std, 'std') ?? [1],
+  });
+}
+
 export async function runQuantize(values: Record<string, unknown>, input: string): Promise<QuantizeReport> {
   const output = str(values.output);
   if (!output) throw new UsageError('missing -o/--output <out.onnx>', 'quantize');
@@ -51,7 +80,7 @@ export async function runQuantize(values: Record<string, unknown>, input: string
   if (opTypes && mode === 'dynamic') for (const op of opTypes) if (!['MatMul', 'Gemm', 'Conv', 'Gather', 'LSTM'].includes(op)) throw new UsageError(`--ops for dynamic mode takes MatMul, Gemm, Conv, Gather, LSTM; got '${op}'`, 'quantize');
   const model: Model = await loadModel(input);
   const backend = new NodeBackend();
-  const calibration = str(values.calibration) ? loadCalibrationDir(str(values.calibration)!, model) : undefined;
+  const calibration = str(values.calibration) ? loadCalibration(str(values.calibration)!, model, values) : undefined;
   if (mode === 'static' && !calibration) throw new UsageError('--mode static needs --calibration <folder of .npy samples>', 'quantize');
   const common = { exclude, backend, evaluationData: calibration };
   let options: QuantizeOptions;
@@ -117,8 +146,13 @@ Options:
   --per-channel               one scale per output channel for weights
   --weight-type <t>           int8 (default) | uint8
   --activation-type <t>       static: uint8 (default) | int8 | int16 (opset 21)
-  --calibration <dir>         folder of .npy samples (<input>.<name>.npy with several inputs);
-                              required for static, and used to report output SQNR
+  --calibration <dir>         folder of .npy samples (<input>.<name>.npy with several inputs) or of
+                              .png/.jpg images (one image input); required for static, and used
+                              to report output SQNR
+  --size <WxH>                image calibration: resize to this (default: the model's input size)
+  --mean <a,b,c> --std <a,b,c>  image calibration: per-channel normalisation after --scale
+  --scale <s>                 image calibration: pixel multiplier (default 1/255)
+  --layout <l>                image calibration: nchw (default) | nhwc
   --method <m>                static calibration: minmax (default) | percentile | entropy
   --full-integer              static: uint8/int8 model inputs and outputs (parameters in the
                               model metadata under edgeml.quantization.<name>)
@@ -144,7 +178,7 @@ Examples:
     output: { type: 'string', short: 'o' }, mode: { type: 'string' }, format: { type: 'string' }, 'per-channel': { type: 'boolean' },
     'weight-type': { type: 'string' }, 'activation-type': { type: 'string' }, calibration: { type: 'string' }, method: { type: 'string' },
     'block-size': { type: 'string' }, exclude: { type: 'string', multiple: true }, target: { type: 'string' }, force: { type: 'boolean' },
-    report: { type: 'string' }, ops: { type: 'string' }, 'min-sqnr': { type: 'string' }, 'full-integer': { type: 'boolean' },
+    report: { type: 'string' }, ops: { type: 'string' }, 'min-sqnr': { type: 'string' }, 'full-integer': { type: 'boolean' }, size: { type: 'string' }, mean: { type: 'string' }, std: { type: 'string' }, scale: { type: 'string' }, layout: { type: 'string' },
   },
   async run({ values, positionals, stdout }) {
     if (positionals.length !== 1) throw new UsageError(`expected one input model, got ${positionals.length}`, 'quantize');
