@@ -114,3 +114,23 @@ describe('full-integer model', () => {
     expect(Math.abs((100 * correct) / test.labels.length - floatAcc)).toBeLessThanOrEqual(0.5);
   });
 });
+
+describe('QOperator format', () => {
+  it('QLinearConv/QLinearMatMul-style graph matches the QDQ model on onnxruntime and keeps accuracy', async () => {
+    const backend = new NodeBackend();
+    const qdq = await quantize(await loadModel(FIXTURE), { mode: 'static', calibrationData: calibration(), backend, perChannel: true });
+    const qop = await quantize(await loadModel(FIXTURE), { mode: 'static', calibrationData: calibration(), backend, perChannel: true, format: 'qoperator' });
+    const { modelStats } = await import('@edgeml/core');
+    const ops = modelStats(qop.model).opCounts;
+    expect(ops.QLinearConv).toBe(1);
+    expect(ops.Conv).toBeUndefined();
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'edgeml-qop-')), 'q.onnx');
+    fs.writeFileSync(file, encodeModel(qop.model));
+    expect(checkModels([file]).get(file)).toBeNull();
+    const floatAcc = await accuracy(encodeModel(await loadModel(FIXTURE)));
+    const [accQdq, accQop] = [await accuracy(encodeModel(qdq.model)), await accuracy(encodeModel(qop.model))];
+    // onnxruntime fuses QDQ into the same integer kernels: the two forms agree on the digits.
+    expect(Math.abs(accQop - accQdq)).toBeLessThanOrEqual(0.1);
+    expect(Math.abs(accQop - floatAcc)).toBeLessThanOrEqual(0.5);
+  });
+});

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decodeModel, encodeModel, modelStats, PassManager, batchNormFolding, deadCodeElimination, InvalidArgumentError, Tensor } from '@edgeml/core';
+import { decodeModel, encodeModel, modelStats, PassManager, batchNormFolding, deadCodeElimination, InvalidArgumentError, Tensor, Graph, Model, tensorType } from '@edgeml/core';
 import { NodeBackend } from '@edgeml/runtime-node';
 import { quantizeStatic } from '@edgeml/quantize';
 import { buildConvBnNet, randomTensor, runOrt } from './support/models.js';
@@ -76,6 +76,37 @@ describe('static QDQ quantization', () => {
     // Weights stay int8 in both, so their error dominates; 16-bit activations still remove some.
     expect(errors.int16).toBeLessThan(errors.uint8);
     await expect(quantizeStatic(buildConvBnNet(), { calibrationData: samples(1, 1), backend, activationType: 'int16' })).rejects.toThrow(/needs opset 21/);
+  });
+
+  it('QOperator form covers Conv, Add, Mul, Sigmoid, GlobalAveragePool, Concat, MatMul and agrees with QDQ', async () => {
+    const g = new Graph('blocks');
+    const x = g.addInput('x', tensorType('float32', [1, 4, 8, 8]));
+    const w = (name: string, dims: number[], seed: number) => g.addInitializer(name, randomTensor(dims, seed, 0.4));
+    const c1 = g.op('Conv', [x, w('w1', [4, 4, 3, 3], 1), w('b1', [4], 2)], { pads: [1, 1, 1, 1] }, { name: 'c1' }).outputs[0];
+    const add = g.op('Add', [c1, x], {}, { name: 'residual' }).outputs[0];
+    const gate = g.op('Sigmoid', [add], {}, { name: 'gate' }).outputs[0];
+    const mul = g.op('Mul', [add, gate], {}, { name: 'swish' }).outputs[0];
+    const cat = g.op('Concat', [mul, add], { axis: 1 }, { name: 'cat' }).outputs[0];
+    const gap = g.op('GlobalAveragePool', [cat], {}, { name: 'gap' }).outputs[0];
+    const flat = g.op('Flatten', [gap], {}, { name: 'flat' }).outputs[0];
+    const fc = g.op('MatMul', [flat, w('fc', [8, 5], 3)], {}, { name: 'fc' }).outputs[0];
+    // The graph output stays float (its producer keeps QDQ form); everything before it can convert.
+    const y = g.op('Sigmoid', [fc], {}, { name: 'head' }).outputs[0];
+    y.name = 'y';
+    y.type = tensorType('float32', [1, 5]);
+    g.outputs.push(y);
+    const floatBytes = encodeModel(new Model(g, { opsetImports: new Map([['', 17]]), irVersion: 8 }));
+    const outputs: Float32Array[] = [];
+    for (const format of ['qdq', 'qoperator'] as const) {
+      const m = decodeModel(floatBytes);
+      await quantizeStatic(m, { calibrationData: (function* () { for (let i = 0; i < 16; i++) yield { x: randomTensor([1, 4, 8, 8], 40 + i) }; })(), backend, format });
+      if (format === 'qoperator') {
+        const ops = modelStats(m).opCounts;
+        for (const op of ['QLinearConv', 'com.microsoft.QLinearAdd', 'com.microsoft.QLinearMul', 'com.microsoft.QLinearSigmoid', 'com.microsoft.QLinearConcat', 'com.microsoft.QLinearGlobalAveragePool', 'QLinearMatMul']) expect(ops[op], op).toBe(1);
+      }
+      outputs.push((await runOrt(encodeModel(m), { x: randomTensor([1, 4, 8, 8], 99) })).y.data as Float32Array);
+    }
+    expect(relErr(outputs[0], outputs[1])).toBeLessThan(0.02);
   });
 
   it('rejects bad calibration data with the sample and input named, writing nothing', async () => {

@@ -10,3 +10,4 @@ export { calibrate, checkSample, type CalibrationData, type CalibrationSample, t
 export { convertToFloat16, DEFAULT_FP16_BLOCK_LIST, type Float16Options, type Float16Result } from './float16.js';
 export { quantizeInt4, quantizeBlocks, type Int4Options, type Int4Result } from './int4.js';
 export { quantize, compareOutputs, type QuantizeOptions, type QuantizeResult, type QuantizeMode, type OutputError, type QuantizeCommonOptions } from './quantize.js';
+export { qdqToQOperator, type QOperatorResult } from './qoperator.js';

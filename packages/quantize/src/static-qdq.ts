@@ -7,6 +7,7 @@ import { InvalidArgumentError, Node, Tensor, UnsupportedOpError, Value, eliminat
 import { calibrate, type CalibrationData, type CalibrationOptions, type TensorRange } from './calibrate.js';
 import { computeScaleZeroPoint, quantRange, quantTensor, quantizeArray, quantizeWeight, type QuantType } from './quant-params.js';
 import { Rewriter } from './rewrite.js';
+import { qdqToQOperator } from './qoperator.js';
 import { isExcluded, type Exclusion, type NodeOutcome } from './select.js';
 
 /** Ops whose float inputs and outputs get QDQ pairs; weights of the first three are quantized too. */
@@ -38,6 +39,8 @@ export interface StaticQuantizeOptions extends CalibrationOptions {
    * recorded in the model metadata under `edgeml.quantization.<name>` ({scale, zeroPoint, type}).
    */
   fullInteger?: boolean;
+  /** Output form: QDQ pairs (default) or QOperator (QLinear ops where a node group allows it). */
+  format?: 'qdq' | 'qoperator';
 }
 
 export interface StaticQuantizeResult {
@@ -144,6 +147,8 @@ export async function quantizeStatic(model: Model, options: StaticQuantizeOption
   if (options.fullInteger) makeFullInteger(model, ioValues, ranges, actType, aRange, rewriter);
   eliminateDeadCode(graph);
   graph.sortTopologically();
+  if (options.format === 'qoperator') qdqToQOperator(model);
+  else if (options.format !== undefined && options.format !== 'qdq') throw new InvalidArgumentError(`format must be qdq or qoperator, got '${options.format}'`, 'format');
   return result;
 }
 

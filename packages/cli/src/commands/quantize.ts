@@ -69,8 +69,7 @@ export async function runQuantize(values: Record<string, unknown>, input: string
   if (!output) throw new UsageError('missing -o/--output <out.onnx>', 'quantize');
   if (path.resolve(output) === path.resolve(input)) throw new UsageError('the output must not overwrite the input model', 'quantize');
   const mode = choice(str(values.mode) ?? 'dynamic', MODES, 'mode')!;
-  const format = choice(str(values.format), ['qdq', 'matmulnbits'] as const, 'format');
-  if (str(values.format) === 'qoperator') throw new UsageError('--format qoperator is not available in this version; use qdq (onnxruntime fuses QDQ into the same QLinear kernels)', 'quantize');
+  const format = choice(str(values.format), ['qdq', 'qoperator', 'matmulnbits'] as const, 'format');
   const weightType = choice(str(values['weight-type']), ['int8', 'uint8', 'int4'] as const, 'weight-type');
   const activationType = choice(str(values['activation-type']), ['uint8', 'int8', 'int16'] as const, 'activation-type');
   const method = choice(str(values.method), ['minmax', 'percentile', 'entropy'] as const, 'method');
@@ -89,7 +88,7 @@ export async function runQuantize(values: Record<string, unknown>, input: string
     case 'static': {
       const minSqnr = str(values['min-sqnr']);
       if (minSqnr !== undefined && !Number.isFinite(Number(minSqnr))) throw new UsageError(`--min-sqnr takes a number of dB, got '${minSqnr}'`, 'quantize');
-      options = { mode, ...common, calibrationData: calibration!, perChannel: !!values['per-channel'], method, activationType, weightType: weightType === 'int4' ? undefined : weightType, opTypes, fullInteger: !!values['full-integer'], accuracyBudget: minSqnr === undefined ? undefined : { minSqnrDb: Number(minSqnr) } };
+      options = { mode, ...common, calibrationData: calibration!, perChannel: !!values['per-channel'], method, activationType, weightType: weightType === 'int4' ? undefined : weightType, opTypes, format: format === 'qoperator' ? 'qoperator' : undefined, fullInteger: !!values['full-integer'], accuracyBudget: minSqnr === undefined ? undefined : { minSqnrDb: Number(minSqnr) } };
       break;
     }
     case 'int4': options = { mode, ...common, format: format === 'qdq' ? 'qdq' : 'matmulnbits', blockSize: values['block-size'] ? Number(values['block-size']) : undefined }; break;
@@ -142,7 +141,7 @@ in onnxruntime-node, and writes it atomically.
 Options:
   -o, --output <file>         where to write the quantized model (required)
   --mode <m>                  dynamic (default) | static | int4 | fp16
-  --format <f>                static: qdq (default); int4: matmulnbits (default) | qdq (opset 21)
+  --format <f>                static: qdq (default) | qoperator; int4: matmulnbits (default) | qdq (opset 21)
   --per-channel               one scale per output channel for weights
   --weight-type <t>           int8 (default) | uint8
   --activation-type <t>       static: uint8 (default) | int8 | int16 (opset 21)

@@ -1,0 +1,80 @@
+/**
+ * QDQ → QOperator: where a node reads only DequantizeLinear outputs and its result goes
+ * only to a QuantizeLinear, replace the three with the QLinear operator that computes on
+ * the integers directly (QLinearConv, QLinearMatMul, and onnxruntime's com.microsoft
+ * QLinearAdd/Mul/AveragePool/GlobalAveragePool/Sigmoid/LeakyRelu/Concat). Everything else
+ * stays in QDQ form, which runtimes accept side by side.
+ */
+import { Node, eliminateDeadCode, type Graph, type Model, type Value } from '@edgeml/core';
+
+type Operand = { q: Value; scale: Value; zp: Value | undefined };
+
+/** The integer tensor and parameters behind a DequantizeLinear output, if that is what `v` is. */
+function dequantized(v: Value | undefined): Operand | undefined {
+  const p = v?.producer();
+  if (!p || p.opType !== 'DequantizeLinear' || (p.domain !== '' && p.domain !== 'ai.onnx')) return undefined;
+  return { q: p.inputs[0]!, scale: p.inputs[1]!, zp: p.inputs[2] };
+}
+
+/** The QuantizeLinear that alone consumes `v` (and `v` is no graph output). */
+function soleQuantizer(graph: Graph, v: Value): Node | undefined {
+  const uses = v.uses();
+  if (uses.length !== 1 || graph.outputs.includes(v)) return undefined;
+  const q = uses[0].node;
+  return q.opType === 'QuantizeLinear' && uses[0].index === 0 ? q : undefined;
+}
+
+const MS = 'com.microsoft';
+
+/** How each op maps: its QLinear name and domain, and how the operands line up. */
+const TABLE: Record<string, { op: string; domain: string; build: (ins: Operand[], out: Operand, node: Node) => (Value | undefined)[] | undefined }> = {
+  Conv: { op: 'QLinearConv', domain: '', build: ([x, w, b], y) => (b && b.q.dtype !== 'int32' ? undefined : [x.q, x.scale, x.zp, w.q, w.scale, w.zp, y.scale, y.zp, ...(b ? [b.q] : [])]) },
+  MatMul: { op: 'QLinearMatMul', domain: '', build: ([a, b], y) => [a.q, a.scale, a.zp, b.q, b.scale, b.zp, y.scale, y.zp] },
+  Add: { op: 'QLinearAdd', domain: MS, build: ([a, b], y) => [a.q, a.scale, a.zp, b.q, b.scale, b.zp, y.scale, y.zp] },
+  Mul: { op: 'QLinearMul', domain: MS, build: ([a, b], y) => [a.q, a.scale, a.zp, b.q, b.scale, b.zp, y.scale, y.zp] },
+  AveragePool: { op: 'QLinearAveragePool', domain: MS, build: ([x], y) => [x.q, x.scale, x.zp, y.scale, y.zp] },
+  GlobalAveragePool: { op: 'QLinearGlobalAveragePool', domain: MS, build: ([x], y) => [x.q, x.scale, x.zp, y.scale, y.zp] },
+  Sigmoid: { op: 'QLinearSigmoid', domain: MS, build: ([x], y) => [x.q, x.scale, x.zp, y.scale, y.zp] },
+  LeakyRelu: { op: 'QLinearLeakyRelu', domain: MS, build: ([x], y) => [x.q, x.scale, x.zp, y.scale, y.zp] },
+  Concat: { op: 'QLinearConcat', domain: MS, build: (ins, y) => [y.scale, y.zp, ...ins.flatMap((x) => [x.q, x.scale, x.zp])] },
+};
+
+/** Per-channel zero points and scales are fine for weights; QLinear ops need scalar activation parameters. */
+const scalar = (v: Value | undefined) => !v || (v.const ? v.const.size === 1 : false);
+
+export interface QOperatorResult {
+  converted: { name: string; opType: string; to: string }[];
+}
+
+/** Convert a QDQ model's eligible node groups to QOperator form, in place, in every graph. */
+export function qdqToQOperator(model: Model): QOperatorResult {
+  const result: QOperatorResult = { converted: [] };
+  for (const graph of [...model.graphs()]) {
+    for (const node of graph.nodes) {
+      const entry = TABLE[node.opType];
+      if (!entry || (node.domain !== '' && node.domain !== 'ai.onnx')) continue;
+      const ins = node.inputs.map(dequantized);
+      if (ins.some((x, i) => !x && node.inputs[i])) continue;
+      const q = soleQuantizer(graph, node.outputs[0]);
+      if (!q) continue;
+      const out: Operand = { q: q.outputs[0], scale: q.inputs[1]!, zp: q.inputs[2] };
+      const operands = ins.filter((x): x is Operand => !!x);
+      // Activations (everything but Conv/MatMul weights) need per-tensor parameters.
+      const weightIdx = node.opType === 'Conv' || node.opType === 'MatMul' ? 1 : -1;
+      if (operands.some((o, i) => i !== weightIdx && !(node.opType === 'Conv' && i === 2) && !(scalar(o.scale) && scalar(o.zp))) || !scalar(out.scale)) continue;
+      const inputs = entry.build(operands, out, node);
+      if (!inputs) continue;
+      if (entry.domain && !model.opsetImports.has(entry.domain)) model.opsetImports.set(entry.domain, 1);
+      const attributes = [...node.attributes.values()];
+      const qnode = new Node({ opType: entry.op, domain: entry.domain, name: node.name ? `${node.name}_quant` : '', inputs, attributes, outputs: [`${q.outputs[0].name}__qlinear`] });
+      graph.insertBefore(q, qnode);
+      const produced = q.outputs[0];
+      graph.remove(q, { safe: false });
+      graph.remove(node, { safe: false });
+      qnode.replaceOutput(0, produced);
+      result.converted.push({ name: node.name, opType: node.opType, to: entry.op });
+    }
+  }
+  eliminateDeadCode(model.graph);
+  return result;
+}
