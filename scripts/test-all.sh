@@ -23,6 +23,8 @@ fi
 
 echo "== pnpm install"
 pnpm install --frozen-lockfile
+echo "== build"
+pnpm -s build
 echo "== typecheck"
 pnpm -s typecheck
 echo "== tests"

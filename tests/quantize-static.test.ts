@@ -120,3 +120,22 @@ describe('static QDQ quantization', () => {
     expect(encodeModel(model)).toEqual(before);
   });
 });
+
+describe('static ConvTranspose', () => {
+  it('quantizes a ConvTranspose decoder per channel; onnxruntime output stays close', async () => {
+    const g = new Graph('up');
+    const x = g.addInput('x', tensorType('float32', [1, 8, 6, 6]));
+    const y0 = g.op('ConvTranspose', [x, g.addInitializer('w', randomTensor([8, 4, 4, 4], 5, 0.3)), g.addInitializer('b', randomTensor([4], 6, 0.1))], { strides: [2, 2], pads: [1, 1, 1, 1] }, { name: 'up' }).outputs[0];
+    const y = g.op('Relu', [y0], {}, { name: 'act' }).outputs[0];
+    y.name = 'y';
+    y.type = tensorType('float32', [1, 4, 12, 12]);
+    g.outputs.push(y);
+    const floatBytes = encodeModel(new Model(g, { opsetImports: new Map([['', 17]]), irVersion: 8 }));
+    const m = decodeModel(floatBytes);
+    const r = await quantizeStatic(m, { calibrationData: (function* () { for (let i = 0; i < 16; i++) yield { x: randomTensor([1, 8, 6, 6], 60 + i) }; })(), backend, perChannel: true });
+    expect(r.quantized.map((n) => n.opType)).toContain('ConvTranspose');
+    const feeds = { x: randomTensor([1, 8, 6, 6], 77) };
+    const [a, b] = [await runOrt(floatBytes, feeds), await runOrt(encodeModel(m), feeds)];
+    expect(relErr(a.y.data as Float32Array, b.y.data as Float32Array)).toBeLessThan(0.03);
+  });
+});

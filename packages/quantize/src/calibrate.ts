@@ -16,6 +16,8 @@ export interface CalibrationOptions {
   movingAverage?: number;
   /** percentile: keep this percentile of |x| (default 99.999). */
   percentile?: number;
+  /** Called after each sample (the CLI draws its progress bar with it). */
+  onProgress?: (samplesDone: number) => void;
   /** entropy: quantization levels the threshold search assumes (default 256 for non-negative tensors, else 128). */
   entropyLevels?: number;
 }
@@ -185,6 +187,7 @@ export async function calibrate(model: Model, data: CalibrationData, backend: Ba
       const out = await session.run(sample, { outputs: [...tensors] });
       for (const [name, c] of collectors) c.add(out[name].data as Float32Array);
       index++;
+      options.onProgress?.(index);
     }
   } finally {
     await session.dispose();

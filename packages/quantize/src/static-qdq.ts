@@ -10,12 +10,15 @@ import { Rewriter } from './rewrite.js';
 import { qdqToQOperator } from './qoperator.js';
 import { isExcluded, type Exclusion, type NodeOutcome } from './select.js';
 
-/** Ops whose float inputs and outputs get QDQ pairs; weights of the first three are quantized too. */
-export const STATIC_OPS = ['Conv', 'MatMul', 'Gemm', 'Add', 'Mul', 'Relu', 'Clip', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'Concat',
+/** Ops whose float inputs and outputs get QDQ pairs; weights of Conv, ConvTranspose, MatMul and Gemm are quantized too. */
+export const STATIC_OPS = ['Conv', 'ConvTranspose', 'MatMul', 'Gemm', 'Add', 'Mul', 'Relu', 'Clip', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'Concat',
   'Reshape', 'Transpose', 'Squeeze', 'Unsqueeze', 'Flatten', 'Resize', 'Softmax', 'Sigmoid', 'LeakyRelu', 'Split', 'Pad', 'Gather', 'Where'] as const;
 
 const WEIGHT_INPUT: Record<string, { weight: number; bias?: number; axis: (node: Node) => number }> = {
   Conv: { weight: 1, bias: 2, axis: () => 0 },
+  // ConvTranspose weights are [Cin, Cout/group, k...]: output channels sit on axis 1, and only
+  // with one group do they line up one-to-one with the bias.
+  ConvTranspose: { weight: 1, bias: 2, axis: (n) => (n.attr('group', 'int', 1) === 1 ? 1 : -1) },
   MatMul: { weight: 1, axis: () => 1 },
   Gemm: { weight: 1, bias: 2, axis: (n) => (n.attr('transB', 'int', 0) ? 0 : 1) },
 };
@@ -120,7 +123,8 @@ export async function quantizeStatic(model: Model, options: StaticQuantizeOption
     node.inputs.forEach((v, i) => { const e = v && qdq.get(v); if (e) node.setInput(i, e.dq); });
     if (w && node.inputs[w.weight]?.const) {
       const weight = node.inputs[w.weight]!;
-      const axis = options.perChannel ? w.axis(node) : undefined;
+      const preferred = options.perChannel ? w.axis(node) : undefined;
+      const axis = preferred === -1 ? undefined : preferred;
       const qw = quantizeWeight(weight.const!, { type: weightType, symmetric: weightType === 'int8', reduceRange: options.reduceRange, axis });
       const qv = rw.constant(`${weight.name}_quantized`, qw.quantized);
       const sv = rw.constant(`${weight.name}_scale`, qw.scale);

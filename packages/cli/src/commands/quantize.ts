@@ -82,13 +82,18 @@ export async function runQuantize(values: Record<string, unknown>, input: string
   const calibration = str(values.calibration) ? loadCalibration(str(values.calibration)!, model, values) : undefined;
   if (mode === 'static' && !calibration) throw new UsageError('--mode static needs --calibration <folder of .npy samples>', 'quantize');
   const common = { exclude, backend, evaluationData: calibration };
+  // Progress only on a terminal, and only on stderr (stdout may be --json).
+  const onProgress = process.stderr.isTTY && calibration ? (n: number) => {
+    const width = 30, done = Math.round((n / calibration.length) * width);
+    process.stderr.write(`\rcalibrating [${'#'.repeat(done)}${'.'.repeat(width - done)}] ${n}/${calibration.length}${n === calibration.length ? '\n' : ''}`);
+  } : undefined;
   let options: QuantizeOptions;
   switch (mode) {
     case 'dynamic': options = { mode, ...common, perChannel: !!values['per-channel'], weightType: weightType === 'int4' ? undefined : weightType, opTypes: opTypes as ('MatMul' | 'Gemm' | 'Conv' | 'Gather' | 'LSTM')[] | undefined }; break;
     case 'static': {
       const minSqnr = str(values['min-sqnr']);
       if (minSqnr !== undefined && !Number.isFinite(Number(minSqnr))) throw new UsageError(`--min-sqnr takes a number of dB, got '${minSqnr}'`, 'quantize');
-      options = { mode, ...common, calibrationData: calibration!, perChannel: !!values['per-channel'], method, activationType, weightType: weightType === 'int4' ? undefined : weightType, opTypes, format: format === 'qoperator' ? 'qoperator' : undefined, fullInteger: !!values['full-integer'], accuracyBudget: minSqnr === undefined ? undefined : { minSqnrDb: Number(minSqnr) } };
+      options = { mode, ...common, calibrationData: calibration!, perChannel: !!values['per-channel'], method, activationType, weightType: weightType === 'int4' ? undefined : weightType, opTypes, onProgress, format: format === 'qoperator' ? 'qoperator' : undefined, fullInteger: !!values['full-integer'], accuracyBudget: minSqnr === undefined ? undefined : { minSqnrDb: Number(minSqnr) } };
       break;
     }
     case 'int4': options = { mode, ...common, format: format === 'qdq' ? 'qdq' : 'matmulnbits', blockSize: values['block-size'] ? Number(values['block-size']) : undefined }; break;
