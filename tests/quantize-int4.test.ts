@@ -71,3 +71,28 @@ describe('int4 weight-only quantization', () => {
     expect(() => quantizeInt4(buildMlp(), { format: 'qdq' })).toThrow(/opset 21/);
   });
 });
+
+describe('int4 embedding tables', () => {
+  it('stores a Gather table in 4 bits (blocked QDQ, opset 21); onnxruntime looks rows up within half a step', async () => {
+    const { Graph, Model, tensorType } = await import('@edgeml/core');
+    const g = new Graph('emb');
+    const ids = g.addInput('ids', tensorType('int64', [4]));
+    const e = g.op('Gather', [g.addInitializer('table', randomTensor([512, 64], 12, 0.7)), ids], { axis: 0 }, { name: 'lookup' }).outputs[0];
+    e.name = 'e';
+    e.type = tensorType('float32', [4, 64]);
+    g.outputs.push(e);
+    const fb = encodeModel(new Model(g, { opsetImports: new Map([['', 21]]), irVersion: 10 }));
+    const model = decodeModel(fb);
+    const r = quantizeInt4(model, { format: 'qdq', blockSize: 32 });
+    expect(r.quantized).toEqual([{ name: 'lookup', opType: 'Gather' }]);
+    const bytes = encodeModel(model);
+    expect(fb.byteLength / bytes.byteLength).toBeGreaterThan(6);
+    const feeds = { ids: Tensor.from('int64', [4], [0n, 511n, 7n, 300n]) };
+    const [a, b] = [await runOrt(fb, feeds), await runOrt(bytes, feeds)];
+    // Symmetric 4-bit blocks of a ±0.7 table: step <= 0.7/7 = 0.1, so every value is within 0.05.
+    const x = a.e.data as Float32Array, y = b.e.data as Float32Array;
+    expect(Math.max(...x.map((v, i) => Math.abs(v - y[i])))).toBeLessThanOrEqual(0.05 + 1e-6);
+    const mm = decodeModel(fb);
+    expect(quantizeInt4(mm, { format: 'matmulnbits' }).skipped[0].reason).toMatch(/need format 'qdq'/);
+  });
+});

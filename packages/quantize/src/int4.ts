@@ -1,6 +1,7 @@
 /**
  * 4-bit weight-only quantization of MatMul (and Gemm without transA) weights, block-wise
- * along K, round to nearest. Two forms:
+ * along K, and of Gather embedding tables (blocks along each row, QDQ form), round to
+ * nearest. Two forms:
  * - `matmulnbits`: onnxruntime's com.microsoft MatMulNBits (B [N, blocks, blockSize/2] uint8,
  *   codes packed low nibble first, scales [N·blocks], zero points packed two per byte);
  * - `qdq`: a blocked DequantizeLinear (int4/uint4 weight, opset 21) feeding the MatMul.
@@ -73,15 +74,46 @@ export function quantizeInt4(model: Model, options: Int4Options = {}): Int4Resul
   for (const graph of [...model.graphs()]) {
     const rw = new Rewriter(graph);
     for (const node of graph.nodes) {
-      if ((node.opType !== 'MatMul' && node.opType !== 'Gemm') || (node.domain !== '' && node.domain !== 'ai.onnx')) continue;
+      if (!['MatMul', 'Gemm', 'Gather'].includes(node.opType) || (node.domain !== '' && node.domain !== 'ai.onnx')) continue;
       const outcome = { name: node.name, opType: node.opType };
       if (isExcluded(node, options.exclude)) { result.skipped.push({ ...outcome, reason: 'excluded by the caller' }); continue; }
-      const reason = rewrite(rw.at(node), node, blockSize, symmetric, format);
+      const reason = node.opType === 'Gather' ? rewriteGather(rw.at(node), node, blockSize, symmetric, format) : rewrite(rw.at(node), node, blockSize, symmetric, format);
       if (reason) result.skipped.push({ ...outcome, reason }); else result.quantized.push(outcome);
     }
   }
   eliminateDeadCode(model.graph);
   return result;
+}
+
+/** Pack signed or unsigned 4-bit codes, low nibble first. */
+function packCodes(v: Int32Array): Uint8Array {
+  const o = new Uint8Array(Math.ceil(v.length / 2));
+  v.forEach((x, i) => { o[i >> 1] |= (x & 15) << ((i & 1) * 4); });
+  return o;
+}
+
+/** Embedding table [V, D] → int4 blocks along D behind a blocked DequantizeLinear, then the Gather. */
+function rewriteGather(rw: Rewriter, node: Node, blockSize: number, symmetric: boolean, format: 'matmulnbits' | 'qdq'): string | undefined {
+  if (format !== 'qdq') return "int4 embedding tables need format 'qdq' (blocked DequantizeLinear, opset 21); MatMulNBits is for matrix products";
+  const table = node.inputs[0];
+  if (!table?.const || table.const.dtype !== 'float32' || table.isGraphInput || table.const.dims.length !== 2) return 'data (input 0) is not a 2-D float32 constant';
+  if (node.attr('axis', 'int', 0) !== 0) return 'only axis 0 lookups are quantized';
+  const [V, D] = table.const.dims;
+  if (D % blockSize) return `row length ${D} is not a multiple of blockSize ${blockSize}`;
+  // Blocks run along each row: quantize the transposed table, whose codes come back row-major.
+  const src = table.const.data as Float32Array;
+  const t = new Float32Array(V * D);
+  for (let v = 0; v < V; v++) for (let d = 0; d < D; d++) t[d * V + v] = src[v * D + d];
+  const q = quantizeBlocks(t, D, V, blockSize, symmetric);
+  const codes = Int32Array.from(q.codes, (c) => c - (symmetric ? 8 : 0));
+  const type = symmetric ? 'int4' : 'uint4';
+  const zps = symmetric ? new Int32Array(q.zeroPoints.length) : Int32Array.from(q.zeroPoints);
+  const tq = rw.constant(`${table.name}_q4`, Tensor.fromBytes(type, [V, D], packCodes(codes)));
+  const ts = rw.constant(`${table.name}_scales`, Tensor.from('float32', [V, q.blocks], q.scales));
+  const tz = rw.constant(`${table.name}_zero_points`, Tensor.fromBytes(type, [V, q.blocks], packCodes(zps)));
+  const [dq] = rw.op('DequantizeLinear', [tq, ts, tz], { axis: 1, block_size: blockSize }, [`${table.name}_dequantized`]);
+  node.setInput(0, dq);
+  return undefined;
 }
 
 function rewrite(rw: Rewriter, node: Node, blockSize: number, symmetric: boolean, format: 'matmulnbits' | 'qdq'): string | undefined {
@@ -133,10 +165,9 @@ function rewrite(rw: Rewriter, node: Node, blockSize: number, symmetric: boolean
       for (let b = 0; b < q.blocks; b++) { scales[b * N + n] = q.scales[n * q.blocks + b]; zps[b * N + n] = q.zeroPoints[n * q.blocks + b]; }
     }
     const type = symmetric ? 'int4' : 'uint4';
-    const pack = (v: Int32Array) => { const o = new Uint8Array(Math.ceil(v.length / 2)); v.forEach((x, i) => { o[i >> 1] |= (x & 15) << ((i & 1) * 4); }); return o; };
-    const wq = rw.constant(`${w.name}_q4`, Tensor.fromBytes(type, [K, N], pack(codes)));
+    const wq = rw.constant(`${w.name}_q4`, Tensor.fromBytes(type, [K, N], packCodes(codes)));
     const ws = rw.constant(`${w.name}_scales`, Tensor.from('float32', [q.blocks, N], scales));
-    const wz = rw.constant(`${w.name}_zero_points`, Tensor.fromBytes(type, [q.blocks, N], pack(symmetric ? new Int32Array(zps.length) : zps)));
+    const wz = rw.constant(`${w.name}_zero_points`, Tensor.fromBytes(type, [q.blocks, N], packCodes(symmetric ? new Int32Array(zps.length) : zps)));
     const [wdq] = rw.op('DequantizeLinear', [wq, ws, wz], { axis: 0, block_size: blockSize }, [`${w.name}_dequantized`]);
     [out] = rw.op('MatMul', [x, wdq], {}, [`${name}_q4`]);
   }
