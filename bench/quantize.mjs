@@ -114,4 +114,6 @@ async function latency(label, floatBytes, quantBytes, feeds, runs = 200) {
   const sq = await loadModel(SILERO); quantizeDynamic(sq, { opTypes: ['Conv'] });
   const sfeeds = { input: Tensor.from('float32', [1, 512], Float32Array.from({ length: 512 }, (_, i) => Math.sin(i * 0.1))), sr: Tensor.from('int64', [], [16000n]), h: Tensor.from('float32', [2, 1, 64], new Float32Array(128)), c: Tensor.from('float32', [2, 1, 64], new Float32Array(128)) };
   await latency('Silero VAD, dynamic int8 (its 36 Conv as ConvInteger)', encodeModel(silero), encodeModel(sq), sfeeds);
+  const sl = await loadModel(SILERO); quantizeDynamic(sl, { opTypes: ['LSTM'] });
+  await latency('Silero VAD, dynamic int8 (its 8 LSTM as DynamicQuantizeLSTM)', encodeModel(silero), encodeModel(sl), sfeeds);
 }
