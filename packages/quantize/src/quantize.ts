@@ -59,6 +59,8 @@ export interface QuantizeResult {
   tensorErrors?: OutputError[];
   /** Static mode: calibrated range of every quantized activation. */
   ranges?: Record<string, TensorRange>;
+  /** Static mode: activation name → the value holding its dequantized form in the quantized model. */
+  dequantizedNames?: Record<string, string>;
   /** Nodes put back in float to meet `accuracyBudget`, in the order they were. */
   fallbackNodes?: string[];
   /** Whether the accuracy budget was met (when one was given). */
@@ -82,16 +84,19 @@ function exposing(model: Model, names: readonly string[]): Model {
  * SQNR and max error, float model against quantized on the same samples: every float
  * output, plus the named intermediate tensors (present in both models).
  */
-export async function compareOutputs(floatModel: Model, quantModel: Model, data: CalibrationData, backend: Backend, tensors: readonly string[] = []): Promise<OutputError[]> {
+export async function compareOutputs(floatModel: Model, quantModel: Model, data: CalibrationData, backend: Backend, tensors: readonly string[] = [], quantNames: Record<string, string> = {}): Promise<OutputError[]> {
   const a = await backend.createSession(tensors.length ? exposing(floatModel, tensors) : floatModel);
-  const b = await backend.createSession(tensors.length ? exposing(quantModel, tensors) : quantModel);
+  const b = await backend.createSession(tensors.length ? exposing(quantModel, tensors.map((t) => quantNames[t] ?? t)) : quantModel);
   const acc = new Map<string, { signal: number; noise: number; max: number }>();
+  const outputNames = new Set(floatModel.graph.outputs.map((v) => v.name));
   try {
     for await (const sample of data as AsyncIterable<CalibrationSample>) {
       const [x, y] = [await a.run(sample), await b.run(sample)];
       for (const [name, t] of Object.entries(x)) {
-        if (!floatTensorOf(t) || !y[name]) continue;
-        const u = t.toFloat64(), v = y[name].toFloat64();
+        // Graph outputs compare by name; inner activations against what their readers see (the dequantized value).
+        const other = y[outputNames.has(name) ? name : quantNames[name] ?? name];
+        if (!floatTensorOf(t) || !other) continue;
+        const u = t.toFloat64(), v = other.toFloat64();
         const e = acc.get(name) ?? { signal: 0, noise: 0, max: 0 };
         for (let i = 0; i < u.length; i++) { const d = u[i] - v[i]; e.signal += u[i] * u[i]; e.noise += d * d; e.max = Math.max(e.max, Math.abs(d)); }
         acc.set(name, e);
@@ -126,9 +131,10 @@ export async function quantize(model: Model, options: QuantizeOptions): Promise<
   const preprocessed = encodeModel(work);
   let quantized: NodeOutcome[] = [], skipped: NodeOutcome[] = [];
   let ranges: Record<string, TensorRange> | undefined;
+  let dequantizedNames: Record<string, string> | undefined;
   switch (options.mode) {
     case 'dynamic': ({ quantized, skipped } = quantizeDynamic(work, options)); break;
-    case 'static': ({ quantized, skipped, ranges } = await quantizeStatic(work, options)); break;
+    case 'static': ({ quantized, skipped, ranges, dequantizedNames } = await quantizeStatic(work, options)); break;
     case 'int4': ({ quantized, skipped } = quantizeInt4(work, options)); break;
     case 'fp16': {
       const r = convertToFloat16(work, options);
@@ -140,7 +146,7 @@ export async function quantize(model: Model, options: QuantizeOptions): Promise<
     default: throw new InvalidArgumentError(`unknown mode '${(options as { mode: string }).mode}'; use dynamic, static, int4 or fp16`, 'mode');
   }
   const after = encodeModel(work);
-  const result: QuantizeResult = { model: work, mode: options.mode, sizeBefore: before.byteLength, sizeAfter: after.byteLength, quantizedNodes: quantized, skippedNodes: skipped, ranges };
+  const result: QuantizeResult = { model: work, mode: options.mode, sizeBefore: before.byteLength, sizeAfter: after.byteLength, quantizedNodes: quantized, skippedNodes: skipped, ranges, dequantizedNames };
   const evaluation = options.evaluationData;
   if (options.accuracyBudget && (options.mode !== 'static' || !evaluation)) throw new InvalidArgumentError('accuracyBudget works in static mode with evaluationData', 'accuracyBudget');
   if (evaluation && options.accuracyBudget && (evaluation as Iterable<unknown>)[Symbol.iterator]?.() === (evaluation as unknown)) {
@@ -155,7 +161,7 @@ export async function quantize(model: Model, options: QuantizeOptions): Promise<
 
 async function evaluate(result: QuantizeResult, original: Model, data: CalibrationData, backend: Backend): Promise<void> {
   const outputs = new Set(original.graph.outputs.map((v) => v.name));
-  const errors = await compareOutputs(original, result.model, data, backend, result.mode === 'static' ? Object.keys(result.ranges ?? {}) : []);
+  const errors = await compareOutputs(original, result.model, data, backend, result.mode === 'static' ? Object.keys(result.ranges ?? {}) : [], result.dequantizedNames);
   result.outputErrors = errors.filter((e) => outputs.has(e.name));
   if (result.mode === 'static') result.tensorErrors = errors;
   result.sqnrDb = Math.min(...result.outputErrors.map((e) => e.sqnrDb));
@@ -183,7 +189,7 @@ async function fallBack(result: QuantizeResult, original: Model, preprocessed: U
     const user = options.exclude;
     const exclude = typeof user === 'function' ? (n: Node) => user(n) || fallback.includes(n.name) : [...(user ?? []), ...fallback.map((f) => `node:${f}`)];
     const r = await quantizeStatic(model, { ...options, exclude, rangeOverrides: { ...options.rangeOverrides, ...result.ranges } });
-    current = { ...result, model, quantizedNodes: r.quantized, skippedNodes: r.skipped, sizeAfter: encodeModel(model).byteLength, ranges: r.ranges };
+    current = { ...result, model, quantizedNodes: r.quantized, skippedNodes: r.skipped, sizeAfter: encodeModel(model).byteLength, ranges: r.ranges, dequantizedNames: r.dequantizedNames };
     await evaluate(current, original, data, options.backend);
   }
   current.fallbackNodes = fallback;

@@ -3,7 +3,7 @@
  * DequantizeLinear pairs, weights become integer constants behind DequantizeLinear, biases
  * int32 at scale x_scale·w_scale. onnxruntime fuses these into QLinear kernels.
  */
-import { InvalidArgumentError, Node, Tensor, UnsupportedOpError, Value, eliminateDeadCode, type Backend, type Model } from '@edgeml/core';
+import { InvalidArgumentError, Node, Tensor, UnsupportedOpError, Value, eliminateDeadCode, type Backend, type Graph, type Model } from '@edgeml/core';
 import { calibrate, type CalibrationData, type CalibrationOptions, type TensorRange } from './calibrate.js';
 import { computeScaleZeroPoint, quantRange, quantTensor, quantizeArray, quantizeWeight, type QuantType } from './quant-params.js';
 import { Rewriter } from './rewrite.js';
@@ -51,6 +51,8 @@ export interface StaticQuantizeResult {
   skipped: NodeOutcome[];
   /** Calibrated range of every quantized activation. */
   ranges: Record<string, TensorRange>;
+  /** For each quantized activation, the value carrying its dequantized form (what readers see). */
+  dequantizedNames: Record<string, string>;
 }
 
 const isFloatActivation = (v: Value | undefined): v is Value => !!v && !v.const && (v.dtype === undefined || v.dtype === 'float32');
@@ -72,7 +74,7 @@ export async function quantizeStatic(model: Model, options: StaticQuantizeOption
   if (!options.backend) throw new InvalidArgumentError('static quantization runs the model to calibrate it: pass a backend (e.g. new NodeBackend() from @edgeml/runtime-node)', 'backend');
   const ops = new Set(options.opTypes ?? STATIC_OPS);
   const graph = model.graph;
-  const result: StaticQuantizeResult = { quantized: [], skipped: [], ranges: {} };
+  const result: StaticQuantizeResult = { quantized: [], skipped: [], ranges: {}, dequantizedNames: {} };
 
   const chosen: Node[] = [];
   for (const node of graph) {
@@ -96,6 +98,7 @@ export async function quantizeStatic(model: Model, options: StaticQuantizeOption
   const ranges = names.length ? await calibrate(model, options.calibrationData, options.backend, names, options) : new Map<string, TensorRange>();
   for (const [n, r] of Object.entries(options.rangeOverrides ?? {})) ranges.set(n, r);
 
+  if (actType === 'uint8') fuseActivations(graph, chosen, activations, ranges, result);
   const aRange = quantRange(actType, { symmetric: actType !== 'uint8' });
   const qdq = new Map<Value, { dq: Value; scale: number }>();
   const actParams = (v: Value) => computeScaleZeroPoint(ranges.get(v.name)!.min, ranges.get(v.name)!.max, aRange, actType !== 'uint8');
@@ -115,6 +118,7 @@ export async function quantizeStatic(model: Model, options: StaticQuantizeOption
     const [q] = rw.op('QuantizeLinear', [v, scale, zp], {}, [`${v.name}_quantized`]);
     const [dq] = rw.op('DequantizeLinear', [q, scale, zp], {}, [`${v.name}_dequantized`]);
     qdq.set(v, { dq, scale: sz.scale });
+    result.dequantizedNames[v.name] = dq.name;
   }
 
   for (const node of chosen) {
@@ -186,6 +190,39 @@ function makeFullInteger(model: Model, io: Value[], ranges: Map<string, TensorRa
       graph.insertAfter(producer, q);
       graph.outputs[graph.outputs.indexOf(v)] = q.outputs[0];
     }
+  }
+}
+
+/**
+ * Relu (and Clip to a constant range) after a quantized producer disappears: with uint8
+ * activations the QuantizeLinear on the producer's output, using the activation's range
+ * (which starts at 0), clamps exactly as the activation did. onnxruntime then sees
+ * DQ → Conv → Q and fuses it into one integer kernel.
+ */
+function fuseActivations(graph: Graph, chosen: Node[], activations: Set<Value>, ranges: Map<string, TensorRange>, result: StaticQuantizeResult): void {
+  const isChosen = new Set(chosen);
+  for (const act of [...chosen]) {
+    if (act.opType !== 'Relu' && act.opType !== 'Clip') continue;
+    const x = act.inputs[0];
+    const y = act.outputs[0];
+    const producer = x?.producer();
+    if (!x || !producer || !isChosen.has(producer) || x.uses().length !== 1 || graph.outputs.includes(x)) continue;
+    // Every reader of the activation's output must go through its QuantizeLinear, or the clamp would be lost.
+    if (graph.outputs.includes(y) || y.uses().length === 0 || y.uses().some((u) => !isChosen.has(u.node))) continue;
+    const r = ranges.get(y.name);
+    if (!r || r.min < 0) continue;
+    if (act.opType === 'Clip') {
+      const lo = act.inputs[1]?.const?.toFloat64()[0] ?? act.attr('min', 'float');
+      const hi = act.inputs[2]?.const?.toFloat64()[0] ?? act.attr('max', 'float');
+      if (lo !== 0 || hi === undefined || r.max > hi + 1e-6) continue;
+      // The quantization range must end where the clip does, so Q clamps at the same place.
+      ranges.set(y.name, { min: 0, max: hi });
+    }
+    graph.remove(act, { safe: false });
+    producer.replaceOutput(producer.outputs.indexOf(x), y);
+    activations.delete(x);
+    chosen.splice(chosen.indexOf(act), 1);
+    result.quantized.push({ name: act.name, opType: act.opType, reason: `fused into ${producer.opType} '${producer.name}' (its QuantizeLinear clamps at 0)` });
   }
 }
 
