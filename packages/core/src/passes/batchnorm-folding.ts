@@ -29,7 +29,7 @@ function newConst(g: Graph, base: string, like: Tensor, dims: readonly number[],
   return g.addInitializer(name, t);
 }
 
-function foldIntoConv(conv: Node, bn: Node, g: Graph, aff: { s: Float64Array; t: Float64Array }): boolean {
+function foldIntoConv(conv: Node, g: Graph, aff: { s: Float64Array; t: Float64Array }): boolean {
   const [, W, B] = conv.inputs;
   if (!isConst(W, g) || (B && !isConst(B, g))) return false;
   const w = W.const!;
@@ -93,7 +93,7 @@ export function foldBatchNorms(graph: Graph): number {
     if (x.uses().length !== 1 || graph.outputs.includes(x)) continue;
     const aff = bnAffine(bn, graph);
     if (!aff) continue;
-    const ok = prod.opType === 'Gemm' ? foldIntoGemm(prod, bn, graph, aff) : foldIntoConv(prod, bn, graph, aff);
+    const ok = prod.opType === 'Gemm' ? foldIntoGemm(prod, bn, graph, aff) : foldIntoConv(prod, graph, aff);
     if (!ok) continue;
     const y = bn.outputs[0];
     if (graph.outputs.includes(y)) {
