@@ -121,6 +121,17 @@ describe('static QDQ quantization', () => {
   });
 });
 
+describe('per-tensor overrides', () => {
+  it('uses the given scale and zero point for an activation, and validates them', async () => {
+    const model = buildConvBnNet();
+    await quantizeStatic(model, { calibrationData: samples(4, 1), backend, paramOverrides: { x: { scale: 1 / 128, zeroPoint: 128 } } });
+    const q = model.graph.nodes.find((n) => n.opType === 'QuantizeLinear' && n.inputs[0]?.name === 'x')!;
+    expect(q.inputs[1]!.const!.toNumbers()).toEqual([1 / 128]);
+    expect(q.inputs[2]!.const!.toNumbers()).toEqual([128]);
+    await expect(quantizeStatic(buildConvBnNet(), { calibrationData: samples(1, 1), backend, paramOverrides: { x: { scale: 0, zeroPoint: 0 } } })).rejects.toThrow(/paramOverrides\['x'\]/);
+  });
+});
+
 describe('static ConvTranspose', () => {
   it('quantizes a ConvTranspose decoder per channel; onnxruntime output stays close', async () => {
     const g = new Graph('up');

@@ -36,6 +36,8 @@ export interface StaticQuantizeOptions extends CalibrationOptions {
   exclude?: Exclusion;
   /** Ranges to use instead of calibrated ones, by tensor name. */
   rangeOverrides?: Record<string, TensorRange>;
+  /** Exact scale and zero point for some activations, by tensor name (they win over any range). */
+  paramOverrides?: Record<string, { scale: number; zeroPoint: number }>;
   /**
    * Full-integer model, as the TFLite converter offers: float inputs and outputs become the
    * activation type (uint8/int8) with the same names; each one's scale and zero point are
@@ -101,7 +103,12 @@ export async function quantizeStatic(model: Model, options: StaticQuantizeOption
   if (actType === 'uint8') fuseActivations(graph, chosen, activations, ranges, result);
   const aRange = quantRange(actType, { symmetric: actType !== 'uint8' });
   const qdq = new Map<Value, { dq: Value; scale: number }>();
-  const actParams = (v: Value) => computeScaleZeroPoint(ranges.get(v.name)!.min, ranges.get(v.name)!.max, aRange, actType !== 'uint8');
+  for (const [name, p] of Object.entries(options.paramOverrides ?? {})) {
+    if (!(p.scale > 0) || !Number.isInteger(p.zeroPoint) || p.zeroPoint < aRange.qmin || p.zeroPoint > aRange.qmax) throw new InvalidArgumentError(`paramOverrides['${name}']: scale must be > 0 and zeroPoint an integer in [${aRange.qmin}, ${aRange.qmax}] for ${actType}`, 'paramOverrides');
+    // The range the parameters represent, so reports and fallbacks see it too.
+    ranges.set(name, { min: (aRange.qmin - p.zeroPoint) * p.scale, max: (aRange.qmax - p.zeroPoint) * p.scale });
+  }
+  const actParams = (v: Value) => options.paramOverrides?.[v.name] ?? computeScaleZeroPoint(ranges.get(v.name)!.min, ranges.get(v.name)!.max, aRange, actType !== 'uint8');
 
   const rewriter = new Rewriter(graph);
   // One QuantizeLinear/DequantizeLinear pair per activation, before its first quantized reader.
