@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PassManager, fixDimensionsPass, batchNormFolding, constantFolding, deadCodeElimination, identityElimination, shapeInference, decodeModel, encodeModel, modelStats, PassContractError, type Pass } from '@edgeml/core';
+import { PassManager, fixDimensionsPass, fixDimensions, freezeInputs, Tensor, batchNormFolding, constantFolding, deadCodeElimination, identityElimination, shapeInference, decodeModel, encodeModel, modelStats, PassContractError, type Pass } from '@edgeml/core';
 import { loadModel } from '@edgeml/core/node';
 import { SILERO_VAD, buildConvBnNet, maxAbsDiff, randomTensor, runOrt, sileroFeeds } from './support/models.js';
 import { checkModels } from './support/onnx-checker.js';
@@ -61,6 +61,25 @@ describe('constant folding, identity and dead-code elimination on Silero VAD', (
       expect(Buffer.from((got[name].data as Float32Array).buffer).equals(Buffer.from((expected[name].data as Float32Array).buffer))).toBe(true);
     }
     console.log(`Silero VAD: ${nodesBefore} nodes (with subgraphs) -> ${nodesAfter} after folding/identity/DCE`);
+  });
+
+  it('specialised to 16 kHz (sr frozen), inlines every If, outputs still bit-identical', async () => {
+    const feeds = sileroFeeds(3);
+    const expected = await runOrt(SILERO_VAD, feeds);
+    const model = await loadModel(SILERO_VAD);
+    fixDimensions(model, { batch: 1, sequence: 512 });
+    freezeInputs(model, { sr: Tensor.from('int64', [], [16000n]) });
+    await new PassManager([shapeInference({ strict: false }), constantFolding(), identityElimination(), deadCodeElimination()], { fixedPoint: true }).run(model);
+    const stats = modelStats(model);
+    expect(stats.opCounts.If).toBeUndefined();
+    expect(stats.totalNodeCount).toBeLessThan(100);
+    expect(model.graph.outputs.map((v) => v.name)).toEqual(['output', 'hn', 'cn']);
+    expect(model.graph.inputs.map((v) => v.name)).toEqual(['input', 'h', 'c']);
+    const bytes = encodeModel(model);
+    expectValid(bytes, 'silero-16k');
+    const { sr: _sr, ...rest } = feeds;
+    const got = await runOrt(bytes, rest);
+    for (const name of ['output', 'hn', 'cn']) expect(Buffer.from((got[name].data as Float32Array).buffer).equals(Buffer.from((expected[name].data as Float32Array).buffer))).toBe(true);
   });
 
   it('keeps every ONNX test-data model runnable with outputs identical to the original', async () => {

@@ -30,7 +30,7 @@ export { identityElimination, eliminateIdentities } from './passes/identity.js';
 export { constantFolding, foldConstants, type ConstantFoldingOptions } from './passes/constant-folding.js';
 export { batchNormFolding, foldBatchNorms } from './passes/batchnorm-folding.js';
 export { shapeInference } from './passes/shape-inference.js';
-export { fixDimensions, fixDimensionsPass } from './passes/fix-dims.js';
+export { fixDimensions, fixDimensionsPass, freezeInputs } from './passes/fix-dims.js';
 export type { ProtoMessage } from './onnx/schema.js';
 export { Op, OP_ATTRIBUTES, isOp, opAttributes, type OpName, type OpAttributes } from './ops/op-schema.js';
 export { decodeNpy, encodeNpy } from './tensor/npy.js';

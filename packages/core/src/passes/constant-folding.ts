@@ -1,6 +1,6 @@
 import type { Graph } from '../ir/graph.js';
 import { Value } from '../ir/value.js';
-import type { Node } from '../ir/node.js';
+import { Node } from '../ir/node.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { evaluateNode, shapeTensor } from '../ops/eval.js';
 import { isStatic } from '../shape/dims.js';
@@ -85,7 +85,6 @@ function inlineConstantIf(graph: Graph, node: Node): boolean {
   if (!cond || cond.size !== 1) return false;
   const branch = node.attr(cond.toFloat64()[0] ? 'then_branch' : 'else_branch', 'graph');
   if (!branch || branch.outputs.length !== node.outputs.length) return false;
-  if (node.outputs.some((o) => graph.outputs.includes(o))) return false;
   const taken = new Set(graph.valueNames());
   const claim = (v: Value) => {
     if (taken.has(v.name)) v.name = graph.uniqueName(v.name);
@@ -106,7 +105,27 @@ function inlineConstantIf(graph: Graph, node: Node): boolean {
     for (const o of inner.outputs) if (o.name) claim(o);
     graph.insertBefore(node, inner);
   }
-  node.outputs.forEach((out, i) => out.replaceAllUsesWith(branch.outputs[i]));
-  graph.remove(node);
+  const outputs = [...node.outputs];
+  const results = [...branch.outputs];
+  outputs.forEach((out, i) => {
+    const r = results[i];
+    if (!graph.outputs.includes(out)) { out.replaceAllUsesWith(r); return; }
+    // A graph output keeps its name: the inlined value takes it over, or an Identity carries an outer value.
+    for (const u of out.uses()) u.node.setInput(u.index, r);
+    const moved = r.producer()?.graph === graph && !graph.outputs.includes(r) && !outputs.includes(r);
+    if (moved) {
+      graph.outputs[graph.outputs.indexOf(out)] = r;
+      taken.delete(r.name);
+      r.name = out.name;
+      r.type = out.type ?? r.type;
+    } else {
+      const id = new Node({ opType: 'Identity', name: graph.uniqueName(`${out.name}_identity`), inputs: [r], outputs: [`${out.name}__pending`] });
+      graph.insertBefore(node, id);
+      graph.outputs[graph.outputs.indexOf(out)] = id.outputs[0];
+      id.outputs[0].name = out.name;
+      id.outputs[0].type = out.type;
+    }
+  });
+  graph.remove(node, { safe: false });
   return true;
 }

@@ -1,5 +1,7 @@
 import { InvalidArgumentError } from '../errors.js';
 import type { Model } from '../ir/model.js';
+import { Value } from '../ir/value.js';
+import type { Tensor } from '../tensor/tensor.js';
 import type { Pass } from './pass.js';
 
 /**
@@ -33,4 +35,32 @@ export function fixDimensions(model: Model, sizes: Record<string, number>): numb
 
 export function fixDimensionsPass(sizes: Record<string, number>): Pass {
   return { name: 'fix-dimensions', inPlace: true, run: (model) => ({ model, modified: fixDimensions(model, sizes) > 0 }) };
+}
+
+/**
+ * Turn graph inputs into constants (a model specialised for, say, one sample rate). Constant
+ * folding can then resolve what depended on them, including If branches it inlines.
+ *
+ * @example
+ * ```ts
+ * freezeInputs(model, { sr: Tensor.from('int64', [], [16000n]) });
+ * ```
+ */
+export function freezeInputs(model: Model, values: Record<string, Tensor>): number {
+  const g = model.graph;
+  let frozen = 0;
+  for (const [name, tensor] of Object.entries(values)) {
+    const input = g.inputs.find((v) => v.name === name);
+    if (!input) throw new InvalidArgumentError(`the model has no input '${name}' (inputs: ${g.inputs.map((v) => v.name).join(', ')})`, name);
+    if (input.dtype && input.dtype !== tensor.dtype) throw new InvalidArgumentError(`input '${name}' is ${input.dtype}; the frozen value is ${tensor.dtype}`, name);
+    const c = new Value(name, { kind: 'tensor', dtype: tensor.dtype, shape: [...tensor.dims] }, tensor);
+    tensor.name = name;
+    g.inputs.splice(g.inputs.indexOf(input), 1);
+    if (g.initializers.get(name) === input) g.initializers.delete(name);
+    input.replaceAllUsesWith(c);
+    c.graph = g;
+    g.initializers.set(name, c);
+    frozen++;
+  }
+  return frozen;
 }
