@@ -150,3 +150,23 @@ describe('static ConvTranspose', () => {
     expect(relErr(a.y.data as Float32Array, b.y.data as Float32Array)).toBeLessThan(0.03);
   });
 });
+
+describe('static QDQ on Silero VAD', () => {
+  it('specialised to 16 kHz, every convolution is calibrated; speech probability within 0.03 of float', async () => {
+    const { loadModel } = await import('@edgeml/core/node');
+    const { fixDimensions, freezeInputs, constantFolding, identityElimination, shapeInference } = await import('@edgeml/core');
+    const { SILERO_VAD, sileroFeeds, maxAbsDiff } = await import('./support/models.js');
+    const model = await loadModel(SILERO_VAD);
+    fixDimensions(model, { batch: 1, sequence: 512 });
+    freezeInputs(model, { sr: Tensor.from('int64', [], [16000n]) });
+    await new PassManager([shapeInference({ strict: false }), constantFolding(), identityElimination(), deadCodeElimination()], { fixedPoint: true }).run(model);
+    const noSr = (seed: number) => { const { sr: _sr, ...rest } = sileroFeeds(seed); return rest; };
+    const r = await quantizeStatic(model, { calibrationData: [1, 2, 3, 4, 5, 6, 7, 8].map(noSr), backend, perChannel: true });
+    expect(r.quantized.filter((n) => n.opType === 'Conv')).toHaveLength(18);
+    const bytes = encodeModel(model);
+    for (const seed of [11, 12, 13]) {
+      const [a, b] = [await runOrt(SILERO_VAD, sileroFeeds(seed)), await runOrt(bytes, noSr(seed))];
+      expect(maxAbsDiff(a.output, b.output)).toBeLessThan(0.03);
+    }
+  });
+});
