@@ -134,3 +134,24 @@ describe('QOperator format', () => {
     expect(Math.abs(accQop - floatAcc)).toBeLessThanOrEqual(0.5);
   });
 });
+
+describe('static QDQ with int4 and int16 weights (opset 21)', () => {
+  for (const weightType of ['int4', 'int16'] as const) {
+    it(`${weightType} weights, per channel: onnxruntime runs it, accuracy within ${weightType === 'int4' ? 2 : 0.5} points`, async () => {
+      const model = await loadModel(FIXTURE);
+      model.opsetImports.set('', 21);
+      const floatAcc = await accuracy(encodeModel(model));
+      const r = await quantize(model, { mode: 'static', calibrationData: calibration(), backend: new NodeBackend(), perChannel: true, weightType });
+      const acc = await accuracy(encodeModel(r.model));
+      console.log(`MNIST static ${weightType} weights: float ${floatAcc.toFixed(2)} %, quantized ${acc.toFixed(2)} %`);
+      // Measured: int4 96.35 %, int16 96.50 % against 96.55 % float; the int4 bound leaves room for 15-level weights.
+      expect(Math.abs(acc - floatAcc)).toBeLessThanOrEqual(weightType === 'int4' ? 2 : 0.5);
+      const w = r.model.graph.initializers.get('conv.weight_quantized');
+      expect(w?.const?.dtype).toBe(weightType);
+    });
+  }
+
+  it('refuses int4 weights below opset 21', async () => {
+    await expect(quantize(await loadModel(FIXTURE), { mode: 'static', calibrationData: calibration(), backend: new NodeBackend(), weightType: 'int4' })).rejects.toThrow(/needs opset 21/);
+  });
+});

@@ -28,8 +28,8 @@ export interface StaticQuantizeOptions extends CalibrationOptions {
   backend: Backend;
   /** Activation type (default uint8, asymmetric; int8 is symmetric). int16 needs opset 21. */
   activationType?: 'uint8' | 'int8' | 'int16';
-  /** Weight type (default int8, symmetric). */
-  weightType?: 'int8' | 'uint8';
+  /** Weight type (default int8, symmetric; int16 and int4 are symmetric too and need opset 21; uint8/uint4 asymmetric). */
+  weightType?: 'int8' | 'uint8' | 'int16' | 'int4' | 'uint4';
   perChannel?: boolean;
   reduceRange?: boolean;
   opTypes?: readonly string[];
@@ -71,8 +71,9 @@ export async function quantizeStatic(model: Model, options: StaticQuantizeOption
   const opset = model.opset() ?? 0;
   const actType = options.activationType ?? 'uint8';
   const weightType = options.weightType ?? 'int8';
-  const needOpset = actType === 'int16' ? 21 : options.perChannel ? 13 : 10;
-  if (opset < needOpset) throw new UnsupportedOpError('QuantizeLinear', '', opset, `static QDQ quantization with ${actType} activations${options.perChannel ? ' and per-channel weights' : ''} needs opset ${needOpset} or later; this model imports opset ${opset}`);
+  const wide = actType === 'int16' || ['int16', 'int4', 'uint4'].includes(weightType);
+  const needOpset = wide ? 21 : options.perChannel ? 13 : 10;
+  if (opset < needOpset) throw new UnsupportedOpError('QuantizeLinear', '', opset, `static QDQ quantization with ${actType} activations and ${weightType} weights${options.perChannel ? ' per channel' : ''} needs opset ${needOpset} or later; this model imports opset ${opset}`);
   if (!options.backend) throw new InvalidArgumentError('static quantization runs the model to calibrate it: pass a backend (e.g. new NodeBackend() from @edgeml/runtime-node)', 'backend');
   const ops = new Set(options.opTypes ?? STATIC_OPS);
   const graph = model.graph;
@@ -136,7 +137,7 @@ export async function quantizeStatic(model: Model, options: StaticQuantizeOption
       const weight = node.inputs[w.weight]!;
       const preferred = options.perChannel ? w.axis(node) : undefined;
       const axis = preferred === -1 ? undefined : preferred;
-      const qw = quantizeWeight(weight.const!, { type: weightType, symmetric: weightType === 'int8', reduceRange: options.reduceRange, axis });
+      const qw = quantizeWeight(weight.const!, { type: weightType, symmetric: !weightType.startsWith('u'), reduceRange: options.reduceRange, axis });
       const qv = rw.constant(`${weight.name}_quantized`, qw.quantized);
       const sv = rw.constant(`${weight.name}_scale`, qw.scale);
       const zv = rw.constant(`${weight.name}_zero_point`, qw.zeroPoint);

@@ -70,7 +70,8 @@ export async function runQuantize(values: Record<string, unknown>, input: string
   if (path.resolve(output) === path.resolve(input)) throw new UsageError('the output must not overwrite the input model', 'quantize');
   const mode = choice(str(values.mode) ?? 'dynamic', MODES, 'mode')!;
   const format = choice(str(values.format), ['qdq', 'qoperator', 'matmulnbits'] as const, 'format');
-  const weightType = choice(str(values['weight-type']), ['int8', 'uint8', 'int4'] as const, 'weight-type');
+  const weightType = choice(str(values['weight-type']), ['int8', 'uint8', 'int16', 'int4', 'uint4'] as const, 'weight-type');
+  if (weightType && mode !== 'static' && weightType !== 'int8' && weightType !== 'uint8') throw new UsageError(`--weight-type ${weightType} is for --mode static (opset 21); ${mode} mode takes int8 or uint8${mode === 'dynamic' ? '' : ' (int4 mode sets its own)'}`, 'quantize');
   const activationType = choice(str(values['activation-type']), ['uint8', 'int8', 'int16'] as const, 'activation-type');
   const method = choice(str(values.method), ['minmax', 'percentile', 'entropy'] as const, 'method');
   const target = choice(str(values.target) ?? 'node', ['node', 'wasm'] as const, 'target');
@@ -89,11 +90,11 @@ export async function runQuantize(values: Record<string, unknown>, input: string
   } : undefined;
   let options: QuantizeOptions;
   switch (mode) {
-    case 'dynamic': options = { mode, ...common, perChannel: !!values['per-channel'], weightType: weightType === 'int4' ? undefined : weightType, opTypes: opTypes as ('MatMul' | 'Gemm' | 'Conv' | 'Gather' | 'LSTM')[] | undefined }; break;
+    case 'dynamic': options = { mode, ...common, perChannel: !!values['per-channel'], weightType: weightType === 'int8' || weightType === 'uint8' ? weightType : undefined, opTypes: opTypes as ('MatMul' | 'Gemm' | 'Conv' | 'Gather' | 'LSTM')[] | undefined }; break;
     case 'static': {
       const minSqnr = str(values['min-sqnr']);
       if (minSqnr !== undefined && !Number.isFinite(Number(minSqnr))) throw new UsageError(`--min-sqnr takes a number of dB, got '${minSqnr}'`, 'quantize');
-      options = { mode, ...common, calibrationData: calibration!, perChannel: !!values['per-channel'], method, activationType, weightType: weightType === 'int4' ? undefined : weightType, opTypes, onProgress, format: format === 'qoperator' ? 'qoperator' : undefined, fullInteger: !!values['full-integer'], accuracyBudget: minSqnr === undefined ? undefined : { minSqnrDb: Number(minSqnr) } };
+      options = { mode, ...common, calibrationData: calibration!, perChannel: !!values['per-channel'], method, activationType, weightType, opTypes, onProgress, format: format === 'qoperator' ? 'qoperator' : undefined, fullInteger: !!values['full-integer'], accuracyBudget: minSqnr === undefined ? undefined : { minSqnrDb: Number(minSqnr) } };
       break;
     }
     case 'int4': options = { mode, ...common, format: format === 'qdq' ? 'qdq' : 'matmulnbits', blockSize: values['block-size'] ? Number(values['block-size']) : undefined }; break;
@@ -148,7 +149,7 @@ Options:
   --mode <m>                  dynamic (default) | static | int4 | fp16
   --format <f>                static: qdq (default) | qoperator; int4: matmulnbits (default) | qdq (opset 21)
   --per-channel               one scale per output channel for weights
-  --weight-type <t>           int8 (default) | uint8
+  --weight-type <t>           int8 (default) | uint8; static also int16 | int4 | uint4 (opset 21)
   --activation-type <t>       static: uint8 (default) | int8 | int16 (opset 21)
   --calibration <dir>         folder of .npy samples (<input>.<name>.npy with several inputs) or of
                               .png/.jpg images (one image input); required for static, and used
