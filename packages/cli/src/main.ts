@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { EdgeMLError } from '@edgeml/core';
 import { parseCommandArgs, type Command } from './command.js';
 import { UsageError } from './cli-error.js';
@@ -44,7 +45,7 @@ export async function main(argv: string[], io: MainIO = {}): Promise<number> {
     return name ? 0 : 2;
   }
   if (name === '--version') {
-    stdout('0.0.0\n');
+    stdout(`${(createRequire(import.meta.url)('../package.json') as { version: string }).version}\n`);
     return 0;
   }
   const command = COMMANDS.find((c) => c.name === name);
