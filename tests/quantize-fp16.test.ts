@@ -72,3 +72,42 @@ describe('float16 conversion', () => {
     expect(Array.from(out.z.data as Float32Array)).toEqual([65504, 0, 1, 2]);
   });
 });
+
+describe('float16 across the ONNX test data', () => {
+  it('every test-data model with float weights converts, runs on onnxruntime, and stays within float16 precision', async () => {
+    const { decodeTensor } = await import('@edgeml/core');
+    const { quantize } = await import('@edgeml/quantize');
+    const { listCases } = await import('./support/testdata.js');
+    let converted = 0;
+    const failures: string[] = [];
+    for (const c of listCases()) {
+      const bytes = new Uint8Array(fs.readFileSync(c.model));
+      const m = decodeModel(bytes);
+      if (![...m.graph.initializers.values()].some((v) => v.const?.dtype === 'float32')) continue;
+      const names = m.graph.inputs.filter((v) => !m.graph.initializers.has(v.name)).map((v) => v.name);
+      let feeds, expected;
+      try {
+        feeds = Object.fromEntries(c.dataSets[0].inputs.map((f, i) => [names[i], decodeTensor(fs.readFileSync(f))]));
+        expected = await runOrt(bytes, feeds);
+      } catch {
+        continue; // onnxruntime cannot run the original.
+      }
+      try {
+        const r = await quantize(m, { mode: 'fp16', preprocess: false });
+        const got = await runOrt(encodeModel(r.model), feeds);
+        for (const [name, t] of Object.entries(expected)) {
+          if (t.type !== 'float32') continue;
+          const a = t.data as Float32Array, b = got[name].data as Float32Array;
+          let scale = 1e-3, worst = 0;
+          for (let i = 0; i < a.length; i++) { scale = Math.max(scale, Math.abs(a[i])); worst = Math.max(worst, Math.abs(a[i] - b[i])); }
+          if (!(worst <= 0.01 * scale)) failures.push(`${c.name}: output ${name} differs by ${worst} (scale ${scale})`);
+        }
+        converted++;
+      } catch (e) {
+        failures.push(`${c.name}: ${(e as Error).message.split('\n')[0]}`);
+      }
+    }
+    expect(failures).toEqual([]);
+    expect(converted).toBeGreaterThanOrEqual(30);
+  }, 300_000);
+});

@@ -81,8 +81,9 @@ function convertGraph(graph: Graph, isMain: boolean, block: Set<string>, options
   }
   // Which float32 initializers only feed float32-constrained inputs or kept nodes?
   const mustStay = (v: Value) => v.uses().length > 0 && v.uses().every((u) => kept.has(u.node) || FLOAT32_INPUTS[u.node.opType]?.includes(u.index));
+  // Initializers listed as graph inputs too (IR < 4 style) are weights all the same: they convert.
   for (const [name, v] of graph.initializers) {
-    if (!isF32(v) || mustStay(v) || graph.inputs.includes(v)) continue;
+    if (!isF32(v) || mustStay(v)) continue;
     const { tensor, clamped } = toFp16(v.const!);
     if (clamped) result.clamped.push(name);
     v.const = tensor;
@@ -96,7 +97,7 @@ function convertGraph(graph: Graph, isMain: boolean, block: Set<string>, options
   };
   // Graph inputs: cast once to float16 for every reader when the model's interface stays float32.
   for (const input of graph.inputs) {
-    if (!isF32(input) || input.const) continue;
+    if (!isF32(input) || graph.initializers.get(input.name) === input) continue;
     if (!keepIo) { retype(input, 'float16'); continue; }
     const readers = input.uses().filter((u) => !kept.has(u.node) && !FLOAT32_INPUTS[u.node.opType]?.includes(u.index));
     if (!readers.length) continue;
