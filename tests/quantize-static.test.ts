@@ -78,7 +78,7 @@ describe('static QDQ quantization', () => {
     await expect(quantizeStatic(buildConvBnNet(), { calibrationData: samples(1, 1), backend, activationType: 'int16' })).rejects.toThrow(/needs opset 21/);
   });
 
-  it('QOperator form covers Conv, Add, Mul, Sigmoid, GlobalAveragePool, Concat, MatMul and agrees with QDQ', async () => {
+  it('QOperator form covers Conv, Add, Mul, Sigmoid, GlobalAveragePool, Concat, MatMul, Softmax and agrees with QDQ', async () => {
     const g = new Graph('blocks');
     const x = g.addInput('x', tensorType('float32', [1, 4, 8, 8]));
     const w = (name: string, dims: number[], seed: number) => g.addInitializer(name, randomTensor(dims, seed, 0.4));
@@ -90,8 +90,9 @@ describe('static QDQ quantization', () => {
     const gap = g.op('GlobalAveragePool', [cat], {}, { name: 'gap' }).outputs[0];
     const flat = g.op('Flatten', [gap], {}, { name: 'flat' }).outputs[0];
     const fc = g.op('MatMul', [flat, w('fc', [8, 5], 3)], {}, { name: 'fc' }).outputs[0];
+    const probs = g.op('Softmax', [fc], { axis: 1 }, { name: 'probs' }).outputs[0];
     // The graph output stays float (its producer keeps QDQ form); everything before it can convert.
-    const y = g.op('Sigmoid', [fc], {}, { name: 'head' }).outputs[0];
+    const y = g.op('Sigmoid', [probs], {}, { name: 'head' }).outputs[0];
     y.name = 'y';
     y.type = tensorType('float32', [1, 5]);
     g.outputs.push(y);
@@ -102,7 +103,7 @@ describe('static QDQ quantization', () => {
       await quantizeStatic(m, { calibrationData: (function* () { for (let i = 0; i < 16; i++) yield { x: randomTensor([1, 4, 8, 8], 40 + i) }; })(), backend, format });
       if (format === 'qoperator') {
         const ops = modelStats(m).opCounts;
-        for (const op of ['QLinearConv', 'com.microsoft.QLinearAdd', 'com.microsoft.QLinearMul', 'com.microsoft.QLinearSigmoid', 'com.microsoft.QLinearConcat', 'com.microsoft.QLinearGlobalAveragePool', 'QLinearMatMul']) expect(ops[op], op).toBe(1);
+        for (const op of ['QLinearConv', 'com.microsoft.QLinearAdd', 'com.microsoft.QLinearMul', 'com.microsoft.QLinearSigmoid', 'com.microsoft.QLinearConcat', 'com.microsoft.QLinearGlobalAveragePool', 'QLinearMatMul', 'com.microsoft.QLinearSoftmax']) expect(ops[op], op).toBe(1);
       }
       outputs.push((await runOrt(encodeModel(m), { x: randomTensor([1, 4, 8, 8], 99) })).y.data as Float32Array);
     }

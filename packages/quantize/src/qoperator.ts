@@ -37,6 +37,7 @@ const TABLE: Record<string, { op: string; domain: string; build: (ins: Operand[]
   Sigmoid: { op: 'QLinearSigmoid', domain: MS, build: ([x], y) => [x.q, x.scale, x.zp, y.scale, y.zp] },
   LeakyRelu: { op: 'QLinearLeakyRelu', domain: MS, build: ([x], y) => [x.q, x.scale, x.zp, y.scale, y.zp] },
   Concat: { op: 'QLinearConcat', domain: MS, build: (ins, y) => [y.scale, y.zp, ...ins.flatMap((x) => [x.q, x.scale, x.zp])] },
+  Softmax: { op: 'QLinearSoftmax', domain: MS, build: ([x], y) => [x.q, x.scale, x.zp, y.scale, y.zp] },
 };
 
 /** Per-channel zero points and scales are fine for weights; QLinear ops need scalar activation parameters. */
@@ -66,6 +67,13 @@ export function qdqToQOperator(model: Model): QOperatorResult {
       if (!inputs) continue;
       if (entry.domain && !model.opsetImports.has(entry.domain)) model.opsetImports.set(entry.domain, 1);
       const attributes = [...node.attributes.values()];
+      if (node.opType === 'Softmax') {
+        // onnxruntime's kernel is exact only at its fixed output scale, 1/256 with zero point 0.
+        if (out.scale.const?.toFloat64()[0] !== 1 / 256 || (out.zp?.const?.toFloat64()[0] ?? 0) !== 0) continue;
+        const opset = model.opset() ?? 13;
+        attributes.push({ name: 'opset', kind: 'int', value: opset });
+        if (!node.attributes.has('axis')) attributes.push({ name: 'axis', kind: 'int', value: opset >= 13 ? -1 : 1 });
+      }
       const qnode = new Node({ opType: entry.op, domain: entry.domain, name: node.name ? `${node.name}_quant` : '', inputs, attributes, outputs: [`${q.outputs[0].name}__qlinear`] });
       graph.insertBefore(q, qnode);
       const produced = q.outputs[0];

@@ -102,6 +102,9 @@ export async function quantizeStatic(model: Model, options: StaticQuantizeOption
   for (const [n, r] of Object.entries(options.rangeOverrides ?? {})) ranges.set(n, r);
 
   if (actType === 'uint8') fuseActivations(graph, chosen, activations, ranges, result);
+  // Softmax outputs live in [0, 1): a fixed 1/256 step (zero point 0) covers them, and is the
+  // scale onnxruntime's QLinearSoftmax requires.
+  if (actType === 'uint8') for (const n of chosen) if (n.opType === 'Softmax' && !options.paramOverrides?.[n.outputs[0].name]) ranges.set(n.outputs[0].name, { min: 0, max: 255 / 256 });
   const aRange = quantRange(actType, { symmetric: actType !== 'uint8' });
   const qdq = new Map<Value, { dq: Value; scale: number }>();
   for (const [name, p] of Object.entries(options.paramOverrides ?? {})) {
