@@ -7,8 +7,3 @@ export function time(fn) {
   const r = fn();
   return [ms(process.hrtime.bigint() - t0), r];
 }
-export async function timeAsync(fn) {
-  const t0 = process.hrtime.bigint();
-  const r = await fn();
-  return [ms(process.hrtime.bigint() - t0), r];
-}

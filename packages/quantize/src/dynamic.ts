@@ -6,7 +6,7 @@
  *   x ─ DynamicQuantizeLinear ─ MatMulInteger(x_q, W_q, x_zp, W_zp) ─ Cast(float) ─ Mul(x_scale·W_scale) [─ Add(bias)]
  */
 import { InvalidArgumentError, Tensor, eliminateDeadCode, UnsupportedOpError, opAttributes, type Graph, type Model, type Node, type Value } from '@edgeml/core';
-import { quantizeWeight, type QuantizedWeight } from './quant-params.js';
+import { quantizeWeight, transposeLastTwo, type QuantizedWeight } from './quant-params.js';
 import { Rewriter, takeOverOutput } from './rewrite.js';
 import { isExcluded, type Exclusion, type NodeOutcome } from './select.js';
 
@@ -140,10 +140,7 @@ function quantizeMatMul(ctx: Ctx, node: Node, x: Value): string | undefined {
 
 function transpose2d(t: Tensor): Tensor {
   const [r, c] = t.dims;
-  const src = t.data as Float32Array;
-  const out = new Float32Array(r * c);
-  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = src[i * c + j];
-  return Tensor.from('float32', [c, r], out);
+  return Tensor.from('float32', [c, r], transposeLastTwo(t.data as Float32Array, 1, r, c));
 }
 
 function quantizeGemm(ctx: Ctx, node: Node, x: Value): string | undefined {
@@ -218,10 +215,7 @@ function quantizeGather(ctx: Ctx, node: Node): string | undefined {
 /** Per direction: [D, rows, cols] → [D, cols, rows] (ONNX LSTM keeps gates first; DynamicQuantizeLSTM wants them last). */
 function transposeLast2(t: Tensor): Tensor {
   const [d, r, c] = t.dims;
-  const src = t.data as Float32Array;
-  const out = new Float32Array(src.length);
-  for (let k = 0; k < d; k++) for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[(k * c + j) * r + i] = src[(k * r + i) * c + j];
-  return Tensor.from('float32', [d, c, r], out);
+  return Tensor.from('float32', [d, c, r], transposeLastTwo(t.data as Float32Array, d, r, c));
 }
 
 /** Quantize each direction of a [D, rows, 4H] weight on its own: scales [D] or [D, 4H]. */

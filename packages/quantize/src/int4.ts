@@ -7,7 +7,7 @@
  * - `qdq`: a blocked DequantizeLinear (int4/uint4 weight, opset 21) feeding the MatMul.
  */
 import { InvalidArgumentError, Tensor, UnsupportedOpError, eliminateDeadCode, opAttributes, type Model, type Node, type Value } from '@edgeml/core';
-import { roundHalfEven } from './quant-params.js';
+import { roundHalfEven, transposeLastTwo } from './quant-params.js';
 import { Rewriter, takeOverOutput } from './rewrite.js';
 import { isExcluded, type Exclusion, type NodeOutcome } from './select.js';
 
@@ -102,9 +102,7 @@ function rewriteGather(rw: Rewriter, node: Node, blockSize: number, symmetric: b
   if (D % blockSize) return `row length ${D} is not a multiple of blockSize ${blockSize}`;
   // Blocks run along each row: quantize the transposed table, whose codes come back row-major.
   const src = table.const.data as Float32Array;
-  const t = new Float32Array(V * D);
-  for (let v = 0; v < V; v++) for (let d = 0; d < D; d++) t[d * V + v] = src[v * D + d];
-  const q = quantizeBlocks(t, D, V, blockSize, symmetric);
+  const q = quantizeBlocks(transposeLastTwo(src, 1, V, D), D, V, blockSize, symmetric);
   const codes = Int32Array.from(q.codes, (c) => c - (symmetric ? 8 : 0));
   const type = symmetric ? 'int4' : 'uint4';
   const zps = symmetric ? new Int32Array(q.zeroPoints.length) : Int32Array.from(q.zeroPoints);
@@ -127,9 +125,7 @@ function rewrite(rw: Rewriter, node: Node, blockSize: number, symmetric: boolean
     const a = opAttributes(node, 'Gemm');
     if (a.transA || (a.alpha ?? 1) !== 1 || (a.beta ?? 1) !== 1) return 'Gemm with transA, alpha or beta other than 1 is not quantized to int4';
     if (a.transB) {
-      const t = new Float32Array(K * N);
-      for (let i = 0; i < K; i++) for (let j = 0; j < N; j++) t[j * K + i] = weight[i * N + j];
-      weight = t;
+      weight = transposeLastTwo(weight, 1, K, N);
       [K, N] = [N, K];
     }
     bias = node.inputs[2];

@@ -140,3 +140,13 @@ export function quantizeWeight(weight: Tensor, options: { type: QuantType; symme
   if (axis === undefined) return { quantized, scale: Tensor.from('float32', [], [scales[0]]), zeroPoint: quantTensor(options.type, [], Int32Array.of(zps[0])) };
   return { quantized, scale: Tensor.from('float32', [channels], scales), zeroPoint: quantTensor(options.type, [channels], zps), axis };
 }
+
+/** Swap the last two axes of row-major float data: [batch, rows, cols] → [batch, cols, rows]. */
+export function transposeLastTwo(src: Float32Array, batch: number, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(batch * rows * cols);
+  for (let k = 0; k < batch; k++) {
+    const base = k * rows * cols;
+    for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[base + j * rows + i] = src[base + i * cols + j];
+  }
+  return out;
+}

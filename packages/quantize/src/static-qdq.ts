@@ -106,7 +106,9 @@ export async function quantizeStatic(model: Model, options: StaticQuantizeOption
   // scale onnxruntime's QLinearSoftmax requires.
   if (actType === 'uint8') for (const n of chosen) if (n.opType === 'Softmax' && !options.paramOverrides?.[n.outputs[0].name]) ranges.set(n.outputs[0].name, { min: 0, max: 255 / 256 });
   const aRange = quantRange(actType, { symmetric: actType !== 'uint8' });
-  const qdq = new Map<Value, { dq: Value; scale: number }>();
+  const qdq = new Map<Value, Value>();
+  /** Scale of each DequantizeLinear output, for the int32 bias of the node that reads it. */
+  const dqScale = new Map<Value, number>();
   for (const [name, p] of Object.entries(options.paramOverrides ?? {})) {
     if (!(p.scale > 0) || !Number.isInteger(p.zeroPoint) || p.zeroPoint < aRange.qmin || p.zeroPoint > aRange.qmax) throw new InvalidArgumentError(`paramOverrides['${name}']: scale must be > 0 and zeroPoint an integer in [${aRange.qmin}, ${aRange.qmax}] for ${actType}`, 'paramOverrides');
     // The range the parameters represent, so reports and fallbacks see it too.
@@ -128,14 +130,15 @@ export async function quantizeStatic(model: Model, options: StaticQuantizeOption
     const zp = rw.constant(`${v.name}_zero_point`, quantTensor(actType, [], Int32Array.of(sz.zeroPoint)));
     const [q] = rw.op('QuantizeLinear', [v, scale, zp], {}, [`${v.name}_quantized`]);
     const [dq] = rw.op('DequantizeLinear', [q, scale, zp], {}, [`${v.name}_dequantized`]);
-    qdq.set(v, { dq, scale: sz.scale });
+    qdq.set(v, dq);
+    dqScale.set(dq, sz.scale);
     result.dequantizedNames[v.name] = dq.name;
   }
 
   for (const node of chosen) {
     const w = WEIGHT_INPUT[node.opType];
     const rw = rewriter.at(node);
-    node.inputs.forEach((v, i) => { const e = v && qdq.get(v); if (e) node.setInput(i, e.dq); });
+    node.inputs.forEach((v, i) => { const dq = v && qdq.get(v); if (dq) node.setInput(i, dq); });
     if (w && node.inputs[w.weight]?.const) {
       const weight = node.inputs[w.weight]!;
       const preferred = options.perChannel ? w.axis(node) : undefined;
@@ -147,12 +150,12 @@ export async function quantizeStatic(model: Model, options: StaticQuantizeOption
       const [wdq] = rw.op('DequantizeLinear', [qv, sv, zv], axis === undefined ? {} : { axis }, [`${weight.name}_dequantized`]);
       node.setInput(w.weight, wdq);
       const bias = w.bias !== undefined ? node.inputs[w.bias] : undefined;
-      const xq = [...qdq.entries()].find(([, e]) => e.dq === node.inputs[0])?.[1];
-      if (bias?.const && bias.const.dtype === 'float32' && bias.const.dims.length === 1 && xq) {
+      const inputScale = node.inputs[0] ? dqScale.get(node.inputs[0]) : undefined;
+      if (bias?.const && bias.const.dtype === 'float32' && bias.const.dims.length === 1 && inputScale !== undefined) {
         // int32 bias at scale x_scale * w_scale (per channel when the weight is), zero point 0.
         const ws = qw.scale.data as Float32Array;
         const b = bias.const.data as Float32Array;
-        const bscale = Float32Array.from(b, (_, c) => Math.fround(xq.scale * (ws.length > 1 ? ws[c] : ws[0])));
+        const bscale = Float32Array.from(b, (_, c) => Math.fround(inputScale * (ws.length > 1 ? ws[c] : ws[0])));
         const q = new Int32Array(b.length);
         for (let c = 0; c < b.length; c++) quantizeArray([b[c]], { scale: bscale[c], zeroPoint: 0 }, { qmin: -2147483648, qmax: 2147483647 }, q, c);
         const bq = rw.constant(`${bias.name}_quantized`, Tensor.from('int32', [b.length], q));
