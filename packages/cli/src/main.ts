@@ -5,9 +5,10 @@ import { UsageError } from './cli-error.js';
 import { inspectCommand } from './commands/inspect.js';
 import { quantizeCommand } from './commands/quantize.js';
 import { demoCommand } from './commands/demo.js';
+import { benchCommand } from './commands/bench.js';
 
 /** Every command, in the order help lists them. */
-export const COMMANDS: Command[] = [demoCommand, inspectCommand, quantizeCommand];
+export const COMMANDS: Command[] = [demoCommand, inspectCommand, quantizeCommand, benchCommand];
 
 export interface MainIO {
   stdout?: (text: string) => void;

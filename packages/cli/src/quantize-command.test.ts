@@ -5,15 +5,11 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { Graph, Model, Tensor, tensorType, encodeModel, encodeNpy } from '@edgeml/core';
-import { main } from './main.js';
+import { runCli } from './testing/run-cli.js';
 import { defaultModelPath } from './default-model.js';
 import type { QuantizeReport } from './commands/quantize.js';
 
-async function run(argv: string[]) {
-  let out = '', err = '';
-  const code = await main(argv, { stdout: (t) => { out += t; }, stderr: (t) => { err += t; } });
-  return { code, out, err };
-}
+const run = runCli;
 const tmpdir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'edgeml-qcli-'));
 
 /** A small conv classifier with fixed weights, for static quantization from .npy samples. */

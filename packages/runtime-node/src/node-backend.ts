@@ -13,8 +13,9 @@ export function availableExecutionProviders(): string[] {
 }
 
 function ortOptions(options: SessionOptions, eps: string[], profilePrefix: string | undefined): ort.InferenceSession.SessionOptions {
-  // Errors only by default: onnxruntime's warnings (unused initializers and the like) are noise in a library.
-  const o: ort.InferenceSession.SessionOptions = { executionProviders: eps, logSeverityLevel: 3 };
+  // Fatal only: warnings (unused initializers and the like) are noise in a library, and every
+  // error already reaches the caller as a BackendError carrying onnxruntime's message.
+  const o: ort.InferenceSession.SessionOptions = { executionProviders: eps, logSeverityLevel: 4 };
   if (options.intraOpThreads !== undefined) o.intraOpNumThreads = options.intraOpThreads;
   if (options.interOpThreads !== undefined) o.interOpNumThreads = options.interOpThreads;
   if (options.graphOptimizationLevel) o.graphOptimizationLevel = options.graphOptimizationLevel;
@@ -53,6 +54,7 @@ function metadataToInfo(names: readonly string[], meta: readonly ort.InferenceSe
  */
 export class NodeBackend implements Backend {
   readonly name = NAME;
+  readonly version = ort.env.versions.node;
 
   async init(): Promise<void> {
     // Loading the binding is what can fail (missing .so, wrong platform); surface it here.

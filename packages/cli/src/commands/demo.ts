@@ -3,6 +3,7 @@ import { Tensor, type Model } from '@edgeml/core';
 import { loadModel } from '@edgeml/core/node';
 import { NodeBackend } from '@edgeml/runtime-node';
 import { quantize, type QuantizeOptions } from '@edgeml/quantize';
+import { compare } from '@edgeml/benchmark';
 import type { Command } from '../command.js';
 import { UsageError } from '../cli-error.js';
 import { defaultModelPath } from '../default-model.js';
@@ -17,6 +18,9 @@ export interface DemoRow {
   /** Output SQNR against the float model (Infinity for the float model itself). */
   sqnrDb: number;
   latencyP50Ms: number;
+  latencyP99Ms: number;
+  /** Float p50 ÷ this p50, measured interleaved in one run. */
+  speedup: number;
 }
 
 /** 512-sample windows at 16 kHz: tones with a moving pitch, bursts, and noise. */
@@ -31,19 +35,12 @@ function windows(n: number): Record<string, Tensor>[] {
   }));
 }
 
-async function measure(backend: NodeBackend, model: Model, feeds: Record<string, Tensor>[], runs: number): Promise<{ probs: number[]; p50: number }> {
+async function speechProbabilities(backend: NodeBackend, model: Model, feeds: Record<string, Tensor>[]): Promise<number[]> {
   const session = await backend.createSession(model, { intraOpThreads: 1 });
   const probs: number[] = [];
   for (const f of feeds) probs.push((await session.run(f)).output.toFloat64()[0]);
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = process.hrtime.bigint();
-    await session.run(feeds[i % feeds.length]);
-    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
-  }
   await session.dispose();
-  times.sort((a, b) => a - b);
-  return { probs, p50: times[Math.floor(times.length / 2)] };
+  return probs;
 }
 
 /** Quantize the embedded Silero VAD model several ways, check each against float, time them. */
@@ -57,12 +54,19 @@ export async function runDemo(runs = 200): Promise<DemoRow[]> {
     ['int8 dynamic (LSTM weights)', { mode: 'dynamic', backend, evaluationData: feeds }],
     ['int8 dynamic (LSTM + Conv as ConvInteger)', { mode: 'dynamic', opTypes: ['LSTM', 'Conv'], backend, evaluationData: feeds }],
   ];
-  const base = await measure(backend, float, feeds, runs);
-  const rows: DemoRow[] = [{ variant: 'float32 (original)', sizeBytes: fs.statSync(file).size, maxProbabilityDiff: 0, sqnrDb: Infinity, latencyP50Ms: base.p50 }];
+  const models: [string, Model, number, number][] = [['float32 (original)', float, fs.statSync(file).size, Infinity]];
   for (const [variant, options] of variants) {
     const r = await quantize(float, options);
-    const m = await measure(backend, r.model, feeds, runs);
-    rows.push({ variant, sizeBytes: r.sizeAfter, maxProbabilityDiff: Math.max(...m.probs.map((p, i) => Math.abs(p - base.probs[i]))), sqnrDb: r.outputErrors!.find((e) => e.name === 'output')!.sqnrDb, latencyP50Ms: m.p50 });
+    models.push([variant, r.model, r.sizeAfter, r.outputErrors!.find((e) => e.name === 'output')!.sqnrDb]);
+  }
+  // Timing: every variant interleaved run by run on the same window, so drift hits all alike.
+  const { results } = await compare(models.map(([label, model]) => ({ model, label })), { backend, runs, warmup: 20, threads: 1, inputs: { values: feeds[1] } });
+  const base = await speechProbabilities(backend, float, feeds);
+  const rows: DemoRow[] = [];
+  for (const [i, [variant, model, sizeBytes, sqnrDb]] of models.entries()) {
+    const probs = i === 0 ? base : await speechProbabilities(backend, model, feeds);
+    const t = results[i];
+    rows.push({ variant, sizeBytes, maxProbabilityDiff: Math.max(...probs.map((p, k) => Math.abs(p - base[k]))), sqnrDb, latencyP50Ms: t.latencyMs.p50, latencyP99Ms: t.latencyMs.p99, speedup: t.speedup });
   }
   return rows;
 }
@@ -73,8 +77,9 @@ export const demoCommand: Command = {
   usage: 'edgeml demo [--runs N] [--json]',
   help: `Quantizes the embedded default model (Silero VAD) to fp16 and to dynamic int8, runs
 every variant and the original on the same 24 audio windows in onnxruntime-node, and
-prints size, agreement with the float model (speech probability, output SQNR) and median
-latency (one thread).
+prints size, agreement with the float model (speech probability, output SQNR), and
+p50/p99 latency and speed-up from @edgeml/benchmark, all variants interleaved run by run
+(one thread).
 
 Options:
   --runs <n>   timed runs per variant (default 200)
@@ -86,8 +91,8 @@ Options:
     if (!Number.isInteger(runs) || runs < 1) throw new UsageError(`--runs must be a positive integer, got '${values.runs}'`, 'demo');
     const rows = await runDemo(runs);
     if (values.json) { stdout(JSON.stringify(rows, (_, v) => (v === Infinity ? null : v), 2) + '\n'); return; }
-    const header = ['variant', 'size', 'max |Δ prob|', 'SQNR', 'p50 latency'];
-    const body = rows.map((r) => [r.variant, fmtBytes(r.sizeBytes), r.maxProbabilityDiff.toFixed(4), Number.isFinite(r.sqnrDb) ? `${r.sqnrDb.toFixed(1)} dB` : '—', `${r.latencyP50Ms.toFixed(3)} ms`]);
+    const header = ['variant', 'size', 'max |Δ prob|', 'SQNR', 'p50 latency', 'p99 latency', 'speed-up'];
+    const body = rows.map((r) => [r.variant, fmtBytes(r.sizeBytes), r.maxProbabilityDiff.toFixed(4), Number.isFinite(r.sqnrDb) ? `${r.sqnrDb.toFixed(1)} dB` : '—', `${r.latencyP50Ms.toFixed(3)} ms`, `${r.latencyP99Ms.toFixed(3)} ms`, `${r.speedup.toFixed(2)}×`]);
     const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
     const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
     stdout(`Silero VAD (${defaultModelPath()}) on onnxruntime-node, 24 audio windows\n\n${[line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n')}\n\n`

@@ -50,6 +50,8 @@ export interface Session {
  */
 export interface Backend {
   readonly name: string;
+  /** Version of the underlying runtime (e.g. onnxruntime's), for reports. */
+  readonly version?: string;
   init(): Promise<void>;
   createSession(model: Model | Uint8Array | string, options?: SessionOptions): Promise<Session>;
 }

@@ -1,0 +1,162 @@
+import { InvalidArgumentError, type Backend, type Session, type SessionOptions, type Tensor } from '@edgeml/core';
+import { outputAgreement, type OutputAgreement } from './agreement.js';
+import { batchSizeOf, loopPlan, profileModel, sessionOptionsOf, sessionSource, shapesOf, type BenchmarkOptions, type BenchmarkResult } from './benchmark.js';
+import { makeFeeds } from './inputs.js';
+import { benchmarkIsolated, type IsolationOptions } from './isolate.js';
+import { modelSizeBytes, sourceLabel, type ModelSource } from './model-source.js';
+import { MemorySampler, harnessOverheadMs, openSession, timedRun, type OpenedSession } from './runner.js';
+import { latencyStats } from './statistics.js';
+import { checkTargets } from './targets.js';
+
+/** One model (on one backend) in a comparison. */
+export interface Candidate {
+  model: ModelSource;
+  /** Name in the results (default: the path as given). */
+  label?: string;
+  /** Backend for this candidate (default: the comparison's). */
+  backend?: Backend;
+  /** Session options for this candidate, on top of the comparison's. */
+  session?: SessionOptions;
+}
+
+/** Options of a comparison: those of a single benchmark, applied to every candidate. */
+export interface CompareOptions extends Omit<BenchmarkOptions, 'label' | 'backend' | 'onProgress'> {
+  /** Default backend for candidates that name none. */
+  backend?: Backend;
+  /** Index of the baseline among the candidates (default 0). */
+  baseline?: number;
+  /** Input sets on which outputs are compared with the baseline's (default 8; 1 when every input is given). */
+  agreementSamples?: number;
+  /** Run each candidate alone in its own child process, so memory figures do not mix (no interleaving then). */
+  isolate?: IsolationOptions;
+  /** Called after every timed run: which candidate ran, and how long it took. */
+  onRun?: (candidate: number, ms: number) => void;
+}
+
+/** A candidate's figures plus how it stands against the baseline. */
+export interface ComparisonResult extends BenchmarkResult {
+  isBaseline: boolean;
+  /** Baseline p50 ÷ this p50: 2 means twice as fast. */
+  speedup: number;
+  /** Baseline size ÷ this size: 4 means four times smaller. */
+  sizeRatio: number;
+  /** Output agreement with the baseline on the same inputs (absent for the baseline itself). */
+  agreement?: OutputAgreement[];
+}
+
+export interface CompareResult {
+  results: ComparisonResult[];
+  /** True when candidates ran interleaved in one process (memory figures are then the process's, shared). */
+  interleaved: boolean;
+}
+
+async function outputsOn(session: Session, feedSets: Record<string, Tensor>[]): Promise<Record<string, Tensor>[]> {
+  const out: Record<string, Tensor>[] = [];
+  for (const f of feedSets) out.push(await session.run(f));
+  return out;
+}
+
+/**
+ * Benchmark several models (or one model on several backends) in one run, interleaved run by
+ * run (A B A B …) so thermal and background drift hits all alike, with speed-up and size
+ * ratio against a baseline and output agreement on the same inputs.
+ *
+ * @example
+ * ```ts
+ * const { results } = await compare([{ model: 'model.onnx' }, { model: 'model.int8.onnx' }], { backend: new NodeBackend(), runs: 200 });
+ * console.log(results[1].speedup, results[1].sizeRatio, results[1].agreement);
+ * ```
+ */
+export async function compare(candidates: readonly Candidate[], options: CompareOptions): Promise<CompareResult> {
+  if (candidates.length === 0) throw new InvalidArgumentError('compare needs at least one candidate', 'candidates');
+  const baselineIndex = options.baseline ?? 0;
+  if (!Number.isInteger(baselineIndex) || baselineIndex < 0 || baselineIndex >= candidates.length) throw new InvalidArgumentError(`baseline must index one of the ${candidates.length} candidates, got ${baselineIndex}`, 'baseline');
+  const plan = loopPlan(options);
+  const common = sessionOptionsOf(options);
+  const setups = candidates.map((c, i) => {
+    const backend = c.backend ?? options.backend;
+    if (!backend) throw new InvalidArgumentError(`candidate ${i} (${sourceLabel(c.model)}) has no backend and the comparison gives none`, 'backend');
+    return { backend, label: c.label ?? sourceLabel(c.model), source: sessionSource(c.model), sessionOptions: { ...common, ...c.session }, sizeBytes: modelSizeBytes(c.model) };
+  });
+  for (const s of new Set(setups.map((s) => s.backend))) await s.init();
+
+  // Every candidate sees the baseline's inputs; agreement adds further seeded sets.
+  const base = setups[baselineIndex];
+  let feeds: Record<string, Tensor> | undefined;
+  const feedsFor = (session: Session) => (feeds ??= makeFeeds(session.inputs, options.inputs));
+  const opened: OpenedSession[] = [];
+  try {
+    opened[baselineIndex] = await openSession(base.backend, base.source, base.sessionOptions, feedsFor, base.label, options.inputs);
+    const inputsGiven = opened[baselineIndex].session.inputs.every((i) => options.inputs?.values?.[i.name]);
+    const sets = inputsGiven ? 1 : options.agreementSamples ?? 8;
+    const feedSets = [feeds!, ...Array.from({ length: sets - 1 }, (_, k) => makeFeeds(opened[baselineIndex].session.inputs, { ...options.inputs, seed: (options.inputs?.seed ?? 1) + k + 1 }))];
+    for (let i = 0; i < setups.length; i++) {
+      if (i !== baselineIndex) opened[i] = await openSession(setups[i].backend, setups[i].source, setups[i].sessionOptions, feedsFor, setups[i].label, options.inputs);
+    }
+    const reference = await outputsOn(opened[baselineIndex].session, feedSets);
+    const agreements = await Promise.all(opened.map(async (o, i) => (i === baselineIndex ? undefined : outputAgreement(reference, await outputsOn(o.session, feedSets)))));
+
+    let measured: BenchmarkResult[];
+    if (options.isolate) {
+      for (const o of opened) await o.session.dispose();
+      opened.length = 0;
+      measured = [];
+      for (const [i, s] of setups.entries()) {
+        measured.push(await benchmarkIsolated(s.source, { ...options, backend: s.backend, session: s.sessionOptions, threads: undefined, label: s.label, inputs: { ...options.inputs, values: { ...feeds } } }, options.isolate, i));
+      }
+    } else {
+      measured = await interleave(setups, opened, feeds!, plan, options);
+    }
+    const b = measured[baselineIndex];
+    return {
+      interleaved: !options.isolate,
+      results: measured.map((m, i) => ({ ...m, isBaseline: i === baselineIndex, speedup: b.latencyMs.p50 / m.latencyMs.p50, sizeRatio: b.sizeBytes / m.sizeBytes, ...(agreements[i] ? { agreement: agreements[i] } : {}) })),
+    };
+  } finally {
+    for (const o of opened) await o?.session.dispose();
+  }
+}
+
+type Setup = { backend: Backend; label: string; source: string | Uint8Array; sessionOptions: SessionOptions; sizeBytes: number };
+
+async function interleave(setups: Setup[], opened: OpenedSession[], feeds: Record<string, Tensor>, plan: ReturnType<typeof loopPlan>, options: CompareOptions): Promise<BenchmarkResult[]> {
+  for (let w = 0; w < plan.warmup; w++) for (const o of opened) await o.session.run(feeds);
+  const samples = setups.map(() => [] as number[]);
+  const wall = setups.map(() => 0);
+  const memory = new MemorySampler();
+  memory.sample(true);
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (let round = 0; plan.runs !== undefined ? round < plan.runs : performance.now() - t0 < plan.durationMs! || round === 0; round++) {
+    for (let i = 0; i < opened.length; i++) {
+      const ms = await timedRun(opened[i].session, feeds);
+      samples[i].push(ms);
+      wall[i] += ms;
+      options.onRun?.(i, ms);
+    }
+    memory.sample();
+  }
+  const cpu = process.cpuUsage(cpu0);
+  const totalRunMs = wall.reduce((a, b) => a + b, 0);
+  const overhead = await harnessOverheadMs();
+  const batchSize = batchSizeOf(feeds, options.batchSize);
+  const results: BenchmarkResult[] = [];
+  for (const [i, s] of setups.entries()) {
+    const latencyMs = latencyStats(samples[i]);
+    const r: BenchmarkResult = {
+      model: s.label, backend: s.backend.name, backendVersion: s.backend.version, executionProviders: opened[i].session.executionProviders,
+      threads: s.sessionOptions.intraOpThreads, sizeBytes: s.sizeBytes, initMs: opened[i].initMs, firstRunMs: opened[i].firstRunMs,
+      warmupRuns: plan.warmup, runs: samples[i].length, latencyMs, samplesMs: samples[i], batchSize,
+      // Interleaved: each candidate's throughput is over its own run time, not the shared wall clock.
+      throughputPerSec: (samples[i].length * batchSize * 1000) / wall[i],
+      peakRssBytes: memory.peaks.rssBytes, peakHeapBytes: memory.peaks.heapBytes,
+      // Process CPU time shared out in proportion to each candidate's run time.
+      cpuMsPerRun: ((cpu.user + cpu.system) / 1000) * (wall[i] / totalRunMs) / samples[i].length,
+      harnessOverheadMs: overhead, pid: process.pid, inputShapes: shapesOf(feeds), targets: checkTargets(latencyMs, s.sizeBytes, options.thresholds),
+    };
+    if (options.profile) Object.assign(r, await profileModel(s.backend, s.source, s.sessionOptions, feeds, options.profile));
+    results.push(r);
+  }
+  return results;
+}
+

@@ -1,0 +1,144 @@
+import * as fs from 'node:fs';
+import { InvalidArgumentError, decodeNpy, type Tensor } from '@edgeml/core';
+import { writeFileAtomic } from '@edgeml/core/node';
+import { benchmark, benchmarkEnvironment, compare, renderHtml, renderMarkdown, renderText, type BenchmarkReport, type BenchmarkResult, type Thresholds } from '@edgeml/benchmark';
+import type { Command } from '../command.js';
+import { UsageError } from '../cli-error.js';
+import { cliBackend, CLI_BACKENDS } from '../backends.js';
+
+const list = (v: unknown): string[] => (Array.isArray(v) ? v : typeof v === 'string' ? [v] : []);
+
+/** `name=value` pairs of a repeatable option. */
+function pairs(v: unknown, option: string): [string, string][] {
+  return list(v).map((p) => {
+    const eq = p.indexOf('=');
+    if (eq < 1) throw new UsageError(`--${option} takes name=value, got '${p}'`, 'bench');
+    return [p.slice(0, eq), p.slice(eq + 1)];
+  });
+}
+
+function positiveInt(v: unknown, option: string, min = 1): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`--${option} must be an integer ≥ ${min}, got '${v}'`, option);
+  return n;
+}
+
+function thresholds(v: unknown): Partial<Thresholds> {
+  const t: Partial<Thresholds> = {};
+  for (const [k, raw] of pairs(v, 'threshold')) {
+    if (k === 'statistic') {
+      if (!['mean', 'p50', 'p90', 'p95', 'p99', 'max'].includes(raw)) throw new InvalidArgumentError(`--threshold statistic must be mean, p50, p90, p95, p99 or max, got '${raw}'`, 'threshold');
+      t.latencyStatistic = raw as Thresholds['latencyStatistic'];
+      continue;
+    }
+    const n = Number(raw);
+    if (!(n > 0)) throw new InvalidArgumentError(`--threshold ${k} must be a positive number, got '${raw}'`, 'threshold');
+    if (k === 'realtime') t.realtimeMs = n;
+    else if (k === 'interactive') t.interactiveMs = n;
+    else if (k === 'mobile') t.mobileBytes = n * 1e6;
+    else if (k === 'embedded') t.embeddedBytes = n * 1e6;
+    else throw new InvalidArgumentError(`--threshold takes realtime, interactive (ms), mobile, embedded (MB) or statistic; got '${k}'`, 'threshold');
+  }
+  return t;
+}
+
+function progressBar(stderr: (t: string) => void, enabled: boolean) {
+  let last = -1;
+  return (done: number, total: number | undefined) => {
+    if (!enabled) return;
+    const pct = total ? Math.floor((100 * done) / total) : -1;
+    if (pct === last) return;
+    last = pct;
+    stderr(total ? `\r[${'#'.repeat(pct / 5).padEnd(20)}] ${done}/${total}` : `\r${done} runs`);
+    if (total && done === total) stderr('\r' + ' '.repeat(40) + '\r');
+  };
+}
+
+/** The document `edgeml bench --json` prints. */
+export type BenchJson = BenchmarkReport;
+
+export const benchCommand: Command = {
+  name: 'bench',
+  summary: 'measure latency percentiles, throughput, memory and size; compare models side by side',
+  usage: 'edgeml bench <model.onnx>... [--baseline model.onnx] [--backend node] [--runs N | --duration S] [--warmup N] [--threads N] [--shape name=1x3x224x224] [--input name=file.npy] [--fill name=value] [--profile] [--isolate] [--json] [--md report.md] [--html report.html]',
+  help: `Runs each model on the chosen backend and reports size, session init, first run, latency
+mean/std/min/max/p50/p90/p95/p99, throughput, peak memory, CPU time, and the field's targets
+(real-time < 50 ms, interactive < 200 ms at p95; mobile < 20 MB, embedded < 5 MB). With two or
+more models (or --baseline), runs them interleaved A B A B … on the same inputs and adds
+speed-up, size ratio and output agreement (max |diff|, cosine, top-1) against the baseline
+(the first model unless --baseline names one).
+
+Inputs are seeded random data shaped from the model (floats in [0, 1), integers 0–9) unless
+given: --shape sets dynamic dimensions, --input feeds a .npy file, --fill a constant.
+
+Options:
+  --backend <name>          ${CLI_BACKENDS.join(', ')} (default node)
+  --runs <n>                timed runs per model (default 100)
+  --duration <s>            run for this many seconds instead
+  --warmup <n>              untimed runs first (default 10)
+  --threads <n>             intra-op threads (default: the runtime's)
+  --shape name=AxBxC        concrete shape for an input with dynamic dimensions (repeatable)
+  --input name=file.npy     real data for an input (repeatable)
+  --fill name=value         an input filled with one number, e.g. sr=16000 (repeatable)
+  --seed <n>                seed of the random inputs (default 1)
+  --baseline <model.onnx>   model the others are compared with
+  --profile                 add a per-op profile (from a separate profiling session)
+  --isolate                 each model in its own process, so memory figures do not mix
+  --threshold key=value     change a target: realtime, interactive (ms), mobile, embedded (MB),
+                            statistic (p50, p90, p95, p99, mean, max) (repeatable)
+  --md <file>               also write a Markdown report
+  --html <file>             also write a self-contained HTML report with charts
+  --json                    print { environment, results } as one JSON document
+  -h, --help                show this help
+
+Example:
+  edgeml bench silero.onnx silero.int8.onnx --shape input=1x512 --fill sr=16000 --threads 1 --html report.html`,
+  options: {
+    backend: { type: 'string' }, runs: { type: 'string' }, duration: { type: 'string' }, warmup: { type: 'string' }, threads: { type: 'string' },
+    shape: { type: 'string', multiple: true }, input: { type: 'string', multiple: true }, fill: { type: 'string', multiple: true }, seed: { type: 'string' },
+    baseline: { type: 'string' }, profile: { type: 'boolean' }, isolate: { type: 'boolean' }, threshold: { type: 'string', multiple: true },
+    md: { type: 'string' }, html: { type: 'string' },
+  },
+  async run({ values, positionals, stdout, stderr }) {
+    const models = [...(typeof values.baseline === 'string' ? [values.baseline] : []), ...positionals];
+    if (positionals.length === 0) throw new UsageError('give at least one model file', 'bench');
+    for (const m of models) if (!fs.existsSync(m)) throw new InvalidArgumentError(`model file '${m}' does not exist`, 'model');
+    if (values.runs !== undefined && values.duration !== undefined) throw new UsageError('give --runs or --duration, not both', 'bench');
+    const runs = positiveInt(values.runs, 'runs');
+    const duration = values.duration === undefined ? undefined : Number(values.duration);
+    if (duration !== undefined && !(duration > 0)) throw new InvalidArgumentError(`--duration must be a positive number of seconds, got '${values.duration}'`, 'duration');
+    const shapes = Object.fromEntries(pairs(values.shape, 'shape').map(([k, v]) => {
+      const dims = v.split('x').map(Number);
+      if (dims.some((d) => !Number.isInteger(d) || d < 0)) throw new InvalidArgumentError(`--shape ${k} takes sizes like 1x3x224x224, got '${v}'`, 'shape');
+      return [k, dims];
+    }));
+    const inputValues: Record<string, Tensor> = Object.fromEntries(pairs(values.input, 'input').map(([k, file]) => {
+      if (!fs.existsSync(file)) throw new InvalidArgumentError(`--input ${k}: file '${file}' does not exist`, 'input');
+      return [k, decodeNpy(fs.readFileSync(file), file)];
+    }));
+    const fills = Object.fromEntries(pairs(values.fill, 'fill').map(([k, v]) => {
+      if (!Number.isFinite(Number(v))) throw new InvalidArgumentError(`--fill ${k} takes a number, got '${v}'`, 'fill');
+      return [k, Number(v)];
+    }));
+    const { backend, isolation } = cliBackend(typeof values.backend === 'string' ? values.backend : 'node');
+    const common = {
+      backend, runs, durationMs: duration === undefined ? undefined : duration * 1000, warmup: positiveInt(values.warmup, 'warmup', 0),
+      threads: positiveInt(values.threads, 'threads', 0), inputs: { shapes, values: inputValues, fills, seed: positiveInt(values.seed, 'seed', 0) },
+      profile: values.profile === true, thresholds: thresholds(values.threshold),
+    };
+    const progress = progressBar(stderr, !values.json && process.stderr.isTTY === true);
+    let results: BenchmarkResult[];
+    if (models.length === 1 && !values.isolate) {
+      results = [await benchmark(models[0], { ...common, onProgress: progress })];
+    } else {
+      let done = 0;
+      const total = runs === undefined ? undefined : runs * models.length;
+      results = (await compare(models.map((model) => ({ model })), { ...common, isolate: values.isolate ? isolation : undefined, onRun: () => progress(++done, total) })).results;
+    }
+    const report: BenchmarkReport = { environment: benchmarkEnvironment(), results };
+    if (typeof values.md === 'string') await writeFileAtomic(values.md, (fd) => void fs.writeSync(fd, renderMarkdown(report)));
+    if (typeof values.html === 'string') await writeFileAtomic(values.html, (fd) => void fs.writeSync(fd, renderHtml(report)));
+    stdout(values.json ? JSON.stringify(report, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n' : renderText(report));
+  },
+};
