@@ -10,6 +10,8 @@ export default defineConfig({
       { find: /^@edgeml\/core$/, replacement: src('core/src/index.ts') },
       { find: /^@edgeml\/runtime-node$/, replacement: src('runtime-node/src/index.ts') },
       { find: /^@edgeml\/quantize$/, replacement: src('quantize/src/index.ts') },
+      { find: /^@edgeml\/runtime-web$/, replacement: src('runtime-web/src/index.ts') },
+      { find: /^@edgeml\/testing$/, replacement: src('testing/src/index.ts') },
       { find: /^@edgeml\/benchmark$/, replacement: src('benchmark/src/index.ts') },
     ],
   },

@@ -105,3 +105,23 @@ export function relErr(a: Float32Array, b: Float32Array): number {
   for (let i = 0; i < a.length; i++) { num += (a[i] - b[i]) ** 2; den += a[i] ** 2; }
   return Math.sqrt(num / den);
 }
+
+/** y = Cast(Min(Cast(x·W, int16), Cast(x·W, int16)), float): a Gemm to quantize and an op wasm has no int16 kernel for. */
+export function gemmThenMinInt16(): Model {
+  const g = new Graph('gemm_min');
+  const x = g.addInput('x', tensorType('float32', [1, 4]));
+  const w = g.addInitializer('w', Tensor.from('float32', [4, 3], Float32Array.from({ length: 12 }, (_, i) => Math.sin(i))));
+  const h = g.op('Gemm', [x, w], {}, { name: 'fc' }).outputs[0];
+  h.type = tensorType('float32', [1, 3]);
+  const c = g.op('Cast', [h], { to: 5 }, { name: 'to_int16' }).outputs[0];
+  c.type = tensorType('int16', [1, 3]);
+  const m = g.op('Min', [c, c], {}, { name: 'min_a' }).outputs[0];
+  m.type = tensorType('int16', [1, 3]);
+  const m2 = g.op('Min', [m, c], {}, { name: 'min_b' }).outputs[0];
+  m2.type = tensorType('int16', [1, 3]);
+  const y = g.op('Cast', [m2], { to: 1 }, { name: 'to_float' }).outputs[0];
+  y.name = 'y';
+  y.type = tensorType('float32', [1, 3]);
+  g.outputs.push(y);
+  return new Model(g, { opsetImports: new Map([['', 17]]), irVersion: 8 });
+}

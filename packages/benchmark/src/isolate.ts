@@ -16,6 +16,8 @@ import type { BenchmarkOptions, BenchmarkResult } from './benchmark.js';
 export interface IsolationOptions {
   backendModule: string;
   backendExport: string;
+  /** Passed to the backend's constructor (structured-cloneable). */
+  backendOptions?: unknown;
 }
 
 /** Tensors cross the process boundary as plain data; structured clone keeps the typed arrays. */
@@ -52,7 +54,9 @@ function childScript(): string {
  * own (peak RSS of the child, not of everything this process has loaded).
  */
 export async function benchmarkIsolated(model: string | Uint8Array, options: BenchmarkOptions, isolation: IsolationOptions, index = 0): Promise<BenchmarkResult> {
-  const { backend: _backend, onProgress: _progress, inputs, ...rest } = options;
+  // Only plain settings cross the process boundary (no backend object, no callbacks).
+  const { inputs, runs, durationMs, warmup, threads, session, profile, thresholds, label, batchSize } = options;
+  const rest = { runs, durationMs, warmup, threads, session, profile, thresholds, label, batchSize };
   const values = inputs?.values ? Object.fromEntries(Object.entries(inputs.values).map(([k, t]) => [k, toPlain(t)])) : undefined;
   const request: IsolatedRequest = { model, isolation, options: { ...rest, inputs: inputs ? { ...inputs, values } : undefined } };
   const child = fork(childScript(), [], { serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });

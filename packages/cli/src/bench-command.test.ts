@@ -44,6 +44,18 @@ describe('edgeml bench', () => {
     expect(text).toMatch(/\| Conv \| [\d.]+ \|/);
   });
 
+  it('--backend web-wasm runs onnxruntime-web\'s wasm runtime with the thread count given, also isolated', async () => {
+    const r = await runCli(['bench', MNIST, '--backend', 'web-wasm', '--threads', '1', '--runs', '5', '--json']);
+    expect(r.code).toBe(0);
+    const [res] = (JSON.parse(r.out) as BenchJson).results;
+    expect(res).toMatchObject({ backend: 'onnxruntime-web', threads: 1, executionProviders: ['wasm'], runs: 5 });
+    const iso = await runCli(['bench', MNIST, '--backend', 'web-wasm', '--threads', '1', '--runs', '3', '--isolate', '--json']);
+    expect(iso.code).toBe(0);
+    const [child] = (JSON.parse(iso.out) as BenchJson).results;
+    expect(child.backend).toBe('onnxruntime-web');
+    expect(child.pid).not.toBe(process.pid);
+  });
+
   it('prints a table on a terminal', async () => {
     const r = await runCli(['bench', MNIST, '--runs', '3']);
     expect(r.code).toBe(0);
@@ -57,7 +69,7 @@ describe('edgeml bench', () => {
     const cases: [string[], RegExp][] = [
       [['bench', 'no-such.onnx'], /model file 'no-such.onnx' does not exist/],
       [['bench', SILERO, '--shape', 'input=1x2x3'], /\[1x2x3\] for input 'input' does not fit the model's shape \[batch, sequence\]/],
-      [['bench', MNIST, '--backend', 'tpu'], /unknown backend 'tpu'; choose one of node/],
+      [['bench', MNIST, '--backend', 'tpu'], /unknown backend 'tpu'; choose one of node, web-wasm/],
       [['bench', MNIST, '--runs', '0'], /--runs must be an integer ≥ 1, got '0'/],
       [['bench', MNIST, '--input', 'pixels=' + npy], /no input 'pixels'.*image/],
       [['bench', MNIST, '--fill', 'image=abc'], /--fill image takes a number/],

@@ -7,6 +7,7 @@ import * as ort from 'onnxruntime-node';
 import { Graph, Model, Tensor, tensorType, encodeModel, encodeNpy } from '@edgeml/core';
 import { runCli } from './testing/run-cli.js';
 import { defaultModelPath } from './default-model.js';
+import { gemmThenMinInt16 } from '../../../tests/support/models.js';
 import type { QuantizeReport } from './commands/quantize.js';
 
 const run = runCli;
@@ -154,5 +155,28 @@ describe('edgeml quantize with image calibration', () => {
     const r = await run(['quantize', path.resolve('tests/fixtures/mnist-cnn.onnx'), '-o', path.join(dir, 'o.onnx'), '--mode', 'static', '--calibration', dir]);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/calibration image '.*x\.png' cannot be decoded/);
+  });
+});
+
+describe('edgeml quantize --target', () => {
+  it('wasm: refuses to write a model onnxruntime-web cannot run, naming every op in the way; --force writes it', async () => {
+    const dir = tmpdir();
+    const input = path.join(dir, 'gemm-min.onnx');
+    fs.writeFileSync(input, encodeModel(gemmThenMinInt16()));
+    const out = path.join(dir, 'out.onnx');
+    const refused = await run(['quantize', input, '-o', out, '--target', 'wasm']);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(/does not load in onnxruntime-web: no kernel for Min \(2 nodes\); nothing was written/);
+    expect(fs.existsSync(out)).toBe(false);
+    const forced = await run(['quantize', input, '-o', out, '--target', 'wasm', '--force', '--json']);
+    expect(forced.code).toBe(0);
+    expect((JSON.parse(forced.out) as QuantizeReport).target).toMatchObject({ runtime: 'onnxruntime-web', loads: false, unsupportedOps: [{ opType: 'Min', nodes: ['min_a', 'min_b'] }] });
+    expect(fs.existsSync(out)).toBe(true);
+  });
+
+  it('wasm: the embedded Silero VAD, quantized, loads in onnxruntime-web', async () => {
+    const r = await run(['quantize', defaultModelPath(), '-o', path.join(tmpdir(), 'vad.onnx'), '--target', 'wasm']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/target {5}onnxruntime-web: loads/);
   });
 });

@@ -1,3 +1,15 @@
+/** error.name per code. */
+const ERROR_NAMES: Record<string, string> = {
+  E_MODEL_FORMAT: 'ModelFormatError',
+  E_EXTERNAL_DATA: 'ExternalDataError',
+  E_UNSUPPORTED_OP: 'UnsupportedOpError',
+  E_SHAPE: 'ShapeError',
+  E_BACKEND: 'BackendError',
+  E_INVALID_ARGUMENT: 'InvalidArgumentError',
+  E_GRAPH: 'GraphError',
+  E_PASS_CONTRACT: 'PassContractError',
+};
+
 /**
  * Typed errors. Every failure a user can cause is one of these, and its message names the
  * file, node or field involved and says what to do about it.
@@ -9,12 +21,14 @@
  * }
  * ```
  */
+
 export class EdgeMLError extends Error {
   /** Stable machine-readable code, e.g. `E_MODEL_FORMAT`. */
   readonly code: string;
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = new.target.name;
+    // Spelled out, not new.target.name: bundlers minify class names, and users match on error.name.
+    this.name = ERROR_NAMES[code] ?? 'EdgeMLError';
     this.code = code;
   }
 }

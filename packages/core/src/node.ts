@@ -2,4 +2,5 @@
  * Node-only entry point of @edgeml/core: model files on disk.
  * @module
  */
-export { loadModel, saveModel, writeFileAtomic, folderExternalData, checkExternalLocation, modelTensors, type SaveOptions } from './onnx/model-file.js';
+export { loadModel, saveModel, writeFileAtomic, folderExternalData, checkExternalLocation, type SaveOptions } from './onnx/model-file.js';
+export { modelTensors } from './ir/model-tensors.js';

@@ -11,3 +11,4 @@ export { convertToFloat16, DEFAULT_FP16_BLOCK_LIST, type Float16Options, type Fl
 export { quantizeInt4, quantizeBlocks, type Int4Options, type Int4Result } from './int4.js';
 export { quantize, compareOutputs, type QuantizeOptions, type QuantizeResult, type QuantizeMode, type OutputError, type QuantizeCommonOptions } from './quantize.js';
 export { qdqToQOperator, type QOperatorResult } from './qoperator.js';
+export { checkTarget, type TargetCheckResult, type UnsupportedOp } from './target-check.js';

@@ -12,6 +12,7 @@ import { convertToFloat16, type Float16Options } from './float16.js';
 import { quantizeInt4, type Int4Options } from './int4.js';
 import type { NodeOutcome } from './select.js';
 import { quantizeStatic, type StaticQuantizeOptions } from './static-qdq.js';
+import { checkTarget, type TargetCheckResult } from './target-check.js';
 
 export type QuantizeMode = 'dynamic' | 'static' | 'int4' | 'fp16';
 
@@ -34,6 +35,11 @@ export interface QuantizeCommonOptions {
    * SQNR on `evaluationData` reaches `minSqnrDb` (at most `maxFallbackNodes`, default 10).
    */
   accuracyBudget?: { minSqnrDb: number; maxFallbackNodes?: number };
+  /**
+   * The runtime that will serve the model (e.g. `new WebBackend()` for wasm): the result is
+   * loaded there and `QuantizeResult.target` says whether it loads and which ops it cannot run.
+   */
+  target?: Backend;
 }
 
 /** Float-vs-quantized agreement of one model output. */
@@ -65,6 +71,8 @@ export interface QuantizeResult {
   fallbackNodes?: string[];
   /** Whether the accuracy budget was met (when one was given). */
   budgetMet?: boolean;
+  /** Whether the result loads in `options.target`, and every op it cannot run. */
+  target?: TargetCheckResult;
 }
 
 const floatTensorOf = (t: Tensor) => t.dtype === 'float32' || t.dtype === 'float16';
@@ -152,11 +160,13 @@ export async function quantize(model: Model, options: QuantizeOptions): Promise<
   if (evaluation && options.accuracyBudget && (evaluation as Iterable<unknown>)[Symbol.iterator]?.() === (evaluation as unknown)) {
     throw new InvalidArgumentError('with accuracyBudget the evaluation data is read several times: pass an array, not a one-shot iterator', 'evaluationData');
   }
+  let final = result;
   if (evaluation && options.backend) {
     await evaluate(result, original, evaluation, options.backend);
-    if (options.mode === 'static' && options.accuracyBudget) return fallBack(result, original, preprocessed, options, evaluation);
+    if (options.mode === 'static' && options.accuracyBudget) final = await fallBack(result, original, preprocessed, options, evaluation);
   }
-  return result;
+  if (options.target) final.target = await checkTarget(final.model, options.target);
+  return final;
 }
 
 async function evaluate(result: QuantizeResult, original: Model, data: CalibrationData, backend: Backend): Promise<void> {

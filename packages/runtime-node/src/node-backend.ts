@@ -2,8 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { BackendError, InvalidArgumentError, Model, encodeModel, type Backend, type RunOptions, type Session, type SessionOptions, type Tensor, type ValueInfo, type DType } from '@edgeml/core';
-import { fromOrtTensor, toOrtTensor } from './tensor-bridge.js';
+import { BackendError, InvalidArgumentError, Model, OrtSessionAdapter, encodeModel, missingKernelError, type Backend, type OrtSessionLike, type Session, type SessionOptions } from '@edgeml/core';
+import { toOrtTensor } from './tensor-bridge.js';
 
 const NAME = 'onnxruntime-node';
 
@@ -30,14 +30,6 @@ function validate(options: SessionOptions): void {
   }
   const lvl = options.graphOptimizationLevel;
   if (lvl !== undefined && !['disabled', 'basic', 'extended', 'all'].includes(lvl)) throw new InvalidArgumentError(`graphOptimizationLevel must be disabled, basic, extended or all, got '${lvl}'`, 'graphOptimizationLevel');
-}
-
-function metadataToInfo(names: readonly string[], meta: readonly ort.InferenceSession.ValueMetadata[] | undefined): ValueInfo[] {
-  return names.map((name, i) => {
-    const m = meta?.[i];
-    if (!m || !m.isTensor) return { name, type: undefined };
-    return { name, type: { kind: 'tensor', dtype: (m.type as DType) ?? undefined, shape: m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : typeof d === 'string' && d ? d : null)) } };
-  });
 }
 
 /**
@@ -93,8 +85,13 @@ export class NodeBackend implements Backend {
         const session = await (typeof source === 'string'
           ? ort.InferenceSession.create(source, ortOptions(options, eps, profilePrefix))
           : ort.InferenceSession.create(source, ortOptions(options, eps, profilePrefix)));
-        return new NodeSession(session, eps, profilePrefix, model instanceof Model ? model : undefined);
+        const adapted = new NodeSession(session, eps, profilePrefix, model instanceof Model ? model : undefined);
+        adapted.skippedExecutionProviders = failures.map((f) => ({ name: f.slice(0, f.indexOf(':')), reason: f.slice(f.indexOf(':') + 2) }));
+        return adapted;
       } catch (e) {
+        // A model the CPU kernels cannot run fails the same on every provider: say what, not where.
+        const missing = eps[0] === 'cpu' ? missingKernelError(e, NAME, model instanceof Model ? model : typeof source === 'string' ? fs.readFileSync(source) : source) : undefined;
+        if (missing) throw missing;
         failures.push(`${eps[0]}: ${(e as Error).message}`);
         // A model error fails on every provider alike; stop at cpu.
         if (eps[0] === 'cpu') break;
@@ -105,64 +102,18 @@ export class NodeBackend implements Backend {
   }
 }
 
-class NodeSession implements Session {
-  readonly inputs: ValueInfo[];
-  readonly outputs: ValueInfo[];
-  private readonly inputNames: readonly string[];
-  private disposed = false;
-
-  constructor(private readonly session: ort.InferenceSession, readonly executionProviders: string[], private readonly profilePrefix: string | undefined, model: Model | undefined) {
-    this.inputs = metadataToInfo(session.inputNames, session.inputMetadata);
-    this.inputNames = session.inputNames;
-    this.outputs = metadataToInfo(session.outputNames, session.outputMetadata);
-    if (model) {
-      // The IR knows non-tensor types (sequences, maps) that ORT's metadata leaves out.
-      const byName = new Map([...model.graph.inputs, ...model.graph.outputs].map((v) => [v.name, v.type]));
-      for (const info of [...this.inputs, ...this.outputs]) info.type ??= byName.get(info.name);
-    }
-  }
-
-  async run(feeds: Record<string, Tensor>, options: RunOptions = {}): Promise<Record<string, Tensor>> {
-    if (this.disposed) throw new BackendError('this session was disposed; create a new one', { backend: NAME });
-    const ortFeeds: Record<string, ort.Tensor> = {};
-    let given = 0;
-    for (const name of this.inputNames) {
-      const t = feeds[name];
-      if (!t) throw new InvalidArgumentError(`missing input '${name}'; the model takes ${this.inputNames.join(', ')}`, name);
-      ortFeeds[name] = toOrtTensor(t, name);
-      given++;
-    }
-    // Only walk the feeds again when there are extra keys to name.
-    if (Object.keys(feeds).length !== given) {
-      const extra = Object.keys(feeds).find((k) => !this.inputNames.includes(k));
-      throw new InvalidArgumentError(`unknown input '${extra}'; the model takes ${this.inputNames.join(', ')}`, extra);
-    }
-    let result: ort.InferenceSession.ReturnType;
-    try {
-      result = options.outputs || options.tag
-        ? await this.session.run(ortFeeds, (options.outputs ?? this.session.outputNames) as string[], options.tag ? { tag: options.tag } : {})
-        : await this.session.run(ortFeeds);
-    } catch (e) {
-      throw new BackendError(`onnxruntime-node run failed: ${(e as Error).message}`, { backend: NAME, cause: e });
-    }
-    const out: Record<string, Tensor> = {};
-    for (const name in result) out[name] = fromOrtTensor(result[name] as ort.Tensor);
-    return out;
+class NodeSession extends OrtSessionAdapter<ort.Tensor> {
+  constructor(session: ort.InferenceSession, executionProviders: string[], private readonly profilePrefix: string | undefined, model: Model | undefined) {
+    super(session as unknown as OrtSessionLike<ort.Tensor>, NAME, toOrtTensor, executionProviders, model);
   }
 
   async endProfiling(): Promise<string | undefined> {
     if (!this.profilePrefix) return undefined;
-    this.session.endProfiling();
+    (this.session as unknown as ort.InferenceSession).endProfiling();
     const dir = path.dirname(path.resolve(this.profilePrefix));
     const base = path.basename(this.profilePrefix);
     const files = fs.readdirSync(dir).filter((f) => f.startsWith(`${base}_`) && f.endsWith('.json'))
       .map((f) => path.join(dir, f)).sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
     return files[0];
-  }
-
-  async dispose(): Promise<void> {
-    if (this.disposed) return;
-    this.disposed = true;
-    await this.session.release();
   }
 }

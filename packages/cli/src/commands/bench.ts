@@ -4,7 +4,7 @@ import { writeFileAtomic } from '@edgeml/core/node';
 import { benchmark, benchmarkEnvironment, compare, renderHtml, renderMarkdown, renderText, type BenchmarkReport, type BenchmarkResult, type Thresholds } from '@edgeml/benchmark';
 import type { Command } from '../command.js';
 import { UsageError } from '../cli-error.js';
-import { cliBackend, CLI_BACKENDS } from '../backends.js';
+import { cliBackend } from '../backends.js';
 
 const list = (v: unknown): string[] => (Array.isArray(v) ? v : typeof v === 'string' ? [v] : []);
 
@@ -61,7 +61,7 @@ export type BenchJson = BenchmarkReport;
 export const benchCommand: Command = {
   name: 'bench',
   summary: 'measure latency percentiles, throughput, memory and size; compare models side by side',
-  usage: 'edgeml bench <model.onnx>... [--baseline model.onnx] [--backend node] [--runs N | --duration S] [--warmup N] [--threads N] [--shape name=1x3x224x224] [--input name=file.npy] [--fill name=value] [--profile] [--isolate] [--json] [--md report.md] [--html report.html]',
+  usage: 'edgeml bench <model.onnx>... [--baseline model.onnx] [--backend node|web-wasm] [--runs N | --duration S] [--warmup N] [--threads N] [--shape name=1x3x224x224] [--input name=file.npy] [--fill name=value] [--profile] [--isolate] [--json] [--md report.md] [--html report.html]',
   help: `Runs each model on the chosen backend and reports size, session init, first run, latency
 mean/std/min/max/p50/p90/p95/p99, throughput, peak memory, CPU time, and the field's targets
 (real-time < 50 ms, interactive < 200 ms at p95; mobile < 20 MB, embedded < 5 MB). With two or
@@ -73,11 +73,13 @@ Inputs are seeded random data shaped from the model (floats in [0, 1), integers 
 given: --shape sets dynamic dimensions, --input feeds a .npy file, --fill a constant.
 
 Options:
-  --backend <name>          ${CLI_BACKENDS.join(', ')} (default node)
+  --backend <name>          node (onnxruntime-node) or web-wasm (onnxruntime-web's wasm
+                            runtime, in this Node process) (default node)
   --runs <n>                timed runs per model (default 100)
   --duration <s>            run for this many seconds instead
   --warmup <n>              untimed runs first (default 10)
-  --threads <n>             intra-op threads (default: the runtime's)
+  --threads <n>             intra-op threads (default: the runtime's); for web-wasm, the
+                            size of onnxruntime-web's wasm thread pool
   --shape name=AxBxC        concrete shape for an input with dynamic dimensions (repeatable)
   --input name=file.npy     real data for an input (repeatable)
   --fill name=value         an input filled with one number, e.g. sr=16000 (repeatable)
@@ -121,10 +123,11 @@ Example:
       if (!Number.isFinite(Number(v))) throw new InvalidArgumentError(`--fill ${k} takes a number, got '${v}'`, 'fill');
       return [k, Number(v)];
     }));
-    const { backend, isolation } = cliBackend(typeof values.backend === 'string' ? values.backend : 'node');
+    const threads = positiveInt(values.threads, 'threads', 0);
+    const { backend, isolation } = cliBackend(typeof values.backend === 'string' ? values.backend : 'node', threads);
     const common = {
       backend, runs, durationMs: duration === undefined ? undefined : duration * 1000, warmup: positiveInt(values.warmup, 'warmup', 0),
-      threads: positiveInt(values.threads, 'threads', 0), inputs: { shapes, values: inputValues, fills, seed: positiveInt(values.seed, 'seed', 0) },
+      threads, inputs: { shapes, values: inputValues, fills, seed: positiveInt(values.seed, 'seed', 0) },
       profile: values.profile === true, thresholds: thresholds(values.threshold),
     };
     const progress = progressBar(stderr, !values.json && process.stderr.isTTY === true);

@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import { InvalidArgumentError, type Model } from '@edgeml/core';
 import { loadModel, saveModel, writeFileAtomic } from '@edgeml/core/node';
 import { NodeBackend } from '@edgeml/runtime-node';
-import { quantize, type QuantizeOptions, type QuantizeResult } from '@edgeml/quantize';
+import { checkTarget, quantize, type QuantizeOptions, type QuantizeResult, type TargetCheckResult } from '@edgeml/quantize';
+import { cliBackend } from '../backends.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../cli-error.js';
 import { loadCalibrationDir } from '../calibration-dir.js';
@@ -24,7 +25,7 @@ export interface QuantizeReport {
   tensorErrors?: QuantizeResult['tensorErrors'];
   fallbackNodes?: string[];
   budgetMet?: boolean;
-  target?: { runtime: string; loads: boolean; error?: string };
+  target?: TargetCheckResult;
 }
 
 const MODES = ['dynamic', 'static', 'int4', 'fp16'] as const;
@@ -108,15 +109,12 @@ export async function runQuantize(values: Record<string, unknown>, input: string
   };
   if (result.sqnrDb !== undefined) { report.sqnrDb = result.sqnrDb; report.outputErrors = result.outputErrors; report.tensorErrors = result.tensorErrors; }
   if (result.fallbackNodes) { report.fallbackNodes = result.fallbackNodes; report.budgetMet = result.budgetMet; }
-  if (target === 'wasm') throw new InvalidArgumentError('--target wasm needs @edgeml/runtime-web, which this version does not include; use --target node', 'target');
   // Target check: the result must load in the runtime that will serve it.
-  try {
-    const session = await backend.createSession(result.model);
-    await session.dispose();
-    report.target = { runtime: 'onnxruntime-node', loads: true };
-  } catch (e) {
-    report.target = { runtime: 'onnxruntime-node', loads: false, error: (e as Error).message.split('\n')[0] };
-    if (!values.force) throw new InvalidArgumentError(`the quantized model does not load in onnxruntime-node (${report.target.error}); nothing was written. Use --force to write it anyway`, 'target');
+  const check = await checkTarget(result.model, target === 'wasm' ? cliBackend('web-wasm').backend : backend);
+  report.target = check;
+  if (!check.loads && !values.force) {
+    const ops = check.unsupportedOps.map((o) => `${o.domain && o.domain !== 'ai.onnx' ? `${o.domain}.` : ''}${o.opType} (${o.nodes.length} node${o.nodes.length === 1 ? '' : 's'})`);
+    throw new InvalidArgumentError(`the quantized model does not load in ${check.runtime}${ops.length ? `: no kernel for ${ops.join(', ')}` : ` (${check.error})`}; nothing was written. Exclude those ops (--exclude op:Name), pick another --target, or use --force to write it anyway`, 'target');
   }
   await saveModel(output, result.model);
   return report;
@@ -132,7 +130,7 @@ function formatReport(r: QuantizeReport): string {
   ];
   if (r.sqnrDb !== undefined) lines.push(`accuracy   output SQNR ${r.sqnrDb.toFixed(1)} dB (${r.outputErrors!.map((e) => `${e.name}: ${e.sqnrDb.toFixed(1)} dB, max |err| ${e.maxAbsError.toPrecision(3)}`).join('; ')})`);
   if (r.fallbackNodes) lines.push(`budget     ${r.budgetMet ? 'met' : 'NOT met'} with ${r.fallbackNodes.length} node(s) kept in float: ${r.fallbackNodes.join(', ') || '(none)'}`);
-  if (r.target) lines.push(`target     ${r.target.runtime}: ${r.target.loads ? 'loads' : `does not load (${r.target.error})`}`);
+  if (r.target) lines.push(`target     ${r.target.runtime}: ${r.target.loads ? 'loads' : `does not load (${r.target.unsupportedOps.length ? `no kernel for ${r.target.unsupportedOps.map((o) => o.opType).join(', ')}` : r.target.error})`}`);
   return lines.join('\n') + '\n';
 }
 
@@ -168,7 +166,9 @@ Options:
                               to use ConvInteger, which onnxruntime runs slowly); static
                               defaults to every op it knows
   --exclude <list>            keep nodes in float: op:Gemm,node:conv1,... (repeatable)
-  --target <t>                node (default): refuse to write a model onnxruntime-node cannot load
+  --target <t>                node (default) or wasm: load the result in onnxruntime-node or in
+                              onnxruntime-web's wasm runtime, and refuse to write a model it cannot
+                              load (naming every op it has no kernel for)
   --force                     write the model even if the target cannot load it
   --report <file>             also write the JSON report to a file
   --json                      print one JSON object: input, output, mode, sizeBefore, sizeAfter,

@@ -37,6 +37,8 @@ export interface Session {
   readonly outputs: readonly ValueInfo[];
   /** Execution providers actually in use, best first. */
   readonly executionProviders?: readonly string[];
+  /** Providers asked for but passed over (not on this platform, or failed to load the model), with why. */
+  readonly skippedExecutionProviders?: readonly { name: string; reason: string }[];
   run(feeds: Record<string, Tensor>, options?: RunOptions): Promise<Record<string, Tensor>>;
   /** Stop profiling and return the profile file path (or undefined when profiling was off). */
   endProfiling?(): Promise<string | undefined>;

@@ -2,6 +2,7 @@
  * Model files on disk (Node only; exported from '@edgeml/core/node'): safe lazy external
  * data, atomic writes, external-data output for large models.
  */
+import { modelTensors } from '../ir/model-tensors.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -94,19 +95,6 @@ export async function loadModel(file: string, options: Omit<DecodeOptions, 'file
   return model;
 }
 
-/** Every tensor of a model: initializers and tensor attributes, in all graphs. */
-export function* modelTensors(model: Model): IterableIterator<Tensor> {
-  for (const g of model.graphs()) {
-    for (const v of g.initializers.values()) yield v.const!;
-    for (const s of g.sparseInitializers) yield s.tensor.values;
-    for (const n of g) {
-      for (const a of n.attributes.values()) {
-        if (a.kind === 'tensor' && a.value) yield a.value;
-        else if (a.kind === 'tensors' && a.value) yield* a.value;
-      }
-    }
-  }
-}
 
 export interface SaveOptions {
   /**

@@ -1,0 +1,177 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BackendError, EdgeMLError, InvalidArgumentError, Tensor, decodeModel, float32ToFloat16Bits, type Backend, type DType } from '@edgeml/core';
+import { runBackendCase, type CaseOutcome } from './backend-case.js';
+import { addMulModel, identityModel } from './contract-models.js';
+import { listCases, type TestCase } from './testdata.js';
+
+/**
+ * Cases where onnxruntime (node and web alike: they share kernels) disagrees with the ONNX
+ * expected data, each with the reason. Declared, so that a new disagreement fails the suite
+ * and a fixed one is noticed.
+ */
+export const ONNXRUNTIME_KNOWN_DISAGREEMENTS: Record<string, string> = {
+  'node/test_bernoulli_double': 'random sampling: the expected data came from NumPy\'s generator, onnxruntime has its own',
+  'node/test_bernoulli_seed': 'random sampling: the same seed drives a different generator in onnxruntime',
+  'node/test_training_dropout_default_mask': 'random dropout mask from onnxruntime\'s generator, not NumPy\'s',
+  'node/test_dft_inverse': 'float32 FFT round-off (~1e-5) where the expected value is exactly 0, beyond the absolute tolerance 1e-7',
+  'node/test_stft': 'float32 FFT round-off (~6e-6) where the expected value is exactly 0, beyond the absolute tolerance 1e-7',
+  'node/test_resize_downsample_scales_cubic_align_corners': 'onnxruntime computes cubic downsampling with align_corners differently from the reference (2.5 vs 2.395)',
+};
+
+/** How a backend takes part in the shared suite. */
+export interface ConformanceOptions {
+  /** Makes the backend under test (called once). */
+  backend: () => Backend | Promise<Backend>;
+  /** Element types the backend cannot carry across its JavaScript API, with the reason. */
+  unsupportedTypes?: Partial<Record<DType, string>>;
+  /** Cases whose expected data this runtime disagrees with (known runtime bugs), by name with the reason. */
+  knownDisagreements?: Record<string, string>;
+  /** Where to write the per-case report (default `.tmp/conformance-<backend>.txt`). */
+  reportFile?: string;
+}
+
+const IDENTITY_VALUES: Partial<Record<DType, () => Tensor>> = {
+  float32: () => Tensor.from('float32', [2, 3], [0, -1.5, 3.25, 3.4e38, -0, 1e-30]),
+  float64: () => Tensor.from('float64', [2, 3], [0, -1.5, 1e300, -1e-300, Math.PI, 2 ** 53]),
+  float16: () => Tensor.from('float16', [2, 3], Uint16Array.from([0, -1.5, 65504, 6e-8, 0.1, -2], float32ToFloat16Bits)),
+  int8: () => Tensor.from('int8', [2, 3], [-128, -1, 0, 1, 64, 127]),
+  uint8: () => Tensor.from('uint8', [2, 3], [0, 1, 2, 128, 254, 255]),
+  int16: () => Tensor.from('int16', [2, 3], [-32768, -1, 0, 1, 1000, 32767]),
+  uint16: () => Tensor.from('uint16', [2, 3], [0, 1, 2, 1000, 40000, 65535]),
+  int32: () => Tensor.from('int32', [2, 3], [-(2 ** 31), -1, 0, 1, 123456, 2 ** 31 - 1]),
+  uint32: () => Tensor.from('uint32', [2, 3], [0, 1, 2, 2 ** 31, 2 ** 32 - 2, 2 ** 32 - 1]),
+  int64: () => Tensor.from('int64', [2, 3], [-(2n ** 63n), -1n, 0n, 1n, 2n ** 53n + 1n, 2n ** 63n - 1n]),
+  uint64: () => Tensor.from('uint64', [2, 3], [0n, 1n, 2n, 2n ** 63n, 2n ** 64n - 2n, 2n ** 64n - 1n]),
+  bool: () => Tensor.from('bool', [2, 3], [true, false, true, true, false, false]),
+  string: () => Tensor.from('string', [2, 3], ['', 'a', 'ünïcødé', 'with space', '0', 'x'.repeat(100)]),
+};
+
+const sameBytes = (a: Tensor, b: Tensor) => a.dtype === b.dtype && a.dims.join() === b.dims.join() && (a.dtype === 'string'
+  ? a.stringBytes.every((s, i) => Buffer.compare(Buffer.from(s), Buffer.from(b.stringBytes[i])) === 0)
+  : Buffer.compare(Buffer.from(a.bytes), Buffer.from(b.bytes)) === 0);
+
+/**
+ * A sample of the ONNX backend test data (every third case of the `node` suite plus the
+ * `simple` suite): a few hundred operators and edge cases, small enough for every backend.
+ */
+export function conformanceCases(): TestCase[] {
+  return [...listCases(['node']).filter((_, i) => i % 3 === 0), ...listCases(['simple'])];
+}
+
+/**
+ * Register the shared backend conformance suite (vitest): the contract's behaviour on models
+ * whose answers are known exactly, then a few hundred ONNX backend test cases against their
+ * expected outputs. Every backend runs the same suite; differences are declared, with reasons.
+ */
+export function describeBackendConformance(label: string, options: ConformanceOptions): void {
+  describe(`${label}: backend contract`, () => {
+    const a = Tensor.from('float32', [2, 3], [1, 2, 3, 4, 5, 6]);
+    const b = Tensor.from('float32', [2, 3], [0.5, -1, 2, 0, 10, -3]);
+
+    it('initialises, names itself and reports its runtime version', async () => {
+      const backend = await options.backend();
+      await backend.init();
+      expect(backend.name).toMatch(/^onnxruntime-/);
+      expect(backend.version).toMatch(/^\d+\.\d+\.\d+/);
+    });
+
+    it('creates sessions from bytes, a Model and a file path, with the model\'s inputs and outputs', async () => {
+      const backend = await options.backend();
+      const bytes = addMulModel();
+      const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'edgeml-contract-')), 'add_mul.onnx');
+      fs.writeFileSync(file, bytes);
+      for (const source of [bytes, decodeModel(bytes), file]) {
+        const s = await backend.createSession(source);
+        expect(s.inputs.map((i) => i.name)).toEqual(['a', 'b']);
+        expect(s.outputs.map((o) => o.name)).toEqual(['sum', 'product']);
+        expect(s.inputs[0].type).toEqual({ kind: 'tensor', dtype: 'float32', shape: ['batch', 3] });
+        const out = await s.run({ a, b });
+        expect(Array.from(out.sum.toFloat64())).toEqual([1.5, 1, 5, 4, 15, 3]);
+        expect(Array.from(out.product.toFloat64())).toEqual([0.5, -2, 6, 0, 50, -18]);
+        expect(out.sum.dims).toEqual([2, 3]);
+        await s.dispose();
+      }
+    });
+
+    it('fetches only the outputs asked for', async () => {
+      const s = await (await options.backend()).createSession(addMulModel());
+      const out = await s.run({ a, b }, { outputs: ['product'] });
+      expect(Object.keys(out)).toEqual(['product']);
+      await s.dispose();
+    });
+
+    it('carries every element type across its API bit for bit (or refuses it with a reason)', async () => {
+      const backend = await options.backend();
+      for (const [dtype, make] of Object.entries(IDENTITY_VALUES) as [DType, () => Tensor][]) {
+        const s = await backend.createSession(identityModel(dtype));
+        const x = make();
+        if (options.unsupportedTypes?.[dtype]) {
+          await expect(s.run({ x }), dtype).rejects.toBeInstanceOf(EdgeMLError);
+        } else {
+          const { y } = await s.run({ x });
+          expect(sameBytes(y, x), dtype).toBe(true);
+        }
+        await s.dispose();
+      }
+    });
+
+    it('names missing and unknown inputs, and refuses runs after dispose', async () => {
+      const s = await (await options.backend()).createSession(addMulModel());
+      await expect(s.run({ a })).rejects.toThrow(InvalidArgumentError);
+      await expect(s.run({ a })).rejects.toThrow(/missing input 'b'; the model takes a, b/);
+      await expect(s.run({ a, b, c: a })).rejects.toThrow(/unknown input 'c'/);
+      await expect(s.run({ a, b: Tensor.from('int32', [2, 3], [1, 2, 3, 4, 5, 6]) })).rejects.toThrow(BackendError);
+      await s.dispose();
+      await s.dispose();
+      await expect(s.run({ a, b })).rejects.toThrow(/disposed/);
+    });
+
+    it('refuses bytes that are not a model with a BackendError', async () => {
+      const backend = await options.backend();
+      await expect(backend.createSession(new Uint8Array([8, 1, 0xff, 0xff, 0xff]))).rejects.toThrow(BackendError);
+      await expect(backend.createSession('/no/such/model.onnx')).rejects.toThrow(/no\/such\/model.onnx/);
+    });
+
+    it('falls back from an execution provider it lacks and says which one runs', async () => {
+      const s = await (await options.backend()).createSession(addMulModel(), { executionProviders: ['no-such-ep'] });
+      expect(s.executionProviders?.length).toBeGreaterThan(0);
+      expect(s.executionProviders).not.toContain('no-such-ep');
+      expect(s.skippedExecutionProviders).toEqual([{ name: 'no-such-ep', reason: expect.stringMatching(/not (available|offer)/) }]);
+      expect(Array.from((await s.run({ a, b })).sum.toFloat64())).toEqual([1.5, 1, 5, 4, 15, 3]);
+      await s.dispose();
+    });
+  });
+
+  describe(`${label}: ONNX backend test data`, () => {
+    it('runs a few hundred cases within the ONNX tolerances; every disagreement is a declared runtime bug', async () => {
+      const backend = await options.backend();
+      const cases = conformanceCases();
+      expect(cases.length).toBeGreaterThan(300);
+      const outcomes = new Map<string, CaseOutcome>();
+      for (const c of cases) outcomes.set(c.name, await runBackendCase(backend, c));
+      const by = (k: CaseOutcome['kind']) => [...outcomes].filter(([, o]) => o.kind === k) as [string, CaseOutcome & { reason?: string }][];
+      const pass = by('pass'), cannot = by('cannot-run'), disagree = by('disagrees'), na = by('not-applicable');
+      const known = options.knownDisagreements ?? {};
+      const report = [
+        `${backend.name} ${backend.version ?? ''}: ${cases.length} cases of the ONNX backend test data`,
+        `  pass: ${pass.length}`,
+        `  not applicable (inputs are sequences or optionals, which the contract does not carry): ${na.length}`, ...na.map(([n, o]) => `    - ${n}: ${o.reason}`),
+        `  cannot run (typed error from the backend): ${cannot.length}`, ...cannot.map(([n, o]) => `    - ${n}: ${o.reason}`),
+        `  runs but disagrees with the expected data: ${disagree.length}`, ...disagree.map(([n, o]) => `    - ${n}: ${o.reason}${known[n] ? ` (known: ${known[n]})` : ''}`),
+      ].join('\n');
+      const file = options.reportFile ?? path.join('.tmp', `conformance-${backend.name}.txt`);
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(file, report + '\n');
+      console.log(`${report.split('\n')[0]}: ${pass.length} pass, ${na.length} not applicable, ${cannot.length} cannot run, ${disagree.length} disagree (full list: ${file})`);
+      // Failures to run are the runtime's to report, but always as typed errors.
+      for (const [name, o] of cannot) expect(['BackendError', 'UnsupportedOpError', 'InvalidArgumentError'], `${name}: ${o.reason}`).toContain((o as { errorName: string }).errorName);
+      expect(disagree.map(([n]) => n).filter((n) => !known[n]), 'undeclared disagreements').toEqual([]);
+      expect(Object.keys(known).filter((n) => outcomes.get(n)?.kind !== 'disagrees'), 'declared disagreements that now pass or are gone').toEqual([]);
+      expect(pass.length).toBeGreaterThan(cases.length / 2);
+    });
+  });
+}
+
