@@ -117,3 +117,40 @@ describe('dynamic LSTM', () => {
     }
   });
 });
+
+describe('dynamic GRU (weight-only)', () => {
+  /** A bidirectional GRU over 6 steps of 12 features, 32 hidden units: weights dominate its size. */
+  function gruModel(): Model {
+    const g = new Graph('gru');
+    const x = g.addInput('x', tensorType('float32', [6, 1, 12]));
+    const w = g.addInitializer('W', randomTensor([2, 96, 12], 31, 0.4));
+    const r = g.addInitializer('R', randomTensor([2, 96, 32], 32, 0.3));
+    const b = g.addInitializer('B', randomTensor([2, 192], 33, 0.1));
+    const [y, yh] = g.op('GRU', [x, w, r, b], { hidden_size: 32, direction: 'bidirectional', linear_before_reset: 1 }, { name: 'gru', outputs: ['y', 'y_h'] }).outputs;
+    y.type = tensorType('float32', [6, 2, 1, 32]);
+    yh.type = tensorType('float32', [2, 1, 32]);
+    g.outputs.push(y, yh);
+    return new Model(g, { opsetImports: new Map([['', 17]]), irVersion: 8 });
+  }
+
+  for (const perChannel of [false, true]) {
+    it(`stores W and R in 8 bits${perChannel ? ' per gate row' : ''}; onnxruntime runs it close to float and the checker accepts it`, async () => {
+      const float = encodeModel(gruModel());
+      const model = gruModel();
+      const r = quantizeDynamic(model, { perChannel });
+      expect(r.quantized).toEqual([{ name: 'gru', opType: 'GRU' }]);
+      const bytes = encodeModel(model);
+      // W and R (34 kB of 35 kB) shrink 4×; the float bias and the scales stay.
+      expect(model.graph.initializers.get('W_quantized')!.const!.byteLength).toBe(2 * 96 * 12);
+      expect(float.byteLength / bytes.byteLength).toBeGreaterThan(3);
+      for (const seed of [1, 2, 3]) {
+        const feeds = { x: randomTensor([6, 1, 12], seed) };
+        const [a, b] = [await runOrt(float, feeds), await runOrt(bytes, feeds)];
+        expect(relErr(a.y.data as Float32Array, b.y.data as Float32Array)).toBeLessThan(0.02);
+      }
+      const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'edgeml-gru-')), 'gru.onnx');
+      fs.writeFileSync(file, bytes);
+      expect(checkModels([file]).get(file)).toBeNull();
+    });
+  }
+});

@@ -2,6 +2,7 @@
  * A CNN trained here on real MNIST digits (scripts/train-mnist-cnn.mjs, fixture committed)
  * quantized to int8: accuracy on 2,000 held-out digits must stay within 0.5 points of float.
  */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -153,5 +154,63 @@ describe('static QDQ with int4 and int16 weights (opset 21)', () => {
 
   it('refuses int4 weights below opset 21', async () => {
     await expect(quantize(await loadModel(FIXTURE), { mode: 'static', calibrationData: calibration(), backend: new NodeBackend(), weightType: 'int4' })).rejects.toThrow(/needs opset 21/);
+  });
+});
+
+describe('per-tensor type overrides', () => {
+  it('keeps one activation in int16 and shrinks one weight to int4; the ONNX package reads those types, onnxruntime keeps accuracy', async () => {
+    const model = await loadModel(FIXTURE);
+    model.opsetImports.set('', 21);
+    const floatAcc = await accuracy(encodeModel(model));
+    const r = await quantize(model, { mode: 'static', calibrationData: calibration(), backend: new NodeBackend(), perChannel: true, typeOverrides: { pool_out: 'int16', 'fc.weight': 'int4' } });
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'edgeml-types-')), 'mixed.onnx');
+    fs.writeFileSync(file, encodeModel(r.model));
+    // The checker here (onnx 1.12) stops at opset 17, so it cannot judge int16/int4 QuantizeLinear
+    // (opset 21); onnxruntime loading and running the model below is the check of validity.
+    // The oracle: the onnx package's view of which element type each quantized tensor has.
+    const py = spawnSync('/usr/bin/python3', ['-c', `
+import json, sys, onnx
+m = onnx.load(sys.argv[1])
+inits = {i.name: i.data_type for i in m.graph.initializer}
+out = {}
+for n in m.graph.node:
+    if n.op_type == 'QuantizeLinear': out[n.input[0]] = inits[n.input[2]]
+    if n.op_type == 'DequantizeLinear' and n.input[0] in inits: out[n.input[0]] = inits[n.input[0]]
+print(json.dumps(out))`, file], { encoding: 'utf8' });
+    expect(py.status, py.stderr).toBe(0);
+    // TensorProto.DataType numbers (onnx 1.12 predates INT4's name, not its number): UINT8 2, INT8 3, INT16 5, INT4 22.
+    const types = JSON.parse(py.stdout) as Record<string, number>;
+    expect(types.pool_out).toBe(5);
+    expect(types.image).toBe(2);
+    expect(types['fc.weight_quantized']).toBe(22);
+    expect(types['conv.weight_quantized']).toBe(3);
+    const acc = await accuracy(encodeModel(r.model));
+    console.log(`MNIST static, pool_out int16 + fc.weight int4: float ${floatAcc.toFixed(2)} %, quantized ${acc.toFixed(2)} %`);
+    expect(Math.abs(acc - floatAcc)).toBeLessThanOrEqual(2);
+  });
+
+  it('refuses overrides that name nothing, mix kinds, or ask QOperator for them', async () => {
+    const model = await loadModel(FIXTURE);
+    model.opsetImports.set('', 21);
+    const base = { mode: 'static' as const, calibrationData: calibration(), backend: new NodeBackend() };
+    await expect(quantize(model, { ...base, typeOverrides: { nope: 'int8' } })).rejects.toThrow(/typeOverrides\['nope'\]: the model has no tensor of that name/);
+    await expect(quantize(model, { ...base, typeOverrides: { pool_out: 'int4' } })).rejects.toThrow(/an activation takes uint8, int8, int16, got 'int4'/);
+    await expect(quantize(model, { ...base, format: 'qoperator', typeOverrides: { pool_out: 'int16' } })).rejects.toThrow(/QDQ form only/);
+  });
+});
+
+describe('accuracy budget with a user metric', () => {
+  it('puts layers back in float until held-out accuracy reaches the bar', async () => {
+    const model = await loadModel(FIXTURE);
+    model.opsetImports.set('', 21);
+    const floatAcc = await accuracy(encodeModel(model));
+    const metric = (m: typeof model) => accuracy(encodeModel(m));
+    // int4 weights lose ~0.2 points here; ask for float accuracy exactly.
+    const r = await quantize(model, { mode: 'static', calibrationData: calibration(), backend: new NodeBackend(), evaluationData: calibration(), weightType: 'int4', perChannel: true, accuracyBudget: { metric, minMetric: floatAcc } });
+    expect(r.metric).toBe(await metric(r.model));
+    if (r.fallbackNodes!.length === 0) expect(r.metric!).toBeGreaterThanOrEqual(floatAcc);
+    expect(r.budgetMet).toBe(r.metric! >= floatAcc);
+    expect(r.budgetMet).toBe(true);
+    await expect(quantize(model, { mode: 'static', calibrationData: calibration(), backend: new NodeBackend(), evaluationData: calibration(), accuracyBudget: { metric } })).rejects.toThrow(/metric and minMetric together/);
   });
 });

@@ -1,4 +1,5 @@
 /** `edgeml quantize` end to end: real files, onnxruntime as the judge of the output. */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -72,6 +73,14 @@ describe('edgeml quantize', () => {
     expect(s.fallbackNodes!.length).toBeGreaterThan(0);
     expect(s.budgetMet).toBe(s.sqnrDb! >= Math.ceil(report.sqnrDb! + 3));
     expect(fs.existsSync(out)).toBe(true);
+
+    // Per-tensor type: the fc weight as uint8 (asymmetric) while the conv weight stays int8; the onnx package reads the types.
+    const typed = path.join(dir, 'typed.onnx');
+    expect((await run(['quantize', model, '-o', typed, '--mode', 'static', '--calibration', samples, '--type', 'fc=uint8'])).code).toBe(0);
+    const py = spawnSync('/usr/bin/python3', ['-c', 'import onnx,sys,json; m=onnx.load(sys.argv[1]); print(json.dumps({i.name: i.data_type for i in m.graph.initializer}))', typed], { encoding: 'utf8' });
+    const types = JSON.parse(py.stdout) as Record<string, number>;
+    expect([types.fc_quantized, types.w_quantized]).toEqual([2, 3]); // UINT8, INT8
+    expect((await run(['quantize', model, '-o', typed, '--mode', 'static', '--calibration', samples, '--type', 'fc'])).code).toBe(2);
   });
 
   it('fp16 and int4 modes write loadable models', async () => {

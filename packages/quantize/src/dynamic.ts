@@ -19,11 +19,13 @@ export interface DynamicQuantizeOptions {
   reduceRange?: boolean;
   /**
    * Op types to quantize (default MatMul, Gemm, Gather — embedding tables become 8-bit,
-   * dequantized after the lookup — and LSTM, as onnxruntime's DynamicQuantizeLSTM). Conv is available, but onnxruntime's
+   * dequantized after the lookup — LSTM, as onnxruntime's DynamicQuantizeLSTM, and GRU, whose
+   * W and R are stored 8-bit and dequantized before a float GRU, since onnxruntime has no
+   * quantized GRU kernel: smaller, not faster). Conv is available, but onnxruntime's
    * ConvInteger kernel is slow: measured 5x slower than float on a CNN here (see
    * docs/benchmarks.md); quantize convolutional models statically instead.
    */
-  opTypes?: readonly ('MatMul' | 'Gemm' | 'Conv' | 'Gather' | 'LSTM')[];
+  opTypes?: readonly ('MatMul' | 'Gemm' | 'Conv' | 'Gather' | 'LSTM' | 'GRU')[];
   /** Nodes to keep in float. */
   exclude?: Exclusion;
 }
@@ -33,9 +35,7 @@ export interface DynamicQuantizeResult {
   skipped: NodeOutcome[];
 }
 
-const DEFAULT_OPS = ['MatMul', 'Gemm', 'Gather', 'LSTM'] as const;
-/** Ops with weights but no quantized kernel in onnxruntime: left in float, and the report says why. */
-const NOT_YET = new Set(['GRU']);
+const DEFAULT_OPS = ['MatMul', 'Gemm', 'Gather', 'LSTM', 'GRU'] as const;
 const FLOAT_WEIGHT = (v: Value | undefined): v is Value => !!v?.const && v.const.dtype === 'float32' && !v.isGraphInput;
 
 /**
@@ -56,10 +56,6 @@ export function quantizeDynamic(model: Model, options: DynamicQuantizeOptions = 
   for (const graph of [...model.graphs()]) {
     const ctx: Ctx = { model, graph, rw: new Rewriter(graph), options: { ...options, weightType }, weights: new Map(), activations: new Map() };
     for (const node of graph.nodes) {
-      if (NOT_YET.has(node.opType) && (node.domain === '' || node.domain === 'ai.onnx')) {
-        result.skipped.push({ name: node.name, opType: node.opType, reason: 'onnxruntime has no quantized GRU kernel (only LSTM has one); the node stays float' });
-        continue;
-      }
       if (!ops.has(node.opType) || (node.domain !== '' && node.domain !== 'ai.onnx')) continue;
       const outcome = { name: node.name, opType: node.opType };
       if (isExcluded(node, options.exclude)) { result.skipped.push({ ...outcome, reason: 'excluded by the caller' }); continue; }
@@ -87,6 +83,7 @@ interface Ctx {
 function quantizeNode(ctx: Ctx, node: Node): string | undefined {
   if (node.opType === 'Gather') return quantizeGather(ctx, node);
   if (node.opType === 'LSTM') return quantizeLstm(ctx, node);
+  if (node.opType === 'GRU') return quantizeGruWeights(ctx, node);
   const x = node.inputs[0];
   if (!x || (x.dtype !== undefined && x.dtype !== 'float32')) return 'input is not float32';
   switch (node.opType) {
@@ -252,5 +249,24 @@ function quantizeLstm(ctx: Ctx, node: Node): string | undefined {
   const originals = [...node.outputs];
   ctx.graph.remove(node, { safe: false });
   originals.forEach((o, i) => replacement.replaceOutput(i, o));
+  return undefined;
+}
+
+/**
+ * GRU: onnxruntime has no quantized GRU kernel, so W and R are stored 8-bit (per gate row when
+ * per-channel) and dequantized in front of the float GRU: 4× smaller weights, float speed.
+ */
+function quantizeGruWeights(ctx: Ctx, node: Node): string | undefined {
+  const [, w, r] = node.inputs;
+  if (!FLOAT_WEIGHT(w) || !FLOAT_WEIGHT(r)) return 'W or R is not a float32 constant';
+  const opset = ctx.model.opset() ?? 0;
+  const perChannel = !!ctx.options.perChannel && opset >= 13;
+  const rw = ctx.rw.at(node);
+  for (const [index, v] of [[1, w], [2, r]] as const) {
+    // Axis 1 is the 3·hidden gate rows: one scale per row keeps small gates precise.
+    const qw = quantizeWeight(v.const!, { type: ctx.options.weightType, symmetric: ctx.options.weightType === 'int8', reduceRange: ctx.options.reduceRange, axis: perChannel ? 1 : undefined });
+    const [dq] = rw.op('DequantizeLinear', [rw.constant(`${v.name}_quantized`, qw.quantized), rw.constant(`${v.name}_scale`, qw.scale), rw.constant(`${v.name}_zero_point`, qw.zeroPoint)], perChannel ? { axis: 1 } : {}, [`${v.name}_dequantized`]);
+    node.setInput(index, dq);
+  }
   return undefined;
 }

@@ -31,15 +31,26 @@ export interface QuantizeCommonOptions {
   /** Runs the evaluation and the target check (static mode needs it anyway). */
   backend?: Backend;
   /**
-   * Static mode: keep the layers that add the most error in float until every output's
-   * SQNR on `evaluationData` reaches `minSqnrDb` (at most `maxFallbackNodes`, default 10).
+   * Static mode: keep the layers that add the most error in float until the budget is met
+   * (at most `maxFallbackNodes`, default 10): every output's SQNR on `evaluationData` reaches
+   * `minSqnrDb`, and/or your own metric of the quantized model (accuracy on a labelled set,
+   * say) reaches `minMetric`. Layers are ranked by the SQNR they lose either way.
    */
-  accuracyBudget?: { minSqnrDb: number; maxFallbackNodes?: number };
+  accuracyBudget?: AccuracyBudget;
   /**
    * The runtime that will serve the model (e.g. `new WebBackend()` for wasm): the result is
    * loaded there and `QuantizeResult.target` says whether it loads and which ops it cannot run.
    */
   target?: Backend;
+}
+
+/** When a static quantization is good enough (see `QuantizeCommonOptions.accuracyBudget`). */
+export interface AccuracyBudget {
+  minSqnrDb?: number;
+  /** Your score of a candidate model, higher is better (e.g. top-1 accuracy on held-out data). */
+  metric?: (model: Model) => number | Promise<number>;
+  minMetric?: number;
+  maxFallbackNodes?: number;
 }
 
 /** Float-vs-quantized agreement of one model output. */
@@ -71,6 +82,8 @@ export interface QuantizeResult {
   fallbackNodes?: string[];
   /** Whether the accuracy budget was met (when one was given). */
   budgetMet?: boolean;
+  /** The user metric of the returned model, when the budget has one. */
+  metric?: number;
   /** Whether the result loads in `options.target`, and every op it cannot run. */
   target?: TargetCheckResult;
 }
@@ -156,7 +169,10 @@ export async function quantize(model: Model, options: QuantizeOptions): Promise<
   const after = encodeModel(work);
   const result: QuantizeResult = { model: work, mode: options.mode, sizeBefore: before.byteLength, sizeAfter: after.byteLength, quantizedNodes: quantized, skippedNodes: skipped, ranges, dequantizedNames };
   const evaluation = options.evaluationData;
-  if (options.accuracyBudget && (options.mode !== 'static' || !evaluation)) throw new InvalidArgumentError('accuracyBudget works in static mode with evaluationData', 'accuracyBudget');
+  const budget = options.accuracyBudget;
+  if (budget && (options.mode !== 'static' || !evaluation)) throw new InvalidArgumentError('accuracyBudget works in static mode with evaluationData', 'accuracyBudget');
+  if (budget && budget.minSqnrDb === undefined && !budget.metric) throw new InvalidArgumentError('accuracyBudget needs minSqnrDb, or a metric with minMetric', 'accuracyBudget');
+  if (budget && !!budget.metric !== (budget.minMetric !== undefined)) throw new InvalidArgumentError('accuracyBudget: give metric and minMetric together', 'accuracyBudget');
   if (evaluation && options.accuracyBudget && (evaluation as Iterable<unknown>)[Symbol.iterator]?.() === (evaluation as unknown)) {
     throw new InvalidArgumentError('with accuracyBudget the evaluation data is read several times: pass an array, not a one-shot iterator', 'evaluationData');
   }
@@ -182,7 +198,12 @@ async function fallBack(result: QuantizeResult, original: Model, preprocessed: U
   const budget = options.accuracyBudget!;
   const fallback: string[] = [];
   let current = result;
-  while ((current.sqnrDb ?? Infinity) < budget.minSqnrDb && fallback.length < (budget.maxFallbackNodes ?? 10)) {
+  const met = async (r: QuantizeResult) => {
+    if (budget.metric) r.metric = await budget.metric(r.model);
+    return (budget.minSqnrDb === undefined || (r.sqnrDb ?? Infinity) >= budget.minSqnrDb) && (r.metric === undefined || r.metric >= budget.minMetric!);
+  };
+  let ok = await met(current);
+  while (!ok && fallback.length < (budget.maxFallbackNodes ?? 10)) {
     const sqnr = new Map((current.tensorErrors ?? []).map((e) => [e.name, e.sqnrDb]));
     const model = decodeModel(preprocessed);
     let worst: { name: string; added: number } | undefined;
@@ -201,8 +222,9 @@ async function fallBack(result: QuantizeResult, original: Model, preprocessed: U
     const r = await quantizeStatic(model, { ...options, exclude, rangeOverrides: { ...options.rangeOverrides, ...result.ranges } });
     current = { ...result, model, quantizedNodes: r.quantized, skippedNodes: r.skipped, sizeAfter: encodeModel(model).byteLength, ranges: r.ranges, dequantizedNames: r.dequantizedNames };
     await evaluate(current, original, data, options.backend);
+    ok = await met(current);
   }
   current.fallbackNodes = fallback;
-  current.budgetMet = (current.sqnrDb ?? Infinity) >= budget.minSqnrDb;
+  current.budgetMet = ok;
   return current;
 }

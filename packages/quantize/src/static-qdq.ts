@@ -23,13 +23,20 @@ const WEIGHT_INPUT: Record<string, { weight: number; bias?: number; axis: (node:
   Gemm: { weight: 1, bias: 2, axis: (n) => (n.attr('transB', 'int', 0) ? 0 : 1) },
 };
 
+/** Quantized activation types. */
+export type ActivationType = 'uint8' | 'int8' | 'int16';
+/** Quantized weight types. */
+export type WeightType = 'int8' | 'uint8' | 'int16' | 'int4' | 'uint4';
+const ACTIVATION_TYPES: readonly string[] = ['uint8', 'int8', 'int16'];
+const WEIGHT_TYPES: readonly string[] = ['int8', 'uint8', 'int16', 'int4', 'uint4'];
+
 export interface StaticQuantizeOptions extends CalibrationOptions {
   calibrationData: CalibrationData;
   backend: Backend;
   /** Activation type (default uint8, asymmetric; int8 is symmetric). int16 needs opset 21. */
-  activationType?: 'uint8' | 'int8' | 'int16';
+  activationType?: ActivationType;
   /** Weight type (default int8, symmetric; int16 and int4 are symmetric too and need opset 21; uint8/uint4 asymmetric). */
-  weightType?: 'int8' | 'uint8' | 'int16' | 'int4' | 'uint4';
+  weightType?: WeightType;
   perChannel?: boolean;
   reduceRange?: boolean;
   opTypes?: readonly string[];
@@ -38,6 +45,13 @@ export interface StaticQuantizeOptions extends CalibrationOptions {
   rangeOverrides?: Record<string, TensorRange>;
   /** Exact scale and zero point for some activations, by tensor name (they win over any range). */
   paramOverrides?: Record<string, { scale: number; zeroPoint: number }>;
+  /**
+   * Quantized type per tensor, by name: activations take uint8, int8 or int16; weights (by
+   * initializer name) any weight type. QDQ form only (QOperator kernels need one type
+   * throughout). E.g. `{ 'conv1_out': 'int16', 'fc.weight': 'int4' }` keeps a sensitive
+   * activation wide and shrinks a large weight further.
+   */
+  typeOverrides?: Record<string, ActivationType | WeightType>;
   /**
    * Full-integer model, as the TFLite converter offers: float inputs and outputs become the
    * activation type (uint8/int8) with the same names; each one's scale and zero point are
@@ -71,7 +85,9 @@ export async function quantizeStatic(model: Model, options: StaticQuantizeOption
   const opset = model.opset() ?? 0;
   const actType = options.activationType ?? 'uint8';
   const weightType = options.weightType ?? 'int8';
-  const wide = actType === 'int16' || ['int16', 'int4', 'uint4'].includes(weightType);
+  const overrides = options.typeOverrides ?? {};
+  if (Object.keys(overrides).length && options.format === 'qoperator') throw new InvalidArgumentError('typeOverrides work in QDQ form only: QOperator kernels take one quantized type throughout', 'typeOverrides');
+  const wide = [actType, weightType, ...Object.values(overrides)].some((t) => ['int16', 'int4', 'uint4'].includes(t));
   const needOpset = wide ? 21 : options.perChannel ? 13 : 10;
   if (opset < needOpset) throw new UnsupportedOpError('QuantizeLinear', '', opset, `static QDQ quantization with ${actType} activations and ${weightType} weights${options.perChannel ? ' per channel' : ''} needs opset ${needOpset} or later; this model imports opset ${opset}`);
   if (!options.backend) throw new InvalidArgumentError('static quantization runs the model to calibrate it: pass a backend (e.g. new NodeBackend() from @edgeml/runtime-node)', 'backend');
@@ -97,24 +113,34 @@ export async function quantizeStatic(model: Model, options: StaticQuantizeOption
   }
   const ioValues = options.fullInteger ? [...graph.inputs.filter((v) => !v.const && v.dtype === 'float32'), ...graph.outputs.filter((v) => v.dtype === 'float32')] : [];
   for (const v of ioValues) activations.add(v);
+  for (const [name, t] of Object.entries(overrides)) {
+    const v = graph.findValue(name);
+    const isWeight = !!v?.const;
+    if (!v) throw new InvalidArgumentError(`typeOverrides['${name}']: the model has no tensor of that name`, 'typeOverrides');
+    if (!(isWeight ? WEIGHT_TYPES : ACTIVATION_TYPES).includes(t)) throw new InvalidArgumentError(`typeOverrides['${name}']: ${isWeight ? 'a weight' : 'an activation'} takes ${(isWeight ? WEIGHT_TYPES : ACTIVATION_TYPES).join(', ')}, got '${t}'`, 'typeOverrides');
+  }
   const names = [...activations].map((v) => v.name).filter((n) => !options.rangeOverrides?.[n]);
   const ranges = names.length ? await calibrate(model, options.calibrationData, options.backend, names, options) : new Map<string, TensorRange>();
   for (const [n, r] of Object.entries(options.rangeOverrides ?? {})) ranges.set(n, r);
 
+  const aRange = quantRange(actType, { symmetric: actType !== 'uint8' });
+  /** Each activation's own type and integer range. */
+  const actTypeOf = (name: string) => (overrides[name] as ActivationType | undefined) ?? actType;
+  const rangeOf = (name: string) => (overrides[name] ? quantRange(actTypeOf(name), { symmetric: actTypeOf(name) !== 'uint8' }) : aRange);
   if (actType === 'uint8') fuseActivations(graph, chosen, activations, ranges, result);
   // Softmax outputs live in [0, 1): a fixed 1/256 step (zero point 0) covers them, and is the
   // scale onnxruntime's QLinearSoftmax requires.
-  if (actType === 'uint8') for (const n of chosen) if (n.opType === 'Softmax' && !options.paramOverrides?.[n.outputs[0].name]) ranges.set(n.outputs[0].name, { min: 0, max: 255 / 256 });
-  const aRange = quantRange(actType, { symmetric: actType !== 'uint8' });
+  for (const n of chosen) if (n.opType === 'Softmax' && actTypeOf(n.outputs[0].name) === 'uint8' && !options.paramOverrides?.[n.outputs[0].name]) ranges.set(n.outputs[0].name, { min: 0, max: 255 / 256 });
   const qdq = new Map<Value, Value>();
   /** Scale of each DequantizeLinear output, for the int32 bias of the node that reads it. */
   const dqScale = new Map<Value, number>();
   for (const [name, p] of Object.entries(options.paramOverrides ?? {})) {
-    if (!(p.scale > 0) || !Number.isInteger(p.zeroPoint) || p.zeroPoint < aRange.qmin || p.zeroPoint > aRange.qmax) throw new InvalidArgumentError(`paramOverrides['${name}']: scale must be > 0 and zeroPoint an integer in [${aRange.qmin}, ${aRange.qmax}] for ${actType}`, 'paramOverrides');
+    const r = rangeOf(name);
+    if (!(p.scale > 0) || !Number.isInteger(p.zeroPoint) || p.zeroPoint < r.qmin || p.zeroPoint > r.qmax) throw new InvalidArgumentError(`paramOverrides['${name}']: scale must be > 0 and zeroPoint an integer in [${r.qmin}, ${r.qmax}] for ${actTypeOf(name)}`, 'paramOverrides');
     // The range the parameters represent, so reports and fallbacks see it too.
-    ranges.set(name, { min: (aRange.qmin - p.zeroPoint) * p.scale, max: (aRange.qmax - p.zeroPoint) * p.scale });
+    ranges.set(name, { min: (r.qmin - p.zeroPoint) * p.scale, max: (r.qmax - p.zeroPoint) * p.scale });
   }
-  const actParams = (v: Value) => options.paramOverrides?.[v.name] ?? computeScaleZeroPoint(ranges.get(v.name)!.min, ranges.get(v.name)!.max, aRange, actType !== 'uint8');
+  const actParams = (v: Value) => options.paramOverrides?.[v.name] ?? computeScaleZeroPoint(ranges.get(v.name)!.min, ranges.get(v.name)!.max, rangeOf(v.name), actTypeOf(v.name) !== 'uint8');
 
   const rewriter = new Rewriter(graph);
   // One QuantizeLinear/DequantizeLinear pair per activation, before its first quantized reader.
@@ -127,7 +153,7 @@ export async function quantizeStatic(model: Model, options: StaticQuantizeOption
     const rw = rewriter.at(anchor);
     const sz = actParams(v);
     const scale = rw.constant(`${v.name}_scale`, Tensor.from('float32', [], [sz.scale]));
-    const zp = rw.constant(`${v.name}_zero_point`, quantTensor(actType, [], Int32Array.of(sz.zeroPoint)));
+    const zp = rw.constant(`${v.name}_zero_point`, quantTensor(actTypeOf(v.name), [], Int32Array.of(sz.zeroPoint)));
     const [q] = rw.op('QuantizeLinear', [v, scale, zp], {}, [`${v.name}_quantized`]);
     const [dq] = rw.op('DequantizeLinear', [q, scale, zp], {}, [`${v.name}_dequantized`]);
     qdq.set(v, dq);
@@ -143,7 +169,8 @@ export async function quantizeStatic(model: Model, options: StaticQuantizeOption
       const weight = node.inputs[w.weight]!;
       const preferred = options.perChannel ? w.axis(node) : undefined;
       const axis = preferred === -1 ? undefined : preferred;
-      const qw = quantizeWeight(weight.const!, { type: weightType, symmetric: !weightType.startsWith('u'), reduceRange: options.reduceRange, axis });
+      const wt = (overrides[weight.name] as WeightType | undefined) ?? weightType;
+      const qw = quantizeWeight(weight.const!, { type: wt, symmetric: !wt.startsWith('u'), reduceRange: options.reduceRange, axis });
       const qv = rw.constant(`${weight.name}_quantized`, qw.quantized);
       const sv = rw.constant(`${weight.name}_scale`, qw.scale);
       const zv = rw.constant(`${weight.name}_zero_point`, qw.zeroPoint);

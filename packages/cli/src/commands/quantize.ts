@@ -78,7 +78,7 @@ export async function runQuantize(values: Record<string, unknown>, input: string
   const target = choice(str(values.target) ?? 'node', ['node', 'wasm'] as const, 'target');
   const exclude = (values.exclude as string[] | undefined)?.flatMap((e) => e.split(',')).filter(Boolean);
   const opTypes = str(values.ops)?.split(',').filter(Boolean);
-  if (opTypes && mode === 'dynamic') for (const op of opTypes) if (!['MatMul', 'Gemm', 'Conv', 'Gather', 'LSTM'].includes(op)) throw new UsageError(`--ops for dynamic mode takes MatMul, Gemm, Conv, Gather, LSTM; got '${op}'`, 'quantize');
+  if (opTypes && mode === 'dynamic') for (const op of opTypes) if (!['MatMul', 'Gemm', 'Conv', 'Gather', 'LSTM', 'GRU'].includes(op)) throw new UsageError(`--ops for dynamic mode takes MatMul, Gemm, Conv, Gather, LSTM, GRU; got '${op}'`, 'quantize');
   const model: Model = await loadModel(input);
   const backend = new NodeBackend();
   const calibration = str(values.calibration) ? loadCalibration(str(values.calibration)!, model, values) : undefined;
@@ -91,11 +91,16 @@ export async function runQuantize(values: Record<string, unknown>, input: string
   } : undefined;
   let options: QuantizeOptions;
   switch (mode) {
-    case 'dynamic': options = { mode, ...common, perChannel: !!values['per-channel'], weightType: weightType === 'int8' || weightType === 'uint8' ? weightType : undefined, opTypes: opTypes as ('MatMul' | 'Gemm' | 'Conv' | 'Gather' | 'LSTM')[] | undefined }; break;
+    case 'dynamic': options = { mode, ...common, perChannel: !!values['per-channel'], weightType: weightType === 'int8' || weightType === 'uint8' ? weightType : undefined, opTypes: opTypes as ('MatMul' | 'Gemm' | 'Conv' | 'Gather' | 'LSTM' | 'GRU')[] | undefined }; break;
     case 'static': {
       const minSqnr = str(values['min-sqnr']);
       if (minSqnr !== undefined && !Number.isFinite(Number(minSqnr))) throw new UsageError(`--min-sqnr takes a number of dB, got '${minSqnr}'`, 'quantize');
-      options = { mode, ...common, calibrationData: calibration!, perChannel: !!values['per-channel'], method, activationType, weightType, opTypes, onProgress, format: format === 'qoperator' ? 'qoperator' : undefined, fullInteger: !!values['full-integer'], accuracyBudget: minSqnr === undefined ? undefined : { minSqnrDb: Number(minSqnr) } };
+      const typeOverrides = Object.fromEntries(((values.type as string[] | undefined) ?? []).flatMap((e) => e.split(',')).filter(Boolean).map((pair) => {
+        const eq = pair.lastIndexOf('=');
+        if (eq < 1) throw new UsageError(`--type takes tensor=type, e.g. conv1_out=int16 or fc.weight=int4; got '${pair}'`, 'quantize');
+        return [pair.slice(0, eq), pair.slice(eq + 1) as 'int8'];
+      }));
+      options = { mode, ...common, typeOverrides, calibrationData: calibration!, perChannel: !!values['per-channel'], method, activationType, weightType, opTypes, onProgress, format: format === 'qoperator' ? 'qoperator' : undefined, fullInteger: !!values['full-integer'], accuracyBudget: minSqnr === undefined ? undefined : { minSqnrDb: Number(minSqnr) } };
       break;
     }
     case 'int4': options = { mode, ...common, format: format === 'qdq' ? 'qdq' : 'matmulnbits', blockSize: values['block-size'] ? Number(values['block-size']) : undefined }; break;
@@ -166,6 +171,8 @@ Options:
                               to use ConvInteger, which onnxruntime runs slowly); static
                               defaults to every op it knows
   --exclude <list>            keep nodes in float: op:Gemm,node:conv1,... (repeatable)
+  --type <tensor=type>        static, QDQ: this tensor's quantized type, e.g. conv1_out=int16
+                              (activations: uint8, int8, int16) or fc.weight=int4 (weights) (repeatable)
   --target <t>                node (default) or wasm: load the result in onnxruntime-node or in
                               onnxruntime-web's wasm runtime, and refuse to write a model it cannot
                               load (naming every op it has no kernel for)
@@ -183,7 +190,7 @@ Examples:
     output: { type: 'string', short: 'o' }, mode: { type: 'string' }, format: { type: 'string' }, 'per-channel': { type: 'boolean' },
     'weight-type': { type: 'string' }, 'activation-type': { type: 'string' }, calibration: { type: 'string' }, method: { type: 'string' },
     'block-size': { type: 'string' }, exclude: { type: 'string', multiple: true }, target: { type: 'string' }, force: { type: 'boolean' },
-    report: { type: 'string' }, ops: { type: 'string' }, 'min-sqnr': { type: 'string' }, 'full-integer': { type: 'boolean' }, size: { type: 'string' }, mean: { type: 'string' }, std: { type: 'string' }, scale: { type: 'string' }, layout: { type: 'string' },
+    report: { type: 'string' }, type: { type: 'string', multiple: true }, ops: { type: 'string' }, 'min-sqnr': { type: 'string' }, 'full-integer': { type: 'boolean' }, size: { type: 'string' }, mean: { type: 'string' }, std: { type: 'string' }, scale: { type: 'string' }, layout: { type: 'string' },
   },
   async run({ values, positionals, stdout }) {
     if (positionals.length !== 1) throw new UsageError(`expected one input model, got ${positionals.length}`, 'quantize');
