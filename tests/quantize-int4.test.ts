@@ -4,13 +4,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeModel, encodeModel, modelStats } from '@edgeml/core';
-import { quantizeInt4, quantizeBlocks } from '@edgeml/quantize';
+import { quantizeInt4, quantizeBlocks, hqqBlocks } from '@edgeml/quantize';
 import { Tensor, type Model } from '@edgeml/core';
 import { buildMlp, randomTensor, runOrt, relErr } from './support/models.js';
 import { checkModels } from './support/onnx-checker.js';
 
 /** The float model with each weight replaced by its int4 round trip (codes × scales). */
-function dequantizedTwin(floatBytes: Uint8Array, symmetric: boolean): Model {
+function dequantizedTwin(floatBytes: Uint8Array, symmetric: boolean, hqq = false): Model {
   const m = decodeModel(floatBytes);
   for (const n of m.graph) {
     const w = n.inputs[1];
@@ -21,7 +21,7 @@ function dequantizedTwin(floatBytes: Uint8Array, symmetric: boolean): Model {
     const [K, N] = transB ? [c, r] : [r, c];
     const kn = new Float32Array(K * N);
     for (let k = 0; k < K; k++) for (let j = 0; j < N; j++) kn[k * N + j] = transB ? src[j * K + k] : src[k * N + j];
-    const q = quantizeBlocks(kn, K, N, 32, symmetric);
+    const q = hqq ? hqqBlocks(kn, K, N, 32) : quantizeBlocks(kn, K, N, 32, symmetric);
     const back = new Float32Array(r * c);
     for (let k = 0; k < K; k++) for (let j = 0; j < N; j++) {
       const b = Math.floor(k / 32);
@@ -69,6 +69,43 @@ describe('int4 weight-only quantization', () => {
   it('validates the block size and the opset the QDQ form needs', () => {
     expect(() => quantizeInt4(buildMlp(), { blockSize: 24 })).toThrow(/power of two/);
     expect(() => quantizeInt4(buildMlp(), { format: 'qdq' })).toThrow(/opset 21/);
+  });
+});
+
+describe('int4 with HQQ', () => {
+  it('float zero points reach onnxruntime\'s MatMulNBits exactly as dequantized', async () => {
+    const fb = encodeModel(buildMlp());
+    const model = decodeModel(fb);
+    quantizeInt4(model, { algorithm: 'hqq', blockSize: 32 });
+    const feeds = { x: randomTensor([4, 512], 9) };
+    const [b, c] = [await runOrt(encodeModel(model), feeds), await runOrt(dequantizedTwin(fb, false, true), feeds)];
+    expect(relErr(c.y.data as Float32Array, b.y.data as Float32Array)).toBeLessThan(1e-4);
+  });
+
+  it('fits heavy-tailed weights better than round-to-nearest, as onnxruntime measures it', async () => {
+    // Weights u³ (u uniform): most near zero, a few large — the case HQQ's lp error model is for.
+    const float = buildMlp();
+    for (const v of float.graph.initializers.values()) {
+      const d = v.const!.data as Float32Array;
+      if (v.const!.dims.length === 2) v.const = Tensor.from('float32', v.const!.dims, d.map((x) => 30 * x ** 3));
+    }
+    const fb = encodeModel(float);
+    const feeds = { x: randomTensor([8, 512], 10) };
+    const reference = (await runOrt(fb, feeds)).y.data as Float32Array;
+    const errorOf = async (options: Parameters<typeof quantizeInt4>[1]) => {
+      const m = decodeModel(fb);
+      quantizeInt4(m, options);
+      return relErr(reference, (await runOrt(encodeModel(m), feeds)).y.data as Float32Array);
+    };
+    const [rtn, rtnAsym, hqq] = [await errorOf({}), await errorOf({ symmetric: false }), await errorOf({ algorithm: 'hqq' })];
+    console.log(`int4 on heavy-tailed weights, output error: RTN symmetric ${rtn.toFixed(4)}, RTN asymmetric ${rtnAsym.toFixed(4)}, HQQ ${hqq.toFixed(4)}`);
+    expect(hqq).toBeLessThan(rtnAsym);
+    expect(hqq).toBeLessThan(rtn);
+  });
+
+  it('refuses the forms HQQ cannot take', () => {
+    expect(() => quantizeInt4(buildMlp(), { algorithm: 'hqq', format: 'qdq' })).toThrow(/only MatMulNBits takes/);
+    expect(() => quantizeInt4(buildMlp(), { algorithm: 'hqq', symmetric: true })).toThrow(/asymmetric by nature/);
   });
 });
 

@@ -87,7 +87,7 @@ describe('edgeml quantize', () => {
     const dir = tmpdir();
     const model = path.join(dir, 'net.onnx');
     fs.writeFileSync(model, convModel());
-    for (const [mode, extra] of [['fp16', []], ['int4', ['--block-size', '16']]] as const) {
+    for (const [mode, extra] of [['fp16', []], ['int4', ['--block-size', '16']], ['int4', ['--block-size', '16', '--algorithm', 'hqq']]] as const) {
       const out = path.join(dir, `net.${mode}.onnx`);
       const r = await run(['quantize', model, '-o', out, '--mode', mode, ...extra]);
       expect(r.code, r.err).toBe(0);

@@ -12,3 +12,4 @@ export { quantizeInt4, quantizeBlocks, type Int4Options, type Int4Result } from 
 export { quantize, compareOutputs, type QuantizeOptions, type QuantizeResult, type QuantizeMode, type OutputError, type QuantizeCommonOptions, type AccuracyBudget } from './quantize.js';
 export { qdqToQOperator, type QOperatorResult } from './qoperator.js';
 export { checkTarget, type TargetCheckResult, type UnsupportedOp } from './target-check.js';
+export { hqqBlocks, type HqqParams } from './hqq.js';

@@ -8,6 +8,7 @@
  */
 import { InvalidArgumentError, Tensor, UnsupportedOpError, eliminateDeadCode, opAttributes, type Model, type Node, type Value } from '@edgeml/core';
 import { roundHalfEven, transposeLastTwo } from './quant-params.js';
+import { hqqBlocks, type HqqParams } from './hqq.js';
 import { Rewriter, takeOverOutput } from './rewrite.js';
 import { isExcluded, type Exclusion, type NodeOutcome } from './select.js';
 
@@ -18,6 +19,13 @@ export interface Int4Options {
   symmetric?: boolean;
   /** Output form (default matmulnbits). */
   format?: 'matmulnbits' | 'qdq';
+  /**
+   * How codes are chosen: round to nearest (default), or HQQ, which refines each block's zero
+   * point to fit the weights better (asymmetric, float zero points: MatMulNBits form only).
+   */
+  algorithm?: 'rtn' | 'hqq';
+  /** HQQ solver settings. */
+  hqq?: HqqParams;
   exclude?: Exclusion;
 }
 
@@ -67,7 +75,11 @@ export function quantizeInt4(model: Model, options: Int4Options = {}): Int4Resul
   const blockSize = options.blockSize ?? 32;
   if (!Number.isInteger(Math.log2(blockSize)) || blockSize < 16) throw new InvalidArgumentError(`blockSize must be a power of two of at least 16, got ${blockSize}`, 'blockSize');
   const format = options.format ?? 'matmulnbits';
-  const symmetric = options.symmetric ?? true;
+  const algorithm = options.algorithm ?? 'rtn';
+  if (algorithm !== 'rtn' && algorithm !== 'hqq') throw new InvalidArgumentError(`algorithm must be 'rtn' or 'hqq', got '${algorithm}'`, 'algorithm');
+  if (algorithm === 'hqq' && format !== 'matmulnbits') throw new InvalidArgumentError("HQQ gives float zero points, which only MatMulNBits takes: use format 'matmulnbits'", 'algorithm');
+  if (algorithm === 'hqq' && options.symmetric) throw new InvalidArgumentError('HQQ fits a zero point per block: it is asymmetric by nature (leave symmetric unset)', 'symmetric');
+  const symmetric = algorithm === 'hqq' ? false : options.symmetric ?? true;
   if (format === 'qdq' && (model.opset() ?? 0) < 21) throw new UnsupportedOpError('DequantizeLinear', '', model.opset(), `int4 QDQ needs blocked DequantizeLinear from opset 21; this model imports opset ${model.opset()}. Use format 'matmulnbits' instead.`);
   if (format === 'matmulnbits' && !model.opsetImports.has('com.microsoft')) model.opsetImports.set('com.microsoft', 1);
   const result: Int4Result = { quantized: [], skipped: [] };
@@ -77,7 +89,7 @@ export function quantizeInt4(model: Model, options: Int4Options = {}): Int4Resul
       if (!['MatMul', 'Gemm', 'Gather'].includes(node.opType) || (node.domain !== '' && node.domain !== 'ai.onnx')) continue;
       const outcome = { name: node.name, opType: node.opType };
       if (isExcluded(node, options.exclude)) { result.skipped.push({ ...outcome, reason: 'excluded by the caller' }); continue; }
-      const reason = node.opType === 'Gather' ? rewriteGather(rw.at(node), node, blockSize, symmetric, format) : rewrite(rw.at(node), node, blockSize, symmetric, format);
+      const reason = node.opType === 'Gather' ? rewriteGather(rw.at(node), node, blockSize, symmetric, format) : rewrite(rw.at(node), node, blockSize, symmetric, format, algorithm === 'hqq' ? options.hqq ?? {} : undefined);
       if (reason) result.skipped.push({ ...outcome, reason }); else result.quantized.push(outcome);
     }
   }
@@ -114,7 +126,7 @@ function rewriteGather(rw: Rewriter, node: Node, blockSize: number, symmetric: b
   return undefined;
 }
 
-function rewrite(rw: Rewriter, node: Node, blockSize: number, symmetric: boolean, format: 'matmulnbits' | 'qdq'): string | undefined {
+function rewrite(rw: Rewriter, node: Node, blockSize: number, symmetric: boolean, format: 'matmulnbits' | 'qdq', hqq?: HqqParams): string | undefined {
   const w = node.inputs[1];
   if (!w?.const || w.const.dtype !== 'float32' || w.isGraphInput) return 'weight (input 1) is not a float32 constant';
   if (w.const.dims.length !== 2) return `weight has rank ${w.const.dims.length}; only 2-D weights are quantized`;
@@ -132,7 +144,7 @@ function rewrite(rw: Rewriter, node: Node, blockSize: number, symmetric: boolean
     if (bias && (!bias.const || bias.const.dims.length !== 1)) return 'Gemm bias is not a 1-D constant';
   }
   if (K < blockSize) return `K=${K} is smaller than one block (${blockSize})`;
-  const q = quantizeBlocks(weight, K, N, blockSize, symmetric);
+  const q = hqq ? hqqBlocks(weight, K, N, blockSize, hqq) : quantizeBlocks(weight, K, N, blockSize, symmetric);
   const name = node.outputs[0].name;
   const x = node.inputs[0]!;
   let out: Value;
@@ -145,7 +157,10 @@ function rewrite(rw: Rewriter, node: Node, blockSize: number, symmetric: boolean
       rw.constant(`${w.name}_q4`, Tensor.from('uint8', [N, q.blocks, blob], packed)),
       rw.constant(`${w.name}_scales`, Tensor.from('float32', [N * q.blocks], q.scales)),
     ];
-    if (!symmetric) {
+    if (q.zeroPoints instanceof Float32Array) {
+      // HQQ: float zero points, one per block, as MatMulNBits accepts in the scales' type.
+      inputs.push(rw.constant(`${w.name}_zero_points`, Tensor.from('float32', [N * q.blocks], q.zeroPoints)));
+    } else if (!symmetric) {
       const zpPerRow = Math.ceil(q.blocks / 2);
       const zp = new Uint8Array(N * zpPerRow);
       for (let n = 0; n < N; n++) for (let b = 0; b < q.blocks; b++) zp[n * zpPerRow + (b >> 1)] |= q.zeroPoints[n * q.blocks + b] << ((b & 1) * 4);

@@ -103,7 +103,7 @@ export async function runQuantize(values: Record<string, unknown>, input: string
       options = { mode, ...common, typeOverrides, calibrationData: calibration!, perChannel: !!values['per-channel'], method, activationType, weightType, opTypes, onProgress, format: format === 'qoperator' ? 'qoperator' : undefined, fullInteger: !!values['full-integer'], accuracyBudget: minSqnr === undefined ? undefined : { minSqnrDb: Number(minSqnr) } };
       break;
     }
-    case 'int4': options = { mode, ...common, format: format === 'qdq' ? 'qdq' : 'matmulnbits', blockSize: values['block-size'] ? Number(values['block-size']) : undefined }; break;
+    case 'int4': options = { mode, ...common, format: format === 'qdq' ? 'qdq' : 'matmulnbits', blockSize: values['block-size'] ? Number(values['block-size']) : undefined, algorithm: choice(str(values.algorithm), ['rtn', 'hqq'] as const, 'algorithm') }; break;
     case 'fp16': options = { mode, ...common }; break;
   }
   const result = await quantize(model, options);
@@ -167,6 +167,9 @@ Options:
   --min-sqnr <dB>             static: keep the layers adding the most error in float until every
                               output's SQNR on the calibration samples reaches this
   --block-size <n>            int4: weights per scale (default 32)
+  --algorithm <a>             int4: rtn (round to nearest, default) or hqq (Half-Quadratic
+                              Quantization: per-block float zero points fitted to the weights;
+                              MatMulNBits form)
   --ops <list>                op types to quantize: dynamic defaults to MatMul,Gemm,Gather,LSTM (add Conv
                               to use ConvInteger, which onnxruntime runs slowly); static
                               defaults to every op it knows
@@ -189,7 +192,7 @@ Examples:
   options: {
     output: { type: 'string', short: 'o' }, mode: { type: 'string' }, format: { type: 'string' }, 'per-channel': { type: 'boolean' },
     'weight-type': { type: 'string' }, 'activation-type': { type: 'string' }, calibration: { type: 'string' }, method: { type: 'string' },
-    'block-size': { type: 'string' }, exclude: { type: 'string', multiple: true }, target: { type: 'string' }, force: { type: 'boolean' },
+    'block-size': { type: 'string' }, algorithm: { type: 'string' }, exclude: { type: 'string', multiple: true }, target: { type: 'string' }, force: { type: 'boolean' },
     report: { type: 'string' }, type: { type: 'string', multiple: true }, ops: { type: 'string' }, 'min-sqnr': { type: 'string' }, 'full-integer': { type: 'boolean' }, size: { type: 'string' }, mean: { type: 'string' }, std: { type: 'string' }, scale: { type: 'string' }, layout: { type: 'string' },
   },
   async run({ values, positionals, stdout }) {
