@@ -12,6 +12,7 @@ export default defineConfig({
       { find: /^@edgeml\/quantize$/, replacement: src('quantize/src/index.ts') },
       { find: /^@edgeml\/runtime-web$/, replacement: src('runtime-web/src/index.ts') },
       { find: /^@edgeml\/testing$/, replacement: src('testing/src/index.ts') },
+      { find: /^@edgeml\/distill$/, replacement: src('distill/src/index.ts') },
       { find: /^@edgeml\/benchmark$/, replacement: src('benchmark/src/index.ts') },
     ],
   },
@@ -20,5 +21,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // tfjs-core's gradients are ESM with extensionless imports: let Vite resolve them.
+    server: { deps: { inline: [/@tensorflow\/tfjs/] } },
   },
 });

@@ -1,0 +1,20 @@
+/**
+ * @edgeml/distill: train ONNX models in JavaScript on tfjs-core — fast NCHW convolution and
+ * pooling kernels with gradients (im2col + GEMM), the pieces the trainable executor,
+ * distillation and fine-tuning are built from.
+ *
+ * ```ts
+ * import { tf, tfReady, conv2dNchw } from '@edgeml/distill';
+ * await tfReady();
+ * const y = conv2dNchw(x, w, b, { group: 1, strides: [1, 1], dilations: [1, 1], pads: [1, 1, 1, 1] });
+ * ```
+ * @module
+ */
+export { tfReady } from './tf.js';
+/**
+ * The tfjs-core namespace bundled into this package (with every gradient and the CPU backend
+ * registered): create tensors with it to feed the ops here.
+ */
+export { tf } from './tf.js';
+export { conv2dNchw, type Conv2dAttributes } from './conv-op.js';
+export { maxPool2dNchw, avgPool2dNchw, type Pool2dAttributes } from './pool-ops.js';

@@ -1,0 +1,15 @@
+import { tf, tfReady, conv2dNchw } from '@edgeml/distill';
+await tfReady();
+const B=64; let seed=1;
+const rand = (shape, scale = 0.1) => tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (((seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32) * 2 - 1) * scale), shape);
+const attrs = { group: 1, strides: [1, 1], dilations: [1, 1], pads: [0, 0, 0, 0] };
+const x = rand([B,1,28,28]), w1 = rand([16,1,5,5]), h = rand([B,16,12,12]), w2 = rand([32,16,5,5]);
+const time = (label, f) => { const ts = []; for (let i=0;i<8;i++) { const t0 = performance.now(); tf.tidy(()=>{f();}); ts.push(performance.now()-t0); } ts.sort((a,b)=>a-b); console.log(label, ts[0].toFixed(1), ts[3].toFixed(1), "ms min/median"); };
+const big = rand([B,16,24,24]), big2 = rand([B,32,8,8]);
+time('conv1 fwd', () => conv2dNchw(x, w1, undefined, attrs).dataSync());
+time('conv2 fwd', () => conv2dNchw(h, w2, undefined, attrs).dataSync());
+time('conv1 grad', () => tf.grads((a,b) => tf.sum(conv2dNchw(a,b,undefined,attrs)))([x,w1]).map(g=>g.dataSync()));
+time('conv2 grad', () => tf.grads((a,b) => tf.sum(conv2dNchw(a,b,undefined,attrs)))([h,w2]).map(g=>g.dataSync()));
+time('pool1 grad', () => tf.grad((a) => tf.sum(tf.transpose(tf.maxPool(tf.transpose(a, [0, 2, 3, 1]), 2, 2, 'valid'), [0, 3, 1, 2])))(big).dataSync());
+time('pool2 grad', () => tf.grad((a) => tf.sum(tf.transpose(tf.maxPool(tf.transpose(a, [0, 2, 3, 1]), 2, 2, 'valid'), [0, 3, 1, 2])))(big2).dataSync());
+time('relu grad', () => tf.grad((a) => tf.sum(tf.relu(a)))(big).dataSync());
