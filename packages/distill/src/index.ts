@@ -18,3 +18,6 @@ export { tfReady } from './tf.js';
 export { tf } from './tf.js';
 export { conv2dNchw, type Conv2dAttributes } from './conv-op.js';
 export { maxPool2dNchw, avgPool2dNchw, type Pool2dAttributes } from './pool-ops.js';
+export { TrainableModel, unsupportedTrainingOps, type TrainableOptions } from './executor.js';
+export { TF_OPS } from './tf-ops.js';
+export type { OpContext, TfOp } from './op-context.js';
