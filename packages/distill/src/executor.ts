@@ -81,7 +81,8 @@ export class TrainableModel {
     const trains = (name: string) => options.trainable?.(name) ?? !(options.freeze ?? []).some((p) => (typeof p === 'string' ? p === name : p.test(name)));
     for (const [name, v] of g.initializers) {
       const t = v.const!;
-      if (t.dtype === 'float32') this.variables.set(name, tf.variable(toTf(t), !statistics.has(name) && trains(name), `${name}__${Math.random().toString(36).slice(2)}`));
+      // Scalars (a Dropout ratio, Clip bounds) are settings, not weights.
+      if (t.dtype === 'float32' && t.dims.length > 0) this.variables.set(name, tf.variable(toTf(t), !statistics.has(name) && trains(name), `${name}__${Math.random().toString(36).slice(2)}`));
       else this.constants.set(name, toTf(t));
     }
     for (const n of g) {
