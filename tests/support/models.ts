@@ -2,8 +2,7 @@
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import * as ort from 'onnxruntime-node';
-import { Graph, Model, Tensor, tensorType, attr, encodeModel, inferShapes } from '@edgeml/core';
-import { seededRandom } from '@edgeml/benchmark';
+import { Graph, Model, Tensor, tensorType, attr, encodeModel, inferShapes, seededRandom } from '@edgeml/core';
 
 const require = createRequire(import.meta.url);
 

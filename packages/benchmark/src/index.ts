@@ -17,7 +17,7 @@ export { compare, type Candidate, type CompareOptions, type CompareResult, type 
 export { benchmarkIsolated, type IsolationOptions } from './isolate.js';
 export { latencyStats, percentileOfSorted, histogram, type LatencyStats } from './statistics.js';
 export { outputAgreement, type OutputAgreement } from './agreement.js';
-export { makeFeeds, seededRandom, type InputOptions } from './inputs.js';
+export { makeFeeds, type InputOptions } from './inputs.js';
 export { benchmarkEnvironment, type BenchmarkEnvironment } from './environment.js';
 export { summarizeOrtProfile, readOrtProfile, type OpProfile, type OpTime } from './profile.js';
 export { checkTargets, DEFAULT_THRESHOLDS, type Thresholds, type TargetCheck } from './targets.js';

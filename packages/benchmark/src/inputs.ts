@@ -1,4 +1,4 @@
-import { InvalidArgumentError, ShapeError, Tensor, toFloat16Array, toBfloat16Array, type DType, type ValueInfo } from '@edgeml/core';
+import { InvalidArgumentError, ShapeError, Tensor, seededRandom, toFloat16Array, toBfloat16Array, type DType, type ValueInfo } from '@edgeml/core';
 
 /** How to build the inputs a benchmark feeds the model. */
 export interface InputOptions {
@@ -14,16 +14,6 @@ export interface InputOptions {
   defaultDimension?: number;
 }
 
-/** A seeded generator (mulberry32): fast, with a 2^32 period, plenty for test inputs. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const INTEGER_TYPES = new Set<DType>(['int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64']);
 

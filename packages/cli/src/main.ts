@@ -6,9 +6,10 @@ import { inspectCommand } from './commands/inspect.js';
 import { quantizeCommand } from './commands/quantize.js';
 import { demoCommand } from './commands/demo.js';
 import { benchCommand } from './commands/bench.js';
+import { distillCommand } from './commands/distill.js';
 
 /** Every command, in the order help lists them. */
-export const COMMANDS: Command[] = [demoCommand, inspectCommand, quantizeCommand, benchCommand];
+export const COMMANDS: Command[] = [demoCommand, inspectCommand, quantizeCommand, benchCommand, distillCommand];
 
 export interface MainIO {
   stdout?: (text: string) => void;

@@ -36,3 +36,4 @@ export { fixDimensions, fixDimensionsPass, freezeInputs } from './passes/fix-dim
 export type { ProtoMessage } from './onnx/schema.js';
 export { Op, OP_ATTRIBUTES, isOp, opAttributes, type OpName, type OpAttributes } from './ops/op-schema.js';
 export { decodeNpy, encodeNpy } from './tensor/npy.js';
+export { seededRandom } from './random.js';

@@ -1,5 +1,4 @@
-import { Graph, InvalidArgumentError, Model, Tensor, tensorType } from '@edgeml/core';
-import { seededRandom } from './data.js';
+import { Graph, InvalidArgumentError, Model, Tensor, seededRandom, tensorType } from '@edgeml/core';
 
 /** A small convolutional classifier, as a student architecture is usually sketched. */
 export interface CnnSpec {

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, Tensor, decodeNpy } from '@edgeml/core';
+import { InvalidArgumentError, Tensor, decodeNpy, seededRandom } from '@edgeml/core';
 
 /** One batch: model inputs (batch on axis 0), class labels, and which samples they are. */
 export interface Batch {
@@ -15,16 +15,6 @@ export interface Dataset {
   batches(options: { batchSize: number; shuffle?: boolean; seed?: number; epoch?: number }): AsyncIterable<Batch>;
 }
 
-/** A seeded generator (mulberry32), so shuffles repeat run to run. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Samples held in memory: one float32 array per input with the samples on axis 0, plus

@@ -21,7 +21,7 @@ export { maxPool2dNchw, avgPool2dNchw, type Pool2dAttributes } from './pool-ops.
 export { TrainableModel, unsupportedTrainingOps, type TrainableOptions } from './executor.js';
 export { TF_OPS } from './tf-ops.js';
 export type { OpContext, TfOp } from './op-context.js';
-export { TensorDataset, fitLayout, loadMnist, loadNpyDataset, seededRandom, type Batch, type Dataset } from './data.js';
+export { TensorDataset, fitLayout, loadMnist, loadNpyDataset, type Batch, type Dataset } from './data.js';
 export { crossEntropy, distillationLoss } from './losses.js';
 export { DistillationTrainer, evaluate, fineTune, type DistillOptions, type EpochReport, type LearningRateSchedule, type ProgressEvent, type Teacher, type TrainOptions, type TrainReport } from './trainer.js';
 export { buildCnn, type CnnSpec } from './builders.js';

