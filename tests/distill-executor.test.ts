@@ -22,6 +22,8 @@ const CASES: Case[] = [
   { label: 'Conv grouped', op: 'Conv', inputs: [x([1, 4, 6, 6]), k([6, 2, 3, 3])], attrs: { group: 2 } },
   { label: 'Conv depthwise, SAME_UPPER', op: 'Conv', inputs: [x([2, 3, 7, 7]), k([3, 1, 3, 3])], attrs: { group: 3, auto_pad: 'SAME_UPPER', strides: [2, 2] } },
   { label: 'Conv 1-D', op: 'Conv', inputs: [x([2, 3, 20]), k([5, 3, 4]), k([5], 5)], attrs: { strides: [2], pads: [1, 2] } },
+  { label: 'ConvTranspose stride 2, pads, output_padding, bias', op: 'ConvTranspose', inputs: [x([2, 3, 5, 4]), k([3, 4, 3, 3]), k([4], 4)], attrs: { strides: [2, 2], pads: [1, 0, 1, 1], output_padding: [1, 0] } },
+  { label: 'ConvTranspose grouped, dilated', op: 'ConvTranspose', inputs: [x([1, 4, 4, 4]), k([4, 3, 2, 2])], attrs: { group: 2, dilations: [2, 1] } },
   { label: 'Gemm transB, alpha, beta', op: 'Gemm', inputs: [x([4, 6]), k([5, 6]), k([5], 3)], attrs: [attr('transB', 'int', 1), attr('alpha', 'float', 0.5), attr('beta', 'float', 2)] },
   { label: 'Gemm transA', op: 'Gemm', inputs: [x([6, 4]), k([6, 5])], attrs: { transA: 1 } },
   { label: 'MatMul batched', op: 'MatMul', inputs: [x([2, 3, 4, 5]), k([5, 6])] },

@@ -110,18 +110,19 @@ export function convForward(x: Float32Array, w: Float32Array, b: Float32Array | 
 }
 
 /**
- * Gradients of the loss with respect to x, w and b, given dy [N,M,OH,OW]. With `inputGradient`
- * false (x is data, not a weight's product) dx is not computed: a model's first layer skips
- * a third of its backward work.
+ * Gradients of the loss with respect to x, w and b, given dy [N,M,OH,OW]. `want.dx` false
+ * (x is data, not a weight's product) skips the input gradient: a model's first layer saves a
+ * third of its backward work. `want.dw` false skips the filter gradient (x may then be absent):
+ * that alone is a transposed convolution's forward pass.
  */
-export function convBackward(x: Float32Array, w: Float32Array, dy: Float32Array, g: ConvGeometry, inputGradient = true): { dx: Float32Array | undefined; dw: Float32Array; db: Float32Array } {
+export function convBackward(x: Float32Array | undefined, w: Float32Array, dy: Float32Array, g: ConvGeometry, want: { dx: boolean; dw: boolean } = { dx: true, dw: true }): { dx: Float32Array | undefined; dw: Float32Array | undefined; db: Float32Array } {
   const { N, C, H, W, M, kH, kW, group, OH, OW } = g;
   const cg = C / group, mg = M / group, K = cg * kH * kW, P = OH * OW;
-  const dx = inputGradient ? new Float32Array(N * C * H * W) : undefined;
-  const dw = new Float32Array(M * K);
+  const dx = want.dx ? new Float32Array(N * C * H * W) : undefined;
+  const dw = want.dw ? new Float32Array(M * K) : undefined;
   const db = new Float32Array(M);
   const chunk = chunkOf(g, K);
-  const col = new Float32Array(K * chunk * P);
+  const col = dw ? new Float32Array(K * chunk * P) : undefined;
   const dcol = new Float32Array(K * chunk * P);
   const dyg = new Float32Array(mg * chunk * P);
   for (let n0 = 0; n0 < N; n0 += chunk) {
@@ -136,9 +137,11 @@ export function convBackward(x: Float32Array, w: Float32Array, dy: Float32Array,
         }
         db[gi * mg + m] += s;
       }
-      for (let t = 0; t < nb; t++) im2col(x, ((n0 + t) * C + gi * cg) * H * W, g, cg, col, t * P, stride);
-      // dW_g += dY_g · colᵀ
-      gemmTransB(dyg, 0, col, 0, dw, gi * mg * K, mg, stride, K, true, dcol);
+      if (dw && col && x) {
+        for (let t = 0; t < nb; t++) im2col(x, ((n0 + t) * C + gi * cg) * H * W, g, cg, col, t * P, stride);
+        // dW_g += dY_g · colᵀ
+        gemmTransB(dyg, 0, col, 0, dw, gi * mg * K, mg, stride, K, true, dcol);
+      }
       if (!dx) continue;
       // dcol = W_gᵀ · dY_g, then back to image layout
       gemm(w, gi * mg * K, 1, K, dyg, 0, dcol, 0, K, mg, stride, false);

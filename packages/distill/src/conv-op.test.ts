@@ -1,7 +1,7 @@
 /** The fast convolution kernels against tfjs-core's own conv2d and finite differences. */
 import { describe, expect, it } from 'vitest';
 import { tf, tfReady } from './tf.js';
-import { conv2dNchw, type Conv2dAttributes } from './conv-op.js';
+import { conv2dNchw, convTranspose2dNchw, type Conv2dAttributes } from './conv-op.js';
 
 function rand(shape: number[], seed: number): tf.Tensor {
   let s = seed >>> 0;
@@ -78,5 +78,28 @@ describe('conv2dNchw', () => {
         expect(Math.abs(numeric - g.dataSync()[i]), `${which}[${i}]`).toBeLessThan(2e-2 * Math.max(1, Math.abs(numeric)));
       }
     }
+  });
+
+  it('transposed convolution: gradients match central finite differences', async () => {
+    await tfReady();
+    const attrs = { group: 2, strides: [2, 1] as [number, number], dilations: [1, 2] as [number, number], pads: [1, 0, 0, 1] as [number, number, number, number], outputPadding: [1, 0] as [number, number] };
+    const x = rand([1, 4, 4, 5], 15) as tf.Tensor4D, w = rand([4, 3, 3, 2], 16) as tf.Tensor4D, b = rand([6], 17) as tf.Tensor1D;
+    const weights = rand(convTranspose2dNchw(x, w, b, attrs).shape, 18);
+    const f = (xi: tf.Tensor, wi: tf.Tensor, bi: tf.Tensor) => tf.sum(tf.mul(convTranspose2dNchw(xi as tf.Tensor4D, wi as tf.Tensor4D, bi as tf.Tensor1D, attrs), weights));
+    const grads = tf.grads(f)([x, w, b]);
+    const eps = 1e-2;
+    ([x, w, b] as tf.Tensor[]).forEach((t, which) => {
+      const base = t.dataSync().slice();
+      for (const i of [0, Math.floor(base.length / 3), base.length - 1]) {
+        const at = (delta: number) => {
+          const v = base.slice(); v[i] += delta;
+          const args = [x, w, b] as tf.Tensor[];
+          args[which] = tf.tensor(v, t.shape);
+          return f(args[0], args[1], args[2]).dataSync()[0];
+        };
+        const numeric = (at(eps) - at(-eps)) / (2 * eps);
+        expect(Math.abs(numeric - grads[which].dataSync()[i]), `input ${which}[${i}]`).toBeLessThan(2e-2 * Math.max(1, Math.abs(numeric)));
+      }
+    });
   });
 });

@@ -16,7 +16,7 @@ export { tfReady } from './tf.js';
  * registered): create tensors with it to feed the ops here.
  */
 export { tf } from './tf.js';
-export { conv2dNchw, type Conv2dAttributes } from './conv-op.js';
+export { conv2dNchw, convTranspose2dNchw, type Conv2dAttributes, type ConvTranspose2dAttributes } from './conv-op.js';
 export { maxPool2dNchw, avgPool2dNchw, type Pool2dAttributes } from './pool-ops.js';
 export { TrainableModel, unsupportedTrainingOps, type TrainableOptions } from './executor.js';
 export { TF_OPS } from './tf-ops.js';

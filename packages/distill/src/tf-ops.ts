@@ -5,7 +5,7 @@
  */
 import { UnsupportedOpError } from '@edgeml/core';
 import { tf } from './tf.js';
-import { conv2dNchw } from './conv-op.js';
+import { conv2dNchw, convTranspose2dNchw } from './conv-op.js';
 import { avgPool2dNchw, maxPool2dNchw, type Pool2dAttributes } from './pool-ops.js';
 import { alongAxis, axisOf, type OpContext, type TfOp } from './op-context.js';
 
@@ -47,6 +47,20 @@ const conv: TfOp = (c) => {
     let pads = pads2d(c, x4.shape[2], x4.shape[3], w4.shape[2], w4.shape[3], strides, dilations);
     if (x.rank === 3) { const p = c.node.attr('pads', 'ints'); pads = p ? [0, p[0], 0, p[1]] : [0, pads[1], 0, pads[3]]; }
     return conv2dNchw(x4, w4, b as tf.Tensor1D | undefined, { group: c.node.attr('group', 'int', 1), strides, dilations, pads, inputGradient: !c.isData(0) });
+  })];
+};
+
+const convTranspose: TfOp = (c) => {
+  const x = c.input(0), w = c.input(1);
+  if (x.rank !== 4) throw new UnsupportedOpError('ConvTranspose', '', c.opset, `only 2-D transposed convolutions are supported, got rank ${x.rank}`, c.node.name);
+  if (c.node.attr('output_shape', 'ints')) throw new UnsupportedOpError('ConvTranspose', '', c.opset, 'ConvTranspose with output_shape is not supported; give pads and output_padding', c.node.name);
+  const auto = c.node.attr('auto_pad', 'string', 'NOTSET');
+  if (auto !== 'NOTSET' && auto !== 'VALID') throw new UnsupportedOpError('ConvTranspose', '', c.opset, `ConvTranspose auto_pad ${auto} is not supported; give explicit pads`, c.node.name);
+  const p = auto === 'VALID' ? [0, 0, 0, 0] : c.node.attr('pads', 'ints') ?? [0, 0, 0, 0];
+  const op = c.node.attr('output_padding', 'ints') ?? [0, 0];
+  return [convTranspose2dNchw(x as tf.Tensor4D, w as tf.Tensor4D, c.inputs[2] as tf.Tensor1D | undefined, {
+    group: c.node.attr('group', 'int', 1), strides: spatial(c, 'strides', 1), dilations: spatial(c, 'dilations', 1),
+    pads: [p[0], p[1], p[2], p[3]], outputPadding: [op[0], op[1]],
   })];
 };
 
@@ -165,6 +179,7 @@ const castTo = (to: number) => (to === 1 || to === 10 || to === 11 || to === 16 
 /** Every op the executor runs, by ONNX op type (default domain). */
 export const TF_OPS: Record<string, TfOp> = {
   Conv: conv,
+  ConvTranspose: convTranspose,
   Gemm: (c) => {
     const [a, b] = [c.input(0), c.input(1)];
     let y = tf.mul(tf.matMul(a, b, c.node.attr('transA', 'int', 0) === 1, c.node.attr('transB', 'int', 0) === 1), c.node.attr('alpha', 'float', 1));
