@@ -103,3 +103,19 @@ describe('conv2dNchw', () => {
     });
   });
 });
+
+describe('matMul2d', () => {
+  it('equals tfjs-core matMul, forward and gradients, in every transpose combination', async () => {
+    await tfReady();
+    const { matMul2d } = await import('./matmul-op.js');
+    for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+      const a = rand(ta ? [7, 5] : [5, 7], 21) as tf.Tensor2D, b = rand(tb ? [3, 7] : [7, 3], 22) as tf.Tensor2D;
+      const w = rand([5, 3], 23);
+      const ours = (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(matMul2d(x as tf.Tensor2D, y as tf.Tensor2D, ta, tb), w));
+      const theirs = (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(tf.matMul(x, y, ta, tb), w));
+      expect(tf.max(tf.abs(tf.sub(matMul2d(a, b, ta, tb), tf.matMul(a, b, ta, tb)))).dataSync()[0]).toBeLessThan(1e-5);
+      const [g1, g2] = [tf.grads(ours)([a, b]), tf.grads(theirs)([a, b])];
+      for (let i = 0; i < 2; i++) expect(tf.max(tf.abs(tf.sub(g1[i], g2[i]))).dataSync()[0], `${ta} ${tb} d${i}`).toBeLessThan(1e-5);
+    }
+  });
+});

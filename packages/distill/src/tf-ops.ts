@@ -6,6 +6,7 @@
 import { UnsupportedOpError } from '@edgeml/core';
 import { tf } from './tf.js';
 import { conv2dNchw, convTranspose2dNchw } from './conv-op.js';
+import { matMul2d } from './matmul-op.js';
 import { avgPool2dNchw, maxPool2dNchw, type Pool2dAttributes } from './pool-ops.js';
 import { alongAxis, axisOf, type OpContext, type TfOp } from './op-context.js';
 
@@ -182,7 +183,9 @@ export const TF_OPS: Record<string, TfOp> = {
   ConvTranspose: convTranspose,
   Gemm: (c) => {
     const [a, b] = [c.input(0), c.input(1)];
-    let y = tf.mul(tf.matMul(a, b, c.node.attr('transA', 'int', 0) === 1, c.node.attr('transB', 'int', 0) === 1), c.node.attr('alpha', 'float', 1));
+    let y: tf.Tensor = matMul2d(a as tf.Tensor2D, b as tf.Tensor2D, c.node.attr('transA', 'int', 0) === 1, c.node.attr('transB', 'int', 0) === 1);
+    const alpha = c.node.attr('alpha', 'float', 1);
+    if (alpha !== 1) y = tf.mul(y, alpha);
     if (c.inputs[2]) y = tf.add(y, tf.mul(c.inputs[2], c.node.attr('beta', 'float', 1)));
     return [y];
   },
@@ -192,7 +195,7 @@ export const TF_OPS: Record<string, TfOp> = {
       const y = tf.matMul(a.rank === 1 ? tf.expandDims(a, 0) : a, b.rank === 1 ? tf.expandDims(b, 1) : b);
       return [tf.squeeze(y, [...(a.rank === 1 ? [y.rank - 2] : []), ...(b.rank === 1 ? [y.rank - 1] : [])])];
     }
-    return [tf.matMul(a, b)];
+    return [a.rank === 2 && b.rank === 2 ? matMul2d(a as tf.Tensor2D, b as tf.Tensor2D) : tf.matMul(a, b)];
   },
   Add: binary(tf.add), Sub: binary(tf.sub), Mul: binary(tf.mul), Div: binary(tf.div), Pow: binary(tf.pow),
   Sqrt: unary(tf.sqrt), Exp: unary(tf.exp), Log: unary(tf.log), Neg: unary(tf.neg), Abs: unary(tf.abs), Erf: unary(tf.erf), Reciprocal: unary(tf.reciprocal),
