@@ -25,3 +25,4 @@ export { TensorDataset, fitLayout, loadMnist, loadNpyDataset, type Batch, type D
 export { crossEntropy, distillationLoss } from './losses.js';
 export { DistillationTrainer, evaluate, fineTune, type DistillOptions, type EpochReport, type LearningRateSchedule, type ProgressEvent, type Teacher, type TrainOptions, type TrainReport } from './trainer.js';
 export { buildCnn, type CnnSpec } from './builders.js';
+export { matMul2d } from './matmul-op.js';
