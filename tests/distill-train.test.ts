@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Tensor, encodeModel, encodeNpy } from '@edgeml/core';
 import { NodeBackend } from '@edgeml/runtime-node';
-import { DistillationTrainer, TensorDataset, TrainableModel, buildCnn, evaluate, fineTune, fitLayout, loadMnist, loadNpyDataset, tf, type CnnSpec } from '@edgeml/distill';
+import { DistillationTrainer, TensorDataset, TrainableModel, buildCnn, evaluate, fineTune, fitLayout, loadImageFolder, loadMnist, loadNpyDataset, tf, type CnnSpec } from '@edgeml/distill';
 import { runOrt } from './support/models.js';
 import { checkModels } from './support/onnx-checker.js';
 
@@ -105,6 +105,25 @@ describe('data', () => {
     const flat = Tensor.from('float32', [2, 4], Array.from({ length: 8 }, (_, i) => i));
     expect(fitLayout(flat, ['batch', 1, 2, 2], 'x').dims).toEqual([2, 1, 2, 2]);
     expect(() => fitLayout(flat, [null, 1, 3, 3], 'image')).toThrow(/input 'image': samples of shape \[4\] \(4 values\) cannot fit the model's \[\?, 1, 3, 3\]/);
+  });
+
+  it('reads a folder of class subfolders of PNG images, labelled by folder, resized and scaled', async () => {
+    const { PNG } = await import('pngjs');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeml-img-'));
+    const solid = (grey: number) => { const png = new PNG({ width: 8, height: 8 }); png.data.fill(grey); for (let i = 3; i < png.data.length; i += 4) png.data[i] = 255; return PNG.sync.write(png); };
+    for (const [cls, grey] of [['cat', 51], ['dog', 204]] as const) {
+      fs.mkdirSync(path.join(dir, cls));
+      fs.writeFileSync(path.join(dir, cls, 'a.png'), solid(grey));
+      fs.writeFileSync(path.join(dir, cls, 'b.png'), solid(grey));
+    }
+    const { data, classes } = loadImageFolder(dir, { width: 4, height: 4, channels: 1, scale: 1 / 255, mean: [0], std: [1], layout: 'nchw' });
+    expect(classes).toEqual(['cat', 'dog']);
+    expect(Array.from(data.labels!)).toEqual([0, 0, 1, 1]);
+    expect(data.inputs.image.dims).toEqual([4, 1, 4, 4]);
+    const px = data.inputs.image.toFloat64();
+    expect(px[0]).toBeCloseTo(51 / 255, 5);      // grey 51 everywhere, after bilinear resizing
+    expect(px[3 * 16]).toBeCloseTo(204 / 255, 5);
+    expect(() => loadImageFolder(path.join(dir, 'nope'), { width: 4, height: 4, channels: 1, scale: 1, mean: [0], std: [1], layout: 'nchw' })).toThrow(/is not a folder of class subfolders/);
   });
 
   it('reads a folder of .npy files and shuffles by seed, the same each run', async () => {

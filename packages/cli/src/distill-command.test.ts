@@ -44,7 +44,7 @@ describe('edgeml distill', () => {
     const cases: [string[], RegExp][] = [
       [['--alpha', '2'], /--alpha must be between 0 and 1, got '2'/],
       [['--epochs', '0'], /--epochs must be a positive integer/],
-      [['--data', '/no/such/dir'], /--data takes 'mnist' or a folder of .npy files/],
+      [['--data', '/no/such/dir'], /--data takes 'mnist', a folder of .npy files/],
     ];
     for (const [extra, message] of cases) {
       const r = await runCli(['distill', '--teacher', TEACHER, '--student', TEACHER, '--data', 'mnist', '-o', path.join(os.tmpdir(), 'never.onnx'), ...extra]);

