@@ -119,3 +119,28 @@ describe('matMul2d', () => {
     }
   });
 });
+
+describe('batchNormTrainNchw', () => {
+  it('equals the tfjs-core moments formulation, forward, batch statistics and gradients', async () => {
+    await tfReady();
+    const { batchNormTrainNchw } = await import('./batchnorm-op.js');
+    for (const shape of [[4, 3, 5, 6], [8, 5]]) {
+      const x = tf.add(tf.mul(rand(shape, 31), 3), 1), gamma = rand([shape[1]], 32) as tf.Tensor1D, beta = rand([shape[1]], 33) as tf.Tensor1D;
+      const w = rand(shape, 34);
+      const axes = [0, ...shape.slice(2).map((_, i) => i + 2)];
+      const bshape = [1, shape[1], ...shape.slice(2).map(() => 1)];
+      const reference = (xi: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+        const m = tf.moments(xi, axes);
+        return tf.add(tf.mul(tf.div(tf.sub(xi, tf.reshape(m.mean, bshape)), tf.sqrt(tf.add(tf.reshape(m.variance, bshape), 1e-5))), tf.reshape(g, bshape)), tf.reshape(b, bshape));
+      };
+      const ours = batchNormTrainNchw(x, gamma, beta, 1e-5);
+      expect(tf.max(tf.abs(tf.sub(ours.y, reference(x, gamma, beta)))).dataSync()[0]).toBeLessThan(1e-4);
+      const m = tf.moments(x, axes);
+      expect(Math.max(...Array.from(ours.mean, (v, i) => Math.abs(v - m.mean.dataSync()[i])))).toBeLessThan(1e-5);
+      expect(Math.max(...Array.from(ours.variance, (v, i) => Math.abs(v - m.variance.dataSync()[i])))).toBeLessThan(1e-4);
+      const g1 = tf.grads((a, b, c) => tf.sum(tf.mul(batchNormTrainNchw(a, b as tf.Tensor1D, c as tf.Tensor1D, 1e-5).y, w)))([x, gamma, beta]);
+      const g2 = tf.grads((a, b, c) => tf.sum(tf.mul(reference(a, b, c), w)))([x, gamma, beta]);
+      for (let i = 0; i < 3; i++) expect(tf.max(tf.abs(tf.sub(g1[i], g2[i]))).dataSync()[0], `${shape} d${i}`).toBeLessThan(2e-4);
+    }
+  });
+});

@@ -7,6 +7,7 @@ import { UnsupportedOpError } from '@edgeml/core';
 import { tf } from './tf.js';
 import { conv2dNchw, convTranspose2dNchw } from './conv-op.js';
 import { matMul2d } from './matmul-op.js';
+import { batchNormTrainNchw } from './batchnorm-op.js';
 import { avgPool2dNchw, maxPool2dNchw, type Pool2dAttributes } from './pool-ops.js';
 import { alongAxis, axisOf, type OpContext, type TfOp } from './op-context.js';
 
@@ -99,16 +100,15 @@ const batchNorm: TfOp = (c) => {
   const r = (t: tf.Tensor) => tf.reshape(t, bshape);
   const stats = c.training ? c.runningStats(c.node) : undefined;
   if (!stats) return [tf.add(tf.mul(tf.div(tf.sub(x, r(mean)), tf.sqrt(tf.add(r(variance), eps))), r(scale)), r(bias))];
-  const axes = [0, ...Array.from({ length: x.rank - 2 }, (_, i) => i + 2)];
-  const m = tf.moments(x, axes);
+  const { y, mean: batchMean, variance: batchVariance } = batchNormTrainNchw(x, scale as tf.Tensor1D, bias as tf.Tensor1D, eps);
   const count = x.size / (x.shape[1] ?? 1);
   const momentum = c.node.attr('momentum', 'float', 0.9);
   // Running statistics as PyTorch keeps them: the unbiased batch variance, and no gradient.
   tf.tidy(() => {
-    stats.mean.assign(tf.add(tf.mul(stats.mean, momentum), tf.mul(m.mean, 1 - momentum)));
-    stats.variance.assign(tf.add(tf.mul(stats.variance, momentum), tf.mul(m.variance, (1 - momentum) * count / Math.max(1, count - 1))));
+    stats.mean.assign(tf.add(tf.mul(stats.mean, momentum), tf.mul(tf.tensor1d(batchMean), 1 - momentum)));
+    stats.variance.assign(tf.add(tf.mul(stats.variance, momentum), tf.mul(tf.tensor1d(batchVariance), (1 - momentum) * count / Math.max(1, count - 1))));
   });
-  return [tf.add(tf.mul(tf.div(tf.sub(x, r(m.mean)), tf.sqrt(tf.add(r(m.variance), eps))), r(scale)), r(bias))];
+  return [y];
 };
 
 const layerNorm: TfOp = (c) => {
