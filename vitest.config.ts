@@ -13,6 +13,7 @@ export default defineConfig({
       { find: /^@edgeml\/runtime-web$/, replacement: src('runtime-web/src/index.ts') },
       { find: /^@edgeml\/testing$/, replacement: src('testing/src/index.ts') },
       { find: /^@edgeml\/distill$/, replacement: src('distill/src/index.ts') },
+      { find: /^@edgeml\/prune$/, replacement: src('prune/src/index.ts') },
       { find: /^@edgeml\/benchmark$/, replacement: src('benchmark/src/index.ts') },
     ],
   },

@@ -1,0 +1,6 @@
+/**
+ * @edgeml/prune: magnitude, N:M and structured channel pruning on the core IR.
+ * @module
+ */
+export { analyzeChannels, Space, type ChannelSlice, type DependencyGraph } from './dependency.js';
+export { pruneChannels, channelImportance, type ChannelPruneOptions, type ChannelPruneResult, type Criterion, type GroupReport } from './channel.js';
