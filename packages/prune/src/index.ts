@@ -4,3 +4,5 @@
  */
 export { analyzeChannels, Space, type ChannelSlice, type DependencyGraph } from './dependency.js';
 export { pruneChannels, channelImportance, type ChannelPruneOptions, type ChannelPruneResult, type Criterion, type GroupReport } from './channel.js';
+export { pruneMagnitude, pruneNM, gzipSize, type MagnitudeOptions, type SparsityOptions, type SparsityResult, type LayerSparsity } from './unstructured.js';
+export { modelFigures, type ModelFigures } from './report.js';
