@@ -6,3 +6,4 @@ export { analyzeChannels, Space, type ChannelSlice, type DependencyGraph } from 
 export { pruneChannels, channelImportance, type ChannelPruneOptions, type ChannelPruneResult, type Criterion, type GroupReport } from './channel.js';
 export { pruneMagnitude, pruneNM, gzipSize, type MagnitudeOptions, type SparsityOptions, type SparsityResult, type LayerSparsity } from './unstructured.js';
 export { modelFigures, type ModelFigures } from './report.js';
+export { pruneIteratively, scheduledRatio, type IterativePruneOptions, type IterationReport, type PruneSchedule } from './iterative.js';
