@@ -7,9 +7,10 @@ import { quantizeCommand } from './commands/quantize.js';
 import { demoCommand } from './commands/demo.js';
 import { benchCommand } from './commands/bench.js';
 import { distillCommand } from './commands/distill.js';
+import { pruneCommand } from './commands/prune.js';
 
 /** Every command, in the order help lists them. */
-export const COMMANDS: Command[] = [demoCommand, inspectCommand, quantizeCommand, benchCommand, distillCommand];
+export const COMMANDS: Command[] = [demoCommand, inspectCommand, quantizeCommand, benchCommand, distillCommand, pruneCommand];
 
 export interface MainIO {
   stdout?: (text: string) => void;

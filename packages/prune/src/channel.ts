@@ -122,8 +122,9 @@ export async function pruneChannels(model: Model, options: ChannelPruneOptions):
     all.sort((a, b) => a.v - b.v);
     const removeSet = new Set(all.slice(0, Math.floor(all.length * ratio)).map((e) => `${e.s.id}:${e.c}`));
     for (const [s, sc] of scores) {
-      const keepN = keepCount(s.size, 1 - [...Array(s.size).keys()].filter((c) => !removeSet.has(`${s.id}:${c}`)).length / s.size, roundTo);
-      plan.set(s, topK(sc, keepN));
+      const survivorsN = [...Array(s.size).keys()].filter((c) => !removeSet.has(`${s.id}:${c}`)).length;
+      if (survivorsN === 0) throw new InvalidArgumentError(`under one global threshold, ${producersOf(s).join(', ')} would lose all ${s.size} of its channels; lower the ratio, exclude it, or use scope 'uniform'`, 'ratio');
+      plan.set(s, topK(sc, keepCount(s.size, 1 - survivorsN / s.size, roundTo)));
     }
   } else {
     for (const [s, sc] of scores) plan.set(s, topK(sc, keepCount(s.size, ratioOf(s), roundTo)));

@@ -6,6 +6,7 @@ import { DistillationTrainer, TensorDataset, TrainableModel, evaluate, loadImage
 import type { Model } from '@edgeml/core';
 import type { Command } from '../command.js';
 import { UsageError } from '../cli-error.js';
+import { forModel } from '../model-data.js';
 
 /** The document `edgeml distill --json` prints. */
 export interface DistillReport {
@@ -52,13 +53,6 @@ async function dataFor(spec: string, inputNames: string[], validation: string | 
     return { train, test };
   }
   return { train: await folder(spec, inputNames, model), test: validation ? await folder(validation, inputNames, model) : undefined };
-}
-
-/** Data for a model's inputs: a single unnamed-match input takes the data's only array, reshaped to its layout. */
-function forModel(data: TensorDataset, model: Model): TensorDataset {
-  const inputs = model.graph.inputs.filter((v) => !model.graph.initializers.has(v.name));
-  const named = inputs.length === 1 && !data.inputs[inputs[0].name] ? new TensorDataset({ [inputs[0].name]: Object.values(data.inputs)[0] }, data.labels) : data;
-  return named.fitTo(Object.fromEntries(inputs.map((v) => [v.name, v.shape])));
 }
 
 export const distillCommand: Command = {
