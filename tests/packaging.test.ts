@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-const PACKAGES = ['core', 'runtime-node', 'runtime-web', 'quantize', 'benchmark', 'cli'];
+const PACKAGES = ['core', 'runtime-node', 'runtime-web', 'quantize', 'benchmark', 'distill', 'prune', 'cli'];
 
 describe('published package shape', () => {
   for (const name of PACKAGES) {
