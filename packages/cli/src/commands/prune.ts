@@ -3,6 +3,8 @@ import * as path from 'node:path';
 import { InvalidArgumentError, type Model } from '@edgeml/core';
 import { loadModel, saveModel } from '@edgeml/core/node';
 import { TrainableModel, fineTune, loadMnist } from '@edgeml/distill';
+import { compare } from '@edgeml/benchmark';
+import { NodeBackend } from '@edgeml/runtime-node';
 import { gzipSize, modelFigures, pruneChannels, pruneMagnitude, pruneNM, type Criterion } from '@edgeml/prune';
 import type { Command } from '../command.js';
 import { UsageError } from '../cli-error.js';
@@ -27,6 +29,8 @@ export interface PruneReport {
   groups?: { producers: string[]; channelsBefore: number; channelsAfter: number }[];
   skipped: { name: string; reason: string }[];
   fineTuned?: { epochs: number; validationAccuracy?: number };
+  /** With --bench: p50 latency of both on onnxruntime-node (1 thread, interleaved), and the speed-up. */
+  latency?: { beforeMs: number; afterMs: number; speedup: number };
 }
 
 const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
@@ -34,7 +38,7 @@ const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
 export const pruneCommand: Command = {
   name: 'prune',
   summary: 'remove channels (structured) or zero weights (magnitude, N:M); optionally fine-tune',
-  usage: 'edgeml prune <in.onnx> -o <out.onnx> [--method channel|magnitude|nm] [--ratio 0.5] [--criterion l1|l2|bn|random] [--nm 2:4] [--round-to 8] [--exclude node:name] [--fine-tune mnist --epochs N] [--json]',
+  usage: 'edgeml prune <in.onnx> -o <out.onnx> [--method channel|magnitude|nm] [--ratio 0.5] [--criterion l1|l2|bn|random] [--nm 2:4] [--round-to 8] [--exclude node:name] [--fine-tune mnist --epochs N] [--bench] [--json]',
   help: `channel (default): finds the groups of channels that must go together (Conv → BatchNorm →
 activation → next Conv/Gemm, residual Adds, Concat, depthwise convolutions, Flatten → Gemm) and
 removes the least important, shrinking every weight that touches them: a smaller, faster model
@@ -53,6 +57,7 @@ Options:
   --exclude <node:name>     leave a node's channels (or weights) alone (repeatable, comma lists allowed)
   --fine-tune <data>        after pruning, train on 'mnist' with @edgeml/distill (labels, Adam)
   --epochs <n>              fine-tuning epochs (default 2)
+  --bench                   also time both models on onnxruntime-node (@edgeml/benchmark, interleaved)
   --json                    print { paramsBefore, paramsAfter, macsBefore, macsAfter, sizeBefore, sizeAfter, skipped, … }
   -h, --help                show this help
 
@@ -60,7 +65,7 @@ Example:
   edgeml prune model.onnx -o model.slim.onnx --ratio 0.5 --round-to 8 --json`,
   options: {
     output: { type: 'string', short: 'o' }, method: { type: 'string' }, ratio: { type: 'string' }, criterion: { type: 'string' }, global: { type: 'boolean' },
-    nm: { type: 'string' }, 'round-to': { type: 'string' }, exclude: { type: 'string', multiple: true }, 'fine-tune': { type: 'string' }, epochs: { type: 'string' },
+    nm: { type: 'string' }, 'round-to': { type: 'string' }, exclude: { type: 'string', multiple: true }, 'fine-tune': { type: 'string' }, epochs: { type: 'string' }, bench: { type: 'boolean' },
   },
   async run({ values, positionals, stdout }) {
     const [input] = positionals;
@@ -112,6 +117,11 @@ Example:
     await saveModel(output, result);
     const after = modelFigures(result);
     Object.assign(report, { paramsAfter: after.params, macsAfter: after.macs, sizeAfter: fs.statSync(output).size, gzipAfter: await gzipSize(result) });
+    if (values.bench) {
+      // Random inputs shaped from the model; dynamic dimensions run at 1.
+      const { results } = await compare([{ model: input }, { model: output }], { backend: new NodeBackend(), runs: 200, warmup: 20, threads: 1 });
+      report.latency = { beforeMs: results[0].latencyMs.p50, afterMs: results[1].latencyMs.p50, speedup: results[1].speedup };
+    }
     if (values.json) { stdout(JSON.stringify(report, null, 2) + '\n'); return; }
     const lines = [
       `pruned ${input} -> ${output} (${method}${method === 'nm' ? ` ${str(values.nm) ?? '2:4'}` : `, ratio ${ratio}`})`,
@@ -121,6 +131,7 @@ Example:
       ...(report.sparsity !== undefined ? [`sparsity   ${(100 * report.sparsity).toFixed(1)} % of the pruned weights are zero`] : []),
       ...(report.groups ?? []).map((g) => `  ${g.producers.join(' + ')}: ${g.channelsBefore} -> ${g.channelsAfter} channels`),
       ...report.skipped.map((s) => `  left alone: ${s.name} (${s.reason})`),
+      ...(report.latency ? [`latency    ${report.latency.beforeMs.toFixed(3)} -> ${report.latency.afterMs.toFixed(3)} ms p50 on onnxruntime-node, 1 thread (${report.latency.speedup.toFixed(2)}x)`] : []),
       ...(report.fineTuned ? [`fine-tuned ${report.fineTuned.epochs} epochs on MNIST: held-out ${(100 * (report.fineTuned.validationAccuracy ?? 0)).toFixed(2)} %`] : []),
     ];
     stdout(lines.join('\n') + '\n');
