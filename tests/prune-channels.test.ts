@@ -100,6 +100,35 @@ describe('channel pruning removes inert channels exactly', () => {
     await expectSameOutputs(model, pruned, [1, 3, 8, 8]);
   });
 
+  it('grouped convolutions keep equal groups; Split and Slice on channels take the new sizes', async () => {
+    const n = new Net();
+    const x = n.g.addInput('x', tensorType('float32', [1, 3, 6, 6]));
+    // a: 8 channels read by a 2-group conv; position 1 of each group (channels 1 and 5) is inert.
+    let h = n.op('Relu', [n.conv(x, 8, 3, 1, { name: 'a', dead: [1, 5] })]);
+    const gw = convWeight(8, 4, 3, 2, [2, 6]);
+    h = n.op('Relu', [n.g.op('Conv', [h, n.g.addInitializer('g.w', gw), n.g.addInitializer('g.b', bias(8, 102, [2, 6]))], { pads: [1, 1, 1, 1], group: 2 }, { name: 'grouped' }).outputs[0]]);
+    h = n.op('Relu', [n.conv(h, 8, 8, 3, { name: 'b', dead: [0, 5] })]);
+    const [p1, p2] = n.g.op('Split', [h, n.g.addInitializer('split', Tensor.from('int64', [2], [3n, 5n]))], { axis: 1 }, { name: 'split', outputs: 2 }).outputs;
+    // the Slice keeps channels 1..3 of the second part (b's 4..6); 5 is inert
+    const mid = n.g.op('Slice', [p2, n.g.addInitializer('st', Tensor.from('int64', [1], [1n])), n.g.addInitializer('en', Tensor.from('int64', [1], [4n])), n.g.addInitializer('ax', Tensor.from('int64', [1], [1n]))], {}, { name: 'slice' }).outputs[0];
+    const s1 = n.op('Relu', [n.conv(p1, 4, 3, 4, { name: 's1', dead: [0] })]);
+    const s2 = n.op('Relu', [n.conv(mid, 4, 3, 5, { name: 's2', dead: [2] })]);
+    h = n.op('Relu', [n.conv(n.op('Concat', [s1, s2], { axis: 1 }), 5, 8, 6, { name: 'head', dead: [3] })]);
+    const model = n.finish(n.gemm(n.op('Flatten', [n.op('GlobalAveragePool', [h])]), 3, 5, 7, 'fc'), [1, 3]);
+    const { model: pruned, groups } = await pruneChannels(model, { ratio: 0.25 });
+    const byProducer = Object.fromEntries(groups.map((g) => [g.producers.join('+'), [g.channelsBefore, g.channelsAfter]]));
+    expect(byProducer.a).toEqual([8, 6]);
+    expect(byProducer.grouped).toEqual([8, 6]);
+    expect(groups.filter((g) => g.producers.join() === 'b').map((g) => [g.channelsBefore, g.channelsAfter])).toEqual([[3, 2], [1, 1], [3, 2], [1, 1]]);
+    expect(byProducer.s1).toEqual([4, 3]);
+    expect(byProducer.head).toEqual([5, 4]);
+    const grouped = pruned.graph.nodes.find((nd) => nd.name === 'grouped')!;
+    expect(grouped.attr('group', 'int')).toBe(2);
+    expect(grouped.inputs[1]!.const!.dims).toEqual([6, 3, 3, 3]);
+    expect(pruned.graph.nodes.find((nd) => nd.name === 'split')!.inputs[1]!.const!.toNumbers()).toEqual([2, 4]);
+    await expectSameOutputs(model, pruned, [1, 3, 6, 6]);
+  });
+
   it('keeps a global threshold, rounds channel counts, and refuses what it cannot do', async () => {
     const n = new Net();
     const x = n.g.addInput('x', tensorType('float32', [1, 3, 6, 6]));

@@ -1,5 +1,5 @@
 import {
-  InvalidArgumentError, Model, PassManager, decodeModel, deadCodeElimination, encodeModel, inferShapes, seededRandom, shapeInference, type Node, type Tensor,
+  InvalidArgumentError, Model, PassManager, Tensor, decodeModel, deadCodeElimination, encodeModel, inferShapes, seededRandom, shapeInference, type Node,
 } from '@edgeml/core';
 import { analyzeChannels, type ChannelSlice, type Space } from './dependency.js';
 import { keepAlong } from './tensor-slice.js';
@@ -124,10 +124,10 @@ export async function pruneChannels(model: Model, options: ChannelPruneOptions):
     for (const [s, sc] of scores) {
       const survivorsN = [...Array(s.size).keys()].filter((c) => !removeSet.has(`${s.id}:${c}`)).length;
       if (survivorsN === 0) throw new InvalidArgumentError(`under one global threshold, ${producersOf(s).join(', ')} would lose all ${s.size} of its channels; lower the ratio, exclude it, or use scope 'uniform'`, 'ratio');
-      plan.set(s, topK(sc, keepCount(s.size, 1 - survivorsN / s.size, roundTo)));
+      plan.set(s, s.groups > 1 ? groupedKeep(s, sc, 1 - survivorsN / s.size) : topK(sc, keepCount(s.size, 1 - survivorsN / s.size, roundTo)));
     }
   } else {
-    for (const [s, sc] of scores) plan.set(s, topK(sc, keepCount(s.size, ratioOf(s), roundTo)));
+    for (const [s, sc] of scores) plan.set(s, s.groups > 1 ? groupedKeep(s, sc, ratioOf(s)) : topK(sc, keepCount(s.size, ratioOf(s), roundTo)));
   }
 
   const groups: GroupReport[] = [];
@@ -142,7 +142,8 @@ export async function pruneChannels(model: Model, options: ChannelPruneOptions):
     for (const slice of [...space.sources, ...space.params, ...space.consumers]) {
       const key = `${nodeIds.get(slice.node)}|${slice.input}|${slice.axis}`;
       const entry = removals.get(key) ?? { node: slice.node, input: slice.input, axis: slice.axis, removed: new Set<number>() };
-      for (let c = 0; c < space.size; c++) if (!keptSet.has(c)) for (let e = 0; e < slice.expansion; e++) entry.removed.add(slice.offset + c * slice.expansion + e);
+      // Grouped-convolution readers index a channel by its position within its group.
+      for (let c = 0; c < space.size; c++) if (!keptSet.has(c)) for (let e = 0; e < slice.expansion; e++) entry.removed.add(slice.offset + (slice.modulo ? c % slice.modulo : c) * slice.expansion + e);
       removals.set(key, entry);
     }
   }
@@ -154,11 +155,45 @@ export async function pruneChannels(model: Model, options: ChannelPruneOptions):
     node.setInput(input, work.graph.addInitializer(work.graph.uniqueName(`${v.name}_pruned`), keepAlong(t, axis, keep)));
   }
   for (const space of plan.keys()) for (const dw of new Set(space.depthwise)) dw.setAttr('group', 'int', dw.inputs[1]!.const!.dims[0]);
+  // Splits and Slices on the channel axis take the new sizes of the parts they cut.
+  // A part cut again (a Slice of a Split output) keeps what its own parts keep.
+  const keptOf = (part: Space): number => (part.parts ? part.parts.reduce((n, p) => n + keptOf(p), 0) : plan.get(part.root())?.length ?? part.size);
+  const cuts = new Map<Node, { parts: Space[]; index: number }>();
+  for (const space of deps.spaces) for (const cut of space.cuts) cuts.set(cut.node, cut);
+  for (const [node, cut] of cuts) {
+    const sizes = cut.parts.map(keptOf);
+    if (node.opType === 'Split') {
+      if (work.opset() !== undefined && work.opset()! >= 13) node.setInput(1, work.graph.addInitializer(work.graph.uniqueName(`${node.name || 'split'}_sizes`), Tensor.from('int64', [sizes.length], sizes.map(BigInt))));
+      else node.setAttr('split', 'ints', sizes);
+      node.attributes.delete('num_outputs');
+    } else {
+      const start = sizes.slice(0, cut.index).reduce((a, b) => a + b, 0);
+      const rank = node.inputs[0]!.shape?.length ?? 4;
+      const axes = node.inputs[3]?.const?.toNumbers();
+      const at = axes ? axes.findIndex((a) => (a < 0 ? a + rank : a) === 1) : 1;
+      const set = (i: number, value: number) => {
+        const values = node.inputs[i]!.const!.toNumbers();
+        values[at] = value;
+        node.setInput(i, work.graph.addInitializer(work.graph.uniqueName(`${node.name || 'slice'}_${i === 1 ? 'starts' : 'ends'}`), Tensor.from(node.inputs[i]!.const!.dtype as 'int64', [values.length], values.map(BigInt))));
+      };
+      set(1, start);
+      set(2, start + sizes[cut.index]);
+    }
+  }
   // Intermediate shapes changed: forget them and infer again (graph inputs and outputs stay).
   const io = new Set([...work.graph.inputs, ...work.graph.outputs]);
   for (const n of work.graph) for (const o of n.outputs) if (!io.has(o)) o.type = undefined;
   await new PassManager([deadCodeElimination(), shapeInference({ strict: false })]).run(work);
   return { model: work, groups, skipped };
+}
+
+/** Grouped channels go by position: rank positions by their importance summed over the groups, keep the same positions in every group. */
+function groupedKeep(space: Space, scores: Float64Array, ratio: number): number[] {
+  const per = space.size / space.groups;
+  const byPosition = new Float64Array(per);
+  for (let c = 0; c < space.size; c++) byPosition[c % per] += scores[c];
+  const positions = topK(byPosition, Math.max(1, Math.round(per * (1 - ratio))));
+  return Array.from({ length: space.groups }, (_, g) => positions.map((p) => g * per + p)).flat().sort((a, b) => a - b);
 }
 
 function topK(scores: Float64Array, k: number): number[] {

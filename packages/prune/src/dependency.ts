@@ -16,6 +16,16 @@ export interface ChannelSlice {
   /** Offset of this space's channels along the axis (Concat), and features per channel (Flatten). */
   offset: number;
   expansion: number;
+  /** Grouped convolution input: channel c sits at index c mod `modulo` (its position within its group). */
+  modulo?: number;
+}
+
+/** A Split or Slice that cuts a space along the channel axis; its sizes follow the kept channels. */
+export interface ChannelCut {
+  node: Node;
+  /** The consecutive parts the cut made, and which one this space is (a Split output, or a Slice's kept range). */
+  parts: Space[];
+  index: number;
 }
 
 export class Space {
@@ -31,6 +41,12 @@ export class Space {
   readonly depthwise: Node[] = [];
   /** BatchNorm nodes over these channels (for the BN-scale criterion). */
   readonly batchNorms: Node[] = [];
+  /** Channels come in this many equal groups and go position by position in every group (grouped convolutions). */
+  groups = 1;
+  /** Split outputs or Slices made of exactly these channels. */
+  readonly cuts: ChannelCut[] = [];
+  /** Replaced by these parts (a Split or Slice cut it); the parts carry its slices. */
+  parts?: Space[];
   constructor(readonly id: number, readonly size: number, readonly origin: string) {}
   root(): Space {
     let s: Space = this;
@@ -82,6 +98,27 @@ export function analyzeChannels(model: Model): DependencyGraph {
     }
   };
   const label = (n: Node) => `${n.opType} '${n.name || n.outputs[0]?.name}'`;
+  /**
+   * Cut a space into consecutive parts (sizes summing to its size): every slice it has is
+   * copied to each part at the part's offset, and every layout naming it names the parts.
+   */
+  const partition = (space: Space, sizes: number[], where: string): Space[] | undefined => {
+    if (space.root() !== space || spaces.some((o) => o !== space && o.root() === space) || space.groups > 1) { space.frozen ??= `${where} cuts channels that are tied to others`; return undefined; }
+    let start = 0;
+    const parts = sizes.map((n) => {
+      const part = newSpace(n, space.origin);
+      const shift = (list: ChannelSlice[], into: ChannelSlice[]) => { for (const sl of list) into.push({ ...sl, offset: sl.offset + start * sl.expansion }); };
+      shift(space.sources, part.sources); shift(space.params, part.params); shift(space.consumers, part.consumers);
+      part.depthwise.push(...space.depthwise); part.batchNorms.push(...space.batchNorms);
+      part.frozen = space.frozen;
+      start += n;
+      return part;
+    });
+    space.parts = parts;
+    space.frozen = 'cut into parts';
+    for (const [v, layout] of layouts) if (layout.some((sg) => 'space' in sg && sg.space === space)) layouts.set(v, layout.flatMap((sg) => ('space' in sg && sg.space === space ? parts.map((p) => ({ space: p, expansion: sg.expansion })) : [sg])));
+    return parts;
+  };
   const constIn = (n: Node, i: number) => (n.inputs[i]?.const ? n.inputs[i] : undefined);
 
   for (const node of g) {
@@ -112,8 +149,20 @@ export function analyzeChannels(model: Model): DependencyGraph {
           for (const seg of x) if ('space' in seg) seg.space.depthwise.push(node);
           if (x.some((s) => !('space' in s))) freeze(x, `${label(node)} mixes fixed and prunable channels`);
           layouts.set(out, x);
+        } else if (x && x.length === 1 && 'space' in x[0] && x[0].expansion === 1 && M % group === 0 && cg * group === x[0].space.size) {
+          // Grouped: input and output channels go position by position in every group, so the
+          // groups stay equal and the weight loses the same input positions in each.
+          const inSpace = x[0].space.root();
+          if (inSpace.groups !== 1 && inSpace.groups !== group) { inSpace.frozen ??= `${label(node)} groups its channels by ${group}, another reader by ${inSpace.groups}`; break; }
+          inSpace.groups = group;
+          inSpace.consumers.push({ node, input: 1, axis: 1, offset: 0, expansion: 1, modulo: cg });
+          const s = newSpace(M, label(node));
+          s.groups = group;
+          s.sources.push({ node, input: 1, axis: 0, offset: 0, expansion: 1 });
+          if (constIn(node, 2)) s.sources.push({ node, input: 2, axis: 0, offset: 0, expansion: 1 });
+          layouts.set(out, [{ space: s, expansion: 1 }]);
         } else {
-          freeze(x, `grouped convolution ${label(node)} (group ${group}) reads it`);
+          freeze(x, `grouped convolution ${label(node)} (group ${group}) reads channels it cannot keep in equal groups`);
         }
         break;
       }
@@ -153,6 +202,39 @@ export function analyzeChannels(model: Model): DependencyGraph {
         layouts.set(out, layout);
         break;
       }
+      case 'Split': {
+        if (!x) break;
+        const rank = node.inputs[0]!.shape?.length ?? 0;
+        const axis = node.attr('axis', 'int', 0);
+        if ((axis < 0 ? axis + rank : axis) !== 1) { freeze(x, `${label(node)} splits along axis ${axis}, not channels`); break; }
+        const sizes = node.inputs[1]?.const?.toNumbers() ?? node.attr('split', 'ints') ?? node.outputs.map((o) => o.shape?.[1]).filter((d): d is number => typeof d === 'number');
+        if (x.length !== 1 || !('space' in x[0]) || x[0].expansion !== 1 || sizes.length !== node.outputs.length || sizes.reduce((a, b) => a + b, 0) !== x[0].space.size) { freeze(x, `${label(node)} splits channels it cannot follow`); break; }
+        const parts = partition(x[0].space.root(), sizes, label(node));
+        if (!parts) break;
+        parts.forEach((p, i) => { p.cuts.push({ node, parts, index: i }); layouts.set(node.outputs[i], [{ space: p, expansion: 1 }]); });
+        break;
+      }
+      case 'Slice': {
+        if (!x) break;
+        const rank = node.inputs[0]!.shape?.length ?? 0;
+        const [starts, ends, axes, steps] = [1, 2, 3, 4].map((i) => node.inputs[i]?.const?.toNumbers());
+        const channelAxis = (axes ?? starts?.map((_, i) => i))?.findIndex((a) => (a < 0 ? a + rank : a) === 1) ?? -1;
+        if (!starts || !ends || channelAxis < 0) {
+          if (starts && ends && channelAxis < 0) { layouts.set(out, x); break; }
+          freeze(x, `${label(node)} slices with computed bounds`); break;
+        }
+        if ((steps?.[channelAxis] ?? 1) !== 1 || (axes ?? []).length > 1 || starts.length > 1 || x.length !== 1 || !('space' in x[0]) || x[0].expansion !== 1) { freeze(x, `${label(node)} slices channels in a way it cannot follow`); break; }
+        const size = x[0].space.size;
+        const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + size : v, 0), size);
+        const [b, e] = [clamp(starts[channelAxis]), clamp(ends[channelAxis])];
+        const sizes = [b, e - b, size - e].filter((n) => n > 0);
+        const parts = partition(x[0].space.root(), sizes, label(node));
+        if (!parts) break;
+        const kept = parts[b > 0 ? 1 : 0];
+        kept.cuts.push({ node, parts, index: b > 0 ? 1 : 0 });
+        layouts.set(out, [{ space: kept, expansion: 1 }]);
+        break;
+      }
       case 'Flatten': case 'Reshape': {
         if (!x) break;
         const inShape = node.inputs[0]!.shape, outShape = out.shape;
@@ -183,13 +265,15 @@ export function analyzeChannels(model: Model): DependencyGraph {
   for (const s of spaces) {
     const r = s.root();
     if (r === s) continue;
-    r.sources.push(...s.sources); r.params.push(...s.params); r.consumers.push(...s.consumers); r.depthwise.push(...s.depthwise); r.batchNorms.push(...s.batchNorms);
+    r.sources.push(...s.sources); r.params.push(...s.params); r.consumers.push(...s.consumers); r.depthwise.push(...s.depthwise); r.batchNorms.push(...s.batchNorms); r.cuts.push(...s.cuts);
+    if (s.groups !== 1) { if (r.groups !== 1 && r.groups !== s.groups) r.frozen ??= 'united channels are grouped differently'; r.groups = s.groups; }
     if (s.frozen) r.frozen ??= s.frozen;
   }
+  const live = roots.filter((s) => !s.parts);
   return {
-    spaces: roots,
-    prunable: roots.filter((s) => !s.frozen && s.sources.length > 0),
-    frozen: roots.filter((s) => s.frozen).map((space) => ({ space, reason: space.frozen! })),
+    spaces: live,
+    prunable: live.filter((s) => !s.frozen && s.sources.length > 0),
+    frozen: live.filter((s) => s.frozen).map((space) => ({ space, reason: space.frozen! })),
   };
 }
 

@@ -164,7 +164,20 @@ export class Graph {
   /** Add a node from parts and return it (the builder's workhorse). */
   op(opType: string, inputs: readonly (Value | undefined)[], attributes: ConstructorParameters<typeof Node>[0]['attributes'] = {}, options: { outputs?: number | string[]; name?: string; domain?: string } = {}): Node {
     const outputs = options.outputs ?? 1;
-    const node = new Node({ opType, inputs, attributes, name: options.name ?? '', domain: options.domain, outputs: typeof outputs === 'number' ? Array.from({ length: outputs }, () => this.uniqueName(`${options.name || opType}_out`)) : outputs });
+    let names: string[];
+    if (typeof outputs === 'number') {
+      // Distinct names for every output (none is in the graph yet, so uniqueName alone would repeat one).
+      const taken = this.valueNames();
+      names = [];
+      for (let i = 0; i < outputs; i++) {
+        const base = `${options.name || opType}_out`;
+        let name = base;
+        for (let k = 1; taken.has(name); k++) name = `${base}_${k}`;
+        taken.add(name);
+        names.push(name);
+      }
+    } else names = outputs;
+    const node = new Node({ opType, inputs, attributes, name: options.name ?? '', domain: options.domain, outputs: names });
     return this.append(node);
   }
 
