@@ -6,13 +6,16 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ExternalDataError, InvalidArgumentError, Graph, Model, Tensor, tensorType, encodeModel } from '@edgeml/core';
 import { loadModel, saveModel } from '@edgeml/core/node';
 import { buildConvBnNet, randomTensor, runOrt, maxAbsDiff } from './support/models.js';
 import { checkModels } from './support/onnx-checker.js';
 
-const dir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'edgeml-ext-'));
+const made: string[] = [];
+/** A temp folder removed after the file's tests: the >2 GiB case writes gigabytes. */
+const dir = () => { const d = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeml-ext-')); made.push(d); return d; };
+afterAll(() => { for (const d of made) fs.rmSync(d, { recursive: true, force: true }); });
 
 describe('external data', () => {
   it('saves initializers to a data file that onnxruntime and loadModel both read back', async () => {
