@@ -78,7 +78,7 @@ export class NodeBackend implements Backend {
       const prefix = typeof options.profiling === 'object' && options.profiling.filePrefix;
       profilePrefix = prefix || path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'edgeml-profile-')), 'profile');
     }
-    const failures: string[] = skipped.map((ep) => `${ep}: not available in this build (available: ${available.join(', ')})`);
+    const failures: { name: string; reason: string }[] = skipped.map((ep) => ({ name: ep, reason: `not available in this build (available: ${available.join(', ')})` }));
     for (let i = 0; i < candidates.length; i++) {
       const eps = candidates.slice(i);
       try {
@@ -86,19 +86,19 @@ export class NodeBackend implements Backend {
           ? ort.InferenceSession.create(source, ortOptions(options, eps, profilePrefix))
           : ort.InferenceSession.create(source, ortOptions(options, eps, profilePrefix)));
         const adapted = new NodeSession(session, eps, profilePrefix, model instanceof Model ? model : undefined);
-        adapted.skippedExecutionProviders = failures.map((f) => ({ name: f.slice(0, f.indexOf(':')), reason: f.slice(f.indexOf(':') + 2) }));
+        adapted.skippedExecutionProviders = [...failures];
         return adapted;
       } catch (e) {
         // A model the CPU kernels cannot run fails the same on every provider: say what, not where.
         const missing = eps[0] === 'cpu' ? missingKernelError(e, NAME, model instanceof Model ? model : typeof source === 'string' ? fs.readFileSync(source) : source) : undefined;
         if (missing) throw missing;
-        failures.push(`${eps[0]}: ${(e as Error).message}`);
+        failures.push({ name: eps[0], reason: (e as Error).message });
         // A model error fails on every provider alike; stop at cpu.
         if (eps[0] === 'cpu') break;
       }
     }
     const what = typeof model === 'string' ? `'${model}'` : 'the model';
-    throw new BackendError(`onnxruntime-node could not create a session for ${what}:\n  ${failures.join('\n  ')}`, { backend: NAME });
+    throw new BackendError(`onnxruntime-node could not create a session for ${what}:\n  ${failures.map((f) => `${f.name}: ${f.reason}`).join('\n  ')}`, { backend: NAME });
   }
 }
 

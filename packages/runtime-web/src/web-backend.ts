@@ -111,29 +111,29 @@ export class WebBackend implements Backend {
     const wanted = options.executionProviders?.length ? options.executionProviders : this.options.executionProviders?.length ? this.options.executionProviders : ['wasm'];
     const candidates = [...wanted.filter((ep) => ep !== 'wasm'), 'wasm'];
     const available = availableWebExecutionProviders();
-    const failures: string[] = [];
+    const failures: { name: string; reason: string }[] = [];
     const sessionOptions: ort.InferenceSession.SessionOptions = { logSeverityLevel: 4 };
     if (options.intraOpThreads) sessionOptions.intraOpNumThreads = options.intraOpThreads;
     if (options.graphOptimizationLevel) sessionOptions.graphOptimizationLevel = options.graphOptimizationLevel;
     Object.assign(sessionOptions, options.extra);
     for (const ep of candidates) {
       if (!available.includes(ep)) {
-        failures.push(`${ep}: this platform does not offer it (available: ${available.join(', ')})`);
+        failures.push({ name: ep, reason: `this platform does not offer it (available: ${available.join(', ')})` });
         continue;
       }
       try {
         const session = new WebSession(await ort.InferenceSession.create(bytes, { ...sessionOptions, executionProviders: [ep] }), [ep], ir);
-        session.skippedExecutionProviders = failures.map((f) => ({ name: f.slice(0, f.indexOf(':')), reason: f.slice(f.indexOf(':') + 2) }));
+        session.skippedExecutionProviders = [...failures];
         return session;
       } catch (e) {
         const failure = missingKernelError(e, NAME, ir ?? bytes) ?? outOfMemoryError(e) ?? (e as Error);
         // A model the wasm kernels cannot run fails the same on every provider: say what, not where.
         if (ep === 'wasm' && failure !== e) throw failure;
-        failures.push(`${ep}: ${failure.message}`);
+        failures.push({ name: ep, reason: failure.message });
       }
     }
     const what = typeof model === 'string' ? `'${model}'` : 'the model';
-    throw new BackendError(`onnxruntime-web could not create a session for ${what}:\n  ${failures.join('\n  ')}`, { backend: NAME });
+    throw new BackendError(`onnxruntime-web could not create a session for ${what}:\n  ${failures.map((f) => `${f.name}: ${f.reason}`).join('\n  ')}`, { backend: NAME });
   }
 }
 
