@@ -136,10 +136,11 @@ export async function benchmark(model: ModelSource, options: BenchmarkOptions): 
   const plan = loopPlan(options);
   const sessionOptions = sessionOptionsOf(options);
   const label = options.label ?? sourceLabel(model);
-  const sizeBytes = modelSizeBytes(model);
+  // An in-memory Model is encoded once: its size is the size of those bytes.
+  const source = sessionSource(model);
+  const sizeBytes = modelSizeBytes(source);
   const { backend } = options;
   await backend.init();
-  const source = sessionSource(model);
   const opened = await openSession(backend, source, sessionOptions, (s) => makeFeeds(s.inputs, options.inputs), label, options.inputs);
   const { session, feeds } = opened;
   try {

@@ -76,7 +76,9 @@ export async function compare(candidates: readonly Candidate[], options: Compare
   const setups = candidates.map((c, i) => {
     const backend = c.backend ?? options.backend;
     if (!backend) throw new InvalidArgumentError(`candidate ${i} (${sourceLabel(c.model)}) has no backend and the comparison gives none`, 'backend');
-    return { backend, label: c.label ?? sourceLabel(c.model), source: sessionSource(c.model), sessionOptions: { ...common, ...c.session }, sizeBytes: modelSizeBytes(c.model) };
+    // An in-memory Model is encoded once: its size is the size of those bytes.
+    const source = sessionSource(c.model);
+    return { backend, label: c.label ?? sourceLabel(c.model), source, sessionOptions: { ...common, ...c.session }, sizeBytes: modelSizeBytes(source) };
   });
   for (const s of new Set(setups.map((s) => s.backend))) await s.init();
 

@@ -133,10 +133,12 @@ export class TrainableModel {
       if (node.opType === 'Constant') outs = [constantOf(node)];
       else {
         const inputs = node.inputs.map(value);
+        // Static values (shapes, axes, bounds): from the initializer, or read off the computed tensor.
+        const numbers = (i: number) => (node.inputs[i]?.const ? node.inputs[i]!.const!.toNumbers() : inputs[i] ? Array.from(inputs[i]!.dataSync() as ArrayLike<number>) : undefined);
         const ctx: OpContext = {
           node, inputs, training: !!options.training, opset: this.opset,
-          ints: (i) => (node.inputs[i]?.const ? node.inputs[i]!.const!.toNumbers() : inputs[i] ? Array.from(inputs[i]!.dataSync() as ArrayLike<number>) : undefined),
-          floats: (i) => (node.inputs[i]?.const ? node.inputs[i]!.const!.toNumbers() : inputs[i] ? Array.from(inputs[i]!.dataSync() as ArrayLike<number>) : undefined),
+          ints: numbers,
+          floats: numbers,
           input: (i) => {
             const t = inputs[i];
             if (!t) throw new InvalidArgumentError(`node '${node.name || node.opType}' needs input ${i} ('${node.inputs[i]?.name ?? ''}'), which is not there`, node.name);

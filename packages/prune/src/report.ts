@@ -10,11 +10,12 @@ export interface ModelFigures {
 
 /** Count a model's parameters, MACs and encoded size (a copy is shape-inferred; the input is untouched). */
 export function modelFigures(model: Model): ModelFigures {
-  const copy = decodeModel(encodeModel(model));
+  const bytes = encodeModel(model);
+  const copy = decodeModel(bytes);
   // Named dynamic dimensions (batch, sequence) count as 1, so MACs are per sample.
   const symbols = new Set(copy.graph.inputs.flatMap((v) => (v.shape ?? []).filter((d): d is string => typeof d === 'string')));
   fixDimensions(copy, Object.fromEntries([...symbols].map((d) => [d, 1])));
   inferShapes(copy, { strict: false });
   const s = modelStats(copy);
-  return { params: s.parameters, macs: s.macs, sizeBytes: encodeModel(model).byteLength };
+  return { params: s.parameters, macs: s.macs, sizeBytes: bytes.byteLength };
 }
