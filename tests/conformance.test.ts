@@ -26,16 +26,24 @@ type Outcome =
 function sameBits(a: ort.Tensor, b: ort.Tensor): boolean {
   if (a.type !== b.type || a.dims.join() !== b.dims.join()) return false;
   if (a.type === 'string') return (a.data as string[]).every((s, i) => s === (b.data as string[])[i]);
-  const x = a.data as unknown as ArrayBufferView, y = b.data as unknown as ArrayBufferView;
-  return Buffer.compare(Buffer.from(x.buffer, x.byteOffset, x.byteLength), Buffer.from(y.buffer, y.byteOffset, y.byteLength)) === 0;
+  const x = a.data as unknown as ArrayBufferView,
+    y = b.data as unknown as ArrayBufferView;
+  return (
+    Buffer.compare(
+      Buffer.from(x.buffer, x.byteOffset, x.byteLength),
+      Buffer.from(y.buffer, y.byteOffset, y.byteLength),
+    ) === 0
+  );
 }
 
 function closeTo(actual: ort.Tensor, expected: ort.Tensor): string | undefined {
   if (actual.dims.join() !== expected.dims.join()) return `shape [${actual.dims}] vs expected [${expected.dims}]`;
   if (actual.type === 'string') return sameBits(actual, expected) ? undefined : 'strings differ';
-  const a = actual.data as ArrayLike<number | bigint>, e = expected.data as ArrayLike<number | bigint>;
+  const a = actual.data as ArrayLike<number | bigint>,
+    e = expected.data as ArrayLike<number | bigint>;
   for (let i = 0; i < e.length; i++) {
-    const x = Number(a[i]), y = Number(e[i]);
+    const x = Number(a[i]),
+      y = Number(e[i]);
     if (Number.isNaN(y) && Number.isNaN(x)) continue;
     if (x === y) continue;
     if (!(Math.abs(x - y) <= ATOL + RTOL * Math.abs(y))) return `element ${i}: ${x} vs expected ${y}`;
@@ -62,9 +70,14 @@ async function runCase(c: TestCase, reencoded: Uint8Array): Promise<Outcome> {
     for (const set of c.dataSets) {
       const feeds: Record<string, ort.Tensor> = {};
       try {
-        set.inputs.forEach((file, i) => { feeds[original.inputNames[i]] = toOrtTensor(decodeTensor(fs.readFileSync(file)), original.inputNames[i]); });
+        set.inputs.forEach((file, i) => {
+          feeds[original.inputNames[i]] = toOrtTensor(decodeTensor(fs.readFileSync(file)), original.inputNames[i]);
+        });
       } catch (e) {
-        return { kind: 'ort-cannot-run', reason: `input is not a tensor onnxruntime's JS API can feed: ${(e as Error).message.split('\n')[0]}` };
+        return {
+          kind: 'ort-cannot-run',
+          reason: `input is not a tensor onnxruntime's JS API can feed: ${(e as Error).message.split('\n')[0]}`,
+        };
       }
       let a: ort.InferenceSession.ReturnType, b: ort.InferenceSession.ReturnType;
       try {
@@ -75,15 +88,24 @@ async function runCase(c: TestCase, reencoded: Uint8Array): Promise<Outcome> {
       try {
         b = await copy.run(feeds);
       } catch (e) {
-        return { kind: 'codec-failure', reason: `re-encoded model fails to run: ${(e as Error).message.split('\n')[0]}` };
+        return {
+          kind: 'codec-failure',
+          reason: `re-encoded model fails to run: ${(e as Error).message.split('\n')[0]}`,
+        };
       }
       for (const name of original.outputNames) {
-        if (!sameBits(a[name], b[name])) return { kind: 'codec-failure', reason: `output '${name}' differs from the original model's` };
+        if (!sameBits(a[name], b[name]))
+          return { kind: 'codec-failure', reason: `output '${name}' differs from the original model's` };
       }
       set.outputs.forEach((file, i) => {
         if (disagreement) return;
         let expected: ort.Tensor;
-        try { expected = toOrtTensor(decodeTensor(fs.readFileSync(file)), 'expected'); } catch (e) { disagreement = `expected output is not a plain tensor: ${(e as Error).message}`; return; }
+        try {
+          expected = toOrtTensor(decodeTensor(fs.readFileSync(file)), 'expected');
+        } catch (e) {
+          disagreement = `expected output is not a plain tensor: ${(e as Error).message}`;
+          return;
+        }
         const why = closeTo(a[original.outputNames[i]], expected);
         if (why) disagreement = `output '${original.outputNames[i]}': ${why}`;
       });
@@ -108,7 +130,10 @@ describe('ONNX backend test data round trip', () => {
       try {
         reencoded = encodeModel(decodeModel(bytes, { file: c.model }));
       } catch (e) {
-        outcomes.set(c.name, { kind: 'codec-failure', reason: `${e instanceof ModelFormatError ? 'decode' : 'encode'}: ${(e as Error).message}` });
+        outcomes.set(c.name, {
+          kind: 'codec-failure',
+          reason: `${e instanceof ModelFormatError ? 'decode' : 'encode'}: ${(e as Error).message}`,
+        });
         continue;
       }
       const file = path.join(tmp, `${c.name.replace(/\//g, '__')}.onnx`);
@@ -122,13 +147,18 @@ describe('ONNX backend test data round trip', () => {
     const checkerFailures: string[] = [];
     let checkedValid = 0;
     for (const w of written) {
-      const orig = verdicts.get(w.original), copy = verdicts.get(w.copy);
+      const orig = verdicts.get(w.original),
+        copy = verdicts.get(w.copy);
       if (orig === null && copy !== null) checkerFailures.push(`${w.name}: ${copy}`);
       if (copy === null) checkedValid++;
     }
 
-    const group = (kind: Outcome['kind']) => [...outcomes].filter(([, o]) => o.kind === kind) as [string, Outcome & { reason?: string }][];
-    const passes = group('pass'), cannot = group('ort-cannot-run'), disagree = group('ort-disagrees-with-expected'), failures = group('codec-failure');
+    const group = (kind: Outcome['kind']) =>
+      [...outcomes].filter(([, o]) => o.kind === kind) as [string, Outcome & { reason?: string }][];
+    const passes = group('pass'),
+      cannot = group('ort-cannot-run'),
+      disagree = group('ort-disagrees-with-expected'),
+      failures = group('codec-failure');
     const lines = [
       `ONNX conformance round trip: ${cases.length} cases`,
       `  pass (re-encoded output identical to original, original within rtol=${RTOL} atol=${ATOL} of expected): ${passes.length}`,

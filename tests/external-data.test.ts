@@ -14,8 +14,14 @@ import { checkModels } from './support/onnx-checker.js';
 
 const made: string[] = [];
 /** A temp folder removed after the file's tests: the >2 GiB case writes gigabytes. */
-const dir = () => { const d = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeml-ext-')); made.push(d); return d; };
-afterAll(() => { for (const d of made) fs.rmSync(d, { recursive: true, force: true }); });
+const dir = () => {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeml-ext-'));
+  made.push(d);
+  return d;
+};
+afterAll(() => {
+  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
+});
 
 describe('external data', () => {
   it('saves initializers to a data file that onnxruntime and loadModel both read back', async () => {
@@ -35,7 +41,9 @@ describe('external data', () => {
     const loaded = await loadModel(file);
     const w = loaded.graph.initializers.get('conv1.w')!.const!;
     expect(w.isExternalAndUnloaded).toBe(true);
-    expect(Array.from(w.data as Float32Array)).toEqual(Array.from(model.graph.initializers.get('conv1.w')!.const!.data as Float32Array));
+    expect(Array.from(w.data as Float32Array)).toEqual(
+      Array.from(model.graph.initializers.get('conv1.w')!.const!.data as Float32Array),
+    );
     expect(w.isExternalAndUnloaded).toBe(false);
 
     // Saving the loaded model elsewhere without external data embeds everything.
@@ -50,7 +58,13 @@ describe('external data', () => {
     const outside = dir();
     fs.writeFileSync(path.join(outside, 'secret.bin'), Buffer.alloc(64));
     fs.symlinkSync(path.join(outside, 'secret.bin'), path.join(d, 'link.bin'));
-    for (const location of ['../secret.bin', path.join(outside, 'secret.bin'), 'link.bin', 'sub/../../secret.bin', 'missing.bin']) {
+    for (const location of [
+      '../secret.bin',
+      path.join(outside, 'secret.bin'),
+      'link.bin',
+      'sub/../../secret.bin',
+      'missing.bin',
+    ]) {
       const g = new Graph('g');
       const x = g.addInput('x', tensorType('float32', [4]));
       const w = g.addInitializer('w', Tensor.external('float32', [4], { location, offset: 0, length: 16 }));
@@ -72,7 +86,9 @@ describe('external data', () => {
     const file = path.join(d, 'm.onnx');
     fs.writeFileSync(file, encodeModel(new Model(g)));
     const model = await loadModel(file);
-    expect(() => model.graph.initializers.get('w')!.const!.data).toThrow(/is 8 bytes, but the model asks for bytes 0..16/);
+    expect(() => model.graph.initializers.get('w')!.const!.data).toThrow(
+      /is 8 bytes, but the model asks for bytes 0..16/,
+    );
   });
 
   it('writes atomically: a failed save leaves the old file and no temp files', async () => {
@@ -80,7 +96,16 @@ describe('external data', () => {
     const file = path.join(d, 'm.onnx');
     fs.writeFileSync(file, 'old contents');
     const g = new Graph('g');
-    g.addInitializer('w', Tensor.external('float32', [4], { location: 'x.bin', offset: 0, load: () => { throw new ExternalDataError('disk gone'); } }));
+    g.addInitializer(
+      'w',
+      Tensor.external('float32', [4], {
+        location: 'x.bin',
+        offset: 0,
+        load: () => {
+          throw new ExternalDataError('disk gone');
+        },
+      }),
+    );
     await expect(saveModel(file, new Model(g))).rejects.toThrow(/disk gone/);
     expect(fs.readFileSync(file, 'utf8')).toBe('old contents');
     expect(fs.readdirSync(d)).toEqual(['m.onnx']);
@@ -93,7 +118,8 @@ describe('external data', () => {
     const idx = g.addInput('idx', tensorType('int64', [2]));
     const blocks = [0, 1].map((k) => {
       const bytes = new Uint8Array(size);
-      bytes[0] = 10 + k; bytes[size - 1] = 20 + k;
+      bytes[0] = 10 + k;
+      bytes[size - 1] = 20 + k;
       return g.addInitializer(`block${k}`, Tensor.fromBytes('uint8', [size], bytes));
     });
     for (const [k, b] of blocks.entries()) {
@@ -107,7 +133,10 @@ describe('external data', () => {
     await saveModel(file, model, { externalData: {} });
     expect(fs.statSync(path.join(d, 'big.onnx.data')).size).toBeGreaterThan(2 ** 31);
     const out = await runOrt(file, { idx: Tensor.from('int64', [2], [0n, BigInt(size - 1)]) });
-    expect(Array.from(Object.values(out).map((t) => Array.from(t.data as Uint8Array)))).toEqual([[10, 20], [11, 21]]);
+    expect(Array.from(Object.values(out).map((t) => Array.from(t.data as Uint8Array)))).toEqual([
+      [10, 20],
+      [11, 21],
+    ]);
     const loaded = await loadModel(file);
     const b1 = loaded.graph.initializers.get('block1')!.const!;
     expect((b1.data as Uint8Array)[size - 1]).toBe(21);

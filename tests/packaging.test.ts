@@ -19,10 +19,17 @@ describe('published package shape', () => {
         if (sub === './package.json') continue;
         const spec = `@edgeml/${name}${sub === '.' ? '' : sub.slice(1)}`;
         const t = target as { import: { types: string; default: string }; require: { types: string; default: string } };
-        for (const file of [t.import.types, t.import.default, t.require.types, t.require.default]) expect(fs.existsSync(path.join(dir, file)), `${spec}: ${file}`).toBe(true);
-        const esm = spawnSync(process.execPath, ['--input-type=module', '-e', `const m = await import('${spec}'); console.log(Object.keys(m).length)`], { encoding: 'utf8' });
+        for (const file of [t.import.types, t.import.default, t.require.types, t.require.default])
+          expect(fs.existsSync(path.join(dir, file)), `${spec}: ${file}`).toBe(true);
+        const esm = spawnSync(
+          process.execPath,
+          ['--input-type=module', '-e', `const m = await import('${spec}'); console.log(Object.keys(m).length)`],
+          { encoding: 'utf8' },
+        );
         expect(esm.status, esm.stderr).toBe(0);
-        const cjs = spawnSync(process.execPath, ['-e', `console.log(Object.keys(require('${spec}')).length)`], { encoding: 'utf8' });
+        const cjs = spawnSync(process.execPath, ['-e', `console.log(Object.keys(require('${spec}')).length)`], {
+          encoding: 'utf8',
+        });
         expect(cjs.status, cjs.stderr).toBe(0);
         expect(Number(esm.stdout)).toBe(Number(cjs.stdout));
         expect(Number(esm.stdout)).toBeGreaterThan(0);

@@ -6,7 +6,23 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PassManager, fixDimensionsPass, fixDimensions, freezeInputs, Tensor, batchNormFolding, constantFolding, deadCodeElimination, identityElimination, shapeInference, decodeModel, encodeModel, modelStats, PassContractError, type Pass } from '@edgeml/core';
+import {
+  PassManager,
+  fixDimensionsPass,
+  fixDimensions,
+  freezeInputs,
+  Tensor,
+  batchNormFolding,
+  constantFolding,
+  deadCodeElimination,
+  identityElimination,
+  shapeInference,
+  decodeModel,
+  encodeModel,
+  modelStats,
+  PassContractError,
+  type Pass,
+} from '@edgeml/core';
 import { loadModel } from '@edgeml/core/node';
 import { SILERO_VAD, buildConvBnNet, maxAbsDiff, randomTensor, runOrt, sileroFeeds } from './support/models.js';
 import { checkModels } from './support/onnx-checker.js';
@@ -49,7 +65,16 @@ describe('constant folding, identity and dead-code elimination on Silero VAD', (
     const expected = await runOrt(SILERO_VAD, feeds);
     const model = await loadModel(SILERO_VAD);
     const nodesBefore = modelStats(model).totalNodeCount;
-    const result = await new PassManager([fixDimensionsPass({ batch: 1, sequence: 512 }), shapeInference({ strict: false }), constantFolding(), identityElimination(), deadCodeElimination()], { fixedPoint: true }).run(model);
+    const result = await new PassManager(
+      [
+        fixDimensionsPass({ batch: 1, sequence: 512 }),
+        shapeInference({ strict: false }),
+        constantFolding(),
+        identityElimination(),
+        deadCodeElimination(),
+      ],
+      { fixedPoint: true },
+    ).run(model);
     expect(result.modified).toBe(true);
     const nodesAfter = modelStats(model).totalNodeCount;
     expect(nodesAfter).toBeLessThan(nodesBefore);
@@ -58,7 +83,11 @@ describe('constant folding, identity and dead-code elimination on Silero VAD', (
     const got = await runOrt(bytes, feeds);
     for (const name of Object.keys(expected)) {
       expect(got[name].dims).toEqual(expected[name].dims);
-      expect(Buffer.from((got[name].data as Float32Array).buffer).equals(Buffer.from((expected[name].data as Float32Array).buffer))).toBe(true);
+      expect(
+        Buffer.from((got[name].data as Float32Array).buffer).equals(
+          Buffer.from((expected[name].data as Float32Array).buffer),
+        ),
+      ).toBe(true);
     }
     console.log(`Silero VAD: ${nodesBefore} nodes (with subgraphs) -> ${nodesAfter} after folding/identity/DCE`);
   });
@@ -69,7 +98,10 @@ describe('constant folding, identity and dead-code elimination on Silero VAD', (
     const model = await loadModel(SILERO_VAD);
     fixDimensions(model, { batch: 1, sequence: 512 });
     freezeInputs(model, { sr: Tensor.from('int64', [], [16000n]) });
-    await new PassManager([shapeInference({ strict: false }), constantFolding(), identityElimination(), deadCodeElimination()], { fixedPoint: true }).run(model);
+    await new PassManager(
+      [shapeInference({ strict: false }), constantFolding(), identityElimination(), deadCodeElimination()],
+      { fixedPoint: true },
+    ).run(model);
     const stats = modelStats(model);
     expect(stats.opCounts.If).toBeUndefined();
     expect(stats.totalNodeCount).toBeLessThan(100);
@@ -79,7 +111,12 @@ describe('constant folding, identity and dead-code elimination on Silero VAD', (
     expectValid(bytes, 'silero-16k');
     const { sr: _sr, ...rest } = feeds;
     const got = await runOrt(bytes, rest);
-    for (const name of ['output', 'hn', 'cn']) expect(Buffer.from((got[name].data as Float32Array).buffer).equals(Buffer.from((expected[name].data as Float32Array).buffer))).toBe(true);
+    for (const name of ['output', 'hn', 'cn'])
+      expect(
+        Buffer.from((got[name].data as Float32Array).buffer).equals(
+          Buffer.from((expected[name].data as Float32Array).buffer),
+        ),
+      ).toBe(true);
   });
 
   it('keeps every ONNX test-data model runnable with outputs identical to the original', async () => {
@@ -104,13 +141,32 @@ describe('constant folding, identity and dead-code elimination on Silero VAD', (
       }
       const model = decodeModel(bytes);
       try {
-        await new PassManager([shapeInference({ strict: false }), constantFolding(), identityElimination(), deadCodeElimination()], { fixedPoint: true }).run(model);
+        await new PassManager(
+          [shapeInference({ strict: false }), constantFolding(), identityElimination(), deadCodeElimination()],
+          { fixedPoint: true },
+        ).run(model);
         const got = await runOrt(encodeModel(model), feedsList);
         for (const [name, t] of Object.entries(expected)) {
           const g = got[name];
-          const same = g && g.dims.join() === t.dims.join() && (t.type === 'string' ? JSON.stringify(g.data) === JSON.stringify(t.data) : Buffer.from((g.data as Uint8Array).buffer, (g.data as Uint8Array).byteOffset, (g.data as Uint8Array).byteLength).equals(Buffer.from((t.data as Uint8Array).buffer, (t.data as Uint8Array).byteOffset, (t.data as Uint8Array).byteLength)));
+          const same =
+            g &&
+            g.dims.join() === t.dims.join() &&
+            (t.type === 'string'
+              ? JSON.stringify(g.data) === JSON.stringify(t.data)
+              : Buffer.from(
+                  (g.data as Uint8Array).buffer,
+                  (g.data as Uint8Array).byteOffset,
+                  (g.data as Uint8Array).byteLength,
+                ).equals(
+                  Buffer.from(
+                    (t.data as Uint8Array).buffer,
+                    (t.data as Uint8Array).byteOffset,
+                    (t.data as Uint8Array).byteLength,
+                  ),
+                ));
           // Random ops (RandomNormal, Bernoulli, training Dropout) give different draws on every run: no comparison there.
-          if (!same && !c.name.includes('random') && !c.name.includes('bernoulli') && !c.name.includes('dropout')) failures.push(`${c.name}: output ${name} differs`);
+          if (!same && !c.name.includes('random') && !c.name.includes('bernoulli') && !c.name.includes('dropout'))
+            failures.push(`${c.name}: output ${name} differs`);
         }
         compared++;
       } catch (e) {
@@ -129,7 +185,8 @@ describe('PassManager contract', () => {
     const liar: Pass = { name: 'liar', inPlace: true, run: () => ({ model: buildConvBnNet(), modified: true }) };
     await expect(new PassManager([liar]).run(model)).rejects.toBeInstanceOf(PassContractError);
     const cyclic: Pass = {
-      name: 'cyclic', inPlace: true,
+      name: 'cyclic',
+      inPlace: true,
       run(m) {
         const [a, b] = m.graph.nodes;
         a.setInput(0, b.outputs[0]);
@@ -138,13 +195,16 @@ describe('PassManager contract', () => {
     };
     await expect(new PassManager([cyclic]).run(model)).rejects.toThrow(/cycle/);
     const dangling: Pass = {
-      name: 'dangling', inPlace: true,
+      name: 'dangling',
+      inPlace: true,
       run(m) {
         m.graph.remove(m.graph.findNode('relu1')!, { safe: false });
         return { model: m, modified: true };
       },
     };
-    await expect(new PassManager([dangling]).run(buildConvBnNet())).rejects.toThrow(/left an invalid graph: node 'conv2' input 0 reads 'relu1_out'/);
+    await expect(new PassManager([dangling]).run(buildConvBnNet())).rejects.toThrow(
+      /left an invalid graph: node 'conv2' input 0 reads 'relu1_out'/,
+    );
   });
 
   it('stops at a fixed point', async () => {

@@ -19,14 +19,33 @@ function convWeight(M: number, C: number, k: number, seed: number, dead: number[
   for (const m of dead) d.fill(0, m * C * k * k, (m + 1) * C * k * k);
   return t;
 }
-const bias = (M: number, seed: number, dead: number[] = []) => { const t = randomTensor([M], seed, 0.1); for (const m of dead) (t.data as Float32Array)[m] = 0; return t; };
+const bias = (M: number, seed: number, dead: number[] = []) => {
+  const t = randomTensor([M], seed, 0.1);
+  for (const m of dead) (t.data as Float32Array)[m] = 0;
+  return t;
+};
 
 class Net {
   g = new Graph('net');
-  conv(x: Value, M: number, C: number, seed: number, opts: { dead?: number[]; group?: number; k?: number; name: string }): Value {
+  conv(
+    x: Value,
+    M: number,
+    C: number,
+    seed: number,
+    opts: { dead?: number[]; group?: number; k?: number; name: string },
+  ): Value {
     const k = opts.k ?? 3;
     const w = opts.group ? convWeight(M, 1, k, seed, opts.dead) : convWeight(M, C, k, seed, opts.dead);
-    return this.g.op('Conv', [x, this.g.addInitializer(`${opts.name}.w`, w), this.g.addInitializer(`${opts.name}.b`, bias(M, seed + 100, opts.dead))], { pads: Array(4).fill(Math.floor(k / 2)), ...(opts.group ? { group: opts.group } : {}) }, { name: opts.name }).outputs[0];
+    return this.g.op(
+      'Conv',
+      [
+        x,
+        this.g.addInitializer(`${opts.name}.w`, w),
+        this.g.addInitializer(`${opts.name}.b`, bias(M, seed + 100, opts.dead)),
+      ],
+      { pads: Array(4).fill(Math.floor(k / 2)), ...(opts.group ? { group: opts.group } : {}) },
+      { name: opts.name },
+    ).outputs[0];
   }
   /** BatchNorm whose dead channels output exactly 0 (β = γ·μ/√(σ²+ε)). */
   bn(x: Value, C: number, seed: number, name: string, dead: number[] = []): Value {
@@ -36,14 +55,28 @@ class Net {
     const beta = Float32Array.from(randomTensor([C], seed + 3).toFloat64(), (v) => 0.1 * v);
     for (const c of dead) beta[c] = (gamma[c] * mean[c]) / Math.sqrt(variance[c] + 1e-5);
     const p = (n: string, v: Float32Array) => this.g.addInitializer(`${name}.${n}`, Tensor.from('float32', [C], v));
-    return this.g.op('BatchNormalization', [x, p('scale', gamma), p('bias', beta), p('mean', mean), p('var', variance)], {}, { name }).outputs[0];
+    return this.g.op(
+      'BatchNormalization',
+      [x, p('scale', gamma), p('bias', beta), p('mean', mean), p('var', variance)],
+      {},
+      { name },
+    ).outputs[0];
   }
   private count = 0;
   op(type: string, inputs: Value[], attrs: Record<string, unknown> = {}): Value {
     return this.g.op(type, inputs, attrs as never, { name: `${type.toLowerCase()}${this.count++}` }).outputs[0];
   }
   gemm(x: Value, N: number, K: number, seed: number, name: string): Value {
-    return this.g.op('Gemm', [x, this.g.addInitializer(`${name}.w`, randomTensor([N, K], seed, 0.2)), this.g.addInitializer(`${name}.b`, randomTensor([N], seed + 1, 0.1))], { transB: 1 }, { name }).outputs[0];
+    return this.g.op(
+      'Gemm',
+      [
+        x,
+        this.g.addInitializer(`${name}.w`, randomTensor([N, K], seed, 0.2)),
+        this.g.addInitializer(`${name}.b`, randomTensor([N], seed + 1, 0.1)),
+      ],
+      { transB: 1 },
+      { name },
+    ).outputs[0];
   }
   finish(y: Value, shape: number[]): Model {
     y.name = 'y';
@@ -56,7 +89,10 @@ class Net {
 async function expectSameOutputs(before: Model, after: Model, inputShape: number[]): Promise<void> {
   for (const seed of [1, 2]) {
     const feeds = { x: randomTensor(inputShape, seed) };
-    const [a, b] = [(await runOrt(before, feeds)).y.data as Float32Array, (await runOrt(after, feeds)).y.data as Float32Array];
+    const [a, b] = [
+      (await runOrt(before, feeds)).y.data as Float32Array,
+      (await runOrt(after, feeds)).y.data as Float32Array,
+    ];
     expect(b.length).toBe(a.length);
     expect(Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i]) / (1 + Math.abs(v))))).toBeLessThan(1e-5);
   }
@@ -87,8 +123,14 @@ describe('channel pruning removes inert channels exactly', () => {
     const model = n.finish(n.gemm(h, 5, 12 * 16, 8, 'head'), [1, 5]);
 
     // Remove exactly the inert share: 2/8 stem+res_b group (res_a 2/8), 1/4, 1/6, 3/12.
-    const { model: pruned, groups, skipped } = await pruneChannels(model, { ratio: 0.25, criterion: 'l1', layerRatios: { branch1: 0.25, branch2: 1 / 6 } });
-    const byProducer = Object.fromEntries(groups.map((g) => [g.producers.join('+'), [g.channelsBefore, g.channelsAfter]]));
+    const {
+      model: pruned,
+      groups,
+      skipped,
+    } = await pruneChannels(model, { ratio: 0.25, criterion: 'l1', layerRatios: { branch1: 0.25, branch2: 1 / 6 } });
+    const byProducer = Object.fromEntries(
+      groups.map((g) => [g.producers.join('+'), [g.channelsBefore, g.channelsAfter]]),
+    );
     expect(byProducer['stem+res_b']).toEqual([8, 6]);
     expect(byProducer.res_a).toEqual([8, 6]);
     expect(byProducer.branch1).toEqual([4, 3]);
@@ -106,20 +148,49 @@ describe('channel pruning removes inert channels exactly', () => {
     // a: 8 channels read by a 2-group conv; position 1 of each group (channels 1 and 5) is inert.
     let h = n.op('Relu', [n.conv(x, 8, 3, 1, { name: 'a', dead: [1, 5] })]);
     const gw = convWeight(8, 4, 3, 2, [2, 6]);
-    h = n.op('Relu', [n.g.op('Conv', [h, n.g.addInitializer('g.w', gw), n.g.addInitializer('g.b', bias(8, 102, [2, 6]))], { pads: [1, 1, 1, 1], group: 2 }, { name: 'grouped' }).outputs[0]]);
+    h = n.op('Relu', [
+      n.g.op(
+        'Conv',
+        [h, n.g.addInitializer('g.w', gw), n.g.addInitializer('g.b', bias(8, 102, [2, 6]))],
+        { pads: [1, 1, 1, 1], group: 2 },
+        { name: 'grouped' },
+      ).outputs[0],
+    ]);
     h = n.op('Relu', [n.conv(h, 8, 8, 3, { name: 'b', dead: [0, 5] })]);
-    const [p1, p2] = n.g.op('Split', [h, n.g.addInitializer('split', Tensor.from('int64', [2], [3n, 5n]))], { axis: 1 }, { name: 'split', outputs: 2 }).outputs;
+    const [p1, p2] = n.g.op(
+      'Split',
+      [h, n.g.addInitializer('split', Tensor.from('int64', [2], [3n, 5n]))],
+      { axis: 1 },
+      { name: 'split', outputs: 2 },
+    ).outputs;
     // the Slice keeps channels 1..3 of the second part (b's 4..6); 5 is inert
-    const mid = n.g.op('Slice', [p2, n.g.addInitializer('st', Tensor.from('int64', [1], [1n])), n.g.addInitializer('en', Tensor.from('int64', [1], [4n])), n.g.addInitializer('ax', Tensor.from('int64', [1], [1n]))], {}, { name: 'slice' }).outputs[0];
+    const mid = n.g.op(
+      'Slice',
+      [
+        p2,
+        n.g.addInitializer('st', Tensor.from('int64', [1], [1n])),
+        n.g.addInitializer('en', Tensor.from('int64', [1], [4n])),
+        n.g.addInitializer('ax', Tensor.from('int64', [1], [1n])),
+      ],
+      {},
+      { name: 'slice' },
+    ).outputs[0];
     const s1 = n.op('Relu', [n.conv(p1, 4, 3, 4, { name: 's1', dead: [0] })]);
     const s2 = n.op('Relu', [n.conv(mid, 4, 3, 5, { name: 's2', dead: [2] })]);
     h = n.op('Relu', [n.conv(n.op('Concat', [s1, s2], { axis: 1 }), 5, 8, 6, { name: 'head', dead: [3] })]);
     const model = n.finish(n.gemm(n.op('Flatten', [n.op('GlobalAveragePool', [h])]), 3, 5, 7, 'fc'), [1, 3]);
     const { model: pruned, groups } = await pruneChannels(model, { ratio: 0.25 });
-    const byProducer = Object.fromEntries(groups.map((g) => [g.producers.join('+'), [g.channelsBefore, g.channelsAfter]]));
+    const byProducer = Object.fromEntries(
+      groups.map((g) => [g.producers.join('+'), [g.channelsBefore, g.channelsAfter]]),
+    );
     expect(byProducer.a).toEqual([8, 6]);
     expect(byProducer.grouped).toEqual([8, 6]);
-    expect(groups.filter((g) => g.producers.join() === 'b').map((g) => [g.channelsBefore, g.channelsAfter])).toEqual([[3, 2], [1, 1], [3, 2], [1, 1]]);
+    expect(groups.filter((g) => g.producers.join() === 'b').map((g) => [g.channelsBefore, g.channelsAfter])).toEqual([
+      [3, 2],
+      [1, 1],
+      [3, 2],
+      [1, 1],
+    ]);
     expect(byProducer.s1).toEqual([4, 3]);
     expect(byProducer.head).toEqual([5, 4]);
     const grouped = pruned.graph.nodes.find((nd) => nd.name === 'grouped')!;
@@ -148,6 +219,8 @@ describe('channel pruning removes inert channels exactly', () => {
     const a = g.addInput('x', tensorType('float32', [1, 4]));
     const y = g.op('Relu', [a]).outputs[0];
     g.outputs.push(y);
-    await expect(pruneChannels(new Model(g, { opsetImports: new Map([['', 17]]) }), { ratio: 0.5 })).rejects.toThrow(/no prunable channel groups/);
+    await expect(pruneChannels(new Model(g, { opsetImports: new Map([['', 17]]) }), { ratio: 0.5 })).rejects.toThrow(
+      /no prunable channel groups/,
+    );
   });
 });

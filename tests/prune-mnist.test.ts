@@ -17,9 +17,14 @@ const { test } = mnistSplit();
 async function accuracy(model: Model): Promise<number> {
   const pixels = new Float32Array(test.images.length * 784);
   test.images.forEach((img, i) => pixels.set(img, i * 784));
-  const logits = (await runOrt(encodeModel(model), { image: Tensor.from('float32', [test.images.length, 1, 28, 28], pixels) })).logits.data as Float32Array;
+  const logits = (
+    await runOrt(encodeModel(model), { image: Tensor.from('float32', [test.images.length, 1, 28, 28], pixels) })
+  ).logits.data as Float32Array;
   let hit = 0;
-  test.labels.forEach((label, i) => { const row = logits.subarray(i * 10, i * 10 + 10); if (row.indexOf(Math.max(...row)) === label) hit++; });
+  test.labels.forEach((label, i) => {
+    const row = logits.subarray(i * 10, i * 10 + 10);
+    if (row.indexOf(Math.max(...row)) === label) hit++;
+  });
   return (100 * hit) / test.labels.length;
 }
 
@@ -42,7 +47,9 @@ describe('prune and fine-tune the MNIST CNN', () => {
     const tuned = await tune(pruned, 2);
     const tunedAcc = await accuracy(tuned);
     const [before, after] = [modelFigures(float), modelFigures(tuned)];
-    console.log(`MNIST CNN: float ${floatAcc.toFixed(2)} %, 50 % channels pruned ${prunedAcc.toFixed(2)} %, fine-tuned ${tunedAcc.toFixed(2)} %; params ${before.params} -> ${after.params}, MACs ${before.macs} -> ${after.macs}`);
+    console.log(
+      `MNIST CNN: float ${floatAcc.toFixed(2)} %, 50 % channels pruned ${prunedAcc.toFixed(2)} %, fine-tuned ${tunedAcc.toFixed(2)} %; params ${before.params} -> ${after.params}, MACs ${before.macs} -> ${after.macs}`,
+    );
     expect(Math.abs(tunedAcc - floatAcc)).toBeLessThanOrEqual(1);
     expect(after.params).toBeLessThan(before.params * 0.55);
     expect(after.macs).toBeLessThan(before.macs * 0.55);
@@ -51,7 +58,13 @@ describe('prune and fine-tune the MNIST CNN', () => {
   it('iteratively, on a polynomial schedule, with a fine-tune and a score at every step', async () => {
     const float = await loadModel(FIXTURE);
     const seen: number[] = [];
-    const r = await pruneIteratively(float, { ratio: 0.5, steps: 2, fineTune: (m) => tune(m, 1), evaluate: accuracy, onStep: (s) => seen.push(s.step) });
+    const r = await pruneIteratively(float, {
+      ratio: 0.5,
+      steps: 2,
+      fineTune: (m) => tune(m, 1),
+      evaluate: accuracy,
+      onStep: (s) => seen.push(s.step),
+    });
     expect(seen).toEqual([1, 2]);
     expect(r.steps.map((s) => s.ratio)).toEqual([0.5 * (1 - 0.5 ** 3), 0.5]);
     expect(r.steps[1].groups[0].channelsAfter).toBe(4);

@@ -23,7 +23,9 @@ describe('unstructured sparsity', () => {
       expect(dropped).toBeLessThanOrEqual(kept);
     }
     expect(await gzipSize(r.model)).toBeLessThan((await gzipSize(model)) * 0.6);
-    const out = await runOrt(encodeModel(r.model), { image: (await import('@edgeml/core')).Tensor.from('float32', [1, 1, 28, 28], new Float32Array(784).fill(0.5)) });
+    const out = await runOrt(encodeModel(r.model), {
+      image: (await import('@edgeml/core')).Tensor.from('float32', [1, 1, 28, 28], new Float32Array(784).fill(0.5)),
+    });
     expect(out.logits.dims).toEqual([1, 10]);
     expect(modelFigures(r.model).params).toBe(modelFigures(model).params); // zeros still take room in a dense file
   });
@@ -36,8 +38,12 @@ describe('unstructured sparsity', () => {
     const nm = pruneNM(model, { n: 2, m: 4 });
     for (const n of nm.model.graph) {
       if (n.opType !== 'Conv') continue;
-      const w = n.inputs[1]!.const!; const d = w.toFloat64(); const row = w.size / w.dims[0];
-      for (let r = 0; r < w.dims[0]; r++) for (let s = 0; s + 4 <= row; s += 4) expect([0, 1, 2, 3].filter((j) => d[r * row + s + j] !== 0).length).toBeLessThanOrEqual(2);
+      const w = n.inputs[1]!.const!;
+      const d = w.toFloat64();
+      const row = w.size / w.dims[0];
+      for (let r = 0; r < w.dims[0]; r++)
+        for (let s = 0; s + 4 <= row; s += 4)
+          expect([0, 1, 2, 3].filter((j) => d[r * row + s + j] !== 0).length).toBeLessThanOrEqual(2);
     }
     expect(() => pruneNM(model, { n: 4, m: 4 })).toThrow(/0 < N < M/);
     expect(() => pruneMagnitude(model, { ratio: -0.1 })).toThrow(/ratio must be in \[0, 1\)/);

@@ -9,7 +9,16 @@ import { describe, expect, it } from 'vitest';
 import { decodeModel, encodeModel, modelStats, Graph, Model, Tensor, tensorType } from '@edgeml/core';
 import { loadModel } from '@edgeml/core/node';
 import { quantizeDynamic } from '@edgeml/quantize';
-import { SILERO_VAD, buildConvBnNet, buildMlp as mlp, randomTensor, runOrt, sileroFeeds, maxAbsDiff, relErr } from './support/models.js';
+import {
+  SILERO_VAD,
+  buildConvBnNet,
+  buildMlp as mlp,
+  randomTensor,
+  runOrt,
+  sileroFeeds,
+  maxAbsDiff,
+  relErr,
+} from './support/models.js';
 import { checkModels } from './support/onnx-checker.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeml-qdyn-'));
@@ -19,7 +28,6 @@ function checked(bytes: Uint8Array, name: string): Uint8Array {
   expect(checkModels([file]).get(file)).toBeNull();
   return bytes;
 }
-
 
 describe('dynamic quantization', () => {
   for (const perChannel of [false, true]) {
@@ -126,7 +134,12 @@ describe('dynamic GRU (weight-only)', () => {
     const w = g.addInitializer('W', randomTensor([2, 96, 12], 31, 0.4));
     const r = g.addInitializer('R', randomTensor([2, 96, 32], 32, 0.3));
     const b = g.addInitializer('B', randomTensor([2, 192], 33, 0.1));
-    const [y, yh] = g.op('GRU', [x, w, r, b], { hidden_size: 32, direction: 'bidirectional', linear_before_reset: 1 }, { name: 'gru', outputs: ['y', 'y_h'] }).outputs;
+    const [y, yh] = g.op(
+      'GRU',
+      [x, w, r, b],
+      { hidden_size: 32, direction: 'bidirectional', linear_before_reset: 1 },
+      { name: 'gru', outputs: ['y', 'y_h'] },
+    ).outputs;
     y.type = tensorType('float32', [6, 2, 1, 32]);
     yh.type = tensorType('float32', [2, 1, 32]);
     g.outputs.push(y, yh);

@@ -16,8 +16,12 @@ function valid(bytes: Uint8Array, name: string) {
   expect(checkModels([file]).get(file)).toBeNull();
 }
 function maxRel(a: Float32Array, b: Float32Array): number {
-  let m = 0, scale = 0;
-  for (let i = 0; i < a.length; i++) { m = Math.max(m, Math.abs(a[i] - b[i])); scale = Math.max(scale, Math.abs(a[i])); }
+  let m = 0,
+    scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    m = Math.max(m, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(a[i]));
+  }
   return m / scale;
 }
 
@@ -56,7 +60,8 @@ describe('float16 conversion', () => {
     const x = g.addInput('x', tensorType('float32', [1, 4]));
     const big = g.addInitializer('big', Tensor.from('float32', [4], [1e6, -1e6, 1, 2]));
     const y = g.op('Mul', [x, big], {}, { name: 'mul' }).outputs[0];
-    const z = g.op('Max', [y, g.addInitializer('zero', Tensor.from('float32', [1], [0]))], {}, { name: 'max' }).outputs[0];
+    const z = g.op('Max', [y, g.addInitializer('zero', Tensor.from('float32', [1], [0]))], {}, { name: 'max' })
+      .outputs[0];
     z.name = 'z';
     z.type = tensorType('float32', [1, 4]);
     g.outputs.push(z);
@@ -97,9 +102,14 @@ describe('float16 across the ONNX test data', () => {
         const got = await runOrt(encodeModel(r.model), feeds);
         for (const [name, t] of Object.entries(expected)) {
           if (t.type !== 'float32') continue;
-          const a = t.data as Float32Array, b = got[name].data as Float32Array;
-          let scale = 1e-3, worst = 0;
-          for (let i = 0; i < a.length; i++) { scale = Math.max(scale, Math.abs(a[i])); worst = Math.max(worst, Math.abs(a[i] - b[i])); }
+          const a = t.data as Float32Array,
+            b = got[name].data as Float32Array;
+          let scale = 1e-3,
+            worst = 0;
+          for (let i = 0; i < a.length; i++) {
+            scale = Math.max(scale, Math.abs(a[i]));
+            worst = Math.max(worst, Math.abs(a[i] - b[i]));
+          }
           if (!(worst <= 0.01 * scale)) failures.push(`${c.name}: output ${name} differs by ${worst} (scale ${scale})`);
         }
         converted++;

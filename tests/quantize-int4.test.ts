@@ -23,18 +23,24 @@ function dequantizedTwin(floatBytes: Uint8Array, symmetric: boolean, hqq = false
     for (let k = 0; k < K; k++) for (let j = 0; j < N; j++) kn[k * N + j] = transB ? src[j * K + k] : src[k * N + j];
     const q = hqq ? hqqBlocks(kn, K, N, 32) : quantizeBlocks(kn, K, N, 32, symmetric);
     const back = new Float32Array(r * c);
-    for (let k = 0; k < K; k++) for (let j = 0; j < N; j++) {
-      const b = Math.floor(k / 32);
-      const v = (q.codes[j * q.kPad + k] - q.zeroPoints[j * q.blocks + b]) * q.scales[j * q.blocks + b];
-      back[transB ? j * K + k : k * N + j] = v;
-    }
+    for (let k = 0; k < K; k++)
+      for (let j = 0; j < N; j++) {
+        const b = Math.floor(k / 32);
+        const v = (q.codes[j * q.kPad + k] - q.zeroPoints[j * q.blocks + b]) * q.scales[j * q.blocks + b];
+        back[transB ? j * K + k : k * N + j] = v;
+      }
     n.setInput(1, m.graph.addInitializer(`${w.name}_dq`, Tensor.from('float32', [r, c], back)));
   }
   return m;
 }
 
 describe('int4 weight-only quantization', () => {
-  for (const [format, symmetric] of [['matmulnbits', true], ['matmulnbits', false], ['qdq', true], ['qdq', false]] as const) {
+  for (const [format, symmetric] of [
+    ['matmulnbits', true],
+    ['matmulnbits', false],
+    ['qdq', true],
+    ['qdq', false],
+  ] as const) {
     it(`${format}, ${symmetric ? 'symmetric' : 'asymmetric'}: >= 6x smaller, read by onnxruntime exactly as dequantized`, async () => {
       const float = buildMlp();
       if (format === 'qdq') float.opsetImports.set('', 21);
@@ -52,7 +58,9 @@ describe('int4 weight-only quantization', () => {
         fs.writeFileSync(file, bytes);
         const verdict = checkModels([file]).get(file);
         // python3-onnx 1.12 predates opset 21: it accepts the model or rejects only the block_size it does not know.
-        expect(verdict === null || /Unrecognized attribute: block_size for operator DequantizeLinear/.test(verdict ?? '')).toBe(true);
+        expect(
+          verdict === null || /Unrecognized attribute: block_size for operator DequantizeLinear/.test(verdict ?? ''),
+        ).toBe(true);
       }
       const feeds = { x: randomTensor([4, 512], 8) };
       const [a, b] = [await runOrt(fb, feeds), await runOrt(bytes, feeds)];
@@ -73,7 +81,7 @@ describe('int4 weight-only quantization', () => {
 });
 
 describe('int4 with HQQ', () => {
-  it('float zero points reach onnxruntime\'s MatMulNBits exactly as dequantized', async () => {
+  it("float zero points reach onnxruntime's MatMulNBits exactly as dequantized", async () => {
     const fb = encodeModel(buildMlp());
     const model = decodeModel(fb);
     quantizeInt4(model, { algorithm: 'hqq', blockSize: 32 });
@@ -87,7 +95,12 @@ describe('int4 with HQQ', () => {
     const float = buildMlp();
     for (const v of float.graph.initializers.values()) {
       const d = v.const!.data as Float32Array;
-      if (v.const!.dims.length === 2) v.const = Tensor.from('float32', v.const!.dims, d.map((x) => 30 * x ** 3));
+      if (v.const!.dims.length === 2)
+        v.const = Tensor.from(
+          'float32',
+          v.const!.dims,
+          d.map((x) => 30 * x ** 3),
+        );
     }
     const fb = encodeModel(float);
     const feeds = { x: randomTensor([8, 512], 10) };
@@ -97,8 +110,14 @@ describe('int4 with HQQ', () => {
       quantizeInt4(m, options);
       return relErr(reference, (await runOrt(encodeModel(m), feeds)).y.data as Float32Array);
     };
-    const [rtn, rtnAsym, hqq] = [await errorOf({}), await errorOf({ symmetric: false }), await errorOf({ algorithm: 'hqq' })];
-    console.log(`int4 on heavy-tailed weights, output error: RTN symmetric ${rtn.toFixed(4)}, RTN asymmetric ${rtnAsym.toFixed(4)}, HQQ ${hqq.toFixed(4)}`);
+    const [rtn, rtnAsym, hqq] = [
+      await errorOf({}),
+      await errorOf({ symmetric: false }),
+      await errorOf({ algorithm: 'hqq' }),
+    ];
+    console.log(
+      `int4 on heavy-tailed weights, output error: RTN symmetric ${rtn.toFixed(4)}, RTN asymmetric ${rtnAsym.toFixed(4)}, HQQ ${hqq.toFixed(4)}`,
+    );
     expect(hqq).toBeLessThan(rtnAsym);
     expect(hqq).toBeLessThan(rtn);
   });
@@ -114,7 +133,12 @@ describe('int4 embedding tables', () => {
     const { Graph, Model, tensorType } = await import('@edgeml/core');
     const g = new Graph('emb');
     const ids = g.addInput('ids', tensorType('int64', [4]));
-    const e = g.op('Gather', [g.addInitializer('table', randomTensor([512, 64], 12, 0.7)), ids], { axis: 0 }, { name: 'lookup' }).outputs[0];
+    const e = g.op(
+      'Gather',
+      [g.addInitializer('table', randomTensor([512, 64], 12, 0.7)), ids],
+      { axis: 0 },
+      { name: 'lookup' },
+    ).outputs[0];
     e.name = 'e';
     e.type = tensorType('float32', [4, 64]);
     g.outputs.push(e);
@@ -127,7 +151,8 @@ describe('int4 embedding tables', () => {
     const feeds = { ids: Tensor.from('int64', [4], [0n, 511n, 7n, 300n]) };
     const [a, b] = [await runOrt(fb, feeds), await runOrt(bytes, feeds)];
     // Symmetric 4-bit blocks of a ±0.7 table: step <= 0.7/7 = 0.1, so every value is within 0.05.
-    const x = a.e.data as Float32Array, y = b.e.data as Float32Array;
+    const x = a.e.data as Float32Array,
+      y = b.e.data as Float32Array;
     expect(Math.max(...x.map((v, i) => Math.abs(v - y[i])))).toBeLessThanOrEqual(0.05 + 1e-6);
     const mm = decodeModel(fb);
     expect(quantizeInt4(mm, { format: 'matmulnbits' }).skipped[0].reason).toMatch(/need format 'qdq'/);

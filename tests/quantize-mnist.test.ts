@@ -57,13 +57,20 @@ describe('MNIST CNN trained here, quantized', () => {
       const model = await loadModel(FIXTURE);
       const floatAcc = await accuracy(encodeModel(model));
       const backend = new NodeBackend();
-      const r = await quantize(model, { ...options, calibrationData: calibration(), backend, evaluationData: calibration() } as Parameters<typeof quantize>[1]);
+      const r = await quantize(model, {
+        ...options,
+        calibrationData: calibration(),
+        backend,
+        evaluationData: calibration(),
+      } as Parameters<typeof quantize>[1]);
       const bytes = encodeModel(r.model);
       const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'edgeml-mnist-')), 'q.onnx');
       fs.writeFileSync(file, bytes);
       expect(checkModels([file]).get(file)).toBeNull();
       const qAcc = await accuracy(bytes);
-      console.log(`MNIST ${label}: float ${floatAcc.toFixed(2)} %, int8 ${qAcc.toFixed(2)} %, size ${r.sizeBefore} -> ${r.sizeAfter} bytes, output SQNR ${r.sqnrDb?.toFixed(1)} dB`);
+      console.log(
+        `MNIST ${label}: float ${floatAcc.toFixed(2)} %, int8 ${qAcc.toFixed(2)} %, size ${r.sizeBefore} -> ${r.sizeAfter} bytes, output SQNR ${r.sqnrDb?.toFixed(1)} dB`,
+      );
       expect(Math.abs(qAcc - floatAcc)).toBeLessThanOrEqual(0.5);
       expect(r.sizeAfter).toBeLessThan(r.sizeBefore / 2.5);
     });
@@ -71,15 +78,26 @@ describe('MNIST CNN trained here, quantized', () => {
 });
 
 describe('accuracy budget and per-tensor report', () => {
-  it('reports every quantized activation\'s SQNR, and falls back layer by layer to meet a budget', async () => {
+  it("reports every quantized activation's SQNR, and falls back layer by layer to meet a budget", async () => {
     const model = await loadModel(FIXTURE);
     const backend = new NodeBackend();
-    const base = await quantize(model, { mode: 'static', calibrationData: calibration(), backend, evaluationData: calibration() });
+    const base = await quantize(model, {
+      mode: 'static',
+      calibrationData: calibration(),
+      backend,
+      evaluationData: calibration(),
+    });
     expect(base.tensorErrors!.map((e) => e.name)).toEqual(expect.arrayContaining(['image', 'logits']));
     expect(base.tensorErrors!.every((e) => e.sqnrDb > 10)).toBe(true);
     // Ask for more than full int8 gives: the worst layers go back to float until the outputs reach it.
     const target = base.sqnrDb! + 6;
-    const r = await quantize(model, { mode: 'static', calibrationData: calibration(), backend, evaluationData: calibration(), accuracyBudget: { minSqnrDb: target } });
+    const r = await quantize(model, {
+      mode: 'static',
+      calibrationData: calibration(),
+      backend,
+      evaluationData: calibration(),
+      accuracyBudget: { minSqnrDb: target },
+    });
     expect(r.fallbackNodes!.length).toBeGreaterThan(0);
     expect(r.budgetMet).toBe(true);
     expect(r.sqnrDb!).toBeGreaterThanOrEqual(target);
@@ -91,7 +109,13 @@ describe('accuracy budget and per-tensor report', () => {
 describe('full-integer model', () => {
   it('takes uint8 images and returns uint8 scores, with parameters in the metadata, at float accuracy', async () => {
     const model = await loadModel(FIXTURE);
-    const r = await quantize(model, { mode: 'static', calibrationData: calibration(), backend: new NodeBackend(), perChannel: true, fullInteger: true });
+    const r = await quantize(model, {
+      mode: 'static',
+      calibrationData: calibration(),
+      backend: new NodeBackend(),
+      perChannel: true,
+      fullInteger: true,
+    });
     const q = r.model;
     expect(q.graph.inputs.find((v) => v.name === 'image')?.dtype).toBe('uint8');
     expect(q.graph.outputs.find((v) => v.name === 'logits')?.dtype).toBe('uint8');
@@ -103,7 +127,11 @@ describe('full-integer model', () => {
     fs.writeFileSync(file, bytes);
     expect(checkModels([file]).get(file)).toBeNull();
     const images = new Uint8Array(test.images.length * 784);
-    test.images.forEach((img, i) => img.forEach((v, j) => { images[i * 784 + j] = Math.min(255, Math.max(0, Math.round(v / inParams.scale) + inParams.zeroPoint)); }));
+    test.images.forEach((img, i) =>
+      img.forEach((v, j) => {
+        images[i * 784 + j] = Math.min(255, Math.max(0, Math.round(v / inParams.scale) + inParams.zeroPoint));
+      }),
+    );
     const out = await runOrt(bytes, { image: Tensor.from('uint8', [test.images.length, 1, 28, 28], images) });
     const scores = out.logits.data as Uint8Array;
     let correct = 0;
@@ -119,8 +147,19 @@ describe('full-integer model', () => {
 describe('QOperator format', () => {
   it('QLinearConv/QLinearMatMul-style graph matches the QDQ model on onnxruntime and keeps accuracy', async () => {
     const backend = new NodeBackend();
-    const qdq = await quantize(await loadModel(FIXTURE), { mode: 'static', calibrationData: calibration(), backend, perChannel: true });
-    const qop = await quantize(await loadModel(FIXTURE), { mode: 'static', calibrationData: calibration(), backend, perChannel: true, format: 'qoperator' });
+    const qdq = await quantize(await loadModel(FIXTURE), {
+      mode: 'static',
+      calibrationData: calibration(),
+      backend,
+      perChannel: true,
+    });
+    const qop = await quantize(await loadModel(FIXTURE), {
+      mode: 'static',
+      calibrationData: calibration(),
+      backend,
+      perChannel: true,
+      format: 'qoperator',
+    });
     const { modelStats } = await import('@edgeml/core');
     const ops = modelStats(qop.model).opCounts;
     expect(ops.QLinearConv).toBe(1);
@@ -142,7 +181,13 @@ describe('static QDQ with int4 and int16 weights (opset 21)', () => {
       const model = await loadModel(FIXTURE);
       model.opsetImports.set('', 21);
       const floatAcc = await accuracy(encodeModel(model));
-      const r = await quantize(model, { mode: 'static', calibrationData: calibration(), backend: new NodeBackend(), perChannel: true, weightType });
+      const r = await quantize(model, {
+        mode: 'static',
+        calibrationData: calibration(),
+        backend: new NodeBackend(),
+        perChannel: true,
+        weightType,
+      });
       const acc = await accuracy(encodeModel(r.model));
       console.log(`MNIST static ${weightType} weights: float ${floatAcc.toFixed(2)} %, quantized ${acc.toFixed(2)} %`);
       // Measured: int4 96.35 %, int16 96.50 % against 96.55 % float; the int4 bound leaves room for 15-level weights.
@@ -153,7 +198,14 @@ describe('static QDQ with int4 and int16 weights (opset 21)', () => {
   }
 
   it('refuses int4 weights below opset 21', async () => {
-    await expect(quantize(await loadModel(FIXTURE), { mode: 'static', calibrationData: calibration(), backend: new NodeBackend(), weightType: 'int4' })).rejects.toThrow(/needs opset 21/);
+    await expect(
+      quantize(await loadModel(FIXTURE), {
+        mode: 'static',
+        calibrationData: calibration(),
+        backend: new NodeBackend(),
+        weightType: 'int4',
+      }),
+    ).rejects.toThrow(/needs opset 21/);
   });
 });
 
@@ -162,13 +214,23 @@ describe('per-tensor type overrides', () => {
     const model = await loadModel(FIXTURE);
     model.opsetImports.set('', 21);
     const floatAcc = await accuracy(encodeModel(model));
-    const r = await quantize(model, { mode: 'static', calibrationData: calibration(), backend: new NodeBackend(), perChannel: true, typeOverrides: { pool_out: 'int16', 'fc.weight': 'int4' } });
+    const r = await quantize(model, {
+      mode: 'static',
+      calibrationData: calibration(),
+      backend: new NodeBackend(),
+      perChannel: true,
+      typeOverrides: { pool_out: 'int16', 'fc.weight': 'int4' },
+    });
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'edgeml-types-')), 'mixed.onnx');
     fs.writeFileSync(file, encodeModel(r.model));
     // The checker here (onnx 1.12) stops at opset 17, so it cannot judge int16/int4 QuantizeLinear
     // (opset 21); onnxruntime loading and running the model below is the check of validity.
     // The oracle: the onnx package's view of which element type each quantized tensor has.
-    const py = spawnSync('/usr/bin/python3', ['-c', `
+    const py = spawnSync(
+      '/usr/bin/python3',
+      [
+        '-c',
+        `
 import json, sys, onnx
 m = onnx.load(sys.argv[1])
 inits = {i.name: i.data_type for i in m.graph.initializer}
@@ -176,7 +238,11 @@ out = {}
 for n in m.graph.node:
     if n.op_type == 'QuantizeLinear': out[n.input[0]] = inits[n.input[2]]
     if n.op_type == 'DequantizeLinear' and n.input[0] in inits: out[n.input[0]] = inits[n.input[0]]
-print(json.dumps(out))`, file], { encoding: 'utf8' });
+print(json.dumps(out))`,
+        file,
+      ],
+      { encoding: 'utf8' },
+    );
     expect(py.status, py.stderr).toBe(0);
     // TensorProto.DataType numbers (onnx 1.12 predates INT4's name, not its number): UINT8 2, INT8 3, INT16 5, INT4 22.
     const types = JSON.parse(py.stdout) as Record<string, number>;
@@ -185,7 +251,9 @@ print(json.dumps(out))`, file], { encoding: 'utf8' });
     expect(types['fc.weight_quantized']).toBe(22);
     expect(types['conv.weight_quantized']).toBe(3);
     const acc = await accuracy(encodeModel(r.model));
-    console.log(`MNIST static, pool_out int16 + fc.weight int4: float ${floatAcc.toFixed(2)} %, quantized ${acc.toFixed(2)} %`);
+    console.log(
+      `MNIST static, pool_out int16 + fc.weight int4: float ${floatAcc.toFixed(2)} %, quantized ${acc.toFixed(2)} %`,
+    );
     expect(Math.abs(acc - floatAcc)).toBeLessThanOrEqual(2);
   });
 
@@ -193,9 +261,15 @@ print(json.dumps(out))`, file], { encoding: 'utf8' });
     const model = await loadModel(FIXTURE);
     model.opsetImports.set('', 21);
     const base = { mode: 'static' as const, calibrationData: calibration(), backend: new NodeBackend() };
-    await expect(quantize(model, { ...base, typeOverrides: { nope: 'int8' } })).rejects.toThrow(/typeOverrides\['nope'\]: the model has no tensor of that name/);
-    await expect(quantize(model, { ...base, typeOverrides: { pool_out: 'int4' } })).rejects.toThrow(/an activation takes uint8, int8, int16, got 'int4'/);
-    await expect(quantize(model, { ...base, format: 'qoperator', typeOverrides: { pool_out: 'int16' } })).rejects.toThrow(/QDQ form only/);
+    await expect(quantize(model, { ...base, typeOverrides: { nope: 'int8' } })).rejects.toThrow(
+      /typeOverrides\['nope'\]: the model has no tensor of that name/,
+    );
+    await expect(quantize(model, { ...base, typeOverrides: { pool_out: 'int4' } })).rejects.toThrow(
+      /an activation takes uint8, int8, int16, got 'int4'/,
+    );
+    await expect(
+      quantize(model, { ...base, format: 'qoperator', typeOverrides: { pool_out: 'int16' } }),
+    ).rejects.toThrow(/QDQ form only/);
   });
 });
 
@@ -206,11 +280,27 @@ describe('accuracy budget with a user metric', () => {
     const floatAcc = await accuracy(encodeModel(model));
     const metric = (m: typeof model) => accuracy(encodeModel(m));
     // int4 weights lose ~0.2 points here; ask for float accuracy exactly.
-    const r = await quantize(model, { mode: 'static', calibrationData: calibration(), backend: new NodeBackend(), evaluationData: calibration(), weightType: 'int4', perChannel: true, accuracyBudget: { metric, minMetric: floatAcc } });
+    const r = await quantize(model, {
+      mode: 'static',
+      calibrationData: calibration(),
+      backend: new NodeBackend(),
+      evaluationData: calibration(),
+      weightType: 'int4',
+      perChannel: true,
+      accuracyBudget: { metric, minMetric: floatAcc },
+    });
     expect(r.metric).toBe(await metric(r.model));
     if (r.fallbackNodes!.length === 0) expect(r.metric!).toBeGreaterThanOrEqual(floatAcc);
     expect(r.budgetMet).toBe(r.metric! >= floatAcc);
     expect(r.budgetMet).toBe(true);
-    await expect(quantize(model, { mode: 'static', calibrationData: calibration(), backend: new NodeBackend(), evaluationData: calibration(), accuracyBudget: { metric } })).rejects.toThrow(/metric and minMetric together/);
+    await expect(
+      quantize(model, {
+        mode: 'static',
+        calibrationData: calibration(),
+        backend: new NodeBackend(),
+        evaluationData: calibration(),
+        accuracyBudget: { metric },
+      }),
+    ).rejects.toThrow(/metric and minMetric together/);
   });
 });

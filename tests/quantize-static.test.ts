@@ -6,7 +6,19 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decodeModel, encodeModel, modelStats, PassManager, batchNormFolding, deadCodeElimination, InvalidArgumentError, Tensor, Graph, Model, tensorType } from '@edgeml/core';
+import {
+  decodeModel,
+  encodeModel,
+  modelStats,
+  PassManager,
+  batchNormFolding,
+  deadCodeElimination,
+  InvalidArgumentError,
+  Tensor,
+  Graph,
+  Model,
+  tensorType,
+} from '@edgeml/core';
 import { NodeBackend } from '@edgeml/runtime-node';
 import { quantizeStatic } from '@edgeml/quantize';
 import { buildConvBnNet, randomTensor, runOrt } from './support/models.js';
@@ -16,8 +28,12 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeml-qstatic-'));
 const backend = new NodeBackend();
 
 function relErr(a: Float32Array, b: Float32Array): number {
-  let num = 0, den = 0;
-  for (let i = 0; i < a.length; i++) { num += (a[i] - b[i]) ** 2; den += a[i] ** 2; }
+  let num = 0,
+    den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num += (a[i] - b[i]) ** 2;
+    den += a[i] ** 2;
+  }
   return Math.sqrt(num / den);
 }
 
@@ -35,7 +51,9 @@ describe('static QDQ quantization', () => {
         const floatBytes = encodeModel(float);
         const model = decodeModel(floatBytes);
         const r = await quantizeStatic(model, { calibrationData: samples(32, 100), backend, perChannel, method });
-        expect(r.quantized.map((n) => n.opType)).toEqual(expect.arrayContaining(['Conv', 'Conv', 'Gemm', 'Relu', 'GlobalAveragePool', 'Flatten']));
+        expect(r.quantized.map((n) => n.opType)).toEqual(
+          expect.arrayContaining(['Conv', 'Conv', 'Gemm', 'Relu', 'GlobalAveragePool', 'Flatten']),
+        );
         const ops = modelStats(model).opCounts;
         expect(ops.QuantizeLinear).toBeGreaterThan(3);
         expect(ops.DequantizeLinear).toBeGreaterThan(ops.QuantizeLinear);
@@ -43,7 +61,8 @@ describe('static QDQ quantization', () => {
         const file = path.join(tmp, `convnet-${method}-${perChannel}.onnx`);
         fs.writeFileSync(file, bytes);
         expect(checkModels([file]).get(file)).toBeNull();
-        const floatOut: number[] = [], quantOut: number[] = [];
+        const floatOut: number[] = [],
+          quantOut: number[] = [];
         for (const s of samples(16, 500)) {
           const [a, b] = [await runOrt(floatBytes, s), await runOrt(bytes, s)];
           floatOut.push(...(a.logits.data as Float32Array));
@@ -65,7 +84,8 @@ describe('static QDQ quantization', () => {
     for (const activationType of ['uint8', 'int16'] as const) {
       const model = decodeModel(floatBytes);
       await quantizeStatic(model, { calibrationData: samples(16, 100), backend, activationType });
-      const floatOut: number[] = [], quantOut: number[] = [];
+      const floatOut: number[] = [],
+        quantOut: number[] = [];
       for (const s of samples(8, 700)) {
         const [a, b] = [await runOrt(floatBytes, s), await runOrt(encodeModel(model), s)];
         floatOut.push(...(a.logits.data as Float32Array));
@@ -75,14 +95,17 @@ describe('static QDQ quantization', () => {
     }
     // Weights stay int8 in both, so their error dominates; 16-bit activations still remove some.
     expect(errors.int16).toBeLessThan(errors.uint8);
-    await expect(quantizeStatic(buildConvBnNet(), { calibrationData: samples(1, 1), backend, activationType: 'int16' })).rejects.toThrow(/needs opset 21/);
+    await expect(
+      quantizeStatic(buildConvBnNet(), { calibrationData: samples(1, 1), backend, activationType: 'int16' }),
+    ).rejects.toThrow(/needs opset 21/);
   });
 
   it('QOperator form covers Conv, Add, Mul, Sigmoid, GlobalAveragePool, Concat, MatMul, Softmax and agrees with QDQ', async () => {
     const g = new Graph('blocks');
     const x = g.addInput('x', tensorType('float32', [1, 4, 8, 8]));
     const w = (name: string, dims: number[], seed: number) => g.addInitializer(name, randomTensor(dims, seed, 0.4));
-    const c1 = g.op('Conv', [x, w('w1', [4, 4, 3, 3], 1), w('b1', [4], 2)], { pads: [1, 1, 1, 1] }, { name: 'c1' }).outputs[0];
+    const c1 = g.op('Conv', [x, w('w1', [4, 4, 3, 3], 1), w('b1', [4], 2)], { pads: [1, 1, 1, 1] }, { name: 'c1' })
+      .outputs[0];
     const add = g.op('Add', [c1, x], {}, { name: 'residual' }).outputs[0];
     const gate = g.op('Sigmoid', [add], {}, { name: 'gate' }).outputs[0];
     const mul = g.op('Mul', [add, gate], {}, { name: 'swish' }).outputs[0];
@@ -100,10 +123,26 @@ describe('static QDQ quantization', () => {
     const outputs: Float32Array[] = [];
     for (const format of ['qdq', 'qoperator'] as const) {
       const m = decodeModel(floatBytes);
-      await quantizeStatic(m, { calibrationData: (function* () { for (let i = 0; i < 16; i++) yield { x: randomTensor([1, 4, 8, 8], 40 + i) }; })(), backend, format });
+      await quantizeStatic(m, {
+        calibrationData: (function* () {
+          for (let i = 0; i < 16; i++) yield { x: randomTensor([1, 4, 8, 8], 40 + i) };
+        })(),
+        backend,
+        format,
+      });
       if (format === 'qoperator') {
         const ops = modelStats(m).opCounts;
-        for (const op of ['QLinearConv', 'com.microsoft.QLinearAdd', 'com.microsoft.QLinearMul', 'com.microsoft.QLinearSigmoid', 'com.microsoft.QLinearConcat', 'com.microsoft.QLinearGlobalAveragePool', 'QLinearMatMul', 'com.microsoft.QLinearSoftmax']) expect(ops[op], op).toBe(1);
+        for (const op of [
+          'QLinearConv',
+          'com.microsoft.QLinearAdd',
+          'com.microsoft.QLinearMul',
+          'com.microsoft.QLinearSigmoid',
+          'com.microsoft.QLinearConcat',
+          'com.microsoft.QLinearGlobalAveragePool',
+          'QLinearMatMul',
+          'com.microsoft.QLinearSoftmax',
+        ])
+          expect(ops[op], op).toBe(1);
       }
       outputs.push((await runOrt(encodeModel(m), { x: randomTensor([1, 4, 8, 8], 99) })).y.data as Float32Array);
     }
@@ -114,10 +153,22 @@ describe('static QDQ quantization', () => {
     const model = buildConvBnNet();
     const before = encodeModel(model);
     await expect(quantizeStatic(model, { calibrationData: [], backend })).rejects.toThrow(/calibration set is empty/);
-    await expect(quantizeStatic(model, { calibrationData: [{ y: randomTensor([1, 3, 16, 16], 1) }], backend })).rejects.toThrow(/sample 0 has input 'y'/);
-    await expect(quantizeStatic(model, { calibrationData: [{ x: randomTensor([1, 3, 8, 8], 1) }], backend })).rejects.toThrow(/sample 0: input 'x' has shape \[1,3,8,8\], the model expects \[batch,3,16,16\]/);
-    await expect(quantizeStatic(model, { calibrationData: [{ x: Tensor.from('int32', [1], [1]) }], backend })).rejects.toBeInstanceOf(InvalidArgumentError);
-    await expect(quantizeStatic(model, { calibrationData: [{ x: randomTensor([1, 3, 16, 16], 1) }], backend, method: 'kmeans' as never })).rejects.toThrow(/'kmeans' is not available/);
+    await expect(
+      quantizeStatic(model, { calibrationData: [{ y: randomTensor([1, 3, 16, 16], 1) }], backend }),
+    ).rejects.toThrow(/sample 0 has input 'y'/);
+    await expect(
+      quantizeStatic(model, { calibrationData: [{ x: randomTensor([1, 3, 8, 8], 1) }], backend }),
+    ).rejects.toThrow(/sample 0: input 'x' has shape \[1,3,8,8\], the model expects \[batch,3,16,16\]/);
+    await expect(
+      quantizeStatic(model, { calibrationData: [{ x: Tensor.from('int32', [1], [1]) }], backend }),
+    ).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(
+      quantizeStatic(model, {
+        calibrationData: [{ x: randomTensor([1, 3, 16, 16], 1) }],
+        backend,
+        method: 'kmeans' as never,
+      }),
+    ).rejects.toThrow(/'kmeans' is not available/);
     expect(encodeModel(model)).toEqual(before);
   });
 });
@@ -125,11 +176,21 @@ describe('static QDQ quantization', () => {
 describe('per-tensor overrides', () => {
   it('uses the given scale and zero point for an activation, and validates them', async () => {
     const model = buildConvBnNet();
-    await quantizeStatic(model, { calibrationData: samples(4, 1), backend, paramOverrides: { x: { scale: 1 / 128, zeroPoint: 128 } } });
+    await quantizeStatic(model, {
+      calibrationData: samples(4, 1),
+      backend,
+      paramOverrides: { x: { scale: 1 / 128, zeroPoint: 128 } },
+    });
     const q = model.graph.nodes.find((n) => n.opType === 'QuantizeLinear' && n.inputs[0]?.name === 'x')!;
     expect(q.inputs[1]!.const!.toNumbers()).toEqual([1 / 128]);
     expect(q.inputs[2]!.const!.toNumbers()).toEqual([128]);
-    await expect(quantizeStatic(buildConvBnNet(), { calibrationData: samples(1, 1), backend, paramOverrides: { x: { scale: 0, zeroPoint: 0 } } })).rejects.toThrow(/paramOverrides\['x'\]/);
+    await expect(
+      quantizeStatic(buildConvBnNet(), {
+        calibrationData: samples(1, 1),
+        backend,
+        paramOverrides: { x: { scale: 0, zeroPoint: 0 } },
+      }),
+    ).rejects.toThrow(/paramOverrides\['x'\]/);
   });
 });
 
@@ -137,14 +198,25 @@ describe('static ConvTranspose', () => {
   it('quantizes a ConvTranspose decoder per channel; onnxruntime output stays close', async () => {
     const g = new Graph('up');
     const x = g.addInput('x', tensorType('float32', [1, 8, 6, 6]));
-    const y0 = g.op('ConvTranspose', [x, g.addInitializer('w', randomTensor([8, 4, 4, 4], 5, 0.3)), g.addInitializer('b', randomTensor([4], 6, 0.1))], { strides: [2, 2], pads: [1, 1, 1, 1] }, { name: 'up' }).outputs[0];
+    const y0 = g.op(
+      'ConvTranspose',
+      [x, g.addInitializer('w', randomTensor([8, 4, 4, 4], 5, 0.3)), g.addInitializer('b', randomTensor([4], 6, 0.1))],
+      { strides: [2, 2], pads: [1, 1, 1, 1] },
+      { name: 'up' },
+    ).outputs[0];
     const y = g.op('Relu', [y0], {}, { name: 'act' }).outputs[0];
     y.name = 'y';
     y.type = tensorType('float32', [1, 4, 12, 12]);
     g.outputs.push(y);
     const floatBytes = encodeModel(new Model(g, { opsetImports: new Map([['', 17]]), irVersion: 8 }));
     const m = decodeModel(floatBytes);
-    const r = await quantizeStatic(m, { calibrationData: (function* () { for (let i = 0; i < 16; i++) yield { x: randomTensor([1, 8, 6, 6], 60 + i) }; })(), backend, perChannel: true });
+    const r = await quantizeStatic(m, {
+      calibrationData: (function* () {
+        for (let i = 0; i < 16; i++) yield { x: randomTensor([1, 8, 6, 6], 60 + i) };
+      })(),
+      backend,
+      perChannel: true,
+    });
     expect(r.quantized.map((n) => n.opType)).toContain('ConvTranspose');
     const feeds = { x: randomTensor([1, 8, 6, 6], 77) };
     const [a, b] = [await runOrt(floatBytes, feeds), await runOrt(encodeModel(m), feeds)];
@@ -155,14 +227,25 @@ describe('static ConvTranspose', () => {
 describe('static QDQ on Silero VAD', () => {
   it('specialised to 16 kHz, every convolution is calibrated; speech probability within 0.03 of float', async () => {
     const { loadModel } = await import('@edgeml/core/node');
-    const { fixDimensions, freezeInputs, constantFolding, identityElimination, shapeInference } = await import('@edgeml/core');
+    const { fixDimensions, freezeInputs, constantFolding, identityElimination, shapeInference } =
+      await import('@edgeml/core');
     const { SILERO_VAD, sileroFeeds, maxAbsDiff } = await import('./support/models.js');
     const model = await loadModel(SILERO_VAD);
     fixDimensions(model, { batch: 1, sequence: 512 });
     freezeInputs(model, { sr: Tensor.from('int64', [], [16000n]) });
-    await new PassManager([shapeInference({ strict: false }), constantFolding(), identityElimination(), deadCodeElimination()], { fixedPoint: true }).run(model);
-    const noSr = (seed: number) => { const { sr: _sr, ...rest } = sileroFeeds(seed); return rest; };
-    const r = await quantizeStatic(model, { calibrationData: [1, 2, 3, 4, 5, 6, 7, 8].map(noSr), backend, perChannel: true });
+    await new PassManager(
+      [shapeInference({ strict: false }), constantFolding(), identityElimination(), deadCodeElimination()],
+      { fixedPoint: true },
+    ).run(model);
+    const noSr = (seed: number) => {
+      const { sr: _sr, ...rest } = sileroFeeds(seed);
+      return rest;
+    };
+    const r = await quantizeStatic(model, {
+      calibrationData: [1, 2, 3, 4, 5, 6, 7, 8].map(noSr),
+      backend,
+      perChannel: true,
+    });
     expect(r.quantized.filter((n) => n.opType === 'Conv')).toHaveLength(18);
     const bytes = encodeModel(model);
     for (const seed of [11, 12, 13]) {

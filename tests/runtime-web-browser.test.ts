@@ -18,11 +18,18 @@ import { SILERO_VAD, sileroFeeds } from './support/models.js';
 const ROOT = path.join(__dirname, '..');
 const OUT = path.join(ROOT, '.tmp', 'web-page');
 const ARTIFACTS = path.join(ROOT, '.tmp', 'artifacts');
-const ORT_WEB_DIST = path.dirname(createRequire(path.join(ROOT, 'packages', 'runtime-web', 'package.json')).resolve('onnxruntime-web/ort-wasm-simd-threaded.wasm'));
+const ORT_WEB_DIST = path.dirname(
+  createRequire(path.join(ROOT, 'packages', 'runtime-web', 'package.json')).resolve(
+    'onnxruntime-web/ort-wasm-simd-threaded.wasm',
+  ),
+);
 const MODELS = path.join(ROOT, '.tmp', 'web-models');
 
 type Plain = { dtype: string; dims: number[]; data: number[] };
-const plain = (feeds: Record<string, Tensor>): Record<string, Plain> => Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, { dtype: t.dtype, dims: [...t.dims], data: Array.from(t.toFloat64()) }]));
+const plain = (feeds: Record<string, Tensor>): Record<string, Plain> =>
+  Object.fromEntries(
+    Object.entries(feeds).map(([k, t]) => [k, { dtype: t.dtype, dims: [...t.dims], data: Array.from(t.toFloat64()) }]),
+  );
 
 let server: Awaited<ReturnType<typeof serveStatic>>;
 let browser: Browser;
@@ -30,12 +37,19 @@ let browser: Browser;
 async function openPage(query = ''): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1100, height: 700 } });
   await page.goto(`${server.url}/${query}`);
-  await page.waitForFunction(() => (globalThis as { edgeml?: unknown }).edgeml !== undefined, undefined, { timeout: 60_000 });
+  await page.waitForFunction(() => (globalThis as { edgeml?: unknown }).edgeml !== undefined, undefined, {
+    timeout: 60_000,
+  });
   return page;
 }
 
 beforeAll(async () => {
-  await build({ root: path.join(__dirname, 'browser', 'web-page'), configFile: false, logLevel: 'warn', build: { outDir: OUT, emptyOutDir: true, chunkSizeWarningLimit: 100_000 } });
+  await build({
+    root: path.join(__dirname, 'browser', 'web-page'),
+    configFile: false,
+    logLevel: 'warn',
+    build: { outDir: OUT, emptyOutDir: true, chunkSizeWarningLimit: 100_000 },
+  });
   fs.mkdirSync(MODELS, { recursive: true });
   fs.copyFileSync(path.join(__dirname, 'fixtures', 'mnist-cnn.onnx'), path.join(MODELS, 'mnist-cnn.onnx'));
   fs.copyFileSync(SILERO_VAD, path.join(MODELS, 'silero_vad.onnx'));
@@ -51,13 +65,32 @@ afterAll(async () => {
 describe('runtime-web in Chromium', () => {
   it('runs MNIST and Silero VAD on wasm with threads; outputs match onnxruntime-node', async () => {
     const page = await openPage();
-    const threads = await page.evaluate(() => (globalThis as unknown as { edgeml: { threads: number } }).edgeml.threads);
+    const threads = await page.evaluate(
+      () => (globalThis as unknown as { edgeml: { threads: number } }).edgeml.threads,
+    );
     expect(threads).toBe(2);
     const node = new NodeBackend();
-    const image = Tensor.from('float32', [1, 1, 28, 28], Float32Array.from({ length: 784 }, (_, i) => ((i * 37) % 255) / 255));
-    const cases: [string, string, Record<string, Tensor>][] = [['/models/mnist-cnn.onnx', path.join(MODELS, 'mnist-cnn.onnx'), { image }], ['/models/silero_vad.onnx', SILERO_VAD, sileroFeeds(2)]];
+    const image = Tensor.from(
+      'float32',
+      [1, 1, 28, 28],
+      Float32Array.from({ length: 784 }, (_, i) => ((i * 37) % 255) / 255),
+    );
+    const cases: [string, string, Record<string, Tensor>][] = [
+      ['/models/mnist-cnn.onnx', path.join(MODELS, 'mnist-cnn.onnx'), { image }],
+      ['/models/silero_vad.onnx', SILERO_VAD, sileroFeeds(2)],
+    ];
     for (const [url, file, feeds] of cases) {
-      const web = await page.evaluate(([u, f]) => (globalThis as unknown as { edgeml: { run(u: string, f: unknown): Promise<{ outputs: Record<string, Plain>; executionProviders: string[] }> } }).edgeml.run(u, f), [url, plain(feeds)] as const);
+      const web = await page.evaluate(
+        ([u, f]) =>
+          (
+            globalThis as unknown as {
+              edgeml: {
+                run(u: string, f: unknown): Promise<{ outputs: Record<string, Plain>; executionProviders: string[] }>;
+              };
+            }
+          ).edgeml.run(u, f),
+        [url, plain(feeds)] as const,
+      );
       expect(web.executionProviders).toEqual(['wasm']);
       const session = await node.createSession(file);
       const expected = await session.run(feeds);
@@ -79,17 +112,38 @@ describe('runtime-web in Chromium', () => {
 
   it('reports a model URL that is not there, and webgpu/webnn the browser lacks, clearly', async () => {
     const page = await openPage();
-    const missing = await page.evaluate(() => (globalThis as unknown as { edgeml: { failure(u: string): Promise<{ name: string; message: string }> } }).edgeml.failure('/models/nope.onnx'));
-    expect(missing).toEqual({ name: 'BackendError', message: expect.stringMatching(/could not fetch model '\/models\/nope.onnx': HTTP 404/) });
-    const fallback = await page.evaluate(() => (globalThis as unknown as { edgeml: { run(u: string, f: unknown, eps: string[]): Promise<{ executionProviders: string[] }> } }).edgeml.run('/models/mnist-cnn.onnx', { image: { dtype: 'float32', dims: [1, 1, 28, 28], data: new Array(784).fill(0) } }, ['webnn', 'wasm']));
+    const missing = await page.evaluate(() =>
+      (
+        globalThis as unknown as { edgeml: { failure(u: string): Promise<{ name: string; message: string }> } }
+      ).edgeml.failure('/models/nope.onnx'),
+    );
+    expect(missing).toEqual({
+      name: 'BackendError',
+      message: expect.stringMatching(/could not fetch model '\/models\/nope.onnx': HTTP 404/),
+    });
+    const fallback = await page.evaluate(() =>
+      (
+        globalThis as unknown as {
+          edgeml: { run(u: string, f: unknown, eps: string[]): Promise<{ executionProviders: string[] }> };
+        }
+      ).edgeml.run(
+        '/models/mnist-cnn.onnx',
+        { image: { dtype: 'float32', dims: [1, 1, 28, 28], data: new Array(784).fill(0) } },
+        ['webnn', 'wasm'],
+      ),
+    );
     expect(fallback.executionProviders).toEqual(['wasm']);
     await page.close();
   });
 
   it('says where it looked when the wasm files are missing', async () => {
     const page = await openPage('?wasm=/missing/');
-    const error = await page.evaluate(() => (globalThis as unknown as { edgeml: { initError?: string } }).edgeml.initError);
-    expect(error).toMatch(/could not start its wasm runtime \(files loaded from "\/missing\/"\).*Serve onnxruntime-web's dist\/ort-wasm-\*\.wasm/);
+    const error = await page.evaluate(
+      () => (globalThis as unknown as { edgeml: { initError?: string } }).edgeml.initError,
+    );
+    expect(error).toMatch(
+      /could not start its wasm runtime \(files loaded from "\/missing\/"\).*Serve onnxruntime-web's dist\/ort-wasm-\*\.wasm/,
+    );
     await page.close();
   });
 });

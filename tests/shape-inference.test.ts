@@ -6,7 +6,15 @@
  */
 import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { decodeModel, decodeTensor, encodeModel, fixDimensions, inferShapes, type Model, type Value } from '@edgeml/core';
+import {
+  decodeModel,
+  decodeTensor,
+  encodeModel,
+  fixDimensions,
+  inferShapes,
+  type Model,
+  type Value,
+} from '@edgeml/core';
 import { loadModel } from '@edgeml/core/node';
 import { SILERO_VAD, runOrt, sileroFeeds } from './support/models.js';
 import { listCases } from './support/testdata.js';
@@ -30,11 +38,17 @@ function exposeIntermediates(model: Model): Value[] {
       outs.add(o);
     }
   }
-  for (const v of model.graph.outputs) if (v.type?.kind === 'tensor' && v.type.shape?.every((d) => typeof d === 'number')) staticValues.push(v);
+  for (const v of model.graph.outputs)
+    if (v.type?.kind === 'tensor' && v.type.shape?.every((d) => typeof d === 'number')) staticValues.push(v);
   return staticValues;
 }
 
-async function compareWithOrt(model: Model, feeds: Parameters<typeof runOrt>[1], label: string, mismatches: string[]): Promise<number> {
+async function compareWithOrt(
+  model: Model,
+  feeds: Parameters<typeof runOrt>[1],
+  label: string,
+  mismatches: string[],
+): Promise<number> {
   const checked = exposeIntermediates(model);
   const got = await runOrt(encodeModel(model), feeds);
   let n = 0;
@@ -42,9 +56,15 @@ async function compareWithOrt(model: Model, feeds: Parameters<typeof runOrt>[1],
     const actual = got[v.name];
     if (!actual) continue;
     n++;
-    if (actual.dims.join(',') !== v.shape!.join(',')) mismatches.push(`${label}: '${v.name}' (${v.producer()?.opType}) inferred [${v.shape}] but onnxruntime gives [${actual.dims}]`);
+    if (actual.dims.join(',') !== v.shape!.join(','))
+      mismatches.push(
+        `${label}: '${v.name}' (${v.producer()?.opType}) inferred [${v.shape}] but onnxruntime gives [${actual.dims}]`,
+      );
     const t = v.type?.kind === 'tensor' ? v.type.dtype : undefined;
-    if (t && actual.type !== t) mismatches.push(`${label}: '${v.name}' (${v.producer()?.opType}) inferred ${t} but onnxruntime gives ${actual.type}`);
+    if (t && actual.type !== t)
+      mismatches.push(
+        `${label}: '${v.name}' (${v.producer()?.opType}) inferred ${t} but onnxruntime gives ${actual.type}`,
+      );
   }
   return n;
 }
@@ -52,7 +72,8 @@ async function compareWithOrt(model: Model, feeds: Parameters<typeof runOrt>[1],
 describe('shape inference', () => {
   it('matches onnxruntime on every intermediate value of the ONNX test-data models', async () => {
     const mismatches: string[] = [];
-    let values = 0, models = 0;
+    let values = 0,
+      models = 0;
     for (const c of listCases()) {
       const set = c.dataSets[0];
       if (!set) continue;
@@ -75,7 +96,9 @@ describe('shape inference', () => {
         mismatches.push(`${c.name}: ${(e as Error).message.split('\n')[0]}`);
       }
     }
-    console.log(`shape inference: ${values} static shapes in ${models} models compared with onnxruntime; ${mismatches.length} mismatches`);
+    console.log(
+      `shape inference: ${values} static shapes in ${models} models compared with onnxruntime; ${mismatches.length} mismatches`,
+    );
     expect(mismatches).toEqual([]);
     expect(values).toBeGreaterThan(1000);
   }, 600_000);

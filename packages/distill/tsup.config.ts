@@ -10,6 +10,9 @@ export default defineConfig({
   ...base,
   noExternal: [/^@tensorflow\//],
   esbuildOptions(options, context) {
-    if (context.format === 'esm') options.banner = { js: "import { createRequire as __edgemlCreateRequire } from 'node:module'; const require = __edgemlCreateRequire(import.meta.url);" };
+    if (context.format === 'esm')
+      options.banner = {
+        js: "import { createRequire as __edgemlCreateRequire } from 'node:module'; const require = __edgemlCreateRequire(import.meta.url);",
+      };
   },
 });

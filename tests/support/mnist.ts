@@ -4,10 +4,14 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 export const TRAIN_PER_DIGIT = 800;
 
-export interface Digits { images: Float32Array[]; labels: number[] }
+export interface Digits {
+  images: Float32Array[];
+  labels: number[];
+}
 
 export function mnistSplit(): { train: Digits; test: Digits } {
-  const train: Digits = { images: [], labels: [] }, test: Digits = { images: [], labels: [] };
+  const train: Digits = { images: [], labels: [] },
+    test: Digits = { images: [], labels: [] };
   for (let d = 0; d < 10; d++) {
     const flat = (require(`mnist/src/digits/${d}.json`) as { data: number[] }).data;
     const count = flat.length / 784;

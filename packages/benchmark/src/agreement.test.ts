@@ -7,7 +7,9 @@ const f32 = (dims: number[], v: number[]) => Tensor.from('float32', dims, v);
 describe('outputAgreement', () => {
   it('is exact for identical outputs', () => {
     const a = { y: f32([2, 3], [1, 2, 3, 4, 5, 6]) };
-    expect(outputAgreement([a], [a])).toEqual([{ output: 'y', maxAbsDiff: 0, meanAbsDiff: 0, cosineSimilarity: 1, top1Agreement: 1, elements: 6 }]);
+    expect(outputAgreement([a], [a])).toEqual([
+      { output: 'y', maxAbsDiff: 0, meanAbsDiff: 0, cosineSimilarity: 1, top1Agreement: 1, elements: 6 },
+    ]);
   });
 
   it('computes max/mean difference and cosine on known vectors', () => {
@@ -33,7 +35,10 @@ describe('outputAgreement', () => {
   });
 
   it('compares integer outputs by value and leaves no top-1 for them', () => {
-    const [r] = outputAgreement([{ k: Tensor.from('int64', [1, 3], [1n, 5n, 2n]) }], [{ k: Tensor.from('int64', [1, 3], [1n, 4n, 2n]) }]);
+    const [r] = outputAgreement(
+      [{ k: Tensor.from('int64', [1, 3], [1n, 5n, 2n]) }],
+      [{ k: Tensor.from('int64', [1, 3], [1n, 4n, 2n]) }],
+    );
     expect(r.maxAbsDiff).toBe(1);
     expect(r.top1Agreement).toBeUndefined();
   });

@@ -74,20 +74,31 @@ export interface BenchmarkResult {
 }
 
 /** Resolved loop settings shared by benchmark() and compare(). */
-export interface LoopPlan { runs?: number; durationMs?: number; warmup: number }
+export interface LoopPlan {
+  runs?: number;
+  durationMs?: number;
+  warmup: number;
+}
 
 export function loopPlan(options: Pick<BenchmarkOptions, 'runs' | 'durationMs' | 'warmup'>): LoopPlan {
   const { runs, durationMs, warmup = 10 } = options;
-  if (runs !== undefined && durationMs !== undefined) throw new InvalidArgumentError('give runs or durationMs, not both', 'runs');
-  if (runs !== undefined && (!Number.isInteger(runs) || runs < 1)) throw new InvalidArgumentError(`runs must be a positive integer, got ${runs}`, 'runs');
-  if (durationMs !== undefined && !(durationMs > 0)) throw new InvalidArgumentError(`durationMs must be positive, got ${durationMs}`, 'durationMs');
-  if (!Number.isInteger(warmup) || warmup < 0) throw new InvalidArgumentError(`warmup must be a non-negative integer, got ${warmup}`, 'warmup');
-  return { runs: durationMs === undefined ? runs ?? 100 : undefined, durationMs, warmup };
+  if (runs !== undefined && durationMs !== undefined)
+    throw new InvalidArgumentError('give runs or durationMs, not both', 'runs');
+  if (runs !== undefined && (!Number.isInteger(runs) || runs < 1))
+    throw new InvalidArgumentError(`runs must be a positive integer, got ${runs}`, 'runs');
+  if (durationMs !== undefined && !(durationMs > 0))
+    throw new InvalidArgumentError(`durationMs must be positive, got ${durationMs}`, 'durationMs');
+  if (!Number.isInteger(warmup) || warmup < 0)
+    throw new InvalidArgumentError(`warmup must be a non-negative integer, got ${warmup}`, 'warmup');
+  return { runs: durationMs === undefined ? (runs ?? 100) : undefined, durationMs, warmup };
 }
 
 export function sessionOptionsOf(options: Pick<BenchmarkOptions, 'threads' | 'session'>): SessionOptions {
-  if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 0)) throw new InvalidArgumentError(`threads must be a non-negative integer, got ${options.threads}`, 'threads');
-  return options.threads === undefined ? { ...options.session } : { ...options.session, intraOpThreads: options.threads };
+  if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 0))
+    throw new InvalidArgumentError(`threads must be a non-negative integer, got ${options.threads}`, 'threads');
+  return options.threads === undefined
+    ? { ...options.session }
+    : { ...options.session, intraOpThreads: options.threads };
 }
 
 export function batchSizeOf(feeds: Record<string, Tensor>, given: number | undefined): number {
@@ -106,14 +117,22 @@ export function shapesOf(feeds: Record<string, Tensor>): Record<string, number[]
 }
 
 /** Profile in a session of its own so the timed figures carry no profiling cost. */
-export async function profileModel(backend: Backend, source: string | Uint8Array, session: SessionOptions, feeds: Record<string, Tensor>, spec: true | { runs?: number; topK?: number }): Promise<{ profile?: OpProfile; profileUnavailable?: string }> {
+export async function profileModel(
+  backend: Backend,
+  source: string | Uint8Array,
+  session: SessionOptions,
+  feeds: Record<string, Tensor>,
+  spec: true | { runs?: number; topK?: number },
+): Promise<{ profile?: OpProfile; profileUnavailable?: string }> {
   const { runs = 20, topK = 10 } = spec === true ? {} : spec;
   const s = await backend.createSession(source, { ...session, profiling: true });
   try {
     if (!s.endProfiling) return { profileUnavailable: `${backend.name} does not write profiles` };
     for (let i = 0; i < runs; i++) await s.run(feeds);
     const file = await s.endProfiling();
-    return file ? { profile: readOrtProfile(file, runs, topK) } : { profileUnavailable: `${backend.name} wrote no profile file` };
+    return file
+      ? { profile: readOrtProfile(file, runs, topK) }
+      : { profileUnavailable: `${backend.name} wrote no profile file` };
   } finally {
     await s.dispose();
   }
@@ -141,7 +160,14 @@ export async function benchmark(model: ModelSource, options: BenchmarkOptions): 
   const sizeBytes = modelSizeBytes(source);
   const { backend } = options;
   await backend.init();
-  const opened = await openSession(backend, source, sessionOptions, (s) => makeFeeds(s.inputs, options.inputs), label, options.inputs);
+  const opened = await openSession(
+    backend,
+    source,
+    sessionOptions,
+    (s) => makeFeeds(s.inputs, options.inputs),
+    label,
+    options.inputs,
+  );
   const { session, feeds } = opened;
   try {
     for (let i = 0; i < plan.warmup; i++) await session.run(feeds);
@@ -150,7 +176,11 @@ export async function benchmark(model: ModelSource, options: BenchmarkOptions): 
     const samples: number[] = [];
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    for (let i = 0; plan.runs !== undefined ? i < plan.runs : performance.now() - t0 < plan.durationMs! || i === 0; i++) {
+    for (
+      let i = 0;
+      plan.runs !== undefined ? i < plan.runs : performance.now() - t0 < plan.durationMs! || i === 0;
+      i++
+    ) {
       samples.push(await timedRun(session, feeds));
       memory.sample();
       options.onProgress?.(i + 1, plan.runs);
@@ -183,7 +213,8 @@ export async function benchmark(model: ModelSource, options: BenchmarkOptions): 
       inputShapes: shapesOf(feeds),
       targets: checkTargets(latencyMs, sizeBytes, options.thresholds),
     };
-    if (options.profile) Object.assign(result, await profileModel(backend, source, sessionOptions, feeds, options.profile));
+    if (options.profile)
+      Object.assign(result, await profileModel(backend, source, sessionOptions, feeds, options.profile));
     return result;
   } finally {
     await session.dispose();

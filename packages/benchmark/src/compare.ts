@@ -1,6 +1,15 @@
 import { InvalidArgumentError, type Backend, type Session, type SessionOptions, type Tensor } from '@edgeml/core';
 import { outputAgreement, type OutputAgreement } from './agreement.js';
-import { batchSizeOf, loopPlan, profileModel, sessionOptionsOf, sessionSource, shapesOf, type BenchmarkOptions, type BenchmarkResult } from './benchmark.js';
+import {
+  batchSizeOf,
+  loopPlan,
+  profileModel,
+  sessionOptionsOf,
+  sessionSource,
+  shapesOf,
+  type BenchmarkOptions,
+  type BenchmarkResult,
+} from './benchmark.js';
 import { makeFeeds } from './inputs.js';
 import { benchmarkIsolated, type IsolationOptions } from './isolate.js';
 import { modelSizeBytes, sourceLabel, type ModelSource } from './model-source.js';
@@ -70,15 +79,29 @@ async function outputsOn(session: Session, feedSets: Record<string, Tensor>[]): 
 export async function compare(candidates: readonly Candidate[], options: CompareOptions): Promise<CompareResult> {
   if (candidates.length === 0) throw new InvalidArgumentError('compare needs at least one candidate', 'candidates');
   const baselineIndex = options.baseline ?? 0;
-  if (!Number.isInteger(baselineIndex) || baselineIndex < 0 || baselineIndex >= candidates.length) throw new InvalidArgumentError(`baseline must index one of the ${candidates.length} candidates, got ${baselineIndex}`, 'baseline');
+  if (!Number.isInteger(baselineIndex) || baselineIndex < 0 || baselineIndex >= candidates.length)
+    throw new InvalidArgumentError(
+      `baseline must index one of the ${candidates.length} candidates, got ${baselineIndex}`,
+      'baseline',
+    );
   const plan = loopPlan(options);
   const common = sessionOptionsOf(options);
   const setups = candidates.map((c, i) => {
     const backend = c.backend ?? options.backend;
-    if (!backend) throw new InvalidArgumentError(`candidate ${i} (${sourceLabel(c.model)}) has no backend and the comparison gives none`, 'backend');
+    if (!backend)
+      throw new InvalidArgumentError(
+        `candidate ${i} (${sourceLabel(c.model)}) has no backend and the comparison gives none`,
+        'backend',
+      );
     // An in-memory Model is encoded once: its size is the size of those bytes.
     const source = sessionSource(c.model);
-    return { backend, label: c.label ?? sourceLabel(c.model), source, sessionOptions: { ...common, ...c.session }, sizeBytes: modelSizeBytes(source) };
+    return {
+      backend,
+      label: c.label ?? sourceLabel(c.model),
+      source,
+      sessionOptions: { ...common, ...c.session },
+      sizeBytes: modelSizeBytes(source),
+    };
   });
   for (const s of new Set(setups.map((s) => s.backend))) await s.init();
 
@@ -88,15 +111,42 @@ export async function compare(candidates: readonly Candidate[], options: Compare
   const feedsFor = (session: Session) => (feeds ??= makeFeeds(session.inputs, options.inputs));
   const opened: OpenedSession[] = [];
   try {
-    opened[baselineIndex] = await openSession(base.backend, base.source, base.sessionOptions, feedsFor, base.label, options.inputs);
+    opened[baselineIndex] = await openSession(
+      base.backend,
+      base.source,
+      base.sessionOptions,
+      feedsFor,
+      base.label,
+      options.inputs,
+    );
     const inputsGiven = opened[baselineIndex].session.inputs.every((i) => options.inputs?.values?.[i.name]);
-    const sets = inputsGiven ? 1 : options.agreementSamples ?? 8;
-    const feedSets = [feeds!, ...Array.from({ length: sets - 1 }, (_, k) => makeFeeds(opened[baselineIndex].session.inputs, { ...options.inputs, seed: (options.inputs?.seed ?? 1) + k + 1 }))];
+    const sets = inputsGiven ? 1 : (options.agreementSamples ?? 8);
+    const feedSets = [
+      feeds!,
+      ...Array.from({ length: sets - 1 }, (_, k) =>
+        makeFeeds(opened[baselineIndex].session.inputs, {
+          ...options.inputs,
+          seed: (options.inputs?.seed ?? 1) + k + 1,
+        }),
+      ),
+    ];
     for (let i = 0; i < setups.length; i++) {
-      if (i !== baselineIndex) opened[i] = await openSession(setups[i].backend, setups[i].source, setups[i].sessionOptions, feedsFor, setups[i].label, options.inputs);
+      if (i !== baselineIndex)
+        opened[i] = await openSession(
+          setups[i].backend,
+          setups[i].source,
+          setups[i].sessionOptions,
+          feedsFor,
+          setups[i].label,
+          options.inputs,
+        );
     }
     const reference = await outputsOn(opened[baselineIndex].session, feedSets);
-    const agreements = await Promise.all(opened.map(async (o, i) => (i === baselineIndex ? undefined : outputAgreement(reference, await outputsOn(o.session, feedSets)))));
+    const agreements = await Promise.all(
+      opened.map(async (o, i) =>
+        i === baselineIndex ? undefined : outputAgreement(reference, await outputsOn(o.session, feedSets)),
+      ),
+    );
 
     let measured: BenchmarkResult[];
     if (options.isolate) {
@@ -104,7 +154,21 @@ export async function compare(candidates: readonly Candidate[], options: Compare
       opened.length = 0;
       measured = [];
       for (const [i, s] of setups.entries()) {
-        measured.push(await benchmarkIsolated(s.source, { ...options, backend: s.backend, session: s.sessionOptions, threads: undefined, label: s.label, inputs: { ...options.inputs, values: { ...feeds } } }, options.isolate, i));
+        measured.push(
+          await benchmarkIsolated(
+            s.source,
+            {
+              ...options,
+              backend: s.backend,
+              session: s.sessionOptions,
+              threads: undefined,
+              label: s.label,
+              inputs: { ...options.inputs, values: { ...feeds } },
+            },
+            options.isolate,
+            i,
+          ),
+        );
       }
     } else {
       measured = await interleave(setups, opened, feeds!, plan, options);
@@ -112,16 +176,34 @@ export async function compare(candidates: readonly Candidate[], options: Compare
     const b = measured[baselineIndex];
     return {
       interleaved: !options.isolate,
-      results: measured.map((m, i) => ({ ...m, isBaseline: i === baselineIndex, speedup: b.latencyMs.p50 / m.latencyMs.p50, sizeRatio: b.sizeBytes / m.sizeBytes, ...(agreements[i] ? { agreement: agreements[i] } : {}) })),
+      results: measured.map((m, i) => ({
+        ...m,
+        isBaseline: i === baselineIndex,
+        speedup: b.latencyMs.p50 / m.latencyMs.p50,
+        sizeRatio: b.sizeBytes / m.sizeBytes,
+        ...(agreements[i] ? { agreement: agreements[i] } : {}),
+      })),
     };
   } finally {
     for (const o of opened) await o?.session.dispose();
   }
 }
 
-type Setup = { backend: Backend; label: string; source: string | Uint8Array; sessionOptions: SessionOptions; sizeBytes: number };
+type Setup = {
+  backend: Backend;
+  label: string;
+  source: string | Uint8Array;
+  sessionOptions: SessionOptions;
+  sizeBytes: number;
+};
 
-async function interleave(setups: Setup[], opened: OpenedSession[], feeds: Record<string, Tensor>, plan: ReturnType<typeof loopPlan>, options: CompareOptions): Promise<BenchmarkResult[]> {
+async function interleave(
+  setups: Setup[],
+  opened: OpenedSession[],
+  feeds: Record<string, Tensor>,
+  plan: ReturnType<typeof loopPlan>,
+  options: CompareOptions,
+): Promise<BenchmarkResult[]> {
   for (let w = 0; w < plan.warmup; w++) for (const o of opened) await o.session.run(feeds);
   const samples = setups.map(() => [] as number[]);
   const wall = setups.map(() => 0);
@@ -129,7 +211,11 @@ async function interleave(setups: Setup[], opened: OpenedSession[], feeds: Recor
   memory.sample(true);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  for (let round = 0; plan.runs !== undefined ? round < plan.runs : performance.now() - t0 < plan.durationMs! || round === 0; round++) {
+  for (
+    let round = 0;
+    plan.runs !== undefined ? round < plan.runs : performance.now() - t0 < plan.durationMs! || round === 0;
+    round++
+  ) {
     for (let i = 0; i < opened.length; i++) {
       const ms = await timedRun(opened[i].session, feeds);
       samples[i].push(ms);
@@ -146,19 +232,33 @@ async function interleave(setups: Setup[], opened: OpenedSession[], feeds: Recor
   for (const [i, s] of setups.entries()) {
     const latencyMs = latencyStats(samples[i]);
     const r: BenchmarkResult = {
-      model: s.label, backend: s.backend.name, backendVersion: s.backend.version, executionProviders: opened[i].session.executionProviders,
-      threads: s.sessionOptions.intraOpThreads, sizeBytes: s.sizeBytes, initMs: opened[i].initMs, firstRunMs: opened[i].firstRunMs,
-      warmupRuns: plan.warmup, runs: samples[i].length, latencyMs, samplesMs: samples[i], batchSize,
+      model: s.label,
+      backend: s.backend.name,
+      backendVersion: s.backend.version,
+      executionProviders: opened[i].session.executionProviders,
+      threads: s.sessionOptions.intraOpThreads,
+      sizeBytes: s.sizeBytes,
+      initMs: opened[i].initMs,
+      firstRunMs: opened[i].firstRunMs,
+      warmupRuns: plan.warmup,
+      runs: samples[i].length,
+      latencyMs,
+      samplesMs: samples[i],
+      batchSize,
       // Interleaved: each candidate's throughput is over its own run time, not the shared wall clock.
       throughputPerSec: (samples[i].length * batchSize * 1000) / wall[i],
-      peakRssBytes: memory.peaks.rssBytes, peakHeapBytes: memory.peaks.heapBytes,
+      peakRssBytes: memory.peaks.rssBytes,
+      peakHeapBytes: memory.peaks.heapBytes,
       // Process CPU time shared out in proportion to each candidate's run time.
-      cpuMsPerRun: ((cpu.user + cpu.system) / 1000) * (wall[i] / totalRunMs) / samples[i].length,
-      harnessOverheadMs: overhead, pid: process.pid, inputShapes: shapesOf(feeds), targets: checkTargets(latencyMs, s.sizeBytes, options.thresholds),
+      cpuMsPerRun: (((cpu.user + cpu.system) / 1000) * (wall[i] / totalRunMs)) / samples[i].length,
+      harnessOverheadMs: overhead,
+      pid: process.pid,
+      inputShapes: shapesOf(feeds),
+      targets: checkTargets(latencyMs, s.sizeBytes, options.thresholds),
     };
-    if (options.profile) Object.assign(r, await profileModel(s.backend, s.source, s.sessionOptions, feeds, options.profile));
+    if (options.profile)
+      Object.assign(r, await profileModel(s.backend, s.source, s.sessionOptions, feeds, options.profile));
     results.push(r);
   }
   return results;
 }
-

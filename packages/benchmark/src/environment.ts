@@ -15,14 +15,42 @@ export interface BenchmarkEnvironment {
 }
 
 // Only flags that change kernel choice: listing all ~100 would bury them.
-const RELEVANT_FLAGS = ['sse4_1', 'sse4_2', 'avx', 'avx2', 'fma', 'f16c', 'avx512f', 'avx512bw', 'avx512vl', 'avx512_vnni', 'avx512_bf16', 'avx512_fp16', 'avx_vnni', 'amx_tile', 'amx_int8', 'amx_bf16', 'asimd', 'asimddp', 'asimdhp', 'sve', 'i8mm', 'bf16'];
+const RELEVANT_FLAGS = [
+  'sse4_1',
+  'sse4_2',
+  'avx',
+  'avx2',
+  'fma',
+  'f16c',
+  'avx512f',
+  'avx512bw',
+  'avx512vl',
+  'avx512_vnni',
+  'avx512_bf16',
+  'avx512_fp16',
+  'avx_vnni',
+  'amx_tile',
+  'amx_int8',
+  'amx_bf16',
+  'asimd',
+  'asimddp',
+  'asimdhp',
+  'sve',
+  'i8mm',
+  'bf16',
+];
 
 function cpuFlags(): string[] {
   try {
     const info = fs.readFileSync('/proc/cpuinfo', 'utf8');
     const line = info.split('\n').find((l) => /^(flags|Features)\s*:/.test(l));
     if (!line) return [];
-    const present = new Set(line.slice(line.indexOf(':') + 1).trim().split(/\s+/));
+    const present = new Set(
+      line
+        .slice(line.indexOf(':') + 1)
+        .trim()
+        .split(/\s+/),
+    );
     return RELEVANT_FLAGS.filter((f) => present.has(f));
   } catch {
     return []; // not Linux: the flags are unknown, not absent

@@ -21,16 +21,23 @@ export interface IsolationOptions {
 }
 
 /** Tensors cross the process boundary as plain data; structured clone keeps the typed arrays. */
-export interface PlainTensor { dtype: DType; dims: number[]; bytes: Uint8Array }
+export interface PlainTensor {
+  dtype: DType;
+  dims: number[];
+  bytes: Uint8Array;
+}
 
 /** What the parent sends the child. */
 export interface IsolatedRequest {
   model: string | Uint8Array;
   isolation: IsolationOptions;
-  options: Omit<BenchmarkOptions, 'backend' | 'onProgress' | 'inputs'> & { inputs?: Omit<NonNullable<BenchmarkOptions['inputs']>, 'values'> & { values?: Record<string, PlainTensor> } };
+  options: Omit<BenchmarkOptions, 'backend' | 'onProgress' | 'inputs'> & {
+    inputs?: Omit<NonNullable<BenchmarkOptions['inputs']>, 'values'> & { values?: Record<string, PlainTensor> };
+  };
 }
 
-export type IsolatedReply = { ok: true; result: BenchmarkResult } | { ok: false; error: { name: string; code?: string; message: string } };
+export type IsolatedReply =
+  { ok: true; result: BenchmarkResult } | { ok: false; error: { name: string; code?: string; message: string } };
 
 export function toPlain(t: Tensor): PlainTensor {
   return { dtype: t.dtype, dims: [...t.dims], bytes: t.bytes.slice() };
@@ -46,32 +53,59 @@ function childScript(): string {
     const file = fileURLToPath(new URL(rel, import.meta.url));
     if (fs.existsSync(file)) return file;
   }
-  throw new BackendError('the isolated benchmark child script is missing; build @edgeml/benchmark first', { backend: 'isolate' });
+  throw new BackendError('the isolated benchmark child script is missing; build @edgeml/benchmark first', {
+    backend: 'isolate',
+  });
 }
 
 /**
  * Run {@link benchmark} for one model in a fresh child process, so its memory figures are its
  * own (peak RSS of the child, not of everything this process has loaded).
  */
-export async function benchmarkIsolated(model: string | Uint8Array, options: BenchmarkOptions, isolation: IsolationOptions, index = 0): Promise<BenchmarkResult> {
+export async function benchmarkIsolated(
+  model: string | Uint8Array,
+  options: BenchmarkOptions,
+  isolation: IsolationOptions,
+  index = 0,
+): Promise<BenchmarkResult> {
   // Only plain settings cross the process boundary (no backend object, no callbacks).
   const { inputs, runs, durationMs, warmup, threads, session, profile, thresholds, label, batchSize } = options;
   const rest = { runs, durationMs, warmup, threads, session, profile, thresholds, label, batchSize };
-  const values = inputs?.values ? Object.fromEntries(Object.entries(inputs.values).map(([k, t]) => [k, toPlain(t)])) : undefined;
-  const request: IsolatedRequest = { model, isolation, options: { ...rest, inputs: inputs ? { ...inputs, values } : undefined } };
+  const values = inputs?.values
+    ? Object.fromEntries(Object.entries(inputs.values).map(([k, t]) => [k, toPlain(t)]))
+    : undefined;
+  const request: IsolatedRequest = {
+    model,
+    isolation,
+    options: { ...rest, inputs: inputs ? { ...inputs, values } : undefined },
+  };
   const child = fork(childScript(), [], { serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
   let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
   return new Promise<BenchmarkResult>((resolve, reject) => {
     let settled = false;
     child.on('message', (reply: IsolatedReply) => {
       settled = true;
       child.disconnect();
       if (reply.ok) resolve(reply.result);
-      else reject(new BackendError(`candidate ${index} (${options.label ?? 'model'}) in its child process: ${reply.error.message}`, { backend: 'isolate' }));
+      else
+        reject(
+          new BackendError(
+            `candidate ${index} (${options.label ?? 'model'}) in its child process: ${reply.error.message}`,
+            { backend: 'isolate' },
+          ),
+        );
     });
     child.on('exit', (code, signal) => {
-      if (!settled) reject(new BackendError(`the isolated benchmark process for candidate ${index} exited (${signal ?? code}) before reporting${stderr ? `: ${stderr.trim().split('\n').slice(-3).join(' ')}` : ''}`, { backend: 'isolate' }));
+      if (!settled)
+        reject(
+          new BackendError(
+            `the isolated benchmark process for candidate ${index} exited (${signal ?? code}) before reporting${stderr ? `: ${stderr.trim().split('\n').slice(-3).join(' ')}` : ''}`,
+            { backend: 'isolate' },
+          ),
+        );
     });
     child.send(request);
   });
@@ -79,5 +113,8 @@ export async function benchmarkIsolated(model: string | Uint8Array, options: Ben
 
 export function errorReply(e: unknown): IsolatedReply {
   const err = e as Error;
-  return { ok: false, error: { name: err.name, code: e instanceof EdgeMLError ? e.code : undefined, message: err.message } };
+  return {
+    ok: false,
+    error: { name: err.name, code: e instanceof EdgeMLError ? e.code : undefined, message: err.message },
+  };
 }

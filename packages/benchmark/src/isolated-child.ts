@@ -12,12 +12,25 @@ function importable(spec: string): string {
 process.once('message', async (request: IsolatedRequest) => {
   let reply: IsolatedReply;
   try {
-    const mod = (await import(importable(request.isolation.backendModule))) as Record<string, new (options?: unknown) => Backend>;
+    const mod = (await import(importable(request.isolation.backendModule))) as Record<
+      string,
+      new (options?: unknown) => Backend
+    >;
     const Ctor = mod[request.isolation.backendExport];
-    if (typeof Ctor !== 'function') throw new Error(`'${request.isolation.backendModule}' has no export '${request.isolation.backendExport}'`);
+    if (typeof Ctor !== 'function')
+      throw new Error(`'${request.isolation.backendModule}' has no export '${request.isolation.backendExport}'`);
     const { inputs, ...options } = request.options;
-    const values = inputs?.values ? Object.fromEntries(Object.entries(inputs.values).map(([k, p]) => [k, fromPlain(p)])) : undefined;
-    reply = { ok: true, result: await benchmark(request.model, { ...options, inputs: inputs ? { ...inputs, values } : undefined, backend: new Ctor(request.isolation.backendOptions) }) };
+    const values = inputs?.values
+      ? Object.fromEntries(Object.entries(inputs.values).map(([k, p]) => [k, fromPlain(p)]))
+      : undefined;
+    reply = {
+      ok: true,
+      result: await benchmark(request.model, {
+        ...options,
+        inputs: inputs ? { ...inputs, values } : undefined,
+        backend: new Ctor(request.isolation.backendOptions),
+      }),
+    };
   } catch (e) {
     reply = errorReply(e);
   }

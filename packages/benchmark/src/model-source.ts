@@ -8,7 +8,11 @@ export type ModelSource = string | Uint8Array | Model;
 
 /** How a source is named in results: the path as given, or a generic label. */
 export function sourceLabel(source: ModelSource): string {
-  return typeof source === 'string' ? source : source instanceof Model ? `model (${source.graph.name || 'in memory'})` : 'model bytes';
+  return typeof source === 'string'
+    ? source
+    : source instanceof Model
+      ? `model (${source.graph.name || 'in memory'})`
+      : 'model bytes';
 }
 
 /**
@@ -23,7 +27,10 @@ export function modelSizeBytes(source: ModelSource): number {
     bytes = fs.readFileSync(source);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new InvalidArgumentError(`cannot read model file '${source}': ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`, 'model');
+    throw new InvalidArgumentError(
+      `cannot read model file '${source}': ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
+      'model',
+    );
   }
   const locations = new Set<string>();
   for (const t of modelTensors(decodeModel(bytes, { file: source }))) {

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { summarizeOrtProfile } from './profile.js';
 
-const kernel = (name: string, op: string, ts: number, dur: number, tid = 1) => ({ cat: 'Node', name: `${name}_kernel_time`, ts, dur, tid, args: { op_name: op, provider: 'CPUExecutionProvider' } });
+const kernel = (name: string, op: string, ts: number, dur: number, tid = 1) => ({
+  cat: 'Node',
+  name: `${name}_kernel_time`,
+  ts,
+  dur,
+  tid,
+  args: { op_name: op, provider: 'CPUExecutionProvider' },
+});
 
 describe('summarizeOrtProfile', () => {
   it('charges subgraph kernels once: an If keeps only its own overhead', () => {
@@ -9,9 +16,9 @@ describe('summarizeOrtProfile', () => {
       { cat: 'Session', name: 'model_run', ts: 0, dur: 200 },
       kernel('conv', 'Conv', 10, 50),
       { cat: 'Node', name: 'conv_fence_before', ts: 9, dur: 1, args: { op_name: 'Conv' } },
-      kernel('if', 'If', 70, 100),          // contains the next three
+      kernel('if', 'If', 70, 100), // contains the next three
       kernel('inner_mul', 'Mul', 75, 30),
-      kernel('inner_if', 'If', 110, 50),    // nested: contains inner_add
+      kernel('inner_if', 'If', 110, 50), // nested: contains inner_add
       kernel('inner_add', 'Add', 115, 40),
       kernel('relu', 'Relu', 180, 10),
     ];

@@ -26,9 +26,24 @@ export interface OpProfile {
   topNodes: OpTime[];
 }
 
-interface TraceEvent { cat?: string; name?: string; dur?: number; ts?: number; tid?: number; args?: { op_name?: string; provider?: string } }
+interface TraceEvent {
+  cat?: string;
+  name?: string;
+  dur?: number;
+  ts?: number;
+  tid?: number;
+  args?: { op_name?: string; provider?: string };
+}
 
-interface Kernel { node: string; opType: string; provider?: string; ts: number; dur: number; tid: number; self: number }
+interface Kernel {
+  node: string;
+  opType: string;
+  provider?: string;
+  ts: number;
+  dur: number;
+  tid: number;
+  self: number;
+}
 
 /**
  * Subgraph kernels (inside If, Loop, Scan) are traced within their parent's interval; charge
@@ -39,7 +54,11 @@ function selfTimes(kernels: Kernel[]): void {
   kernels.sort((a, b) => a.tid - b.tid || a.ts - b.ts || b.dur - a.dur);
   const open: Kernel[] = [];
   for (const k of kernels) {
-    while (open.length && (open[open.length - 1].tid !== k.tid || open[open.length - 1].ts + open[open.length - 1].dur < k.ts + k.dur)) open.pop();
+    while (
+      open.length &&
+      (open[open.length - 1].tid !== k.tid || open[open.length - 1].ts + open[open.length - 1].dur < k.ts + k.dur)
+    )
+      open.pop();
     if (open.length) open[open.length - 1].self -= k.dur;
     open.push(k);
   }
@@ -52,11 +71,20 @@ function selfTimes(kernels: Kernel[]): void {
  * the time spent inside kernels.
  */
 export function summarizeOrtProfile(trace: unknown, runs: number, topK = 10): OpProfile {
-  if (!Array.isArray(trace)) throw new InvalidArgumentError('an onnxruntime profile is a JSON array of trace events', 'profile');
+  if (!Array.isArray(trace))
+    throw new InvalidArgumentError('an onnxruntime profile is a JSON array of trace events', 'profile');
   const kernels: Kernel[] = [];
   for (const e of trace as TraceEvent[]) {
     if (e.cat !== 'Node' || !e.name?.endsWith('_kernel_time') || typeof e.dur !== 'number') continue;
-    kernels.push({ node: e.name.slice(0, -'_kernel_time'.length), opType: e.args?.op_name ?? '?', provider: e.args?.provider, ts: e.ts ?? 0, dur: e.dur, tid: e.tid ?? 0, self: e.dur });
+    kernels.push({
+      node: e.name.slice(0, -'_kernel_time'.length),
+      opType: e.args?.op_name ?? '?',
+      provider: e.args?.provider,
+      ts: e.ts ?? 0,
+      dur: e.dur,
+      tid: e.tid ?? 0,
+      self: e.dur,
+    });
   }
   selfTimes(kernels);
   const byType = new Map<string, OpTime>();
@@ -64,15 +92,31 @@ export function summarizeOrtProfile(trace: unknown, runs: number, topK = 10): Op
   let total = 0;
   for (const k of kernels) {
     total += k.self;
-    for (const [map, key] of [[byType, k.opType], [byNode, k.node]] as const) {
-      const entry = map.get(key) ?? { name: key, opType: k.opType, totalUs: 0, share: 0, calls: 0, provider: k.provider };
+    for (const [map, key] of [
+      [byType, k.opType],
+      [byNode, k.node],
+    ] as const) {
+      const entry = map.get(key) ?? {
+        name: key,
+        opType: k.opType,
+        totalUs: 0,
+        share: 0,
+        calls: 0,
+        provider: k.provider,
+      };
       entry.totalUs += k.self;
       entry.calls++;
       map.set(key, entry);
     }
   }
-  const ranked = (m: Map<string, OpTime>) => [...m.values()].map((t) => ({ ...t, share: total ? t.totalUs / total : 0 })).sort((a, b) => b.totalUs - a.totalUs);
-  return { runs, kernelUsPerRun: runs ? total / runs : 0, byOpType: ranked(byType), topNodes: ranked(byNode).slice(0, topK) };
+  const ranked = (m: Map<string, OpTime>) =>
+    [...m.values()].map((t) => ({ ...t, share: total ? t.totalUs / total : 0 })).sort((a, b) => b.totalUs - a.totalUs);
+  return {
+    runs,
+    kernelUsPerRun: runs ? total / runs : 0,
+    byOpType: ranked(byType),
+    topNodes: ranked(byNode).slice(0, topK),
+  };
 }
 
 /** Read and summarise an onnxruntime profile file. */

@@ -34,12 +34,35 @@ export function agreementSummary(r: BenchmarkResult | ComparisonResult): string 
 /** The summary table: header plus one row per result, shared by the terminal and Markdown renderers. */
 export function summaryTable(report: BenchmarkReport): string[][] {
   const compared = report.results.some(isComparison);
-  const header = ['model', 'backend', 'size', 'init ms', 'p50 ms', 'p90 ms', 'p99 ms', 'mean ± std ms', 'inf/s', 'peak RSS', ...(compared ? ['speed-up', 'size ratio', 'agreement'] : [])];
+  const header = [
+    'model',
+    'backend',
+    'size',
+    'init ms',
+    'p50 ms',
+    'p90 ms',
+    'p99 ms',
+    'mean ± std ms',
+    'inf/s',
+    'peak RSS',
+    ...(compared ? ['speed-up', 'size ratio', 'agreement'] : []),
+  ];
   const rows = report.results.map((r) => [
-    r.model, `${r.backend}${r.threads !== undefined ? ` (${r.threads}t)` : ''}`, fmtSize(r.sizeBytes), fmtMs(r.initMs),
-    fmtMs(r.latencyMs.p50), fmtMs(r.latencyMs.p90), fmtMs(r.latencyMs.p99), `${fmtMs(r.latencyMs.mean)} ± ${fmtMs(r.latencyMs.std)}`,
-    r.throughputPerSec.toFixed(1), fmtSize(r.peakRssBytes),
-    ...(isComparison(r) ? [`${r.speedup.toFixed(2)}×`, `${r.sizeRatio.toFixed(2)}×`, agreementSummary(r)] : compared ? ['', '', ''] : []),
+    r.model,
+    `${r.backend}${r.threads !== undefined ? ` (${r.threads}t)` : ''}`,
+    fmtSize(r.sizeBytes),
+    fmtMs(r.initMs),
+    fmtMs(r.latencyMs.p50),
+    fmtMs(r.latencyMs.p90),
+    fmtMs(r.latencyMs.p99),
+    `${fmtMs(r.latencyMs.mean)} ± ${fmtMs(r.latencyMs.std)}`,
+    r.throughputPerSec.toFixed(1),
+    fmtSize(r.peakRssBytes),
+    ...(isComparison(r)
+      ? [`${r.speedup.toFixed(2)}×`, `${r.sizeRatio.toFixed(2)}×`, agreementSummary(r)]
+      : compared
+        ? ['', '', '']
+        : []),
   ]);
   return [header, ...rows];
 }

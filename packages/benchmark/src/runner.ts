@@ -37,7 +37,14 @@ export interface OpenedSession {
  * Create a session and run it once, timing both (init and first inference are what a cold
  * start costs). Feeds are made from the session's declared inputs, so no probe session is needed.
  */
-export async function openSession(backend: Backend, source: Parameters<Backend['createSession']>[0], options: SessionOptions, makeFeeds: (session: Session) => Record<string, Tensor>, label: string, inputOptions?: InputOptions): Promise<OpenedSession> {
+export async function openSession(
+  backend: Backend,
+  source: Parameters<Backend['createSession']>[0],
+  options: SessionOptions,
+  makeFeeds: (session: Session) => Record<string, Tensor>,
+  label: string,
+  inputOptions?: InputOptions,
+): Promise<OpenedSession> {
   const t0 = performance.now();
   const session = await backend.createSession(source, options);
   const initMs = performance.now() - t0;
@@ -49,8 +56,14 @@ export async function openSession(backend: Backend, source: Parameters<Backend['
   } catch (e) {
     await session.dispose();
     const unsized = unsizedInputs(session.inputs, inputOptions);
-    const why = (e as Error).message + (unsized.length ? ` (dynamic dimensions ran at size 1 for ${unsized.join(', ')}; set real sizes with shapes / --shape)` : '');
-    throw e instanceof BackendError ? new BackendError(`${label}: ${why}`, { backend: backend.name, cause: e }) : Object.assign(e as Error, { message: `${label}: ${why}` });
+    const why =
+      (e as Error).message +
+      (unsized.length
+        ? ` (dynamic dimensions ran at size 1 for ${unsized.join(', ')}; set real sizes with shapes / --shape)`
+        : '');
+    throw e instanceof BackendError
+      ? new BackendError(`${label}: ${why}`, { backend: backend.name, cause: e })
+      : Object.assign(e as Error, { message: `${label}: ${why}` });
   }
 }
 

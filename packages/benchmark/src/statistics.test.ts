@@ -16,12 +16,21 @@ describe('latencyStats', () => {
   });
 
   it('handles one sample, repeated values and empty input', () => {
-    expect(latencyStats([2.5])).toEqual({ mean: 2.5, std: 0, min: 2.5, max: 2.5, p50: 2.5, p90: 2.5, p95: 2.5, p99: 2.5 });
+    expect(latencyStats([2.5])).toEqual({
+      mean: 2.5,
+      std: 0,
+      min: 2.5,
+      max: 2.5,
+      p50: 2.5,
+      p90: 2.5,
+      p95: 2.5,
+      p99: 2.5,
+    });
     expect(latencyStats([3, 3, 3, 3]).std).toBe(0);
     expect(Number.isNaN(latencyStats([]).p50)).toBe(true);
   });
 
-  it('does not reorder the caller\'s samples', () => {
+  it("does not reorder the caller's samples", () => {
     const samples = [3, 1, 2];
     latencyStats(samples);
     expect(samples).toEqual([3, 1, 2]);

@@ -17,7 +17,13 @@ export interface Thresholds {
   latencyStatistic: keyof LatencyStats;
 }
 
-export const DEFAULT_THRESHOLDS: Thresholds = { realtimeMs: 50, interactiveMs: 200, mobileBytes: 20e6, embeddedBytes: 5e6, latencyStatistic: 'p95' };
+export const DEFAULT_THRESHOLDS: Thresholds = {
+  realtimeMs: 50,
+  interactiveMs: 200,
+  mobileBytes: 20e6,
+  embeddedBytes: 5e6,
+  latencyStatistic: 'p95',
+};
 
 /** One rule of thumb, met or missed. */
 export interface TargetCheck {
@@ -29,7 +35,11 @@ export interface TargetCheck {
 }
 
 /** Check latency and size against the thresholds (defaults overridden by `thresholds`). */
-export function checkTargets(latency: LatencyStats, sizeBytes: number, thresholds: Partial<Thresholds> = {}): TargetCheck[] {
+export function checkTargets(
+  latency: LatencyStats,
+  sizeBytes: number,
+  thresholds: Partial<Thresholds> = {},
+): TargetCheck[] {
   const t = { ...DEFAULT_THRESHOLDS, ...thresholds };
   const ms = latency[t.latencyStatistic];
   return [

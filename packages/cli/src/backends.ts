@@ -22,10 +22,20 @@ export const CLI_BACKENDS = ['node', 'web-wasm'] as const;
 export function cliBackend(name: string, threads?: number): CliBackend {
   switch (name) {
     case 'node':
-      return { backend: new NodeBackend(), isolation: { backendModule: require.resolve('@edgeml/runtime-node'), backendExport: 'NodeBackend' } };
+      return {
+        backend: new NodeBackend(),
+        isolation: { backendModule: require.resolve('@edgeml/runtime-node'), backendExport: 'NodeBackend' },
+      };
     case 'web-wasm': {
       const options = threads ? { numThreads: threads } : {};
-      return { backend: new WebBackend(options), isolation: { backendModule: require.resolve('@edgeml/runtime-web'), backendExport: 'WebBackend', backendOptions: options } };
+      return {
+        backend: new WebBackend(options),
+        isolation: {
+          backendModule: require.resolve('@edgeml/runtime-web'),
+          backendExport: 'WebBackend',
+          backendOptions: options,
+        },
+      };
     }
     default:
       throw new InvalidArgumentError(`unknown backend '${name}'; choose one of ${CLI_BACKENDS.join(', ')}`, 'backend');

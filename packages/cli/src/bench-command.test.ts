@@ -14,7 +14,18 @@ const SILERO_ARGS = ['--shape', 'input=1x512', '--fill', 'sr=16000'];
 
 describe('edgeml bench', () => {
   it('--json prints one document with the environment and every required figure', async () => {
-    const r = await runCli(['bench', SILERO, ...SILERO_ARGS, '--runs', '20', '--warmup', '2', '--threads', '1', '--json']);
+    const r = await runCli([
+      'bench',
+      SILERO,
+      ...SILERO_ARGS,
+      '--runs',
+      '20',
+      '--warmup',
+      '2',
+      '--threads',
+      '1',
+      '--json',
+    ]);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.out) as BenchJson;
@@ -23,7 +34,8 @@ describe('edgeml bench', () => {
     const [res] = doc.results;
     expect(res.model).toBe(SILERO);
     expect(res.sizeBytes).toBe(fs.statSync(SILERO).size);
-    for (const k of ['initMs', 'firstRunMs', 'throughputPerSec', 'peakRssBytes'] as const) expect(res[k]).toBeGreaterThan(0);
+    for (const k of ['initMs', 'firstRunMs', 'throughputPerSec', 'peakRssBytes'] as const)
+      expect(res[k]).toBeGreaterThan(0);
     expect(res.runs).toBe(20);
     expect(Object.keys(res.latencyMs).sort()).toEqual(['max', 'mean', 'min', 'p50', 'p90', 'p95', 'p99', 'std']);
   });
@@ -31,9 +43,24 @@ describe('edgeml bench', () => {
   it('compares against a baseline with speed-up, size ratio and agreement, and writes Markdown', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeml-bench-'));
     const md = path.join(dir, 'report.md');
-    const r = await runCli(['bench', MNIST, '--baseline', MNIST, '--runs', '5', '--warmup', '1', '--profile', '--md', md, '--json']);
+    const r = await runCli([
+      'bench',
+      MNIST,
+      '--baseline',
+      MNIST,
+      '--runs',
+      '5',
+      '--warmup',
+      '1',
+      '--profile',
+      '--md',
+      md,
+      '--json',
+    ]);
     expect(r.code).toBe(0);
-    const doc = JSON.parse(r.out) as BenchJson & { results: { speedup: number; sizeRatio: number; agreement?: { top1Agreement?: number }[] }[] };
+    const doc = JSON.parse(r.out) as BenchJson & {
+      results: { speedup: number; sizeRatio: number; agreement?: { top1Agreement?: number }[] }[];
+    };
     expect(doc.results).toHaveLength(2);
     expect(doc.results[1].sizeRatio).toBe(1);
     expect(doc.results[1].speedup).toBeGreaterThan(0);
@@ -44,12 +71,23 @@ describe('edgeml bench', () => {
     expect(text).toMatch(/\| Conv \| [\d.]+ \|/);
   });
 
-  it('--backend web-wasm runs onnxruntime-web\'s wasm runtime with the thread count given, also isolated', async () => {
+  it("--backend web-wasm runs onnxruntime-web's wasm runtime with the thread count given, also isolated", async () => {
     const r = await runCli(['bench', MNIST, '--backend', 'web-wasm', '--threads', '1', '--runs', '5', '--json']);
     expect(r.code).toBe(0);
     const [res] = (JSON.parse(r.out) as BenchJson).results;
     expect(res).toMatchObject({ backend: 'onnxruntime-web', threads: 1, executionProviders: ['wasm'], runs: 5 });
-    const iso = await runCli(['bench', MNIST, '--backend', 'web-wasm', '--threads', '1', '--runs', '3', '--isolate', '--json']);
+    const iso = await runCli([
+      'bench',
+      MNIST,
+      '--backend',
+      'web-wasm',
+      '--threads',
+      '1',
+      '--runs',
+      '3',
+      '--isolate',
+      '--json',
+    ]);
     expect(iso.code).toBe(0);
     const [child] = (JSON.parse(iso.out) as BenchJson).results;
     expect(child.backend).toBe('onnxruntime-web');
@@ -68,7 +106,10 @@ describe('edgeml bench', () => {
     fs.writeFileSync(npy, encodeNpy(Tensor.from('float32', [1, 1, 28, 28], new Float32Array(784))));
     const cases: [string[], RegExp][] = [
       [['bench', 'no-such.onnx'], /model file 'no-such.onnx' does not exist/],
-      [['bench', SILERO, '--shape', 'input=1x2x3'], /\[1x2x3\] for input 'input' does not fit the model's shape \[batch, sequence\]/],
+      [
+        ['bench', SILERO, '--shape', 'input=1x2x3'],
+        /\[1x2x3\] for input 'input' does not fit the model's shape \[batch, sequence\]/,
+      ],
       [['bench', MNIST, '--backend', 'tpu'], /unknown backend 'tpu'; choose one of node, web-wasm/],
       [['bench', MNIST, '--runs', '0'], /--runs must be an integer ≥ 1, got '0'/],
       [['bench', MNIST, '--input', 'pixels=' + npy], /no input 'pixels'.*image/],

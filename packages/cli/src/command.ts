@@ -19,9 +19,17 @@ export interface Command {
   run(ctx: CommandContext): Promise<void>;
 }
 
-export function parseCommandArgs(command: Command, argv: string[]): { values: CommandContext['values']; positionals: string[] } {
+export function parseCommandArgs(
+  command: Command,
+  argv: string[],
+): { values: CommandContext['values']; positionals: string[] } {
   try {
-    const { values, positionals } = parseArgs({ args: argv, options: { ...command.options, help: { type: 'boolean', short: 'h' }, json: { type: 'boolean' } }, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({
+      args: argv,
+      options: { ...command.options, help: { type: 'boolean', short: 'h' }, json: { type: 'boolean' } },
+      allowPositionals: true,
+      strict: true,
+    });
     return { values: values as CommandContext['values'], positionals };
   } catch (e) {
     throw new UsageError((e as Error).message.replace(/\. To specify a positional.*$/s, ''), command.name);

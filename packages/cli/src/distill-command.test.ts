@@ -11,11 +11,19 @@ import type { DistillReport } from './commands/distill.js';
 
 const TEACHER = path.join(__dirname, '..', '..', '..', 'tests', 'fixtures', 'mnist-cnn.onnx');
 
-async function npyFolder(dir: string, data: Awaited<ReturnType<typeof loadMnist>>['train'], count: number, seed: number): Promise<void> {
+async function npyFolder(
+  dir: string,
+  data: Awaited<ReturnType<typeof loadMnist>>['train'],
+  count: number,
+  seed: number,
+): Promise<void> {
   const [, part] = data.split(count / data.size, seed);
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'image.npy'), encodeNpy(part.inputs.image));
-  fs.writeFileSync(path.join(dir, 'labels.npy'), encodeNpy(Tensor.from('int64', [part.size], Array.from(part.labels!, BigInt))));
+  fs.writeFileSync(
+    path.join(dir, 'labels.npy'),
+    encodeNpy(Tensor.from('int64', [part.size], Array.from(part.labels!, BigInt))),
+  );
 }
 
 describe('edgeml distill', () => {
@@ -25,9 +33,41 @@ describe('edgeml distill', () => {
     await npyFolder(path.join(dir, 'train'), train, 1500, 1);
     await npyFolder(path.join(dir, 'val'), test, 200, 2);
     const student = path.join(dir, 'student.onnx');
-    fs.writeFileSync(student, encodeModel(buildCnn({ input: [1, 28, 28], convs: [{ channels: 6, pool: true }, { channels: 12, pool: true }], classes: 10, seed: 5 })));
+    fs.writeFileSync(
+      student,
+      encodeModel(
+        buildCnn({
+          input: [1, 28, 28],
+          convs: [
+            { channels: 6, pool: true },
+            { channels: 12, pool: true },
+          ],
+          classes: 10,
+          seed: 5,
+        }),
+      ),
+    );
     const out = path.join(dir, 'trained.onnx');
-    const r = await runCli(['distill', '--teacher', TEACHER, '--student', student, '--data', path.join(dir, 'train'), '--validation', path.join(dir, 'val'), '-o', out, '--epochs', '2', '--batch', '50', '--lr', '0.003', '--json']);
+    const r = await runCli([
+      'distill',
+      '--teacher',
+      TEACHER,
+      '--student',
+      student,
+      '--data',
+      path.join(dir, 'train'),
+      '--validation',
+      path.join(dir, 'val'),
+      '-o',
+      out,
+      '--epochs',
+      '2',
+      '--batch',
+      '50',
+      '--lr',
+      '0.003',
+      '--json',
+    ]);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const report = JSON.parse(r.out) as DistillReport;
@@ -47,7 +87,18 @@ describe('edgeml distill', () => {
       [['--data', '/no/such/dir'], /--data takes 'mnist', a folder of .npy files/],
     ];
     for (const [extra, message] of cases) {
-      const r = await runCli(['distill', '--teacher', TEACHER, '--student', TEACHER, '--data', 'mnist', '-o', path.join(os.tmpdir(), 'never.onnx'), ...extra]);
+      const r = await runCli([
+        'distill',
+        '--teacher',
+        TEACHER,
+        '--student',
+        TEACHER,
+        '--data',
+        'mnist',
+        '-o',
+        path.join(os.tmpdir(), 'never.onnx'),
+        ...extra,
+      ]);
       expect(r.code, extra.join(' ')).toBe(1);
       expect(r.err).toMatch(message);
     }

@@ -46,7 +46,9 @@ describe('edgeml inspect', () => {
     expect(err).toBe('');
     expect(code).toBe(0);
     const r = JSON.parse(out) as InspectResult;
-    const py = JSON.parse(spawnSync('/usr/bin/python3', ['-c', ORACLE, defaultModelPath()], { encoding: 'utf8' }).stdout);
+    const py = JSON.parse(
+      spawnSync('/usr/bin/python3', ['-c', ORACLE, defaultModelPath()], { encoding: 'utf8' }).stdout,
+    );
     expect(r.irVersion).toBe(py.irVersion);
     expect(r.nodeCount).toBe(py.nodeCount);
     expect(r.opCounts).toEqual(py.opCounts);
@@ -63,9 +65,12 @@ describe('edgeml inspect', () => {
     const { Graph, Model, Tensor, tensorType, encodeModel } = await import('@edgeml/core');
     const g = new Graph('m');
     const x = g.addInput('x', tensorType('float32', [1, 3, 8, 8]));
-    const conv = g.op('Conv', [x, g.addInitializer('w', Tensor.from('float32', [4, 3, 3, 3], new Float32Array(108)))], { pads: [1, 1, 1, 1] }).outputs[0];
+    const conv = g.op('Conv', [x, g.addInitializer('w', Tensor.from('float32', [4, 3, 3, 3], new Float32Array(108)))], {
+      pads: [1, 1, 1, 1],
+    }).outputs[0];
     const flat = g.op('Flatten', [conv]).outputs[0];
-    const fc = g.op('Gemm', [flat, g.addInitializer('fc', Tensor.from('float32', [256, 10], new Float32Array(2560)))]).outputs[0];
+    const fc = g.op('Gemm', [flat, g.addInitializer('fc', Tensor.from('float32', [256, 10], new Float32Array(2560)))])
+      .outputs[0];
     fc.type = tensorType('float32', [1, 10]);
     g.outputs.push(fc);
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'edgeml-cli-')), 'm.onnx');
@@ -81,12 +86,15 @@ describe('edgeml inspect', () => {
     const { saveModel } = await import('@edgeml/core/node');
     const g = new Graph('m');
     const x = g.addInput('x', tensorType('float32', [1, 64]));
-    const y = g.op('MatMul', [x, g.addInitializer('w', Tensor.from('float32', [64, 64], new Float32Array(4096)))]).outputs[0];
+    const y = g.op('MatMul', [x, g.addInitializer('w', Tensor.from('float32', [64, 64], new Float32Array(4096)))])
+      .outputs[0];
     y.type = tensorType('float32', [1, 64]);
     g.outputs.push(y);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeml-cli-'));
     const file = path.join(dir, 'm.onnx');
-    await saveModel(file, new Model(g, { opsetImports: new Map([['', 17]]) }), { externalData: { location: 'weights.bin' } });
+    await saveModel(file, new Model(g, { opsetImports: new Map([['', 17]]) }), {
+      externalData: { location: 'weights.bin' },
+    });
     const r = JSON.parse((await run(['inspect', file, '--json'])).out) as InspectResult;
     expect(r.externalDataFiles).toEqual(['weights.bin']);
     expect(r.sizeBytes).toBe(fs.statSync(file).size + fs.statSync(path.join(dir, 'weights.bin')).size);
@@ -137,8 +145,19 @@ describe('edgeml demo', () => {
   it('compares fp16 and int8 Silero VAD against float on onnxruntime', async () => {
     const { code, out } = await run(['demo', '--runs', '5', '--json']);
     expect(code).toBe(0);
-    const rows = JSON.parse(out) as { variant: string; sizeBytes: number; maxProbabilityDiff: number; sqnrDb: number | null; latencyP50Ms: number }[];
-    expect(rows.map((r) => r.variant)).toEqual(['float32 (original)', 'fp16 weights and compute', 'int8 dynamic (LSTM weights)', 'int8 dynamic (LSTM + Conv as ConvInteger)']);
+    const rows = JSON.parse(out) as {
+      variant: string;
+      sizeBytes: number;
+      maxProbabilityDiff: number;
+      sqnrDb: number | null;
+      latencyP50Ms: number;
+    }[];
+    expect(rows.map((r) => r.variant)).toEqual([
+      'float32 (original)',
+      'fp16 weights and compute',
+      'int8 dynamic (LSTM weights)',
+      'int8 dynamic (LSTM + Conv as ConvInteger)',
+    ]);
     const [float, fp16, lstm, int8] = rows;
     expect(lstm.sizeBytes).toBeLessThan(float.sizeBytes * 0.8);
     expect(lstm.maxProbabilityDiff).toBeLessThan(0.05);

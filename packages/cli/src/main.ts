@@ -10,7 +10,14 @@ import { distillCommand } from './commands/distill.js';
 import { pruneCommand } from './commands/prune.js';
 
 /** Every command, in the order help lists them. */
-export const COMMANDS: Command[] = [demoCommand, inspectCommand, quantizeCommand, benchCommand, distillCommand, pruneCommand];
+export const COMMANDS: Command[] = [
+  demoCommand,
+  inspectCommand,
+  quantizeCommand,
+  benchCommand,
+  distillCommand,
+  pruneCommand,
+];
 
 export interface MainIO {
   stdout?: (text: string) => void;

@@ -20,23 +20,49 @@ describe('edgeml prune', () => {
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const rep = JSON.parse(r.out) as PruneReport;
-    expect(rep).toMatchObject({ method: 'channel', paramsBefore: 11738, paramsAfter: 5874, macsBefore: 126720, macsAfter: 63360, skipped: [{ name: 'fc', reason: "graph output 'logits' must keep its shape" }], groups: [{ producers: ['conv'], channelsBefore: 8, channelsAfter: 4 }] });
+    expect(rep).toMatchObject({
+      method: 'channel',
+      paramsBefore: 11738,
+      paramsAfter: 5874,
+      macsBefore: 126720,
+      macsAfter: 63360,
+      skipped: [{ name: 'fc', reason: "graph output 'logits' must keep its shape" }],
+      groups: [{ producers: ['conv'], channelsBefore: 8, channelsAfter: 4 }],
+    });
     expect(rep.sizeAfter).toBeLessThan(rep.sizeBefore * 0.6);
     expect(rep.sizeAfter).toBe(fs.statSync(out).size);
     expect(rep.latency!.beforeMs).toBeGreaterThan(0);
     expect(rep.latency!.speedup).toBeCloseTo(rep.latency!.beforeMs / rep.latency!.afterMs, 9);
     const s = await ort.InferenceSession.create(out);
-    expect((await s.run({ image: new ort.Tensor('float32', new Float32Array(784), [1, 1, 28, 28]) })).logits.dims).toEqual([1, 10]);
+    expect(
+      (await s.run({ image: new ort.Tensor('float32', new Float32Array(784), [1, 1, 28, 28]) })).logits.dims,
+    ).toEqual([1, 10]);
     expect(Buffer.compare(fs.readFileSync(MNIST), before)).toBe(0);
   });
 
   it('magnitude and 2:4: sparsity and a smaller gzip size, same dense size', async () => {
     const dir = tmp();
-    const mag = JSON.parse((await runCli(['prune', MNIST, '-o', path.join(dir, 'm.onnx'), '--method', 'magnitude', '--ratio', '0.8', '--json'])).out) as PruneReport;
+    const mag = JSON.parse(
+      (
+        await runCli([
+          'prune',
+          MNIST,
+          '-o',
+          path.join(dir, 'm.onnx'),
+          '--method',
+          'magnitude',
+          '--ratio',
+          '0.8',
+          '--json',
+        ])
+      ).out,
+    ) as PruneReport;
     expect(mag.sparsity!).toBeCloseTo(0.8, 2);
     expect(mag.gzipAfter).toBeLessThan(mag.gzipBefore * 0.5);
     expect(mag.paramsAfter).toBe(mag.paramsBefore);
-    const nm = JSON.parse((await runCli(['prune', MNIST, '-o', path.join(dir, 'n.onnx'), '--method', 'nm', '--nm', '2:4', '--json'])).out) as PruneReport;
+    const nm = JSON.parse(
+      (await runCli(['prune', MNIST, '-o', path.join(dir, 'n.onnx'), '--method', 'nm', '--nm', '2:4', '--json'])).out,
+    ) as PruneReport;
     expect(nm.sparsity!).toBeGreaterThan(0.45);
   });
 
@@ -46,11 +72,30 @@ describe('edgeml prune', () => {
     // removing 85 % of all channels takes steep's two weakest and then every one of flat's.
     const g = new Graph('two');
     const x = g.addInput('x', tensorType('float32', [1, 2, 6, 6]));
-    const c1 = g.op('Conv', [x, g.addInitializer('w1', Tensor.from('float32', [4, 2, 3, 3], new Float32Array(72).fill(0.1)))], { pads: [1, 1, 1, 1] }, { name: 'tiny' }).outputs[0];
-    const steep = Float32Array.from(randomTensor([4, 4, 3, 3], 2).toFloat64(), (v, i) => (Math.sign(v) || 1) * (Math.floor(i / 36) + 1) ** 2);
-    const c2 = g.op('Conv', [g.op('Relu', [c1], {}, { name: 'r' }).outputs[0], g.addInitializer('w2', Tensor.from('float32', [4, 4, 3, 3], steep))], { pads: [1, 1, 1, 1] }, { name: 'big' }).outputs[0];
-    const y = g.op('Conv', [c2, g.addInitializer('w3', randomTensor([3, 4, 1, 1], 3))], {}, { name: 'head' }).outputs[0];
-    y.name = 'y'; y.type = tensorType('float32', [1, 3, 6, 6]); g.outputs.push(y);
+    const c1 = g.op(
+      'Conv',
+      [x, g.addInitializer('w1', Tensor.from('float32', [4, 2, 3, 3], new Float32Array(72).fill(0.1)))],
+      { pads: [1, 1, 1, 1] },
+      { name: 'tiny' },
+    ).outputs[0];
+    const steep = Float32Array.from(
+      randomTensor([4, 4, 3, 3], 2).toFloat64(),
+      (v, i) => (Math.sign(v) || 1) * (Math.floor(i / 36) + 1) ** 2,
+    );
+    const c2 = g.op(
+      'Conv',
+      [
+        g.op('Relu', [c1], {}, { name: 'r' }).outputs[0],
+        g.addInitializer('w2', Tensor.from('float32', [4, 4, 3, 3], steep)),
+      ],
+      { pads: [1, 1, 1, 1] },
+      { name: 'big' },
+    ).outputs[0];
+    const y = g.op('Conv', [c2, g.addInitializer('w3', randomTensor([3, 4, 1, 1], 3))], {}, { name: 'head' })
+      .outputs[0];
+    y.name = 'y';
+    y.type = tensorType('float32', [1, 3, 6, 6]);
+    g.outputs.push(y);
     const two = path.join(dir, 'two.onnx');
     fs.writeFileSync(two, encodeModel(new Model(g, { opsetImports: new Map([['', 17]]), irVersion: 8 })));
     const noWeights = new Graph('none');

@@ -19,10 +19,34 @@ function convModel(): Uint8Array {
   const g = new Graph('net');
   const x = g.addInput('image', tensorType('float32', [1, 1, 8, 8]));
   const w = Float32Array.from({ length: 4 * 9 }, (_, i) => Math.sin(i) * 0.5);
-  const c = g.op('Conv', [x, g.addInitializer('w', Tensor.from('float32', [4, 1, 3, 3], w)), g.addInitializer('b', Tensor.from('float32', [4], [0.1, -0.1, 0.2, 0]))], { pads: [1, 1, 1, 1] }, { name: 'conv' }).outputs[0];
+  const c = g.op(
+    'Conv',
+    [
+      x,
+      g.addInitializer('w', Tensor.from('float32', [4, 1, 3, 3], w)),
+      g.addInitializer('b', Tensor.from('float32', [4], [0.1, -0.1, 0.2, 0])),
+    ],
+    { pads: [1, 1, 1, 1] },
+    { name: 'conv' },
+  ).outputs[0];
   const r = g.op('Relu', [c], {}, { name: 'relu' }).outputs[0];
   const f = g.op('Flatten', [r], {}, { name: 'flat' }).outputs[0];
-  const y = g.op('Gemm', [f, g.addInitializer('fc', Tensor.from('float32', [256, 3], Float32Array.from({ length: 768 }, (_, i) => Math.cos(i) * 0.1)))], {}, { name: 'fc' }).outputs[0];
+  const y = g.op(
+    'Gemm',
+    [
+      f,
+      g.addInitializer(
+        'fc',
+        Tensor.from(
+          'float32',
+          [256, 3],
+          Float32Array.from({ length: 768 }, (_, i) => Math.cos(i) * 0.1),
+        ),
+      ),
+    ],
+    {},
+    { name: 'fc' },
+  ).outputs[0];
   y.name = 'scores';
   y.type = tensorType('float32', [1, 3]);
   g.outputs.push(y);
@@ -58,17 +82,45 @@ describe('edgeml quantize', () => {
     // One file holding a batch of 16 images (the model takes batch 1: the CLI splits it), one single image.
     const batch = Float32Array.from({ length: 16 * 64 }, (_, i) => Math.sin(i * 0.37));
     fs.writeFileSync(path.join(samples, 'batch.npy'), encodeNpy(Tensor.from('float32', [16, 1, 8, 8], batch)));
-    fs.writeFileSync(path.join(samples, 'one.npy'), encodeNpy(Tensor.from('float32', [1, 8, 8], batch.subarray(0, 64))));
+    fs.writeFileSync(
+      path.join(samples, 'one.npy'),
+      encodeNpy(Tensor.from('float32', [1, 8, 8], batch.subarray(0, 64))),
+    );
     const out = path.join(dir, 'net.qdq.onnx');
     const reportFile = path.join(dir, 'report.json');
-    const r = await run(['quantize', model, '-o', out, '--mode', 'static', '--calibration', samples, '--per-channel', '--report', reportFile, '--json']);
+    const r = await run([
+      'quantize',
+      model,
+      '-o',
+      out,
+      '--mode',
+      'static',
+      '--calibration',
+      samples,
+      '--per-channel',
+      '--report',
+      reportFile,
+      '--json',
+    ]);
     expect(r.err).toBe('');
     const report = JSON.parse(r.out) as QuantizeReport;
     expect(report.quantizedNodes).toBeGreaterThanOrEqual(4);
     expect(report.sqnrDb).toBeGreaterThan(20);
     expect(JSON.parse(fs.readFileSync(reportFile, 'utf8'))).toEqual(report);
     expect(report.tensorErrors!.map((e) => e.name)).toContain('scores');
-    const strict = await run(['quantize', model, '-o', path.join(dir, 'strict.onnx'), '--mode', 'static', '--calibration', samples, '--min-sqnr', String(Math.ceil(report.sqnrDb! + 3)), '--json']);
+    const strict = await run([
+      'quantize',
+      model,
+      '-o',
+      path.join(dir, 'strict.onnx'),
+      '--mode',
+      'static',
+      '--calibration',
+      samples,
+      '--min-sqnr',
+      String(Math.ceil(report.sqnrDb! + 3)),
+      '--json',
+    ]);
     const s = JSON.parse(strict.out) as QuantizeReport;
     expect(s.fallbackNodes!.length).toBeGreaterThan(0);
     expect(s.budgetMet).toBe(s.sqnrDb! >= Math.ceil(report.sqnrDb! + 3));
@@ -76,18 +128,35 @@ describe('edgeml quantize', () => {
 
     // Per-tensor type: the fc weight as uint8 (asymmetric) while the conv weight stays int8; the onnx package reads the types.
     const typed = path.join(dir, 'typed.onnx');
-    expect((await run(['quantize', model, '-o', typed, '--mode', 'static', '--calibration', samples, '--type', 'fc=uint8'])).code).toBe(0);
-    const py = spawnSync('/usr/bin/python3', ['-c', 'import onnx,sys,json; m=onnx.load(sys.argv[1]); print(json.dumps({i.name: i.data_type for i in m.graph.initializer}))', typed], { encoding: 'utf8' });
+    expect(
+      (await run(['quantize', model, '-o', typed, '--mode', 'static', '--calibration', samples, '--type', 'fc=uint8']))
+        .code,
+    ).toBe(0);
+    const py = spawnSync(
+      '/usr/bin/python3',
+      [
+        '-c',
+        'import onnx,sys,json; m=onnx.load(sys.argv[1]); print(json.dumps({i.name: i.data_type for i in m.graph.initializer}))',
+        typed,
+      ],
+      { encoding: 'utf8' },
+    );
     const types = JSON.parse(py.stdout) as Record<string, number>;
     expect([types.fc_quantized, types.w_quantized]).toEqual([2, 3]); // UINT8, INT8
-    expect((await run(['quantize', model, '-o', typed, '--mode', 'static', '--calibration', samples, '--type', 'fc'])).code).toBe(2);
+    expect(
+      (await run(['quantize', model, '-o', typed, '--mode', 'static', '--calibration', samples, '--type', 'fc'])).code,
+    ).toBe(2);
   });
 
   it('fp16 and int4 modes write loadable models', async () => {
     const dir = tmpdir();
     const model = path.join(dir, 'net.onnx');
     fs.writeFileSync(model, convModel());
-    for (const [mode, extra] of [['fp16', []], ['int4', ['--block-size', '16']], ['int4', ['--block-size', '16', '--algorithm', 'hqq']]] as const) {
+    for (const [mode, extra] of [
+      ['fp16', []],
+      ['int4', ['--block-size', '16']],
+      ['int4', ['--block-size', '16', '--algorithm', 'hqq']],
+    ] as const) {
       const out = path.join(dir, `net.${mode}.onnx`);
       const r = await run(['quantize', model, '-o', out, '--mode', mode, ...extra]);
       expect(r.code, r.err).toBe(0);
@@ -109,7 +178,10 @@ describe('edgeml quantize', () => {
     r = await run(['quantize', model, '-o', out, '--mode', 'bogus']);
     expect(r.code).toBe(2);
     fs.mkdirSync(path.join(dir, 'bad'));
-    fs.writeFileSync(path.join(dir, 'bad', 'x.npy'), encodeNpy(Tensor.from('float32', [1, 1, 4, 4], new Float32Array(16))));
+    fs.writeFileSync(
+      path.join(dir, 'bad', 'x.npy'),
+      encodeNpy(Tensor.from('float32', [1, 1, 4, 4], new Float32Array(16))),
+    );
     r = await run(['quantize', model, '-o', out, '--mode', 'static', '--calibration', path.join(dir, 'bad')]);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/input 'image' has shape \[1,1,4,4\], the model expects \[1,1,8,8\]/);
@@ -142,16 +214,32 @@ describe('edgeml quantize with image calibration', () => {
       const digit = train.images[i * 400];
       const size = i % 2 ? 28 : 56; // half of them at twice the size: the CLI resizes
       const rgba = Buffer.alloc(size * size * 4);
-      for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) {
-        const v = Math.round(255 * digit[Math.floor((y * 28) / size) * 28 + Math.floor((x * 28) / size)]);
-        rgba.set([v, v, v, 255], (y * size + x) * 4);
-      }
+      for (let y = 0; y < size; y++)
+        for (let x = 0; x < size; x++) {
+          const v = Math.round(255 * digit[Math.floor((y * 28) / size) * 28 + Math.floor((x * 28) / size)]);
+          rgba.set([v, v, v, 255], (y * size + x) * 4);
+        }
       const file = path.join(imgs, `d${String(i).padStart(2, '0')}.${i % 4 === 3 ? 'jpg' : 'png'}`);
-      if (file.endsWith('.png')) { const png = new PNG({ width: size, height: size }); rgba.copy(png.data); fs.writeFileSync(file, PNG.sync.write(png)); }
-      else fs.writeFileSync(file, jpeg.encode({ data: rgba, width: size, height: size }, 95).data);
+      if (file.endsWith('.png')) {
+        const png = new PNG({ width: size, height: size });
+        rgba.copy(png.data);
+        fs.writeFileSync(file, PNG.sync.write(png));
+      } else fs.writeFileSync(file, jpeg.encode({ data: rgba, width: size, height: size }, 95).data);
     }
     const out = path.join(dir, 'mnist.qdq.onnx');
-    const r = await run(['quantize', path.resolve('tests/fixtures/mnist-cnn.onnx'), '-o', out, '--mode', 'static', '--calibration', imgs, '--scale', '1/255', '--json']);
+    const r = await run([
+      'quantize',
+      path.resolve('tests/fixtures/mnist-cnn.onnx'),
+      '-o',
+      out,
+      '--mode',
+      'static',
+      '--calibration',
+      imgs,
+      '--scale',
+      '1/255',
+      '--json',
+    ]);
     expect(r.err).toBe('');
     const report = JSON.parse(r.out) as QuantizeReport;
     expect(report.sqnrDb).toBeGreaterThan(30);
@@ -161,7 +249,16 @@ describe('edgeml quantize with image calibration', () => {
   it('explains what image calibration needs', async () => {
     const dir = tmpdir();
     fs.writeFileSync(path.join(dir, 'x.png'), 'not a png');
-    const r = await run(['quantize', path.resolve('tests/fixtures/mnist-cnn.onnx'), '-o', path.join(dir, 'o.onnx'), '--mode', 'static', '--calibration', dir]);
+    const r = await run([
+      'quantize',
+      path.resolve('tests/fixtures/mnist-cnn.onnx'),
+      '-o',
+      path.join(dir, 'o.onnx'),
+      '--mode',
+      'static',
+      '--calibration',
+      dir,
+    ]);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/image '.*x\.png' cannot be decoded/);
   });
@@ -179,7 +276,11 @@ describe('edgeml quantize --target', () => {
     expect(fs.existsSync(out)).toBe(false);
     const forced = await run(['quantize', input, '-o', out, '--target', 'wasm', '--force', '--json']);
     expect(forced.code).toBe(0);
-    expect((JSON.parse(forced.out) as QuantizeReport).target).toMatchObject({ runtime: 'onnxruntime-web', loads: false, unsupportedOps: [{ opType: 'Min', nodes: ['min_a', 'min_b'] }] });
+    expect((JSON.parse(forced.out) as QuantizeReport).target).toMatchObject({
+      runtime: 'onnxruntime-web',
+      loads: false,
+      unsupportedOps: [{ opType: 'Min', nodes: ['min_a', 'min_b'] }],
+    });
     expect(fs.existsSync(out)).toBe(true);
   });
 

@@ -38,7 +38,10 @@ export class ModelFormatError extends EdgeMLError {
   readonly byteOffset?: number;
   readonly fieldPath?: string;
   readonly file?: string;
-  constructor(message: string, details: { byteOffset?: number; fieldPath?: string; file?: string; cause?: unknown } = {}) {
+  constructor(
+    message: string,
+    details: { byteOffset?: number; fieldPath?: string; file?: string; cause?: unknown } = {},
+  ) {
     super('E_MODEL_FORMAT', message, { cause: details.cause });
     this.byteOffset = details.byteOffset;
     this.fieldPath = details.fieldPath;

@@ -5,11 +5,35 @@
  * @module
  */
 export * from './errors.js';
-export { type DType, type DTypeInfo, type DTypeStorage, type TypedArray, type TypedArrayCtor, ALL_DTYPES, dtypeInfo, dtypeFromOnnx, dtypeToOnnx, isDType, byteLengthOf, storageLengthOf } from './tensor/dtype.js';
+export {
+  type DType,
+  type DTypeInfo,
+  type DTypeStorage,
+  type TypedArray,
+  type TypedArrayCtor,
+  ALL_DTYPES,
+  dtypeInfo,
+  dtypeFromOnnx,
+  dtypeToOnnx,
+  isDType,
+  byteLengthOf,
+  storageLengthOf,
+} from './tensor/dtype.js';
 export { Tensor, shapeSize, type ExternalDataInfo } from './tensor/tensor.js';
 export * from './tensor/float16.js';
 export { float8ToFloat32 } from './tensor/float8.js';
-export { type Dim, type ValueType, type TensorType, type SequenceType, type MapType, type OptionalType, type SparseTensorType, type OpaqueType, tensorType, formatType } from './ir/types.js';
+export {
+  type Dim,
+  type ValueType,
+  type TensorType,
+  type SequenceType,
+  type MapType,
+  type OptionalType,
+  type SparseTensorType,
+  type OpaqueType,
+  tensorType,
+  formatType,
+} from './ir/types.js';
 export { Value, type Use } from './ir/value.js';
 export { Node, type NodeInit } from './ir/node.js';
 export { type Attribute, type AttributeKind, type AttributeValueMap, type SparseTensor, attr } from './ir/attribute.js';
@@ -18,15 +42,48 @@ export { Model, type ModelFunction } from './ir/model.js';
 export { modelTensors, modelByteEstimate } from './ir/model-tensors.js';
 export { decodeModel, type DecodeOptions } from './onnx/decode.js';
 export { encodeModel, encodeModelChunks, type EncodeOptions } from './onnx/encode.js';
-export { type ExternalDataRequest, type ExternalDataResolver, decodeTensor, encodeTensor } from './onnx/tensor-proto.js';
-export { type Backend, type Session, type SessionOptions, type RunOptions, type ValueInfo } from './backend/contract.js';
-export { OrtSessionAdapter, missingKernelError, ortTensorConverter, tensorFromOrt, ORT_JS_TYPES, type OrtTensorLike, type OrtSessionLike, type OrtValueMetadataLike } from './backend/ort-adapter.js';
-export { BackendRegistry, backendRegistry, registerBackend, resolveBackend, type BackendFactory } from './backend/registry.js';
+export {
+  type ExternalDataRequest,
+  type ExternalDataResolver,
+  decodeTensor,
+  encodeTensor,
+} from './onnx/tensor-proto.js';
+export {
+  type Backend,
+  type Session,
+  type SessionOptions,
+  type RunOptions,
+  type ValueInfo,
+} from './backend/contract.js';
+export {
+  OrtSessionAdapter,
+  missingKernelError,
+  ortTensorConverter,
+  tensorFromOrt,
+  ORT_JS_TYPES,
+  type OrtTensorLike,
+  type OrtSessionLike,
+  type OrtValueMetadataLike,
+} from './backend/ort-adapter.js';
+export {
+  BackendRegistry,
+  backendRegistry,
+  registerBackend,
+  resolveBackend,
+  type BackendFactory,
+} from './backend/registry.js';
 export { modelStats, nodeMacs, type ModelStats, type NodeMacs } from './stats.js';
 export { inferShapes, inferGraphShapes, type InferShapesOptions, type InferShapesResult } from './shape/infer.js';
 export { broadcastShapes, mergeShapes } from './shape/dims.js';
 export { evaluateNode, KERNELS as CONSTANT_KERNELS, type Kernel } from './ops/eval.js';
-export { PassManager, PassContractError, type Pass, type PassResult, type PassManagerOptions, type PassManagerResult } from './passes/pass.js';
+export {
+  PassManager,
+  PassContractError,
+  type Pass,
+  type PassResult,
+  type PassManagerOptions,
+  type PassManagerResult,
+} from './passes/pass.js';
 export { deadCodeElimination, eliminateDeadCode } from './passes/dead-code.js';
 export { identityElimination, eliminateIdentities } from './passes/identity.js';
 export { constantFolding, foldConstants, type ConstantFoldingOptions } from './passes/constant-folding.js';

@@ -38,13 +38,15 @@ export function nodeMacs(node: Node): number | undefined {
   const inShape = (i: number) => node.inputs[i]?.shape;
   const outShape = node.outputs[0]?.shape;
   switch (node.domain === '' || node.domain === 'ai.onnx' ? node.opType : '') {
-    case 'Conv': case 'ConvInteger': {
+    case 'Conv':
+    case 'ConvInteger': {
       const w = inShape(1);
       if (!known(w) || !known(outShape)) return undefined;
       return prod(outShape) * prod(w.slice(1));
     }
     case 'ConvTranspose': {
-      const x = inShape(0), w = inShape(1);
+      const x = inShape(0),
+        w = inShape(1);
       if (!known(x) || !known(w)) return undefined;
       return prod(x) * prod(w.slice(1));
     }
@@ -54,7 +56,8 @@ export function nodeMacs(node: Node): number | undefined {
       const k = node.attr('transA', 'int', 0) ? a[0] : a[1];
       return prod(outShape) * k;
     }
-    case 'MatMul': case 'MatMulInteger': {
+    case 'MatMul':
+    case 'MatMulInteger': {
       const a = inShape(0);
       if (!known(a) || !known(outShape)) return undefined;
       return prod(outShape) * a[a.length - 1];
@@ -77,7 +80,16 @@ const MAC_OPS = new Set(['Conv', 'ConvInteger', 'ConvTranspose', 'Gemm', 'MatMul
  * ```
  */
 export function modelStats(model: Model): ModelStats {
-  const stats: ModelStats = { parameters: 0, parameterBytes: 0, nodeCount: model.graph.size, totalNodeCount: 0, opCounts: {}, macs: 0, nodeMacs: [], macsUnknown: [] };
+  const stats: ModelStats = {
+    parameters: 0,
+    parameterBytes: 0,
+    nodeCount: model.graph.size,
+    totalNodeCount: 0,
+    opCounts: {},
+    macs: 0,
+    nodeMacs: [],
+    macsUnknown: [],
+  };
   for (const g of model.graphs()) {
     for (const v of g.initializers.values()) {
       stats.parameters += v.const!.size;
@@ -92,7 +104,10 @@ export function modelStats(model: Model): ModelStats {
   for (const n of model.graph) {
     if (!MAC_OPS.has(n.opType)) continue;
     const macs = nodeMacs(n);
-    if (macs === undefined) { stats.macsUnknown.push(n.name || n.opType); continue; }
+    if (macs === undefined) {
+      stats.macsUnknown.push(n.name || n.opType);
+      continue;
+    }
     stats.macs += macs;
     stats.nodeMacs.push({ node: n.name, opType: n.opType, macs });
   }

@@ -8,17 +8,30 @@ import { gemm, gemmTransB } from './gemm.js';
 
 /** Geometry of one convolution (pads: top, left, bottom, right). */
 export interface ConvGeometry {
-  N: number; C: number; H: number; W: number;
-  M: number; kH: number; kW: number;
+  N: number;
+  C: number;
+  H: number;
+  W: number;
+  M: number;
+  kH: number;
+  kW: number;
   group: number;
   strides: [number, number];
   dilations: [number, number];
   pads: [number, number, number, number];
-  OH: number; OW: number;
+  OH: number;
+  OW: number;
 }
 
 /** Output size and the rest of the geometry from input/weight shapes and attributes. */
-export function convGeometry(x: readonly number[], w: readonly number[], group: number, strides: [number, number], dilations: [number, number], pads: [number, number, number, number]): ConvGeometry {
+export function convGeometry(
+  x: readonly number[],
+  w: readonly number[],
+  group: number,
+  strides: [number, number],
+  dilations: [number, number],
+  pads: [number, number, number, number],
+): ConvGeometry {
   const [N, C, H, W] = x;
   const [M, , kH, kW] = w;
   const OH = Math.floor((H + pads[0] + pads[2] - (dilations[0] * (kH - 1) + 1)) / strides[0]) + 1;
@@ -30,8 +43,26 @@ export function convGeometry(x: readonly number[], w: readonly number[], group: 
  * One image's channel group as columns: row r = (c, i, j) of a [Cg·kH·kW, stride] matrix, this
  * image's OH·OW columns starting at `colOff` (zeros where the window leaves the image).
  */
-function im2col(x: Float32Array, xOff: number, g: ConvGeometry, cg: number, col: Float32Array, colOff: number, stride: number): void {
-  const { H, W, kH, kW, OH, OW, strides: [sh, sw], dilations: [dh, dw], pads: [pt, pl] } = g;
+function im2col(
+  x: Float32Array,
+  xOff: number,
+  g: ConvGeometry,
+  cg: number,
+  col: Float32Array,
+  colOff: number,
+  stride: number,
+): void {
+  const {
+    H,
+    W,
+    kH,
+    kW,
+    OH,
+    OW,
+    strides: [sh, sw],
+    dilations: [dh, dw],
+    pads: [pt, pl],
+  } = g;
   let r = 0;
   for (let c = 0; c < cg; c++) {
     const xc = xOff + c * H * W;
@@ -41,7 +72,10 @@ function im2col(x: Float32Array, xOff: number, g: ConvGeometry, cg: number, col:
         for (let oh = 0; oh < OH; oh++) {
           const ih = oh * sh - pt + i * dh;
           const o = row + oh * OW;
-          if (ih < 0 || ih >= H) { col.fill(0, o, o + OW); continue; }
+          if (ih < 0 || ih >= H) {
+            col.fill(0, o, o + OW);
+            continue;
+          }
           const xr = xc + ih * W;
           for (let ow = 0; ow < OW; ow++) {
             const iw = ow * sw - pl + j * dw;
@@ -54,8 +88,26 @@ function im2col(x: Float32Array, xOff: number, g: ConvGeometry, cg: number, col:
 }
 
 /** Scatter-add one image's columns back into its channel group (the adjoint of im2col). */
-function col2im(col: Float32Array, colOff: number, stride: number, g: ConvGeometry, cg: number, dx: Float32Array, dxOff: number): void {
-  const { H, W, kH, kW, OH, OW, strides: [sh, sw], dilations: [dh, dw], pads: [pt, pl] } = g;
+function col2im(
+  col: Float32Array,
+  colOff: number,
+  stride: number,
+  g: ConvGeometry,
+  cg: number,
+  dx: Float32Array,
+  dxOff: number,
+): void {
+  const {
+    H,
+    W,
+    kH,
+    kW,
+    OH,
+    OW,
+    strides: [sh, sw],
+    dilations: [dh, dw],
+    pads: [pt, pl],
+  } = g;
   let r = 0;
   for (let c = 0; c < cg; c++) {
     const xc = dxOff + c * H * W;
@@ -65,7 +117,8 @@ function col2im(col: Float32Array, colOff: number, stride: number, g: ConvGeomet
         for (let oh = 0; oh < OH; oh++) {
           const ih = oh * sh - pt + i * dh;
           if (ih < 0 || ih >= H) continue;
-          const xr = xc + ih * W, o = row + oh * OW;
+          const xr = xc + ih * W,
+            o = row + oh * OW;
           for (let ow = 0; ow < OW; ow++) {
             const iw = ow * sw - pl + j * dw;
             if (iw >= 0 && iw < W) dx[xr + iw] += col[o + ow];
@@ -85,22 +138,32 @@ function chunkOf(g: ConvGeometry, K: number): number {
  * y[N,M,OH,OW] = conv(x, w) + b. Several images share one GEMM (columns side by side), so the
  * innermost loop runs over images × output pixels, not just one small feature map.
  */
-export function convForward(x: Float32Array, w: Float32Array, b: Float32Array | undefined, g: ConvGeometry): Float32Array {
+export function convForward(
+  x: Float32Array,
+  w: Float32Array,
+  b: Float32Array | undefined,
+  g: ConvGeometry,
+): Float32Array {
   const { N, C, H, W, M, kH, kW, group, OH, OW } = g;
-  const cg = C / group, mg = M / group, K = cg * kH * kW, P = OH * OW;
+  const cg = C / group,
+    mg = M / group,
+    K = cg * kH * kW,
+    P = OH * OW;
   const y = new Float32Array(N * M * P);
   const chunk = chunkOf(g, K);
   const col = new Float32Array(K * chunk * P);
   const out = new Float32Array(mg * chunk * P);
   for (let n0 = 0; n0 < N; n0 += chunk) {
-    const nb = Math.min(chunk, N - n0), stride = nb * P;
+    const nb = Math.min(chunk, N - n0),
+      stride = nb * P;
     for (let gi = 0; gi < group; gi++) {
       for (let t = 0; t < nb; t++) im2col(x, ((n0 + t) * C + gi * cg) * H * W, g, cg, col, t * P, stride);
       gemm(w, gi * mg * K, K, 1, col, 0, out, 0, mg, K, stride, false);
       for (let m = 0; m < mg; m++) {
         const bv = b ? b[gi * mg + m] : 0;
         for (let t = 0; t < nb; t++) {
-          const dst = ((n0 + t) * M + gi * mg + m) * P, src = m * stride + t * P;
+          const dst = ((n0 + t) * M + gi * mg + m) * P,
+            src = m * stride + t * P;
           for (let p = 0; p < P; p++) y[dst + p] = out[src + p] + bv;
         }
       }
@@ -115,9 +178,18 @@ export function convForward(x: Float32Array, w: Float32Array, b: Float32Array | 
  * third of its backward work. `want.dw` false skips the filter gradient (x may then be absent):
  * that alone is a transposed convolution's forward pass.
  */
-export function convBackward(x: Float32Array | undefined, w: Float32Array, dy: Float32Array, g: ConvGeometry, want: { dx: boolean; dw: boolean } = { dx: true, dw: true }): { dx: Float32Array | undefined; dw: Float32Array | undefined; db: Float32Array } {
+export function convBackward(
+  x: Float32Array | undefined,
+  w: Float32Array,
+  dy: Float32Array,
+  g: ConvGeometry,
+  want: { dx: boolean; dw: boolean } = { dx: true, dw: true },
+): { dx: Float32Array | undefined; dw: Float32Array | undefined; db: Float32Array } {
   const { N, C, H, W, M, kH, kW, group, OH, OW } = g;
-  const cg = C / group, mg = M / group, K = cg * kH * kW, P = OH * OW;
+  const cg = C / group,
+    mg = M / group,
+    K = cg * kH * kW,
+    P = OH * OW;
   const dx = want.dx ? new Float32Array(N * C * H * W) : undefined;
   const dw = want.dw ? new Float32Array(M * K) : undefined;
   const db = new Float32Array(M);
@@ -126,14 +198,20 @@ export function convBackward(x: Float32Array | undefined, w: Float32Array, dy: F
   const dcol = new Float32Array(K * chunk * P);
   const dyg = new Float32Array(mg * chunk * P);
   for (let n0 = 0; n0 < N; n0 += chunk) {
-    const nb = Math.min(chunk, N - n0), stride = nb * P;
+    const nb = Math.min(chunk, N - n0),
+      stride = nb * P;
     for (let gi = 0; gi < group; gi++) {
       // This group's output gradient as [mg, images × pixels], like the forward product.
       for (let m = 0; m < mg; m++) {
         let s = 0;
         for (let t = 0; t < nb; t++) {
-          const src = ((n0 + t) * M + gi * mg + m) * P, dst = m * stride + t * P;
-          for (let p = 0; p < P; p++) { const v = dy[src + p]; dyg[dst + p] = v; s += v; }
+          const src = ((n0 + t) * M + gi * mg + m) * P,
+            dst = m * stride + t * P;
+          for (let p = 0; p < P; p++) {
+            const v = dy[src + p];
+            dyg[dst + p] = v;
+            s += v;
+          }
         }
         db[gi * mg + m] += s;
       }

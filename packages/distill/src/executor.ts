@@ -1,6 +1,16 @@
 import {
-  InvalidArgumentError, Model, PassManager, Tensor, UnsupportedOpError, constantFolding, deadCodeElimination, decodeModel,
-  encodeModel, identityElimination, type Node, type Value,
+  InvalidArgumentError,
+  Model,
+  PassManager,
+  Tensor,
+  UnsupportedOpError,
+  constantFolding,
+  deadCodeElimination,
+  decodeModel,
+  encodeModel,
+  identityElimination,
+  type Node,
+  type Value,
 } from '@edgeml/core';
 import { tf, tfReady } from './tf.js';
 import type { OpContext } from './op-context.js';
@@ -33,21 +43,48 @@ export function unsupportedTrainingOps(model: Model): { opType: string; domain: 
 function toTf(t: Tensor): tf.Tensor {
   const dims = [...t.dims];
   switch (t.dtype) {
-    case 'float32': return tf.tensor(t.data as Float32Array, dims, 'float32');
-    case 'float16': case 'float64': case 'bfloat16': return tf.tensor(Float32Array.from(t.toFloat64()), dims, 'float32');
-    case 'bool': return tf.tensor(Array.from(t.toFloat64(), (v) => v !== 0), dims, 'bool');
+    case 'float32':
+      return tf.tensor(t.data as Float32Array, dims, 'float32');
+    case 'float16':
+    case 'float64':
+    case 'bfloat16':
+      return tf.tensor(Float32Array.from(t.toFloat64()), dims, 'float32');
+    case 'bool':
+      return tf.tensor(
+        Array.from(t.toFloat64(), (v) => v !== 0),
+        dims,
+        'bool',
+      );
     // tfjs has no 64-bit integers: shapes, indices and axes fit in int32.
-    default: return tf.tensor(Int32Array.from(t.toFloat64(), (v) => Math.max(-2147483648, Math.min(2147483647, v))), dims, 'int32');
+    default:
+      return tf.tensor(
+        Int32Array.from(t.toFloat64(), (v) => Math.max(-2147483648, Math.min(2147483647, v))),
+        dims,
+        'int32',
+      );
   }
 }
 
 function constantOf(node: Node): tf.Tensor {
   const t = node.attr('value', 'tensor');
   if (t) return toTf(t);
-  const f = node.attributes.get('value_float') ?? node.attributes.get('value_floats') ?? node.attributes.get('value_int') ?? node.attributes.get('value_ints');
-  if (!f) throw new UnsupportedOpError('Constant', '', undefined, `Constant node '${node.name}' holds a kind of value the executor does not take (sparse or string)`, node.name);
+  const f =
+    node.attributes.get('value_float') ??
+    node.attributes.get('value_floats') ??
+    node.attributes.get('value_int') ??
+    node.attributes.get('value_ints');
+  if (!f)
+    throw new UnsupportedOpError(
+      'Constant',
+      '',
+      undefined,
+      `Constant node '${node.name}' holds a kind of value the executor does not take (sparse or string)`,
+      node.name,
+    );
   const isInt = f.name.startsWith('value_int');
-  return Array.isArray(f.value) ? tf.tensor1d(f.value as number[], isInt ? 'int32' : 'float32') : tf.scalar(f.value as number, isInt ? 'int32' : 'float32');
+  return Array.isArray(f.value)
+    ? tf.tensor1d(f.value as number[], isInt ? 'int32' : 'float32')
+    : tf.scalar(f.value as number, isInt ? 'int32' : 'float32');
 }
 
 /**
@@ -71,23 +108,41 @@ export class TrainableModel {
   private readonly bnStats = new Map<Node, { mean: tf.Variable; variance: tf.Variable }>();
   private readonly opset: number;
 
-  private constructor(private readonly model: Model, options: TrainableOptions) {
+  private constructor(
+    private readonly model: Model,
+    options: TrainableOptions,
+  ) {
     const g = model.graph;
     this.opset = model.opset() ?? 0;
     this.inputNames = g.inputs.filter((v) => !g.initializers.has(v.name)).map((v) => v.name);
     this.outputNames = g.outputs.map((v) => v.name);
     const statistics = new Set<string>();
-    for (const n of g) if (n.opType === 'BatchNormalization') for (const i of [3, 4]) if (n.inputs[i]?.const) statistics.add(n.inputs[i]!.name);
-    const trains = (name: string) => options.trainable?.(name) ?? !(options.freeze ?? []).some((p) => (typeof p === 'string' ? p === name : p.test(name)));
+    for (const n of g)
+      if (n.opType === 'BatchNormalization')
+        for (const i of [3, 4]) if (n.inputs[i]?.const) statistics.add(n.inputs[i]!.name);
+    const trains = (name: string) =>
+      options.trainable?.(name) ??
+      !(options.freeze ?? []).some((p) => (typeof p === 'string' ? p === name : p.test(name)));
     for (const [name, v] of g.initializers) {
       const t = v.const!;
       // Scalars (a Dropout ratio, Clip bounds) are settings, not weights.
-      if (t.dtype === 'float32' && t.dims.length > 0) this.variables.set(name, tf.variable(toTf(t), !statistics.has(name) && trains(name), `${name}__${Math.random().toString(36).slice(2)}`));
+      if (t.dtype === 'float32' && t.dims.length > 0)
+        this.variables.set(
+          name,
+          tf.variable(
+            toTf(t),
+            !statistics.has(name) && trains(name),
+            `${name}__${Math.random().toString(36).slice(2)}`,
+          ),
+        );
       else this.constants.set(name, toTf(t));
     }
     for (const n of g) {
       if (n.opType !== 'BatchNormalization') continue;
-      const [mean, variance] = [this.variables.get(n.inputs[3]?.name ?? ''), this.variables.get(n.inputs[4]?.name ?? '')];
+      const [mean, variance] = [
+        this.variables.get(n.inputs[3]?.name ?? ''),
+        this.variables.get(n.inputs[4]?.name ?? ''),
+      ];
       if (mean && variance) this.bnStats.set(n, { mean, variance });
     }
   }
@@ -100,11 +155,27 @@ export class TrainableModel {
   static async fromModel(model: Model, options: TrainableOptions = {}): Promise<TrainableModel> {
     await tfReady();
     const copy = decodeModel(encodeModel(model));
-    await new PassManager([constantFolding(), identityElimination(), deadCodeElimination()], { fixedPoint: true }).run(copy);
+    await new PassManager([constantFolding(), identityElimination(), deadCodeElimination()], { fixedPoint: true }).run(
+      copy,
+    );
     const missing = unsupportedTrainingOps(copy);
     if (missing.length) {
-      const list = missing.map((m) => `${m.domain ? `${m.domain}.` : ''}${m.opType} (${m.nodes.slice(0, 3).map((n) => `'${n}'`).join(', ')}${m.nodes.length > 3 ? ', …' : ''})`).join(', ');
-      throw new UnsupportedOpError(missing[0].opType, missing[0].domain, copy.opset(missing[0].domain), `the trainable executor cannot run ${list}; supported: ${Object.keys(TF_OPS).join(', ')}, Constant`, missing[0].nodes[0]);
+      const list = missing
+        .map(
+          (m) =>
+            `${m.domain ? `${m.domain}.` : ''}${m.opType} (${m.nodes
+              .slice(0, 3)
+              .map((n) => `'${n}'`)
+              .join(', ')}${m.nodes.length > 3 ? ', …' : ''})`,
+        )
+        .join(', ');
+      throw new UnsupportedOpError(
+        missing[0].opType,
+        missing[0].domain,
+        copy.opset(missing[0].domain),
+        `the trainable executor cannot run ${list}; supported: ${Object.keys(TF_OPS).join(', ')}, Constant`,
+        missing[0].nodes[0],
+      );
     }
     return new TrainableModel(copy, options);
   }
@@ -119,14 +190,19 @@ export class TrainableModel {
    * statistics (updating its running statistics). Call inside `tf.tidy` or an optimizer's
    * `minimize` so intermediate tensors are freed.
    */
-  forward(feeds: Record<string, tf.Tensor>, options: { training?: boolean; outputs?: string[] } = {}): Record<string, tf.Tensor> {
+  forward(
+    feeds: Record<string, tf.Tensor>,
+    options: { training?: boolean; outputs?: string[] } = {},
+  ): Record<string, tf.Tensor> {
     const env = new Map<string, tf.Tensor>();
     for (const name of this.inputNames) {
       const t = feeds[name];
-      if (!t) throw new InvalidArgumentError(`missing input '${name}'; the model takes ${this.inputNames.join(', ')}`, name);
+      if (!t)
+        throw new InvalidArgumentError(`missing input '${name}'; the model takes ${this.inputNames.join(', ')}`, name);
       env.set(name, t);
     }
-    const value = (v: Value | undefined): tf.Tensor | undefined => (v && v.name ? env.get(v.name) ?? this.variables.get(v.name) ?? this.constants.get(v.name) : undefined);
+    const value = (v: Value | undefined): tf.Tensor | undefined =>
+      v && v.name ? (env.get(v.name) ?? this.variables.get(v.name) ?? this.constants.get(v.name)) : undefined;
     const data = new Set(this.inputNames);
     for (const node of this.model.graph) {
       let outs: (tf.Tensor | undefined)[];
@@ -134,14 +210,26 @@ export class TrainableModel {
       else {
         const inputs = node.inputs.map(value);
         // Static values (shapes, axes, bounds): from the initializer, or read off the computed tensor.
-        const numbers = (i: number) => (node.inputs[i]?.const ? node.inputs[i]!.const!.toNumbers() : inputs[i] ? Array.from(inputs[i]!.dataSync() as ArrayLike<number>) : undefined);
+        const numbers = (i: number) =>
+          node.inputs[i]?.const
+            ? node.inputs[i]!.const!.toNumbers()
+            : inputs[i]
+              ? Array.from(inputs[i]!.dataSync() as ArrayLike<number>)
+              : undefined;
         const ctx: OpContext = {
-          node, inputs, training: !!options.training, opset: this.opset,
+          node,
+          inputs,
+          training: !!options.training,
+          opset: this.opset,
           ints: numbers,
           floats: numbers,
           input: (i) => {
             const t = inputs[i];
-            if (!t) throw new InvalidArgumentError(`node '${node.name || node.opType}' needs input ${i} ('${node.inputs[i]?.name ?? ''}'), which is not there`, node.name);
+            if (!t)
+              throw new InvalidArgumentError(
+                `node '${node.name || node.opType}' needs input ${i} ('${node.inputs[i]?.name ?? ''}'), which is not there`,
+                node.name,
+              );
             return t;
           },
           isData: (i) => data.has(node.inputs[i]?.name ?? ''),
@@ -149,19 +237,28 @@ export class TrainableModel {
         };
         outs = TF_OPS[node.opType](ctx);
       }
-      node.outputs.forEach((o, i) => { if (o.name && outs[i]) env.set(o.name, outs[i]!); });
+      node.outputs.forEach((o, i) => {
+        if (o.name && outs[i]) env.set(o.name, outs[i]!);
+      });
     }
     const wanted = options.outputs ?? this.outputNames;
-    return Object.fromEntries(wanted.map((name) => {
-      const t = env.get(name) ?? this.variables.get(name) ?? this.constants.get(name);
-      if (!t) throw new InvalidArgumentError(`the model has no output '${name}'`, name);
-      return [name, t];
-    }));
+    return Object.fromEntries(
+      wanted.map((name) => {
+        const t = env.get(name) ?? this.variables.get(name) ?? this.constants.get(name);
+        if (!t) throw new InvalidArgumentError(`the model has no output '${name}'`, name);
+        return [name, t];
+      }),
+    );
   }
 
   /** Every float weight (BatchNorm statistics included) as core Tensors, by initializer name: for checkpoints and federated averaging. */
   getWeights(): Record<string, Tensor> {
-    return Object.fromEntries([...this.variables].map(([name, v]) => [name, Tensor.from('float32', v.shape, (v.dataSync() as Float32Array).slice())]));
+    return Object.fromEntries(
+      [...this.variables].map(([name, v]) => [
+        name,
+        Tensor.from('float32', v.shape, (v.dataSync() as Float32Array).slice()),
+      ]),
+    );
   }
 
   /** Load weights by initializer name; shapes must match. Names not given keep their values. */
@@ -169,7 +266,8 @@ export class TrainableModel {
     for (const [name, t] of Object.entries(weights)) {
       const v = this.variables.get(name);
       if (!v) throw new InvalidArgumentError(`the model has no float weight '${name}'`, name);
-      if (v.shape.join() !== t.dims.join()) throw new InvalidArgumentError(`weight '${name}' is [${v.shape}] in the model, got [${t.dims}]`, name);
+      if (v.shape.join() !== t.dims.join())
+        throw new InvalidArgumentError(`weight '${name}' is [${v.shape}] in the model, got [${t.dims}]`, name);
       v.assign(tf.tensor(Float32Array.from(t.toFloat64()), v.shape));
     }
   }

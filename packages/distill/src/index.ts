@@ -23,7 +23,18 @@ export { TF_OPS } from './tf-ops.js';
 export type { OpContext, TfOp } from './op-context.js';
 export { TensorDataset, fitLayout, loadMnist, loadNpyDataset, type Batch, type Dataset } from './data.js';
 export { crossEntropy, distillationLoss } from './losses.js';
-export { DistillationTrainer, evaluate, fineTune, type DistillOptions, type EpochReport, type LearningRateSchedule, type ProgressEvent, type Teacher, type TrainOptions, type TrainReport } from './trainer.js';
+export {
+  DistillationTrainer,
+  evaluate,
+  fineTune,
+  type DistillOptions,
+  type EpochReport,
+  type LearningRateSchedule,
+  type ProgressEvent,
+  type Teacher,
+  type TrainOptions,
+  type TrainReport,
+} from './trainer.js';
 export { buildCnn, type CnnSpec } from './builders.js';
 export { matMul2d } from './matmul-op.js';
 export { imageTensor, isImageFolder, loadImageFolder, type ImagePreprocess } from './images.js';

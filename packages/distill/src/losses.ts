@@ -11,7 +11,13 @@ export function crossEntropy(logits: tf.Tensor, labels: tf.Tensor1D): tf.Scalar 
  * T² keeps the soft term's gradients on the scale of the hard one as T grows. Without labels
  * the loss is the soft term alone.
  */
-export function distillationLoss(student: tf.Tensor, teacher: tf.Tensor, labels: tf.Tensor1D | undefined, temperature: number, alpha: number): tf.Scalar {
+export function distillationLoss(
+  student: tf.Tensor,
+  teacher: tf.Tensor,
+  labels: tf.Tensor1D | undefined,
+  temperature: number,
+  alpha: number,
+): tf.Scalar {
   const p = tf.softmax(tf.div(teacher, temperature) as tf.Tensor2D);
   const logp = tf.logSoftmax(tf.div(teacher, temperature) as tf.Tensor2D);
   const logq = tf.logSoftmax(tf.div(student, temperature) as tf.Tensor2D);

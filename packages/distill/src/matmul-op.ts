@@ -4,7 +4,16 @@ import { gemm } from './gemm.js';
 const f32 = (t: tf.Tensor) => t.dataSync() as Float32Array;
 
 /** op(A)·op(B) for row-major matrices, op = transpose when asked; A's transpose costs nothing (strides), B's a copy. */
-function product(a: Float32Array, aRows: number, aCols: number, transA: boolean, b: Float32Array, bRows: number, bCols: number, transB: boolean): Float32Array {
+function product(
+  a: Float32Array,
+  aRows: number,
+  aCols: number,
+  transA: boolean,
+  b: Float32Array,
+  bRows: number,
+  bCols: number,
+  transB: boolean,
+): Float32Array {
   const [M, K] = transA ? [aCols, aRows] : [aRows, aCols];
   const N = transB ? bRows : bCols;
   let bk = b;
@@ -24,14 +33,18 @@ function product(a: Float32Array, aRows: number, aCols: number, transA: boolean,
  */
 export function matMul2d(a: tf.Tensor2D, b: tf.Tensor2D, transA = false, transB = false): tf.Tensor2D {
   const op = tf.customGrad(((ai: tf.Tensor, bi: tf.Tensor, save: tf.GradSaveFunc) => {
-    const [ar, ac] = ai.shape, [br, bc] = bi.shape;
-    const M = transA ? ac : ar, N = transB ? br : bc;
+    const [ar, ac] = ai.shape,
+      [br, bc] = bi.shape;
+    const M = transA ? ac : ar,
+      N = transB ? br : bc;
     const y = tf.tensor2d(product(f32(ai), ar, ac, transA, f32(bi), br, bc, transB), [M, N]);
     save([ai, bi]);
     return {
       value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const d = f32(dy), A = f32(saved[0]), B = f32(saved[1]);
+        const d = f32(dy),
+          A = f32(saved[0]),
+          B = f32(saved[1]);
         // C = op(A)·op(B): dop(A) = dC·op(B)ᵀ, dop(B) = op(A)ᵀ·dC, then undo each op.
         const da = transA ? product(B, br, bc, transB, d, M, N, true) : product(d, M, N, false, B, br, bc, !transB);
         const db = transB ? product(d, M, N, true, A, ar, ac, transA) : product(A, ar, ac, !transA, d, M, N, false);

@@ -25,7 +25,11 @@ export type TfOp = (ctx: OpContext) => (tf.Tensor | undefined)[];
 /** Normalise a possibly negative axis against a rank. */
 export function axisOf(axis: number, rank: number, ctx: OpContext): number {
   const a = axis < 0 ? axis + rank : axis;
-  if (a < 0 || a >= rank) throw new InvalidArgumentError(`node '${ctx.node.name || ctx.node.opType}': axis ${axis} is out of range for rank ${rank}`, 'axis');
+  if (a < 0 || a >= rank)
+    throw new InvalidArgumentError(
+      `node '${ctx.node.name || ctx.node.opType}': axis ${axis} is out of range for rank ${rank}`,
+      'axis',
+    );
   return a;
 }
 

@@ -5,7 +5,13 @@ import { avgPool2dNchw, maxPool2dNchw, type Pool2dAttributes } from './pool-ops.
 
 const rand = (shape: number[], seed: number) => {
   let s = seed >>> 0;
-  return tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32 - 0.5), shape as [number, number, number, number]) as tf.Tensor4D;
+  return tf.tensor(
+    Float32Array.from(
+      { length: shape.reduce((a, b) => a * b, 1) },
+      () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32 - 0.5,
+    ),
+    shape as [number, number, number, number],
+  ) as tf.Tensor4D;
 };
 const nhwc = (t: tf.Tensor) => tf.transpose(t, [0, 2, 3, 1]) as tf.Tensor4D;
 const nchw = (t: tf.Tensor) => tf.transpose(t, [0, 3, 1, 2]) as tf.Tensor4D;
@@ -24,8 +30,16 @@ describe('pooling', () => {
       const x = rand([2, 3, 9, 9], 11);
       const weights = rand([2, 3, ...maxPool2dNchw(x, a).shape.slice(2)], 12);
       for (const [kind, ours, theirs] of [
-        ['max', (t: tf.Tensor) => maxPool2dNchw(t as tf.Tensor4D, a), (t: tf.Tensor) => nchw(tf.maxPool(nhwc(t), a.kernel, a.strides, pad))],
-        ['avg', (t: tf.Tensor) => avgPool2dNchw(t as tf.Tensor4D, a), (t: tf.Tensor) => nchw(tf.avgPool(nhwc(t), a.kernel, a.strides, pad))],
+        [
+          'max',
+          (t: tf.Tensor) => maxPool2dNchw(t as tf.Tensor4D, a),
+          (t: tf.Tensor) => nchw(tf.maxPool(nhwc(t), a.kernel, a.strides, pad)),
+        ],
+        [
+          'avg',
+          (t: tf.Tensor) => avgPool2dNchw(t as tf.Tensor4D, a),
+          (t: tf.Tensor) => nchw(tf.avgPool(nhwc(t), a.kernel, a.strides, pad)),
+        ],
       ] as const) {
         expect(maxDiff(ours(x), theirs(x))).toBeLessThan(1e-6);
         // tfjs's AvgPool gradient divides by the whole window even where its forward left the
@@ -47,14 +61,21 @@ describe('pooling', () => {
     const g = tf.grad(f)(x).dataSync();
     const base = x.dataSync().slice();
     for (let i = 0; i < base.length; i += 7) {
-      const at = (d: number) => { const v = base.slice(); v[i] += d; return f(tf.tensor(v, x.shape)).dataSync()[0]; };
+      const at = (d: number) => {
+        const v = base.slice();
+        v[i] += d;
+        return f(tf.tensor(v, x.shape)).dataSync()[0];
+      };
       expect(Math.abs((at(1e-2) - at(-1e-2)) / 2e-2 - g[i])).toBeLessThan(1e-3);
     }
   });
 
   it('ceil_mode adds the partial last window, and count_include_pad divides by the padded size', async () => {
     await tfReady();
-    const x = tf.tensor4d(Float32Array.from({ length: 25 }, (_, i) => i), [1, 1, 5, 5]);
+    const x = tf.tensor4d(
+      Float32Array.from({ length: 25 }, (_, i) => i),
+      [1, 1, 5, 5],
+    );
     const a: Pool2dAttributes = { kernel: [2, 2], strides: [2, 2], pads: [0, 0, 0, 0], ceilMode: true };
     // Windows: rows {0,1},{2,3},{4}; columns likewise. Max of each, hand-computed.
     expect(Array.from(maxPool2dNchw(x, a).dataSync())).toEqual([6, 8, 9, 16, 18, 19, 21, 23, 24]);

@@ -11,8 +11,12 @@ import { batchNormTrainNchw } from './batchnorm-op.js';
 import { avgPool2dNchw, maxPool2dNchw, type Pool2dAttributes } from './pool-ops.js';
 import { alongAxis, axisOf, type OpContext, type TfOp } from './op-context.js';
 
-const unary = (f: (x: tf.Tensor) => tf.Tensor): TfOp => (c) => [f(c.input(0))];
-const binary = (f: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor): TfOp => (c) => [f(c.input(0), c.input(1))];
+const unary =
+  (f: (x: tf.Tensor) => tf.Tensor): TfOp =>
+  (c) => [f(c.input(0))];
+const binary =
+  (f: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor): TfOp =>
+  (c) => [f(c.input(0), c.input(1))];
 
 function spatial(c: OpContext, name: string, fallback: number): [number, number] {
   const v = c.node.attr(name, 'ints');
@@ -20,12 +24,23 @@ function spatial(c: OpContext, name: string, fallback: number): [number, number]
 }
 
 /** ONNX pads [top, left, bottom, right] from `pads` or `auto_pad`. */
-function pads2d(c: OpContext, inH: number, inW: number, kH: number, kW: number, strides: [number, number], dilations: [number, number]): [number, number, number, number] {
+function pads2d(
+  c: OpContext,
+  inH: number,
+  inW: number,
+  kH: number,
+  kW: number,
+  strides: [number, number],
+  dilations: [number, number],
+): [number, number, number, number] {
   const auto = c.node.attr('auto_pad', 'string', 'NOTSET');
   if (auto === 'SAME_UPPER' || auto === 'SAME_LOWER') {
-    const total = (size: number, k: number, s: number, d: number) => Math.max(0, (Math.ceil(size / s) - 1) * s + (k - 1) * d + 1 - size);
-    const th = total(inH, kH, strides[0], dilations[0]), tw = total(inW, kW, strides[1], dilations[1]);
-    const lowH = auto === 'SAME_UPPER' ? Math.floor(th / 2) : Math.ceil(th / 2), lowW = auto === 'SAME_UPPER' ? Math.floor(tw / 2) : Math.ceil(tw / 2);
+    const total = (size: number, k: number, s: number, d: number) =>
+      Math.max(0, (Math.ceil(size / s) - 1) * s + (k - 1) * d + 1 - size);
+    const th = total(inH, kH, strides[0], dilations[0]),
+      tw = total(inW, kW, strides[1], dilations[1]);
+    const lowH = auto === 'SAME_UPPER' ? Math.floor(th / 2) : Math.ceil(th / 2),
+      lowW = auto === 'SAME_UPPER' ? Math.floor(tw / 2) : Math.ceil(tw / 2);
     return [lowH, lowW, th - lowH, tw - lowW];
   }
   if (auto === 'VALID') return [0, 0, 0, 0];
@@ -36,49 +51,105 @@ function pads2d(c: OpContext, inH: number, inW: number, kH: number, kW: number, 
 /** Run a 2-D op on 3-D (N, C, L) input as (N, C, 1, L). */
 function as4d(x: tf.Tensor, f: (t: tf.Tensor4D) => tf.Tensor): tf.Tensor {
   if (x.rank === 4) return f(x as tf.Tensor4D);
-  if (x.rank === 3) { const y = f(tf.expandDims(x, 2) as tf.Tensor4D); return tf.squeeze(y, [2]); }
-  throw new UnsupportedOpError('Conv', '', undefined, `only 1-D and 2-D convolutions and pools are supported, got rank ${x.rank}`);
+  if (x.rank === 3) {
+    const y = f(tf.expandDims(x, 2) as tf.Tensor4D);
+    return tf.squeeze(y, [2]);
+  }
+  throw new UnsupportedOpError(
+    'Conv',
+    '',
+    undefined,
+    `only 1-D and 2-D convolutions and pools are supported, got rank ${x.rank}`,
+  );
 }
 
 const conv: TfOp = (c) => {
-  const x = c.input(0), w = c.input(1), b = c.inputs[2];
-  return [as4d(x, (x4) => {
-    const w4 = (w.rank === 4 ? w : tf.expandDims(w, 2)) as tf.Tensor4D;
-    const strides = x.rank === 3 ? [1, spatial(c, 'strides', 1)[0]] as [number, number] : spatial(c, 'strides', 1);
-    const dilations = x.rank === 3 ? [1, spatial(c, 'dilations', 1)[0]] as [number, number] : spatial(c, 'dilations', 1);
-    let pads = pads2d(c, x4.shape[2], x4.shape[3], w4.shape[2], w4.shape[3], strides, dilations);
-    if (x.rank === 3) { const p = c.node.attr('pads', 'ints'); pads = p ? [0, p[0], 0, p[1]] : [0, pads[1], 0, pads[3]]; }
-    return conv2dNchw(x4, w4, b as tf.Tensor1D | undefined, { group: c.node.attr('group', 'int', 1), strides, dilations, pads, inputGradient: !c.isData(0) });
-  })];
+  const x = c.input(0),
+    w = c.input(1),
+    b = c.inputs[2];
+  return [
+    as4d(x, (x4) => {
+      const w4 = (w.rank === 4 ? w : tf.expandDims(w, 2)) as tf.Tensor4D;
+      const strides = x.rank === 3 ? ([1, spatial(c, 'strides', 1)[0]] as [number, number]) : spatial(c, 'strides', 1);
+      const dilations =
+        x.rank === 3 ? ([1, spatial(c, 'dilations', 1)[0]] as [number, number]) : spatial(c, 'dilations', 1);
+      let pads = pads2d(c, x4.shape[2], x4.shape[3], w4.shape[2], w4.shape[3], strides, dilations);
+      if (x.rank === 3) {
+        const p = c.node.attr('pads', 'ints');
+        pads = p ? [0, p[0], 0, p[1]] : [0, pads[1], 0, pads[3]];
+      }
+      return conv2dNchw(x4, w4, b as tf.Tensor1D | undefined, {
+        group: c.node.attr('group', 'int', 1),
+        strides,
+        dilations,
+        pads,
+        inputGradient: !c.isData(0),
+      });
+    }),
+  ];
 };
 
 const convTranspose: TfOp = (c) => {
-  const x = c.input(0), w = c.input(1);
-  if (x.rank !== 4) throw new UnsupportedOpError('ConvTranspose', '', c.opset, `only 2-D transposed convolutions are supported, got rank ${x.rank}`, c.node.name);
-  if (c.node.attr('output_shape', 'ints')) throw new UnsupportedOpError('ConvTranspose', '', c.opset, 'ConvTranspose with output_shape is not supported; give pads and output_padding', c.node.name);
+  const x = c.input(0),
+    w = c.input(1);
+  if (x.rank !== 4)
+    throw new UnsupportedOpError(
+      'ConvTranspose',
+      '',
+      c.opset,
+      `only 2-D transposed convolutions are supported, got rank ${x.rank}`,
+      c.node.name,
+    );
+  if (c.node.attr('output_shape', 'ints'))
+    throw new UnsupportedOpError(
+      'ConvTranspose',
+      '',
+      c.opset,
+      'ConvTranspose with output_shape is not supported; give pads and output_padding',
+      c.node.name,
+    );
   const auto = c.node.attr('auto_pad', 'string', 'NOTSET');
-  if (auto !== 'NOTSET' && auto !== 'VALID') throw new UnsupportedOpError('ConvTranspose', '', c.opset, `ConvTranspose auto_pad ${auto} is not supported; give explicit pads`, c.node.name);
-  const p = auto === 'VALID' ? [0, 0, 0, 0] : c.node.attr('pads', 'ints') ?? [0, 0, 0, 0];
+  if (auto !== 'NOTSET' && auto !== 'VALID')
+    throw new UnsupportedOpError(
+      'ConvTranspose',
+      '',
+      c.opset,
+      `ConvTranspose auto_pad ${auto} is not supported; give explicit pads`,
+      c.node.name,
+    );
+  const p = auto === 'VALID' ? [0, 0, 0, 0] : (c.node.attr('pads', 'ints') ?? [0, 0, 0, 0]);
   const op = c.node.attr('output_padding', 'ints') ?? [0, 0];
-  return [convTranspose2dNchw(x as tf.Tensor4D, w as tf.Tensor4D, c.inputs[2] as tf.Tensor1D | undefined, {
-    group: c.node.attr('group', 'int', 1), strides: spatial(c, 'strides', 1), dilations: spatial(c, 'dilations', 1),
-    pads: [p[0], p[1], p[2], p[3]], outputPadding: [op[0], op[1]],
-  })];
+  return [
+    convTranspose2dNchw(x as tf.Tensor4D, w as tf.Tensor4D, c.inputs[2] as tf.Tensor1D | undefined, {
+      group: c.node.attr('group', 'int', 1),
+      strides: spatial(c, 'strides', 1),
+      dilations: spatial(c, 'dilations', 1),
+      pads: [p[0], p[1], p[2], p[3]],
+      outputPadding: [op[0], op[1]],
+    }),
+  ];
 };
 
 function pool(kind: 'max' | 'avg'): TfOp {
-  return (c) => [as4d(c.input(0), (x) => {
-    const k = c.node.attr('kernel_shape', 'ints')!;
-    const kernel: [number, number] = x.rank === 4 && k.length === 1 ? [1, k[0]] : [k[0], k[1] ?? k[0]];
-    const strides = spatial(c, 'strides', 1);
-    const a: Pool2dAttributes = {
-      kernel, strides: k.length === 1 ? [1, strides[0]] : strides,
-      pads: pads2d(c, x.shape[2], x.shape[3], kernel[0], kernel[1], strides, [1, 1]),
-      ceilMode: c.node.attr('ceil_mode', 'int', 0) === 1, countIncludePad: c.node.attr('count_include_pad', 'int', 0) === 1,
-    };
-    if (k.length === 1) { const p = c.node.attr('pads', 'ints'); a.pads = p ? [0, p[0], 0, p[1]] : [0, 0, 0, 0]; }
-    return kind === 'max' ? maxPool2dNchw(x, a) : avgPool2dNchw(x, a);
-  })];
+  return (c) => [
+    as4d(c.input(0), (x) => {
+      const k = c.node.attr('kernel_shape', 'ints')!;
+      const kernel: [number, number] = x.rank === 4 && k.length === 1 ? [1, k[0]] : [k[0], k[1] ?? k[0]];
+      const strides = spatial(c, 'strides', 1);
+      const a: Pool2dAttributes = {
+        kernel,
+        strides: k.length === 1 ? [1, strides[0]] : strides,
+        pads: pads2d(c, x.shape[2], x.shape[3], kernel[0], kernel[1], strides, [1, 1]),
+        ceilMode: c.node.attr('ceil_mode', 'int', 0) === 1,
+        countIncludePad: c.node.attr('count_include_pad', 'int', 0) === 1,
+      };
+      if (k.length === 1) {
+        const p = c.node.attr('pads', 'ints');
+        a.pads = p ? [0, p[0], 0, p[1]] : [0, 0, 0, 0];
+      }
+      return kind === 'max' ? maxPool2dNchw(x, a) : avgPool2dNchw(x, a);
+    }),
+  ];
 }
 
 /** Reduction axes: attribute (older opsets) or second input; none means all (unless noop_with_empty_axes). */
@@ -90,7 +161,10 @@ function reduceAxes(c: OpContext, x: tf.Tensor): number[] | undefined {
 
 function reshapeTo(c: OpContext, x: tf.Tensor, shape: number[]): tf.Tensor {
   const allowZero = c.node.attr('allowzero', 'int', 0) === 1;
-  return tf.reshape(x, shape.map((d, i) => (d === 0 && !allowZero ? x.shape[i] : d)));
+  return tf.reshape(
+    x,
+    shape.map((d, i) => (d === 0 && !allowZero ? x.shape[i] : d)),
+  );
 }
 
 const batchNorm: TfOp = (c) => {
@@ -100,13 +174,22 @@ const batchNorm: TfOp = (c) => {
   const r = (t: tf.Tensor) => tf.reshape(t, bshape);
   const stats = c.training ? c.runningStats(c.node) : undefined;
   if (!stats) return [tf.add(tf.mul(tf.div(tf.sub(x, r(mean)), tf.sqrt(tf.add(r(variance), eps))), r(scale)), r(bias))];
-  const { y, mean: batchMean, variance: batchVariance } = batchNormTrainNchw(x, scale as tf.Tensor1D, bias as tf.Tensor1D, eps);
+  const {
+    y,
+    mean: batchMean,
+    variance: batchVariance,
+  } = batchNormTrainNchw(x, scale as tf.Tensor1D, bias as tf.Tensor1D, eps);
   const count = x.size / (x.shape[1] ?? 1);
   const momentum = c.node.attr('momentum', 'float', 0.9);
   // Running statistics as PyTorch keeps them: the unbiased batch variance, and no gradient.
   tf.tidy(() => {
     stats.mean.assign(tf.add(tf.mul(stats.mean, momentum), tf.mul(tf.tensor1d(batchMean), 1 - momentum)));
-    stats.variance.assign(tf.add(tf.mul(stats.variance, momentum), tf.mul(tf.tensor1d(batchVariance), (1 - momentum) * count / Math.max(1, count - 1))));
+    stats.variance.assign(
+      tf.add(
+        tf.mul(stats.variance, momentum),
+        tf.mul(tf.tensor1d(batchVariance), ((1 - momentum) * count) / Math.max(1, count - 1)),
+      ),
+    );
   });
   return [y];
 };
@@ -121,14 +204,16 @@ const layerNorm: TfOp = (c) => {
   return [c.inputs[2] ? tf.add(y, c.inputs[2]) : y];
 };
 
-const softmaxLike = (f: (t: tf.Tensor) => tf.Tensor): TfOp => (c) => {
-  const x = c.input(0);
-  const axis = axisOf(c.node.attr('axis', 'int', c.opset >= 13 ? -1 : 1), x.rank, c);
-  if (c.opset >= 13) return [alongAxis(x, axis, f)];
-  // Before opset 13: the input is coerced to 2-D at `axis` and normalised over the second part.
-  const outer = x.shape.slice(0, axis).reduce((a, b) => a * b, 1);
-  return [tf.reshape(f(tf.reshape(x, [outer, x.size / outer])), x.shape)];
-};
+const softmaxLike =
+  (f: (t: tf.Tensor) => tf.Tensor): TfOp =>
+  (c) => {
+    const x = c.input(0);
+    const axis = axisOf(c.node.attr('axis', 'int', c.opset >= 13 ? -1 : 1), x.rank, c);
+    if (c.opset >= 13) return [alongAxis(x, axis, f)];
+    // Before opset 13: the input is coerced to 2-D at `axis` and normalised over the second part.
+    const outer = x.shape.slice(0, axis).reduce((a, b) => a * b, 1);
+    return [tf.reshape(f(tf.reshape(x, [outer, x.size / outer])), x.shape)];
+  };
 
 const hardSigmoid = (x: tf.Tensor, alpha: number, beta: number) => tf.clipByValue(tf.add(tf.mul(x, alpha), beta), 0, 1);
 
@@ -138,16 +223,33 @@ const slice: TfOp = (c) => {
   const ends = c.ints(2) ?? c.node.attr('ends', 'ints')!;
   const axes = (c.ints(3) ?? c.node.attr('axes', 'ints') ?? starts.map((_, i) => i)).map((a) => axisOf(a, x.rank, c));
   const steps = c.ints(4) ?? axes.map(() => 1);
-  const begin = x.shape.map(() => 0), end = [...x.shape], strides = x.shape.map(() => 1);
+  const begin = x.shape.map(() => 0),
+    end = [...x.shape],
+    strides = x.shape.map(() => 1);
   axes.forEach((a, i) => {
-    const dim = x.shape[a], step = steps[i];
+    const dim = x.shape[a],
+      step = steps[i];
     const clamp = (v: number, lo: number, hi: number) => Math.min(Math.max(v < 0 ? v + dim : v, lo), hi);
     begin[a] = step > 0 ? clamp(starts[i], 0, dim) : clamp(starts[i], -1, dim - 1);
     end[a] = step > 0 ? clamp(ends[i], 0, dim) : clamp(ends[i], -1, dim - 1);
     strides[a] = step;
   });
-  if (strides.every((s) => s === 1)) return [tf.slice(x, begin, end.map((e, i) => Math.max(0, e - begin[i])))];
-  return [tf.stridedSlice(x, begin, end.map((e, i) => (e === -1 && strides[i] < 0 ? -x.shape[i] - 1 : e)), strides)];
+  if (strides.every((s) => s === 1))
+    return [
+      tf.slice(
+        x,
+        begin,
+        end.map((e, i) => Math.max(0, e - begin[i])),
+      ),
+    ];
+  return [
+    tf.stridedSlice(
+      x,
+      begin,
+      end.map((e, i) => (e === -1 && strides[i] < 0 ? -x.shape[i] - 1 : e)),
+      strides,
+    ),
+  ];
 };
 
 const split: TfOp = (c) => {
@@ -168,14 +270,23 @@ const pad: TfOp = (c) => {
   const value = c.floats(2)?.[0] ?? c.node.attr('value', 'float', 0);
   const axes = (c.ints(3) ?? x.shape.map((_, i) => i)).map((a) => axisOf(a, x.rank, c));
   const pairs: [number, number][] = x.shape.map(() => [0, 0]);
-  axes.forEach((a, i) => { pairs[a] = [p[i], p[i + axes.length]]; });
+  axes.forEach((a, i) => {
+    pairs[a] = [p[i], p[i + axes.length]];
+  });
   const mode = c.node.attr('mode', 'string', 'constant');
   if (mode === 'constant') return [tf.pad(x, pairs, value)];
   if (mode === 'reflect') return [tf.mirrorPad(x, pairs, 'reflect')];
-  throw new UnsupportedOpError('Pad', '', c.opset, `Pad mode '${mode}' has no trainable form here (constant and reflect do)`, c.node.name);
+  throw new UnsupportedOpError(
+    'Pad',
+    '',
+    c.opset,
+    `Pad mode '${mode}' has no trainable form here (constant and reflect do)`,
+    c.node.name,
+  );
 };
 
-const castTo = (to: number) => (to === 1 || to === 10 || to === 11 || to === 16 ? 'float32' : to === 9 ? 'bool' : 'int32');
+const castTo = (to: number) =>
+  to === 1 || to === 10 || to === 11 || to === 16 ? 'float32' : to === 9 ? 'bool' : 'int32';
 
 /** Every op the executor runs, by ONNX op type (default domain). */
 export const TF_OPS: Record<string, TfOp> = {
@@ -183,7 +294,12 @@ export const TF_OPS: Record<string, TfOp> = {
   ConvTranspose: convTranspose,
   Gemm: (c) => {
     const [a, b] = [c.input(0), c.input(1)];
-    let y: tf.Tensor = matMul2d(a as tf.Tensor2D, b as tf.Tensor2D, c.node.attr('transA', 'int', 0) === 1, c.node.attr('transB', 'int', 0) === 1);
+    let y: tf.Tensor = matMul2d(
+      a as tf.Tensor2D,
+      b as tf.Tensor2D,
+      c.node.attr('transA', 'int', 0) === 1,
+      c.node.attr('transB', 'int', 0) === 1,
+    );
     const alpha = c.node.attr('alpha', 'float', 1);
     if (alpha !== 1) y = tf.mul(y, alpha);
     if (c.inputs[2]) y = tf.add(y, tf.mul(c.inputs[2], c.node.attr('beta', 'float', 1)));
@@ -197,19 +313,38 @@ export const TF_OPS: Record<string, TfOp> = {
     }
     return [a.rank === 2 && b.rank === 2 ? matMul2d(a as tf.Tensor2D, b as tf.Tensor2D) : tf.matMul(a, b)];
   },
-  Add: binary(tf.add), Sub: binary(tf.sub), Mul: binary(tf.mul), Div: binary(tf.div), Pow: binary(tf.pow),
-  Sqrt: unary(tf.sqrt), Exp: unary(tf.exp), Log: unary(tf.log), Neg: unary(tf.neg), Abs: unary(tf.abs), Erf: unary(tf.erf), Reciprocal: unary(tf.reciprocal),
-  Relu: unary(tf.relu), Sigmoid: unary(tf.sigmoid), Tanh: unary(tf.tanh),
+  Add: binary(tf.add),
+  Sub: binary(tf.sub),
+  Mul: binary(tf.mul),
+  Div: binary(tf.div),
+  Pow: binary(tf.pow),
+  Sqrt: unary(tf.sqrt),
+  Exp: unary(tf.exp),
+  Log: unary(tf.log),
+  Neg: unary(tf.neg),
+  Abs: unary(tf.abs),
+  Erf: unary(tf.erf),
+  Reciprocal: unary(tf.reciprocal),
+  Relu: unary(tf.relu),
+  Sigmoid: unary(tf.sigmoid),
+  Tanh: unary(tf.tanh),
   LeakyRelu: (c) => [tf.leakyRelu(c.input(0), c.node.attr('alpha', 'float', 0.01))],
   Clip: (c) => {
-    const lo = c.floats(1)?.[0] ?? c.node.attr('min', 'float', -Infinity), hi = c.floats(2)?.[0] ?? c.node.attr('max', 'float', Infinity);
+    const lo = c.floats(1)?.[0] ?? c.node.attr('min', 'float', -Infinity),
+      hi = c.floats(2)?.[0] ?? c.node.attr('max', 'float', Infinity);
     return [tf.clipByValue(c.input(0), Math.max(lo, -3.4e38), Math.min(hi, 3.4e38))];
   },
   HardSigmoid: (c) => [hardSigmoid(c.input(0), c.node.attr('alpha', 'float', 0.2), c.node.attr('beta', 'float', 0.5))],
   HardSwish: (c) => [tf.mul(c.input(0), hardSigmoid(c.input(0), 1 / 6, 0.5))],
   Gelu: (c) => {
     const x = c.input(0);
-    if (c.node.attr('approximate', 'string', 'none') === 'tanh') return [tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3)))))))];
+    if (c.node.attr('approximate', 'string', 'none') === 'tanh')
+      return [
+        tf.mul(
+          tf.mul(x, 0.5),
+          tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3)))))),
+        ),
+      ];
     return [tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.div(x, Math.SQRT2))))];
   },
   Softmax: softmaxLike((t) => tf.softmax(t)),
@@ -224,8 +359,20 @@ export const TF_OPS: Record<string, TfOp> = {
   },
   MaxPool: pool('max'),
   AveragePool: pool('avg'),
-  GlobalAveragePool: (c) => [tf.mean(c.input(0), Array.from({ length: c.input(0).rank - 2 }, (_, i) => i + 2), true)],
-  GlobalMaxPool: (c) => [tf.max(c.input(0), Array.from({ length: c.input(0).rank - 2 }, (_, i) => i + 2), true)],
+  GlobalAveragePool: (c) => [
+    tf.mean(
+      c.input(0),
+      Array.from({ length: c.input(0).rank - 2 }, (_, i) => i + 2),
+      true,
+    ),
+  ],
+  GlobalMaxPool: (c) => [
+    tf.max(
+      c.input(0),
+      Array.from({ length: c.input(0).rank - 2 }, (_, i) => i + 2),
+      true,
+    ),
+  ],
   Reshape: (c) => [reshapeTo(c, c.input(0), c.ints(1) ?? c.node.attr('shape', 'ints')!)],
   Flatten: (c) => {
     const x = c.input(0);
@@ -244,11 +391,16 @@ export const TF_OPS: Record<string, TfOp> = {
   Squeeze: (c) => {
     const x = c.input(0);
     const axes = c.ints(1) ?? c.node.attr('axes', 'ints');
-    return [tf.squeeze(x, axes?.map((a) => axisOf(a, x.rank, c)))];
+    return [
+      tf.squeeze(
+        x,
+        axes?.map((a) => axisOf(a, x.rank, c)),
+      ),
+    ];
   },
   Unsqueeze: (c) => {
     const x = c.input(0);
-    const axes = (c.ints(1) ?? c.node.attr('axes', 'ints')!);
+    const axes = c.ints(1) ?? c.node.attr('axes', 'ints')!;
     const rank = x.rank + axes.length;
     const norm = axes.map((a) => (a < 0 ? a + rank : a)).sort((p, q) => p - q);
     const shape = [...x.shape];
@@ -256,14 +408,29 @@ export const TF_OPS: Record<string, TfOp> = {
     return [tf.reshape(x, shape)];
   },
   Pad: pad,
-  ReduceMean: (c) => { const x = c.input(0); const axes = reduceAxes(c, x); return [axes?.length === 0 ? x : tf.mean(x, axes, c.node.attr('keepdims', 'int', 1) === 1)]; },
-  ReduceSum: (c) => { const x = c.input(0); const axes = reduceAxes(c, x); return [axes?.length === 0 ? x : tf.sum(x, axes, c.node.attr('keepdims', 'int', 1) === 1)]; },
-  ReduceMax: (c) => { const x = c.input(0); const axes = reduceAxes(c, x); return [axes?.length === 0 ? x : tf.max(x, axes, c.node.attr('keepdims', 'int', 1) === 1)]; },
+  ReduceMean: (c) => {
+    const x = c.input(0);
+    const axes = reduceAxes(c, x);
+    return [axes?.length === 0 ? x : tf.mean(x, axes, c.node.attr('keepdims', 'int', 1) === 1)];
+  },
+  ReduceSum: (c) => {
+    const x = c.input(0);
+    const axes = reduceAxes(c, x);
+    return [axes?.length === 0 ? x : tf.sum(x, axes, c.node.attr('keepdims', 'int', 1) === 1)];
+  },
+  ReduceMax: (c) => {
+    const x = c.input(0);
+    const axes = reduceAxes(c, x);
+    return [axes?.length === 0 ? x : tf.max(x, axes, c.node.attr('keepdims', 'int', 1) === 1)];
+  },
   Identity: (c) => [c.input(0)],
   Shape: (c) => {
     const dims = c.input(0).shape;
-    const start = c.node.attr('start', 'int', 0), end = c.node.attr('end', 'int', dims.length);
-    return [tf.tensor1d(dims.slice(start < 0 ? start + dims.length : start, end < 0 ? end + dims.length : end), 'int32')];
+    const start = c.node.attr('start', 'int', 0),
+      end = c.node.attr('end', 'int', dims.length);
+    return [
+      tf.tensor1d(dims.slice(start < 0 ? start + dims.length : start, end < 0 ? end + dims.length : end), 'int32'),
+    ];
   },
   Gather: (c) => {
     const x = c.input(0);

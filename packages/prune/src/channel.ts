@@ -1,5 +1,15 @@
 import {
-  InvalidArgumentError, Model, PassManager, Tensor, decodeModel, deadCodeElimination, encodeModel, inferShapes, seededRandom, shapeInference, type Node,
+  InvalidArgumentError,
+  Model,
+  PassManager,
+  Tensor,
+  decodeModel,
+  deadCodeElimination,
+  encodeModel,
+  inferShapes,
+  seededRandom,
+  shapeInference,
+  type Node,
 } from '@edgeml/core';
 import { analyzeChannels, type ChannelSlice, type Space } from './dependency.js';
 import { keepAlong } from './tensor-slice.js';
@@ -39,8 +49,10 @@ export interface ChannelPruneResult {
 }
 
 function norm(t: Tensor, slice: ChannelSlice, channel: number, p: 1 | 2): number {
-  const dims = t.dims, axis = slice.axis;
-  const inner = dims.slice(axis + 1).reduce((a, b) => a * b, 1), outer = dims.slice(0, axis).reduce((a, b) => a * b, 1);
+  const dims = t.dims,
+    axis = slice.axis;
+  const inner = dims.slice(axis + 1).reduce((a, b) => a * b, 1),
+    outer = dims.slice(0, axis).reduce((a, b) => a * b, 1);
   const src = t.toFloat64();
   let s = 0;
   for (let o = 0; o < outer; o++) {
@@ -67,7 +79,8 @@ export function channelImportance(space: Space, criterion: Criterion, rand: () =
   for (const src of space.sources) {
     if (src.input !== 1) continue;
     const t = src.node.inputs[1]!.const!;
-    for (let c = 0; c < space.size; c++) scores[c] += norm(t, src, c, criterion === 'l2' ? 2 : 1) / (t.size / t.dims[src.axis]);
+    for (let c = 0; c < space.size; c++)
+      scores[c] += norm(t, src, c, criterion === 'l2' ? 2 : 1) / (t.size / t.dims[src.axis]);
   }
   return scores;
 }
@@ -77,7 +90,6 @@ function keepCount(size: number, ratio: number, roundTo: number): number {
   if (roundTo > 1) keep = Math.min(size, Math.max(roundTo, Math.round(keep / roundTo) * roundTo));
   return keep;
 }
-
 
 /**
  * Structured channel pruning with physical removal: channel groups found by the dependency
@@ -94,40 +106,69 @@ function keepCount(size: number, ratio: number, roundTo: number): number {
 export async function pruneChannels(model: Model, options: ChannelPruneOptions): Promise<ChannelPruneResult> {
   const { ratio, criterion = 'l1', scope = 'uniform', roundTo = 1 } = options;
   if (!(ratio >= 0 && ratio < 1)) throw new InvalidArgumentError(`ratio must be in [0, 1), got ${ratio}`, 'ratio');
-  if (!['l1', 'l2', 'bn', 'random'].includes(criterion)) throw new InvalidArgumentError(`criterion must be l1, l2, bn or random, got '${criterion}'`, 'criterion');
-  if (!Number.isInteger(roundTo) || roundTo < 1) throw new InvalidArgumentError(`roundTo must be a positive integer, got ${roundTo}`, 'roundTo');
+  if (!['l1', 'l2', 'bn', 'random'].includes(criterion))
+    throw new InvalidArgumentError(`criterion must be l1, l2, bn or random, got '${criterion}'`, 'criterion');
+  if (!Number.isInteger(roundTo) || roundTo < 1)
+    throw new InvalidArgumentError(`roundTo must be a positive integer, got ${roundTo}`, 'roundTo');
   const work = decodeModel(encodeModel(model));
   inferShapes(work, { strict: false });
   const names = new Set([...work.graph].map((n) => n.name));
-  for (const n of [...(options.exclude ?? []), ...Object.keys(options.layerRatios ?? {})]) if (!names.has(n)) throw new InvalidArgumentError(`the model has no node '${n}'`, 'exclude');
-  for (const [n, r] of Object.entries(options.layerRatios ?? {})) if (!(r >= 0 && r < 1)) throw new InvalidArgumentError(`layerRatios['${n}'] must be in [0, 1), got ${r}`, 'layerRatios');
+  for (const n of [...(options.exclude ?? []), ...Object.keys(options.layerRatios ?? {})])
+    if (!names.has(n)) throw new InvalidArgumentError(`the model has no node '${n}'`, 'exclude');
+  for (const [n, r] of Object.entries(options.layerRatios ?? {}))
+    if (!(r >= 0 && r < 1))
+      throw new InvalidArgumentError(`layerRatios['${n}'] must be in [0, 1), got ${r}`, 'layerRatios');
 
   const deps = analyzeChannels(work);
-  const skipped = deps.frozen.filter((f) => f.space.sources.length).map((f) => ({ name: producersOf(f.space).join(', '), reason: f.reason }));
+  const skipped = deps.frozen
+    .filter((f) => f.space.sources.length)
+    .map((f) => ({ name: producersOf(f.space).join(', '), reason: f.reason }));
   const candidates = deps.prunable.filter((s) => {
     const excluded = producersOf(s).find((p) => options.exclude?.includes(p));
     if (excluded) skipped.push({ name: producersOf(s).join(', '), reason: `node '${excluded}' is excluded` });
     return !excluded;
   });
-  if (!candidates.length && !deps.prunable.length) throw new InvalidArgumentError(`the model has no prunable channel groups${skipped.length ? `: ${skipped.map((s) => `${s.name} (${s.reason})`).join('; ')}` : ' (no Conv, Gemm or MatMul with constant weights)'}`, 'model');
+  if (!candidates.length && !deps.prunable.length)
+    throw new InvalidArgumentError(
+      `the model has no prunable channel groups${skipped.length ? `: ${skipped.map((s) => `${s.name} (${s.reason})`).join('; ')}` : ' (no Conv, Gemm or MatMul with constant weights)'}`,
+      'model',
+    );
 
   const rand = seededRandom(options.seed ?? 1);
   const scores = new Map(candidates.map((s) => [s, channelImportance(s, criterion, rand)]));
   const plan = new Map<Space, number[]>();
-  const ratioOf = (s: Space) => { const named = producersOf(s).map((p) => options.layerRatios?.[p]).find((r) => r !== undefined); return named ?? ratio; };
+  const ratioOf = (s: Space) => {
+    const named = producersOf(s)
+      .map((p) => options.layerRatios?.[p])
+      .find((r) => r !== undefined);
+    return named ?? ratio;
+  };
   if (scope === 'global' && !options.layerRatios) {
     // One threshold over importances normalised by each group's mean, so layers of different scales compete fairly.
     const all: { s: Space; c: number; v: number }[] = [];
-    for (const [s, sc] of scores) { const mean = sc.reduce((a, b) => a + b, 0) / sc.length || 1; sc.forEach((v, c) => all.push({ s, c, v: v / mean })); }
+    for (const [s, sc] of scores) {
+      const mean = sc.reduce((a, b) => a + b, 0) / sc.length || 1;
+      sc.forEach((v, c) => all.push({ s, c, v: v / mean }));
+    }
     all.sort((a, b) => a.v - b.v);
     const removeSet = new Set(all.slice(0, Math.floor(all.length * ratio)).map((e) => `${e.s.id}:${e.c}`));
     for (const [s, sc] of scores) {
       const survivorsN = [...Array(s.size).keys()].filter((c) => !removeSet.has(`${s.id}:${c}`)).length;
-      if (survivorsN === 0) throw new InvalidArgumentError(`under one global threshold, ${producersOf(s).join(', ')} would lose all ${s.size} of its channels; lower the ratio, exclude it, or use scope 'uniform'`, 'ratio');
-      plan.set(s, s.groups > 1 ? groupedKeep(s, sc, 1 - survivorsN / s.size) : topK(sc, keepCount(s.size, 1 - survivorsN / s.size, roundTo)));
+      if (survivorsN === 0)
+        throw new InvalidArgumentError(
+          `under one global threshold, ${producersOf(s).join(', ')} would lose all ${s.size} of its channels; lower the ratio, exclude it, or use scope 'uniform'`,
+          'ratio',
+        );
+      plan.set(
+        s,
+        s.groups > 1
+          ? groupedKeep(s, sc, 1 - survivorsN / s.size)
+          : topK(sc, keepCount(s.size, 1 - survivorsN / s.size, roundTo)),
+      );
     }
   } else {
-    for (const [s, sc] of scores) plan.set(s, s.groups > 1 ? groupedKeep(s, sc, ratioOf(s)) : topK(sc, keepCount(s.size, ratioOf(s), roundTo)));
+    for (const [s, sc] of scores)
+      plan.set(s, s.groups > 1 ? groupedKeep(s, sc, ratioOf(s)) : topK(sc, keepCount(s.size, ratioOf(s), roundTo)));
   }
 
   const groups: GroupReport[] = [];
@@ -141,9 +182,17 @@ export async function pruneChannels(model: Model, options: ChannelPruneOptions):
     const keptSet = new Set(kept);
     for (const slice of [...space.sources, ...space.params, ...space.consumers]) {
       const key = `${nodeIds.get(slice.node)}|${slice.input}|${slice.axis}`;
-      const entry = removals.get(key) ?? { node: slice.node, input: slice.input, axis: slice.axis, removed: new Set<number>() };
+      const entry = removals.get(key) ?? {
+        node: slice.node,
+        input: slice.input,
+        axis: slice.axis,
+        removed: new Set<number>(),
+      };
       // Grouped-convolution readers index a channel by its position within its group.
-      for (let c = 0; c < space.size; c++) if (!keptSet.has(c)) for (let e = 0; e < slice.expansion; e++) entry.removed.add(slice.offset + (slice.modulo ? c % slice.modulo : c) * slice.expansion + e);
+      for (let c = 0; c < space.size; c++)
+        if (!keptSet.has(c))
+          for (let e = 0; e < slice.expansion; e++)
+            entry.removed.add(slice.offset + (slice.modulo ? c % slice.modulo : c) * slice.expansion + e);
       removals.set(key, entry);
     }
   }
@@ -152,18 +201,30 @@ export async function pruneChannels(model: Model, options: ChannelPruneOptions):
     const t = v.const!;
     const keep = Array.from({ length: t.dims[axis] }, (_, i) => i).filter((i) => !removed.has(i));
     // A weight shared by several readers is copied, so each reader gets its own slice.
-    node.setInput(input, work.graph.addInitializer(work.graph.uniqueName(`${v.name}_pruned`), keepAlong(t, axis, keep)));
+    node.setInput(
+      input,
+      work.graph.addInitializer(work.graph.uniqueName(`${v.name}_pruned`), keepAlong(t, axis, keep)),
+    );
   }
-  for (const space of plan.keys()) for (const dw of new Set(space.depthwise)) dw.setAttr('group', 'int', dw.inputs[1]!.const!.dims[0]);
+  for (const space of plan.keys())
+    for (const dw of new Set(space.depthwise)) dw.setAttr('group', 'int', dw.inputs[1]!.const!.dims[0]);
   // Splits and Slices on the channel axis take the new sizes of the parts they cut.
   // A part cut again (a Slice of a Split output) keeps what its own parts keep.
-  const keptOf = (part: Space): number => (part.parts ? part.parts.reduce((n, p) => n + keptOf(p), 0) : plan.get(part.root())?.length ?? part.size);
+  const keptOf = (part: Space): number =>
+    part.parts ? part.parts.reduce((n, p) => n + keptOf(p), 0) : (plan.get(part.root())?.length ?? part.size);
   const cuts = new Map<Node, { parts: Space[]; index: number }>();
   for (const space of deps.spaces) for (const cut of space.cuts) cuts.set(cut.node, cut);
   for (const [node, cut] of cuts) {
     const sizes = cut.parts.map(keptOf);
     if (node.opType === 'Split') {
-      if (work.opset() !== undefined && work.opset()! >= 13) node.setInput(1, work.graph.addInitializer(work.graph.uniqueName(`${node.name || 'split'}_sizes`), Tensor.from('int64', [sizes.length], sizes.map(BigInt))));
+      if (work.opset() !== undefined && work.opset()! >= 13)
+        node.setInput(
+          1,
+          work.graph.addInitializer(
+            work.graph.uniqueName(`${node.name || 'split'}_sizes`),
+            Tensor.from('int64', [sizes.length], sizes.map(BigInt)),
+          ),
+        );
       else node.setAttr('split', 'ints', sizes);
       node.attributes.delete('num_outputs');
     } else {
@@ -174,7 +235,13 @@ export async function pruneChannels(model: Model, options: ChannelPruneOptions):
       const set = (i: number, value: number) => {
         const values = node.inputs[i]!.const!.toNumbers();
         values[at] = value;
-        node.setInput(i, work.graph.addInitializer(work.graph.uniqueName(`${node.name || 'slice'}_${i === 1 ? 'starts' : 'ends'}`), Tensor.from(node.inputs[i]!.const!.dtype as 'int64', [values.length], values.map(BigInt))));
+        node.setInput(
+          i,
+          work.graph.addInitializer(
+            work.graph.uniqueName(`${node.name || 'slice'}_${i === 1 ? 'starts' : 'ends'}`),
+            Tensor.from(node.inputs[i]!.const!.dtype as 'int64', [values.length], values.map(BigInt)),
+          ),
+        );
       };
       set(1, start);
       set(2, start + sizes[cut.index]);
@@ -193,11 +260,16 @@ function groupedKeep(space: Space, scores: Float64Array, ratio: number): number[
   const byPosition = new Float64Array(per);
   for (let c = 0; c < space.size; c++) byPosition[c % per] += scores[c];
   const positions = topK(byPosition, Math.max(1, Math.round(per * (1 - ratio))));
-  return Array.from({ length: space.groups }, (_, g) => positions.map((p) => g * per + p)).flat().sort((a, b) => a - b);
+  return Array.from({ length: space.groups }, (_, g) => positions.map((p) => g * per + p))
+    .flat()
+    .sort((a, b) => a - b);
 }
 
 function topK(scores: Float64Array, k: number): number[] {
-  return Array.from(scores.keys()).sort((a, b) => scores[b] - scores[a] || a - b).slice(0, k).sort((a, b) => a - b);
+  return Array.from(scores.keys())
+    .sort((a, b) => scores[b] - scores[a] || a - b)
+    .slice(0, k)
+    .sort((a, b) => a - b);
 }
 
 function producersOf(space: Space): string[] {

@@ -47,7 +47,11 @@ export class Space {
   readonly cuts: ChannelCut[] = [];
   /** Replaced by these parts (a Split or Slice cut it); the parts carry its slices. */
   parts?: Space[];
-  constructor(readonly id: number, readonly size: number, readonly origin: string) {}
+  constructor(
+    readonly id: number,
+    readonly size: number,
+    readonly origin: string,
+  ) {}
   root(): Space {
     let s: Space = this;
     while (s.parent !== s) s = s.parent;
@@ -59,7 +63,36 @@ export class Space {
 type Segment = { space: Space; expansion: number } | { fixed: number; expansion: number };
 type Layout = Segment[];
 
-const PASS_THROUGH = new Set(['Relu', 'LeakyRelu', 'PRelu', 'Sigmoid', 'Tanh', 'Clip', 'HardSigmoid', 'HardSwish', 'Gelu', 'Elu', 'Selu', 'Softplus', 'Softsign', 'Identity', 'Dropout', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'LpPool', 'Neg', 'Abs', 'Sqrt', 'Exp', 'Erf', 'Mish', 'Swish', 'Cast']);
+const PASS_THROUGH = new Set([
+  'Relu',
+  'LeakyRelu',
+  'PRelu',
+  'Sigmoid',
+  'Tanh',
+  'Clip',
+  'HardSigmoid',
+  'HardSwish',
+  'Gelu',
+  'Elu',
+  'Selu',
+  'Softplus',
+  'Softsign',
+  'Identity',
+  'Dropout',
+  'MaxPool',
+  'AveragePool',
+  'GlobalAveragePool',
+  'GlobalMaxPool',
+  'LpPool',
+  'Neg',
+  'Abs',
+  'Sqrt',
+  'Exp',
+  'Erf',
+  'Mish',
+  'Swish',
+  'Cast',
+]);
 const ELEMENTWISE = new Set(['Add', 'Sub', 'Mul', 'Div', 'Max', 'Min', 'Sum', 'Mean']);
 
 export interface DependencyGraph {
@@ -80,12 +113,22 @@ export function analyzeChannels(model: Model): DependencyGraph {
   const g: Graph = model.graph;
   const spaces: Space[] = [];
   const layouts = new Map<Value, Layout>();
-  const newSpace = (size: number, origin: string) => { const s = new Space(spaces.length, size, origin); spaces.push(s); return s; };
-  const freeze = (layout: Layout | undefined, reason: string) => { for (const seg of layout ?? []) if ('space' in seg) seg.space.root().frozen ??= reason; };
+  const newSpace = (size: number, origin: string) => {
+    const s = new Space(spaces.length, size, origin);
+    spaces.push(s);
+    return s;
+  };
+  const freeze = (layout: Layout | undefined, reason: string) => {
+    for (const seg of layout ?? []) if ('space' in seg) seg.space.root().frozen ??= reason;
+  };
   const union = (a: Space, b: Space, where: string) => {
     const [ra, rb] = [a.root(), b.root()];
     if (ra === rb) return;
-    if (ra.size !== rb.size) { ra.frozen ??= where; rb.frozen ??= where; return; }
+    if (ra.size !== rb.size) {
+      ra.frozen ??= where;
+      rb.frozen ??= where;
+      return;
+    }
     rb.parent = ra;
     ra.frozen ??= rb.frozen;
   };
@@ -103,20 +146,35 @@ export function analyzeChannels(model: Model): DependencyGraph {
    * copied to each part at the part's offset, and every layout naming it names the parts.
    */
   const partition = (space: Space, sizes: number[], where: string): Space[] | undefined => {
-    if (space.root() !== space || spaces.some((o) => o !== space && o.root() === space) || space.groups > 1) { space.frozen ??= `${where} cuts channels that are tied to others`; return undefined; }
+    if (space.root() !== space || spaces.some((o) => o !== space && o.root() === space) || space.groups > 1) {
+      space.frozen ??= `${where} cuts channels that are tied to others`;
+      return undefined;
+    }
     let start = 0;
     const parts = sizes.map((n) => {
       const part = newSpace(n, space.origin);
-      const shift = (list: ChannelSlice[], into: ChannelSlice[]) => { for (const sl of list) into.push({ ...sl, offset: sl.offset + start * sl.expansion }); };
-      shift(space.sources, part.sources); shift(space.params, part.params); shift(space.consumers, part.consumers);
-      part.depthwise.push(...space.depthwise); part.batchNorms.push(...space.batchNorms);
+      const shift = (list: ChannelSlice[], into: ChannelSlice[]) => {
+        for (const sl of list) into.push({ ...sl, offset: sl.offset + start * sl.expansion });
+      };
+      shift(space.sources, part.sources);
+      shift(space.params, part.params);
+      shift(space.consumers, part.consumers);
+      part.depthwise.push(...space.depthwise);
+      part.batchNorms.push(...space.batchNorms);
       part.frozen = space.frozen;
       start += n;
       return part;
     });
     space.parts = parts;
     space.frozen = 'cut into parts';
-    for (const [v, layout] of layouts) if (layout.some((sg) => 'space' in sg && sg.space === space)) layouts.set(v, layout.flatMap((sg) => ('space' in sg && sg.space === space ? parts.map((p) => ({ space: p, expansion: sg.expansion })) : [sg])));
+    for (const [v, layout] of layouts)
+      if (layout.some((sg) => 'space' in sg && sg.space === space))
+        layouts.set(
+          v,
+          layout.flatMap((sg) =>
+            'space' in sg && sg.space === space ? parts.map((p) => ({ space: p, expansion: sg.expansion })) : [sg],
+          ),
+        );
     return parts;
   };
   const constIn = (n: Node, i: number) => (n.inputs[i]?.const ? n.inputs[i] : undefined);
@@ -124,14 +182,20 @@ export function analyzeChannels(model: Model): DependencyGraph {
   for (const node of g) {
     const x = node.inputs[0] ? layouts.get(node.inputs[0]) : undefined;
     const out = node.outputs[0];
-    const known = (node.domain === '' || node.domain === 'ai.onnx');
+    const known = node.domain === '' || node.domain === 'ai.onnx';
     const readersOf = () => node.inputs.filter((v): v is Value => !!v && layouts.has(v));
-    if (!known) { for (const v of readersOf()) freeze(layouts.get(v), `${label(node)} (domain ${node.domain}) reads it`); continue; }
+    if (!known) {
+      for (const v of readersOf()) freeze(layouts.get(v), `${label(node)} (domain ${node.domain}) reads it`);
+      continue;
+    }
     switch (node.opType) {
       case 'Conv': {
         const w = constIn(node, 1);
         const group = node.attr('group', 'int', 1);
-        if (!w || w.const!.dims.length < 3) { freeze(x, `${label(node)} has a computed weight`); break; }
+        if (!w || w.const!.dims.length < 3) {
+          freeze(x, `${label(node)} has a computed weight`);
+          break;
+        }
         const [M, cg] = w.const!.dims;
         if (group === 1) {
           if (x) {
@@ -149,11 +213,21 @@ export function analyzeChannels(model: Model): DependencyGraph {
           for (const seg of x) if ('space' in seg) seg.space.depthwise.push(node);
           if (x.some((s) => !('space' in s))) freeze(x, `${label(node)} mixes fixed and prunable channels`);
           layouts.set(out, x);
-        } else if (x && x.length === 1 && 'space' in x[0] && x[0].expansion === 1 && M % group === 0 && cg * group === x[0].space.size) {
+        } else if (
+          x &&
+          x.length === 1 &&
+          'space' in x[0] &&
+          x[0].expansion === 1 &&
+          M % group === 0 &&
+          cg * group === x[0].space.size
+        ) {
           // Grouped: input and output channels go position by position in every group, so the
           // groups stay equal and the weight loses the same input positions in each.
           const inSpace = x[0].space.root();
-          if (inSpace.groups !== 1 && inSpace.groups !== group) { inSpace.frozen ??= `${label(node)} groups its channels by ${group}, another reader by ${inSpace.groups}`; break; }
+          if (inSpace.groups !== 1 && inSpace.groups !== group) {
+            inSpace.frozen ??= `${label(node)} groups its channels by ${group}, another reader by ${inSpace.groups}`;
+            break;
+          }
           inSpace.groups = group;
           inSpace.consumers.push({ node, input: 1, axis: 1, offset: 0, expansion: 1, modulo: cg });
           const s = newSpace(M, label(node));
@@ -162,27 +236,42 @@ export function analyzeChannels(model: Model): DependencyGraph {
           if (constIn(node, 2)) s.sources.push({ node, input: 2, axis: 0, offset: 0, expansion: 1 });
           layouts.set(out, [{ space: s, expansion: 1 }]);
         } else {
-          freeze(x, `grouped convolution ${label(node)} (group ${group}) reads channels it cannot keep in equal groups`);
+          freeze(
+            x,
+            `grouped convolution ${label(node)} (group ${group}) reads channels it cannot keep in equal groups`,
+          );
         }
         break;
       }
-      case 'Gemm': case 'MatMul': {
+      case 'Gemm':
+      case 'MatMul': {
         const w = constIn(node, 1);
         const transB = node.opType === 'Gemm' && node.attr('transB', 'int', 0) === 1;
-        if (!w || w.const!.dims.length !== 2 || (node.opType === 'Gemm' && node.attr('transA', 'int', 0))) { freeze(x, `${label(node)} has no plain constant weight`); break; }
+        if (!w || w.const!.dims.length !== 2 || (node.opType === 'Gemm' && node.attr('transA', 'int', 0))) {
+          freeze(x, `${label(node)} has no plain constant weight`);
+          break;
+        }
         if (x) along(x, node, 1, transB ? 1 : 0, 'consumers');
         const N = transB ? w.const!.dims[0] : w.const!.dims[1];
         const s = newSpace(N, label(node));
         s.sources.push({ node, input: 1, axis: transB ? 0 : 1, offset: 0, expansion: 1 });
-        if (node.opType === 'Gemm' && constIn(node, 2)?.const?.dims.length === 1) s.sources.push({ node, input: 2, axis: 0, offset: 0, expansion: 1 });
-        else if (node.opType === 'Gemm' && node.inputs[2]) s.frozen = `${label(node)} has a bias that is not per output`;
+        if (node.opType === 'Gemm' && constIn(node, 2)?.const?.dims.length === 1)
+          s.sources.push({ node, input: 2, axis: 0, offset: 0, expansion: 1 });
+        else if (node.opType === 'Gemm' && node.inputs[2])
+          s.frozen = `${label(node)} has a bias that is not per output`;
         if (out.shape?.length === 2) layouts.set(out, [{ space: s, expansion: 1 }]);
         else s.frozen = `${label(node)} output is not a matrix`;
         break;
       }
       case 'BatchNormalization': {
         if (!x) break;
-        for (let i = 1; i <= 4; i++) { if (!constIn(node, i)) { freeze(x, `${label(node)} has computed parameters`); break; } along(x, node, i, 0, 'params'); }
+        for (let i = 1; i <= 4; i++) {
+          if (!constIn(node, i)) {
+            freeze(x, `${label(node)} has computed parameters`);
+            break;
+          }
+          along(x, node, i, 0, 'params');
+        }
         for (const seg of x) if ('space' in seg) seg.space.batchNorms.push(node);
         layouts.set(out, x);
         break;
@@ -192,12 +281,20 @@ export function analyzeChannels(model: Model): DependencyGraph {
         const rank = out.shape?.length ?? 0;
         const parts = node.inputs.map((v) => (v ? layouts.get(v) : undefined));
         if (!parts.some(Boolean)) break;
-        if ((axis < 0 ? axis + rank : axis) !== 1) { for (const p of parts) freeze(p, `${label(node)} joins along axis ${axis}, not channels`); break; }
+        if ((axis < 0 ? axis + rank : axis) !== 1) {
+          for (const p of parts) freeze(p, `${label(node)} joins along axis ${axis}, not channels`);
+          break;
+        }
         const layout: Layout = [];
         node.inputs.forEach((v, i) => {
           const p = parts[i];
           if (p) layout.push(...p);
-          else { const c = v?.shape?.[1]; if (typeof c !== 'number') { for (const q of parts) freeze(q, `${label(node)} has an input of unknown channels`); } else layout.push({ fixed: c, expansion: 1 }); }
+          else {
+            const c = v?.shape?.[1];
+            if (typeof c !== 'number') {
+              for (const q of parts) freeze(q, `${label(node)} has an input of unknown channels`);
+            } else layout.push({ fixed: c, expansion: 1 });
+          }
         });
         layouts.set(out, layout);
         break;
@@ -206,12 +303,30 @@ export function analyzeChannels(model: Model): DependencyGraph {
         if (!x) break;
         const rank = node.inputs[0]!.shape?.length ?? 0;
         const axis = node.attr('axis', 'int', 0);
-        if ((axis < 0 ? axis + rank : axis) !== 1) { freeze(x, `${label(node)} splits along axis ${axis}, not channels`); break; }
-        const sizes = node.inputs[1]?.const?.toNumbers() ?? node.attr('split', 'ints') ?? node.outputs.map((o) => o.shape?.[1]).filter((d): d is number => typeof d === 'number');
-        if (x.length !== 1 || !('space' in x[0]) || x[0].expansion !== 1 || sizes.length !== node.outputs.length || sizes.reduce((a, b) => a + b, 0) !== x[0].space.size) { freeze(x, `${label(node)} splits channels it cannot follow`); break; }
+        if ((axis < 0 ? axis + rank : axis) !== 1) {
+          freeze(x, `${label(node)} splits along axis ${axis}, not channels`);
+          break;
+        }
+        const sizes =
+          node.inputs[1]?.const?.toNumbers() ??
+          node.attr('split', 'ints') ??
+          node.outputs.map((o) => o.shape?.[1]).filter((d): d is number => typeof d === 'number');
+        if (
+          x.length !== 1 ||
+          !('space' in x[0]) ||
+          x[0].expansion !== 1 ||
+          sizes.length !== node.outputs.length ||
+          sizes.reduce((a, b) => a + b, 0) !== x[0].space.size
+        ) {
+          freeze(x, `${label(node)} splits channels it cannot follow`);
+          break;
+        }
         const parts = partition(x[0].space.root(), sizes, label(node));
         if (!parts) break;
-        parts.forEach((p, i) => { p.cuts.push({ node, parts, index: i }); layouts.set(node.outputs[i], [{ space: p, expansion: 1 }]); });
+        parts.forEach((p, i) => {
+          p.cuts.push({ node, parts, index: i });
+          layouts.set(node.outputs[i], [{ space: p, expansion: 1 }]);
+        });
         break;
       }
       case 'Slice': {
@@ -220,10 +335,24 @@ export function analyzeChannels(model: Model): DependencyGraph {
         const [starts, ends, axes, steps] = [1, 2, 3, 4].map((i) => node.inputs[i]?.const?.toNumbers());
         const channelAxis = (axes ?? starts?.map((_, i) => i))?.findIndex((a) => (a < 0 ? a + rank : a) === 1) ?? -1;
         if (!starts || !ends || channelAxis < 0) {
-          if (starts && ends && channelAxis < 0) { layouts.set(out, x); break; }
-          freeze(x, `${label(node)} slices with computed bounds`); break;
+          if (starts && ends && channelAxis < 0) {
+            layouts.set(out, x);
+            break;
+          }
+          freeze(x, `${label(node)} slices with computed bounds`);
+          break;
         }
-        if ((steps?.[channelAxis] ?? 1) !== 1 || (axes ?? []).length > 1 || starts.length > 1 || x.length !== 1 || !('space' in x[0]) || x[0].expansion !== 1) { freeze(x, `${label(node)} slices channels in a way it cannot follow`); break; }
+        if (
+          (steps?.[channelAxis] ?? 1) !== 1 ||
+          (axes ?? []).length > 1 ||
+          starts.length > 1 ||
+          x.length !== 1 ||
+          !('space' in x[0]) ||
+          x[0].expansion !== 1
+        ) {
+          freeze(x, `${label(node)} slices channels in a way it cannot follow`);
+          break;
+        }
         const size = x[0].space.size;
         const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + size : v, 0), size);
         const [b, e] = [clamp(starts[channelAxis]), clamp(ends[channelAxis])];
@@ -235,20 +364,34 @@ export function analyzeChannels(model: Model): DependencyGraph {
         layouts.set(out, [{ space: kept, expansion: 1 }]);
         break;
       }
-      case 'Flatten': case 'Reshape': {
+      case 'Flatten':
+      case 'Reshape': {
         if (!x) break;
-        const inShape = node.inputs[0]!.shape, outShape = out.shape;
+        const inShape = node.inputs[0]!.shape,
+          outShape = out.shape;
         const axis = node.opType === 'Flatten' ? node.attr('axis', 'int', 1) : 1;
-        const flattens = inShape && outShape?.length === 2 && axis === 1 && inShape.slice(2).every((d) => typeof d === 'number') && (node.opType === 'Flatten' || typeof outShape[1] === 'number');
-        if (!flattens) { freeze(x, `${label(node)} reshapes channels other than by flattening`); break; }
+        const flattens =
+          inShape &&
+          outShape?.length === 2 &&
+          axis === 1 &&
+          inShape.slice(2).every((d) => typeof d === 'number') &&
+          (node.opType === 'Flatten' || typeof outShape[1] === 'number');
+        if (!flattens) {
+          freeze(x, `${label(node)} reshapes channels other than by flattening`);
+          break;
+        }
         const hw = (inShape!.slice(2) as number[]).reduce((a, b) => a * b, 1);
-        layouts.set(out, x.map((s) => ({ ...s, expansion: s.expansion * hw })));
+        layouts.set(
+          out,
+          x.map((s) => ({ ...s, expansion: s.expansion * hw })),
+        );
         break;
       }
       default: {
         if (PASS_THROUGH.has(node.opType) || (node.opType === 'Pad' && padsSpareChannels(node))) {
           if (x) layouts.set(out, x);
-          for (const v of node.inputs.slice(1)) if (v && layouts.has(v)) freeze(layouts.get(v), `${label(node)} reads it as a parameter`);
+          for (const v of node.inputs.slice(1))
+            if (v && layouts.has(v)) freeze(layouts.get(v), `${label(node)} reads it as a parameter`);
           break;
         }
         if (ELEMENTWISE.has(node.opType)) {
@@ -265,8 +408,16 @@ export function analyzeChannels(model: Model): DependencyGraph {
   for (const s of spaces) {
     const r = s.root();
     if (r === s) continue;
-    r.sources.push(...s.sources); r.params.push(...s.params); r.consumers.push(...s.consumers); r.depthwise.push(...s.depthwise); r.batchNorms.push(...s.batchNorms); r.cuts.push(...s.cuts);
-    if (s.groups !== 1) { if (r.groups !== 1 && r.groups !== s.groups) r.frozen ??= 'united channels are grouped differently'; r.groups = s.groups; }
+    r.sources.push(...s.sources);
+    r.params.push(...s.params);
+    r.consumers.push(...s.consumers);
+    r.depthwise.push(...s.depthwise);
+    r.batchNorms.push(...s.batchNorms);
+    r.cuts.push(...s.cuts);
+    if (s.groups !== 1) {
+      if (r.groups !== 1 && r.groups !== s.groups) r.frozen ??= 'united channels are grouped differently';
+      r.groups = s.groups;
+    }
     if (s.frozen) r.frozen ??= s.frozen;
   }
   const live = roots.filter((s) => !s.parts);
@@ -284,15 +435,32 @@ function padsSpareChannels(node: Node): boolean {
   return pads[0] === 0 && pads[rank] === 0 && pads[1] === 0 && pads[rank + 1] === 0;
 }
 
-function elementwise(node: Node, layouts: Map<Value, Layout>, union: (a: Space, b: Space, where: string) => void, along: (l: Layout, n: Node, i: number, axis: number, kind: 'params' | 'consumers') => void, freeze: (l: Layout | undefined, r: string) => void, label: (n: Node) => string): void {
+function elementwise(
+  node: Node,
+  layouts: Map<Value, Layout>,
+  union: (a: Space, b: Space, where: string) => void,
+  along: (l: Layout, n: Node, i: number, axis: number, kind: 'params' | 'consumers') => void,
+  freeze: (l: Layout | undefined, r: string) => void,
+  label: (n: Node) => string,
+): void {
   const outShape = node.outputs[0].shape;
   const ins = node.inputs.map((v) => (v ? layouts.get(v) : undefined));
   const withLayout = ins.filter((l): l is Layout => !!l);
   if (!withLayout.length) return;
   const first = withLayout[0];
   for (const l of withLayout.slice(1)) {
-    if (l.length !== first.length || l.some((s, i) => s.expansion !== first[i].expansion || ('space' in s) !== ('space' in first[i]))) { freeze(l, `${label(node)} combines differently laid out channels`); freeze(first, `${label(node)} combines differently laid out channels`); return; }
-    l.forEach((s, i) => { const f = first[i]; if ('space' in s && 'space' in f) union(s.space, f.space, `${label(node)} combines channels of different sizes`); });
+    if (
+      l.length !== first.length ||
+      l.some((s, i) => s.expansion !== first[i].expansion || 'space' in s !== 'space' in first[i])
+    ) {
+      freeze(l, `${label(node)} combines differently laid out channels`);
+      freeze(first, `${label(node)} combines differently laid out channels`);
+      return;
+    }
+    l.forEach((s, i) => {
+      const f = first[i];
+      if ('space' in s && 'space' in f) union(s.space, f.space, `${label(node)} combines channels of different sizes`);
+    });
   }
   node.inputs.forEach((v, i) => {
     if (!v || ins[i]) return;
@@ -300,7 +468,13 @@ function elementwise(node: Node, layouts: Map<Value, Layout>, union: (a: Space, 
     if (t && t.size === 1) return;
     const rank = outShape?.length ?? 0;
     // A per-channel constant [C,1,1] / [1,C,1,1] rides along; anything else computed or shaped otherwise cannot.
-    if (t && rank >= 2 && t.dims.length >= rank - 1 && t.dims.filter((d) => d !== 1).length === 1 && t.dims[t.dims.length - (rank - 1)] === t.size) {
+    if (
+      t &&
+      rank >= 2 &&
+      t.dims.length >= rank - 1 &&
+      t.dims.filter((d) => d !== 1).length === 1 &&
+      t.dims[t.dims.length - (rank - 1)] === t.size
+    ) {
       along(first, node, i, t.dims.length - (rank - 1), 'params');
       return;
     }

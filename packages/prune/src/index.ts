@@ -3,7 +3,28 @@
  * @module
  */
 export { analyzeChannels, Space, type ChannelCut, type ChannelSlice, type DependencyGraph } from './dependency.js';
-export { pruneChannels, channelImportance, type ChannelPruneOptions, type ChannelPruneResult, type Criterion, type GroupReport } from './channel.js';
-export { pruneMagnitude, pruneNM, gzipSize, type MagnitudeOptions, type SparsityOptions, type SparsityResult, type LayerSparsity } from './unstructured.js';
+export {
+  pruneChannels,
+  channelImportance,
+  type ChannelPruneOptions,
+  type ChannelPruneResult,
+  type Criterion,
+  type GroupReport,
+} from './channel.js';
+export {
+  pruneMagnitude,
+  pruneNM,
+  gzipSize,
+  type MagnitudeOptions,
+  type SparsityOptions,
+  type SparsityResult,
+  type LayerSparsity,
+} from './unstructured.js';
 export { modelFigures, type ModelFigures } from './report.js';
-export { pruneIteratively, scheduledRatio, type IterativePruneOptions, type IterationReport, type PruneSchedule } from './iterative.js';
+export {
+  pruneIteratively,
+  scheduledRatio,
+  type IterativePruneOptions,
+  type IterationReport,
+  type PruneSchedule,
+} from './iterative.js';

@@ -41,11 +41,16 @@ export function scheduledRatio(final: number, step: number, steps: number, sched
  * const r = await pruneIteratively(model, { ratio: 0.5, steps: 3, fineTune: (m) => tune(m), evaluate: (m) => accuracy(m) });
  * ```
  */
-export async function pruneIteratively(model: Model, options: IterativePruneOptions): Promise<{ model: Model; steps: IterationReport[] }> {
+export async function pruneIteratively(
+  model: Model,
+  options: IterativePruneOptions,
+): Promise<{ model: Model; steps: IterationReport[] }> {
   const steps = options.steps ?? 3;
-  if (!Number.isInteger(steps) || steps < 1) throw new InvalidArgumentError(`steps must be a positive integer, got ${steps}`, 'steps');
+  if (!Number.isInteger(steps) || steps < 1)
+    throw new InvalidArgumentError(`steps must be a positive integer, got ${steps}`, 'steps');
   const schedule = options.schedule ?? 'polynomial';
-  if (schedule !== 'constant' && schedule !== 'polynomial') throw new InvalidArgumentError(`schedule must be constant or polynomial, got '${schedule}'`, 'schedule');
+  if (schedule !== 'constant' && schedule !== 'polynomial')
+    throw new InvalidArgumentError(`schedule must be constant or polynomial, got '${schedule}'`, 'schedule');
   let current = model;
   let removed = 0;
   const reports: IterationReport[] = [];

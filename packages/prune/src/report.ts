@@ -13,7 +13,9 @@ export function modelFigures(model: Model): ModelFigures {
   const bytes = encodeModel(model);
   const copy = decodeModel(bytes);
   // Named dynamic dimensions (batch, sequence) count as 1, so MACs are per sample.
-  const symbols = new Set(copy.graph.inputs.flatMap((v) => (v.shape ?? []).filter((d): d is string => typeof d === 'string')));
+  const symbols = new Set(
+    copy.graph.inputs.flatMap((v) => (v.shape ?? []).filter((d): d is string => typeof d === 'string')),
+  );
   fixDimensions(copy, Object.fromEntries([...symbols].map((d) => [d, 1])));
   inferShapes(copy, { strict: false });
   const s = modelStats(copy);

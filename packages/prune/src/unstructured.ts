@@ -1,4 +1,12 @@
-import { InvalidArgumentError, Tensor, decodeModel, eliminateDeadCode, encodeModel, type Model, type Node } from '@edgeml/core';
+import {
+  InvalidArgumentError,
+  Tensor,
+  decodeModel,
+  eliminateDeadCode,
+  encodeModel,
+  type Model,
+  type Node,
+} from '@edgeml/core';
 
 /** Which weights to sparsify: Conv, Gemm and MatMul weights by default; exclusions by node name. */
 export interface SparsityOptions {
@@ -34,21 +42,36 @@ const DEFAULT_OPS = ['Conv', 'Gemm', 'MatMul'];
 function targets(model: Model, o: SparsityOptions): { node: Node; tensor: Tensor }[] {
   const ops = new Set(o.opTypes ?? DEFAULT_OPS);
   const known = new Set([...model.graph].map((n) => n.name));
-  for (const n of o.exclude ?? []) if (!known.has(n)) throw new InvalidArgumentError(`the model has no node '${n}'`, 'exclude');
-  const out = [...model.graph].filter((n) => ops.has(n.opType) && n.inputs[1]?.const?.dtype === 'float32' && !o.exclude?.includes(n.name)).map((node) => ({ node, tensor: node.inputs[1]!.const! }));
-  if (!out.length) throw new InvalidArgumentError(`the model has no ${[...ops].join('/')} node with constant float32 weights to prune`, 'model');
+  for (const n of o.exclude ?? [])
+    if (!known.has(n)) throw new InvalidArgumentError(`the model has no node '${n}'`, 'exclude');
+  const out = [...model.graph]
+    .filter((n) => ops.has(n.opType) && n.inputs[1]?.const?.dtype === 'float32' && !o.exclude?.includes(n.name))
+    .map((node) => ({ node, tensor: node.inputs[1]!.const! }));
+  if (!out.length)
+    throw new InvalidArgumentError(
+      `the model has no ${[...ops].join('/')} node with constant float32 weights to prune`,
+      'model',
+    );
   return out;
 }
 
 function rewrite(model: Model, node: Node, values: Float32Array, dims: readonly number[]): LayerSparsity {
   const v = node.inputs[1]!;
-  node.setInput(1, model.graph.addInitializer(model.graph.uniqueName(`${v.name}_sparse`), Tensor.from('float32', dims, values)));
+  node.setInput(
+    1,
+    model.graph.addInitializer(model.graph.uniqueName(`${v.name}_sparse`), Tensor.from('float32', dims, values)),
+  );
   let zeros = 0;
   for (const x of values) if (x === 0) zeros++;
   return { node: node.name, weight: v.name, sparsity: zeros / values.length, size: values.length };
 }
 
-const summary = (layers: LayerSparsity[]) => layers.reduce((a, l) => a + l.sparsity * l.size, 0) / Math.max(1, layers.reduce((a, l) => a + l.size, 0));
+const summary = (layers: LayerSparsity[]) =>
+  layers.reduce((a, l) => a + l.sparsity * l.size, 0) /
+  Math.max(
+    1,
+    layers.reduce((a, l) => a + l.size, 0),
+  );
 
 /**
  * Unstructured magnitude pruning: the smallest |w| become exactly zero, per layer or under
@@ -67,7 +90,9 @@ export function pruneMagnitude(model: Model, options: MagnitudeOptions): Sparsit
   const list = targets(work, options);
   let globalThreshold = 0;
   if (scope === 'global') {
-    const all = Float32Array.from(list.flatMap(({ tensor }) => Array.from(tensor.data as Float32Array, Math.abs))).sort();
+    const all = Float32Array.from(
+      list.flatMap(({ tensor }) => Array.from(tensor.data as Float32Array, Math.abs)),
+    ).sort();
     globalThreshold = all[Math.min(all.length - 1, Math.floor(all.length * ratio))];
   }
   const layers = list.map(({ node, tensor }) => {
@@ -92,8 +117,10 @@ export function pruneMagnitude(model: Model, options: MagnitudeOptions): Sparsit
  * Gemm/MatMul's K), only the N largest by magnitude stay.
  */
 export function pruneNM(model: Model, options: SparsityOptions & { n?: number; m?: number } = {}): SparsityResult {
-  const n = options.n ?? 2, m = options.m ?? 4;
-  if (!Number.isInteger(n) || !Number.isInteger(m) || n < 1 || m <= n) throw new InvalidArgumentError(`N:M needs integers 0 < N < M, got ${n}:${m}`, 'nm');
+  const n = options.n ?? 2,
+    m = options.m ?? 4;
+  if (!Number.isInteger(n) || !Number.isInteger(m) || n < 1 || m <= n)
+    throw new InvalidArgumentError(`N:M needs integers 0 < N < M, got ${n}:${m}`, 'nm');
   const work = decodeModel(encodeModel(model));
   const layers = targets(work, options).map(({ node, tensor }) => {
     const src = tensor.data as Float32Array;
@@ -102,11 +129,14 @@ export function pruneNM(model: Model, options: SparsityOptions & { n?: number; m
     // Rows of the reduction: Conv [M, C·k·k] rows; Gemm with transB [N, K] rows; otherwise [K, N] columns.
     const transB = node.opType === 'Gemm' && node.attr('transB', 'int', 0) === 1;
     const byColumns = (node.opType === 'Gemm' && !transB) || node.opType === 'MatMul';
-    const rows = byColumns ? dims[1] : dims[0], len = byColumns ? dims[0] : tensor.size / dims[0];
+    const rows = byColumns ? dims[1] : dims[0],
+      len = byColumns ? dims[0] : tensor.size / dims[0];
     const at = (r: number, i: number) => (byColumns ? i * rows + r : r * len + i);
     for (let r = 0; r < rows; r++) {
       for (let g = 0; g + m <= len; g += m) {
-        const idx = Array.from({ length: m }, (_, j) => at(r, g + j)).sort((a, b) => Math.abs(src[a]) - Math.abs(src[b]) || a - b);
+        const idx = Array.from({ length: m }, (_, j) => at(r, g + j)).sort(
+          (a, b) => Math.abs(src[a]) - Math.abs(src[b]) || a - b,
+        );
         for (const i of idx.slice(0, m - n)) values[i] = 0;
       }
     }

@@ -2,7 +2,15 @@
  * Calibration: run float samples through a Backend and collect each tensor's range,
  * streaming, so memory does not grow with the number of samples.
  */
-import { InvalidArgumentError, decodeModel, encodeModel, tensorType, type Backend, type Model, type Tensor } from '@edgeml/core';
+import {
+  InvalidArgumentError,
+  decodeModel,
+  encodeModel,
+  tensorType,
+  type Backend,
+  type Model,
+  type Tensor,
+} from '@edgeml/core';
 
 /** Feeds for one calibration run: input name → tensor. */
 export type CalibrationSample = Record<string, Tensor>;
@@ -23,7 +31,10 @@ export interface CalibrationOptions {
 }
 
 /** A tensor's calibrated range. */
-export interface TensorRange { min: number; max: number }
+export interface TensorRange {
+  min: number;
+  max: number;
+}
 
 const BINS = 2048;
 
@@ -42,11 +53,18 @@ class RangeCollector {
   constructor(private readonly options: Required<Pick<CalibrationOptions, 'method'>> & CalibrationOptions) {}
 
   add(data: Float32Array): void {
-    let lo = Infinity, hi = -Infinity;
-    for (let i = 0; i < data.length; i++) { const v = data[i]; if (v < lo) lo = v; if (v > hi) hi = v; }
+    let lo = Infinity,
+      hi = -Infinity;
+    for (let i = 0; i < data.length; i++) {
+      const v = data[i];
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
     if (data.length === 0) return;
-    if (this.samples === 0) { this.avgMin = lo; this.avgMax = hi; }
-    else if (this.options.movingAverage !== undefined) {
+    if (this.samples === 0) {
+      this.avgMin = lo;
+      this.avgMax = hi;
+    } else if (this.options.movingAverage !== undefined) {
       const c = this.options.movingAverage;
       this.avgMin += c * (lo - this.avgMin);
       this.avgMax += c * (hi - this.avgMax);
@@ -58,7 +76,10 @@ class RangeCollector {
   }
 
   private addHistogram(data: Float32Array, absMax: number): void {
-    if (!this.hist) { this.hist = new Float64Array(BINS); this.histMax = absMax || 1e-8; }
+    if (!this.hist) {
+      this.hist = new Float64Array(BINS);
+      this.histMax = absMax || 1e-8;
+    }
     while (absMax > this.histMax) {
       // Double the range: bins pair up, counts merge, nothing is lost.
       const h = this.hist;
@@ -75,12 +96,20 @@ class RangeCollector {
   }
 
   range(): TensorRange {
-    if (this.samples === 0) throw new InvalidArgumentError('no calibration data reached this tensor', 'calibrationData');
+    if (this.samples === 0)
+      throw new InvalidArgumentError('no calibration data reached this tensor', 'calibrationData');
     if (this.options.method === 'percentile' && this.hist) {
       const p = (this.options.percentile ?? 99.999) / 100;
       const total = this.hist.reduce((a, b) => a + b, 0);
-      let acc = 0, bin = BINS - 1;
-      for (let i = 0; i < BINS; i++) { acc += this.hist[i]; if (acc >= p * total) { bin = i; break; } }
+      let acc = 0,
+        bin = BINS - 1;
+      for (let i = 0; i < BINS; i++) {
+        acc += this.hist[i];
+        if (acc >= p * total) {
+          bin = i;
+          break;
+        }
+      }
       const t = ((bin + 1) / BINS) * this.histMax;
       return { min: Math.max(this.min, -t), max: Math.min(this.max, t) };
     }
@@ -92,7 +121,9 @@ class RangeCollector {
       const t = ((klThresholdBin(nonZero, levels) + 0.5) / BINS) * this.histMax;
       return { min: Math.max(this.min, -t), max: Math.min(this.max, t) };
     }
-    return this.options.movingAverage !== undefined ? { min: this.avgMin, max: this.avgMax } : { min: this.min, max: this.max };
+    return this.options.movingAverage !== undefined
+      ? { min: this.avgMin, max: this.avgMax }
+      : { min: this.min, max: this.max };
   }
 }
 
@@ -103,7 +134,8 @@ class RangeCollector {
  */
 export function klThresholdBin(hist: Float64Array, levels: number): number {
   const n = hist.length;
-  let best = n - 1, bestKl = Infinity;
+  let best = n - 1,
+    bestKl = Infinity;
   const suffix = new Float64Array(n + 1);
   for (let i = n - 1; i >= 0; i--) suffix[i] = suffix[i + 1] + hist[i];
   for (let i = levels; i <= n; i++) {
@@ -116,19 +148,28 @@ export function klThresholdBin(hist: Float64Array, levels: number): number {
     const q = new Float64Array(i);
     const per = i / levels;
     for (let g = 0; g < levels; g++) {
-      const start = Math.floor(g * per), end = g === levels - 1 ? i : Math.floor((g + 1) * per);
-      let mass = 0, nonzero = 0;
-      for (let k = start; k < end; k++) { mass += hist[k]; if (p[k] > 0) nonzero++; }
+      const start = Math.floor(g * per),
+        end = g === levels - 1 ? i : Math.floor((g + 1) * per);
+      let mass = 0,
+        nonzero = 0;
+      for (let k = start; k < end; k++) {
+        mass += hist[k];
+        if (p[k] > 0) nonzero++;
+      }
       for (let k = start; k < end; k++) if (p[k] > 0 && nonzero) q[k] = mass / nonzero;
     }
     const qTotal = q.reduce((a, b) => a + b, 0);
     let kl = 0;
     for (let k = 0; k < i; k++) {
       if (p[k] === 0) continue;
-      const pk = p[k] / total, qk = q[k] / qTotal;
+      const pk = p[k] / total,
+        qk = q[k] / qTotal;
       kl += qk > 0 ? pk * Math.log(pk / qk) : pk * 20;
     }
-    if (kl < bestKl) { bestKl = kl; best = i - 1; }
+    if (kl < bestKl) {
+      bestKl = kl;
+      best = i - 1;
+    }
   }
   return best;
 }
@@ -139,18 +180,30 @@ async function* samplesOf(data: CalibrationData): AsyncIterable<CalibrationSampl
 
 /** Check a sample against the model's inputs; the message names the sample and input. */
 export function checkSample(model: Model, sample: CalibrationSample, index: number): void {
-  if (!sample || typeof sample !== 'object') throw new InvalidArgumentError(`calibration sample ${index} is not an object of input tensors`, 'calibrationData');
+  if (!sample || typeof sample !== 'object')
+    throw new InvalidArgumentError(`calibration sample ${index} is not an object of input tensors`, 'calibrationData');
   const inputs = model.graph.inputs.filter((v) => !model.graph.initializers.has(v.name));
   for (const name of Object.keys(sample)) {
-    if (!inputs.some((v) => v.name === name)) throw new InvalidArgumentError(`calibration sample ${index} has input '${name}', but the model's inputs are ${inputs.map((v) => `'${v.name}'`).join(', ')}`, 'calibrationData');
+    if (!inputs.some((v) => v.name === name))
+      throw new InvalidArgumentError(
+        `calibration sample ${index} has input '${name}', but the model's inputs are ${inputs.map((v) => `'${v.name}'`).join(', ')}`,
+        'calibrationData',
+      );
   }
   for (const v of inputs) {
     const t = sample[v.name];
     if (!t) throw new InvalidArgumentError(`calibration sample ${index} lacks input '${v.name}'`, 'calibrationData');
-    if (v.dtype && t.dtype !== v.dtype) throw new InvalidArgumentError(`calibration sample ${index}: input '${v.name}' is ${t.dtype}, the model expects ${v.dtype}`, 'calibrationData');
+    if (v.dtype && t.dtype !== v.dtype)
+      throw new InvalidArgumentError(
+        `calibration sample ${index}: input '${v.name}' is ${t.dtype}, the model expects ${v.dtype}`,
+        'calibrationData',
+      );
     const shape = v.shape;
     if (shape && (shape.length !== t.dims.length || shape.some((d, i) => typeof d === 'number' && d !== t.dims[i]))) {
-      throw new InvalidArgumentError(`calibration sample ${index}: input '${v.name}' has shape [${t.dims}], the model expects [${shape.map((d) => d ?? '?')}]`, 'calibrationData');
+      throw new InvalidArgumentError(
+        `calibration sample ${index}: input '${v.name}' has shape [${t.dims}], the model expects [${shape.map((d) => d ?? '?')}]`,
+        'calibrationData',
+      );
     }
   }
 }
@@ -160,12 +213,29 @@ export function checkSample(model: Model, sample: CalibrationSample, index: numb
  * of the main graph. The model itself is not modified (a copy is run, with the tensors
  * exposed as outputs).
  */
-export async function calibrate(model: Model, data: CalibrationData, backend: Backend, tensors: readonly string[], options: CalibrationOptions = {}): Promise<Map<string, TensorRange>> {
-  if (!data || (typeof (data as Iterable<unknown>)[Symbol.iterator] !== 'function' && typeof (data as AsyncIterable<unknown>)[Symbol.asyncIterator] !== 'function')) {
-    throw new InvalidArgumentError('calibrationData must be an iterable or async iterable of { inputName: Tensor } samples', 'calibrationData');
+export async function calibrate(
+  model: Model,
+  data: CalibrationData,
+  backend: Backend,
+  tensors: readonly string[],
+  options: CalibrationOptions = {},
+): Promise<Map<string, TensorRange>> {
+  if (
+    !data ||
+    (typeof (data as Iterable<unknown>)[Symbol.iterator] !== 'function' &&
+      typeof (data as AsyncIterable<unknown>)[Symbol.asyncIterator] !== 'function')
+  ) {
+    throw new InvalidArgumentError(
+      'calibrationData must be an iterable or async iterable of { inputName: Tensor } samples',
+      'calibrationData',
+    );
   }
   const method = options.method ?? 'minmax';
-  if (method !== 'minmax' && method !== 'percentile' && method !== 'entropy') throw new InvalidArgumentError(`calibration method '${method}' is not available; use minmax, percentile or entropy`, 'method');
+  if (method !== 'minmax' && method !== 'percentile' && method !== 'entropy')
+    throw new InvalidArgumentError(
+      `calibration method '${method}' is not available; use minmax, percentile or entropy`,
+      'method',
+    );
   const copy = decodeModel(encodeModel(model));
   const existing = new Set(copy.graph.outputs.map((v) => v.name));
   for (const name of tensors) {
@@ -179,7 +249,12 @@ export async function calibrate(model: Model, data: CalibrationData, backend: Ba
   // Entropy clipping suits inner activations; the model's own inputs and outputs (pixels,
   // class scores) keep their full range, or the interface itself would be distorted.
   const io = new Set([...model.graph.inputs, ...model.graph.outputs].map((v) => v.name));
-  const collectors = new Map(tensors.map((t) => [t, new RangeCollector({ ...options, method: method === 'entropy' && io.has(t) ? 'minmax' : method })]));
+  const collectors = new Map(
+    tensors.map((t) => [
+      t,
+      new RangeCollector({ ...options, method: method === 'entropy' && io.has(t) ? 'minmax' : method }),
+    ]),
+  );
   let index = 0;
   try {
     for await (const sample of samplesOf(data)) {
@@ -192,6 +267,7 @@ export async function calibrate(model: Model, data: CalibrationData, backend: Ba
   } finally {
     await session.dispose();
   }
-  if (index === 0) throw new InvalidArgumentError('the calibration set is empty; pass at least one sample', 'calibrationData');
+  if (index === 0)
+    throw new InvalidArgumentError('the calibration set is empty; pass at least one sample', 'calibrationData');
   return new Map([...collectors].map(([name, c]) => [name, c.range()]));
 }

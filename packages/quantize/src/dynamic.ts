@@ -5,7 +5,17 @@
  *
  *   x ─ DynamicQuantizeLinear ─ MatMulInteger(x_q, W_q, x_zp, W_zp) ─ Cast(float) ─ Mul(x_scale·W_scale) [─ Add(bias)]
  */
-import { InvalidArgumentError, Tensor, eliminateDeadCode, UnsupportedOpError, opAttributes, type Graph, type Model, type Node, type Value } from '@edgeml/core';
+import {
+  InvalidArgumentError,
+  Tensor,
+  eliminateDeadCode,
+  UnsupportedOpError,
+  opAttributes,
+  type Graph,
+  type Model,
+  type Node,
+  type Value,
+} from '@edgeml/core';
 import { quantizeWeight, transposeLastTwo, type QuantizedWeight } from './quant-params.js';
 import { Rewriter, takeOverOutput } from './rewrite.js';
 import { isExcluded, type Exclusion, type NodeOutcome } from './select.js';
@@ -48,17 +58,37 @@ const FLOAT_WEIGHT = (v: Value | undefined): v is Value => !!v?.const && v.const
  */
 export function quantizeDynamic(model: Model, options: DynamicQuantizeOptions = {}): DynamicQuantizeResult {
   const opset = model.opset() ?? 0;
-  if (opset < 11) throw new UnsupportedOpError('DynamicQuantizeLinear', '', opset, `dynamic quantization needs ONNX opset 11 or later (DynamicQuantizeLinear); this model imports opset ${opset}. Convert it to a newer opset first.`);
+  if (opset < 11)
+    throw new UnsupportedOpError(
+      'DynamicQuantizeLinear',
+      '',
+      opset,
+      `dynamic quantization needs ONNX opset 11 or later (DynamicQuantizeLinear); this model imports opset ${opset}. Convert it to a newer opset first.`,
+    );
   const weightType = options.weightType ?? 'int8';
-  if (weightType !== 'int8' && weightType !== 'uint8') throw new InvalidArgumentError(`weightType must be int8 or uint8 for dynamic quantization, got '${weightType}'`, 'weightType');
+  if (weightType !== 'int8' && weightType !== 'uint8')
+    throw new InvalidArgumentError(
+      `weightType must be int8 or uint8 for dynamic quantization, got '${weightType}'`,
+      'weightType',
+    );
   const ops = new Set<string>(options.opTypes ?? DEFAULT_OPS);
   const result: DynamicQuantizeResult = { quantized: [], skipped: [] };
   for (const graph of [...model.graphs()]) {
-    const ctx: Ctx = { model, graph, rw: new Rewriter(graph), options: { ...options, weightType }, weights: new Map(), activations: new Map() };
+    const ctx: Ctx = {
+      model,
+      graph,
+      rw: new Rewriter(graph),
+      options: { ...options, weightType },
+      weights: new Map(),
+      activations: new Map(),
+    };
     for (const node of graph.nodes) {
       if (!ops.has(node.opType) || (node.domain !== '' && node.domain !== 'ai.onnx')) continue;
       const outcome = { name: node.name, opType: node.opType };
-      if (isExcluded(node, options.exclude)) { result.skipped.push({ ...outcome, reason: 'excluded by the caller' }); continue; }
+      if (isExcluded(node, options.exclude)) {
+        result.skipped.push({ ...outcome, reason: 'excluded by the caller' });
+        continue;
+      }
       const reason = quantizeNode(ctx, node);
       if (reason) result.skipped.push({ ...outcome, reason });
       else result.quantized.push(outcome);
@@ -87,9 +117,12 @@ function quantizeNode(ctx: Ctx, node: Node): string | undefined {
   const x = node.inputs[0];
   if (!x || (x.dtype !== undefined && x.dtype !== 'float32')) return 'input is not float32';
   switch (node.opType) {
-    case 'MatMul': return quantizeMatMul(ctx, node, x);
-    case 'Gemm': return quantizeGemm(ctx, node, x);
-    case 'Conv': return quantizeConv(ctx, node, x);
+    case 'MatMul':
+      return quantizeMatMul(ctx, node, x);
+    case 'Gemm':
+      return quantizeGemm(ctx, node, x);
+    case 'Conv':
+      return quantizeConv(ctx, node, x);
   }
   return 'no dynamic form';
 }
@@ -97,7 +130,11 @@ function quantizeNode(ctx: Ctx, node: Node): string | undefined {
 function dynamicInput(ctx: Ctx, rw: Rewriter, x: Value): [Value, Value, Value] {
   let q = ctx.activations.get(x);
   if (!q) {
-    q = rw.op('DynamicQuantizeLinear', [x], {}, [`${x.name}_quantized`, `${x.name}_scale`, `${x.name}_zero_point`]) as [Value, Value, Value];
+    q = rw.op('DynamicQuantizeLinear', [x], {}, [`${x.name}_quantized`, `${x.name}_scale`, `${x.name}_zero_point`]) as [
+      Value,
+      Value,
+      Value,
+    ];
     ctx.activations.set(x, q);
   }
   return q;
@@ -154,12 +191,26 @@ function quantizeGemm(ctx: Ctx, node: Node, x: Value): string | undefined {
   const name = node.outputs[0].name;
   const [acc] = rw.op('MatMulInteger', [xq, qw.q, xzp, qw.zp], {}, [`${name}_int32`]);
   const [accf] = rw.op('Cast', [acc], { to: 1 }, [`${name}_float`]);
-  const alpha = a.alpha ?? 1, beta = a.beta ?? 1;
+  const alpha = a.alpha ?? 1,
+    beta = a.beta ?? 1;
   let scale = rw.op('Mul', [xs, qw.scale], {}, [`${name}_scale`])[0];
-  if (alpha !== 1) scale = rw.op('Mul', [scale, rw.constant(`${name}_alpha`, Tensor.from('float32', [], [alpha]))], {}, [`${name}_scale_alpha`])[0];
+  if (alpha !== 1)
+    scale = rw.op('Mul', [scale, rw.constant(`${name}_alpha`, Tensor.from('float32', [], [alpha]))], {}, [
+      `${name}_scale_alpha`,
+    ])[0];
   let [out] = rw.op('Mul', [accf, scale], {}, [`${name}_dq`]);
   if (c) {
-    const bias = beta === 1 ? c : rw.constant(`${c.name}_beta`, Tensor.from('float32', c.const!.dims, Float32Array.from(c.const!.data as Float32Array, (v) => v * beta)));
+    const bias =
+      beta === 1
+        ? c
+        : rw.constant(
+            `${c.name}_beta`,
+            Tensor.from(
+              'float32',
+              c.const!.dims,
+              Float32Array.from(c.const!.data as Float32Array, (v) => v * beta),
+            ),
+          );
     [out] = rw.op('Add', [out, bias], {}, [`${name}_biased`]);
   }
   takeOverOutput(ctx.graph, node, 0, out.producer()!);
@@ -194,7 +245,6 @@ function quantizeConv(ctx: Ctx, node: Node, x: Value): string | undefined {
   return undefined;
 }
 
-
 /** Embedding lookups: the table is stored 8-bit, rows are gathered, then dequantized (per-tensor scale). */
 function quantizeGather(ctx: Ctx, node: Node): string | undefined {
   const table = node.inputs[0];
@@ -218,15 +268,41 @@ function transposeLast2(t: Tensor): Tensor {
 /** Quantize each direction of a [D, rows, 4H] weight on its own: scales [D] or [D, 4H]. */
 function quantizePerDirection(t: Tensor, options: Ctx['options']): { q: Tensor; scale: Tensor; zp: Tensor } {
   const [d, rows, cols] = t.dims;
-  const parts = Array.from({ length: d }, (_, k) => quantizeWeight(Tensor.from('float32', [rows, cols], (t.data as Float32Array).subarray(k * rows * cols, (k + 1) * rows * cols)), { type: options.weightType, symmetric: options.weightType === 'int8', reduceRange: options.reduceRange, axis: options.perChannel ? 1 : undefined }));
+  const parts = Array.from({ length: d }, (_, k) =>
+    quantizeWeight(
+      Tensor.from('float32', [rows, cols], (t.data as Float32Array).subarray(k * rows * cols, (k + 1) * rows * cols)),
+      {
+        type: options.weightType,
+        symmetric: options.weightType === 'int8',
+        reduceRange: options.reduceRange,
+        axis: options.perChannel ? 1 : undefined,
+      },
+    ),
+  );
   const join = (ts: Tensor[], dims: number[]) => {
     const bytes = new Uint8Array(ts.reduce((n, x) => n + x.byteLength, 0));
     let o = 0;
-    for (const x of ts) { bytes.set(x.bytes, o); o += x.byteLength; }
+    for (const x of ts) {
+      bytes.set(x.bytes, o);
+      o += x.byteLength;
+    }
     return Tensor.fromBytes(ts[0].dtype, dims, bytes);
   };
   const per = options.perChannel ? [d, cols] : [d];
-  return { q: join(parts.map((p) => p.quantized), [d, rows, cols]), scale: join(parts.map((p) => p.scale), per), zp: join(parts.map((p) => p.zeroPoint), per) };
+  return {
+    q: join(
+      parts.map((p) => p.quantized),
+      [d, rows, cols],
+    ),
+    scale: join(
+      parts.map((p) => p.scale),
+      per,
+    ),
+    zp: join(
+      parts.map((p) => p.zeroPoint),
+      per,
+    ),
+  };
 }
 
 /** LSTM → com.microsoft DynamicQuantizeLSTM with 8-bit W and R (activations quantized inside the kernel). */
@@ -240,11 +316,26 @@ function quantizeLstm(ctx: Ctx, node: Node): string | undefined {
   const qw = quantizePerDirection(transposeLast2(w.const!), ctx.options);
   const qr = quantizePerDirection(transposeLast2(r.const!), ctx.options);
   const inputs = [
-    x, rw.constant(`${w.name}_quantized`, qw.q), rw.constant(`${r.name}_quantized`, qr.q), b, seqLens, h0, c0, p,
-    rw.constant(`${w.name}_scale`, qw.scale), rw.constant(`${w.name}_zero_point`, qw.zp),
-    rw.constant(`${r.name}_scale`, qr.scale), rw.constant(`${r.name}_zero_point`, qr.zp),
+    x,
+    rw.constant(`${w.name}_quantized`, qw.q),
+    rw.constant(`${r.name}_quantized`, qr.q),
+    b,
+    seqLens,
+    h0,
+    c0,
+    p,
+    rw.constant(`${w.name}_scale`, qw.scale),
+    rw.constant(`${w.name}_zero_point`, qw.zp),
+    rw.constant(`${r.name}_scale`, qr.scale),
+    rw.constant(`${r.name}_zero_point`, qr.zp),
   ];
-  const outs = rw.op('DynamicQuantizeLSTM', inputs, [...node.attributes.values()].filter((a) => a.name !== 'layout'), node.outputs.map((o, i) => `${o.name || node.name}_q${i}`), 'com.microsoft');
+  const outs = rw.op(
+    'DynamicQuantizeLSTM',
+    inputs,
+    [...node.attributes.values()].filter((a) => a.name !== 'layout'),
+    node.outputs.map((o, i) => `${o.name || node.name}_q${i}`),
+    'com.microsoft',
+  );
   const replacement = outs[0].producer()!;
   const originals = [...node.outputs];
   ctx.graph.remove(node, { safe: false });
@@ -262,10 +353,27 @@ function quantizeGruWeights(ctx: Ctx, node: Node): string | undefined {
   const opset = ctx.model.opset() ?? 0;
   const perChannel = !!ctx.options.perChannel && opset >= 13;
   const rw = ctx.rw.at(node);
-  for (const [index, v] of [[1, w], [2, r]] as const) {
+  for (const [index, v] of [
+    [1, w],
+    [2, r],
+  ] as const) {
     // Axis 1 is the 3·hidden gate rows: one scale per row keeps small gates precise.
-    const qw = quantizeWeight(v.const!, { type: ctx.options.weightType, symmetric: ctx.options.weightType === 'int8', reduceRange: ctx.options.reduceRange, axis: perChannel ? 1 : undefined });
-    const [dq] = rw.op('DequantizeLinear', [rw.constant(`${v.name}_quantized`, qw.quantized), rw.constant(`${v.name}_scale`, qw.scale), rw.constant(`${v.name}_zero_point`, qw.zeroPoint)], perChannel ? { axis: 1 } : {}, [`${v.name}_dequantized`]);
+    const qw = quantizeWeight(v.const!, {
+      type: ctx.options.weightType,
+      symmetric: ctx.options.weightType === 'int8',
+      reduceRange: ctx.options.reduceRange,
+      axis: perChannel ? 1 : undefined,
+    });
+    const [dq] = rw.op(
+      'DequantizeLinear',
+      [
+        rw.constant(`${v.name}_quantized`, qw.quantized),
+        rw.constant(`${v.name}_scale`, qw.scale),
+        rw.constant(`${v.name}_zero_point`, qw.zeroPoint),
+      ],
+      perChannel ? { axis: 1 } : {},
+      [`${v.name}_dequantized`],
+    );
     node.setInput(index, dq);
   }
   return undefined;

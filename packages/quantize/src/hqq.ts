@@ -39,7 +39,8 @@ export function hqqBlocks(w: Float32Array, K: number, N: number, blockSize: numb
   const v = new Float64Array(blockSize);
   for (let n = 0; n < N; n++) {
     for (let b = 0; b < blocks; b++) {
-      let lo = Infinity, hi = -Infinity;
+      let lo = Infinity,
+        hi = -Infinity;
       for (let i = 0; i < blockSize; i++) {
         const k = b * blockSize + i;
         v[i] = k < K ? w[k * N + n] : 0;
@@ -48,9 +49,13 @@ export function hqqBlocks(w: Float32Array, K: number, N: number, blockSize: numb
       }
       const scale = Math.fround((hi - lo) / 15 || 1);
       const code = (x: number, z: number) => Math.min(15, Math.max(0, Math.round(x / scale + z)));
-      let z = -lo / scale, bestZ = z, bestErr = Infinity, beta = beta0;
+      let z = -lo / scale,
+        bestZ = z,
+        bestErr = Infinity,
+        beta = beta0;
       for (let it = 0; it < iterations; it++) {
-        let err = 0, zSum = 0;
+        let err = 0,
+          zSum = 0;
         for (let i = 0; i < blockSize; i++) {
           const q = code(v[i], z);
           const r = (q - z) * scale;

@@ -27,16 +27,38 @@ function soleQuantizer(graph: Graph, v: Value): Node | undefined {
 const MS = 'com.microsoft';
 
 /** How each op maps: its QLinear name and domain, and how the operands line up. */
-const TABLE: Record<string, { op: string; domain: string; build: (ins: Operand[], out: Operand, node: Node) => (Value | undefined)[] | undefined }> = {
-  Conv: { op: 'QLinearConv', domain: '', build: ([x, w, b], y) => (b && b.q.dtype !== 'int32' ? undefined : [x.q, x.scale, x.zp, w.q, w.scale, w.zp, y.scale, y.zp, ...(b ? [b.q] : [])]) },
-  MatMul: { op: 'QLinearMatMul', domain: '', build: ([a, b], y) => [a.q, a.scale, a.zp, b.q, b.scale, b.zp, y.scale, y.zp] },
+const TABLE: Record<
+  string,
+  { op: string; domain: string; build: (ins: Operand[], out: Operand, node: Node) => (Value | undefined)[] | undefined }
+> = {
+  Conv: {
+    op: 'QLinearConv',
+    domain: '',
+    build: ([x, w, b], y) =>
+      b && b.q.dtype !== 'int32'
+        ? undefined
+        : [x.q, x.scale, x.zp, w.q, w.scale, w.zp, y.scale, y.zp, ...(b ? [b.q] : [])],
+  },
+  MatMul: {
+    op: 'QLinearMatMul',
+    domain: '',
+    build: ([a, b], y) => [a.q, a.scale, a.zp, b.q, b.scale, b.zp, y.scale, y.zp],
+  },
   Add: { op: 'QLinearAdd', domain: MS, build: ([a, b], y) => [a.q, a.scale, a.zp, b.q, b.scale, b.zp, y.scale, y.zp] },
   Mul: { op: 'QLinearMul', domain: MS, build: ([a, b], y) => [a.q, a.scale, a.zp, b.q, b.scale, b.zp, y.scale, y.zp] },
   AveragePool: { op: 'QLinearAveragePool', domain: MS, build: ([x], y) => [x.q, x.scale, x.zp, y.scale, y.zp] },
-  GlobalAveragePool: { op: 'QLinearGlobalAveragePool', domain: MS, build: ([x], y) => [x.q, x.scale, x.zp, y.scale, y.zp] },
+  GlobalAveragePool: {
+    op: 'QLinearGlobalAveragePool',
+    domain: MS,
+    build: ([x], y) => [x.q, x.scale, x.zp, y.scale, y.zp],
+  },
   Sigmoid: { op: 'QLinearSigmoid', domain: MS, build: ([x], y) => [x.q, x.scale, x.zp, y.scale, y.zp] },
   LeakyRelu: { op: 'QLinearLeakyRelu', domain: MS, build: ([x], y) => [x.q, x.scale, x.zp, y.scale, y.zp] },
-  Concat: { op: 'QLinearConcat', domain: MS, build: (ins, y) => [y.scale, y.zp, ...ins.flatMap((x) => [x.q, x.scale, x.zp])] },
+  Concat: {
+    op: 'QLinearConcat',
+    domain: MS,
+    build: (ins, y) => [y.scale, y.zp, ...ins.flatMap((x) => [x.q, x.scale, x.zp])],
+  },
   Softmax: { op: 'QLinearSoftmax', domain: MS, build: ([x], y) => [x.q, x.scale, x.zp, y.scale, y.zp] },
 };
 
@@ -62,7 +84,13 @@ export function qdqToQOperator(model: Model): QOperatorResult {
       const operands = ins.filter((x): x is Operand => !!x);
       // Activations (everything but Conv/MatMul weights) need per-tensor parameters.
       const weightIdx = node.opType === 'Conv' || node.opType === 'MatMul' ? 1 : -1;
-      if (operands.some((o, i) => i !== weightIdx && !(node.opType === 'Conv' && i === 2) && !(scalar(o.scale) && scalar(o.zp))) || !scalar(out.scale)) continue;
+      if (
+        operands.some(
+          (o, i) => i !== weightIdx && !(node.opType === 'Conv' && i === 2) && !(scalar(o.scale) && scalar(o.zp)),
+        ) ||
+        !scalar(out.scale)
+      )
+        continue;
       const inputs = entry.build(operands, out, node);
       if (!inputs) continue;
       if (entry.domain && !model.opsetImports.has(entry.domain)) model.opsetImports.set(entry.domain, 1);
@@ -74,7 +102,14 @@ export function qdqToQOperator(model: Model): QOperatorResult {
         attributes.push({ name: 'opset', kind: 'int', value: opset });
         if (!node.attributes.has('axis')) attributes.push({ name: 'axis', kind: 'int', value: opset >= 13 ? -1 : 1 });
       }
-      const qnode = new Node({ opType: entry.op, domain: entry.domain, name: node.name ? `${node.name}_quant` : '', inputs, attributes, outputs: [`${q.outputs[0].name}__qlinear`] });
+      const qnode = new Node({
+        opType: entry.op,
+        domain: entry.domain,
+        name: node.name ? `${node.name}_quant` : '',
+        inputs,
+        attributes,
+        outputs: [`${q.outputs[0].name}__qlinear`],
+      });
       graph.insertBefore(q, qnode);
       const produced = q.outputs[0];
       graph.remove(q, { safe: false });

@@ -27,15 +27,24 @@ print(json.dumps(out))
 describe('quantizeWeight', () => {
   it('matches onnxruntime formulas (NumPy transcription) per tensor and per channel, including exact halves', () => {
     const values = Float32Array.from({ length: 300 }, (_, i) => Math.sin(i * 1.3) * (i % 7) * 0.3);
-    values[5] = 0.5; values[6] = -0.5; values[7] = 2.5;
+    values[5] = 0.5;
+    values[6] = -0.5;
+    values[7] = 2.5;
     const res = spawnSync('/usr/bin/python3', ['-c', ORACLE], { input: Buffer.from(values.buffer) });
     const expected = JSON.parse(res.stdout.toString());
     const w = Tensor.from('float32', [6, 50], values);
-    const cases = { int8_sym: { type: 'int8', symmetric: true }, uint8_asym: { type: 'uint8', symmetric: false }, int8_sym_axis0: { type: 'int8', symmetric: true, axis: 0 } } as const;
+    const cases = {
+      int8_sym: { type: 'int8', symmetric: true },
+      uint8_asym: { type: 'uint8', symmetric: false },
+      int8_sym_axis0: { type: 'int8', symmetric: true, axis: 0 },
+    } as const;
     for (const [name, opts] of Object.entries(cases)) {
       const r = quantizeWeight(w, opts);
       expect(Array.from(r.quantized.data as Int8Array), name).toEqual(expected[name].q);
-      expect(Array.from(r.scale.data as Float32Array).map((s) => Math.fround(s)), name).toEqual(expected[name].s.map((s: number) => Math.fround(s)));
+      expect(
+        Array.from(r.scale.data as Float32Array).map((s) => Math.fround(s)),
+        name,
+      ).toEqual(expected[name].s.map((s: number) => Math.fround(s)));
       expect(r.zeroPoint.toNumbers(), name).toEqual(expected[name].z);
     }
   });

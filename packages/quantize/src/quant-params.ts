@@ -8,22 +8,34 @@ import { InvalidArgumentError, Tensor } from '@edgeml/core';
 /** Integer element types a tensor can be quantized to. */
 export type QuantType = 'int8' | 'uint8' | 'int16' | 'uint16' | 'int4' | 'uint4';
 
-export interface QuantRange { qmin: number; qmax: number }
+export interface QuantRange {
+  qmin: number;
+  qmax: number;
+}
 
 /** The integer range for a type (onnxruntime's get_qmin_qmax_for_qType). */
 export function quantRange(type: QuantType, options: { symmetric?: boolean; reduceRange?: boolean } = {}): QuantRange {
   const { symmetric = false, reduceRange = false } = options;
   switch (type) {
-    case 'int8': return reduceRange ? { qmin: -64, qmax: 64 } : symmetric ? { qmin: -127, qmax: 127 } : { qmin: -128, qmax: 127 };
-    case 'uint8': return reduceRange ? { qmin: 0, qmax: 127 } : { qmin: 0, qmax: 255 };
-    case 'int16': return symmetric ? { qmin: -32767, qmax: 32767 } : { qmin: -32768, qmax: 32767 };
-    case 'uint16': return { qmin: 0, qmax: 65535 };
-    case 'int4': return symmetric ? { qmin: -7, qmax: 7 } : { qmin: -8, qmax: 7 };
-    case 'uint4': return { qmin: 0, qmax: 15 };
+    case 'int8':
+      return reduceRange ? { qmin: -64, qmax: 64 } : symmetric ? { qmin: -127, qmax: 127 } : { qmin: -128, qmax: 127 };
+    case 'uint8':
+      return reduceRange ? { qmin: 0, qmax: 127 } : { qmin: 0, qmax: 255 };
+    case 'int16':
+      return symmetric ? { qmin: -32767, qmax: 32767 } : { qmin: -32768, qmax: 32767 };
+    case 'uint16':
+      return { qmin: 0, qmax: 65535 };
+    case 'int4':
+      return symmetric ? { qmin: -7, qmax: 7 } : { qmin: -8, qmax: 7 };
+    case 'uint4':
+      return { qmin: 0, qmax: 15 };
   }
 }
 
-export interface ScaleZeroPoint { scale: number; zeroPoint: number }
+export interface ScaleZeroPoint {
+  scale: number;
+  zeroPoint: number;
+}
 
 /** Round half to even, as numpy.rint and onnxruntime do. */
 export function roundHalfEven(x: number): number {
@@ -35,18 +47,40 @@ export function roundHalfEven(x: number): number {
  * Scale and zero point that map [rmin, rmax] (widened to include 0) onto [qmin, qmax].
  * Symmetric ranges centre on 0 (zero point 0 for signed types, the midpoint for unsigned).
  */
-export function computeScaleZeroPoint(rmin: number, rmax: number, range: QuantRange, symmetric: boolean): ScaleZeroPoint {
-  if (!Number.isFinite(rmin) || !Number.isFinite(rmax) || rmin > rmax) throw new InvalidArgumentError(`invalid calibration range [${rmin}, ${rmax}]`, 'range');
-  let lo = Math.min(rmin, 0), hi = Math.max(rmax, 0);
-  if (symmetric) { const m = Math.max(Math.abs(lo), Math.abs(hi)); lo = -m; hi = m; }
+export function computeScaleZeroPoint(
+  rmin: number,
+  rmax: number,
+  range: QuantRange,
+  symmetric: boolean,
+): ScaleZeroPoint {
+  if (!Number.isFinite(rmin) || !Number.isFinite(rmax) || rmin > rmax)
+    throw new InvalidArgumentError(`invalid calibration range [${rmin}, ${rmax}]`, 'range');
+  let lo = Math.min(rmin, 0),
+    hi = Math.max(rmax, 0);
+  if (symmetric) {
+    const m = Math.max(Math.abs(lo), Math.abs(hi));
+    lo = -m;
+    hi = m;
+  }
   let scale = Math.fround((hi - lo) / (range.qmax - range.qmin));
   if (scale === 0 || !Number.isFinite(scale)) scale = 1;
-  const zeroPoint = symmetric ? (range.qmin < 0 ? 0 : Math.round((range.qmin + range.qmax) / 2)) : Math.min(range.qmax, Math.max(range.qmin, roundHalfEven(range.qmin - lo / scale)));
+  const zeroPoint = symmetric
+    ? range.qmin < 0
+      ? 0
+      : Math.round((range.qmin + range.qmax) / 2)
+    : Math.min(range.qmax, Math.max(range.qmin, roundHalfEven(range.qmin - lo / scale)));
   return { scale, zeroPoint };
 }
 
 /** Quantize values with one scale and zero point. */
-export function quantizeArray(values: ArrayLike<number>, { scale, zeroPoint }: ScaleZeroPoint, range: QuantRange, out: Int32Array = new Int32Array(values.length), offset = 0, stride = 1): Int32Array {
+export function quantizeArray(
+  values: ArrayLike<number>,
+  { scale, zeroPoint }: ScaleZeroPoint,
+  range: QuantRange,
+  out: Int32Array = new Int32Array(values.length),
+  offset = 0,
+  stride = 1,
+): Int32Array {
   for (let i = 0; i < values.length; i++) {
     const q = roundHalfEven(values[i] / scale) + zeroPoint;
     out[offset + i * stride] = q < range.qmin ? range.qmin : q > range.qmax ? range.qmax : q;
@@ -65,8 +99,14 @@ export interface QuantizedWeight {
   axis?: number;
 }
 
-const STORAGE: Record<'int8' | 'uint8' | 'int16' | 'uint16', (n: number) => Int8Array | Uint8Array | Int16Array | Uint16Array> = {
-  int8: (n) => new Int8Array(n), uint8: (n) => new Uint8Array(n), int16: (n) => new Int16Array(n), uint16: (n) => new Uint16Array(n),
+const STORAGE: Record<
+  'int8' | 'uint8' | 'int16' | 'uint16',
+  (n: number) => Int8Array | Uint8Array | Int16Array | Uint16Array
+> = {
+  int8: (n) => new Int8Array(n),
+  uint8: (n) => new Uint8Array(n),
+  int16: (n) => new Int16Array(n),
+  uint16: (n) => new Uint16Array(n),
 };
 
 /** Pack 4-bit values (low nibble first), as ONNX int4/uint4 tensors store them. */
@@ -95,7 +135,10 @@ export function quantTensor(type: QuantType, dims: readonly number[], q: Int32Ar
  * const { quantized, scale, zeroPoint } = quantizeWeight(w, { type: 'int8', symmetric: true, axis: 0 });
  * ```
  */
-export function quantizeWeight(weight: Tensor, options: { type: QuantType; symmetric: boolean; reduceRange?: boolean; axis?: number }): QuantizedWeight {
+export function quantizeWeight(
+  weight: Tensor,
+  options: { type: QuantType; symmetric: boolean; reduceRange?: boolean; axis?: number },
+): QuantizedWeight {
   const values: ArrayLike<number> = weight.dtype === 'float32' ? (weight.data as Float32Array) : weight.toFloat64();
   const range = quantRange(options.type, options);
   const dims = weight.dims;
@@ -107,24 +150,37 @@ export function quantizeWeight(weight: Tensor, options: { type: QuantType; symme
   const outer = axis === undefined ? 1 : dims.slice(0, axis).reduce((a, b) => a * b, 1);
   const scales = new Float32Array(channels);
   const zps = new Int32Array(channels);
-  const lo = new Float64Array(channels).fill(Infinity), hi = new Float64Array(channels).fill(-Infinity);
+  const lo = new Float64Array(channels).fill(Infinity),
+    hi = new Float64Array(channels).fill(-Infinity);
   for (let o = 0; o < outer; o++) {
     for (let c = 0; c < channels; c++) {
       const base = (o * channels + c) * inner;
-      let l = lo[c], h = hi[c];
-      for (let i = base; i < base + inner; i++) { const v = values[i]; if (v < l) l = v; if (v > h) h = v; }
-      lo[c] = l; hi[c] = h;
+      let l = lo[c],
+        h = hi[c];
+      for (let i = base; i < base + inner; i++) {
+        const v = values[i];
+        if (v < l) l = v;
+        if (v > h) h = v;
+      }
+      lo[c] = l;
+      hi[c] = h;
     }
   }
   for (let c = 0; c < channels; c++) {
-    const sz = computeScaleZeroPoint(lo[c] === Infinity ? 0 : lo[c], hi[c] === -Infinity ? 0 : hi[c], range, options.symmetric);
+    const sz = computeScaleZeroPoint(
+      lo[c] === Infinity ? 0 : lo[c],
+      hi[c] === -Infinity ? 0 : hi[c],
+      range,
+      options.symmetric,
+    );
     scales[c] = sz.scale;
     zps[c] = sz.zeroPoint;
   }
   const { qmin, qmax } = range;
   for (let o = 0; o < outer; o++) {
     for (let c = 0; c < channels; c++) {
-      const scale = scales[c], zp = zps[c];
+      const scale = scales[c],
+        zp = zps[c];
       const base = (o * channels + c) * inner;
       for (let i = base; i < base + inner; i++) {
         const x = values[i] / scale;
@@ -136,9 +192,21 @@ export function quantizeWeight(weight: Tensor, options: { type: QuantType; symme
       }
     }
   }
-  const quantized = packed ? quantTensor(options.type, dims, out as Int32Array) : Tensor.from(options.type, dims, out as never);
-  if (axis === undefined) return { quantized, scale: Tensor.from('float32', [], [scales[0]]), zeroPoint: quantTensor(options.type, [], Int32Array.of(zps[0])) };
-  return { quantized, scale: Tensor.from('float32', [channels], scales), zeroPoint: quantTensor(options.type, [channels], zps), axis };
+  const quantized = packed
+    ? quantTensor(options.type, dims, out as Int32Array)
+    : Tensor.from(options.type, dims, out as never);
+  if (axis === undefined)
+    return {
+      quantized,
+      scale: Tensor.from('float32', [], [scales[0]]),
+      zeroPoint: quantTensor(options.type, [], Int32Array.of(zps[0])),
+    };
+  return {
+    quantized,
+    scale: Tensor.from('float32', [channels], scales),
+    zeroPoint: quantTensor(options.type, [channels], zps),
+    axis,
+  };
 }
 
 /** Swap the last two axes of row-major float data: [batch, rows, cols] → [batch, cols, rows]. */

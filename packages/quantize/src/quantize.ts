@@ -3,8 +3,20 @@
  * pre-processes it, quantizes, and measures what changed.
  */
 import {
-  InvalidArgumentError, PassManager, batchNormFolding, constantFolding, deadCodeElimination, decodeModel, encodeModel,
-  identityElimination, shapeInference, tensorType, type Backend, type Model, type Node, type Tensor,
+  InvalidArgumentError,
+  PassManager,
+  batchNormFolding,
+  constantFolding,
+  deadCodeElimination,
+  decodeModel,
+  encodeModel,
+  identityElimination,
+  shapeInference,
+  tensorType,
+  type Backend,
+  type Model,
+  type Node,
+  type Tensor,
 } from '@edgeml/core';
 import type { CalibrationData, CalibrationSample, TensorRange } from './calibrate.js';
 import { quantizeDynamic, type DynamicQuantizeOptions } from './dynamic.js';
@@ -96,7 +108,10 @@ function exposing(model: Model, names: readonly string[]): Model {
   const outs = new Set(copy.graph.outputs.map((v) => v.name));
   for (const name of names) {
     const v = outs.has(name) ? undefined : copy.graph.findValue(name);
-    if (v && !v.const) { v.type ??= tensorType('float32'); copy.graph.outputs.push(v); }
+    if (v && !v.const) {
+      v.type ??= tensorType('float32');
+      copy.graph.outputs.push(v);
+    }
   }
   return copy;
 }
@@ -105,9 +120,23 @@ function exposing(model: Model, names: readonly string[]): Model {
  * SQNR and max error, float model against quantized on the same samples: every float
  * output, plus the named intermediate tensors (present in both models).
  */
-export async function compareOutputs(floatModel: Model, quantModel: Model, data: CalibrationData, backend: Backend, tensors: readonly string[] = [], quantNames: Record<string, string> = {}): Promise<OutputError[]> {
+export async function compareOutputs(
+  floatModel: Model,
+  quantModel: Model,
+  data: CalibrationData,
+  backend: Backend,
+  tensors: readonly string[] = [],
+  quantNames: Record<string, string> = {},
+): Promise<OutputError[]> {
   const a = await backend.createSession(tensors.length ? exposing(floatModel, tensors) : floatModel);
-  const b = await backend.createSession(tensors.length ? exposing(quantModel, tensors.map((t) => quantNames[t] ?? t)) : quantModel);
+  const b = await backend.createSession(
+    tensors.length
+      ? exposing(
+          quantModel,
+          tensors.map((t) => quantNames[t] ?? t),
+        )
+      : quantModel,
+  );
   const acc = new Map<string, { signal: number; noise: number; max: number }>();
   const outputNames = new Set(floatModel.graph.outputs.map((v) => v.name));
   try {
@@ -115,11 +144,17 @@ export async function compareOutputs(floatModel: Model, quantModel: Model, data:
       const [x, y] = [await a.run(sample), await b.run(sample)];
       for (const [name, t] of Object.entries(x)) {
         // Graph outputs compare by name; inner activations against what their readers see (the dequantized value).
-        const other = y[outputNames.has(name) ? name : quantNames[name] ?? name];
+        const other = y[outputNames.has(name) ? name : (quantNames[name] ?? name)];
         if (!floatTensorOf(t) || !other) continue;
-        const u = t.toFloat64(), v = other.toFloat64();
+        const u = t.toFloat64(),
+          v = other.toFloat64();
         const e = acc.get(name) ?? { signal: 0, noise: 0, max: 0 };
-        for (let i = 0; i < u.length; i++) { const d = u[i] - v[i]; e.signal += u[i] * u[i]; e.noise += d * d; e.max = Math.max(e.max, Math.abs(d)); }
+        for (let i = 0; i < u.length; i++) {
+          const d = u[i] - v[i];
+          e.signal += u[i] * u[i];
+          e.noise += d * d;
+          e.max = Math.max(e.max, Math.abs(d));
+        }
         acc.set(name, e);
       }
     }
@@ -127,7 +162,11 @@ export async function compareOutputs(floatModel: Model, quantModel: Model, data:
     await a.dispose();
     await b.dispose();
   }
-  return [...acc].map(([name, e]) => ({ name, sqnrDb: e.noise === 0 ? Infinity : 10 * Math.log10(e.signal / e.noise), maxAbsError: e.max }));
+  return [...acc].map(([name, e]) => ({
+    name,
+    sqnrDb: e.noise === 0 ? Infinity : 10 * Math.log10(e.signal / e.noise),
+    maxAbsError: e.max,
+  }));
 }
 
 /**
@@ -142,65 +181,132 @@ export async function compareOutputs(floatModel: Model, quantModel: Model, data:
  */
 export async function quantize(model: Model, options: QuantizeOptions): Promise<QuantizeResult> {
   const before = encodeModel(model);
-  const hasFloatWeights = [...model.graphs()].some((g) => [...g.initializers.values()].some((v) => v.const?.dtype === 'float32'));
-  if (!hasFloatWeights) throw new InvalidArgumentError('the model has no float32 weights: there is nothing to quantize', 'model');
+  const hasFloatWeights = [...model.graphs()].some((g) =>
+    [...g.initializers.values()].some((v) => v.const?.dtype === 'float32'),
+  );
+  if (!hasFloatWeights)
+    throw new InvalidArgumentError('the model has no float32 weights: there is nothing to quantize', 'model');
   const work = decodeModel(before);
   const original = decodeModel(before);
   if (options.preprocess ?? true) {
-    await new PassManager([shapeInference({ strict: false }), constantFolding(), batchNormFolding(), identityElimination(), deadCodeElimination()], { fixedPoint: true }).run(work);
+    await new PassManager(
+      [
+        shapeInference({ strict: false }),
+        constantFolding(),
+        batchNormFolding(),
+        identityElimination(),
+        deadCodeElimination(),
+      ],
+      { fixedPoint: true },
+    ).run(work);
   }
   const preprocessed = encodeModel(work);
-  let quantized: NodeOutcome[] = [], skipped: NodeOutcome[] = [];
+  let quantized: NodeOutcome[] = [],
+    skipped: NodeOutcome[] = [];
   let ranges: Record<string, TensorRange> | undefined;
   let dequantizedNames: Record<string, string> | undefined;
   switch (options.mode) {
-    case 'dynamic': ({ quantized, skipped } = quantizeDynamic(work, options)); break;
-    case 'static': ({ quantized, skipped, ranges, dequantizedNames } = await quantizeStatic(work, options)); break;
-    case 'int4': ({ quantized, skipped } = quantizeInt4(work, options)); break;
+    case 'dynamic':
+      ({ quantized, skipped } = quantizeDynamic(work, options));
+      break;
+    case 'static':
+      ({ quantized, skipped, ranges, dequantizedNames } = await quantizeStatic(work, options));
+      break;
+    case 'int4':
+      ({ quantized, skipped } = quantizeInt4(work, options));
+      break;
     case 'fp16': {
       const r = convertToFloat16(work, options);
       skipped = r.kept;
       const kept = new Set(r.kept.map((k) => `${k.opType}/${k.name}`));
-      quantized = [...work.graphs()].flatMap((g) => [...g]).filter((n) => !kept.has(`${n.opType}/${n.name}`)).map((n) => ({ name: n.name, opType: n.opType }));
+      quantized = [...work.graphs()]
+        .flatMap((g) => [...g])
+        .filter((n) => !kept.has(`${n.opType}/${n.name}`))
+        .map((n) => ({ name: n.name, opType: n.opType }));
       break;
     }
-    default: throw new InvalidArgumentError(`unknown mode '${(options as { mode: string }).mode}'; use dynamic, static, int4 or fp16`, 'mode');
+    default:
+      throw new InvalidArgumentError(
+        `unknown mode '${(options as { mode: string }).mode}'; use dynamic, static, int4 or fp16`,
+        'mode',
+      );
   }
   const after = encodeModel(work);
-  const result: QuantizeResult = { model: work, mode: options.mode, sizeBefore: before.byteLength, sizeAfter: after.byteLength, quantizedNodes: quantized, skippedNodes: skipped, ranges, dequantizedNames };
+  const result: QuantizeResult = {
+    model: work,
+    mode: options.mode,
+    sizeBefore: before.byteLength,
+    sizeAfter: after.byteLength,
+    quantizedNodes: quantized,
+    skippedNodes: skipped,
+    ranges,
+    dequantizedNames,
+  };
   const evaluation = options.evaluationData;
   const budget = options.accuracyBudget;
-  if (budget && (options.mode !== 'static' || !evaluation)) throw new InvalidArgumentError('accuracyBudget works in static mode with evaluationData', 'accuracyBudget');
-  if (budget && budget.minSqnrDb === undefined && !budget.metric) throw new InvalidArgumentError('accuracyBudget needs minSqnrDb, or a metric with minMetric', 'accuracyBudget');
-  if (budget && !!budget.metric !== (budget.minMetric !== undefined)) throw new InvalidArgumentError('accuracyBudget: give metric and minMetric together', 'accuracyBudget');
-  if (evaluation && options.accuracyBudget && (evaluation as Iterable<unknown>)[Symbol.iterator]?.() === (evaluation as unknown)) {
-    throw new InvalidArgumentError('with accuracyBudget the evaluation data is read several times: pass an array, not a one-shot iterator', 'evaluationData');
+  if (budget && (options.mode !== 'static' || !evaluation))
+    throw new InvalidArgumentError('accuracyBudget works in static mode with evaluationData', 'accuracyBudget');
+  if (budget && budget.minSqnrDb === undefined && !budget.metric)
+    throw new InvalidArgumentError('accuracyBudget needs minSqnrDb, or a metric with minMetric', 'accuracyBudget');
+  if (budget && !!budget.metric !== (budget.minMetric !== undefined))
+    throw new InvalidArgumentError('accuracyBudget: give metric and minMetric together', 'accuracyBudget');
+  if (
+    evaluation &&
+    options.accuracyBudget &&
+    (evaluation as Iterable<unknown>)[Symbol.iterator]?.() === (evaluation as unknown)
+  ) {
+    throw new InvalidArgumentError(
+      'with accuracyBudget the evaluation data is read several times: pass an array, not a one-shot iterator',
+      'evaluationData',
+    );
   }
   let final = result;
   if (evaluation && options.backend) {
     await evaluate(result, original, evaluation, options.backend);
-    if (options.mode === 'static' && options.accuracyBudget) final = await fallBack(result, original, preprocessed, options, evaluation);
+    if (options.mode === 'static' && options.accuracyBudget)
+      final = await fallBack(result, original, preprocessed, options, evaluation);
   }
   if (options.target) final.target = await checkTarget(final.model, options.target);
   return final;
 }
 
-async function evaluate(result: QuantizeResult, original: Model, data: CalibrationData, backend: Backend): Promise<void> {
+async function evaluate(
+  result: QuantizeResult,
+  original: Model,
+  data: CalibrationData,
+  backend: Backend,
+): Promise<void> {
   const outputs = new Set(original.graph.outputs.map((v) => v.name));
-  const errors = await compareOutputs(original, result.model, data, backend, result.mode === 'static' ? Object.keys(result.ranges ?? {}) : [], result.dequantizedNames);
+  const errors = await compareOutputs(
+    original,
+    result.model,
+    data,
+    backend,
+    result.mode === 'static' ? Object.keys(result.ranges ?? {}) : [],
+    result.dequantizedNames,
+  );
   result.outputErrors = errors.filter((e) => outputs.has(e.name));
   if (result.mode === 'static') result.tensorErrors = errors;
   result.sqnrDb = Math.min(...result.outputErrors.map((e) => e.sqnrDb));
 }
 
 /** Greedy fallback: put back in float the node that adds the most noise, re-quantize with the same ranges, measure again. */
-async function fallBack(result: QuantizeResult, original: Model, preprocessed: Uint8Array, options: QuantizeOptions & { mode: 'static' }, data: CalibrationData): Promise<QuantizeResult> {
+async function fallBack(
+  result: QuantizeResult,
+  original: Model,
+  preprocessed: Uint8Array,
+  options: QuantizeOptions & { mode: 'static' },
+  data: CalibrationData,
+): Promise<QuantizeResult> {
   const budget = options.accuracyBudget!;
   const fallback: string[] = [];
   let current = result;
   const met = async (r: QuantizeResult) => {
     if (budget.metric) r.metric = await budget.metric(r.model);
-    return (budget.minSqnrDb === undefined || (r.sqnrDb ?? Infinity) >= budget.minSqnrDb) && (r.metric === undefined || r.metric >= budget.minMetric!);
+    return (
+      (budget.minSqnrDb === undefined || (r.sqnrDb ?? Infinity) >= budget.minSqnrDb) &&
+      (r.metric === undefined || r.metric >= budget.minMetric!)
+    );
   };
   let ok = await met(current);
   while (!ok && fallback.length < (budget.maxFallbackNodes ?? 10)) {
@@ -218,9 +324,24 @@ async function fallBack(result: QuantizeResult, original: Model, preprocessed: U
     if (!worst) break;
     fallback.push(worst.name);
     const user = options.exclude;
-    const exclude = typeof user === 'function' ? (n: Node) => user(n) || fallback.includes(n.name) : [...(user ?? []), ...fallback.map((f) => `node:${f}`)];
-    const r = await quantizeStatic(model, { ...options, exclude, rangeOverrides: { ...options.rangeOverrides, ...result.ranges } });
-    current = { ...result, model, quantizedNodes: r.quantized, skippedNodes: r.skipped, sizeAfter: encodeModel(model).byteLength, ranges: r.ranges, dequantizedNames: r.dequantizedNames };
+    const exclude =
+      typeof user === 'function'
+        ? (n: Node) => user(n) || fallback.includes(n.name)
+        : [...(user ?? []), ...fallback.map((f) => `node:${f}`)];
+    const r = await quantizeStatic(model, {
+      ...options,
+      exclude,
+      rangeOverrides: { ...options.rangeOverrides, ...result.ranges },
+    });
+    current = {
+      ...result,
+      model,
+      quantizedNodes: r.quantized,
+      skippedNodes: r.skipped,
+      sizeAfter: encodeModel(model).byteLength,
+      ranges: r.ranges,
+      dequantizedNames: r.dequantizedNames,
+    };
     await evaluate(current, original, data, options.backend);
     ok = await met(current);
   }

@@ -28,10 +28,23 @@ export class Rewriter {
   }
 
   /** Insert `opType` before the anchor; returns its outputs. */
-  op(opType: string, inputs: (Value | undefined)[], attributes: ConstructorParameters<typeof Node>[0]['attributes'], outputNames: string[], domain = ''): Value[] {
+  op(
+    opType: string,
+    inputs: (Value | undefined)[],
+    attributes: ConstructorParameters<typeof Node>[0]['attributes'],
+    outputNames: string[],
+    domain = '',
+  ): Value[] {
     const anchor = this.anchor;
     if (!anchor) throw new Error('internal: Rewriter.at(anchor) was not called');
-    const node = new Node({ opType, domain, inputs, attributes, name: this.name(`${anchor.name || anchor.opType}_${opType}`), outputs: outputNames.map((b) => this.name(b)) });
+    const node = new Node({
+      opType,
+      domain,
+      inputs,
+      attributes,
+      name: this.name(`${anchor.name || anchor.opType}_${opType}`),
+      outputs: outputNames.map((b) => this.name(b)),
+    });
     this.graph.insertBefore(anchor, node);
     return [...node.outputs];
   }

@@ -10,7 +10,9 @@ export type Exclusion = readonly string[] | ((node: Node) => boolean);
 export function isExcluded(node: Node, exclude: Exclusion | undefined): boolean {
   if (!exclude) return false;
   if (typeof exclude === 'function') return exclude(node);
-  return exclude.some((e) => (e.startsWith('op:') ? node.opType === e.slice(3) : (e.startsWith('node:') ? e.slice(5) : e) === node.name));
+  return exclude.some((e) =>
+    e.startsWith('op:') ? node.opType === e.slice(3) : (e.startsWith('node:') ? e.slice(5) : e) === node.name,
+  );
 }
 
 /** One node's outcome, for the report. */

@@ -3,16 +3,58 @@
  * DequantizeLinear pairs, weights become integer constants behind DequantizeLinear, biases
  * int32 at scale x_scale·w_scale. onnxruntime fuses these into QLinear kernels.
  */
-import { InvalidArgumentError, Node, Tensor, UnsupportedOpError, Value, eliminateDeadCode, type Backend, type Graph, type Model } from '@edgeml/core';
+import {
+  InvalidArgumentError,
+  Node,
+  Tensor,
+  UnsupportedOpError,
+  Value,
+  eliminateDeadCode,
+  type Backend,
+  type Graph,
+  type Model,
+} from '@edgeml/core';
 import { calibrate, type CalibrationData, type CalibrationOptions, type TensorRange } from './calibrate.js';
-import { computeScaleZeroPoint, quantRange, quantTensor, quantizeArray, quantizeWeight, type QuantType } from './quant-params.js';
+import {
+  computeScaleZeroPoint,
+  quantRange,
+  quantTensor,
+  quantizeArray,
+  quantizeWeight,
+  type QuantType,
+} from './quant-params.js';
 import { Rewriter } from './rewrite.js';
 import { qdqToQOperator } from './qoperator.js';
 import { isExcluded, type Exclusion, type NodeOutcome } from './select.js';
 
 /** Ops whose float inputs and outputs get QDQ pairs; weights of Conv, ConvTranspose, MatMul and Gemm are quantized too. */
-export const STATIC_OPS = ['Conv', 'ConvTranspose', 'MatMul', 'Gemm', 'Add', 'Mul', 'Relu', 'Clip', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'Concat',
-  'Reshape', 'Transpose', 'Squeeze', 'Unsqueeze', 'Flatten', 'Resize', 'Softmax', 'Sigmoid', 'LeakyRelu', 'Split', 'Pad', 'Gather', 'Where'] as const;
+export const STATIC_OPS = [
+  'Conv',
+  'ConvTranspose',
+  'MatMul',
+  'Gemm',
+  'Add',
+  'Mul',
+  'Relu',
+  'Clip',
+  'MaxPool',
+  'AveragePool',
+  'GlobalAveragePool',
+  'Concat',
+  'Reshape',
+  'Transpose',
+  'Squeeze',
+  'Unsqueeze',
+  'Flatten',
+  'Resize',
+  'Softmax',
+  'Sigmoid',
+  'LeakyRelu',
+  'Split',
+  'Pad',
+  'Gather',
+  'Where',
+] as const;
 
 const WEIGHT_INPUT: Record<string, { weight: number; bias?: number; axis: (node: Node) => number }> = {
   Conv: { weight: 1, bias: 2, axis: () => 0 },
@@ -71,7 +113,8 @@ export interface StaticQuantizeResult {
   dequantizedNames: Record<string, string>;
 }
 
-const isFloatActivation = (v: Value | undefined): v is Value => !!v && !v.const && (v.dtype === undefined || v.dtype === 'float32');
+const isFloatActivation = (v: Value | undefined): v is Value =>
+  !!v && !v.const && (v.dtype === undefined || v.dtype === 'float32');
 
 /**
  * Quantize the main graph statically, in place.
@@ -86,11 +129,25 @@ export async function quantizeStatic(model: Model, options: StaticQuantizeOption
   const actType = options.activationType ?? 'uint8';
   const weightType = options.weightType ?? 'int8';
   const overrides = options.typeOverrides ?? {};
-  if (Object.keys(overrides).length && options.format === 'qoperator') throw new InvalidArgumentError('typeOverrides work in QDQ form only: QOperator kernels take one quantized type throughout', 'typeOverrides');
+  if (Object.keys(overrides).length && options.format === 'qoperator')
+    throw new InvalidArgumentError(
+      'typeOverrides work in QDQ form only: QOperator kernels take one quantized type throughout',
+      'typeOverrides',
+    );
   const wide = [actType, weightType, ...Object.values(overrides)].some((t) => ['int16', 'int4', 'uint4'].includes(t));
   const needOpset = wide ? 21 : options.perChannel ? 13 : 10;
-  if (opset < needOpset) throw new UnsupportedOpError('QuantizeLinear', '', opset, `static QDQ quantization with ${actType} activations and ${weightType} weights${options.perChannel ? ' per channel' : ''} needs opset ${needOpset} or later; this model imports opset ${opset}`);
-  if (!options.backend) throw new InvalidArgumentError('static quantization runs the model to calibrate it: pass a backend (e.g. new NodeBackend() from @edgeml/runtime-node)', 'backend');
+  if (opset < needOpset)
+    throw new UnsupportedOpError(
+      'QuantizeLinear',
+      '',
+      opset,
+      `static QDQ quantization with ${actType} activations and ${weightType} weights${options.perChannel ? ' per channel' : ''} needs opset ${needOpset} or later; this model imports opset ${opset}`,
+    );
+  if (!options.backend)
+    throw new InvalidArgumentError(
+      'static quantization runs the model to calibrate it: pass a backend (e.g. new NodeBackend() from @edgeml/runtime-node)',
+      'backend',
+    );
   const ops = new Set(options.opTypes ?? STATIC_OPS);
   const graph = model.graph;
   const result: StaticQuantizeResult = { quantized: [], skipped: [], ranges: {}, dequantizedNames: {} };
@@ -98,49 +155,94 @@ export async function quantizeStatic(model: Model, options: StaticQuantizeOption
   const chosen: Node[] = [];
   for (const node of graph) {
     if (!ops.has(node.opType) || (node.domain !== '' && node.domain !== 'ai.onnx')) continue;
-    if (isExcluded(node, options.exclude)) { result.skipped.push({ name: node.name, opType: node.opType, reason: 'excluded by the caller' }); continue; }
+    if (isExcluded(node, options.exclude)) {
+      result.skipped.push({ name: node.name, opType: node.opType, reason: 'excluded by the caller' });
+      continue;
+    }
     const w = WEIGHT_INPUT[node.opType];
-    if (w && !(node.inputs[w.weight]?.const?.dtype === 'float32' || isFloatActivation(node.inputs[w.weight]))) { result.skipped.push({ name: node.name, opType: node.opType, reason: 'weight is not float32' }); continue; }
-    if (node.opType === 'Gemm' && node.attr('transA', 'int', 0)) { result.skipped.push({ name: node.name, opType: node.opType, reason: 'transA=1 is not quantized' }); continue; }
-    if (!node.inputs.some(isFloatActivation)) { result.skipped.push({ name: node.name, opType: node.opType, reason: 'no float activation input' }); continue; }
+    if (w && !(node.inputs[w.weight]?.const?.dtype === 'float32' || isFloatActivation(node.inputs[w.weight]))) {
+      result.skipped.push({ name: node.name, opType: node.opType, reason: 'weight is not float32' });
+      continue;
+    }
+    if (node.opType === 'Gemm' && node.attr('transA', 'int', 0)) {
+      result.skipped.push({ name: node.name, opType: node.opType, reason: 'transA=1 is not quantized' });
+      continue;
+    }
+    if (!node.inputs.some(isFloatActivation)) {
+      result.skipped.push({ name: node.name, opType: node.opType, reason: 'no float activation input' });
+      continue;
+    }
     chosen.push(node);
   }
   // Activations to calibrate: float inputs and outputs of the chosen nodes.
   const activations = new Set<Value>();
   for (const n of chosen) {
-    n.inputs.forEach((v, i) => { if (isFloatActivation(v) && !(n.opType === 'Gather' && i === 1) && !(n.opType === 'Where' && i === 0)) activations.add(v); });
+    n.inputs.forEach((v, i) => {
+      if (isFloatActivation(v) && !(n.opType === 'Gather' && i === 1) && !(n.opType === 'Where' && i === 0))
+        activations.add(v);
+    });
     for (const o of n.outputs) if (o.name && (o.dtype === undefined || o.dtype === 'float32')) activations.add(o);
   }
-  const ioValues = options.fullInteger ? [...graph.inputs.filter((v) => !v.const && v.dtype === 'float32'), ...graph.outputs.filter((v) => v.dtype === 'float32')] : [];
+  const ioValues = options.fullInteger
+    ? [
+        ...graph.inputs.filter((v) => !v.const && v.dtype === 'float32'),
+        ...graph.outputs.filter((v) => v.dtype === 'float32'),
+      ]
+    : [];
   for (const v of ioValues) activations.add(v);
   for (const [name, t] of Object.entries(overrides)) {
     const v = graph.findValue(name);
     const isWeight = !!v?.const;
-    if (!v) throw new InvalidArgumentError(`typeOverrides['${name}']: the model has no tensor of that name`, 'typeOverrides');
-    if (!(isWeight ? WEIGHT_TYPES : ACTIVATION_TYPES).includes(t)) throw new InvalidArgumentError(`typeOverrides['${name}']: ${isWeight ? 'a weight' : 'an activation'} takes ${(isWeight ? WEIGHT_TYPES : ACTIVATION_TYPES).join(', ')}, got '${t}'`, 'typeOverrides');
+    if (!v)
+      throw new InvalidArgumentError(`typeOverrides['${name}']: the model has no tensor of that name`, 'typeOverrides');
+    if (!(isWeight ? WEIGHT_TYPES : ACTIVATION_TYPES).includes(t))
+      throw new InvalidArgumentError(
+        `typeOverrides['${name}']: ${isWeight ? 'a weight' : 'an activation'} takes ${(isWeight ? WEIGHT_TYPES : ACTIVATION_TYPES).join(', ')}, got '${t}'`,
+        'typeOverrides',
+      );
   }
   const names = [...activations].map((v) => v.name).filter((n) => !options.rangeOverrides?.[n]);
-  const ranges = names.length ? await calibrate(model, options.calibrationData, options.backend, names, options) : new Map<string, TensorRange>();
+  const ranges = names.length
+    ? await calibrate(model, options.calibrationData, options.backend, names, options)
+    : new Map<string, TensorRange>();
   for (const [n, r] of Object.entries(options.rangeOverrides ?? {})) ranges.set(n, r);
 
   const aRange = quantRange(actType, { symmetric: actType !== 'uint8' });
   /** Each activation's own type and integer range. */
   const actTypeOf = (name: string) => (overrides[name] as ActivationType | undefined) ?? actType;
-  const rangeOf = (name: string) => (overrides[name] ? quantRange(actTypeOf(name), { symmetric: actTypeOf(name) !== 'uint8' }) : aRange);
+  const rangeOf = (name: string) =>
+    overrides[name] ? quantRange(actTypeOf(name), { symmetric: actTypeOf(name) !== 'uint8' }) : aRange;
   if (actType === 'uint8') fuseActivations(graph, chosen, activations, ranges, result);
   // Softmax outputs live in [0, 1): a fixed 1/256 step (zero point 0) covers them, and is the
   // scale onnxruntime's QLinearSoftmax requires.
-  for (const n of chosen) if (n.opType === 'Softmax' && actTypeOf(n.outputs[0].name) === 'uint8' && !options.paramOverrides?.[n.outputs[0].name]) ranges.set(n.outputs[0].name, { min: 0, max: 255 / 256 });
+  for (const n of chosen)
+    if (
+      n.opType === 'Softmax' &&
+      actTypeOf(n.outputs[0].name) === 'uint8' &&
+      !options.paramOverrides?.[n.outputs[0].name]
+    )
+      ranges.set(n.outputs[0].name, { min: 0, max: 255 / 256 });
   const qdq = new Map<Value, Value>();
   /** Scale of each DequantizeLinear output, for the int32 bias of the node that reads it. */
   const dqScale = new Map<Value, number>();
   for (const [name, p] of Object.entries(options.paramOverrides ?? {})) {
     const r = rangeOf(name);
-    if (!(p.scale > 0) || !Number.isInteger(p.zeroPoint) || p.zeroPoint < r.qmin || p.zeroPoint > r.qmax) throw new InvalidArgumentError(`paramOverrides['${name}']: scale must be > 0 and zeroPoint an integer in [${r.qmin}, ${r.qmax}] for ${actTypeOf(name)}`, 'paramOverrides');
+    if (!(p.scale > 0) || !Number.isInteger(p.zeroPoint) || p.zeroPoint < r.qmin || p.zeroPoint > r.qmax)
+      throw new InvalidArgumentError(
+        `paramOverrides['${name}']: scale must be > 0 and zeroPoint an integer in [${r.qmin}, ${r.qmax}] for ${actTypeOf(name)}`,
+        'paramOverrides',
+      );
     // The range the parameters represent, so reports and fallbacks see it too.
     ranges.set(name, { min: (r.qmin - p.zeroPoint) * p.scale, max: (r.qmax - p.zeroPoint) * p.scale });
   }
-  const actParams = (v: Value) => options.paramOverrides?.[v.name] ?? computeScaleZeroPoint(ranges.get(v.name)!.min, ranges.get(v.name)!.max, rangeOf(v.name), actTypeOf(v.name) !== 'uint8');
+  const actParams = (v: Value) =>
+    options.paramOverrides?.[v.name] ??
+    computeScaleZeroPoint(
+      ranges.get(v.name)!.min,
+      ranges.get(v.name)!.max,
+      rangeOf(v.name),
+      actTypeOf(v.name) !== 'uint8',
+    );
 
   const rewriter = new Rewriter(graph);
   // One QuantizeLinear/DequantizeLinear pair per activation, before its first quantized reader.
@@ -164,17 +266,27 @@ export async function quantizeStatic(model: Model, options: StaticQuantizeOption
   for (const node of chosen) {
     const w = WEIGHT_INPUT[node.opType];
     const rw = rewriter.at(node);
-    node.inputs.forEach((v, i) => { const dq = v && qdq.get(v); if (dq) node.setInput(i, dq); });
+    node.inputs.forEach((v, i) => {
+      const dq = v && qdq.get(v);
+      if (dq) node.setInput(i, dq);
+    });
     if (w && node.inputs[w.weight]?.const) {
       const weight = node.inputs[w.weight]!;
       const preferred = options.perChannel ? w.axis(node) : undefined;
       const axis = preferred === -1 ? undefined : preferred;
       const wt = (overrides[weight.name] as WeightType | undefined) ?? weightType;
-      const qw = quantizeWeight(weight.const!, { type: wt, symmetric: !wt.startsWith('u'), reduceRange: options.reduceRange, axis });
+      const qw = quantizeWeight(weight.const!, {
+        type: wt,
+        symmetric: !wt.startsWith('u'),
+        reduceRange: options.reduceRange,
+        axis,
+      });
       const qv = rw.constant(`${weight.name}_quantized`, qw.quantized);
       const sv = rw.constant(`${weight.name}_scale`, qw.scale);
       const zv = rw.constant(`${weight.name}_zero_point`, qw.zeroPoint);
-      const [wdq] = rw.op('DequantizeLinear', [qv, sv, zv], axis === undefined ? {} : { axis }, [`${weight.name}_dequantized`]);
+      const [wdq] = rw.op('DequantizeLinear', [qv, sv, zv], axis === undefined ? {} : { axis }, [
+        `${weight.name}_dequantized`,
+      ]);
       node.setInput(w.weight, wdq);
       const bias = w.bias !== undefined ? node.inputs[w.bias] : undefined;
       const inputScale = node.inputs[0] ? dqScale.get(node.inputs[0]) : undefined;
@@ -184,10 +296,16 @@ export async function quantizeStatic(model: Model, options: StaticQuantizeOption
         const b = bias.const.data as Float32Array;
         const bscale = Float32Array.from(b, (_, c) => Math.fround(inputScale * (ws.length > 1 ? ws[c] : ws[0])));
         const q = new Int32Array(b.length);
-        for (let c = 0; c < b.length; c++) quantizeArray([b[c]], { scale: bscale[c], zeroPoint: 0 }, { qmin: -2147483648, qmax: 2147483647 }, q, c);
+        for (let c = 0; c < b.length; c++)
+          quantizeArray([b[c]], { scale: bscale[c], zeroPoint: 0 }, { qmin: -2147483648, qmax: 2147483647 }, q, c);
         const bq = rw.constant(`${bias.name}_quantized`, Tensor.from('int32', [b.length], q));
-        const bs = rw.constant(`${bias.name}_scale`, ws.length > 1 ? Tensor.from('float32', [b.length], bscale) : Tensor.from('float32', [], [bscale[0]]));
-        const [bdq] = rw.op('DequantizeLinear', [bq, bs], ws.length > 1 ? { axis: 0 } : {}, [`${bias.name}_dequantized`]);
+        const bs = rw.constant(
+          `${bias.name}_scale`,
+          ws.length > 1 ? Tensor.from('float32', [b.length], bscale) : Tensor.from('float32', [], [bscale[0]]),
+        );
+        const [bdq] = rw.op('DequantizeLinear', [bq, bs], ws.length > 1 ? { axis: 0 } : {}, [
+          `${bias.name}_dequantized`,
+        ]);
         node.setInput(w.bias!, bdq);
       }
     }
@@ -197,18 +315,29 @@ export async function quantizeStatic(model: Model, options: StaticQuantizeOption
   eliminateDeadCode(graph);
   graph.sortTopologically();
   if (options.format === 'qoperator') qdqToQOperator(model);
-  else if (options.format !== undefined && options.format !== 'qdq') throw new InvalidArgumentError(`format must be qdq or qoperator, got '${options.format}'`, 'format');
+  else if (options.format !== undefined && options.format !== 'qdq')
+    throw new InvalidArgumentError(`format must be qdq or qoperator, got '${options.format}'`, 'format');
   return result;
 }
 
 /** Swap float inputs and outputs for integer ones of the same names, recording their parameters. */
-function makeFullInteger(model: Model, io: Value[], ranges: Map<string, TensorRange>, actType: 'uint8' | 'int8' | 'int16', aRange: ReturnType<typeof quantRange>, rewriter: Rewriter): void {
+function makeFullInteger(
+  model: Model,
+  io: Value[],
+  ranges: Map<string, TensorRange>,
+  actType: 'uint8' | 'int8' | 'int16',
+  aRange: ReturnType<typeof quantRange>,
+  rewriter: Rewriter,
+): void {
   const graph = model.graph;
   for (const v of io) {
     const r = ranges.get(v.name);
     if (!r) continue;
     const sz = computeScaleZeroPoint(r.min, r.max, aRange, actType !== 'uint8');
-    model.metadata.set(`edgeml.quantization.${v.name}`, JSON.stringify({ scale: sz.scale, zeroPoint: sz.zeroPoint, type: actType }));
+    model.metadata.set(
+      `edgeml.quantization.${v.name}`,
+      JSON.stringify({ scale: sz.scale, zeroPoint: sz.zeroPoint, type: actType }),
+    );
     const name = v.name;
     const shape = v.shape;
     const scale = rewriter.constant(`${name}_io_scale`, Tensor.from('float32', [], [sz.scale]));
@@ -227,7 +356,12 @@ function makeFullInteger(model: Model, io: Value[], ranges: Map<string, TensorRa
       const producer = v.producer();
       if (!producer) continue;
       v.name = rewriter.name(`${name}_float`);
-      const q = new Node({ opType: 'QuantizeLinear', name: rewriter.name(`${name}_quantize_output`), inputs: [v, scale, zp], outputs: [new Value(name, { kind: 'tensor', dtype: actType, shape })] });
+      const q = new Node({
+        opType: 'QuantizeLinear',
+        name: rewriter.name(`${name}_quantize_output`),
+        inputs: [v, scale, zp],
+        outputs: [new Value(name, { kind: 'tensor', dtype: actType, shape })],
+      });
       graph.insertAfter(producer, q);
       graph.outputs[graph.outputs.indexOf(v)] = q.outputs[0];
     }
@@ -240,7 +374,13 @@ function makeFullInteger(model: Model, io: Value[], ranges: Map<string, TensorRa
  * (which starts at 0), clamps exactly as the activation did. onnxruntime then sees
  * DQ → Conv → Q and fuses it into one integer kernel.
  */
-function fuseActivations(graph: Graph, chosen: Node[], activations: Set<Value>, ranges: Map<string, TensorRange>, result: StaticQuantizeResult): void {
+function fuseActivations(
+  graph: Graph,
+  chosen: Node[],
+  activations: Set<Value>,
+  ranges: Map<string, TensorRange>,
+  result: StaticQuantizeResult,
+): void {
   const isChosen = new Set(chosen);
   for (const act of [...chosen]) {
     if (act.opType !== 'Relu' && act.opType !== 'Clip') continue;
@@ -263,7 +403,11 @@ function fuseActivations(graph: Graph, chosen: Node[], activations: Set<Value>, 
     producer.replaceOutput(producer.outputs.indexOf(x), y);
     activations.delete(x);
     chosen.splice(chosen.indexOf(act), 1);
-    result.quantized.push({ name: act.name, opType: act.opType, reason: `fused into ${producer.opType} '${producer.name}' (its QuantizeLinear clamps at 0)` });
+    result.quantized.push({
+      name: act.name,
+      opType: act.opType,
+      reason: `fused into ${producer.opType} '${producer.name}' (its QuantizeLinear clamps at 0)`,
+    });
   }
 }
 

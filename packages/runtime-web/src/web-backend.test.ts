@@ -16,7 +16,11 @@ const MNIST = path.join(ROOT, 'tests', 'fixtures', 'mnist-cnn.onnx');
 const web = new WebBackend();
 const node = new NodeBackend();
 
-async function outputsOn(backend: WebBackend | NodeBackend, model: Model, feeds: Record<string, T>): Promise<Record<string, T>> {
+async function outputsOn(
+  backend: WebBackend | NodeBackend,
+  model: Model,
+  feeds: Record<string, T>,
+): Promise<Record<string, T>> {
   const s = await backend.createSession(model);
   try {
     return await s.run(feeds);
@@ -28,7 +32,13 @@ async function outputsOn(backend: WebBackend | NodeBackend, model: Model, feeds:
 describe('quantized models on wasm', () => {
   it('every @edgeml/quantize form of the MNIST CNN runs on wasm and answers as onnxruntime-node does', async () => {
     const float = await loadModel(MNIST);
-    const images = Array.from({ length: 4 }, (_, k) => ({ image: Tensor.from('float32', [1, 1, 28, 28], Float32Array.from({ length: 784 }, (_, i) => ((i * (k + 3)) % 29) / 29)) }));
+    const images = Array.from({ length: 4 }, (_, k) => ({
+      image: Tensor.from(
+        'float32',
+        [1, 1, 28, 28],
+        Float32Array.from({ length: 784 }, (_, i) => ((i * (k + 3)) % 29) / 29),
+      ),
+    }));
     const forms: [string, QuantizeOptions][] = [
       ['dynamic int8', { mode: 'dynamic' }],
       ['static QDQ int8, per channel', { mode: 'static', calibrationData: images, backend: node, perChannel: true }],
@@ -40,7 +50,8 @@ describe('quantized models on wasm', () => {
       const { model } = await quantize(float, options);
       for (const feeds of images) {
         const [w, n] = [await outputsOn(web, model, feeds), await outputsOn(node, model, feeds)];
-        const a = w.logits.toFloat64(), b = n.logits.toFloat64();
+        const a = w.logits.toFloat64(),
+          b = n.logits.toFloat64();
         const scale = Math.max(...b.map(Math.abs));
         const diff = Math.max(...a.map((v, i) => Math.abs(v - b[i])));
         expect(diff / scale, label).toBeLessThan(label === 'fp16' ? 2e-3 : 1e-5);
@@ -65,7 +76,9 @@ describe('what wasm cannot do, said clearly', () => {
     const fd = fs.openSync(file, 'w');
     fs.ftruncateSync(fd, 2.5 * 2 ** 30); // sparse: no disk, no memory
     fs.closeSync(fd);
-    await expect(web.createSession(file)).rejects.toThrow(/huge.onnx' is 2.50 GiB; onnxruntime-web takes at most 2.00 GiB/);
+    await expect(web.createSession(file)).rejects.toThrow(
+      /huge.onnx' is 2.50 GiB; onnxruntime-web takes at most 2.00 GiB/,
+    );
 
     const g = new Graph('big');
     const x = g.addInput('x', tensorType('float32', [1]));
@@ -87,16 +100,22 @@ describe('what wasm cannot do, said clearly', () => {
 
   it('refuses to restart the wasm runtime with other settings', async () => {
     await web.init();
-    await expect(new WebBackend({ numThreads: 3 }).init()).rejects.toThrow(/already started in this process.*cannot restart/);
+    await expect(new WebBackend({ numThreads: 3 }).init()).rejects.toThrow(
+      /already started in this process.*cannot restart/,
+    );
     expect(() => new WebBackend({ numThreads: 0 })).toThrow(/numThreads must be a positive integer/);
   });
 });
 
-describe('the quantizer\'s wasm target check', () => {
+describe("the quantizer's wasm target check", () => {
   it('lists every op wasm cannot run, with the nodes that use it', async () => {
     const r = await quantize(gemmThenMinInt16(), { mode: 'dynamic', target: web });
     expect(r.quantizedNodes.map((n) => n.name)).toContain('fc');
-    expect(r.target).toMatchObject({ runtime: 'onnxruntime-web', loads: false, unsupportedOps: [{ opType: 'Min', domain: '', nodes: ['min_a', 'min_b'] }] });
+    expect(r.target).toMatchObject({
+      runtime: 'onnxruntime-web',
+      loads: false,
+      unsupportedOps: [{ opType: 'Min', domain: '', nodes: ['min_a', 'min_b'] }],
+    });
     expect(r.target!.error).toMatch(/no kernel for Min/);
     const ok = await quantize(await loadModel(MNIST), { mode: 'dynamic', target: web });
     expect(ok.target).toEqual({ runtime: 'onnxruntime-web', loads: true, unsupportedOps: [] });

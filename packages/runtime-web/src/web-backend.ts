@@ -1,5 +1,18 @@
 import * as ort from 'onnxruntime-web';
-import { BackendError, Graph, InvalidArgumentError, Model, OrtSessionAdapter, encodeModel, missingKernelError, tensorType, type Backend, type OrtSessionLike, type Session, type SessionOptions } from '@edgeml/core';
+import {
+  BackendError,
+  Graph,
+  InvalidArgumentError,
+  Model,
+  OrtSessionAdapter,
+  encodeModel,
+  missingKernelError,
+  tensorType,
+  type Backend,
+  type OrtSessionLike,
+  type Session,
+  type SessionOptions,
+} from '@edgeml/core';
 import { toWebTensor } from './tensor-bridge.js';
 import { isNode, readModelSource } from './model-source.js';
 
@@ -56,7 +69,10 @@ function probeModel(): Uint8Array {
 function outOfMemoryError(e: unknown): BackendError | undefined {
   const message = (e as Error).message ?? String(e);
   if (!/OOM|out of memory|Array buffer allocation failed|memory access out of bounds/i.test(message)) return undefined;
-  return new BackendError(`onnxruntime-web ran out of WebAssembly memory (4 GiB at most, holding the model bytes and its weights): ${message}. Use onnxruntime-node, or make the model smaller (edgeml quantize --mode int4 or fp16)`, { backend: NAME, cause: e });
+  return new BackendError(
+    `onnxruntime-web ran out of WebAssembly memory (4 GiB at most, holding the model bytes and its weights): ${message}. Use onnxruntime-node, or make the model smaller (edgeml quantize --mode int4 or fp16)`,
+    { backend: NAME, cause: e },
+  );
 }
 
 /**
@@ -78,15 +94,22 @@ export class WebBackend implements Backend {
 
   constructor(private readonly options: WebBackendOptions = {}) {
     const t = options.numThreads;
-    if (t !== undefined && (!Number.isInteger(t) || t < 1)) throw new InvalidArgumentError(`numThreads must be a positive integer, got ${t}`, 'numThreads');
+    if (t !== undefined && (!Number.isInteger(t) || t < 1))
+      throw new InvalidArgumentError(`numThreads must be a positive integer, got ${t}`, 'numThreads');
   }
 
   async init(): Promise<void> {
     const { numThreads, wasmPaths, proxy } = this.options;
     if (startedWith) {
-      if ((numThreads !== undefined && numThreads !== startedWith.numThreads) || (wasmPaths !== undefined && !sameSettings(wasmPaths, startedWith.wasmPaths))) {
+      if (
+        (numThreads !== undefined && numThreads !== startedWith.numThreads) ||
+        (wasmPaths !== undefined && !sameSettings(wasmPaths, startedWith.wasmPaths))
+      ) {
         const scope = isNode ? 'process' : 'page';
-        throw new BackendError(`onnxruntime-web's wasm runtime already started in this ${scope} with ${startedWith.numThreads ?? 'default'} threads and wasm files from ${JSON.stringify(startedWith.wasmPaths ?? 'the package')}; it cannot restart with other settings. Use one WebBackend configuration per ${scope}`, { backend: NAME });
+        throw new BackendError(
+          `onnxruntime-web's wasm runtime already started in this ${scope} with ${startedWith.numThreads ?? 'default'} threads and wasm files from ${JSON.stringify(startedWith.wasmPaths ?? 'the package')}; it cannot restart with other settings. Use one WebBackend configuration per ${scope}`,
+          { backend: NAME },
+        );
       }
       return;
     }
@@ -99,7 +122,10 @@ export class WebBackend implements Backend {
       await probe.release();
     } catch (e) {
       const where = wasmPaths === undefined ? 'beside the onnxruntime-web module' : `from ${JSON.stringify(wasmPaths)}`;
-      throw new BackendError(`onnxruntime-web could not start its wasm runtime (files loaded ${where}): ${(e as Error).message}. Serve onnxruntime-web's dist/ort-wasm-*.wasm and .mjs files there, or set wasmPaths to where they are`, { backend: NAME, cause: e });
+      throw new BackendError(
+        `onnxruntime-web could not start its wasm runtime (files loaded ${where}): ${(e as Error).message}. Serve onnxruntime-web's dist/ort-wasm-*.wasm and .mjs files there, or set wasmPaths to where they are`,
+        { backend: NAME, cause: e },
+      );
     }
     startedWith = { numThreads: ort.env.wasm.numThreads as number | undefined, wasmPaths };
   }
@@ -108,7 +134,11 @@ export class WebBackend implements Backend {
     if (!startedWith) await this.init();
     const bytes = await readModelSource(model, MAX_WEB_MODEL_BYTES);
     const ir = model instanceof Model ? model : undefined;
-    const wanted = options.executionProviders?.length ? options.executionProviders : this.options.executionProviders?.length ? this.options.executionProviders : ['wasm'];
+    const wanted = options.executionProviders?.length
+      ? options.executionProviders
+      : this.options.executionProviders?.length
+        ? this.options.executionProviders
+        : ['wasm'];
     const candidates = [...wanted.filter((ep) => ep !== 'wasm'), 'wasm'];
     const available = availableWebExecutionProviders();
     const failures: { name: string; reason: string }[] = [];
@@ -122,7 +152,11 @@ export class WebBackend implements Backend {
         continue;
       }
       try {
-        const session = new WebSession(await ort.InferenceSession.create(bytes, { ...sessionOptions, executionProviders: [ep] }), [ep], ir);
+        const session = new WebSession(
+          await ort.InferenceSession.create(bytes, { ...sessionOptions, executionProviders: [ep] }),
+          [ep],
+          ir,
+        );
         session.skippedExecutionProviders = [...failures];
         return session;
       } catch (e) {
@@ -133,7 +167,10 @@ export class WebBackend implements Backend {
       }
     }
     const what = typeof model === 'string' ? `'${model}'` : 'the model';
-    throw new BackendError(`onnxruntime-web could not create a session for ${what}:\n  ${failures.map((f) => `${f.name}: ${f.reason}`).join('\n  ')}`, { backend: NAME });
+    throw new BackendError(
+      `onnxruntime-web could not create a session for ${what}:\n  ${failures.map((f) => `${f.name}: ${f.reason}`).join('\n  ')}`,
+      { backend: NAME },
+    );
   }
 }
 

@@ -12,7 +12,12 @@ export type CaseOutcome =
   | { kind: 'not-applicable'; reason: string };
 
 /** The error's message on one line. */
-const oneLine = (e: unknown) => ((e as Error).message ?? String(e)).split('\n').map((l) => l.trim()).filter(Boolean).join('; ');
+const oneLine = (e: unknown) =>
+  ((e as Error).message ?? String(e))
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join('; ');
 
 /**
  * Run one case of the ONNX backend test data on a backend through the public contract:
@@ -27,7 +32,9 @@ export async function runBackendCase(backend: Backend, c: TestCase): Promise<Cas
   }
   let session;
   try {
-    session = await backend.createSession(new Uint8Array(fs.readFileSync(c.model)), { graphOptimizationLevel: 'disabled' });
+    session = await backend.createSession(new Uint8Array(fs.readFileSync(c.model)), {
+      graphOptimizationLevel: 'disabled',
+    });
   } catch (e) {
     return { kind: 'cannot-run', reason: oneLine(e), errorName: (e as Error).name };
   }
@@ -36,7 +43,9 @@ export async function runBackendCase(backend: Backend, c: TestCase): Promise<Cas
   try {
     for (const [k, set] of c.dataSets.entries()) {
       const feeds: Record<string, Tensor> = {};
-      inputSets[k].forEach((t, i) => { feeds[session.inputs[i].name] = t; });
+      inputSets[k].forEach((t, i) => {
+        feeds[session.inputs[i].name] = t;
+      });
       let out: Record<string, Tensor>;
       try {
         out = await session.run(feeds);

@@ -2,7 +2,16 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BackendError, EdgeMLError, InvalidArgumentError, Tensor, decodeModel, float32ToFloat16Bits, type Backend, type DType } from '@edgeml/core';
+import {
+  BackendError,
+  EdgeMLError,
+  InvalidArgumentError,
+  Tensor,
+  decodeModel,
+  float32ToFloat16Bits,
+  type Backend,
+  type DType,
+} from '@edgeml/core';
 import { runBackendCase, type CaseOutcome } from './backend-case.js';
 import { addMulModel, identityModel } from './contract-models.js';
 import { listCases, type TestCase } from './testdata.js';
@@ -13,12 +22,16 @@ import { listCases, type TestCase } from './testdata.js';
  * and a fixed one is noticed.
  */
 export const ONNXRUNTIME_KNOWN_DISAGREEMENTS: Record<string, string> = {
-  'node/test_bernoulli_double': 'random sampling: the expected data came from NumPy\'s generator, onnxruntime has its own',
+  'node/test_bernoulli_double':
+    "random sampling: the expected data came from NumPy's generator, onnxruntime has its own",
   'node/test_bernoulli_seed': 'random sampling: the same seed drives a different generator in onnxruntime',
-  'node/test_training_dropout_default_mask': 'random dropout mask from onnxruntime\'s generator, not NumPy\'s',
-  'node/test_dft_inverse': 'float32 FFT round-off (~1e-5) where the expected value is exactly 0, beyond the absolute tolerance 1e-7',
-  'node/test_stft': 'float32 FFT round-off (~6e-6) where the expected value is exactly 0, beyond the absolute tolerance 1e-7',
-  'node/test_resize_downsample_scales_cubic_align_corners': 'onnxruntime computes cubic downsampling with align_corners differently from the reference (2.5 vs 2.395)',
+  'node/test_training_dropout_default_mask': "random dropout mask from onnxruntime's generator, not NumPy's",
+  'node/test_dft_inverse':
+    'float32 FFT round-off (~1e-5) where the expected value is exactly 0, beyond the absolute tolerance 1e-7',
+  'node/test_stft':
+    'float32 FFT round-off (~6e-6) where the expected value is exactly 0, beyond the absolute tolerance 1e-7',
+  'node/test_resize_downsample_scales_cubic_align_corners':
+    'onnxruntime computes cubic downsampling with align_corners differently from the reference (2.5 vs 2.395)',
 };
 
 /** How a backend takes part in the shared suite. */
@@ -36,7 +49,8 @@ export interface ConformanceOptions {
 const IDENTITY_VALUES: Partial<Record<DType, () => Tensor>> = {
   float32: () => Tensor.from('float32', [2, 3], [0, -1.5, 3.25, 3.4e38, -0, 1e-30]),
   float64: () => Tensor.from('float64', [2, 3], [0, -1.5, 1e300, -1e-300, Math.PI, 2 ** 53]),
-  float16: () => Tensor.from('float16', [2, 3], Uint16Array.from([0, -1.5, 65504, 6e-8, 0.1, -2], float32ToFloat16Bits)),
+  float16: () =>
+    Tensor.from('float16', [2, 3], Uint16Array.from([0, -1.5, 65504, 6e-8, 0.1, -2], float32ToFloat16Bits)),
   int8: () => Tensor.from('int8', [2, 3], [-128, -1, 0, 1, 64, 127]),
   uint8: () => Tensor.from('uint8', [2, 3], [0, 1, 2, 128, 254, 255]),
   int16: () => Tensor.from('int16', [2, 3], [-32768, -1, 0, 1, 1000, 32767]),
@@ -49,9 +63,12 @@ const IDENTITY_VALUES: Partial<Record<DType, () => Tensor>> = {
   string: () => Tensor.from('string', [2, 3], ['', 'a', 'ünïcødé', 'with space', '0', 'x'.repeat(100)]),
 };
 
-const sameBytes = (a: Tensor, b: Tensor) => a.dtype === b.dtype && a.dims.join() === b.dims.join() && (a.dtype === 'string'
-  ? a.stringBytes.every((s, i) => Buffer.compare(Buffer.from(s), Buffer.from(b.stringBytes[i])) === 0)
-  : Buffer.compare(Buffer.from(a.bytes), Buffer.from(b.bytes)) === 0);
+const sameBytes = (a: Tensor, b: Tensor) =>
+  a.dtype === b.dtype &&
+  a.dims.join() === b.dims.join() &&
+  (a.dtype === 'string'
+    ? a.stringBytes.every((s, i) => Buffer.compare(Buffer.from(s), Buffer.from(b.stringBytes[i])) === 0)
+    : Buffer.compare(Buffer.from(a.bytes), Buffer.from(b.bytes)) === 0);
 
 /**
  * A sample of the ONNX backend test data (every third case of the `node` suite plus the
@@ -78,7 +95,7 @@ export function describeBackendConformance(label: string, options: ConformanceOp
       expect(backend.version).toMatch(/^\d+\.\d+\.\d+/);
     });
 
-    it('creates sessions from bytes, a Model and a file path, with the model\'s inputs and outputs', async () => {
+    it("creates sessions from bytes, a Model and a file path, with the model's inputs and outputs", async () => {
       const backend = await options.backend();
       const bytes = addMulModel();
       const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'edgeml-contract-')), 'add_mul.onnx');
@@ -139,7 +156,9 @@ export function describeBackendConformance(label: string, options: ConformanceOp
       const s = await (await options.backend()).createSession(addMulModel(), { executionProviders: ['no-such-ep'] });
       expect(s.executionProviders?.length).toBeGreaterThan(0);
       expect(s.executionProviders).not.toContain('no-such-ep');
-      expect(s.skippedExecutionProviders).toEqual([{ name: 'no-such-ep', reason: expect.stringMatching(/not (available|offer)/) }]);
+      expect(s.skippedExecutionProviders).toEqual([
+        { name: 'no-such-ep', reason: expect.stringMatching(/not (available|offer)/) },
+      ]);
       expect(Array.from((await s.run({ a, b })).sum.toFloat64())).toEqual([1.5, 1, 5, 4, 15, 3]);
       await s.dispose();
     });
@@ -152,26 +171,43 @@ export function describeBackendConformance(label: string, options: ConformanceOp
       expect(cases.length).toBeGreaterThan(300);
       const outcomes = new Map<string, CaseOutcome>();
       for (const c of cases) outcomes.set(c.name, await runBackendCase(backend, c));
-      const by = (k: CaseOutcome['kind']) => [...outcomes].filter(([, o]) => o.kind === k) as [string, CaseOutcome & { reason?: string }][];
-      const pass = by('pass'), cannot = by('cannot-run'), disagree = by('disagrees'), na = by('not-applicable');
+      const by = (k: CaseOutcome['kind']) =>
+        [...outcomes].filter(([, o]) => o.kind === k) as [string, CaseOutcome & { reason?: string }][];
+      const pass = by('pass'),
+        cannot = by('cannot-run'),
+        disagree = by('disagrees'),
+        na = by('not-applicable');
       const known = options.knownDisagreements ?? {};
       const report = [
         `${backend.name} ${backend.version ?? ''}: ${cases.length} cases of the ONNX backend test data`,
         `  pass: ${pass.length}`,
-        `  not applicable (inputs are sequences or optionals, which the contract does not carry): ${na.length}`, ...na.map(([n, o]) => `    - ${n}: ${o.reason}`),
-        `  cannot run (typed error from the backend): ${cannot.length}`, ...cannot.map(([n, o]) => `    - ${n}: ${o.reason}`),
-        `  runs but disagrees with the expected data: ${disagree.length}`, ...disagree.map(([n, o]) => `    - ${n}: ${o.reason}${known[n] ? ` (known: ${known[n]})` : ''}`),
+        `  not applicable (inputs are sequences or optionals, which the contract does not carry): ${na.length}`,
+        ...na.map(([n, o]) => `    - ${n}: ${o.reason}`),
+        `  cannot run (typed error from the backend): ${cannot.length}`,
+        ...cannot.map(([n, o]) => `    - ${n}: ${o.reason}`),
+        `  runs but disagrees with the expected data: ${disagree.length}`,
+        ...disagree.map(([n, o]) => `    - ${n}: ${o.reason}${known[n] ? ` (known: ${known[n]})` : ''}`),
       ].join('\n');
       const file = options.reportFile ?? path.join('.tmp', `conformance-${backend.name}.txt`);
       fs.mkdirSync(path.dirname(file), { recursive: true });
       fs.writeFileSync(file, report + '\n');
-      console.log(`${report.split('\n')[0]}: ${pass.length} pass, ${na.length} not applicable, ${cannot.length} cannot run, ${disagree.length} disagree (full list: ${file})`);
+      console.log(
+        `${report.split('\n')[0]}: ${pass.length} pass, ${na.length} not applicable, ${cannot.length} cannot run, ${disagree.length} disagree (full list: ${file})`,
+      );
       // Failures to run are the runtime's to report, but always as typed errors.
-      for (const [name, o] of cannot) expect(['BackendError', 'UnsupportedOpError', 'InvalidArgumentError'], `${name}: ${o.reason}`).toContain((o as { errorName: string }).errorName);
-      expect(disagree.map(([n]) => n).filter((n) => !known[n]), 'undeclared disagreements').toEqual([]);
-      expect(Object.keys(known).filter((n) => outcomes.get(n)?.kind !== 'disagrees'), 'declared disagreements that now pass or are gone').toEqual([]);
+      for (const [name, o] of cannot)
+        expect(['BackendError', 'UnsupportedOpError', 'InvalidArgumentError'], `${name}: ${o.reason}`).toContain(
+          (o as { errorName: string }).errorName,
+        );
+      expect(
+        disagree.map(([n]) => n).filter((n) => !known[n]),
+        'undeclared disagreements',
+      ).toEqual([]);
+      expect(
+        Object.keys(known).filter((n) => outcomes.get(n)?.kind !== 'disagrees'),
+        'declared disagreements that now pass or are gone',
+      ).toEqual([]);
       expect(pass.length).toBeGreaterThan(cases.length / 2);
     });
   });
 }
-

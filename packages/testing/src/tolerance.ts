@@ -10,13 +10,16 @@ export function mismatch(actual: Tensor, expected: Tensor, rtol = RTOL, atol = A
   if (actual.dtype !== expected.dtype) return `type ${actual.dtype} vs expected ${expected.dtype}`;
   if (actual.dtype === 'string') {
     const text = (t: Tensor) => t.stringBytes.map((b) => new TextDecoder().decode(b));
-    const a = text(actual), e = text(expected);
+    const a = text(actual),
+      e = text(expected);
     const i = e.findIndex((s, k) => s !== a[k]);
     return i < 0 ? undefined : `element ${i}: '${a[i]}' vs expected '${e[i]}'`;
   }
-  const a = actual.toFloat64(), e = expected.toFloat64();
+  const a = actual.toFloat64(),
+    e = expected.toFloat64();
   for (let i = 0; i < e.length; i++) {
-    const x = a[i], y = e[i];
+    const x = a[i],
+      y = e[i];
     if (x === y || (Number.isNaN(x) && Number.isNaN(y))) continue;
     if (!(Math.abs(x - y) <= atol + rtol * Math.abs(y))) return `element ${i}: ${x} vs expected ${y}`;
   }

@@ -3,11 +3,21 @@
 import { Tensor, type DType } from '@edgeml/core';
 import { WebBackend } from '@edgeml/runtime-web';
 
-interface PlainTensor { dtype: DType; dims: number[]; data: (number | string)[] }
+interface PlainTensor {
+  dtype: DType;
+  dims: number[];
+  data: (number | string)[];
+}
 interface Page {
   crossOriginIsolated: boolean;
   location: { search: string };
-  document: { getElementById(id: string): { textContent: string | null; innerHTML: string; querySelector(s: string): { insertAdjacentHTML(where: string, html: string): void } } };
+  document: {
+    getElementById(id: string): {
+      textContent: string | null;
+      innerHTML: string;
+      querySelector(s: string): { insertAdjacentHTML(where: string, html: string): void };
+    };
+  };
   edgeml?: unknown;
 }
 const page = globalThis as unknown as Page;
@@ -18,10 +28,22 @@ const backend = new WebBackend({ wasmPaths, numThreads: threads });
 
 async function run(modelUrl: string, feeds: Record<string, PlainTensor>, executionProviders?: string[]) {
   const session = await backend.createSession(modelUrl, { executionProviders });
-  const inputs = Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, Tensor.from(t.dtype, t.dims, t.data as number[])]));
+  const inputs = Object.fromEntries(
+    Object.entries(feeds).map(([k, t]) => [k, Tensor.from(t.dtype, t.dims, t.data as number[])]),
+  );
   const out = await session.run(inputs);
-  const result = Object.fromEntries(Object.entries(out).map(([k, t]) => [k, { dtype: t.dtype, dims: [...t.dims], data: Array.from(t.toFloat64()) }]));
-  const rows = Object.entries(result).map(([k, t]) => `<tr><td>${modelUrl}</td><td>${k}</td><td>[${t.dims.join(', ')}]</td><td>${t.data.slice(0, 4).map((v) => v.toFixed(5)).join(', ')}</td><td>${session.executionProviders?.join(', ')}</td></tr>`).join('');
+  const result = Object.fromEntries(
+    Object.entries(out).map(([k, t]) => [k, { dtype: t.dtype, dims: [...t.dims], data: Array.from(t.toFloat64()) }]),
+  );
+  const rows = Object.entries(result)
+    .map(
+      ([k, t]) =>
+        `<tr><td>${modelUrl}</td><td>${k}</td><td>[${t.dims.join(', ')}]</td><td>${t.data
+          .slice(0, 4)
+          .map((v) => v.toFixed(5))
+          .join(', ')}</td><td>${session.executionProviders?.join(', ')}</td></tr>`,
+    )
+    .join('');
   page.document.getElementById('results').querySelector('tbody').insertAdjacentHTML('beforeend', rows);
   const eps = session.executionProviders;
   await session.dispose();
@@ -40,7 +62,11 @@ async function failure(modelUrl: string) {
 backend.init().then(
   () => {
     page.edgeml = { run, failure, threads, version: backend.version };
-    page.document.getElementById('status').textContent = `onnxruntime-web ${backend.version}, wasm with ${threads} thread(s), cross-origin isolated: ${page.crossOriginIsolated}`;
+    page.document.getElementById('status').textContent =
+      `onnxruntime-web ${backend.version}, wasm with ${threads} thread(s), cross-origin isolated: ${page.crossOriginIsolated}`;
   },
-  (e: Error) => { page.document.getElementById('status').textContent = `failed: ${e.message}`; page.edgeml = { initError: e.message }; },
+  (e: Error) => {
+    page.document.getElementById('status').textContent = `failed: ${e.message}`;
+    page.edgeml = { initError: e.message };
+  },
 );

@@ -1,7 +1,17 @@
 import * as fs from 'node:fs';
 import { InvalidArgumentError, decodeNpy, type Tensor } from '@edgeml/core';
 import { writeFileAtomic } from '@edgeml/core/node';
-import { benchmark, benchmarkEnvironment, compare, renderHtml, renderMarkdown, renderText, type BenchmarkReport, type BenchmarkResult, type Thresholds } from '@edgeml/benchmark';
+import {
+  benchmark,
+  benchmarkEnvironment,
+  compare,
+  renderHtml,
+  renderMarkdown,
+  renderText,
+  type BenchmarkReport,
+  type BenchmarkResult,
+  type Thresholds,
+} from '@edgeml/benchmark';
 import type { Command } from '../command.js';
 import { UsageError } from '../cli-error.js';
 import { cliBackend } from '../backends.js';
@@ -20,7 +30,8 @@ function pairs(v: unknown, option: string): [string, string][] {
 function positiveInt(v: unknown, option: string, min = 1): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`--${option} must be an integer ≥ ${min}, got '${v}'`, option);
+  if (!Number.isInteger(n) || n < min)
+    throw new InvalidArgumentError(`--${option} must be an integer ≥ ${min}, got '${v}'`, option);
   return n;
 }
 
@@ -28,17 +39,26 @@ function thresholds(v: unknown): Partial<Thresholds> {
   const t: Partial<Thresholds> = {};
   for (const [k, raw] of pairs(v, 'threshold')) {
     if (k === 'statistic') {
-      if (!['mean', 'p50', 'p90', 'p95', 'p99', 'max'].includes(raw)) throw new InvalidArgumentError(`--threshold statistic must be mean, p50, p90, p95, p99 or max, got '${raw}'`, 'threshold');
+      if (!['mean', 'p50', 'p90', 'p95', 'p99', 'max'].includes(raw))
+        throw new InvalidArgumentError(
+          `--threshold statistic must be mean, p50, p90, p95, p99 or max, got '${raw}'`,
+          'threshold',
+        );
       t.latencyStatistic = raw as Thresholds['latencyStatistic'];
       continue;
     }
     const n = Number(raw);
-    if (!(n > 0)) throw new InvalidArgumentError(`--threshold ${k} must be a positive number, got '${raw}'`, 'threshold');
+    if (!(n > 0))
+      throw new InvalidArgumentError(`--threshold ${k} must be a positive number, got '${raw}'`, 'threshold');
     if (k === 'realtime') t.realtimeMs = n;
     else if (k === 'interactive') t.interactiveMs = n;
     else if (k === 'mobile') t.mobileBytes = n * 1e6;
     else if (k === 'embedded') t.embeddedBytes = n * 1e6;
-    else throw new InvalidArgumentError(`--threshold takes realtime, interactive (ms), mobile, embedded (MB) or statistic; got '${k}'`, 'threshold');
+    else
+      throw new InvalidArgumentError(
+        `--threshold takes realtime, interactive (ms), mobile, embedded (MB) or statistic; got '${k}'`,
+        'threshold',
+      );
   }
   return t;
 }
@@ -61,7 +81,8 @@ export type BenchJson = BenchmarkReport;
 export const benchCommand: Command = {
   name: 'bench',
   summary: 'measure latency percentiles, throughput, memory and size; compare models side by side',
-  usage: 'edgeml bench <model.onnx>... [--baseline model.onnx] [--backend node|web-wasm] [--runs N | --duration S] [--warmup N] [--threads N] [--shape name=1x3x224x224] [--input name=file.npy] [--fill name=value] [--profile] [--isolate] [--json] [--md report.md] [--html report.html]',
+  usage:
+    'edgeml bench <model.onnx>... [--baseline model.onnx] [--backend node|web-wasm] [--runs N | --duration S] [--warmup N] [--threads N] [--shape name=1x3x224x224] [--input name=file.npy] [--fill name=value] [--profile] [--isolate] [--json] [--md report.md] [--html report.html]',
   help: `Runs each model on the chosen backend and reports size, session init, first run, latency
 mean/std/min/max/p50/p90/p95/p99, throughput, peak memory, CPU time, and the field's targets
 (real-time < 50 ms, interactive < 200 ms at p95; mobile < 20 MB, embedded < 5 MB). With two or
@@ -97,38 +118,69 @@ Options:
 Example:
   edgeml bench silero.onnx silero.int8.onnx --shape input=1x512 --fill sr=16000 --threads 1 --html report.html`,
   options: {
-    backend: { type: 'string' }, runs: { type: 'string' }, duration: { type: 'string' }, warmup: { type: 'string' }, threads: { type: 'string' },
-    shape: { type: 'string', multiple: true }, input: { type: 'string', multiple: true }, fill: { type: 'string', multiple: true }, seed: { type: 'string' },
-    baseline: { type: 'string' }, profile: { type: 'boolean' }, isolate: { type: 'boolean' }, threshold: { type: 'string', multiple: true },
-    md: { type: 'string' }, html: { type: 'string' },
+    backend: { type: 'string' },
+    runs: { type: 'string' },
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
+    threads: { type: 'string' },
+    shape: { type: 'string', multiple: true },
+    input: { type: 'string', multiple: true },
+    fill: { type: 'string', multiple: true },
+    seed: { type: 'string' },
+    baseline: { type: 'string' },
+    profile: { type: 'boolean' },
+    isolate: { type: 'boolean' },
+    threshold: { type: 'string', multiple: true },
+    md: { type: 'string' },
+    html: { type: 'string' },
   },
   async run({ values, positionals, stdout, stderr }) {
     const models = [...(typeof values.baseline === 'string' ? [values.baseline] : []), ...positionals];
     if (positionals.length === 0) throw new UsageError('give at least one model file', 'bench');
-    for (const m of models) if (!fs.existsSync(m)) throw new InvalidArgumentError(`model file '${m}' does not exist`, 'model');
-    if (values.runs !== undefined && values.duration !== undefined) throw new UsageError('give --runs or --duration, not both', 'bench');
+    for (const m of models)
+      if (!fs.existsSync(m)) throw new InvalidArgumentError(`model file '${m}' does not exist`, 'model');
+    if (values.runs !== undefined && values.duration !== undefined)
+      throw new UsageError('give --runs or --duration, not both', 'bench');
     const runs = positiveInt(values.runs, 'runs');
     const duration = values.duration === undefined ? undefined : Number(values.duration);
-    if (duration !== undefined && !(duration > 0)) throw new InvalidArgumentError(`--duration must be a positive number of seconds, got '${values.duration}'`, 'duration');
-    const shapes = Object.fromEntries(pairs(values.shape, 'shape').map(([k, v]) => {
-      const dims = v.split('x').map(Number);
-      if (dims.some((d) => !Number.isInteger(d) || d < 0)) throw new InvalidArgumentError(`--shape ${k} takes sizes like 1x3x224x224, got '${v}'`, 'shape');
-      return [k, dims];
-    }));
-    const inputValues: Record<string, Tensor> = Object.fromEntries(pairs(values.input, 'input').map(([k, file]) => {
-      if (!fs.existsSync(file)) throw new InvalidArgumentError(`--input ${k}: file '${file}' does not exist`, 'input');
-      return [k, decodeNpy(fs.readFileSync(file), file)];
-    }));
-    const fills = Object.fromEntries(pairs(values.fill, 'fill').map(([k, v]) => {
-      if (!Number.isFinite(Number(v))) throw new InvalidArgumentError(`--fill ${k} takes a number, got '${v}'`, 'fill');
-      return [k, Number(v)];
-    }));
+    if (duration !== undefined && !(duration > 0))
+      throw new InvalidArgumentError(
+        `--duration must be a positive number of seconds, got '${values.duration}'`,
+        'duration',
+      );
+    const shapes = Object.fromEntries(
+      pairs(values.shape, 'shape').map(([k, v]) => {
+        const dims = v.split('x').map(Number);
+        if (dims.some((d) => !Number.isInteger(d) || d < 0))
+          throw new InvalidArgumentError(`--shape ${k} takes sizes like 1x3x224x224, got '${v}'`, 'shape');
+        return [k, dims];
+      }),
+    );
+    const inputValues: Record<string, Tensor> = Object.fromEntries(
+      pairs(values.input, 'input').map(([k, file]) => {
+        if (!fs.existsSync(file))
+          throw new InvalidArgumentError(`--input ${k}: file '${file}' does not exist`, 'input');
+        return [k, decodeNpy(fs.readFileSync(file), file)];
+      }),
+    );
+    const fills = Object.fromEntries(
+      pairs(values.fill, 'fill').map(([k, v]) => {
+        if (!Number.isFinite(Number(v)))
+          throw new InvalidArgumentError(`--fill ${k} takes a number, got '${v}'`, 'fill');
+        return [k, Number(v)];
+      }),
+    );
     const threads = positiveInt(values.threads, 'threads', 0);
     const { backend, isolation } = cliBackend(typeof values.backend === 'string' ? values.backend : 'node', threads);
     const common = {
-      backend, runs, durationMs: duration === undefined ? undefined : duration * 1000, warmup: positiveInt(values.warmup, 'warmup', 0),
-      threads, inputs: { shapes, values: inputValues, fills, seed: positiveInt(values.seed, 'seed', 0) },
-      profile: values.profile === true, thresholds: thresholds(values.threshold),
+      backend,
+      runs,
+      durationMs: duration === undefined ? undefined : duration * 1000,
+      warmup: positiveInt(values.warmup, 'warmup', 0),
+      threads,
+      inputs: { shapes, values: inputValues, fills, seed: positiveInt(values.seed, 'seed', 0) },
+      profile: values.profile === true,
+      thresholds: thresholds(values.threshold),
     };
     const progress = progressBar(stderr, !values.json && process.stderr.isTTY === true);
     let results: BenchmarkResult[];
@@ -137,11 +189,22 @@ Example:
     } else {
       let done = 0;
       const total = runs === undefined ? undefined : runs * models.length;
-      results = (await compare(models.map((model) => ({ model })), { ...common, isolate: values.isolate ? isolation : undefined, onRun: () => progress(++done, total) })).results;
+      results = (
+        await compare(
+          models.map((model) => ({ model })),
+          { ...common, isolate: values.isolate ? isolation : undefined, onRun: () => progress(++done, total) },
+        )
+      ).results;
     }
     const report: BenchmarkReport = { environment: benchmarkEnvironment(), results };
-    if (typeof values.md === 'string') await writeFileAtomic(values.md, (fd) => void fs.writeSync(fd, renderMarkdown(report)));
-    if (typeof values.html === 'string') await writeFileAtomic(values.html, (fd) => void fs.writeSync(fd, renderHtml(report)));
-    stdout(values.json ? JSON.stringify(report, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n' : renderText(report));
+    if (typeof values.md === 'string')
+      await writeFileAtomic(values.md, (fd) => void fs.writeSync(fd, renderMarkdown(report)));
+    if (typeof values.html === 'string')
+      await writeFileAtomic(values.html, (fd) => void fs.writeSync(fd, renderHtml(report)));
+    stdout(
+      values.json
+        ? JSON.stringify(report, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n'
+        : renderText(report),
+    );
   },
 };

@@ -26,16 +26,29 @@ export interface DemoRow {
 /** 512-sample windows at 16 kHz: tones with a moving pitch, bursts, and noise. */
 function windows(n: number): Record<string, Tensor>[] {
   let seed = 7;
-  const noise = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32 - 0.5);
+  const noise = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32 - 0.5;
   return Array.from({ length: n }, (_, w) => ({
-    input: Tensor.from('float32', [1, 512], Float32Array.from({ length: 512 }, (_, i) => (w % 3 ? 0.4 * Math.sin((2 * Math.PI * (150 + 20 * w) * i) / 16000) * (1 + Math.sin(i / 40)) : 0) + 0.02 * noise())),
+    input: Tensor.from(
+      'float32',
+      [1, 512],
+      Float32Array.from(
+        { length: 512 },
+        (_, i) =>
+          (w % 3 ? 0.4 * Math.sin((2 * Math.PI * (150 + 20 * w) * i) / 16000) * (1 + Math.sin(i / 40)) : 0) +
+          0.02 * noise(),
+      ),
+    ),
     sr: Tensor.from('int64', [], [16000n]),
     h: Tensor.from('float32', [2, 1, 64], new Float32Array(128)),
     c: Tensor.from('float32', [2, 1, 64], new Float32Array(128)),
   }));
 }
 
-async function speechProbabilities(backend: NodeBackend, model: Model, feeds: Record<string, Tensor>[]): Promise<number[]> {
+async function speechProbabilities(
+  backend: NodeBackend,
+  model: Model,
+  feeds: Record<string, Tensor>[],
+): Promise<number[]> {
   const session = await backend.createSession(model, { intraOpThreads: 1 });
   const probs: number[] = [];
   for (const f of feeds) probs.push((await session.run(f)).output.toFloat64()[0]);
@@ -52,7 +65,10 @@ export async function runDemo(runs = 200): Promise<DemoRow[]> {
   const variants: [string, QuantizeOptions][] = [
     ['fp16 weights and compute', { mode: 'fp16', backend, evaluationData: feeds }],
     ['int8 dynamic (LSTM weights)', { mode: 'dynamic', backend, evaluationData: feeds }],
-    ['int8 dynamic (LSTM + Conv as ConvInteger)', { mode: 'dynamic', opTypes: ['LSTM', 'Conv'], backend, evaluationData: feeds }],
+    [
+      'int8 dynamic (LSTM + Conv as ConvInteger)',
+      { mode: 'dynamic', opTypes: ['LSTM', 'Conv'], backend, evaluationData: feeds },
+    ],
   ];
   const models: [string, Model, number, number][] = [['float32 (original)', float, fs.statSync(file).size, Infinity]];
   for (const [variant, options] of variants) {
@@ -60,13 +76,24 @@ export async function runDemo(runs = 200): Promise<DemoRow[]> {
     models.push([variant, r.model, r.sizeAfter, r.outputErrors!.find((e) => e.name === 'output')!.sqnrDb]);
   }
   // Timing: every variant interleaved run by run on the same window, so drift hits all alike.
-  const { results } = await compare(models.map(([label, model]) => ({ model, label })), { backend, runs, warmup: 20, threads: 1, inputs: { values: feeds[1] } });
+  const { results } = await compare(
+    models.map(([label, model]) => ({ model, label })),
+    { backend, runs, warmup: 20, threads: 1, inputs: { values: feeds[1] } },
+  );
   const base = await speechProbabilities(backend, float, feeds);
   const rows: DemoRow[] = [];
   for (const [i, [variant, model, sizeBytes, sqnrDb]] of models.entries()) {
     const probs = i === 0 ? base : await speechProbabilities(backend, model, feeds);
     const t = results[i];
-    rows.push({ variant, sizeBytes, maxProbabilityDiff: Math.max(...probs.map((p, k) => Math.abs(p - base[k]))), sqnrDb, latencyP50Ms: t.latencyMs.p50, latencyP99Ms: t.latencyMs.p99, speedup: t.speedup });
+    rows.push({
+      variant,
+      sizeBytes,
+      maxProbabilityDiff: Math.max(...probs.map((p, k) => Math.abs(p - base[k]))),
+      sqnrDb,
+      latencyP50Ms: t.latencyMs.p50,
+      latencyP99Ms: t.latencyMs.p99,
+      speedup: t.speedup,
+    });
   }
   return rows;
 }
@@ -88,15 +115,29 @@ Options:
   options: { runs: { type: 'string' } },
   async run({ values, stdout }) {
     const runs = values.runs ? Number(values.runs) : 200;
-    if (!Number.isInteger(runs) || runs < 1) throw new UsageError(`--runs must be a positive integer, got '${values.runs}'`, 'demo');
+    if (!Number.isInteger(runs) || runs < 1)
+      throw new UsageError(`--runs must be a positive integer, got '${values.runs}'`, 'demo');
     const rows = await runDemo(runs);
-    if (values.json) { stdout(JSON.stringify(rows, (_, v) => (v === Infinity ? null : v), 2) + '\n'); return; }
+    if (values.json) {
+      stdout(JSON.stringify(rows, (_, v) => (v === Infinity ? null : v), 2) + '\n');
+      return;
+    }
     const header = ['variant', 'size', 'max |Δ prob|', 'SQNR', 'p50 latency', 'p99 latency', 'speed-up'];
-    const body = rows.map((r) => [r.variant, fmtBytes(r.sizeBytes), r.maxProbabilityDiff.toFixed(4), Number.isFinite(r.sqnrDb) ? `${r.sqnrDb.toFixed(1)} dB` : '—', `${r.latencyP50Ms.toFixed(3)} ms`, `${r.latencyP99Ms.toFixed(3)} ms`, `${r.speedup.toFixed(2)}×`]);
+    const body = rows.map((r) => [
+      r.variant,
+      fmtBytes(r.sizeBytes),
+      r.maxProbabilityDiff.toFixed(4),
+      Number.isFinite(r.sqnrDb) ? `${r.sqnrDb.toFixed(1)} dB` : '—',
+      `${r.latencyP50Ms.toFixed(3)} ms`,
+      `${r.latencyP99Ms.toFixed(3)} ms`,
+      `${r.speedup.toFixed(2)}×`,
+    ]);
     const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
     const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
-    stdout(`Silero VAD (${defaultModelPath()}) on onnxruntime-node, 24 audio windows\n\n${[line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n')}\n\n`
-      + 'Smaller is not always faster: on a CPU, onnxruntime runs fp16 through float32 casts and its\n'
-      + 'ConvInteger kernel is slow; static QDQ is the fast int8 path for convolutions (docs/benchmarks.md).\n');
+    stdout(
+      `Silero VAD (${defaultModelPath()}) on onnxruntime-node, 24 audio windows\n\n${[line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n')}\n\n` +
+        'Smaller is not always faster: on a CPU, onnxruntime runs fp16 through float32 casts and its\n' +
+        'ConvInteger kernel is slow; static QDQ is the fast int8 path for convolutions (docs/benchmarks.md).\n',
+    );
   },
 };

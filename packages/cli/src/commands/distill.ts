@@ -2,7 +2,17 @@ import * as fs from 'node:fs';
 import { InvalidArgumentError } from '@edgeml/core';
 import { loadModel, saveModel } from '@edgeml/core/node';
 import { NodeBackend } from '@edgeml/runtime-node';
-import { DistillationTrainer, TensorDataset, TrainableModel, evaluate, loadImageFolder, loadMnist, loadNpyDataset, type EpochReport, type ImagePreprocess } from '@edgeml/distill';
+import {
+  DistillationTrainer,
+  TensorDataset,
+  TrainableModel,
+  evaluate,
+  loadImageFolder,
+  loadMnist,
+  loadNpyDataset,
+  type EpochReport,
+  type ImagePreprocess,
+} from '@edgeml/distill';
 import type { Model } from '@edgeml/core';
 import type { Command } from '../command.js';
 import { UsageError } from '../cli-error.js';
@@ -36,29 +46,54 @@ function imageSpec(model: Model): ImagePreprocess {
   const s = input?.shape;
   const nchw = s?.length === 4 && (s[1] === 1 || s[1] === 3);
   const nhwc = s?.length === 4 && (s[3] === 1 || s[3] === 3);
-  if (!s || (!nchw && !nhwc) || s.some((d, i) => i > 0 && typeof d !== 'number')) throw new InvalidArgumentError(`image folders need a student with one fixed-size image input ([N,C,H,W] or [N,H,W,C]); it takes [${s?.map((d) => d ?? '?') ?? '?'}]`, 'data');
+  if (!s || (!nchw && !nhwc) || s.some((d, i) => i > 0 && typeof d !== 'number'))
+    throw new InvalidArgumentError(
+      `image folders need a student with one fixed-size image input ([N,C,H,W] or [N,H,W,C]); it takes [${s?.map((d) => d ?? '?') ?? '?'}]`,
+      'data',
+    );
   const [c, h, w] = (nchw ? [s[1], s[2], s[3]] : [s[3], s[1], s[2]]) as number[];
-  return { width: w, height: h, channels: c as 1 | 3, scale: 1 / 255, mean: [0], std: [1], layout: nchw ? 'nchw' : 'nhwc' };
+  return {
+    width: w,
+    height: h,
+    channels: c as 1 | 3,
+    scale: 1 / 255,
+    mean: [0],
+    std: [1],
+    layout: nchw ? 'nchw' : 'nhwc',
+  };
 }
 
 async function folder(dir: string, inputNames: string[], model: Model): Promise<TensorDataset> {
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new InvalidArgumentError(`--data takes 'mnist', a folder of .npy files (one per model input, plus labels.npy), or a folder of class subfolders of images; '${dir}' is none of these`, 'data');
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory())
+    throw new InvalidArgumentError(
+      `--data takes 'mnist', a folder of .npy files (one per model input, plus labels.npy), or a folder of class subfolders of images; '${dir}' is none of these`,
+      'data',
+    );
   const hasNpy = fs.readdirSync(dir).some((f) => f.endsWith('.npy'));
   return hasNpy ? loadNpyDataset(dir, inputNames) : loadImageFolder(dir, imageSpec(model)).data;
 }
 
-async function dataFor(spec: string, inputNames: string[], validation: string | undefined, model: Model): Promise<{ train: TensorDataset; test?: TensorDataset }> {
+async function dataFor(
+  spec: string,
+  inputNames: string[],
+  validation: string | undefined,
+  model: Model,
+): Promise<{ train: TensorDataset; test?: TensorDataset }> {
   if (spec === 'mnist') {
     const { train, test } = await loadMnist();
     return { train, test };
   }
-  return { train: await folder(spec, inputNames, model), test: validation ? await folder(validation, inputNames, model) : undefined };
+  return {
+    train: await folder(spec, inputNames, model),
+    test: validation ? await folder(validation, inputNames, model) : undefined,
+  };
 }
 
 export const distillCommand: Command = {
   name: 'distill',
   summary: 'train a student ONNX model from a teacher (knowledge distillation) on tfjs-core',
-  usage: 'edgeml distill --teacher t.onnx --student s.onnx --data <dir|mnist> -o out.onnx [--epochs N] [--batch N] [--temperature T] [--alpha A] [--lr X] [--json]',
+  usage:
+    'edgeml distill --teacher t.onnx --student s.onnx --data <dir|mnist> -o out.onnx [--epochs N] [--batch N] [--temperature T] [--alpha A] [--lr X] [--json]',
   help: `Trains the student's weights to match the teacher's softened class scores (and the
 labels): loss = alpha * T^2 * KL(softmax(teacher/T) || softmax(student/T)) + (1 - alpha) * CE.
 The teacher runs on onnxruntime-node (once per sample; its outputs are cached); the student
@@ -88,14 +123,30 @@ Options:
 Example:
   edgeml distill --teacher teacher.onnx --student student.onnx --data mnist -o student.trained.onnx --epochs 5`,
   options: {
-    teacher: { type: 'string' }, student: { type: 'string' }, data: { type: 'string' }, validation: { type: 'string' }, output: { type: 'string', short: 'o' },
-    epochs: { type: 'string' }, batch: { type: 'string' }, temperature: { type: 'string' }, alpha: { type: 'string' }, lr: { type: 'string' }, seed: { type: 'string' },
+    teacher: { type: 'string' },
+    student: { type: 'string' },
+    data: { type: 'string' },
+    validation: { type: 'string' },
+    output: { type: 'string', short: 'o' },
+    epochs: { type: 'string' },
+    batch: { type: 'string' },
+    temperature: { type: 'string' },
+    alpha: { type: 'string' },
+    lr: { type: 'string' },
+    seed: { type: 'string' },
   },
   async run({ values, positionals, stdout, stderr }) {
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`, 'distill');
-    for (const key of ['teacher', 'student', 'data', 'output'] as const) if (typeof values[key] !== 'string') throw new UsageError(`--${key} is required`, 'distill');
-    const [teacherFile, studentFile, dataSpec, output] = [values.teacher, values.student, values.data, values.output] as string[];
-    for (const f of [teacherFile, studentFile]) if (!fs.existsSync(f)) throw new InvalidArgumentError(`model file '${f}' does not exist`, 'model');
+    for (const key of ['teacher', 'student', 'data', 'output'] as const)
+      if (typeof values[key] !== 'string') throw new UsageError(`--${key} is required`, 'distill');
+    const [teacherFile, studentFile, dataSpec, output] = [
+      values.teacher,
+      values.student,
+      values.data,
+      values.output,
+    ] as string[];
+    for (const f of [teacherFile, studentFile])
+      if (!fs.existsSync(f)) throw new InvalidArgumentError(`model file '${f}' does not exist`, 'model');
     const epochs = num(values.epochs, 'epochs', (n) => Number.isInteger(n) && n >= 1, 'a positive integer') ?? 3;
     const batchSize = num(values.batch, 'batch', (n) => Number.isInteger(n) && n >= 1, 'a positive integer') ?? 64;
     const temperature = num(values.temperature, 'temperature', (n) => n > 0, 'a positive number') ?? 4;
@@ -105,21 +156,46 @@ Example:
 
     const studentModel = await loadModel(studentFile);
     const student = await TrainableModel.fromModel(studentModel);
-    const raw = await dataFor(dataSpec, student.inputNames, typeof values.validation === 'string' ? values.validation : undefined, studentModel);
+    const raw = await dataFor(
+      dataSpec,
+      student.inputNames,
+      typeof values.validation === 'string' ? values.validation : undefined,
+      studentModel,
+    );
     const train = forModel(raw.train, studentModel);
     const test = raw.test ? forModel(raw.test, studentModel) : undefined;
     const backend = new NodeBackend();
     const teacher = await backend.createSession(teacherFile);
-    const report: DistillReport = { teacher: teacherFile, student: studentFile, output, data: dataSpec, epochs: [], bestEpoch: -1, stoppedEarly: false };
+    const report: DistillReport = {
+      teacher: teacherFile,
+      student: studentFile,
+      output,
+      data: dataSpec,
+      epochs: [],
+      bestEpoch: -1,
+      stoppedEarly: false,
+    };
     try {
       if (test) report.studentAccuracyBefore = (await evaluate(student, test)).accuracy;
       const tty = !values.json && process.stderr.isTTY === true;
       const r = await new DistillationTrainer(student, teacher).fit(train, {
-        epochs, batchSize, temperature, alpha, learningRate, seed, validation: test,
+        epochs,
+        batchSize,
+        temperature,
+        alpha,
+        learningRate,
+        seed,
+        validation: test,
         onProgress: (e) => {
           if (!tty) return;
-          if (e.kind === 'batch') stderr(`\repoch ${e.epoch + 1}/${epochs}  batch ${e.batch}/${e.batches ?? '?'}  loss ${e.loss.toFixed(4)}   `);
-          else stderr(`\repoch ${e.report.epoch + 1}/${epochs}  loss ${e.report.loss.toFixed(4)}${e.report.validationAccuracy !== undefined ? `  held-out ${(100 * e.report.validationAccuracy).toFixed(2)} %` : ''}  (${e.report.seconds.toFixed(1)} s)\n`);
+          if (e.kind === 'batch')
+            stderr(
+              `\repoch ${e.epoch + 1}/${epochs}  batch ${e.batch}/${e.batches ?? '?'}  loss ${e.loss.toFixed(4)}   `,
+            );
+          else
+            stderr(
+              `\repoch ${e.report.epoch + 1}/${epochs}  loss ${e.report.loss.toFixed(4)}${e.report.validationAccuracy !== undefined ? `  held-out ${(100 * e.report.validationAccuracy).toFixed(2)} %` : ''}  (${e.report.seconds.toFixed(1)} s)\n`,
+            );
         },
       });
       Object.assign(report, { epochs: r.epochs, bestEpoch: r.bestEpoch, stoppedEarly: r.stoppedEarly });
@@ -138,10 +214,23 @@ Example:
     }
     await saveModel(output, student.toModel());
     student.dispose();
-    if (values.json) { stdout(JSON.stringify(report, null, 2) + '\n'); return; }
+    if (values.json) {
+      stdout(JSON.stringify(report, null, 2) + '\n');
+      return;
+    }
     const pct = (a?: number) => (a === undefined ? '—' : `${(100 * a).toFixed(2)} %`);
-    stdout(`distilled ${studentFile} from ${teacherFile} -> ${output}\n`
-      + report.epochs.map((e) => `epoch ${e.epoch + 1}: loss ${e.loss.toFixed(4)}${e.validationAccuracy !== undefined ? `, held-out ${pct(e.validationAccuracy)}` : ''} (${e.seconds.toFixed(1)} s)`).join('\n') + '\n'
-      + (test ? `held-out accuracy: teacher ${pct(report.teacherAccuracy)}, student before ${pct(report.studentAccuracyBefore)}, after ${pct(report.studentAccuracy)}\n` : ''));
+    stdout(
+      `distilled ${studentFile} from ${teacherFile} -> ${output}\n` +
+        report.epochs
+          .map(
+            (e) =>
+              `epoch ${e.epoch + 1}: loss ${e.loss.toFixed(4)}${e.validationAccuracy !== undefined ? `, held-out ${pct(e.validationAccuracy)}` : ''} (${e.seconds.toFixed(1)} s)`,
+          )
+          .join('\n') +
+        '\n' +
+        (test
+          ? `held-out accuracy: teacher ${pct(report.teacherAccuracy)}, student before ${pct(report.studentAccuracyBefore)}, after ${pct(report.studentAccuracy)}\n`
+          : ''),
+    );
   },
 };

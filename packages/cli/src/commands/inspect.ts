@@ -68,8 +68,10 @@ export async function inspectModel(file: string): Promise<InspectResult> {
 }
 
 const fmtInt = (n: number) => n.toLocaleString('en-US');
-export const fmtBytes = (n: number) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(2)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`);
-const fmtShape = (s: InspectResult['inputs'][number]) => `${s.dtype ?? '?'}${s.shape ? `[${s.shape.map((d) => d ?? '?').join(', ')}]` : '[...]'}`;
+export const fmtBytes = (n: number) =>
+  n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(2)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`;
+const fmtShape = (s: InspectResult['inputs'][number]) =>
+  `${s.dtype ?? '?'}${s.shape ? `[${s.shape.map((d) => d ?? '?').join(', ')}]` : '[...]'}`;
 
 export function formatInspect(r: InspectResult): string {
   const lines = [
@@ -86,14 +88,16 @@ export function formatInspect(r: InspectResult): string {
     `parameters ${fmtInt(r.parameters)} (${fmtBytes(r.parameterBytes)})`,
     `MACs       ${r.macs === null ? 'unknown (no Conv/Gemm/MatMul with known shapes)' : fmtInt(r.macs)}${r.macsUnknownNodes.length ? ` (+${r.macsUnknownNodes.length} nodes with unknown shapes)` : ''}`,
     'ops',
-    ...Object.entries(r.opCounts).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([op, n]) => `  ${op.padEnd(24)} ${n}`),
+    ...Object.entries(r.opCounts)
+      .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+      .map(([op, n]) => `  ${op.padEnd(24)} ${n}`),
   ];
   return lines.join('\n') + '\n';
 }
 
 export const inspectCommand: Command = {
   name: 'inspect',
-  summary: 'show a model\'s inputs, outputs, ops, parameters, MACs and size',
+  summary: "show a model's inputs, outputs, ops, parameters, MACs and size",
   usage: 'edgeml inspect [model.onnx] [--json]',
   help: `Reads an ONNX model (with its external data) and prints its IR version, opsets,
 producer, inputs and outputs with dtype and shape, node count, op histogram,

@@ -38,7 +38,8 @@ const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
 export const pruneCommand: Command = {
   name: 'prune',
   summary: 'remove channels (structured) or zero weights (magnitude, N:M); optionally fine-tune',
-  usage: 'edgeml prune <in.onnx> -o <out.onnx> [--method channel|magnitude|nm] [--ratio 0.5] [--criterion l1|l2|bn|random] [--nm 2:4] [--round-to 8] [--exclude node:name] [--fine-tune mnist --epochs N] [--bench] [--json]',
+  usage:
+    'edgeml prune <in.onnx> -o <out.onnx> [--method channel|magnitude|nm] [--ratio 0.5] [--criterion l1|l2|bn|random] [--nm 2:4] [--round-to 8] [--exclude node:name] [--fine-tune mnist --epochs N] [--bench] [--json]',
   help: `channel (default): finds the groups of channels that must go together (Conv → BatchNorm →
 activation → next Conv/Gemm, residual Adds, Concat, depthwise convolutions, Flatten → Gemm) and
 removes the least important, shrinking every weight that touches them: a smaller, faster model
@@ -64,75 +65,154 @@ Options:
 Example:
   edgeml prune model.onnx -o model.slim.onnx --ratio 0.5 --round-to 8 --json`,
   options: {
-    output: { type: 'string', short: 'o' }, method: { type: 'string' }, ratio: { type: 'string' }, criterion: { type: 'string' }, global: { type: 'boolean' },
-    nm: { type: 'string' }, 'round-to': { type: 'string' }, exclude: { type: 'string', multiple: true }, 'fine-tune': { type: 'string' }, epochs: { type: 'string' }, bench: { type: 'boolean' },
+    output: { type: 'string', short: 'o' },
+    method: { type: 'string' },
+    ratio: { type: 'string' },
+    criterion: { type: 'string' },
+    global: { type: 'boolean' },
+    nm: { type: 'string' },
+    'round-to': { type: 'string' },
+    exclude: { type: 'string', multiple: true },
+    'fine-tune': { type: 'string' },
+    epochs: { type: 'string' },
+    bench: { type: 'boolean' },
   },
   async run({ values, positionals, stdout }) {
     const [input] = positionals;
     const output = str(values.output);
     if (!input || !output) throw new UsageError('give an input model and -o <output>', 'prune');
-    if (path.resolve(input) === path.resolve(output)) throw new UsageError('the output must not overwrite the input model', 'prune');
+    if (path.resolve(input) === path.resolve(output))
+      throw new UsageError('the output must not overwrite the input model', 'prune');
     if (!fs.existsSync(input)) throw new InvalidArgumentError(`model file '${input}' does not exist`, 'model');
     const method = (str(values.method) ?? 'channel') as PruneReport['method'];
-    if (!['channel', 'magnitude', 'nm'].includes(method)) throw new UsageError(`--method must be channel, magnitude or nm, got '${method}'`, 'prune');
+    if (!['channel', 'magnitude', 'nm'].includes(method))
+      throw new UsageError(`--method must be channel, magnitude or nm, got '${method}'`, 'prune');
     const ratio = values.ratio === undefined ? 0.5 : Number(values.ratio);
-    if (!(ratio >= 0 && ratio < 1)) throw new InvalidArgumentError(`--ratio must be in [0, 1), got '${values.ratio}'`, 'ratio');
+    if (!(ratio >= 0 && ratio < 1))
+      throw new InvalidArgumentError(`--ratio must be in [0, 1), got '${values.ratio}'`, 'ratio');
     const criterion = (str(values.criterion) ?? 'l1') as Criterion;
-    if (!['l1', 'l2', 'bn', 'random'].includes(criterion)) throw new UsageError(`--criterion must be l1, l2, bn or random, got '${criterion}'`, 'prune');
-    const exclude = ((values.exclude as string[] | undefined) ?? []).flatMap((e) => e.split(',')).filter(Boolean).map((e) => {
-      if (!e.startsWith('node:')) throw new UsageError(`--exclude takes node:<name>, got '${e}'`, 'prune');
-      return e.slice(5);
-    });
+    if (!['l1', 'l2', 'bn', 'random'].includes(criterion))
+      throw new UsageError(`--criterion must be l1, l2, bn or random, got '${criterion}'`, 'prune');
+    const exclude = ((values.exclude as string[] | undefined) ?? [])
+      .flatMap((e) => e.split(','))
+      .filter(Boolean)
+      .map((e) => {
+        if (!e.startsWith('node:')) throw new UsageError(`--exclude takes node:<name>, got '${e}'`, 'prune');
+        return e.slice(5);
+      });
     const roundTo = values['round-to'] === undefined ? undefined : Number(values['round-to']);
-    if (roundTo !== undefined && !(Number.isInteger(roundTo) && roundTo >= 1)) throw new InvalidArgumentError(`--round-to must be a positive integer, got '${values['round-to']}'`, 'round-to');
+    if (roundTo !== undefined && !(Number.isInteger(roundTo) && roundTo >= 1))
+      throw new InvalidArgumentError(`--round-to must be a positive integer, got '${values['round-to']}'`, 'round-to');
     const model = await loadModel(input);
     const before = modelFigures(model);
-    const report: PruneReport = { input, output, method, paramsBefore: before.params, paramsAfter: 0, macsBefore: before.macs, macsAfter: 0, sizeBefore: fs.statSync(input).size, sizeAfter: 0, gzipBefore: await gzipSize(model), gzipAfter: 0, skipped: [] };
+    const report: PruneReport = {
+      input,
+      output,
+      method,
+      paramsBefore: before.params,
+      paramsAfter: 0,
+      macsBefore: before.macs,
+      macsAfter: 0,
+      sizeBefore: fs.statSync(input).size,
+      sizeAfter: 0,
+      gzipBefore: await gzipSize(model),
+      gzipAfter: 0,
+      skipped: [],
+    };
     let result: Model;
     if (method === 'channel') {
-      const r = await pruneChannels(model, { ratio, criterion, exclude, roundTo, scope: values.global ? 'global' : 'uniform' });
-      result = r.model; report.groups = r.groups; report.skipped = r.skipped;
+      const r = await pruneChannels(model, {
+        ratio,
+        criterion,
+        exclude,
+        roundTo,
+        scope: values.global ? 'global' : 'uniform',
+      });
+      result = r.model;
+      report.groups = r.groups;
+      report.skipped = r.skipped;
     } else {
       let r;
-      if (method === 'magnitude') r = pruneMagnitude(model, { ratio, exclude, scope: values.global ? 'global' : 'layer' });
+      if (method === 'magnitude')
+        r = pruneMagnitude(model, { ratio, exclude, scope: values.global ? 'global' : 'layer' });
       else {
         const m = /^(\d+):(\d+)$/.exec(str(values.nm) ?? '2:4');
         if (!m) throw new UsageError(`--nm takes N:M, e.g. 2:4; got '${values.nm}'`, 'prune');
         r = pruneNM(model, { n: Number(m[1]), m: Number(m[2]), exclude });
       }
-      result = r.model; report.sparsity = r.sparsity;
+      result = r.model;
+      report.sparsity = r.sparsity;
     }
     const data = str(values['fine-tune']);
     if (data) {
-      if (data !== 'mnist') throw new InvalidArgumentError(`--fine-tune takes 'mnist' here; for other data use @edgeml/distill's fineTune`, 'fine-tune');
+      if (data !== 'mnist')
+        throw new InvalidArgumentError(
+          `--fine-tune takes 'mnist' here; for other data use @edgeml/distill's fineTune`,
+          'fine-tune',
+        );
       const epochs = values.epochs === undefined ? 2 : Number(values.epochs);
-      if (!(Number.isInteger(epochs) && epochs >= 1)) throw new InvalidArgumentError(`--epochs must be a positive integer, got '${values.epochs}'`, 'epochs');
+      if (!(Number.isInteger(epochs) && epochs >= 1))
+        throw new InvalidArgumentError(`--epochs must be a positive integer, got '${values.epochs}'`, 'epochs');
       const { train, test } = await loadMnist();
       const t = await TrainableModel.fromModel(result);
-      const r = await fineTune(t, forModel(train, result), { epochs, batchSize: 64, learningRate: 1e-3, validation: forModel(test, result) });
+      const r = await fineTune(t, forModel(train, result), {
+        epochs,
+        batchSize: 64,
+        learningRate: 1e-3,
+        validation: forModel(test, result),
+      });
       result = t.toModel();
       t.dispose();
       report.fineTuned = { epochs, validationAccuracy: r.epochs.at(-1)?.validationAccuracy };
     }
     await saveModel(output, result);
     const after = modelFigures(result);
-    Object.assign(report, { paramsAfter: after.params, macsAfter: after.macs, sizeAfter: fs.statSync(output).size, gzipAfter: await gzipSize(result) });
+    Object.assign(report, {
+      paramsAfter: after.params,
+      macsAfter: after.macs,
+      sizeAfter: fs.statSync(output).size,
+      gzipAfter: await gzipSize(result),
+    });
     if (values.bench) {
       // Random inputs shaped from the model; dynamic dimensions run at 1.
-      const { results } = await compare([{ model: input }, { model: output }], { backend: new NodeBackend(), runs: 200, warmup: 20, threads: 1 });
-      report.latency = { beforeMs: results[0].latencyMs.p50, afterMs: results[1].latencyMs.p50, speedup: results[1].speedup };
+      const { results } = await compare([{ model: input }, { model: output }], {
+        backend: new NodeBackend(),
+        runs: 200,
+        warmup: 20,
+        threads: 1,
+      });
+      report.latency = {
+        beforeMs: results[0].latencyMs.p50,
+        afterMs: results[1].latencyMs.p50,
+        speedup: results[1].speedup,
+      };
     }
-    if (values.json) { stdout(JSON.stringify(report, null, 2) + '\n'); return; }
+    if (values.json) {
+      stdout(JSON.stringify(report, null, 2) + '\n');
+      return;
+    }
     const lines = [
       `pruned ${input} -> ${output} (${method}${method === 'nm' ? ` ${str(values.nm) ?? '2:4'}` : `, ratio ${ratio}`})`,
       `params     ${report.paramsBefore.toLocaleString()} -> ${report.paramsAfter.toLocaleString()}`,
       `MACs       ${report.macsBefore.toLocaleString()} -> ${report.macsAfter.toLocaleString()} per sample`,
       `size       ${report.sizeBefore.toLocaleString()} -> ${report.sizeAfter.toLocaleString()} bytes (gzip ${report.gzipBefore.toLocaleString()} -> ${report.gzipAfter.toLocaleString()})`,
-      ...(report.sparsity !== undefined ? [`sparsity   ${(100 * report.sparsity).toFixed(1)} % of the pruned weights are zero`] : []),
-      ...(report.groups ?? []).map((g) => `  ${g.producers.join(' + ')}: ${g.channelsBefore} -> ${g.channelsAfter} channels`),
+      ...(report.sparsity !== undefined
+        ? [`sparsity   ${(100 * report.sparsity).toFixed(1)} % of the pruned weights are zero`]
+        : []),
+      ...(report.groups ?? []).map(
+        (g) => `  ${g.producers.join(' + ')}: ${g.channelsBefore} -> ${g.channelsAfter} channels`,
+      ),
       ...report.skipped.map((s) => `  left alone: ${s.name} (${s.reason})`),
-      ...(report.latency ? [`latency    ${report.latency.beforeMs.toFixed(3)} -> ${report.latency.afterMs.toFixed(3)} ms p50 on onnxruntime-node, 1 thread (${report.latency.speedup.toFixed(2)}x)`] : []),
-      ...(report.fineTuned ? [`fine-tuned ${report.fineTuned.epochs} epochs on MNIST: held-out ${(100 * (report.fineTuned.validationAccuracy ?? 0)).toFixed(2)} %`] : []),
+      ...(report.latency
+        ? [
+            `latency    ${report.latency.beforeMs.toFixed(3)} -> ${report.latency.afterMs.toFixed(3)} ms p50 on onnxruntime-node, 1 thread (${report.latency.speedup.toFixed(2)}x)`,
+          ]
+        : []),
+      ...(report.fineTuned
+        ? [
+            `fine-tuned ${report.fineTuned.epochs} epochs on MNIST: held-out ${(100 * (report.fineTuned.validationAccuracy ?? 0)).toFixed(2)} %`,
+          ]
+        : []),
     ];
     stdout(lines.join('\n') + '\n');
   },

@@ -3,7 +3,13 @@ import * as path from 'node:path';
 import { InvalidArgumentError, type Model } from '@edgeml/core';
 import { loadModel, saveModel, writeFileAtomic } from '@edgeml/core/node';
 import { NodeBackend } from '@edgeml/runtime-node';
-import { checkTarget, quantize, type QuantizeOptions, type QuantizeResult, type TargetCheckResult } from '@edgeml/quantize';
+import {
+  checkTarget,
+  quantize,
+  type QuantizeOptions,
+  type QuantizeResult,
+  type TargetCheckResult,
+} from '@edgeml/quantize';
 import { cliBackend } from '../backends.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../cli-error.js';
@@ -33,93 +39,191 @@ const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
 
 function choice<T extends string>(value: string | undefined, allowed: readonly T[], option: string): T | undefined {
   if (value === undefined) return undefined;
-  if (!allowed.includes(value as T)) throw new UsageError(`--${option} must be one of ${allowed.join(', ')}, got '${value}'`, 'quantize');
+  if (!allowed.includes(value as T))
+    throw new UsageError(`--${option} must be one of ${allowed.join(', ')}, got '${value}'`, 'quantize');
   return value as T;
 }
 
 function numberList(v: unknown, option: string): number[] | undefined {
   if (typeof v !== 'string') return undefined;
-  const out = v.split(',').map((x) => (x.includes('/') ? Number(x.split('/')[0]) / Number(x.split('/')[1]) : Number(x)));
-  if (out.some((x) => !Number.isFinite(x))) throw new UsageError(`--${option} takes numbers separated by commas (fractions like 1/255 allowed), got '${v}'`, 'quantize');
+  const out = v
+    .split(',')
+    .map((x) => (x.includes('/') ? Number(x.split('/')[0]) / Number(x.split('/')[1]) : Number(x)));
+  if (out.some((x) => !Number.isFinite(x)))
+    throw new UsageError(
+      `--${option} takes numbers separated by commas (fractions like 1/255 allowed), got '${v}'`,
+      'quantize',
+    );
   return out;
 }
 
 /** .npy folders, or image folders for a single image input (with the preprocessing options). */
 function loadCalibration(dir: string, model: Model, values: Record<string, unknown>) {
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory() || !isImageFolder(dir)) return loadCalibrationDir(dir, model);
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory() || !isImageFolder(dir))
+    return loadCalibrationDir(dir, model);
   const inputs = model.graph.inputs.filter((v) => !model.graph.initializers.has(v.name));
   const shape = inputs[0]?.shape;
-  if (inputs.length !== 1 || shape?.length !== 4) throw new InvalidArgumentError(`image calibration needs a model with one 4-D image input; this one takes ${inputs.map((v) => `${v.name}[${v.shape ?? '?'}]`).join(', ')}`, 'calibration');
+  if (inputs.length !== 1 || shape?.length !== 4)
+    throw new InvalidArgumentError(
+      `image calibration needs a model with one 4-D image input; this one takes ${inputs.map((v) => `${v.name}[${v.shape ?? '?'}]`).join(', ')}`,
+      'calibration',
+    );
   const layout = choice(str(values.layout) ?? 'nchw', ['nchw', 'nhwc'] as const, 'layout')!;
   const [hIdx, wIdx, cIdx] = layout === 'nchw' ? [2, 3, 1] : [1, 2, 3];
   const size = str(values.size)?.split('x').map(Number);
-  if (str(values.size) && (size!.length !== 2 || size!.some((d) => !Number.isInteger(d) || d <= 0))) throw new UsageError(`--size takes WxH, e.g. 224x224; got '${values.size}'`, 'quantize');
+  if (str(values.size) && (size!.length !== 2 || size!.some((d) => !Number.isInteger(d) || d <= 0)))
+    throw new UsageError(`--size takes WxH, e.g. 224x224; got '${values.size}'`, 'quantize');
   const width = size?.[0] ?? (typeof shape[wIdx] === 'number' ? (shape[wIdx] as number) : undefined);
   const height = size?.[1] ?? (typeof shape[hIdx] === 'number' ? (shape[hIdx] as number) : undefined);
   if (!width || !height) throw new UsageError(`the model's image size is not fixed; pass --size WxH`, 'quantize');
   const channels = shape[cIdx] === 1 ? 1 : 3;
   return loadCalibrationImages(dir, inputs[0].name, {
-    width, height, layout, channels,
+    width,
+    height,
+    layout,
+    channels,
     scale: numberList(values.scale, 'scale')?.[0] ?? 1 / 255,
-    mean: numberList(values.mean, 'mean') ?? [0], std: numberList(values.std, 'std') ?? [1],
+    mean: numberList(values.mean, 'mean') ?? [0],
+    std: numberList(values.std, 'std') ?? [1],
   });
 }
 
 export async function runQuantize(values: Record<string, unknown>, input: string): Promise<QuantizeReport> {
   const output = str(values.output);
   if (!output) throw new UsageError('missing -o/--output <out.onnx>', 'quantize');
-  if (path.resolve(output) === path.resolve(input)) throw new UsageError('the output must not overwrite the input model', 'quantize');
+  if (path.resolve(output) === path.resolve(input))
+    throw new UsageError('the output must not overwrite the input model', 'quantize');
   const mode = choice(str(values.mode) ?? 'dynamic', MODES, 'mode')!;
   const format = choice(str(values.format), ['qdq', 'qoperator', 'matmulnbits'] as const, 'format');
-  const weightType = choice(str(values['weight-type']), ['int8', 'uint8', 'int16', 'int4', 'uint4'] as const, 'weight-type');
-  if (weightType && mode !== 'static' && weightType !== 'int8' && weightType !== 'uint8') throw new UsageError(`--weight-type ${weightType} is for --mode static (opset 21); ${mode} mode takes int8 or uint8${mode === 'dynamic' ? '' : ' (int4 mode sets its own)'}`, 'quantize');
+  const weightType = choice(
+    str(values['weight-type']),
+    ['int8', 'uint8', 'int16', 'int4', 'uint4'] as const,
+    'weight-type',
+  );
+  if (weightType && mode !== 'static' && weightType !== 'int8' && weightType !== 'uint8')
+    throw new UsageError(
+      `--weight-type ${weightType} is for --mode static (opset 21); ${mode} mode takes int8 or uint8${mode === 'dynamic' ? '' : ' (int4 mode sets its own)'}`,
+      'quantize',
+    );
   const activationType = choice(str(values['activation-type']), ['uint8', 'int8', 'int16'] as const, 'activation-type');
   const method = choice(str(values.method), ['minmax', 'percentile', 'entropy'] as const, 'method');
   const target = choice(str(values.target) ?? 'node', ['node', 'wasm'] as const, 'target');
   const exclude = (values.exclude as string[] | undefined)?.flatMap((e) => e.split(',')).filter(Boolean);
   const opTypes = str(values.ops)?.split(',').filter(Boolean);
-  if (opTypes && mode === 'dynamic') for (const op of opTypes) if (!['MatMul', 'Gemm', 'Conv', 'Gather', 'LSTM', 'GRU'].includes(op)) throw new UsageError(`--ops for dynamic mode takes MatMul, Gemm, Conv, Gather, LSTM, GRU; got '${op}'`, 'quantize');
+  if (opTypes && mode === 'dynamic')
+    for (const op of opTypes)
+      if (!['MatMul', 'Gemm', 'Conv', 'Gather', 'LSTM', 'GRU'].includes(op))
+        throw new UsageError(
+          `--ops for dynamic mode takes MatMul, Gemm, Conv, Gather, LSTM, GRU; got '${op}'`,
+          'quantize',
+        );
   const model: Model = await loadModel(input);
   const backend = new NodeBackend();
   const calibration = str(values.calibration) ? loadCalibration(str(values.calibration)!, model, values) : undefined;
-  if (mode === 'static' && !calibration) throw new UsageError('--mode static needs --calibration <folder of .npy samples>', 'quantize');
+  if (mode === 'static' && !calibration)
+    throw new UsageError('--mode static needs --calibration <folder of .npy samples>', 'quantize');
   const common = { exclude, backend, evaluationData: calibration };
   // Progress only on a terminal, and only on stderr (stdout may be --json).
-  const onProgress = process.stderr.isTTY && calibration ? (n: number) => {
-    const width = 30, done = Math.round((n / calibration.length) * width);
-    process.stderr.write(`\rcalibrating [${'#'.repeat(done)}${'.'.repeat(width - done)}] ${n}/${calibration.length}${n === calibration.length ? '\n' : ''}`);
-  } : undefined;
+  const onProgress =
+    process.stderr.isTTY && calibration
+      ? (n: number) => {
+          const width = 30,
+            done = Math.round((n / calibration.length) * width);
+          process.stderr.write(
+            `\rcalibrating [${'#'.repeat(done)}${'.'.repeat(width - done)}] ${n}/${calibration.length}${n === calibration.length ? '\n' : ''}`,
+          );
+        }
+      : undefined;
   let options: QuantizeOptions;
   switch (mode) {
-    case 'dynamic': options = { mode, ...common, perChannel: !!values['per-channel'], weightType: weightType === 'int8' || weightType === 'uint8' ? weightType : undefined, opTypes: opTypes as ('MatMul' | 'Gemm' | 'Conv' | 'Gather' | 'LSTM' | 'GRU')[] | undefined }; break;
+    case 'dynamic':
+      options = {
+        mode,
+        ...common,
+        perChannel: !!values['per-channel'],
+        weightType: weightType === 'int8' || weightType === 'uint8' ? weightType : undefined,
+        opTypes: opTypes as ('MatMul' | 'Gemm' | 'Conv' | 'Gather' | 'LSTM' | 'GRU')[] | undefined,
+      };
+      break;
     case 'static': {
       const minSqnr = str(values['min-sqnr']);
-      if (minSqnr !== undefined && !Number.isFinite(Number(minSqnr))) throw new UsageError(`--min-sqnr takes a number of dB, got '${minSqnr}'`, 'quantize');
-      const typeOverrides = Object.fromEntries(((values.type as string[] | undefined) ?? []).flatMap((e) => e.split(',')).filter(Boolean).map((pair) => {
-        const eq = pair.lastIndexOf('=');
-        if (eq < 1) throw new UsageError(`--type takes tensor=type, e.g. conv1_out=int16 or fc.weight=int4; got '${pair}'`, 'quantize');
-        return [pair.slice(0, eq), pair.slice(eq + 1) as 'int8'];
-      }));
-      options = { mode, ...common, typeOverrides, calibrationData: calibration!, perChannel: !!values['per-channel'], method, activationType, weightType, opTypes, onProgress, format: format === 'qoperator' ? 'qoperator' : undefined, fullInteger: !!values['full-integer'], accuracyBudget: minSqnr === undefined ? undefined : { minSqnrDb: Number(minSqnr) } };
+      if (minSqnr !== undefined && !Number.isFinite(Number(minSqnr)))
+        throw new UsageError(`--min-sqnr takes a number of dB, got '${minSqnr}'`, 'quantize');
+      const typeOverrides = Object.fromEntries(
+        ((values.type as string[] | undefined) ?? [])
+          .flatMap((e) => e.split(','))
+          .filter(Boolean)
+          .map((pair) => {
+            const eq = pair.lastIndexOf('=');
+            if (eq < 1)
+              throw new UsageError(
+                `--type takes tensor=type, e.g. conv1_out=int16 or fc.weight=int4; got '${pair}'`,
+                'quantize',
+              );
+            return [pair.slice(0, eq), pair.slice(eq + 1) as 'int8'];
+          }),
+      );
+      options = {
+        mode,
+        ...common,
+        typeOverrides,
+        calibrationData: calibration!,
+        perChannel: !!values['per-channel'],
+        method,
+        activationType,
+        weightType,
+        opTypes,
+        onProgress,
+        format: format === 'qoperator' ? 'qoperator' : undefined,
+        fullInteger: !!values['full-integer'],
+        accuracyBudget: minSqnr === undefined ? undefined : { minSqnrDb: Number(minSqnr) },
+      };
       break;
     }
-    case 'int4': options = { mode, ...common, format: format === 'qdq' ? 'qdq' : 'matmulnbits', blockSize: values['block-size'] ? Number(values['block-size']) : undefined, algorithm: choice(str(values.algorithm), ['rtn', 'hqq'] as const, 'algorithm') }; break;
-    case 'fp16': options = { mode, ...common }; break;
+    case 'int4':
+      options = {
+        mode,
+        ...common,
+        format: format === 'qdq' ? 'qdq' : 'matmulnbits',
+        blockSize: values['block-size'] ? Number(values['block-size']) : undefined,
+        algorithm: choice(str(values.algorithm), ['rtn', 'hqq'] as const, 'algorithm'),
+      };
+      break;
+    case 'fp16':
+      options = { mode, ...common };
+      break;
   }
   const result = await quantize(model, options);
   const report: QuantizeReport = {
-    input, output, mode, sizeBefore: result.sizeBefore, sizeAfter: result.sizeAfter,
+    input,
+    output,
+    mode,
+    sizeBefore: result.sizeBefore,
+    sizeAfter: result.sizeAfter,
     quantizedNodes: result.quantizedNodes.length,
     skippedNodes: result.skippedNodes.map((n) => ({ name: n.name, opType: n.opType, reason: n.reason ?? '' })),
   };
-  if (result.sqnrDb !== undefined) { report.sqnrDb = result.sqnrDb; report.outputErrors = result.outputErrors; report.tensorErrors = result.tensorErrors; }
-  if (result.fallbackNodes) { report.fallbackNodes = result.fallbackNodes; report.budgetMet = result.budgetMet; }
+  if (result.sqnrDb !== undefined) {
+    report.sqnrDb = result.sqnrDb;
+    report.outputErrors = result.outputErrors;
+    report.tensorErrors = result.tensorErrors;
+  }
+  if (result.fallbackNodes) {
+    report.fallbackNodes = result.fallbackNodes;
+    report.budgetMet = result.budgetMet;
+  }
   // Target check: the result must load in the runtime that will serve it.
   const check = await checkTarget(result.model, target === 'wasm' ? cliBackend('web-wasm').backend : backend);
   report.target = check;
   if (!check.loads && !values.force) {
-    const ops = check.unsupportedOps.map((o) => `${o.domain && o.domain !== 'ai.onnx' ? `${o.domain}.` : ''}${o.opType} (${o.nodes.length} node${o.nodes.length === 1 ? '' : 's'})`);
-    throw new InvalidArgumentError(`the quantized model does not load in ${check.runtime}${ops.length ? `: no kernel for ${ops.join(', ')}` : ` (${check.error})`}; nothing was written. Exclude those ops (--exclude op:Name), pick another --target, or use --force to write it anyway`, 'target');
+    const ops = check.unsupportedOps.map(
+      (o) =>
+        `${o.domain && o.domain !== 'ai.onnx' ? `${o.domain}.` : ''}${o.opType} (${o.nodes.length} node${o.nodes.length === 1 ? '' : 's'})`,
+    );
+    throw new InvalidArgumentError(
+      `the quantized model does not load in ${check.runtime}${ops.length ? `: no kernel for ${ops.join(', ')}` : ` (${check.error})`}; nothing was written. Exclude those ops (--exclude op:Name), pick another --target, or use --force to write it anyway`,
+      'target',
+    );
   }
   await saveModel(output, result.model);
   return report;
@@ -133,9 +237,18 @@ function formatReport(r: QuantizeReport): string {
     ...r.skippedNodes.slice(0, 20).map((n) => `  ${n.opType} ${n.name || '(unnamed)'}: ${n.reason}`),
     ...(r.skippedNodes.length > 20 ? [`  ... ${r.skippedNodes.length - 20} more (see --json)`] : []),
   ];
-  if (r.sqnrDb !== undefined) lines.push(`accuracy   output SQNR ${r.sqnrDb.toFixed(1)} dB (${r.outputErrors!.map((e) => `${e.name}: ${e.sqnrDb.toFixed(1)} dB, max |err| ${e.maxAbsError.toPrecision(3)}`).join('; ')})`);
-  if (r.fallbackNodes) lines.push(`budget     ${r.budgetMet ? 'met' : 'NOT met'} with ${r.fallbackNodes.length} node(s) kept in float: ${r.fallbackNodes.join(', ') || '(none)'}`);
-  if (r.target) lines.push(`target     ${r.target.runtime}: ${r.target.loads ? 'loads' : `does not load (${r.target.unsupportedOps.length ? `no kernel for ${r.target.unsupportedOps.map((o) => o.opType).join(', ')}` : r.target.error})`}`);
+  if (r.sqnrDb !== undefined)
+    lines.push(
+      `accuracy   output SQNR ${r.sqnrDb.toFixed(1)} dB (${r.outputErrors!.map((e) => `${e.name}: ${e.sqnrDb.toFixed(1)} dB, max |err| ${e.maxAbsError.toPrecision(3)}`).join('; ')})`,
+    );
+  if (r.fallbackNodes)
+    lines.push(
+      `budget     ${r.budgetMet ? 'met' : 'NOT met'} with ${r.fallbackNodes.length} node(s) kept in float: ${r.fallbackNodes.join(', ') || '(none)'}`,
+    );
+  if (r.target)
+    lines.push(
+      `target     ${r.target.runtime}: ${r.target.loads ? 'loads' : `does not load (${r.target.unsupportedOps.length ? `no kernel for ${r.target.unsupportedOps.map((o) => o.opType).join(', ')}` : r.target.error})`}`,
+    );
   return lines.join('\n') + '\n';
 }
 
@@ -190,13 +303,33 @@ Examples:
   edgeml quantize model.onnx -o model.qdq.onnx --mode static --calibration samples/ --per-channel
   edgeml quantize model.onnx -o model.q4.onnx --mode int4 --block-size 32`,
   options: {
-    output: { type: 'string', short: 'o' }, mode: { type: 'string' }, format: { type: 'string' }, 'per-channel': { type: 'boolean' },
-    'weight-type': { type: 'string' }, 'activation-type': { type: 'string' }, calibration: { type: 'string' }, method: { type: 'string' },
-    'block-size': { type: 'string' }, algorithm: { type: 'string' }, exclude: { type: 'string', multiple: true }, target: { type: 'string' }, force: { type: 'boolean' },
-    report: { type: 'string' }, type: { type: 'string', multiple: true }, ops: { type: 'string' }, 'min-sqnr': { type: 'string' }, 'full-integer': { type: 'boolean' }, size: { type: 'string' }, mean: { type: 'string' }, std: { type: 'string' }, scale: { type: 'string' }, layout: { type: 'string' },
+    output: { type: 'string', short: 'o' },
+    mode: { type: 'string' },
+    format: { type: 'string' },
+    'per-channel': { type: 'boolean' },
+    'weight-type': { type: 'string' },
+    'activation-type': { type: 'string' },
+    calibration: { type: 'string' },
+    method: { type: 'string' },
+    'block-size': { type: 'string' },
+    algorithm: { type: 'string' },
+    exclude: { type: 'string', multiple: true },
+    target: { type: 'string' },
+    force: { type: 'boolean' },
+    report: { type: 'string' },
+    type: { type: 'string', multiple: true },
+    ops: { type: 'string' },
+    'min-sqnr': { type: 'string' },
+    'full-integer': { type: 'boolean' },
+    size: { type: 'string' },
+    mean: { type: 'string' },
+    std: { type: 'string' },
+    scale: { type: 'string' },
+    layout: { type: 'string' },
   },
   async run({ values, positionals, stdout }) {
-    if (positionals.length !== 1) throw new UsageError(`expected one input model, got ${positionals.length}`, 'quantize');
+    if (positionals.length !== 1)
+      throw new UsageError(`expected one input model, got ${positionals.length}`, 'quantize');
     const report = await runQuantize(values, positionals[0]);
     if (typeof values.report === 'string') {
       const text = new TextEncoder().encode(JSON.stringify(report, null, 2) + '\n');

@@ -35,7 +35,23 @@ export interface OrtSessionLike<T extends OrtTensorLike> {
 }
 
 /** Element types onnxruntime's JavaScript API can carry. */
-export const ORT_JS_TYPES: ReadonlySet<string> = new Set(['float32', 'uint8', 'int8', 'uint16', 'int16', 'int32', 'int64', 'string', 'bool', 'float16', 'float64', 'uint32', 'uint64', 'int4', 'uint4']);
+export const ORT_JS_TYPES: ReadonlySet<string> = new Set([
+  'float32',
+  'uint8',
+  'int8',
+  'uint16',
+  'int16',
+  'int32',
+  'int64',
+  'string',
+  'bool',
+  'float16',
+  'float64',
+  'uint32',
+  'uint64',
+  'int4',
+  'uint4',
+]);
 
 /**
  * A converter from core Tensors to a runtime's tensors that wraps each Tensor once: a Tensor's
@@ -43,12 +59,19 @@ export const ORT_JS_TYPES: ReadonlySet<string> = new Set(['float32', 'uint8', 'i
  * allocation, and in-place edits of its typed array still reach the runtime, which reads the
  * same buffer.
  */
-export function ortTensorConverter<T extends OrtTensorLike>(backend: string, make: (type: string, data: unknown, dims: number[]) => T): (t: Tensor, inputName: string) => T {
+export function ortTensorConverter<T extends OrtTensorLike>(
+  backend: string,
+  make: (type: string, data: unknown, dims: number[]) => T,
+): (t: Tensor, inputName: string) => T {
   const wrappers = new WeakMap<Tensor, T>();
   return (t, inputName) => {
     let wrapped = wrappers.get(t);
     if (!wrapped) {
-      if (!ORT_JS_TYPES.has(t.dtype)) throw new BackendError(`input '${inputName}': ${backend} cannot take ${t.dtype} tensors from JavaScript (it accepts ${[...ORT_JS_TYPES].join(', ')})`, { backend });
+      if (!ORT_JS_TYPES.has(t.dtype))
+        throw new BackendError(
+          `input '${inputName}': ${backend} cannot take ${t.dtype} tensors from JavaScript (it accepts ${[...ORT_JS_TYPES].join(', ')})`,
+          { backend },
+        );
       // A plain array: onnxruntime-node reads dims through N-API, which is slow on frozen arrays.
       wrapped = make(t.dtype, t.data, t.dims.slice());
       wrappers.set(t, wrapped);
@@ -72,7 +95,16 @@ function metadataToInfo(names: readonly string[], meta: readonly OrtValueMetadat
   return names.map((name, i) => {
     const m = meta?.[i];
     if (!m || !m.isTensor) return { name, type: undefined };
-    return { name, type: { kind: 'tensor', dtype: (m.type as DType) ?? undefined, shape: (m.shape ?? []).map((d) => (typeof d === 'number' && d >= 0 ? d : typeof d === 'string' && d ? d : null)) } };
+    return {
+      name,
+      type: {
+        kind: 'tensor',
+        dtype: (m.type as DType) ?? undefined,
+        shape: (m.shape ?? []).map((d) =>
+          typeof d === 'number' && d >= 0 ? d : typeof d === 'string' && d ? d : null,
+        ),
+      },
+    };
   });
 }
 
@@ -88,7 +120,13 @@ export class OrtSessionAdapter<T extends OrtTensorLike> implements Session {
   private readonly inputNames: readonly string[];
   private disposed = false;
 
-  constructor(protected readonly session: OrtSessionLike<T>, private readonly backend: string, private readonly toRuntime: (t: Tensor, inputName: string) => T, readonly executionProviders: readonly string[], model?: Model) {
+  constructor(
+    protected readonly session: OrtSessionLike<T>,
+    private readonly backend: string,
+    private readonly toRuntime: (t: Tensor, inputName: string) => T,
+    readonly executionProviders: readonly string[],
+    model?: Model,
+  ) {
     this.inputs = metadataToInfo(session.inputNames, session.inputMetadata);
     this.inputNames = session.inputNames;
     this.outputs = metadataToInfo(session.outputNames, session.outputMetadata);
@@ -105,7 +143,8 @@ export class OrtSessionAdapter<T extends OrtTensorLike> implements Session {
     let given = 0;
     for (const name of this.inputNames) {
       const t = feeds[name];
-      if (!t) throw new InvalidArgumentError(`missing input '${name}'; the model takes ${this.inputNames.join(', ')}`, name);
+      if (!t)
+        throw new InvalidArgumentError(`missing input '${name}'; the model takes ${this.inputNames.join(', ')}`, name);
       runtimeFeeds[name] = this.toRuntime(t, name);
       given++;
     }
@@ -116,11 +155,19 @@ export class OrtSessionAdapter<T extends OrtTensorLike> implements Session {
     }
     let result: Record<string, T>;
     try {
-      result = options.outputs || options.tag
-        ? await this.session.run(runtimeFeeds, options.outputs ?? this.session.outputNames, options.tag ? { tag: options.tag } : {})
-        : await this.session.run(runtimeFeeds);
+      result =
+        options.outputs || options.tag
+          ? await this.session.run(
+              runtimeFeeds,
+              options.outputs ?? this.session.outputNames,
+              options.tag ? { tag: options.tag } : {},
+            )
+          : await this.session.run(runtimeFeeds);
     } catch (e) {
-      throw new BackendError(`${this.backend} run failed: ${(e as Error).message}`, { backend: this.backend, cause: e });
+      throw new BackendError(`${this.backend} run failed: ${(e as Error).message}`, {
+        backend: this.backend,
+        cause: e,
+      });
     }
     const out: Record<string, Tensor> = {};
     for (const name in result) out[name] = tensorFromOrt(result[name]);
@@ -141,17 +188,28 @@ const MISSING_KERNEL = /Could not find an implementation for (\w+)\((\d+)\) node
  * UnsupportedOpError naming the op, its domain (looked up in the model) and the node; undefined
  * for any other failure.
  */
-export function missingKernelError(e: unknown, backend: string, model: Model | Uint8Array | undefined): UnsupportedOpError | undefined {
+export function missingKernelError(
+  e: unknown,
+  backend: string,
+  model: Model | Uint8Array | undefined,
+): UnsupportedOpError | undefined {
   const missing = MISSING_KERNEL.exec((e as Error)?.message ?? '');
   if (!missing) return undefined;
   const [, opType, opset, nodeName] = missing;
   let domain = '';
   try {
     const ir = model instanceof Uint8Array ? decodeModel(model) : model;
-    for (const g of ir?.graphs() ?? []) for (const n of g) if (n.name === nodeName && n.opType === opType) domain = n.domain;
+    for (const g of ir?.graphs() ?? [])
+      for (const n of g) if (n.name === nodeName && n.opType === opType) domain = n.domain;
   } catch {
     // The runtime parsed it; if we cannot, the op name alone still says what is missing.
   }
   const qualified = domain && domain !== 'ai.onnx' ? `${domain}.${opType}` : opType;
-  return new UnsupportedOpError(opType, domain, Number(opset), `${backend} has no kernel for ${qualified} (version ${opset}), used by ${nodeName ? `node '${nodeName}'` : 'an unnamed node'}; run this model on another runtime, or leave that op out of the transformation that made it`, nodeName);
+  return new UnsupportedOpError(
+    opType,
+    domain,
+    Number(opset),
+    `${backend} has no kernel for ${qualified} (version ${opset}), used by ${nodeName ? `node '${nodeName}'` : 'an unnamed node'}; run this model on another runtime, or leave that op out of the transformation that made it`,
+    nodeName,
+  );
 }

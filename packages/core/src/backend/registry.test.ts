@@ -10,8 +10,13 @@ function fake(name: string, fail?: string) {
     stats.created++;
     const b: Backend = {
       name,
-      async init() { stats.inits++; if (fail) throw new Error(fail); },
-      async createSession() { throw new Error('not used in these tests'); },
+      async init() {
+        stats.inits++;
+        if (fail) throw new Error(fail);
+      },
+      async createSession() {
+        throw new Error('not used in these tests');
+      },
     };
     return b;
   };
@@ -21,7 +26,8 @@ function fake(name: string, fail?: string) {
 describe('BackendRegistry', () => {
   it('picks the highest priority, creating backends lazily and once', async () => {
     const r = new BackendRegistry();
-    const low = fake('low'), high = fake('high');
+    const low = fake('low'),
+      high = fake('high');
     r.register('low', low.factory, 1);
     r.register('high', high.factory, 10);
     expect(low.stats.created + high.stats.created).toBe(0);
@@ -46,7 +52,9 @@ describe('BackendRegistry', () => {
   it('lists every failure in one error', async () => {
     const r = new BackendRegistry();
     r.register('a', fake('a', 'wasm file missing').factory);
-    r.register('b', () => { throw new Error('native binding not found'); });
+    r.register('b', () => {
+      throw new Error('native binding not found');
+    });
     const err = await r.resolve(['a', 'b', 'c']).catch((e) => e);
     expect(err).toBeInstanceOf(BackendError);
     expect(err.message).toContain('a: wasm file missing');

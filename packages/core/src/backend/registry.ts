@@ -30,8 +30,10 @@ export class BackendRegistry {
   /** Register (or replace) a backend. Higher priority wins when no preference is given. */
   register(name: string, factory: BackendFactory, priority = 0): void {
     if (!name) throw new InvalidArgumentError('a backend needs a non-empty name', 'name');
-    if (typeof factory !== 'function') throw new InvalidArgumentError(`backend '${name}': factory must be a function returning a Backend`, 'factory');
-    if (!Number.isFinite(priority)) throw new InvalidArgumentError(`backend '${name}': priority must be a finite number`, 'priority');
+    if (typeof factory !== 'function')
+      throw new InvalidArgumentError(`backend '${name}': factory must be a function returning a Backend`, 'factory');
+    if (!Number.isFinite(priority))
+      throw new InvalidArgumentError(`backend '${name}': priority must be a finite number`, 'priority');
     this.entries.set(name, { factory, priority, order: this.counter++ });
   }
 
@@ -54,12 +56,21 @@ export class BackendRegistry {
    * works, one BackendError lists every backend tried and why it failed.
    */
   async resolve(preference?: string | readonly string[]): Promise<Backend> {
-    const wanted = preference === undefined ? this.names() : typeof preference === 'string' ? [preference] : [...preference];
-    if (wanted.length === 0) throw new BackendError(this.entries.size ? 'no backend requested (empty preference list)' : 'no backend is registered; register one, e.g. registerBackend("onnxruntime-node", () => new NodeBackend()) from @edgeml/runtime-node');
+    const wanted =
+      preference === undefined ? this.names() : typeof preference === 'string' ? [preference] : [...preference];
+    if (wanted.length === 0)
+      throw new BackendError(
+        this.entries.size
+          ? 'no backend requested (empty preference list)'
+          : 'no backend is registered; register one, e.g. registerBackend("onnxruntime-node", () => new NodeBackend()) from @edgeml/runtime-node',
+      );
     const failures: string[] = [];
     for (const name of wanted) {
       const entry = this.entries.get(name);
-      if (!entry) { failures.push(`${name}: not registered (registered: ${this.names().join(', ') || 'none'})`); continue; }
+      if (!entry) {
+        failures.push(`${name}: not registered (registered: ${this.names().join(', ') || 'none'})`);
+        continue;
+      }
       entry.ready ??= (async () => {
         const backend = await entry.factory();
         await backend.init();

@@ -37,7 +37,14 @@ export type AttributeKind = keyof AttributeValueMap;
  * in practice) are written back clamped to the int64 range, which restores the sentinels.
  */
 export type Attribute = {
-  [K in AttributeKind]: { name: string; kind: K; value: AttributeValueMap[K]; docString?: string; refAttrName?: string; /** @internal */ explicitDefaults?: Set<string> };
+  [K in AttributeKind]: {
+    name: string;
+    kind: K;
+    value: AttributeValueMap[K];
+    docString?: string;
+    refAttrName?: string;
+    /** @internal */ explicitDefaults?: Set<string>;
+  };
 }[AttributeKind];
 
 /** Build an attribute; the kind is checked against the value at compile time. */

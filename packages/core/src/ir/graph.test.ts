@@ -32,7 +32,8 @@ describe('Graph node list', () => {
         n.outputs[0].replaceAllUsesWith(n.inputs[0]!);
         g.remove(n);
       }
-      if (n.name === 'n2') g.insertAfter(n, new Node({ opType: 'Neg', name: 'inserted', inputs: [n.outputs[0]], outputs: ['neg'] }));
+      if (n.name === 'n2')
+        g.insertAfter(n, new Node({ opType: 'Neg', name: 'inserted', inputs: [n.outputs[0]], outputs: ['neg'] }));
     }
     expect(seen).toEqual(['n0', 'n1', 'n2', 'inserted', 'n3', 'n4', 'n5']);
     expect(g.nodes.map((n) => n.name)).toEqual(['n0', 'n2', 'inserted', 'n4']);
@@ -72,7 +73,9 @@ describe('Graph node list', () => {
     const a = new Node({ opType: 'Relu', name: 'a', inputs: [x], outputs: ['a'] });
     const b = new Node({ opType: 'Relu', name: 'b', inputs: [a.outputs[0]], outputs: ['b'] });
     const c = new Node({ opType: 'Relu', name: 'c', inputs: [x], outputs: ['c'] });
-    g.append(b); g.append(c); g.append(a);
+    g.append(b);
+    g.append(c);
+    g.append(a);
     g.sortTopologically();
     expect(g.nodes.map((n) => n.name)).toEqual(['c', 'a', 'b']);
   });
@@ -89,12 +92,19 @@ describe('Graph node list', () => {
     const e = other.op('Abs', [x], {}, { name: 'abs' }).outputs[0];
     other.outputs.push(e);
     e.type = tensorType('float32', [2]);
-    const iff = g.op('If', [cond], [attr('then_branch', 'graph', then), attr('else_branch', 'graph', other)], { name: 'if' });
+    const iff = g.op('If', [cond], [attr('then_branch', 'graph', then), attr('else_branch', 'graph', other)], {
+      name: 'if',
+    });
     iff.outputs[0].type = tensorType('float32', [2]);
     g.outputs.push(iff.outputs[0]);
     const decoded = decodeModel(encodeModel(new Model(g)));
     const dx = decoded.graph.inputs[1];
-    expect(dx.uses().map((u) => u.node.name).sort()).toEqual(['abs', 'neg']);
+    expect(
+      dx
+        .uses()
+        .map((u) => u.node.name)
+        .sort(),
+    ).toEqual(['abs', 'neg']);
     expect(decoded.graph.nodes[0].subgraphs().map((s) => s.name)).toEqual(['then', 'else']);
   });
 

@@ -73,8 +73,12 @@ export class Graph {
     return [...this];
   }
 
-  get first(): Node | undefined { return this.head; }
-  get last(): Node | undefined { return this.tail; }
+  get first(): Node | undefined {
+    return this.head;
+  }
+  get last(): Node | undefined {
+    return this.tail;
+  }
 
   /** Add a node at the end. */
   append(node: Node): Node {
@@ -87,15 +91,18 @@ export class Graph {
     const next = anchor ? anchor._next : this.head;
     node._prev = anchor;
     node._next = next;
-    if (anchor) anchor._next = node; else this.head = node;
-    if (next) next._prev = node; else this.tail = node;
+    if (anchor) anchor._next = node;
+    else this.head = node;
+    if (next) next._prev = node;
+    else this.tail = node;
     this.count++;
     return node;
   }
 
   /** Insert `node` right before `anchor`. */
   insertBefore(anchor: Node, node: Node): Node {
-    if (anchor.graph !== this) throw new GraphError(`anchor node '${anchor.name || anchor.opType}' is not in graph '${this.name}'`);
+    if (anchor.graph !== this)
+      throw new GraphError(`anchor node '${anchor.name || anchor.opType}' is not in graph '${this.name}'`);
     return this.insertAfter(anchor._prev, node);
   }
 
@@ -104,26 +111,39 @@ export class Graph {
    * error if its outputs are still used (replace their uses first).
    */
   remove(node: Node, options: { safe?: boolean } = {}): void {
-    if (node.graph !== this || node._removed) throw new GraphError(`node '${node.name || node.opType}' is not in graph '${this.name}'`, node.name);
+    if (node.graph !== this || node._removed)
+      throw new GraphError(`node '${node.name || node.opType}' is not in graph '${this.name}'`, node.name);
     if (options.safe !== false) {
       for (const out of node.outputs) {
         const uses = out.uses().filter((u) => !u.node._removed && u.node !== node);
-        if (uses.length) throw new GraphError(`cannot remove node '${node.name || node.opType}': its output '${out.name}' is still used by '${uses[0].node.name || uses[0].node.opType}'`, node.name);
-        if (this.outputs.includes(out)) throw new GraphError(`cannot remove node '${node.name || node.opType}': its output '${out.name}' is a graph output`, node.name);
+        if (uses.length)
+          throw new GraphError(
+            `cannot remove node '${node.name || node.opType}': its output '${out.name}' is still used by '${uses[0].node.name || uses[0].node.opType}'`,
+            node.name,
+          );
+        if (this.outputs.includes(out))
+          throw new GraphError(
+            `cannot remove node '${node.name || node.opType}': its output '${out.name}' is a graph output`,
+            node.name,
+          );
       }
     }
     node.clearInputs();
     const { _prev: prev, _next: next } = node;
-    if (prev) prev._next = next; else this.head = next;
-    if (next) next._prev = prev; else this.tail = prev;
+    if (prev) prev._next = next;
+    else this.head = next;
+    if (next) next._prev = prev;
+    else this.tail = prev;
     node._removed = true;
     node.graph = undefined;
     this.count--;
   }
 
   private adopt(node: Node, anchor: Node | undefined): void {
-    if (anchor && anchor.graph !== this) throw new GraphError(`anchor node '${anchor.name || anchor.opType}' is not in graph '${this.name}'`);
-    if (node.graph && !node._removed) throw new GraphError(`node '${node.name || node.opType}' is already in graph '${node.graph.name}'`, node.name);
+    if (anchor && anchor.graph !== this)
+      throw new GraphError(`anchor node '${anchor.name || anchor.opType}' is not in graph '${this.name}'`);
+    if (node.graph && !node._removed)
+      throw new GraphError(`node '${node.name || node.opType}' is already in graph '${node.graph.name}'`, node.name);
     node._removed = false;
     node.graph = this;
     for (const o of node.outputs) o.graph = this;
@@ -162,7 +182,12 @@ export class Graph {
   }
 
   /** Add a node from parts and return it (the builder's workhorse). */
-  op(opType: string, inputs: readonly (Value | undefined)[], attributes: ConstructorParameters<typeof Node>[0]['attributes'] = {}, options: { outputs?: number | string[]; name?: string; domain?: string } = {}): Node {
+  op(
+    opType: string,
+    inputs: readonly (Value | undefined)[],
+    attributes: ConstructorParameters<typeof Node>[0]['attributes'] = {},
+    options: { outputs?: number | string[]; name?: string; domain?: string } = {},
+  ): Node {
     const outputs = options.outputs ?? 1;
     let names: string[];
     if (typeof outputs === 'number') {
@@ -177,7 +202,14 @@ export class Graph {
         names.push(name);
       }
     } else names = outputs;
-    const node = new Node({ opType, inputs, attributes, name: options.name ?? '', domain: options.domain, outputs: names });
+    const node = new Node({
+      opType,
+      inputs,
+      attributes,
+      name: options.name ?? '',
+      domain: options.domain,
+      outputs: names,
+    });
     return this.append(node);
   }
 
@@ -224,7 +256,8 @@ export class Graph {
     for (const n of order) {
       n._prev = prev;
       n._next = undefined;
-      if (prev) prev._next = n; else this.head = n;
+      if (prev) prev._next = n;
+      else this.head = n;
       prev = n;
     }
     this.tail = prev;
@@ -248,8 +281,35 @@ export class Graph {
     deps.forEach((d, i) => d.forEach((j) => dependents[j].push(i)));
     // A min-heap on original position keeps the order stable.
     const ready: number[] = [];
-    const push = (i: number) => { ready.push(i); let c = ready.length - 1; while (c > 0) { const p = (c - 1) >> 1; if (ready[p] <= ready[c]) break; [ready[p], ready[c]] = [ready[c], ready[p]]; c = p; } };
-    const pop = () => { const top = ready[0]; const last = ready.pop()!; if (ready.length) { ready[0] = last; let c = 0; for (;;) { const l = 2 * c + 1, r = l + 1; let m = c; if (l < ready.length && ready[l] < ready[m]) m = l; if (r < ready.length && ready[r] < ready[m]) m = r; if (m === c) break; [ready[m], ready[c]] = [ready[c], ready[m]]; c = m; } } return top; };
+    const push = (i: number) => {
+      ready.push(i);
+      let c = ready.length - 1;
+      while (c > 0) {
+        const p = (c - 1) >> 1;
+        if (ready[p] <= ready[c]) break;
+        [ready[p], ready[c]] = [ready[c], ready[p]];
+        c = p;
+      }
+    };
+    const pop = () => {
+      const top = ready[0];
+      const last = ready.pop()!;
+      if (ready.length) {
+        ready[0] = last;
+        let c = 0;
+        for (;;) {
+          const l = 2 * c + 1,
+            r = l + 1;
+          let m = c;
+          if (l < ready.length && ready[l] < ready[m]) m = l;
+          if (r < ready.length && ready[r] < ready[m]) m = r;
+          if (m === c) break;
+          [ready[m], ready[c]] = [ready[c], ready[m]];
+          c = m;
+        }
+      }
+      return top;
+    };
     indegree.forEach((d, i) => d === 0 && push(i));
     const order: Node[] = [];
     while (ready.length) {
@@ -270,17 +330,25 @@ export class Graph {
    * enclosing one), and the graph is acyclic. Throws GraphError naming the first problem.
    */
   validate(): void {
-    if (new Set(this.inputs.map((v) => v.name)).size !== this.inputs.length) throw new GraphError(`graph '${this.name}' has two inputs with the same name`);
+    if (new Set(this.inputs.map((v) => v.name)).size !== this.inputs.length)
+      throw new GraphError(`graph '${this.name}' has two inputs with the same name`);
     const seen = new Set<Node>();
     for (const n of this) {
-      if (seen.has(n)) throw new GraphError(`node '${n.name || n.opType}' appears twice in graph '${this.name}'`, n.name);
+      if (seen.has(n))
+        throw new GraphError(`node '${n.name || n.opType}' appears twice in graph '${this.name}'`, n.name);
       seen.add(n);
-      if (n.graph !== this) throw new GraphError(`node '${n.name || n.opType}' does not point back at graph '${this.name}'`, n.name);
+      if (n.graph !== this)
+        throw new GraphError(`node '${n.name || n.opType}' does not point back at graph '${this.name}'`, n.name);
       n.inputs.forEach((v, i) => {
-        if (v && !this.defines(v)) throw new GraphError(`node '${n.name || n.opType}' input ${i} reads '${v.name}', which no node, graph input or initializer in scope defines`, n.name);
+        if (v && !this.defines(v))
+          throw new GraphError(
+            `node '${n.name || n.opType}' input ${i} reads '${v.name}', which no node, graph input or initializer in scope defines`,
+            n.name,
+          );
       });
     }
-    for (const v of this.outputs) if (!this.defines(v)) throw new GraphError(`graph '${this.name}' output '${v.name}' is not defined in scope`);
+    for (const v of this.outputs)
+      if (!this.defines(v)) throw new GraphError(`graph '${this.name}' output '${v.name}' is not defined in scope`);
     this.topologicalOrder();
   }
 
@@ -289,7 +357,12 @@ export class Graph {
     const p = v.producer();
     if (p) return !p._removed;
     for (let g: Graph | undefined = this; g; g = g.parentNode?.graph) {
-      if (g.initializers.get(v.name) === v || g.inputs.includes(v) || g.sparseInitializers.some((s) => s.name === v.name && v.graph === g)) return true;
+      if (
+        g.initializers.get(v.name) === v ||
+        g.inputs.includes(v) ||
+        g.sparseInitializers.some((s) => s.name === v.name && v.graph === g)
+      )
+        return true;
     }
     return false;
   }

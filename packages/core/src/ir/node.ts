@@ -54,11 +54,15 @@ export class Node {
     this.overload = init.overload ?? '';
     this.docString = init.docString ?? '';
     for (const v of init.inputs ?? []) this.appendInput(v);
-    const outs = typeof init.outputs === 'number' ? Array.from({ length: init.outputs }, (_, i) => `${this.name || this.opType}_out${i}`) : init.outputs ?? [];
+    const outs =
+      typeof init.outputs === 'number'
+        ? Array.from({ length: init.outputs }, (_, i) => `${this.name || this.opType}_out${i}`)
+        : (init.outputs ?? []);
     for (const o of outs) this.appendOutput(typeof o === 'string' ? new Value(o) : o);
     const attrs = init.attributes;
     if (Array.isArray(attrs)) for (const a of attrs) this.attributes.set(a.name, a);
-    else if (attrs) for (const [name, value] of Object.entries(attrs)) this.attributes.set(name, inferAttribute(name, value));
+    else if (attrs)
+      for (const [name, value] of Object.entries(attrs)) this.attributes.set(name, inferAttribute(name, value));
   }
 
   get inputs(): readonly (Value | undefined)[] {
@@ -98,7 +102,11 @@ export class Node {
   }
 
   appendOutput(value: Value): void {
-    if (value._producer) throw new GraphError(`value '${value.name}' is already produced by node '${value._producer.node.name || value._producer.node.opType}'; a value has at most one producer`, this.name);
+    if (value._producer)
+      throw new GraphError(
+        `value '${value.name}' is already produced by node '${value._producer.node.name || value._producer.node.opType}'; a value has at most one producer`,
+        this.name,
+      );
     value._producer = { node: this, index: this._outputs.length };
     value.graph = this.graph;
     this._outputs.push(value);
@@ -112,8 +120,13 @@ export class Node {
   replaceOutput(index: number, value: Value): Value {
     const old = this._outputs[index];
     const prior = value._producer;
-    if (prior && !(prior.node._removed || (prior.node === this && prior.index === index))) throw new GraphError(`value '${value.name}' is still produced by node '${prior.node.name || prior.node.opType}'; remove that node first`, this.name);
-    if (prior && prior.node !== this) (prior.node._outputs as Value[])[prior.index] = new Value(`${value.name}__detached`);
+    if (prior && !(prior.node._removed || (prior.node === this && prior.index === index)))
+      throw new GraphError(
+        `value '${value.name}' is still produced by node '${prior.node.name || prior.node.opType}'; remove that node first`,
+        this.name,
+      );
+    if (prior && prior.node !== this)
+      (prior.node._outputs as Value[])[prior.index] = new Value(`${value.name}__detached`);
     old._producer = undefined;
     value._producer = { node: this, index };
     value.graph = this.graph;
@@ -124,10 +137,18 @@ export class Node {
   /** The attribute's value when it is of `kind`, else `fallback`. */
   attr<K extends AttributeKind>(name: string, kind: K): AttributeValueMap[K] | undefined;
   attr<K extends AttributeKind>(name: string, kind: K, fallback: AttributeValueMap[K]): AttributeValueMap[K];
-  attr<K extends AttributeKind>(name: string, kind: K, fallback?: AttributeValueMap[K]): AttributeValueMap[K] | undefined {
+  attr<K extends AttributeKind>(
+    name: string,
+    kind: K,
+    fallback?: AttributeValueMap[K],
+  ): AttributeValueMap[K] | undefined {
     const a = this.attributes.get(name);
     if (!a || a.value === undefined) return fallback;
-    if (a.kind !== kind) throw new InvalidArgumentError(`attribute '${name}' of node '${this.name || this.opType}' is ${a.kind}, expected ${kind}`, name);
+    if (a.kind !== kind)
+      throw new InvalidArgumentError(
+        `attribute '${name}' of node '${this.name || this.opType}' is ${a.kind}, expected ${kind}`,
+        name,
+      );
     return a.value as AttributeValueMap[K];
   }
 
@@ -160,7 +181,10 @@ function inferAttribute(name: string, value: Attribute['value']): Attribute {
     if (typeof value[0] === 'number') return mk((value as number[]).every(Number.isInteger) ? 'ints' : 'floats');
   }
   if (value && typeof value === 'object' && 'dtype' in value && 'dims' in value) return mk('tensor');
-  throw new InvalidArgumentError(`cannot infer the kind of attribute '${name}'; pass an Attribute built with attr(name, kind, value)`, name);
+  throw new InvalidArgumentError(
+    `cannot infer the kind of attribute '${name}'; pass an Attribute built with attr(name, kind, value)`,
+    name,
+  );
 }
 
 export type { Tensor };

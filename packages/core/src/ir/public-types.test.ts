@@ -5,7 +5,7 @@ import { Node } from './node.js';
 import { opAttributes } from '../ops/op-schema.js';
 
 describe('public generic types', () => {
-  it('Tensor.from keeps its dtype, and data is the dtype\'s storage array', () => {
+  it("Tensor.from keeps its dtype, and data is the dtype's storage array", () => {
     const f = Tensor.from('float32', [1], [1]);
     expectTypeOf(f.data).toEqualTypeOf<Float32Array>();
     expectTypeOf(Tensor.from('int64', [1], [1n]).data).toEqualTypeOf<BigInt64Array>();

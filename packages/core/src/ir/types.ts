@@ -14,11 +14,35 @@ export interface TensorType {
   denotation?: string;
 }
 
-export interface SparseTensorType { kind: 'sparse_tensor'; dtype: DType | undefined; shape?: Dim[]; dimDenotations?: (string | undefined)[]; denotation?: string }
-export interface SequenceType { kind: 'sequence'; elem: ValueType | undefined; denotation?: string }
-export interface MapType { kind: 'map'; keyType: DType | undefined; value: ValueType | undefined; denotation?: string }
-export interface OptionalType { kind: 'optional'; elem: ValueType | undefined; denotation?: string }
-export interface OpaqueType { kind: 'opaque'; domain: string; name: string; denotation?: string }
+export interface SparseTensorType {
+  kind: 'sparse_tensor';
+  dtype: DType | undefined;
+  shape?: Dim[];
+  dimDenotations?: (string | undefined)[];
+  denotation?: string;
+}
+export interface SequenceType {
+  kind: 'sequence';
+  elem: ValueType | undefined;
+  denotation?: string;
+}
+export interface MapType {
+  kind: 'map';
+  keyType: DType | undefined;
+  value: ValueType | undefined;
+  denotation?: string;
+}
+export interface OptionalType {
+  kind: 'optional';
+  elem: ValueType | undefined;
+  denotation?: string;
+}
+export interface OpaqueType {
+  kind: 'opaque';
+  domain: string;
+  name: string;
+  denotation?: string;
+}
 
 /** Every ONNX value type. */
 export type ValueType = TensorType | SparseTensorType | SequenceType | MapType | OptionalType | OpaqueType;
@@ -37,9 +61,13 @@ export function formatType(t: ValueType | undefined): string {
       const shape = t.shape ? `[${t.shape.map((d) => (d === null ? '?' : String(d))).join(',')}]` : '[...]';
       return `${t.kind === 'sparse_tensor' ? 'sparse ' : ''}${t.dtype ?? '?'}${shape}`;
     }
-    case 'sequence': return `seq(${formatType(t.elem)})`;
-    case 'map': return `map(${t.keyType ?? '?'}, ${formatType(t.value)})`;
-    case 'optional': return `optional(${formatType(t.elem)})`;
-    case 'opaque': return `opaque(${t.domain}.${t.name})`;
+    case 'sequence':
+      return `seq(${formatType(t.elem)})`;
+    case 'map':
+      return `map(${t.keyType ?? '?'}, ${formatType(t.value)})`;
+    case 'optional':
+      return `optional(${formatType(t.elem)})`;
+    case 'opaque':
+      return `opaque(${t.domain}.${t.name})`;
   }
 }

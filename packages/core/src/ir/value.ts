@@ -6,7 +6,10 @@ import type { Node } from './node.js';
 import type { Graph } from './graph.js';
 
 /** One use of a value: `node.inputs[index] === value`. */
-export interface Use { node: Node; index: number }
+export interface Use {
+  node: Node;
+  index: number;
+}
 
 /**
  * A named value in a graph: a graph input, a node output, or a constant (initializer).
@@ -93,7 +96,8 @@ export class Value {
   /** @internal */
   _removeUse(node: Node, index: number): void {
     const i = this._uses.findIndex((u) => u.node === node && u.index === index);
-    if (i < 0) throw new GraphError(`internal: value '${this.name}' has no use at ${node.name || node.opType}[${index}]`);
+    if (i < 0)
+      throw new GraphError(`internal: value '${this.name}' has no use at ${node.name || node.opType}[${index}]`);
     this._uses.splice(i, 1);
   }
 

@@ -30,7 +30,15 @@ function decodeOrTypedError(bytes: Uint8Array): 'ok' | EdgeMLError {
 }
 
 /** Hand-assembled protobuf bytes. */
-const varint = (n: number): number[] => { const out: number[] = []; while (n >= 0x80) { out.push((n & 0x7f) | 0x80); n = Math.floor(n / 128); } out.push(n); return out; };
+const varint = (n: number): number[] => {
+  const out: number[] = [];
+  while (n >= 0x80) {
+    out.push((n & 0x7f) | 0x80);
+    n = Math.floor(n / 128);
+  }
+  out.push(n);
+  return out;
+};
 const field = (no: number, wire: number, body: number[] = []) => [...varint(no * 8 + wire), ...body];
 const lenField = (no: number, body: number[]) => field(no, 2, [...varint(body.length), ...body]);
 const str = (s: string) => [...new TextEncoder().encode(s)];
@@ -78,21 +86,49 @@ describe('decodeModel on bad input', () => {
   });
 
   it('refuses negative and absurd dims without allocating for them', () => {
-    const tensor = (dims: number[]) => lenField(5, [...dims.flatMap((d) => field(1, 0, varint(d))), ...field(2, 0, [1]), ...lenField(8, str('w')), ...lenField(9, [0, 0, 128, 63])]);
-    const model = (dims: number[]) => Uint8Array.from([...field(1, 0, [8]), ...lenField(7, [...tensor(dims), ...lenField(2, str('g'))])]);
-    expect((decodeOrTypedError(model([2 ** 40, 2 ** 40])) as Error).message).toMatch(/more elements than any tensor can hold/);
-    expect((decodeOrTypedError(model([2 ** 20, 2 ** 20])) as Error).message).toMatch(/needs 4398046511104 bytes of raw_data, has 4/);
+    const tensor = (dims: number[]) =>
+      lenField(5, [
+        ...dims.flatMap((d) => field(1, 0, varint(d))),
+        ...field(2, 0, [1]),
+        ...lenField(8, str('w')),
+        ...lenField(9, [0, 0, 128, 63]),
+      ]);
+    const model = (dims: number[]) =>
+      Uint8Array.from([...field(1, 0, [8]), ...lenField(7, [...tensor(dims), ...lenField(2, str('g'))])]);
+    expect((decodeOrTypedError(model([2 ** 40, 2 ** 40])) as Error).message).toMatch(
+      /more elements than any tensor can hold/,
+    );
+    expect((decodeOrTypedError(model([2 ** 20, 2 ** 20])) as Error).message).toMatch(
+      /needs 4398046511104 bytes of raw_data, has 4/,
+    );
     // A negative int64 varint is 10 bytes of 0xff...; dims must be non-negative.
-    const neg = Uint8Array.from([...field(1, 0, [8]), ...lenField(7, [...lenField(5, [...field(1, 0, [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]), ...field(2, 0, [1]), ...lenField(8, str('w'))]), ...lenField(2, str('g'))])]);
+    const neg = Uint8Array.from([
+      ...field(1, 0, [8]),
+      ...lenField(7, [
+        ...lenField(5, [
+          ...field(1, 0, [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]),
+          ...field(2, 0, [1]),
+          ...lenField(8, str('w')),
+        ]),
+        ...lenField(2, str('g')),
+      ]),
+    ]);
     expect((decodeOrTypedError(neg) as Error).message).toMatch(/invalid dimension -1/);
   });
 
   it('names a node input that nothing defines (dangling input / missing initializer)', () => {
-    const node = lenField(1, [...lenField(1, str('W')), ...lenField(2, str('y')), ...lenField(4, str('Relu')), ...lenField(3, str('relu0'))]);
+    const node = lenField(1, [
+      ...lenField(1, str('W')),
+      ...lenField(2, str('y')),
+      ...lenField(4, str('Relu')),
+      ...lenField(3, str('relu0')),
+    ]);
     const bytes = Uint8Array.from([...field(1, 0, [8]), ...lenField(7, [...node, ...lenField(2, str('g'))])]);
     const e = decodeOrTypedError(bytes);
     expect(e).toBeInstanceOf(ModelFormatError);
-    expect((e as Error).message).toMatch(/node 'relu0' reads 'W', which is not a graph input, an initializer, or the output of any node/);
+    expect((e as Error).message).toMatch(
+      /node 'relu0' reads 'W', which is not a graph input, an initializer, or the output of any node/,
+    );
   });
 
   it('detects cycles when sorting or validating', () => {
@@ -109,7 +145,10 @@ describe('decodeModel on bad input', () => {
     // TypeProto.sequence_type.elem_type... nested 1,000 deep inside a graph input.
     let type: number[] = lenField(1, field(1, 0, [1]));
     for (let i = 0; i < 1_000; i++) type = lenField(4, lenField(1, type));
-    const bytes = Uint8Array.from([...field(1, 0, [8]), ...lenField(7, [...lenField(11, [...lenField(1, str('x')), ...lenField(2, type)]), ...lenField(2, str('g'))])]);
+    const bytes = Uint8Array.from([
+      ...field(1, 0, [8]),
+      ...lenField(7, [...lenField(11, [...lenField(1, str('x')), ...lenField(2, type)]), ...lenField(2, str('g'))]),
+    ]);
     const e = decodeOrTypedError(bytes);
     expect((e as Error).message).toMatch(/nested deeper than/);
   });

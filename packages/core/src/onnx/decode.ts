@@ -39,33 +39,53 @@ const entries = (v: unknown): Map<string, string> => new Map(arr(v).map((e) => [
  * ```
  */
 export function decodeModel(bytes: Uint8Array, options: DecodeOptions = {}): Model {
-  if (!(bytes instanceof Uint8Array)) throw new ModelFormatError('decodeModel expects a Uint8Array of ONNX model bytes', { file: options.file });
+  if (!(bytes instanceof Uint8Array))
+    throw new ModelFormatError('decodeModel expects a Uint8Array of ONNX model bytes', { file: options.file });
   const where = options.file ? `'${options.file}'` : 'model bytes';
-  if (bytes.byteLength === 0) throw new ModelFormatError(`${where}: the file is empty; expected an ONNX model (protobuf ModelProto)`, { file: options.file, byteOffset: 0 });
+  if (bytes.byteLength === 0)
+    throw new ModelFormatError(`${where}: the file is empty; expected an ONNX model (protobuf ModelProto)`, {
+      file: options.file,
+      byteOffset: 0,
+    });
   let proto: M;
   try {
     proto = decodeMessage(bytes, ModelProtoDesc);
   } catch (e) {
-    if (e instanceof ModelFormatError) throw new ModelFormatError(`${where}: not a valid ONNX model: ${e.message}`, { byteOffset: e.byteOffset, fieldPath: e.fieldPath, file: options.file, cause: e });
+    if (e instanceof ModelFormatError)
+      throw new ModelFormatError(`${where}: not a valid ONNX model: ${e.message}`, {
+        byteOffset: e.byteOffset,
+        fieldPath: e.fieldPath,
+        file: options.file,
+        cause: e,
+      });
     throw e;
   }
   try {
     return modelFromProto(proto, options);
   } catch (e) {
     if (e instanceof EdgeMLError && !(e instanceof ModelFormatError && e.file)) {
-      throw new ModelFormatError(`${where}: ${e.message}`, { file: options.file, fieldPath: (e as ModelFormatError).fieldPath, cause: e });
+      throw new ModelFormatError(`${where}: ${e.message}`, {
+        file: options.file,
+        fieldPath: (e as ModelFormatError).fieldPath,
+        cause: e,
+      });
     }
     throw e;
   }
 }
 
 export function modelFromProto(p: M, options: DecodeOptions = {}): Model {
-  if (p.irVersion === undefined) throw new ModelFormatError('ModelProto.ir_version is missing; this does not look like an ONNX model', { fieldPath: 'ModelProto.ir_version' });
+  if (p.irVersion === undefined)
+    throw new ModelFormatError('ModelProto.ir_version is missing; this does not look like an ONNX model', {
+      fieldPath: 'ModelProto.ir_version',
+    });
   if (!p.graph) throw new ModelFormatError('ModelProto.graph is missing', { fieldPath: 'ModelProto.graph' });
   const ctx: Ctx = { options };
   const model = new Model(graphFromProto(p.graph as M, undefined, ctx, 'graph'), {
     irVersion: p.irVersion as number,
-    opsetImports: new Map(arr(p.opsetImport).map((o) => [str(o.domain) === 'ai.onnx' ? '' : str(o.domain), (o.version as number) ?? 0])),
+    opsetImports: new Map(
+      arr(p.opsetImport).map((o) => [str(o.domain) === 'ai.onnx' ? '' : str(o.domain), (o.version as number) ?? 0]),
+    ),
     producerName: str(p.producerName),
     producerVersion: str(p.producerVersion),
     domain: str(p.domain),
@@ -76,18 +96,29 @@ export function modelFromProto(p: M, options: DecodeOptions = {}): Model {
     unknownFields: p.$unknown,
   });
   model.functions = arr(p.functions).map((f) => functionFromProto(f, ctx));
-  model.explicitDefaults = presentDefaults(p, ['producerName', 'producerVersion', 'domain', 'modelVersion', 'docString']);
+  model.explicitDefaults = presentDefaults(p, [
+    'producerName',
+    'producerVersion',
+    'domain',
+    'modelVersion',
+    'docString',
+  ]);
   if (arr(p.opsetImport).some((o) => o.domain === '')) (model.explicitDefaults ??= new Set()).add('opsetImport.domain');
   return model;
 }
 
-interface Ctx { options: DecodeOptions }
+interface Ctx {
+  options: DecodeOptions;
+}
 
 class Scope {
   readonly values = new Map<string, Value>();
   /** Names read before any node produced them (file order is not always topological). */
   readonly pending = new Map<string, Value>();
-  constructor(readonly parent: Scope | undefined, readonly graph: Graph) {}
+  constructor(
+    readonly parent: Scope | undefined,
+    readonly graph: Graph,
+  ) {}
 
   lookup(name: string): Value | undefined {
     for (let s: Scope | undefined = this; s; s = s.parent) {
@@ -99,7 +130,8 @@ class Scope {
 
   define(value: Value, where: string): void {
     const prior = this.values.get(value.name);
-    if (prior) throw new ModelFormatError(`${where}: value '${value.name}' is defined twice in graph '${this.graph.name}'`);
+    if (prior)
+      throw new ModelFormatError(`${where}: value '${value.name}' is defined twice in graph '${this.graph.name}'`);
     this.values.set(value.name, value);
   }
 
@@ -156,7 +188,10 @@ function graphFromProto(gp: M, parent: Scope | undefined, ctx: Ctx, path: string
   for (const vi of arr(gp.output)) {
     const name = str(vi.name);
     const v = scope.lookup(name);
-    if (!v) throw new ModelFormatError(`${where}: output '${name}' is not an input, initializer or node output`, { fieldPath: `${path}.output` });
+    if (!v)
+      throw new ModelFormatError(`${where}: output '${name}' is not an input, initializer or node output`, {
+        fieldPath: `${path}.output`,
+      });
     applyValueInfo(v, vi, true);
     graph.outputs.push(v);
   }
@@ -170,7 +205,10 @@ function graphFromProto(gp: M, parent: Scope | undefined, ctx: Ctx, path: string
     }
   }
   for (const qa of arr(gp.quantizationAnnotation)) {
-    graph.quantizationAnnotations.push({ tensorName: str(qa.tensorName), parameters: entries(qa.quantParameterTensorNames) });
+    graph.quantizationAnnotations.push({
+      tensorName: str(qa.tensorName),
+      parameters: entries(qa.quantParameterTensorNames),
+    });
   }
   resolvePending(scope, where);
   return graph;
@@ -181,11 +219,20 @@ function resolvePending(scope: Scope, where: string): void {
   for (const [name, fwd] of scope.pending) {
     if (fwd.producer()) continue;
     const outer = scope.parent?.lookup(name);
-    if (outer) { fwd.replaceAllUsesWith(outer); continue; }
-    if (scope.parent) { scope.parent.pending.set(name, fwd); continue; }
+    if (outer) {
+      fwd.replaceAllUsesWith(outer);
+      continue;
+    }
+    if (scope.parent) {
+      scope.parent.pending.set(name, fwd);
+      continue;
+    }
     const use = fwd.uses()[0];
     const by = use ? `node '${use.node.name || use.node.opType}'` : 'a node';
-    throw new ModelFormatError(`${where}: ${by} reads '${name}', which is not a graph input, an initializer, or the output of any node`, { fieldPath: 'graph.node.input' });
+    throw new ModelFormatError(
+      `${where}: ${by} reads '${name}', which is not a graph input, an initializer, or the output of any node`,
+      { fieldPath: 'graph.node.input' },
+    );
   }
 }
 
@@ -205,8 +252,10 @@ function nodeFromProto(np: M, scope: Scope, ctx: Ctx, path: string): Node {
   for (const name of arr<string>(np.output)) {
     // Empty names mark optional outputs left out; they still hold a position.
     const fwd = name === '' ? undefined : scope.pending.get(name);
-    if (fwd && !fwd.producer()) { scope.pending.delete(name); node.appendOutput(fwd); }
-    else node.appendOutput(new Value(name));
+    if (fwd && !fwd.producer()) {
+      scope.pending.delete(name);
+      node.appendOutput(fwd);
+    } else node.appendOutput(new Value(name));
   }
   for (const ap of arr(np.attribute)) {
     const a = attributeFromProto(ap, scope, ctx, `${path}.node.attribute`, where);
@@ -228,7 +277,9 @@ function applyValueInfo(v: Value, vi: M, isOutput = false): void {
 function dimsFromShape(shape: M | undefined): { shape?: Dim[]; dimDenotations?: (string | undefined)[] } {
   if (!shape) return {};
   const dims = arr(shape.dim);
-  const out: Dim[] = dims.map((d) => (d.dimValue !== undefined ? (d.dimValue as number) : d.dimParam !== undefined ? (d.dimParam as string) : null));
+  const out: Dim[] = dims.map((d) =>
+    d.dimValue !== undefined ? (d.dimValue as number) : d.dimParam !== undefined ? (d.dimParam as string) : null,
+  );
   const den = dims.map((d) => d.denotation as string | undefined);
   return den.some((d) => d !== undefined) ? { shape: out, dimDenotations: den } : { shape: out };
 }
@@ -240,19 +291,43 @@ function elemType(code: unknown): DType | undefined {
 export function typeFromProto(t: M): ValueType | undefined {
   const denotation = t.denotation as string | undefined;
   const withDen = <T extends ValueType>(v: T): T => (denotation !== undefined ? { ...v, denotation } : v);
-  if (t.tensorType) { const tt = t.tensorType as M; return withDen({ kind: 'tensor', dtype: elemType(tt.elemType), ...dimsFromShape(tt.shape as M) }); }
-  if (t.sparseTensorType) { const tt = t.sparseTensorType as M; return withDen({ kind: 'sparse_tensor', dtype: elemType(tt.elemType), ...dimsFromShape(tt.shape as M) }); }
+  if (t.tensorType) {
+    const tt = t.tensorType as M;
+    return withDen({ kind: 'tensor', dtype: elemType(tt.elemType), ...dimsFromShape(tt.shape as M) });
+  }
+  if (t.sparseTensorType) {
+    const tt = t.sparseTensorType as M;
+    return withDen({ kind: 'sparse_tensor', dtype: elemType(tt.elemType), ...dimsFromShape(tt.shape as M) });
+  }
   if (t.sequenceType) return withDen({ kind: 'sequence', elem: sub((t.sequenceType as M).elemType) });
   if (t.optionalType) return withDen({ kind: 'optional', elem: sub((t.optionalType as M).elemType) });
-  if (t.mapType) { const mt = t.mapType as M; return withDen({ kind: 'map', keyType: elemType(mt.keyType), value: sub(mt.valueType) }); }
-  if (t.opaqueType) { const o = t.opaqueType as M; return withDen({ kind: 'opaque', domain: str(o.domain), name: str(o.name) }); }
+  if (t.mapType) {
+    const mt = t.mapType as M;
+    return withDen({ kind: 'map', keyType: elemType(mt.keyType), value: sub(mt.valueType) });
+  }
+  if (t.opaqueType) {
+    const o = t.opaqueType as M;
+    return withDen({ kind: 'opaque', domain: str(o.domain), name: str(o.name) });
+  }
   return undefined;
 }
 const sub = (t: unknown) => (t ? typeFromProto(t as M) : undefined);
 
 const ATTR_KIND_BY_CODE: Record<number, Attribute['kind']> = {
-  1: 'float', 2: 'int', 3: 'string', 4: 'tensor', 5: 'graph', 6: 'floats', 7: 'ints', 8: 'strings', 9: 'tensors',
-  10: 'graphs', 11: 'sparse_tensor', 12: 'sparse_tensors', 13: 'type_proto', 14: 'type_protos',
+  1: 'float',
+  2: 'int',
+  3: 'string',
+  4: 'tensor',
+  5: 'graph',
+  6: 'floats',
+  7: 'ints',
+  8: 'strings',
+  9: 'tensors',
+  10: 'graphs',
+  11: 'sparse_tensor',
+  12: 'sparse_tensors',
+  13: 'type_proto',
+  14: 'type_protos',
 };
 const utf8 = new TextDecoder();
 
@@ -261,28 +336,66 @@ function attributeFromProto(ap: M, scope: Scope, ctx: Ctx, path: string, where: 
   let code = ap.type as number | undefined;
   if (!code) code = inferAttrCode(ap);
   const kind = ATTR_KIND_BY_CODE[code];
-  if (!kind) throw new ModelFormatError(`${where}: attribute '${name}' has unknown type ${code}`, { fieldPath: `${path}.type` });
-  const base = { name, kind, docString: ap.docString as string | undefined, refAttrName: ap.refAttrName as string | undefined, explicitDefaults: presentDefaults(ap, ['docString', 'refAttrName']) };
+  if (!kind)
+    throw new ModelFormatError(`${where}: attribute '${name}' has unknown type ${code}`, { fieldPath: `${path}.type` });
+  const base = {
+    name,
+    kind,
+    docString: ap.docString as string | undefined,
+    refAttrName: ap.refAttrName as string | undefined,
+    explicitDefaults: presentDefaults(ap, ['docString', 'refAttrName']),
+  };
   if (base.refAttrName) return { ...base, value: undefined } as unknown as Attribute;
   const graphOf = (g: M) => graphFromProto(g, scope, ctx, `${path}.g`);
   let value: unknown;
   switch (kind) {
-    case 'float': value = (ap.f as number) ?? 0; break;
-    case 'int': value = (ap.i as number) ?? 0; break;
-    case 'string': value = ap.s ? utf8.decode(ap.s as Uint8Array) : ''; break;
-    case 'tensor': value = ap.t ? tensorFromProto(ap.t as M, ctx, `${path}.t`) : undefined; break;
-    case 'graph': value = ap.g ? graphOf(ap.g as M) : undefined; break;
-    case 'sparse_tensor': value = ap.sparseTensor ? sparseFromProto(ap.sparseTensor as M, ctx, path) : undefined; break;
-    case 'type_proto': value = ap.tp ? typeFromProto(ap.tp as M) : undefined; break;
-    case 'floats': value = arr<number>(ap.floats); break;
-    case 'ints': value = arr<number>(ap.ints); break;
-    case 'strings': value = arr<Uint8Array>(ap.strings).map((b) => utf8.decode(b)); break;
-    case 'tensors': value = arr(ap.tensors).map((t) => tensorFromProto(t, ctx, `${path}.tensors`)); break;
-    case 'graphs': value = arr(ap.graphs).map(graphOf); break;
-    case 'sparse_tensors': value = arr(ap.sparseTensors).map((t) => sparseFromProto(t, ctx, path)); break;
-    case 'type_protos': value = arr(ap.typeProtos).map((t) => typeFromProto(t)); break;
+    case 'float':
+      value = (ap.f as number) ?? 0;
+      break;
+    case 'int':
+      value = (ap.i as number) ?? 0;
+      break;
+    case 'string':
+      value = ap.s ? utf8.decode(ap.s as Uint8Array) : '';
+      break;
+    case 'tensor':
+      value = ap.t ? tensorFromProto(ap.t as M, ctx, `${path}.t`) : undefined;
+      break;
+    case 'graph':
+      value = ap.g ? graphOf(ap.g as M) : undefined;
+      break;
+    case 'sparse_tensor':
+      value = ap.sparseTensor ? sparseFromProto(ap.sparseTensor as M, ctx, path) : undefined;
+      break;
+    case 'type_proto':
+      value = ap.tp ? typeFromProto(ap.tp as M) : undefined;
+      break;
+    case 'floats':
+      value = arr<number>(ap.floats);
+      break;
+    case 'ints':
+      value = arr<number>(ap.ints);
+      break;
+    case 'strings':
+      value = arr<Uint8Array>(ap.strings).map((b) => utf8.decode(b));
+      break;
+    case 'tensors':
+      value = arr(ap.tensors).map((t) => tensorFromProto(t, ctx, `${path}.tensors`));
+      break;
+    case 'graphs':
+      value = arr(ap.graphs).map(graphOf);
+      break;
+    case 'sparse_tensors':
+      value = arr(ap.sparseTensors).map((t) => sparseFromProto(t, ctx, path));
+      break;
+    case 'type_protos':
+      value = arr(ap.typeProtos).map((t) => typeFromProto(t));
+      break;
   }
-  if (value === undefined) throw new ModelFormatError(`${where}: attribute '${name}' is declared ${kind} but carries no value`, { fieldPath: path });
+  if (value === undefined)
+    throw new ModelFormatError(`${where}: attribute '${name}' is declared ${kind} but carries no value`, {
+      fieldPath: path,
+    });
   return { ...base, value } as Attribute;
 }
 
@@ -306,8 +419,13 @@ function inferAttrCode(ap: M): number {
 }
 
 function sparseFromProto(sp: M, ctx: Ctx, path: string): SparseTensor {
-  if (!sp.values || !sp.indices) throw new ModelFormatError(`sparse tensor at ${path} lacks values or indices`, { fieldPath: path });
-  return { values: tensorFromProto(sp.values as M, ctx, `${path}.values`), indices: tensorFromProto(sp.indices as M, ctx, `${path}.indices`), dims: arr<number>(sp.dims) };
+  if (!sp.values || !sp.indices)
+    throw new ModelFormatError(`sparse tensor at ${path} lacks values or indices`, { fieldPath: path });
+  return {
+    values: tensorFromProto(sp.values as M, ctx, `${path}.values`),
+    indices: tensorFromProto(sp.indices as M, ctx, `${path}.indices`),
+    dims: arr<number>(sp.dims),
+  };
 }
 
 function functionFromProto(fp: M, ctx: Ctx): ModelFunction {
@@ -326,22 +444,35 @@ function functionFromProto(fp: M, ctx: Ctx): ModelFunction {
   }
   for (const name of arr<string>(fp.output)) {
     const v = scope.lookup(name);
-    if (!v) throw new ModelFormatError(`function '${graph.name}': output '${name}' is not produced by any node`, { fieldPath: 'FunctionProto.output' });
+    if (!v)
+      throw new ModelFormatError(`function '${graph.name}': output '${name}' is not produced by any node`, {
+        fieldPath: 'FunctionProto.output',
+      });
     graph.outputs.push(v);
   }
   for (const vi of arr(fp.valueInfo)) {
     const v = scope.values.get(str(vi.name));
     if (v) applyValueInfo(v, vi);
-    else { const extra = new Value(str(vi.name)); applyValueInfo(extra, vi); graph.extraValueInfo.push(extra); }
+    else {
+      const extra = new Value(str(vi.name));
+      applyValueInfo(extra, vi);
+      graph.extraValueInfo.push(extra);
+    }
   }
   resolvePending(scope, `function '${graph.name}'`);
   return {
-    domain: str(fp.domain), name: str(fp.name), overload: str(fp.overload), graph,
+    domain: str(fp.domain),
+    name: str(fp.name),
+    overload: str(fp.overload),
+    graph,
     attributes: arr<string>(fp.attribute),
-    attributeDefaults: arr(fp.attributeProto).map((a) => attributeFromProto(a, scope, ctx, 'FunctionProto.attribute_proto', `function '${graph.name}'`)),
+    attributeDefaults: arr(fp.attributeProto).map((a) =>
+      attributeFromProto(a, scope, ctx, 'FunctionProto.attribute_proto', `function '${graph.name}'`),
+    ),
     opsetImports: new Map(arr(fp.opsetImport).map((o) => [str(o.domain), (o.version as number) ?? 0])),
-    docString: str(fp.docString), metadata: entries(fp.metadataProps), unknownFields: fp.$unknown,
+    docString: str(fp.docString),
+    metadata: entries(fp.metadataProps),
+    unknownFields: fp.$unknown,
     explicitDefaults: presentDefaults(fp, ['domain', 'overload', 'docString']),
   };
 }
-

@@ -10,7 +10,14 @@ function model(): Model {
   const g = new Graph('g');
   let v = g.addInput('x', tensorType('float32', [1, 300]));
   for (let i = 0; i < 3; i++) {
-    const w = g.addInitializer(`w${i}`, Tensor.from('float32', [300, 300], Float32Array.from({ length: 90000 }, (_, j) => (j * (i + 1)) % 7)));
+    const w = g.addInitializer(
+      `w${i}`,
+      Tensor.from(
+        'float32',
+        [300, 300],
+        Float32Array.from({ length: 90000 }, (_, j) => (j * (i + 1)) % 7),
+      ),
+    );
     v = g.op('MatMul', [v, w]).outputs[0];
   }
   g.addInitializer('small', Tensor.from('int64', [2], [1n, 2n]));
@@ -26,7 +33,10 @@ describe('encodeModelChunks', () => {
     const chunks = encodeModelChunks(m, { spliceThreshold: 1024 });
     const joined = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
     let o = 0;
-    for (const c of chunks) { joined.set(c, o); o += c.byteLength; }
+    for (const c of chunks) {
+      joined.set(c, o);
+      o += c.byteLength;
+    }
     expect(joined).toEqual(whole);
     const w0 = m.graph.initializers.get('w0')!.const!.bytes;
     expect(chunks.some((c) => c.buffer === w0.buffer && c.byteOffset === w0.byteOffset)).toBe(true);

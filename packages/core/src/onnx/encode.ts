@@ -20,7 +20,10 @@ export interface EncodeOptions {
    * external location record to reference them. Default: keep each tensor as it was
    * (external tensors stay external, others inline).
    */
-  placeTensor?: (tensor: Tensor, valueName: string) => 'inline' | { location: string; offset: number; length: number } | undefined;
+  placeTensor?: (
+    tensor: Tensor,
+    valueName: string,
+  ) => 'inline' | { location: string; offset: number; length: number } | undefined;
 }
 
 /**
@@ -42,7 +45,10 @@ export function encodeModel(model: Model, options: EncodeOptions = {}): Uint8Arr
  * at least `spliceThreshold` bytes (default 64 KiB) are referenced, not copied. This is the
  * fast path to a file (`saveModel` writes the chunks with one gathered write).
  */
-export function encodeModelChunks(model: Model, options: EncodeOptions & { spliceThreshold?: number } = {}): Uint8Array[] {
+export function encodeModelChunks(
+  model: Model,
+  options: EncodeOptions & { spliceThreshold?: number } = {},
+): Uint8Array[] {
   return encodeMessageChunks(modelToProto(model, options), ModelProtoDesc, options.spliceThreshold);
 }
 
@@ -50,7 +56,9 @@ export function modelToProto(model: Model, options: EncodeOptions = {}): M {
   const explicitDomain = model.explicitDefaults?.has('opsetImport.domain');
   const p: M = {
     irVersion: model.irVersion,
-    opsetImport: [...model.opsetImports].map(([domain, version]) => (domain || explicitDomain ? { domain, version } : { version })),
+    opsetImport: [...model.opsetImports].map(([domain, version]) =>
+      domain || explicitDomain ? { domain, version } : { version },
+    ),
     graph: graphToProto(model.graph, options),
   };
   if (model.producerName) p.producerName = model.producerName;
@@ -62,7 +70,13 @@ export function modelToProto(model: Model, options: EncodeOptions = {}): M {
   if (model.trainingInfo.length) p.trainingInfo = model.trainingInfo;
   if (model.functions.length) p.functions = model.functions.map((f) => functionToProto(f, options));
   if (model.unknownFields) p.$unknown = model.unknownFields;
-  return restoreDefaults(p, model, { producerName: '', producerVersion: '', domain: '', modelVersion: 0, docString: '' });
+  return restoreDefaults(p, model, {
+    producerName: '',
+    producerVersion: '',
+    domain: '',
+    modelVersion: 0,
+    docString: '',
+  });
 }
 
 const kv = (m: Map<string, string>): M[] => [...m].map(([key, value]) => ({ key, value }));
@@ -71,9 +85,18 @@ function placed(t: Tensor, name: string, options: EncodeOptions): M {
   const where = options.placeTensor?.(t, name);
   if (where && where !== 'inline') {
     const p = tensorToProto(t, { inline: true });
-    delete p.rawData; delete p.floatData; delete p.int32Data; delete p.int64Data; delete p.doubleData; delete p.uint64Data;
+    delete p.rawData;
+    delete p.floatData;
+    delete p.int32Data;
+    delete p.int64Data;
+    delete p.doubleData;
+    delete p.uint64Data;
     p.dataLocation = 1;
-    p.externalData = [{ key: 'location', value: where.location }, { key: 'offset', value: String(where.offset) }, { key: 'length', value: String(where.length) }];
+    p.externalData = [
+      { key: 'location', value: where.location },
+      { key: 'offset', value: String(where.offset) },
+      { key: 'length', value: String(where.length) },
+    ];
     return p;
   }
   return tensorToProto(t, { inline: where === 'inline' });
@@ -91,7 +114,8 @@ function graphToProto(g: Graph, options: EncodeOptions): M {
     inits.push(tp);
   }
   if (inits.length) p.initializer = inits;
-  if (g.sparseInitializers.length) p.sparseInitializer = g.sparseInitializers.map((s) => sparseToProto(s.tensor, options));
+  if (g.sparseInitializers.length)
+    p.sparseInitializer = g.sparseInitializers.map((s) => sparseToProto(s.tensor, options));
   const valueInfos: M[] = [];
   const outputs = new Set(g.outputs);
   for (const n of g) {
@@ -100,7 +124,11 @@ function graphToProto(g: Graph, options: EncodeOptions): M {
   }
   for (const v of g.extraValueInfo) valueInfos.push(valueInfo(v));
   if (valueInfos.length) p.valueInfo = valueInfos;
-  if (g.quantizationAnnotations.length) p.quantizationAnnotation = g.quantizationAnnotations.map((q) => ({ tensorName: q.tensorName, quantParameterTensorNames: kv(q.parameters) }));
+  if (g.quantizationAnnotations.length)
+    p.quantizationAnnotation = g.quantizationAnnotations.map((q) => ({
+      tensorName: q.tensorName,
+      quantParameterTensorNames: kv(q.parameters),
+    }));
   if (g.metadata.size) p.metadataProps = kv(g.metadata);
   if (g.unknownFields) p.$unknown = g.unknownFields;
   return restoreDefaults(p, g, { name: '', docString: '' });
@@ -135,10 +163,18 @@ export function typeToProto(t: ValueType): M {
       p[t.kind === 'tensor' ? 'tensorType' : 'sparseTensorType'] = inner;
       break;
     }
-    case 'sequence': p.sequenceType = t.elem ? { elemType: typeToProto(t.elem) } : {}; break;
-    case 'optional': p.optionalType = t.elem ? { elemType: typeToProto(t.elem) } : {}; break;
-    case 'map': p.mapType = { keyType: code(t.keyType), ...(t.value ? { valueType: typeToProto(t.value) } : {}) }; break;
-    case 'opaque': p.opaqueType = { domain: t.domain, name: t.name }; break;
+    case 'sequence':
+      p.sequenceType = t.elem ? { elemType: typeToProto(t.elem) } : {};
+      break;
+    case 'optional':
+      p.optionalType = t.elem ? { elemType: typeToProto(t.elem) } : {};
+      break;
+    case 'map':
+      p.mapType = { keyType: code(t.keyType), ...(t.value ? { valueType: typeToProto(t.value) } : {}) };
+      break;
+    case 'opaque':
+      p.opaqueType = { domain: t.domain, name: t.name };
+      break;
   }
   if (t.denotation !== undefined) p.denotation = t.denotation;
   return p;
@@ -162,32 +198,73 @@ function nodeToProto(n: Node, options: EncodeOptions): M {
 
 const utf8 = new TextEncoder();
 const ATTR_CODE: Record<Attribute['kind'], number> = {
-  float: AttributeTypeCode.FLOAT, int: AttributeTypeCode.INT, string: AttributeTypeCode.STRING, tensor: AttributeTypeCode.TENSOR,
-  graph: AttributeTypeCode.GRAPH, sparse_tensor: AttributeTypeCode.SPARSE_TENSOR, type_proto: AttributeTypeCode.TYPE_PROTO,
-  floats: AttributeTypeCode.FLOATS, ints: AttributeTypeCode.INTS, strings: AttributeTypeCode.STRINGS, tensors: AttributeTypeCode.TENSORS,
-  graphs: AttributeTypeCode.GRAPHS, sparse_tensors: AttributeTypeCode.SPARSE_TENSORS, type_protos: AttributeTypeCode.TYPE_PROTOS,
+  float: AttributeTypeCode.FLOAT,
+  int: AttributeTypeCode.INT,
+  string: AttributeTypeCode.STRING,
+  tensor: AttributeTypeCode.TENSOR,
+  graph: AttributeTypeCode.GRAPH,
+  sparse_tensor: AttributeTypeCode.SPARSE_TENSOR,
+  type_proto: AttributeTypeCode.TYPE_PROTO,
+  floats: AttributeTypeCode.FLOATS,
+  ints: AttributeTypeCode.INTS,
+  strings: AttributeTypeCode.STRINGS,
+  tensors: AttributeTypeCode.TENSORS,
+  graphs: AttributeTypeCode.GRAPHS,
+  sparse_tensors: AttributeTypeCode.SPARSE_TENSORS,
+  type_protos: AttributeTypeCode.TYPE_PROTOS,
 };
 
 function attributeToProto(a: Attribute, options: EncodeOptions): M {
   const p: M = { name: a.name, type: ATTR_CODE[a.kind] };
   if (a.docString) p.docString = a.docString;
   restoreDefaults(p, a, { docString: '', refAttrName: '' });
-  if (a.refAttrName) { p.refAttrName = a.refAttrName; return p; }
+  if (a.refAttrName) {
+    p.refAttrName = a.refAttrName;
+    return p;
+  }
   switch (a.kind) {
-    case 'float': p.f = a.value; break;
-    case 'int': p.i = a.value; break;
-    case 'string': p.s = utf8.encode(a.value); break;
-    case 'tensor': p.t = tensorToProto(a.value, { inline: false }); break;
-    case 'graph': p.g = graphToProto(a.value, options); break;
-    case 'sparse_tensor': p.sparseTensor = sparseToProto(a.value, options); break;
-    case 'type_proto': p.tp = typeToProto(a.value); break;
-    case 'floats': p.floats = a.value; break;
-    case 'ints': p.ints = a.value; break;
-    case 'strings': p.strings = a.value.map((s) => utf8.encode(s)); break;
-    case 'tensors': p.tensors = a.value.map((t) => tensorToProto(t)); break;
-    case 'graphs': p.graphs = a.value.map((g) => graphToProto(g, options)); break;
-    case 'sparse_tensors': p.sparseTensors = a.value.map((s) => sparseToProto(s, options)); break;
-    case 'type_protos': p.typeProtos = a.value.map((t) => typeToProto(t)); break;
+    case 'float':
+      p.f = a.value;
+      break;
+    case 'int':
+      p.i = a.value;
+      break;
+    case 'string':
+      p.s = utf8.encode(a.value);
+      break;
+    case 'tensor':
+      p.t = tensorToProto(a.value, { inline: false });
+      break;
+    case 'graph':
+      p.g = graphToProto(a.value, options);
+      break;
+    case 'sparse_tensor':
+      p.sparseTensor = sparseToProto(a.value, options);
+      break;
+    case 'type_proto':
+      p.tp = typeToProto(a.value);
+      break;
+    case 'floats':
+      p.floats = a.value;
+      break;
+    case 'ints':
+      p.ints = a.value;
+      break;
+    case 'strings':
+      p.strings = a.value.map((s) => utf8.encode(s));
+      break;
+    case 'tensors':
+      p.tensors = a.value.map((t) => tensorToProto(t));
+      break;
+    case 'graphs':
+      p.graphs = a.value.map((g) => graphToProto(g, options));
+      break;
+    case 'sparse_tensors':
+      p.sparseTensors = a.value.map((s) => sparseToProto(s, options));
+      break;
+    case 'type_protos':
+      p.typeProtos = a.value.map((t) => typeToProto(t));
+      break;
   }
   return p;
 }

@@ -27,7 +27,10 @@ export function folderExternalData(baseDir: string): (request: ExternalDataReque
       const size = fs.fstatSync(fd).size;
       const length = req.length ?? size - req.offset;
       if (req.offset > size || req.offset + length > size) {
-        throw new ExternalDataError(`tensor '${req.tensorName}': external data '${req.location}' is ${size} bytes, but the model asks for bytes ${req.offset}..${req.offset + length}`, { tensorName: req.tensorName, location: req.location });
+        throw new ExternalDataError(
+          `tensor '${req.tensorName}': external data '${req.location}' is ${size} bytes, but the model asks for bytes ${req.offset}..${req.offset + length}`,
+          { tensorName: req.tensorName, location: req.location },
+        );
       }
       const out = new Uint8Array(length);
       let done = 0;
@@ -47,7 +50,10 @@ export function folderExternalData(baseDir: string): (request: ExternalDataReque
 export function checkExternalLocation(root: string, req: Pick<ExternalDataRequest, 'location' | 'tensorName'>): string {
   const loc = req.location;
   const refuse = (why: string): never => {
-    throw new ExternalDataError(`tensor '${req.tensorName}': external data location '${loc}' ${why}; external files must sit inside the model's folder (${root})`, { tensorName: req.tensorName, location: loc });
+    throw new ExternalDataError(
+      `tensor '${req.tensorName}': external data location '${loc}' ${why}; external files must sit inside the model's folder (${root})`,
+      { tensorName: req.tensorName, location: loc },
+    );
   };
   if (loc === '' || loc.includes('\0')) refuse('is empty or malformed');
   if (path.isAbsolute(loc) || /^[a-zA-Z]:[\\/]/.test(loc) || loc.startsWith('\\')) refuse('is an absolute path');
@@ -57,7 +63,10 @@ export function checkExternalLocation(root: string, req: Pick<ExternalDataReques
   try {
     real = fs.realpathSync(joined);
   } catch {
-    throw new ExternalDataError(`tensor '${req.tensorName}': external data file '${loc}' not found next to the model (looked for ${joined})`, { tensorName: req.tensorName, location: loc });
+    throw new ExternalDataError(
+      `tensor '${req.tensorName}': external data file '${loc}' not found next to the model (looked for ${joined})`,
+      { tensorName: req.tensorName, location: loc },
+    );
   }
   if (real !== root && !real.startsWith(root + path.sep)) refuse('leads outside the folder through a symbolic link');
   if (!fs.statSync(real).isFile()) refuse('is not a regular file');
@@ -80,7 +89,10 @@ export async function loadModel(file: string, options: Omit<DecodeOptions, 'file
     bytes = await fs.promises.readFile(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new ModelFormatError(`cannot read model file '${file}': ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : (e as Error).message}`, { file, cause: e });
+    throw new ModelFormatError(
+      `cannot read model file '${file}': ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : (e as Error).message}`,
+      { file, cause: e },
+    );
   }
   const dir = path.dirname(path.resolve(file));
   const resolver = options.externalData ?? folderExternalData(dir);
@@ -94,7 +106,6 @@ export async function loadModel(file: string, options: Omit<DecodeOptions, 'file
   }
   return model;
 }
-
 
 export interface SaveOptions {
   /**
@@ -115,7 +126,11 @@ export async function writeFileAtomic(file: string, write: (fd: number) => void 
     fs.closeSync(fd);
     fs.renameSync(tmp, file);
   } catch (e) {
-    try { fs.closeSync(fd); } catch { /* already closed */ }
+    try {
+      fs.closeSync(fd);
+    } catch {
+      /* already closed */
+    }
     fs.rmSync(tmp, { force: true });
     throw e;
   }
@@ -127,7 +142,10 @@ function writeChunks(fd: number, chunks: Uint8Array[]): void {
     let batch = chunks.slice(i, i + 1024).filter((c) => c.byteLength > 0);
     while (batch.length) {
       let written = fs.writevSync(fd, batch);
-      while (batch.length && written >= batch[0].byteLength) { written -= batch[0].byteLength; batch.shift(); }
+      while (batch.length && written >= batch[0].byteLength) {
+        written -= batch[0].byteLength;
+        batch.shift();
+      }
       if (batch.length && written > 0) batch[0] = batch[0].subarray(written);
     }
   }
@@ -152,7 +170,11 @@ export async function saveModel(file: string, model: Model, options: SaveOptions
     return;
   }
   const location = ext.location ?? `${path.basename(file)}.data`;
-  if (path.isAbsolute(location) || location.split(/[\\/]/).includes('..')) throw new InvalidArgumentError(`externalData.location '${location}' must be a file name inside the model's folder`, 'externalData.location');
+  if (path.isAbsolute(location) || location.split(/[\\/]/).includes('..'))
+    throw new InvalidArgumentError(
+      `externalData.location '${location}' must be a file name inside the model's folder`,
+      'externalData.location',
+    );
   const threshold = ext.threshold ?? 1024;
   const align = ext.align ?? 64;
   const places = new Map<Tensor, { location: string; offset: number; length: number }>();

@@ -22,7 +22,12 @@ export function presentDefaults(p: ProtoMessage, fields: readonly string[]): Set
 }
 
 /** Put remembered defaults back into an outgoing message where nothing else was written. */
-export function restoreDefaults(p: ProtoMessage, from: HasExplicitDefaults, defaults: Record<string, '' | 0>): ProtoMessage {
-  if (from.explicitDefaults) for (const f of from.explicitDefaults) if (p[f] === undefined && f in defaults) p[f] = defaults[f];
+export function restoreDefaults(
+  p: ProtoMessage,
+  from: HasExplicitDefaults,
+  defaults: Record<string, '' | 0>,
+): ProtoMessage {
+  if (from.explicitDefaults)
+    for (const f of from.explicitDefaults) if (p[f] === undefined && f in defaults) p[f] = defaults[f];
   return p;
 }

@@ -64,33 +64,64 @@ function readMessage(r: WireReader, desc: MessageDesc, end: number, depth: numbe
 }
 
 function wrongWire(r: WireReader, desc: MessageDesc, field: FieldDesc, wire: number, at: number): never {
-  r.fail(`field ${desc.name}.${field.name} (#${field.no}) has wire type ${wire}, which does not fit its type ${field.kind}`, at);
+  r.fail(
+    `field ${desc.name}.${field.name} (#${field.no}) has wire type ${wire}, which does not fit its type ${field.kind}`,
+    at,
+  );
 }
 
 function expectedWire(kind: FieldDesc['kind']): number {
   switch (kind) {
-    case 'float': return WireType.I32;
-    case 'double': return WireType.I64;
-    case 'string': case 'bytes': case 'message': return WireType.Len;
-    default: return WireType.Varint;
+    case 'float':
+      return WireType.I32;
+    case 'double':
+      return WireType.I64;
+    case 'string':
+    case 'bytes':
+    case 'message':
+      return WireType.Len;
+    default:
+      return WireType.Varint;
   }
 }
 
-function readScalar(r: WireReader, field: FieldDesc, wire: number, end: number, desc: MessageDesc, at: number): unknown {
+function readScalar(
+  r: WireReader,
+  field: FieldDesc,
+  wire: number,
+  end: number,
+  desc: MessageDesc,
+  at: number,
+): unknown {
   if (wire !== expectedWire(field.kind)) wrongWire(r, desc, field, wire, at);
   switch (field.kind) {
-    case 'float': return r.float(end);
-    case 'double': return r.double(end);
-    case 'string': return r.string(end);
-    case 'bytes': return r.bytes(end);
-    case 'int64': return field.typed ? r.varintBig() : r.varint();
-    case 'uint64': return field.typed ? BigInt.asUintN(64, r.varintBig()) : r.varint();
-    case 'int32': return r.varint() | 0;
-    default: return r.varint();
+    case 'float':
+      return r.float(end);
+    case 'double':
+      return r.double(end);
+    case 'string':
+      return r.string(end);
+    case 'bytes':
+      return r.bytes(end);
+    case 'int64':
+      return field.typed ? r.varintBig() : r.varint();
+    case 'uint64':
+      return field.typed ? BigInt.asUintN(64, r.varintBig()) : r.varint();
+    case 'int32':
+      return r.varint() | 0;
+    default:
+      return r.varint();
   }
 }
 
-function readPacked(r: WireReader, obj: ProtoMessage, field: FieldDesc, end: number, desc: MessageDesc, at: number): void {
+function readPacked(
+  r: WireReader,
+  obj: ProtoMessage,
+  field: FieldDesc,
+  end: number,
+  desc: MessageDesc,
+  at: number,
+): void {
   let values: ArrayLike<number | bigint>;
   const n = end - r.pos;
   if (field.kind === 'float' || field.kind === 'double') {
@@ -106,7 +137,8 @@ function readPacked(r: WireReader, obj: ProtoMessage, field: FieldDesc, end: num
     for (let i = r.pos; i < end; i++) if (!(r.buf[i] & 0x80)) count++;
     if (field.typed && (field.kind === 'int64' || field.kind === 'uint64')) {
       const out = field.kind === 'int64' ? new BigInt64Array(count) : new BigUint64Array(count);
-      for (let i = 0; i < count; i++) out[i] = field.kind === 'int64' ? r.varintBig() : BigInt.asUintN(64, r.varintBig());
+      for (let i = 0; i < count; i++)
+        out[i] = field.kind === 'int64' ? r.varintBig() : BigInt.asUintN(64, r.varintBig());
       values = out;
     } else {
       const out = field.typed ? new Int32Array(count) : new Array<number>(count);
@@ -124,16 +156,23 @@ function readPacked(r: WireReader, obj: ProtoMessage, field: FieldDesc, end: num
 
 function typedCtor(field: FieldDesc) {
   switch (field.kind) {
-    case 'float': return Float32Array;
-    case 'double': return Float64Array;
-    case 'int64': return BigInt64Array;
-    case 'uint64': return BigUint64Array;
-    default: return Int32Array;
+    case 'float':
+      return Float32Array;
+    case 'double':
+      return Float64Array;
+    case 'int64':
+      return BigInt64Array;
+    case 'uint64':
+      return BigUint64Array;
+    default:
+      return Int32Array;
   }
 }
 
 function appendTyped(existing: unknown, field: FieldDesc, values: ArrayLike<number | bigint>): unknown {
-  const Ctor = typedCtor(field) as unknown as { new (n: number): { set(a: ArrayLike<unknown>, o?: number): void; length: number } };
+  const Ctor = typedCtor(field) as unknown as {
+    new (n: number): { set(a: ArrayLike<unknown>, o?: number): void; length: number };
+  };
   const prev = existing as { length: number } | undefined;
   if (!prev && (values as object).constructor === Ctor) return values;
   const out = new Ctor((prev?.length ?? 0) + values.length);
@@ -164,7 +203,10 @@ function encodeWith(obj: ProtoMessage, desc: MessageDesc, spliceThreshold: numbe
   const sizes: Sizes = new WeakMap();
   const total = sizeOf(obj, desc, sizes);
   if (total > MAX_MESSAGE_BYTES) {
-    throw new InvalidArgumentError(`the encoded ${desc.name} would be ${total} bytes; protobuf messages are limited to 2 GiB. Save with external data (saveModel(path, model, { externalData: {} }))`, 'externalData');
+    throw new InvalidArgumentError(
+      `the encoded ${desc.name} would be ${total} bytes; protobuf messages are limited to 2 GiB. Save with external data (saveModel(path, model, { externalData: {} }))`,
+      'externalData',
+    );
   }
   const w = new WireWriter(total, spliceThreshold);
   writeMessage(w, obj, desc, sizes);
@@ -205,11 +247,20 @@ function scalarOrMessageSize(field: FieldDesc, v: unknown, sizes: Sizes): number
       const body = sizeOf(v as ProtoMessage, field.message!(), sizes);
       return varintSize(body) + body;
     }
-    case 'string': { const len = utf8Length(v as string); return varintSize(len) + len; }
-    case 'bytes': { const len = (v as Uint8Array).byteLength; return varintSize(len) + len; }
-    case 'float': return 4;
-    case 'double': return 8;
-    default: return intSize(v as number | bigint);
+    case 'string': {
+      const len = utf8Length(v as string);
+      return varintSize(len) + len;
+    }
+    case 'bytes': {
+      const len = (v as Uint8Array).byteLength;
+      return varintSize(len) + len;
+    }
+    case 'float':
+      return 4;
+    case 'double':
+      return 8;
+    default:
+      return intSize(v as number | bigint);
   }
 }
 
@@ -229,7 +280,10 @@ function writeMessage(w: WireWriter, obj: ProtoMessage, desc: MessageDesc, sizes
   for (const field of desc.fields) {
     const v = obj[field.name];
     if (v === undefined || v === null) continue;
-    if (!field.repeated) { writeField(w, field, v, sizes); continue; }
+    if (!field.repeated) {
+      writeField(w, field, v, sizes);
+      continue;
+    }
     const arr = v as ArrayLike<unknown>;
     if (arr.length === 0) continue;
     if (field.packed) {
@@ -237,8 +291,11 @@ function writeMessage(w: WireWriter, obj: ProtoMessage, desc: MessageDesc, sizes
       w.varint(packedBodySize(field, arr));
       if (field.kind === 'float' || field.kind === 'double') {
         const typed = arr as Float32Array | Float64Array;
-        if (typed instanceof (field.kind === 'float' ? Float32Array : Float64Array)) w.raw(new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength));
-        else for (let i = 0; i < arr.length; i++) field.kind === 'float' ? w.float(arr[i] as number) : w.double(arr[i] as number);
+        if (typed instanceof (field.kind === 'float' ? Float32Array : Float64Array))
+          w.raw(new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength));
+        else
+          for (let i = 0; i < arr.length; i++)
+            field.kind === 'float' ? w.float(arr[i] as number) : w.double(arr[i] as number);
       } else for (let i = 0; i < arr.length; i++) writeInt(w, arr[i] as number | bigint);
     } else for (let i = 0; i < arr.length; i++) writeField(w, field, arr[i], sizes);
   }
@@ -260,10 +317,24 @@ function writeField(w: WireWriter, field: FieldDesc, v: unknown, sizes: Sizes): 
       writeMessage(w, sub, desc, sizes);
       return;
     }
-    case 'string': w.tag(field.no, WireType.Len); w.string(v as string, utf8Length(v as string)); return;
-    case 'bytes': w.tag(field.no, WireType.Len); w.bytes(v as Uint8Array); return;
-    case 'float': w.tag(field.no, WireType.I32); w.float(v as number); return;
-    case 'double': w.tag(field.no, WireType.I64); w.double(v as number); return;
-    default: w.tag(field.no, WireType.Varint); writeInt(w, v as number | bigint);
+    case 'string':
+      w.tag(field.no, WireType.Len);
+      w.string(v as string, utf8Length(v as string));
+      return;
+    case 'bytes':
+      w.tag(field.no, WireType.Len);
+      w.bytes(v as Uint8Array);
+      return;
+    case 'float':
+      w.tag(field.no, WireType.I32);
+      w.float(v as number);
+      return;
+    case 'double':
+      w.tag(field.no, WireType.I64);
+      w.double(v as number);
+      return;
+    default:
+      w.tag(field.no, WireType.Varint);
+      writeInt(w, v as number | bigint);
   }
 }

@@ -44,20 +44,35 @@ function f(no: number, name: string, kind: FieldKind, opt: Opt = {}, message?: (
   return { no, name, kind, repeated: !!opt.repeated, packed: !!opt.packed, typed: !!opt.typed, message };
 }
 const R = { repeated: true };
-const m = (no: number, name: string, type: () => MessageDesc, repeated = false) => f(no, name, 'message', { repeated }, type);
+const m = (no: number, name: string, type: () => MessageDesc, repeated = false) =>
+  f(no, name, 'message', { repeated }, type);
 
-export const StringStringEntry: MessageDesc = msg('StringStringEntryProto', [f(1, 'key', 'string'), f(2, 'value', 'string')]);
+export const StringStringEntry: MessageDesc = msg('StringStringEntryProto', [
+  f(1, 'key', 'string'),
+  f(2, 'value', 'string'),
+]);
 
-export const OperatorSetId: MessageDesc = msg('OperatorSetIdProto', [f(1, 'domain', 'string'), f(2, 'version', 'int64')]);
+export const OperatorSetId: MessageDesc = msg('OperatorSetIdProto', [
+  f(1, 'domain', 'string'),
+  f(2, 'version', 'int64'),
+]);
 
 export const TensorShapeDimension: MessageDesc = msg('TensorShapeProto.Dimension', [
-  f(1, 'dimValue', 'int64'), f(2, 'dimParam', 'string'), f(3, 'denotation', 'string'),
+  f(1, 'dimValue', 'int64'),
+  f(2, 'dimParam', 'string'),
+  f(3, 'denotation', 'string'),
 ]);
 export const TensorShape: MessageDesc = msg('TensorShapeProto', [m(1, 'dim', () => TensorShapeDimension, true)]);
 
-export const TypeTensor: MessageDesc = msg('TypeProto.Tensor', [f(1, 'elemType', 'int32'), m(2, 'shape', () => TensorShape)]);
+export const TypeTensor: MessageDesc = msg('TypeProto.Tensor', [
+  f(1, 'elemType', 'int32'),
+  m(2, 'shape', () => TensorShape),
+]);
 export const TypeSequence: MessageDesc = msg('TypeProto.Sequence', [m(1, 'elemType', () => TypeProtoDesc)]);
-export const TypeMap: MessageDesc = msg('TypeProto.Map', [f(1, 'keyType', 'int32'), m(2, 'valueType', () => TypeProtoDesc)]);
+export const TypeMap: MessageDesc = msg('TypeProto.Map', [
+  f(1, 'keyType', 'int32'),
+  m(2, 'valueType', () => TypeProtoDesc),
+]);
 export const TypeOptional: MessageDesc = msg('TypeProto.Optional', [m(1, 'elemType', () => TypeProtoDesc)]);
 export const TypeOpaque: MessageDesc = msg('TypeProto.Opaque', [f(1, 'domain', 'string'), f(2, 'name', 'string')]);
 export const TypeProtoDesc: MessageDesc = msg('TypeProto', [
@@ -90,7 +105,9 @@ export const TensorProtoDesc: MessageDesc = msg('TensorProto', [
 ]);
 
 export const SparseTensorProtoDesc: MessageDesc = msg('SparseTensorProto', [
-  m(1, 'values', () => TensorProtoDesc), m(2, 'indices', () => TensorProtoDesc), f(3, 'dims', 'int64', R),
+  m(1, 'values', () => TensorProtoDesc),
+  m(2, 'indices', () => TensorProtoDesc),
+  f(3, 'dims', 'int64', R),
 ]);
 
 export const AttributeProtoDesc: MessageDesc = msg('AttributeProto', [
@@ -115,7 +132,9 @@ export const AttributeProtoDesc: MessageDesc = msg('AttributeProto', [
 ]);
 
 export const ValueInfoProtoDesc: MessageDesc = msg('ValueInfoProto', [
-  f(1, 'name', 'string'), m(2, 'type', () => TypeProtoDesc), f(3, 'docString', 'string'),
+  f(1, 'name', 'string'),
+  m(2, 'type', () => TypeProtoDesc),
+  f(3, 'docString', 'string'),
   m(4, 'metadataProps', () => StringStringEntry, true),
 ]);
 
@@ -132,7 +151,8 @@ export const NodeProtoDesc: MessageDesc = msg('NodeProto', [
 ]);
 
 export const TensorAnnotationDesc: MessageDesc = msg('TensorAnnotation', [
-  f(1, 'tensorName', 'string'), m(2, 'quantParameterTensorNames', () => StringStringEntry, true),
+  f(1, 'tensorName', 'string'),
+  m(2, 'quantParameterTensorNames', () => StringStringEntry, true),
 ]);
 
 export const GraphProtoDesc: MessageDesc = msg('GraphProto', [
@@ -149,8 +169,10 @@ export const GraphProtoDesc: MessageDesc = msg('GraphProto', [
 ]);
 
 export const TrainingInfoProtoDesc: MessageDesc = msg('TrainingInfoProto', [
-  m(1, 'initialization', () => GraphProtoDesc), m(2, 'algorithm', () => GraphProtoDesc),
-  m(3, 'initializationBinding', () => StringStringEntry, true), m(4, 'updateBinding', () => StringStringEntry, true),
+  m(1, 'initialization', () => GraphProtoDesc),
+  m(2, 'algorithm', () => GraphProtoDesc),
+  m(3, 'initializationBinding', () => StringStringEntry, true),
+  m(4, 'updateBinding', () => StringStringEntry, true),
 ]);
 
 export const FunctionProtoDesc: MessageDesc = msg('FunctionProto', [
@@ -184,6 +206,19 @@ export const ModelProtoDesc: MessageDesc = msg('ModelProto', [
 
 /** AttributeProto.AttributeType codes. */
 export const AttributeTypeCode = {
-  UNDEFINED: 0, FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, GRAPH: 5, FLOATS: 6, INTS: 7, STRINGS: 8,
-  TENSORS: 9, GRAPHS: 10, SPARSE_TENSOR: 11, SPARSE_TENSORS: 12, TYPE_PROTO: 13, TYPE_PROTOS: 14,
+  UNDEFINED: 0,
+  FLOAT: 1,
+  INT: 2,
+  STRING: 3,
+  TENSOR: 4,
+  GRAPH: 5,
+  FLOATS: 6,
+  INTS: 7,
+  STRINGS: 8,
+  TENSORS: 9,
+  GRAPHS: 10,
+  SPARSE_TENSOR: 11,
+  SPARSE_TENSORS: 12,
+  TYPE_PROTO: 13,
+  TYPE_PROTOS: 14,
 } as const;

@@ -5,7 +5,14 @@
  */
 import { ModelFormatError } from '../errors.js';
 
-export const enum WireType { Varint = 0, I64 = 1, Len = 2, SGroup = 3, EGroup = 4, I32 = 5 }
+export const enum WireType {
+  Varint = 0,
+  I64 = 1,
+  Len = 2,
+  SGroup = 3,
+  EGroup = 4,
+  I32 = 5,
+}
 
 const utf8 = new TextDecoder('utf-8');
 
@@ -23,7 +30,10 @@ export class WireReader {
   }
 
   fail(message: string, at = this.pos): never {
-    throw new ModelFormatError(`${message} at byte ${at}${this.path.length ? ` (in ${this.path.join('.')})` : ''}`, { byteOffset: at, fieldPath: this.path.join('.') });
+    throw new ModelFormatError(`${message} at byte ${at}${this.path.length ? ` (in ${this.path.join('.')})` : ''}`, {
+      byteOffset: at,
+      fieldPath: this.path.join('.'),
+    });
   }
 
   /** Varint as a JS number; values beyond 2^53 lose precision, negative int64 come back negative. */
@@ -82,7 +92,8 @@ export class WireReader {
   length(end: number): number {
     const at = this.pos;
     const n = this.varint();
-    if (n < 0 || this.pos + n > end) this.fail(`length ${n} runs past the end of its enclosing message (${end - this.pos} bytes left)`, at);
+    if (n < 0 || this.pos + n > end)
+      this.fail(`length ${n} runs past the end of its enclosing message (${end - this.pos} bytes left)`, at);
     return n;
   }
 
@@ -117,11 +128,20 @@ export class WireReader {
   /** Skip one field of the given wire type; returns nothing, checks bounds. */
   skip(wire: number, end: number): void {
     switch (wire) {
-      case WireType.Varint: this.varint(); break;
-      case WireType.I64: if ((this.pos += 8) > end) this.fail('fixed64 runs past the end of its message'); break;
-      case WireType.I32: if ((this.pos += 4) > end) this.fail('fixed32 runs past the end of its message'); break;
-      case WireType.Len: this.pos += this.length(end); break;
-      default: this.fail(`unsupported wire type ${wire}`);
+      case WireType.Varint:
+        this.varint();
+        break;
+      case WireType.I64:
+        if ((this.pos += 8) > end) this.fail('fixed64 runs past the end of its message');
+        break;
+      case WireType.I32:
+        if ((this.pos += 4) > end) this.fail('fixed32 runs past the end of its message');
+        break;
+      case WireType.Len:
+        this.pos += this.length(end);
+        break;
+      default:
+        this.fail(`unsupported wire type ${wire}`);
     }
   }
 }
@@ -137,14 +157,20 @@ export function varintSize(v: number): number {
   if (v < 0x10000000) return 4;
   let n = 4;
   v = Math.floor(v / 0x10000000);
-  while (v > 0) { n++; v = Math.floor(v / 128); }
+  while (v > 0) {
+    n++;
+    v = Math.floor(v / 128);
+  }
   return n;
 }
 
 export function varintSizeBig(v: bigint): number {
   let u = BigInt.asUintN(64, v);
   let n = 1;
-  while (u >= 0x80n) { u >>= 7n; n++; }
+  while (u >= 0x80n) {
+    u >>= 7n;
+    n++;
+  }
   return n;
 }
 
@@ -155,8 +181,10 @@ export function utf8Length(s: string): number {
     const c = s.charCodeAt(i);
     if (c < 0x80) n += 1;
     else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) { n += 4; i++; }
-    else n += 3;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i++;
+    } else n += 3;
   }
   return n;
 }
@@ -178,7 +206,10 @@ export class WireWriter {
    *   (see {@link WireWriter.chunks}); the buffer's gaps for them are never touched, so
    *   their pages are never faulted in.
    */
-  constructor(size: number, private readonly spliceThreshold = Infinity) {
+  constructor(
+    size: number,
+    private readonly spliceThreshold = Infinity,
+  ) {
     this.buf = new Uint8Array(size);
     this.view = new DataView(this.buf.buffer);
   }
@@ -201,9 +232,15 @@ export class WireWriter {
   }
 
   varint(v: number): void {
-    if (v < 0 || v > 0xffffffff) { this.varintBig(BigInt(Math.trunc(v))); return; }
+    if (v < 0 || v > 0xffffffff) {
+      this.varintBig(BigInt(Math.trunc(v)));
+      return;
+    }
     const buf = this.buf;
-    while (v >= 0x80) { buf[this.pos++] = (v & 0x7f) | 0x80; v >>>= 7; }
+    while (v >= 0x80) {
+      buf[this.pos++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
     buf[this.pos++] = v;
   }
 
@@ -212,7 +249,10 @@ export class WireWriter {
     if (v > INT64_MAX) v = INT64_MAX;
     else if (v < INT64_MIN) v = INT64_MIN;
     let u = BigInt.asUintN(64, v);
-    while (u >= 0x80n) { this.buf[this.pos++] = Number(u & 0x7fn) | 0x80; u >>= 7n; }
+    while (u >= 0x80n) {
+      this.buf[this.pos++] = Number(u & 0x7fn) | 0x80;
+      u >>= 7n;
+    }
     this.buf[this.pos++] = Number(u);
   }
 
@@ -238,6 +278,12 @@ export class WireWriter {
     }
   }
 
-  float(v: number): void { this.view.setFloat32(this.pos, v, true); this.pos += 4; }
-  double(v: number): void { this.view.setFloat64(this.pos, v, true); this.pos += 8; }
+  float(v: number): void {
+    this.view.setFloat32(this.pos, v, true);
+    this.pos += 4;
+  }
+  double(v: number): void {
+    this.view.setFloat64(this.pos, v, true);
+    this.pos += 8;
+  }
 }

@@ -19,10 +19,13 @@ const SAFE = 2 ** 53;
 function binary(fn: (a: number, b: number) => number, opts: { out?: DType; intDiv?: boolean } = {}): Kernel {
   return (node, [a, b]) => {
     if (!a || !b || !isNumeric(a) || !isNumeric(b)) return undefined;
-    const x = a.toFloat64(), y = b.toFloat64();
-    if (a.dtype === 'int64' || a.dtype === 'uint64') for (const v of [...x, ...y]) if (Math.abs(v) > SAFE) return undefined;
+    const x = a.toFloat64(),
+      y = b.toFloat64();
+    if (a.dtype === 'int64' || a.dtype === 'uint64')
+      for (const v of [...x, ...y]) if (Math.abs(v) > SAFE) return undefined;
     const dims = broadcastDims(a.dims, b.dims, `node '${node.name || node.opType}': `);
-    const ia = broadcastIndex(a.dims, dims), ib = broadcastIndex(b.dims, dims);
+    const ia = broadcastIndex(a.dims, dims),
+      ib = broadcastIndex(b.dims, dims);
     const n = shapeSize(dims);
     const out = new Float64Array(n);
     const isInt = dtypeInfo(a.dtype).isInteger;
@@ -85,7 +88,11 @@ export const KERNELS: Record<string, Kernel> = {
     if (!data || !indices || data.dtype === 'string' || !isNumeric(data)) return undefined;
     const axis = normAxis(node.attr('axis', 'int', 0), data.dims.length, `node '${node.name}': `);
     const idx = ints(indices)!.map((i) => (i < 0 ? i + data.dims[axis] : i));
-    if (idx.some((i) => i < 0 || i >= data.dims[axis])) throw new ShapeError(`node '${node.name || 'Gather'}': index out of range for axis of size ${data.dims[axis]}`, node.name);
+    if (idx.some((i) => i < 0 || i >= data.dims[axis]))
+      throw new ShapeError(
+        `node '${node.name || 'Gather'}': index out of range for axis of size ${data.dims[axis]}`,
+        node.name,
+      );
     const { data: out } = gatherAlongAxis(data.toFloat64(), data.dims, axis, idx);
     const dims = [...data.dims.slice(0, axis), ...indices.dims, ...data.dims.slice(axis + 1)];
     return [fromFloat64(data.dtype, dims, out)];
@@ -166,7 +173,10 @@ export const KERNELS: Record<string, Kernel> = {
       let off = 0;
       for (let d = 0; d < rank; d++) off += counter[d] * inStrides[perm[d]];
       out[i] = src[off];
-      for (let d = rank - 1; d >= 0; d--) { if (++counter[d] < outDims[d]) break; counter[d] = 0; }
+      for (let d = rank - 1; d >= 0; d--) {
+        if (++counter[d] < outDims[d]) break;
+        counter[d] = 0;
+      }
     }
     return [fromFloat64(a.dtype, outDims, out)];
   },
@@ -175,12 +185,18 @@ export const KERNELS: Record<string, Kernel> = {
     const a = [...node.attributes.values()][0];
     if (!a) return undefined;
     switch (a.kind) {
-      case 'tensor': return [a.value];
-      case 'float': return [Tensor.from('float32', [], [a.value])];
-      case 'floats': return [Tensor.from('float32', [a.value.length], a.value)];
-      case 'int': return [fromFloat64('int64', [], [a.value])];
-      case 'ints': return [fromFloat64('int64', [a.value.length], a.value)];
-      default: return undefined;
+      case 'tensor':
+        return [a.value];
+      case 'float':
+        return [Tensor.from('float32', [], [a.value])];
+      case 'floats':
+        return [Tensor.from('float32', [a.value.length], a.value)];
+      case 'int':
+        return [fromFloat64('int64', [], [a.value])];
+      case 'ints':
+        return [fromFloat64('int64', [a.value.length], a.value)];
+      default:
+        return undefined;
     }
   },
 
@@ -198,7 +214,13 @@ export const KERNELS: Record<string, Kernel> = {
     if (!start || !limit || !delta) return undefined;
     const [s, l, d] = [start, limit, delta].map((t) => t.toFloat64()[0]);
     const n = Math.max(Math.ceil((l - s) / d), 0);
-    return [fromFloat64(start.dtype, [n], Float64Array.from({ length: n }, (_, i) => s + i * d))];
+    return [
+      fromFloat64(
+        start.dtype,
+        [n],
+        Float64Array.from({ length: n }, (_, i) => s + i * d),
+      ),
+    ];
   },
 
   Expand: (node, [a, shape]) => {
@@ -226,7 +248,11 @@ export function shapeTensor(node: Node, dims: readonly number[]): Tensor {
   const start = clamp(node.attr('start', 'int', 0));
   const end = clamp(node.attr('end', 'int', rank));
   const sel = dims.slice(start, Math.max(start, end));
-  return Tensor.from('int64', [sel.length], BigInt64Array.from(sel, (d) => BigInt(d)));
+  return Tensor.from(
+    'int64',
+    [sel.length],
+    BigInt64Array.from(sel, (d) => BigInt(d)),
+  );
 }
 
 /** ONNX Slice index list for one axis (handles negative, clamped and reversed ranges). */
@@ -235,10 +261,12 @@ export function sliceIndices(len: number, start: number, end: number, step: numb
   const norm = (v: number, lo: number, hi: number) => Math.min(Math.max(v < 0 ? v + len : v, lo), hi);
   const out: number[] = [];
   if (step > 0) {
-    const s = norm(start, 0, len), e = norm(end, 0, len);
+    const s = norm(start, 0, len),
+      e = norm(end, 0, len);
     for (let i = s; i < e; i += step) out.push(i);
   } else {
-    const s = norm(start, -1, len - 1), e = norm(end, -1, len - 1);
+    const s = norm(start, -1, len - 1),
+      e = norm(end, -1, len - 1);
     for (let i = s; i > e; i += step) out.push(i);
   }
   return out;
@@ -268,7 +296,8 @@ export function reshapeDims(dims: readonly number[], target: readonly number[], 
     if (known === 0) throw new ShapeError(`cannot infer -1 in Reshape to [${target}] with zero-size dims`);
     out[neg] = shapeSize(dims) / known;
   }
-  if (!Number.isInteger(out[neg] ?? 0) || shapeSize(out) !== shapeSize(dims)) throw new ShapeError(`cannot reshape [${dims}] to [${target}]`);
+  if (!Number.isInteger(out[neg] ?? 0) || shapeSize(out) !== shapeSize(dims))
+    throw new ShapeError(`cannot reshape [${dims}] to [${target}]`);
   return out;
 }
 

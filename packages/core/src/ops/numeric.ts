@@ -14,10 +14,20 @@ const INT64_MIN = -9223372036854775808n;
 export function fromFloat64(dtype: DType, dims: readonly number[], values: ArrayLike<number>): Tensor {
   const n = values.length;
   switch (dtype) {
-    case 'float32': return Tensor.from(dtype, dims, Float32Array.from(values));
-    case 'float64': return Tensor.from(dtype, dims, Float64Array.from(values));
-    case 'float16': { const o = new Uint16Array(n); for (let i = 0; i < n; i++) o[i] = float32ToFloat16Bits(values[i]); return Tensor.from(dtype, dims, o); }
-    case 'bfloat16': { const o = new Uint16Array(n); for (let i = 0; i < n; i++) o[i] = float32ToBfloat16Bits(values[i]); return Tensor.from(dtype, dims, o); }
+    case 'float32':
+      return Tensor.from(dtype, dims, Float32Array.from(values));
+    case 'float64':
+      return Tensor.from(dtype, dims, Float64Array.from(values));
+    case 'float16': {
+      const o = new Uint16Array(n);
+      for (let i = 0; i < n; i++) o[i] = float32ToFloat16Bits(values[i]);
+      return Tensor.from(dtype, dims, o);
+    }
+    case 'bfloat16': {
+      const o = new Uint16Array(n);
+      for (let i = 0; i < n; i++) o[i] = float32ToBfloat16Bits(values[i]);
+      return Tensor.from(dtype, dims, o);
+    }
     case 'int64': {
       const o = new BigInt64Array(n);
       for (let i = 0; i < n; i++) {
@@ -26,9 +36,22 @@ export function fromFloat64(dtype: DType, dims: readonly number[], values: Array
       }
       return Tensor.from(dtype, dims, o);
     }
-    case 'uint64': { const o = new BigUint64Array(n); for (let i = 0; i < n; i++) o[i] = BigInt(Math.max(0, Math.trunc(values[i]))); return Tensor.from(dtype, dims, o); }
-    case 'bool': { const o = new Uint8Array(n); for (let i = 0; i < n; i++) o[i] = values[i] ? 1 : 0; return Tensor.from(dtype, dims, o); }
-    case 'int32': case 'int16': case 'int8': case 'uint32': case 'uint16': case 'uint8': {
+    case 'uint64': {
+      const o = new BigUint64Array(n);
+      for (let i = 0; i < n; i++) o[i] = BigInt(Math.max(0, Math.trunc(values[i])));
+      return Tensor.from(dtype, dims, o);
+    }
+    case 'bool': {
+      const o = new Uint8Array(n);
+      for (let i = 0; i < n; i++) o[i] = values[i] ? 1 : 0;
+      return Tensor.from(dtype, dims, o);
+    }
+    case 'int32':
+    case 'int16':
+    case 'int8':
+    case 'uint32':
+    case 'uint16':
+    case 'uint8': {
       const Ctor = dtypeInfo(dtype).array!;
       const o = new Ctor(n) as Int32Array;
       // Typed-array stores wrap modulo 2^bits, as a C cast would.
@@ -44,7 +67,10 @@ export function fromFloat64(dtype: DType, dims: readonly number[], values: Array
 export function stridesOf(dims: readonly number[]): number[] {
   const s = new Array<number>(dims.length);
   let acc = 1;
-  for (let i = dims.length - 1; i >= 0; i--) { s[i] = acc; acc *= dims[i]; }
+  for (let i = dims.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= dims[i];
+  }
   return s;
 }
 
@@ -53,7 +79,8 @@ export function broadcastDims(a: readonly number[], b: readonly number[], where 
   const rank = Math.max(a.length, b.length);
   const out = new Array<number>(rank);
   for (let i = 0; i < rank; i++) {
-    const x = a[a.length - rank + i] ?? 1, y = b[b.length - rank + i] ?? 1;
+    const x = a[a.length - rank + i] ?? 1,
+      y = b[b.length - rank + i] ?? 1;
     if (x !== y && x !== 1 && y !== 1) throw new ShapeError(`${where}cannot broadcast [${a}] with [${b}]`);
     out[i] = x === 1 ? y : x;
   }
@@ -91,7 +118,12 @@ export function normAxis(axis: number, rank: number, where = ''): number {
 }
 
 /** Copy a sub-block along one axis: used by Gather, Slice, Concat and Split. */
-export function gatherAlongAxis(src: ArrayLike<number>, dims: readonly number[], axis: number, indices: ArrayLike<number>): { data: Float64Array; dims: number[] } {
+export function gatherAlongAxis(
+  src: ArrayLike<number>,
+  dims: readonly number[],
+  axis: number,
+  indices: ArrayLike<number>,
+): { data: Float64Array; dims: number[] } {
   const outer = shapeSize(dims.slice(0, axis));
   const inner = shapeSize(dims.slice(axis + 1));
   const len = dims[axis];

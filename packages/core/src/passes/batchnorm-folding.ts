@@ -6,13 +6,15 @@ import { fromFloat64 } from '../ops/numeric.js';
 import type { Pass } from './pass.js';
 import { Op, isOp, opAttributes } from '../ops/op-schema.js';
 
-const isConst = (v: Value | undefined, g: Graph): v is Value => !!v?.const && !g.inputs.includes(v) && v.const.dtype.startsWith('float');
+const isConst = (v: Value | undefined, g: Graph): v is Value =>
+  !!v?.const && !g.inputs.includes(v) && v.const.dtype.startsWith('float');
 
 /** Per-channel factor s = scale / sqrt(var + eps) and shift t = bias - mean * s of an inference BatchNormalization. */
 function bnAffine(bn: Node, g: Graph): { s: Float64Array; t: Float64Array } | undefined {
   const [, scale, bias, mean, variance] = bn.inputs;
   if (![scale, bias, mean, variance].every((v) => isConst(v, g))) return undefined;
-  if (bn.outputs.length > 1 && bn.outputs.slice(1).some((o) => o.name && (o.uses().length || g.outputs.includes(o)))) return undefined;
+  if (bn.outputs.length > 1 && bn.outputs.slice(1).some((o) => o.name && (o.uses().length || g.outputs.includes(o))))
+    return undefined;
   const { training_mode: training = 0, epsilon: eps = 1e-5 } = opAttributes(bn, 'BatchNormalization');
   if (training !== 0) return undefined;
   const [sc, bi, me, va] = [scale, bias, mean, variance].map((v) => v!.const!.toFloat64());
@@ -46,7 +48,8 @@ function foldIntoConv(conv: Node, g: Graph, aff: { s: Float64Array; t: Float64Ar
     const cinPerGroup = cin / group;
     for (let c = 0; c < cin; c++) {
       const grp = Math.floor(c / cinPerGroup);
-      for (let o = 0; o < coutPerGroup; o++) for (let j = 0; j < inner; j++) wv[(c * coutPerGroup + o) * inner + j] *= aff.s[grp * coutPerGroup + o];
+      for (let o = 0; o < coutPerGroup; o++)
+        for (let j = 0; j < inner; j++) wv[(c * coutPerGroup + o) * inner + j] *= aff.s[grp * coutPerGroup + o];
     }
   }
   const bv = B ? B.const!.toFloat64() : new Float64Array(outC);
@@ -66,12 +69,22 @@ function foldIntoGemm(gemm: Node, bn: Node, g: Graph, aff: { s: Float64Array; t:
   if (aff.s.length !== n || bn.inputs[0]?.shape?.length !== 2) return false;
   const bvals = b.toFloat64();
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) bvals[r * cols + c] *= aff.s[transB ? r : c];
-  const alpha = gemm.attr('alpha', 'float', 1), beta = gemm.attr('beta', 'float', 1);
+  const alpha = gemm.attr('alpha', 'float', 1),
+    beta = gemm.attr('beta', 'float', 1);
   // C may be a scalar, [N] or [1, N]; a per-row C ([M, 1] or [M, N]) cannot be folded per channel.
   const cvals = C?.const ? C.const.toFloat64() : new Float64Array(1);
   if (C?.const && C.const.dims.length === 2 && C.const.dims[0] !== 1) return false;
-  const nc = new Float64Array(n).map((_, j) => (beta * (cvals.length === 1 ? cvals[0] : cvals[j])) * aff.s[j] + aff.t[j]);
-  gemm.setInput(1, newConst(g, Bv.name, b, b.dims, bvals.map((x) => x * alpha)));
+  const nc = new Float64Array(n).map((_, j) => beta * (cvals.length === 1 ? cvals[0] : cvals[j]) * aff.s[j] + aff.t[j]);
+  gemm.setInput(
+    1,
+    newConst(
+      g,
+      Bv.name,
+      b,
+      b.dims,
+      bvals.map((x) => x * alpha),
+    ),
+  );
   gemm.setInput(2, newConst(g, C?.name ?? `${gemm.name || 'gemm'}_bias`, b, [n], nc));
   gemm.setAttr('alpha', 'float', 1);
   gemm.setAttr('beta', 'float', 1);
@@ -89,7 +102,14 @@ export function foldBatchNorms(graph: Graph): number {
     if (!isOp(bn, Op.BatchNormalization)) continue;
     const x = bn.inputs[0];
     const prod = x?.producer();
-    if (!x || !prod || prod.graph !== graph || !['Conv', 'ConvTranspose', 'Gemm'].includes(prod.opType) || prod.domain !== '') continue;
+    if (
+      !x ||
+      !prod ||
+      prod.graph !== graph ||
+      !['Conv', 'ConvTranspose', 'Gemm'].includes(prod.opType) ||
+      prod.domain !== ''
+    )
+      continue;
     if (x.uses().length !== 1 || graph.outputs.includes(x)) continue;
     const aff = bnAffine(bn, graph);
     if (!aff) continue;
@@ -112,6 +132,9 @@ export function foldBatchNorms(graph: Graph): number {
 }
 
 export function batchNormFolding(): Pass {
-  return { name: 'batchnorm-folding', inPlace: true, run: (model) => ({ model, modified: foldBatchNorms(model.graph) > 0 }) };
+  return {
+    name: 'batchnorm-folding',
+    inPlace: true,
+    run: (model) => ({ model, modified: foldBatchNorms(model.graph) > 0 }),
+  };
 }
-

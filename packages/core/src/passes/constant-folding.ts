@@ -73,7 +73,11 @@ export function foldConstants(graph: Graph, opset: number, options: ConstantFold
 
 /** Constant folding as a pass. */
 export function constantFolding(options: ConstantFoldingOptions = {}): Pass {
-  return { name: 'constant-folding', inPlace: true, run: (model) => ({ model, modified: foldConstants(model.graph, model.opset() ?? 1, options) > 0 }) };
+  return {
+    name: 'constant-folding',
+    inPlace: true,
+    run: (model) => ({ model, modified: foldConstants(model.graph, model.opset() ?? 1, options) > 0 }),
+  };
 }
 
 /**
@@ -109,7 +113,10 @@ function inlineConstantIf(graph: Graph, node: Node): boolean {
   const results = [...branch.outputs];
   outputs.forEach((out, i) => {
     const r = results[i];
-    if (!graph.outputs.includes(out)) { out.replaceAllUsesWith(r); return; }
+    if (!graph.outputs.includes(out)) {
+      out.replaceAllUsesWith(r);
+      return;
+    }
     // A graph output keeps its name: the inlined value takes it over, or an Identity carries an outer value.
     for (const u of out.uses()) u.node.setInput(u.index, r);
     const moved = r.producer()?.graph === graph && !graph.outputs.includes(r) && !outputs.includes(r);
@@ -119,7 +126,12 @@ function inlineConstantIf(graph: Graph, node: Node): boolean {
       r.name = out.name;
       r.type = out.type ?? r.type;
     } else {
-      const id = new Node({ opType: 'Identity', name: graph.uniqueName(`${out.name}_identity`), inputs: [r], outputs: [`${out.name}__pending`] });
+      const id = new Node({
+        opType: 'Identity',
+        name: graph.uniqueName(`${out.name}_identity`),
+        inputs: [r],
+        outputs: [`${out.name}__pending`],
+      });
       graph.insertBefore(node, id);
       graph.outputs[graph.outputs.indexOf(out)] = id.outputs[0];
       id.outputs[0].name = out.name;

@@ -16,7 +16,8 @@ import type { Pass } from './pass.js';
  */
 export function fixDimensions(model: Model, sizes: Record<string, number>): number {
   for (const [name, size] of Object.entries(sizes)) {
-    if (!Number.isInteger(size) || size < 0) throw new InvalidArgumentError(`dimension '${name}' must be a non-negative integer, got ${size}`, name);
+    if (!Number.isInteger(size) || size < 0)
+      throw new InvalidArgumentError(`dimension '${name}' must be a non-negative integer, got ${size}`, name);
   }
   let changed = 0;
   const g = model.graph;
@@ -24,17 +25,33 @@ export function fixDimensions(model: Model, sizes: Record<string, number>): numb
     const t = v.type;
     if (!t || (t.kind !== 'tensor' && t.kind !== 'sparse_tensor') || !t.shape) continue;
     t.shape = t.shape.map((d) => {
-      if (typeof d === 'string' && d in sizes) { changed++; return sizes[d]; }
+      if (typeof d === 'string' && d in sizes) {
+        changed++;
+        return sizes[d];
+      }
       return d;
     });
   }
-  const unknown = Object.keys(sizes).filter((n) => ![...g.inputs, ...g.outputs].some((v) => v.shape?.includes(n) || (v.type?.kind === 'tensor' && v.type.shape?.includes(sizes[n]))));
-  if (changed === 0 && unknown.length) throw new InvalidArgumentError(`no graph input or output has a dimension named ${unknown.map((u) => `'${u}'`).join(', ')}`, unknown[0]);
+  const unknown = Object.keys(sizes).filter(
+    (n) =>
+      ![...g.inputs, ...g.outputs].some(
+        (v) => v.shape?.includes(n) || (v.type?.kind === 'tensor' && v.type.shape?.includes(sizes[n])),
+      ),
+  );
+  if (changed === 0 && unknown.length)
+    throw new InvalidArgumentError(
+      `no graph input or output has a dimension named ${unknown.map((u) => `'${u}'`).join(', ')}`,
+      unknown[0],
+    );
   return changed;
 }
 
 export function fixDimensionsPass(sizes: Record<string, number>): Pass {
-  return { name: 'fix-dimensions', inPlace: true, run: (model) => ({ model, modified: fixDimensions(model, sizes) > 0 }) };
+  return {
+    name: 'fix-dimensions',
+    inPlace: true,
+    run: (model) => ({ model, modified: fixDimensions(model, sizes) > 0 }),
+  };
 }
 
 /**
@@ -51,8 +68,13 @@ export function freezeInputs(model: Model, values: Record<string, Tensor>): numb
   let frozen = 0;
   for (const [name, tensor] of Object.entries(values)) {
     const input = g.inputs.find((v) => v.name === name);
-    if (!input) throw new InvalidArgumentError(`the model has no input '${name}' (inputs: ${g.inputs.map((v) => v.name).join(', ')})`, name);
-    if (input.dtype && input.dtype !== tensor.dtype) throw new InvalidArgumentError(`input '${name}' is ${input.dtype}; the frozen value is ${tensor.dtype}`, name);
+    if (!input)
+      throw new InvalidArgumentError(
+        `the model has no input '${name}' (inputs: ${g.inputs.map((v) => v.name).join(', ')})`,
+        name,
+      );
+    if (input.dtype && input.dtype !== tensor.dtype)
+      throw new InvalidArgumentError(`input '${name}' is ${input.dtype}; the frozen value is ${tensor.dtype}`, name);
     const c = new Value(name, { kind: 'tensor', dtype: tensor.dtype, shape: [...tensor.dims] }, tensor);
     tensor.name = name;
     g.inputs.splice(g.inputs.indexOf(input), 1);

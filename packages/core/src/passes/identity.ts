@@ -8,7 +8,8 @@ function passThroughInput(n: Node): boolean {
   if (n.opType === 'Identity') return n.inputs.length === 1 && !!n.inputs[0];
   if (n.opType === 'Dropout') {
     const training = n.inputs[2];
-    const trainingOff = !training || (training.const !== undefined && !training.isGraphInput && training.const.toFloat64()[0] === 0);
+    const trainingOff =
+      !training || (training.const !== undefined && !training.isGraphInput && training.const.toFloat64()[0] === 0);
     const maskUnused = !n.outputs[1] || (n.outputs[1].uses().length === 0 && !n.graph?.outputs.includes(n.outputs[1]));
     return !!n.inputs[0] && trainingOff && maskUnused && n.attr('is_test', 'int', 1) !== 0;
   }
@@ -45,5 +46,9 @@ export function eliminateIdentities(graph: Graph): number {
 }
 
 export function identityElimination(): Pass {
-  return { name: 'identity-elimination', inPlace: true, run: (model) => ({ model, modified: eliminateIdentities(model.graph) > 0 }) };
+  return {
+    name: 'identity-elimination',
+    inPlace: true,
+    run: (model) => ({ model, modified: eliminateIdentities(model.graph) > 0 }),
+  };
 }

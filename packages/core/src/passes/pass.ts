@@ -26,7 +26,10 @@ export interface Pass {
 
 /** A pass broke its declared contract (returned the wrong model, or left an invalid graph). */
 export class PassContractError extends EdgeMLError {
-  constructor(readonly pass: string, message: string) {
+  constructor(
+    readonly pass: string,
+    message: string,
+  ) {
     super('E_PASS_CONTRACT', `pass '${pass}': ${message}`);
   }
 }
@@ -60,9 +63,15 @@ export class PassManager {
   private readonly options: Required<PassManagerOptions>;
 
   constructor(passes: readonly Pass[], options: PassManagerOptions = {}) {
-    for (const p of passes) if (!p || typeof p.run !== 'function' || !p.name) throw new InvalidArgumentError('every pass needs a name and a run(model) function', 'passes');
+    for (const p of passes)
+      if (!p || typeof p.run !== 'function' || !p.name)
+        throw new InvalidArgumentError('every pass needs a name and a run(model) function', 'passes');
     this.passes = passes;
-    this.options = { fixedPoint: options.fixedPoint ?? false, maxIterations: options.maxIterations ?? 10, validate: options.validate ?? true };
+    this.options = {
+      fixedPoint: options.fixedPoint ?? false,
+      maxIterations: options.maxIterations ?? 10,
+      validate: options.validate ?? true,
+    };
   }
 
   async run(model: Model): Promise<PassManagerResult> {
@@ -75,10 +84,16 @@ export class PassManager {
       for (const pass of this.passes) {
         const result = await pass.run(current);
         if (!result || !result.model) throw new PassContractError(pass.name, 'run() must return { model, modified }');
-        if (pass.inPlace && result.model !== current) throw new PassContractError(pass.name, 'declared inPlace but returned a different Model');
-        if (!pass.inPlace && result.model === current && result.modified) throw new PassContractError(pass.name, 'declared not inPlace but modified and returned its input Model');
+        if (pass.inPlace && result.model !== current)
+          throw new PassContractError(pass.name, 'declared inPlace but returned a different Model');
+        if (!pass.inPlace && result.model === current && result.modified)
+          throw new PassContractError(pass.name, 'declared not inPlace but modified and returned its input Model');
         if (this.options.validate) {
-          try { result.model.graph.validate(); } catch (e) { throw new PassContractError(pass.name, `left an invalid graph: ${(e as Error).message}`); }
+          try {
+            result.model.graph.validate();
+          } catch (e) {
+            throw new PassContractError(pass.name, `left an invalid graph: ${(e as Error).message}`);
+          }
         }
         log.push({ pass: pass.name, modified: result.modified, round });
         current = result.model;

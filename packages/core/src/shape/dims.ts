@@ -12,7 +12,8 @@ export function broadcastShapes(a: readonly Dim[], b: readonly Dim[], where: str
     if (x === 1) out.push(y);
     else if (y === 1) out.push(x);
     else if (x === y) out.push(x);
-    else if (typeof x === 'number' && typeof y === 'number') throw new ShapeError(`${where}: cannot broadcast [${a}] with [${b}]`);
+    else if (typeof x === 'number' && typeof y === 'number')
+      throw new ShapeError(`${where}: cannot broadcast [${a}] with [${b}]`);
     else if (typeof x === 'number') out.push(x);
     else if (typeof y === 'number') out.push(y);
     else out.push(null);
@@ -22,14 +23,25 @@ export function broadcastShapes(a: readonly Dim[], b: readonly Dim[], where: str
 
 export const mulDims = (ds: readonly Dim[]): Dim => {
   let p = 1;
-  for (const d of ds) { if (typeof d !== 'number') return ds.length === 1 ? d : null; p *= d; }
+  for (const d of ds) {
+    if (typeof d !== 'number') return ds.length === 1 ? d : null;
+    p *= d;
+  }
   return p;
 };
 
 export const isStatic = (s: readonly Dim[] | undefined): s is number[] => !!s && s.every((d) => typeof d === 'number');
 
 /** Output size of a sliding window along one axis (Conv/Pool). */
-export function windowOut(input: Dim, kernel: number, stride: number, dilation: number, padBegin: number, padEnd: number, ceil: boolean): Dim {
+export function windowOut(
+  input: Dim,
+  kernel: number,
+  stride: number,
+  dilation: number,
+  padBegin: number,
+  padEnd: number,
+  ceil: boolean,
+): Dim {
   if (typeof input !== 'number') return null;
   const eff = (kernel - 1) * dilation + 1;
   const v = (input + padBegin + padEnd - eff) / stride;
@@ -37,8 +49,13 @@ export function windowOut(input: Dim, kernel: number, stride: number, dilation: 
 }
 
 /** Merge a declared shape with an inferred one: known sizes win, then names, else unknown. */
-export function mergeShapes(declared: readonly Dim[] | undefined, inferred: readonly Dim[] | undefined): Dim[] | undefined {
+export function mergeShapes(
+  declared: readonly Dim[] | undefined,
+  inferred: readonly Dim[] | undefined,
+): Dim[] | undefined {
   if (!declared) return inferred ? [...inferred] : undefined;
   if (!inferred || inferred.length !== declared.length) return [...declared];
-  return declared.map((d, i) => (typeof d === 'number' ? d : typeof inferred[i] === 'number' ? inferred[i] : d ?? inferred[i]));
+  return declared.map((d, i) =>
+    typeof d === 'number' ? d : typeof inferred[i] === 'number' ? inferred[i] : (d ?? inferred[i]),
+  );
 }

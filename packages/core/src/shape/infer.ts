@@ -51,7 +51,8 @@ export function inferShapes(model: Model, options: InferShapesOptions = {}): Inf
 
 /** If: each output takes what both branches agree on. */
 const ifRule: Rule = ({ node, consts }) => {
-  const then = node.attr('then_branch', 'graph'), other = node.attr('else_branch', 'graph');
+  const then = node.attr('then_branch', 'graph'),
+    other = node.attr('else_branch', 'graph');
   const cond = consts[0];
   if (cond && cond.size === 1) {
     // A known condition picks one branch.
@@ -59,20 +60,30 @@ const ifRule: Rule = ({ node, consts }) => {
     return node.outputs.map((_, i) => tensorTypeOf(branch?.outputs[i]));
   }
   return node.outputs.map((_, i) => {
-    const a = tensorTypeOf(then?.outputs[i]), b = tensorTypeOf(other?.outputs[i]);
+    const a = tensorTypeOf(then?.outputs[i]),
+      b = tensorTypeOf(other?.outputs[i]);
     if (!a || !b) return undefined;
-    const shape = a.shape && b.shape && a.shape.length === b.shape.length ? a.shape.map((d, k) => (d === b.shape![k] ? d : null)) : undefined;
+    const shape =
+      a.shape && b.shape && a.shape.length === b.shape.length
+        ? a.shape.map((d, k) => (d === b.shape![k] ? d : null))
+        : undefined;
     return { kind: 'tensor', dtype: a.dtype === b.dtype ? a.dtype : undefined, shape };
   });
 };
 
-export function inferGraphShapes(graph: Graph, opset: number, options: InferShapesOptions = {}, outerKnown?: Map<Value, Tensor>): InferShapesResult {
+export function inferGraphShapes(
+  graph: Graph,
+  opset: number,
+  options: InferShapesOptions = {},
+  outerKnown?: Map<Value, Tensor>,
+): InferShapesResult {
   const maxElems = options.maxConstantElements ?? 4096;
   const strict = options.strict ?? true;
   const result: InferShapesResult = { updated: 0, unsupported: [], errors: [] };
   // Outer-scope constants stay visible inside subgraphs.
   const known = new Map<Value, Tensor>(outerKnown);
-  for (const v of graph.initializers.values()) if (v.const && !v.const.externalData && v.const.size <= maxElems) known.set(v, v.const);
+  for (const v of graph.initializers.values())
+    if (v.const && !v.const.externalData && v.const.size <= maxElems) known.set(v, v.const);
   // Graph inputs that are also initializers can be overridden at run time: not constants.
   for (const v of graph.inputs) known.delete(v);
 
@@ -86,8 +97,16 @@ export function inferGraphShapes(graph: Graph, opset: number, options: InferShap
       result.unsupported.push(...r.unsupported);
       result.errors.push(...r.errors);
     }
-    const rule = node.domain === '' || node.domain === 'ai.onnx' ? (node.opType === 'If' ? ifRule : RULES[node.opType]) : undefined;
-    if (!rule) { result.unsupported.push({ node: node.name, opType: node.opType, domain: node.domain }); continue; }
+    const rule =
+      node.domain === '' || node.domain === 'ai.onnx'
+        ? node.opType === 'If'
+          ? ifRule
+          : RULES[node.opType]
+        : undefined;
+    if (!rule) {
+      result.unsupported.push({ node: node.name, opType: node.opType, domain: node.domain });
+      continue;
+    }
     let inferred: (TensorType | undefined)[];
     try {
       inferred = rule({ node, types, consts, opset });
@@ -100,7 +119,11 @@ export function inferGraphShapes(graph: Graph, opset: number, options: InferShap
       const t = inferred[i];
       if (!t || !out.name) return;
       const prev = out.type?.kind === 'tensor' ? out.type : undefined;
-      const merged: TensorType = { kind: 'tensor', dtype: prev?.dtype ?? t.dtype, shape: mergeShapes(prev?.shape, t.shape) };
+      const merged: TensorType = {
+        kind: 'tensor',
+        dtype: prev?.dtype ?? t.dtype,
+        shape: mergeShapes(prev?.shape, t.shape),
+      };
       if (prev?.dimDenotations) merged.dimDenotations = prev.dimDenotations;
       if (prev?.denotation !== undefined) merged.denotation = prev.denotation;
       if (!prev || JSON.stringify(prev.shape) !== JSON.stringify(merged.shape) || prev.dtype !== merged.dtype) {
@@ -117,14 +140,18 @@ export function inferGraphShapes(graph: Graph, opset: number, options: InferShap
     if (node.inputs.length && node.inputs.every((v, i) => !v || consts[i])) {
       try {
         const outs = evaluateNode(node, consts, opset);
-        outs?.forEach((t, i) => { if (t && t.size <= maxElems && node.outputs[i]) known.set(node.outputs[i], t); });
+        outs?.forEach((t, i) => {
+          if (t && t.size <= maxElems && node.outputs[i]) known.set(node.outputs[i], t);
+        });
       } catch (e) {
         if (strict || !(e instanceof ShapeError)) throw e;
         result.errors.push((e as Error).message);
       }
     } else if (node.opType === 'Constant' || node.opType === 'ConstantOfShape') {
       const outs = evaluateNode(node, consts, opset);
-      outs?.forEach((t, i) => { if (t && t.size <= maxElems) known.set(node.outputs[i], t); });
+      outs?.forEach((t, i) => {
+        if (t && t.size <= maxElems) known.set(node.outputs[i], t);
+      });
     }
   }
   return result;

@@ -30,25 +30,37 @@ const norm = (axis: number, rank: number, n: Node) => {
 };
 
 const sameAsInput: Rule = ({ types }) => [types[0] ? T(types[0].dtype, types[0].shape) : undefined];
-const firstDtypeAs = (dtype: DType): Rule => ({ types }) => [T(dtype, types[0]?.shape)];
+const firstDtypeAs =
+  (dtype: DType): Rule =>
+  ({ types }) => [T(dtype, types[0]?.shape)];
 
-const broadcast = (outDtype?: DType): Rule => ({ node, types }) => {
-  if (types.some((t) => !t)) return [T(outDtype ?? types.find((t) => t)?.dtype)];
-  const shapes = types.map((t) => t!.shape);
-  const dtype = outDtype ?? (node.opType === 'Where' ? types[1]!.dtype : types[0]!.dtype);
-  if (shapes.some((s) => !s)) return [T(dtype)];
-  return [T(dtype, shapes.reduce((a, b) => broadcastShapes(a!, b!, where(node)))!)];
-};
+const broadcast =
+  (outDtype?: DType): Rule =>
+  ({ node, types }) => {
+    if (types.some((t) => !t)) return [T(outDtype ?? types.find((t) => t)?.dtype)];
+    const shapes = types.map((t) => t!.shape);
+    const dtype = outDtype ?? (node.opType === 'Where' ? types[1]!.dtype : types[0]!.dtype);
+    if (shapes.some((s) => !s)) return [T(dtype)];
+    return [
+      T(
+        dtype,
+        shapes.reduce((a, b) => broadcastShapes(a!, b!, where(node)))!,
+      ),
+    ];
+  };
 
 function convLike(x: RuleInput, transpose: boolean): (TensorType | undefined)[] {
   const { node, types } = x;
-  const X = types[0], W = types[1];
+  const X = types[0],
+    W = types[1];
   const dtype = X?.dtype;
   if (!X?.shape) return [T(dtype)];
   const spatial = X.shape.length - 2;
   // One reader for the conv and pool family: each node is checked against its own op's table.
-  const a = opAttributes(node, node.opType as 'ConvTranspose') as OpAttributes<'ConvTranspose'> & OpAttributes<'MaxPool'>;
-  const kernel = a.kernel_shape ?? (W?.shape ? W.shape.slice(2).map((d) => (typeof d === 'number' ? d : NaN)) : undefined);
+  const a = opAttributes(node, node.opType as 'ConvTranspose') as OpAttributes<'ConvTranspose'> &
+    OpAttributes<'MaxPool'>;
+  const kernel =
+    a.kernel_shape ?? (W?.shape ? W.shape.slice(2).map((d) => (typeof d === 'number' ? d : NaN)) : undefined);
   const strides = a.strides ?? new Array(spatial).fill(1);
   const dil = a.dilations ?? new Array(spatial).fill(1);
   let pads = a.pads ?? new Array(spatial * 2).fill(0);
@@ -56,8 +68,10 @@ function convLike(x: RuleInput, transpose: boolean): (TensorType | undefined)[] 
   const isPool = !['Conv', 'ConvTranspose', 'ConvInteger', 'QLinearConv'].includes(node.opType);
   let channels: Dim = null;
   if (isPool) channels = X.shape[1];
-  else if (transpose) { const g = a.group ?? 1; channels = W?.shape && typeof W.shape[1] === 'number' ? W.shape[1] * g : null; }
-  else channels = W?.shape?.[0] ?? null;
+  else if (transpose) {
+    const g = a.group ?? 1;
+    channels = W?.shape && typeof W.shape[1] === 'number' ? W.shape[1] * g : null;
+  } else channels = W?.shape?.[0] ?? null;
   const out: Dim[] = [X.shape[0], channels];
   if (!kernel || kernel.some(Number.isNaN)) return [T(dtype, [...out, ...new Array(spatial).fill(null)])];
   const ceil = a.ceil_mode === 1;
@@ -65,14 +79,26 @@ function convLike(x: RuleInput, transpose: boolean): (TensorType | undefined)[] 
     const inp = X.shape[i + 2];
     if (transpose) {
       const outputShape = a.output_shape;
-      if (outputShape) { out.push(outputShape[outputShape.length - spatial + i]); continue; }
+      if (outputShape) {
+        out.push(outputShape[outputShape.length - spatial + i]);
+        continue;
+      }
       const op = a.output_padding?.[i] ?? 0;
-      if (typeof inp !== 'number') { out.push(null); continue; }
-      if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') { out.push(inp * strides[i]); continue; }
+      if (typeof inp !== 'number') {
+        out.push(null);
+        continue;
+      }
+      if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
+        out.push(inp * strides[i]);
+        continue;
+      }
       out.push(strides[i] * (inp - 1) + op + ((kernel[i] - 1) * dil[i] + 1) - pads[i] - pads[i + spatial]);
       continue;
     }
-    if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') { out.push(typeof inp === 'number' ? Math.ceil(inp / strides[i]) : null); continue; }
+    if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
+      out.push(typeof inp === 'number' ? Math.ceil(inp / strides[i]) : null);
+      continue;
+    }
     if (autoPad === 'VALID') pads = new Array(spatial * 2).fill(0);
     out.push(windowOut(inp, kernel[i], strides[i], dil[i], pads[i], pads[i + spatial], ceil));
   }
@@ -82,10 +108,13 @@ function convLike(x: RuleInput, transpose: boolean): (TensorType | undefined)[] 
 }
 
 function matmulShape(a: Dim[], b: Dim[], n: Node): Dim[] {
-  const A = a.length === 1 ? [1, a[0]] : a, B = b.length === 1 ? [b[0], 1] : b;
+  const A = a.length === 1 ? [1, a[0]] : a,
+    B = b.length === 1 ? [b[0], 1] : b;
   const batch = broadcastShapes(A.slice(0, -2), B.slice(0, -2), where(n));
-  const k1 = A[A.length - 1], k2 = B[B.length - 2];
-  if (typeof k1 === 'number' && typeof k2 === 'number' && k1 !== k2) throw new ShapeError(`${where(n)}: MatMul inner dimensions differ ([${a}] x [${b}])`, n.name);
+  const k1 = A[A.length - 1],
+    k2 = B[B.length - 2];
+  if (typeof k1 === 'number' && typeof k2 === 'number' && k1 !== k2)
+    throw new ShapeError(`${where(n)}: MatMul inner dimensions differ ([${a}] x [${b}])`, n.name);
   const out = [...batch, A[A.length - 2], B[B.length - 1]];
   if (a.length === 1) out.splice(out.length - 2, 1);
   if (b.length === 1) out.splice(out.length - 1, 1);
@@ -102,9 +131,14 @@ function reduce(x: RuleInput): (TensorType | undefined)[] {
   if (axesFromInput && node.inputs[1] && !consts[1]) return [T(X.dtype, keep ? X.shape.map(() => null) : undefined)];
   const rank = X.shape.length;
   const noop = node.attr('noop_with_empty_axes', 'int', 0) === 1;
-  const set = new Set((axes && axes.length ? axes : noop ? [] : X.shape.map((_, i) => i)).map((a) => norm(a, rank, node)));
+  const set = new Set(
+    (axes && axes.length ? axes : noop ? [] : X.shape.map((_, i) => i)).map((a) => norm(a, rank, node)),
+  );
   const out: Dim[] = [];
-  X.shape.forEach((d, i) => { if (!set.has(i)) out.push(d); else if (keep) out.push(1); });
+  X.shape.forEach((d, i) => {
+    if (!set.has(i)) out.push(d);
+    else if (keep) out.push(1);
+  });
   return [T(X.dtype, out)];
 }
 
@@ -137,8 +171,18 @@ export const RULES: Record<string, Rule> = {
   MaxPool: (x) => convLike(x, false),
   AveragePool: (x) => convLike(x, false),
   LpPool: (x) => convLike(x, false),
-  GlobalAveragePool: ({ types }) => [T(types[0]?.dtype, types[0]?.shape?.map((d, i) => (i < 2 ? d : 1)))],
-  GlobalMaxPool: ({ types }) => [T(types[0]?.dtype, types[0]?.shape?.map((d, i) => (i < 2 ? d : 1)))],
+  GlobalAveragePool: ({ types }) => [
+    T(
+      types[0]?.dtype,
+      types[0]?.shape?.map((d, i) => (i < 2 ? d : 1)),
+    ),
+  ],
+  GlobalMaxPool: ({ types }) => [
+    T(
+      types[0]?.dtype,
+      types[0]?.shape?.map((d, i) => (i < 2 ? d : 1)),
+    ),
+  ],
   Gemm: ({ node, types }) => {
     const [A, B, C] = types;
     const { transA: ta = 0, transB: tb = 0 } = opAttributes(node, 'Gemm');
@@ -151,27 +195,81 @@ export const RULES: Record<string, Rule> = {
     if (!A?.shape || !B?.shape) return [T(A?.dtype)];
     return [T(A.dtype, matmulShape(A.shape, B.shape, node))];
   },
-  MatMulInteger: ({ node, types }) => [T('int32', types[0]?.shape && types[1]?.shape ? matmulShape(types[0].shape, types[1].shape, node) : undefined)],
+  MatMulInteger: ({ node, types }) => [
+    T('int32', types[0]?.shape && types[1]?.shape ? matmulShape(types[0].shape, types[1].shape, node) : undefined),
+  ],
 
-  Add: broadcast(), Sub: broadcast(), Mul: broadcast(), Div: broadcast(), Pow: broadcast(), Mod: broadcast(),
-  Max: broadcast(), Min: broadcast(), Sum: broadcast(), Mean: broadcast(), PRelu: broadcast(), BitShift: broadcast(),
-  And: broadcast('bool'), Or: broadcast('bool'), Xor: broadcast('bool'), Equal: broadcast('bool'), Less: broadcast('bool'),
-  Greater: broadcast('bool'), LessOrEqual: broadcast('bool'), GreaterOrEqual: broadcast('bool'), Where: broadcast(),
+  Add: broadcast(),
+  Sub: broadcast(),
+  Mul: broadcast(),
+  Div: broadcast(),
+  Pow: broadcast(),
+  Mod: broadcast(),
+  Max: broadcast(),
+  Min: broadcast(),
+  Sum: broadcast(),
+  Mean: broadcast(),
+  PRelu: broadcast(),
+  BitShift: broadcast(),
+  And: broadcast('bool'),
+  Or: broadcast('bool'),
+  Xor: broadcast('bool'),
+  Equal: broadcast('bool'),
+  Less: broadcast('bool'),
+  Greater: broadcast('bool'),
+  LessOrEqual: broadcast('bool'),
+  GreaterOrEqual: broadcast('bool'),
+  Where: broadcast(),
 
-  Relu: sameAsInput, LeakyRelu: sameAsInput, Sigmoid: sameAsInput, Tanh: sameAsInput, Exp: sameAsInput, Log: sameAsInput,
-  Abs: sameAsInput, Neg: sameAsInput, Sqrt: sameAsInput, Reciprocal: sameAsInput, Floor: sameAsInput, Ceil: sameAsInput,
-  Round: sameAsInput, Erf: sameAsInput, Elu: sameAsInput, Selu: sameAsInput, Celu: sameAsInput, HardSigmoid: sameAsInput,
-  HardSwish: sameAsInput, Gelu: sameAsInput, Softplus: sameAsInput, Softsign: sameAsInput, Mish: sameAsInput, Clip: sameAsInput,
-  Sin: sameAsInput, Cos: sameAsInput, Sign: sameAsInput, Not: sameAsInput, Identity: sameAsInput, Softmax: sameAsInput,
-  LogSoftmax: sameAsInput, Hardmax: sameAsInput, LRN: sameAsInput, InstanceNormalization: sameAsInput, ThresholdedRelu: sameAsInput,
+  Relu: sameAsInput,
+  LeakyRelu: sameAsInput,
+  Sigmoid: sameAsInput,
+  Tanh: sameAsInput,
+  Exp: sameAsInput,
+  Log: sameAsInput,
+  Abs: sameAsInput,
+  Neg: sameAsInput,
+  Sqrt: sameAsInput,
+  Reciprocal: sameAsInput,
+  Floor: sameAsInput,
+  Ceil: sameAsInput,
+  Round: sameAsInput,
+  Erf: sameAsInput,
+  Elu: sameAsInput,
+  Selu: sameAsInput,
+  Celu: sameAsInput,
+  HardSigmoid: sameAsInput,
+  HardSwish: sameAsInput,
+  Gelu: sameAsInput,
+  Softplus: sameAsInput,
+  Softsign: sameAsInput,
+  Mish: sameAsInput,
+  Clip: sameAsInput,
+  Sin: sameAsInput,
+  Cos: sameAsInput,
+  Sign: sameAsInput,
+  Not: sameAsInput,
+  Identity: sameAsInput,
+  Softmax: sameAsInput,
+  LogSoftmax: sameAsInput,
+  Hardmax: sameAsInput,
+  LRN: sameAsInput,
+  InstanceNormalization: sameAsInput,
+  ThresholdedRelu: sameAsInput,
   BatchNormalization: ({ types }) => [types[0] ? T(types[0].dtype, types[0].shape) : undefined, types[3], types[4]],
   LayerNormalization: ({ types }) => [types[0] ? T(types[0].dtype, types[0].shape) : undefined],
-  Dropout: ({ types, node }) => [types[0] ? T(types[0].dtype, types[0].shape) : undefined, ...(node.outputs.length > 1 ? [T('bool', types[0]?.shape)] : [])],
-  IsNaN: firstDtypeAs('bool'), IsInf: firstDtypeAs('bool'),
+  Dropout: ({ types, node }) => [
+    types[0] ? T(types[0].dtype, types[0].shape) : undefined,
+    ...(node.outputs.length > 1 ? [T('bool', types[0]?.shape)] : []),
+  ],
+  IsNaN: firstDtypeAs('bool'),
+  IsInf: firstDtypeAs('bool'),
 
   Cast: ({ node, types }) => [T(dtypeFromOnnx(node.attr('to', 'int', 0)), types[0]?.shape)],
   CastLike: ({ types }) => [T(types[1]?.dtype, types[0]?.shape)],
-  QuantizeLinear: ({ types, node }) => [T(types[2]?.dtype ?? dtypeFromOnnx(node.attr('output_dtype', 'int', 0)) ?? 'uint8', types[0]?.shape)],
+  QuantizeLinear: ({ types, node }) => [
+    T(types[2]?.dtype ?? dtypeFromOnnx(node.attr('output_dtype', 'int', 0)) ?? 'uint8', types[0]?.shape),
+  ],
   DequantizeLinear: ({ types }) => [T(types[1]?.dtype ?? 'float32', types[0]?.shape)],
   DynamicQuantizeLinear: ({ types }) => [T('uint8', types[0]?.shape), T('float32', []), T('uint8', [])],
 
@@ -193,15 +291,27 @@ export const RULES: Record<string, Rule> = {
     if (a.kind === 'ints') return [T('int64', [a.value.length])];
     return [undefined];
   },
-  ConstantOfShape: ({ node, consts, types }) => [T(node.attr('value', 'tensor')?.dtype ?? 'float32', consts[0] ? num(consts[0]) : types[0]?.shape && isStatic(types[0].shape) ? new Array(types[0].shape[0]).fill(null) : undefined)],
+  ConstantOfShape: ({ node, consts, types }) => [
+    T(
+      node.attr('value', 'tensor')?.dtype ?? 'float32',
+      consts[0]
+        ? num(consts[0])
+        : types[0]?.shape && isStatic(types[0].shape)
+          ? new Array(types[0].shape[0]).fill(null)
+          : undefined,
+    ),
+  ],
 
   Reshape: ({ node, types, consts }) => {
     const X = types[0];
     const target = node.attr('shape', 'ints') ?? num(consts[1]);
-    if (!target) return [T(X?.dtype, types[1]?.shape && isStatic(types[1].shape) ? new Array(types[1].shape[0]).fill(null) : undefined)];
+    if (!target)
+      return [
+        T(X?.dtype, types[1]?.shape && isStatic(types[1].shape) ? new Array(types[1].shape[0]).fill(null) : undefined),
+      ];
     const allowZero = node.attr('allowzero', 'int', 0) === 1;
     if (X?.shape && isStatic(X.shape)) return [T(X.dtype, reshapeDims(X.shape, target, allowZero))];
-    const out: Dim[] = target.map((t, i) => (t === 0 && !allowZero ? X?.shape?.[i] ?? null : t === -1 ? null : t));
+    const out: Dim[] = target.map((t, i) => (t === 0 && !allowZero ? (X?.shape?.[i] ?? null) : t === -1 ? null : t));
     // -1 can still be solved when every other dim of input and output is known.
     if (X?.shape && target.includes(-1)) {
       const inKnown = X.shape.filter((d) => typeof d === 'number') as number[];
@@ -226,17 +336,31 @@ export const RULES: Record<string, Rule> = {
     const X = types[0];
     if (!X?.shape) return [T(X?.dtype)];
     const perm = node.attr('perm', 'ints') ?? X.shape.map((_, i) => X.shape!.length - 1 - i);
-    return [T(X.dtype, perm.map((p) => X.shape![p]))];
+    return [
+      T(
+        X.dtype,
+        perm.map((p) => X.shape![p]),
+      ),
+    ];
   },
   Concat: ({ node, types }) => {
     const known = types.filter((t) => t?.shape) as TensorType[];
     const dtype = types.find((t) => t?.dtype)?.dtype;
-    if (known.length !== types.length || !known.length) return [T(dtype, known[0]?.shape?.map(() => null))];
+    if (known.length !== types.length || !known.length)
+      return [
+        T(
+          dtype,
+          known[0]?.shape?.map(() => null),
+        ),
+      ];
     const rank = known[0].shape!.length;
     const axis = norm(node.attr('axis', 'int', 0), rank, node);
     const out = [...known[0].shape!];
-    for (let i = 0; i < rank; i++) if (i !== axis) out[i] = known.map((t) => t.shape![i]).find((d) => typeof d === 'number') ?? out[i];
-    out[axis] = known.every((t) => typeof t.shape![axis] === 'number') ? known.reduce((s, t) => s + (t.shape![axis] as number), 0) : null;
+    for (let i = 0; i < rank; i++)
+      if (i !== axis) out[i] = known.map((t) => t.shape![i]).find((d) => typeof d === 'number') ?? out[i];
+    out[axis] = known.every((t) => typeof t.shape![axis] === 'number')
+      ? known.reduce((s, t) => s + (t.shape![axis] as number), 0)
+      : null;
     return [T(dtype, out)];
   },
   Split: ({ node, types, consts, opset }) => {
@@ -246,23 +370,37 @@ export const RULES: Record<string, Rule> = {
     const axis = norm(node.attr('axis', 'int', 0), X.shape.length, node);
     const split = opset >= 13 ? num(consts[1]) : node.attr('split', 'ints');
     const len = X.shape[axis];
-    const sizes: Dim[] = split ?? (typeof len === 'number' ? Array.from({ length: n }, (_, i) => {
-      const chunk = Math.ceil(len / n);
-      return Math.min(chunk, Math.max(0, len - i * chunk));
-    }) : new Array(n).fill(null));
+    const sizes: Dim[] =
+      split ??
+      (typeof len === 'number'
+        ? Array.from({ length: n }, (_, i) => {
+            const chunk = Math.ceil(len / n);
+            return Math.min(chunk, Math.max(0, len - i * chunk));
+          })
+        : new Array(n).fill(null));
     if (node.inputs[1] && !consts[1] && opset >= 13) sizes.fill(null);
-    return sizes.map((s) => T(X.dtype, X.shape!.map((d, i) => (i === axis ? s : d))));
+    return sizes.map((s) =>
+      T(
+        X.dtype,
+        X.shape!.map((d, i) => (i === axis ? s : d)),
+      ),
+    );
   },
   Slice: ({ node, types, consts, opset }) => {
     const X = types[0];
     if (!X?.shape) return [T(X?.dtype)];
     const starts = opset < 10 ? node.attr('starts', 'ints') : num(consts[1]);
     const ends = opset < 10 ? node.attr('ends', 'ints') : num(consts[2]);
-    const axes = (opset < 10 ? node.attr('axes', 'ints') : node.inputs[3] ? num(consts[3]) : undefined) ?? starts?.map((_, i) => i);
+    const axes =
+      (opset < 10 ? node.attr('axes', 'ints') : node.inputs[3] ? num(consts[3]) : undefined) ??
+      starts?.map((_, i) => i);
     const steps = (opset < 10 ? undefined : node.inputs[4] ? num(consts[4]) : undefined) ?? starts?.map(() => 1);
     if (!starts || !ends || !axes || !steps) {
       const out = X.shape.map(() => null as Dim);
-      if (axes) X.shape.forEach((d, i) => { if (!axes.map((a) => (a < 0 ? a + X.shape!.length : a)).includes(i)) out[i] = d; });
+      if (axes)
+        X.shape.forEach((d, i) => {
+          if (!axes.map((a) => (a < 0 ? a + X.shape!.length : a)).includes(i)) out[i] = d;
+        });
       return [T(X.dtype, out)];
     }
     const out = [...X.shape];
@@ -302,20 +440,40 @@ export const RULES: Record<string, Rule> = {
   Tile: ({ types, consts }) => {
     const X = types[0];
     const reps = num(consts[1]);
-    if (!X?.shape || !reps) return [T(X?.dtype, X?.shape?.map(() => null))];
-    return [T(X.dtype, X.shape.map((d, i) => (typeof d === 'number' ? d * reps[i] : reps[i] === 1 ? d : null)))];
+    if (!X?.shape || !reps)
+      return [
+        T(
+          X?.dtype,
+          X?.shape?.map(() => null),
+        ),
+      ];
+    return [
+      T(
+        X.dtype,
+        X.shape.map((d, i) => (typeof d === 'number' ? d * reps[i] : reps[i] === 1 ? d : null)),
+      ),
+    ];
   },
   Pad: ({ node, types, consts, opset }) => {
     const X = types[0];
     if (!X?.shape) return [T(X?.dtype)];
     const pads = opset >= 11 ? num(consts[1]) : node.attr('pads', 'ints');
-    if (!pads) return [T(X.dtype, X.shape.map(() => null))];
+    if (!pads)
+      return [
+        T(
+          X.dtype,
+          X.shape.map(() => null),
+        ),
+      ];
     const r = X.shape.length;
     const axes = opset >= 18 && node.inputs[3] ? num(consts[3])?.map((a) => (a < 0 ? a + r : a)) : undefined;
     const out = [...X.shape];
     const ax = axes ?? X.shape.map((_, i) => i);
     const k = ax.length;
-    ax.forEach((a, i) => { const d = out[a]; out[a] = typeof d === 'number' ? d + pads[i] + pads[i + k] : null; });
+    ax.forEach((a, i) => {
+      const d = out[a];
+      out[a] = typeof d === 'number' ? d + pads[i] + pads[i + k] : null;
+    });
     return [T(X.dtype, out)];
   },
   Resize: ({ node, types, consts, opset }) => {
@@ -327,22 +485,49 @@ export const RULES: Record<string, Rule> = {
     const r = X.shape.length;
     const axes = node.attr('axes', 'ints')?.map((a) => (a < 0 ? a + r : a)) ?? X.shape.map((_, i) => i);
     const out = [...X.shape];
-    if (sizes && sizes.length) { axes.forEach((a, i) => { out[a] = sizes[i]; }); return [T(X.dtype, out)]; }
-    if (scales && scales.length) {
-      axes.forEach((a, i) => { const d = X.shape![a]; out[a] = typeof d === 'number' ? Math.floor(d * scales[i]) : scales[i] === 1 ? d : null; });
+    if (sizes && sizes.length) {
+      axes.forEach((a, i) => {
+        out[a] = sizes[i];
+      });
       return [T(X.dtype, out)];
     }
-    return [T(X.dtype, X.shape.map(() => null))];
+    if (scales && scales.length) {
+      axes.forEach((a, i) => {
+        const d = X.shape![a];
+        out[a] = typeof d === 'number' ? Math.floor(d * scales[i]) : scales[i] === 1 ? d : null;
+      });
+      return [T(X.dtype, out)];
+    }
+    return [
+      T(
+        X.dtype,
+        X.shape.map(() => null),
+      ),
+    ];
   },
   Upsample: ({ types, consts }) => {
     const X = types[0];
     const scales = num(consts[1]);
     if (!X?.shape || !scales) return [T(X?.dtype)];
-    return [T(X.dtype, X.shape.map((d, i) => (typeof d === 'number' ? Math.floor(d * scales[i]) : null)))];
+    return [
+      T(
+        X.dtype,
+        X.shape.map((d, i) => (typeof d === 'number' ? Math.floor(d * scales[i]) : null)),
+      ),
+    ];
   },
-  ReduceMean: reduce, ReduceSum: reduce, ReduceMax: reduce, ReduceMin: reduce, ReduceProd: reduce, ReduceL1: reduce,
-  ReduceL2: reduce, ReduceLogSum: reduce, ReduceLogSumExp: reduce, ReduceSumSquare: reduce,
-  ArgMax: argReduce, ArgMin: argReduce,
+  ReduceMean: reduce,
+  ReduceSum: reduce,
+  ReduceMax: reduce,
+  ReduceMin: reduce,
+  ReduceProd: reduce,
+  ReduceL1: reduce,
+  ReduceL2: reduce,
+  ReduceLogSum: reduce,
+  ReduceLogSumExp: reduce,
+  ReduceSumSquare: reduce,
+  ArgMax: argReduce,
+  ArgMin: argReduce,
   TopK: ({ node, types, consts }) => {
     const X = types[0];
     if (!X?.shape) return [T(X?.dtype), T('int64')];
@@ -351,7 +536,9 @@ export const RULES: Record<string, Rule> = {
     const out = X.shape.map((d, i) => (i === axis ? k : d));
     return [T(X.dtype, out), T('int64', out)];
   },
-  LSTM: rnn, GRU: rnn, RNN: rnn,
+  LSTM: rnn,
+  GRU: rnn,
+  RNN: rnn,
   Range: ({ types, consts }) => {
     const [s, l, d] = [0, 1, 2].map((i) => num(consts[i])?.[0]);
     return [T(types[0]?.dtype, [s !== undefined && l !== undefined && d ? Math.max(Math.ceil((l - s) / d), 0) : null])];

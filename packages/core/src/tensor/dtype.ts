@@ -7,27 +7,81 @@
  * complex types are interleaved (re, im) pairs in a Float32Array/Float64Array.
  */
 export type DType =
-  | 'float32' | 'uint8' | 'int8' | 'uint16' | 'int16' | 'int32' | 'int64' | 'string' | 'bool'
-  | 'float16' | 'float64' | 'uint32' | 'uint64' | 'complex64' | 'complex128' | 'bfloat16'
-  | 'float8e4m3fn' | 'float8e4m3fnuz' | 'float8e5m2' | 'float8e5m2fnuz'
-  | 'uint4' | 'int4' | 'float4e2m1' | 'float8e8m0' | 'uint2' | 'int2';
+  | 'float32'
+  | 'uint8'
+  | 'int8'
+  | 'uint16'
+  | 'int16'
+  | 'int32'
+  | 'int64'
+  | 'string'
+  | 'bool'
+  | 'float16'
+  | 'float64'
+  | 'uint32'
+  | 'uint64'
+  | 'complex64'
+  | 'complex128'
+  | 'bfloat16'
+  | 'float8e4m3fn'
+  | 'float8e4m3fnuz'
+  | 'float8e5m2'
+  | 'float8e5m2fnuz'
+  | 'uint4'
+  | 'int4'
+  | 'float4e2m1'
+  | 'float8e8m0'
+  | 'uint2'
+  | 'int2';
 
 /** The typed array that holds each dtype's elements. */
 export interface DTypeStorage {
-  float32: Float32Array; uint8: Uint8Array; int8: Int8Array; uint16: Uint16Array; int16: Int16Array;
-  int32: Int32Array; int64: BigInt64Array; string: string[]; bool: Uint8Array; float16: Uint16Array;
-  float64: Float64Array; uint32: Uint32Array; uint64: BigUint64Array; complex64: Float32Array;
-  complex128: Float64Array; bfloat16: Uint16Array; float8e4m3fn: Uint8Array; float8e4m3fnuz: Uint8Array;
-  float8e5m2: Uint8Array; float8e5m2fnuz: Uint8Array; uint4: Uint8Array; int4: Uint8Array;
-  float4e2m1: Uint8Array; float8e8m0: Uint8Array; uint2: Uint8Array; int2: Uint8Array;
+  float32: Float32Array;
+  uint8: Uint8Array;
+  int8: Int8Array;
+  uint16: Uint16Array;
+  int16: Int16Array;
+  int32: Int32Array;
+  int64: BigInt64Array;
+  string: string[];
+  bool: Uint8Array;
+  float16: Uint16Array;
+  float64: Float64Array;
+  uint32: Uint32Array;
+  uint64: BigUint64Array;
+  complex64: Float32Array;
+  complex128: Float64Array;
+  bfloat16: Uint16Array;
+  float8e4m3fn: Uint8Array;
+  float8e4m3fnuz: Uint8Array;
+  float8e5m2: Uint8Array;
+  float8e5m2fnuz: Uint8Array;
+  uint4: Uint8Array;
+  int4: Uint8Array;
+  float4e2m1: Uint8Array;
+  float8e8m0: Uint8Array;
+  uint2: Uint8Array;
+  int2: Uint8Array;
 }
 
 export type TypedArray =
-  | Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array
-  | Uint32Array | BigInt64Array | BigUint64Array;
+  | Float32Array
+  | Float64Array
+  | Int8Array
+  | Uint8Array
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | BigInt64Array
+  | BigUint64Array;
 
 /** Constructor of a dtype's storage array. */
-export type TypedArrayCtor = { new (buffer: ArrayBufferLike, byteOffset: number, length: number): TypedArray; new (length: number): TypedArray; BYTES_PER_ELEMENT: number };
+export type TypedArrayCtor = {
+  new (buffer: ArrayBufferLike, byteOffset: number, length: number): TypedArray;
+  new (length: number): TypedArray;
+  BYTES_PER_ELEMENT: number;
+};
 
 export interface DTypeInfo {
   readonly name: DType;
@@ -43,8 +97,21 @@ export interface DTypeInfo {
   readonly isSigned: boolean;
 }
 
-const T = (name: DType, onnx: number, bits: number, array: TypedArrayCtor | undefined, kind: 'f' | 'i' | 'u' | 'o'): DTypeInfo =>
-  ({ name, onnx, bits, array, isFloat: kind === 'f', isInteger: kind === 'i' || kind === 'u', isSigned: kind === 'f' || kind === 'i' });
+const T = (
+  name: DType,
+  onnx: number,
+  bits: number,
+  array: TypedArrayCtor | undefined,
+  kind: 'f' | 'i' | 'u' | 'o',
+): DTypeInfo => ({
+  name,
+  onnx,
+  bits,
+  array,
+  isFloat: kind === 'f',
+  isInteger: kind === 'i' || kind === 'u',
+  isSigned: kind === 'f' || kind === 'i',
+});
 
 const TABLE: readonly DTypeInfo[] = [
   T('float32', 1, 32, Float32Array, 'f'),

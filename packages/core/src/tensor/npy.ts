@@ -8,8 +8,20 @@ import { byteLengthOf, type DType } from './dtype.js';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 const DESCR: Record<string, DType> = {
-  '<f4': 'float32', '<f8': 'float64', '<f2': 'float16', '|i1': 'int8', '|u1': 'uint8', '<i2': 'int16', '<u2': 'uint16',
-  '<i4': 'int32', '<u4': 'uint32', '<i8': 'int64', '<u8': 'uint64', '|b1': 'bool', '<c8': 'complex64', '<c16': 'complex128',
+  '<f4': 'float32',
+  '<f8': 'float64',
+  '<f2': 'float16',
+  '|i1': 'int8',
+  '|u1': 'uint8',
+  '<i2': 'int16',
+  '<u2': 'uint16',
+  '<i4': 'int32',
+  '<u4': 'uint32',
+  '<i8': 'int64',
+  '<u8': 'uint64',
+  '|b1': 'bool',
+  '<c8': 'complex64',
+  '<c16': 'complex128',
 };
 const DESCR_OF = Object.fromEntries(Object.entries(DESCR).map(([k, v]) => [v, k])) as Partial<Record<DType, string>>;
 
@@ -23,7 +35,9 @@ const DESCR_OF = Object.fromEntries(Object.entries(DESCR).map(([k, v]) => [v, k]
  * ```
  */
 export function decodeNpy(bytes: Uint8Array, file = '.npy data'): Tensor {
-  const fail = (why: string): never => { throw new ModelFormatError(`${file}: ${why}`, { file }); };
+  const fail = (why: string): never => {
+    throw new ModelFormatError(`${file}: ${why}`, { file });
+  };
   if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b)) fail('not a NumPy .npy file (bad magic bytes)');
   const major = bytes[6];
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -37,11 +51,19 @@ export function decodeNpy(bytes: Uint8Array, file = '.npy data'): Tensor {
   if (!descr || !fortran || shapeText === undefined) fail(`cannot parse the header: ${header.trim()}`);
   if (fortran === 'True') fail('Fortran-ordered arrays are not supported; save with np.ascontiguousarray');
   const dtype = DESCR[descr!] ?? fail(`dtype '${descr}' is not supported (little-endian numeric and bool only)`);
-  const dims = shapeText!.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  const dims = shapeText!
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
   if (dims.some((d) => !Number.isSafeInteger(d) || d < 0)) fail(`invalid shape (${shapeText})`);
   const data = bytes.subarray(start + headerLen);
-  const need = byteLengthOf(dtype as DType, dims.reduce((a, b) => a * b, 1));
-  if (data.length < need) fail(`shape (${shapeText}) of ${descr} needs ${need} bytes of data, the file has ${data.length}`);
+  const need = byteLengthOf(
+    dtype as DType,
+    dims.reduce((a, b) => a * b, 1),
+  );
+  if (data.length < need)
+    fail(`shape (${shapeText}) of ${descr} needs ${need} bytes of data, the file has ${data.length}`);
   return Tensor.fromBytes(dtype as DType, dims, data.subarray(0, need));
 }
 

@@ -8,7 +8,28 @@ import { InvalidArgumentError } from '../errors.js';
 
 /** Values that exercise rounding, subnormals, overflow and signed zero. */
 function probeValues(): Float32Array {
-  const v: number[] = [0, -0, 1, -1, 0.1, 1 / 3, 65504, 65520, 70000, -70000, 1e-8, 6e-8, 5.96e-8, 2.98e-8, 6.1e-5, 1e38, 3.4e38, -1e-40, Infinity, -Infinity];
+  const v: number[] = [
+    0,
+    -0,
+    1,
+    -1,
+    0.1,
+    1 / 3,
+    65504,
+    65520,
+    70000,
+    -70000,
+    1e-8,
+    6e-8,
+    5.96e-8,
+    2.98e-8,
+    6.1e-5,
+    1e38,
+    3.4e38,
+    -1e-40,
+    Infinity,
+    -Infinity,
+  ];
   let s = 99;
   for (let i = 0; i < 5000; i++) {
     s = (s * 1103515245 + 12345) >>> 0;
@@ -30,24 +51,35 @@ describe('16-bit float conversion', () => {
   const values = probeValues();
 
   it('float16 matches numpy bit for bit (round to nearest even)', () => {
-    const expected = python('import sys, numpy as np; sys.stdout.buffer.write(np.frombuffer(sys.stdin.buffer.read(), np.float32).astype(np.float16).tobytes())', values);
+    const expected = python(
+      'import sys, numpy as np; sys.stdout.buffer.write(np.frombuffer(sys.stdin.buffer.read(), np.float32).astype(np.float16).tobytes())',
+      values,
+    );
     const got = Uint16Array.from(values, float32ToFloat16Bits);
     expect(Array.from(got)).toEqual(Array.from(expected));
     // And back: the raw float16 bits go in, numpy widens them to float32.
-    const back = new Float32Array(python('import sys, numpy as np; sys.stdout.buffer.write(np.frombuffer(sys.stdin.buffer.read(), np.float16).astype(np.float32).tobytes())', new Float32Array(got.buffer.slice(0))).buffer);
+    const back = new Float32Array(
+      python(
+        'import sys, numpy as np; sys.stdout.buffer.write(np.frombuffer(sys.stdin.buffer.read(), np.float16).astype(np.float32).tobytes())',
+        new Float32Array(got.buffer.slice(0)),
+      ).buffer,
+    );
     expect(Array.from(got, float16BitsToFloat32)).toEqual(Array.from(back));
   });
 
   it('bfloat16 matches onnx.helper.float32_to_bfloat16', () => {
     const finite = values.filter(Number.isFinite);
-    const expected = python('import sys, struct, numpy as np; from onnx import helper; a=np.frombuffer(sys.stdin.buffer.read(), np.float32); sys.stdout.buffer.write(np.array([helper.float32_to_bfloat16(float(x)) for x in a], np.uint16).tobytes())', finite);
+    const expected = python(
+      'import sys, struct, numpy as np; from onnx import helper; a=np.frombuffer(sys.stdin.buffer.read(), np.float32); sys.stdout.buffer.write(np.array([helper.float32_to_bfloat16(float(x)) for x in a], np.uint16).tobytes())',
+      finite,
+    );
     expect(Array.from(finite, float32ToBfloat16Bits)).toEqual(Array.from(expected));
     expect(bfloat16BitsToFloat32(0x3f80)).toBe(1);
   });
 });
 
 describe('float8', () => {
-  it('decodes the formats\' landmark values', () => {
+  it("decodes the formats' landmark values", () => {
     expect(float8ToFloat32('float8e4m3fn', 0x7e)).toBe(448);
     expect(Number.isNaN(float8ToFloat32('float8e4m3fn', 0x7f))).toBe(true);
     expect(float8ToFloat32('float8e5m2', 0x7b)).toBe(57344);

@@ -27,7 +27,8 @@ export function shapeSize(dims: readonly number[]): number {
 
 function validateDims(dims: readonly number[]): void {
   for (const d of dims) {
-    if (!Number.isSafeInteger(d) || d < 0) throw new InvalidArgumentError(`tensor dims must be non-negative integers, got [${dims.join(', ')}]`, 'dims');
+    if (!Number.isSafeInteger(d) || d < 0)
+      throw new InvalidArgumentError(`tensor dims must be non-negative integers, got [${dims.join(', ')}]`, 'dims');
   }
 }
 
@@ -87,14 +88,27 @@ export class Tensor<D extends DType = DType> {
   }
 
   /** Build from values: a typed array of the storage type (kept, not copied), or plain numbers / bigints / strings. */
-  static from<D extends DType>(dtype: D, dims: readonly number[], values: DTypeStorage[D] | ArrayLike<number | bigint | boolean> | readonly string[]): Tensor<D> {
+  static from<D extends DType>(
+    dtype: D,
+    dims: readonly number[],
+    values: DTypeStorage[D] | ArrayLike<number | bigint | boolean> | readonly string[],
+  ): Tensor<D> {
     validateDims(dims);
     const info = dtypeInfo(dtype);
     const count = shapeSize(dims);
     if (dtype === 'string') {
-      const strings = (values as readonly string[]);
-      if (strings.length !== count) throw new InvalidArgumentError(`string tensor of shape [${dims}] needs ${count} values, got ${strings.length}`, 'values');
-      return new Tensor(dtype, dims, { kind: 'strings', strings: Array.from(strings, (s) => textEncoder.encode(s)) }, 'typed');
+      const strings = values as readonly string[];
+      if (strings.length !== count)
+        throw new InvalidArgumentError(
+          `string tensor of shape [${dims}] needs ${count} values, got ${strings.length}`,
+          'values',
+        );
+      return new Tensor(
+        dtype,
+        dims,
+        { kind: 'strings', strings: Array.from(strings, (s) => textEncoder.encode(s)) },
+        'typed',
+      );
     }
     const want = storageLengthOf(dtype, count);
     const Ctor = info.array!;
@@ -103,30 +117,52 @@ export class Tensor<D extends DType = DType> {
     else {
       array = new Ctor(want);
       const src = values as ArrayLike<number | bigint | boolean>;
-      if (src.length !== want) throw new InvalidArgumentError(`${dtype} tensor of shape [${dims}] needs ${want} stored values, got ${src.length}`, 'values');
+      if (src.length !== want)
+        throw new InvalidArgumentError(
+          `${dtype} tensor of shape [${dims}] needs ${want} stored values, got ${src.length}`,
+          'values',
+        );
       const big = array instanceof BigInt64Array || array instanceof BigUint64Array;
       for (let i = 0; i < want; i++) {
         const v = src[i];
         (array as unknown as (number | bigint)[])[i] = big ? BigInt(v as number | bigint) : Number(v);
       }
     }
-    if (array.length !== want) throw new InvalidArgumentError(`${dtype} tensor of shape [${dims}] needs ${want} stored values, got ${array.length}`, 'values');
+    if (array.length !== want)
+      throw new InvalidArgumentError(
+        `${dtype} tensor of shape [${dims}] needs ${want} stored values, got ${array.length}`,
+        'values',
+      );
     return new Tensor(dtype, dims, { kind: 'array', array }, 'raw');
   }
 
   /** Wrap little-endian bytes without copying. */
-  static fromBytes<D extends DType>(dtype: D, dims: readonly number[], bytes: Uint8Array, storedAs: 'raw' | 'typed' = 'raw'): Tensor<D> {
+  static fromBytes<D extends DType>(
+    dtype: D,
+    dims: readonly number[],
+    bytes: Uint8Array,
+    storedAs: 'raw' | 'typed' = 'raw',
+  ): Tensor<D> {
     validateDims(dims);
-    if (dtype === 'string') throw new InvalidArgumentError('string tensors have no raw byte form; use Tensor.from', 'dtype');
+    if (dtype === 'string')
+      throw new InvalidArgumentError('string tensors have no raw byte form; use Tensor.from', 'dtype');
     const need = byteLengthOf(dtype, shapeSize(dims));
-    if (bytes.byteLength !== need) throw new InvalidArgumentError(`${dtype} tensor of shape [${dims}] needs ${need} bytes, got ${bytes.byteLength}`, 'bytes');
+    if (bytes.byteLength !== need)
+      throw new InvalidArgumentError(
+        `${dtype} tensor of shape [${dims}] needs ${need} bytes, got ${bytes.byteLength}`,
+        'bytes',
+      );
     return new Tensor(dtype, dims, { kind: 'bytes', bytes }, storedAs);
   }
 
   /** Build from ONNX string_data entries (raw UTF-8 bytes, kept as given). */
   static fromStringBytes(dims: readonly number[], strings: Uint8Array[]): Tensor<'string'> {
     validateDims(dims);
-    if (strings.length !== shapeSize(dims)) throw new InvalidArgumentError(`string tensor of shape [${dims}] needs ${shapeSize(dims)} values, got ${strings.length}`, 'values');
+    if (strings.length !== shapeSize(dims))
+      throw new InvalidArgumentError(
+        `string tensor of shape [${dims}] needs ${shapeSize(dims)} values, got ${strings.length}`,
+        'values',
+      );
     return new Tensor('string', dims, { kind: 'strings', strings }, 'typed');
   }
 
@@ -179,7 +215,8 @@ export class Tensor<D extends DType = DType> {
     else {
       const Ctor = dtypeInfo(this.dtype).array!;
       const { bytes } = src;
-      if (bytes.byteOffset % Ctor.BYTES_PER_ELEMENT === 0) out = new Ctor(bytes.buffer, bytes.byteOffset, bytes.byteLength / Ctor.BYTES_PER_ELEMENT);
+      if (bytes.byteOffset % Ctor.BYTES_PER_ELEMENT === 0)
+        out = new Ctor(bytes.buffer, bytes.byteOffset, bytes.byteLength / Ctor.BYTES_PER_ELEMENT);
       else {
         // Unaligned inside the model buffer: one copy, then cached.
         const copy = new Uint8Array(bytes.byteLength);
@@ -194,7 +231,8 @@ export class Tensor<D extends DType = DType> {
   /** The UTF-8 bytes of each element of a string tensor. */
   get stringBytes(): Uint8Array[] {
     const src = this.resolve();
-    if (src.kind !== 'strings') throw new InvalidArgumentError(`stringBytes is for string tensors, this one is ${this.dtype}`, 'dtype');
+    if (src.kind !== 'strings')
+      throw new InvalidArgumentError(`stringBytes is for string tensors, this one is ${this.dtype}`, 'dtype');
     return src.strings;
   }
 
@@ -216,7 +254,8 @@ export class Tensor<D extends DType = DType> {
 
   /** A copy with other dims (same element count), sharing the bytes. */
   reshape(dims: readonly number[]): Tensor<D> {
-    if (shapeSize(dims) !== this.size) throw new InvalidArgumentError(`cannot reshape [${this.dims}] (${this.size} elements) to [${dims}]`, 'dims');
+    if (shapeSize(dims) !== this.size)
+      throw new InvalidArgumentError(`cannot reshape [${this.dims}] (${this.size} elements) to [${dims}]`, 'dims');
     const t = new Tensor(this.dtype, dims, this.resolve(), this.storedAs);
     return t;
   }
@@ -224,10 +263,18 @@ export class Tensor<D extends DType = DType> {
   private resolve(): Exclude<Source, { kind: 'external' }> {
     if (this.source.kind !== 'external') return this.source;
     const { info } = this.source;
-    if (!info.load) throw new InvalidArgumentError(`tensor '${this.name}' has external data at '${info.location}' but no loader; decode the model with loadModel(path) or pass externalData to decodeModel`, 'externalData');
+    if (!info.load)
+      throw new InvalidArgumentError(
+        `tensor '${this.name}' has external data at '${info.location}' but no loader; decode the model with loadModel(path) or pass externalData to decodeModel`,
+        'externalData',
+      );
     const bytes = info.load();
     const need = this.byteLength;
-    if (bytes.byteLength !== need) throw new InvalidArgumentError(`external data for '${this.name}' at '${info.location}' has ${bytes.byteLength} bytes; shape [${this.dims}] of ${this.dtype} needs ${need}`, 'externalData');
+    if (bytes.byteLength !== need)
+      throw new InvalidArgumentError(
+        `external data for '${this.name}' at '${info.location}' has ${bytes.byteLength} bytes; shape [${this.dims}] of ${this.dtype} needs ${need}`,
+        'externalData',
+      );
     this.source = { kind: 'bytes', bytes };
     return this.source;
   }
@@ -237,13 +284,13 @@ export class Tensor<D extends DType = DType> {
   }
 }
 
-
 function toFloat64(t: Tensor): Float64Array {
   const n = t.size;
   const out = new Float64Array(n);
   const dtype = t.dtype;
   if (dtype === 'string') throw new InvalidArgumentError('string tensors have no numeric value', 'dtype');
-  if (dtype === 'complex64' || dtype === 'complex128') throw new InvalidArgumentError('complex tensors have no single numeric value per element', 'dtype');
+  if (dtype === 'complex64' || dtype === 'complex128')
+    throw new InvalidArgumentError('complex tensors have no single numeric value per element', 'dtype');
   const data = t.data as TypedArray;
   const bits = dtypeInfo(dtype).bits;
   if (bits < 8) {
@@ -259,7 +306,8 @@ function toFloat64(t: Tensor): Float64Array {
   }
   if (dtype === 'float16') for (let i = 0; i < n; i++) out[i] = float16BitsToFloat32((data as Uint16Array)[i]);
   else if (dtype === 'bfloat16') for (let i = 0; i < n; i++) out[i] = bfloat16BitsToFloat32((data as Uint16Array)[i]);
-  else if (dtype.startsWith('float8')) for (let i = 0; i < n; i++) out[i] = float8ToFloat32(dtype, (data as Uint8Array)[i]);
+  else if (dtype.startsWith('float8'))
+    for (let i = 0; i < n; i++) out[i] = float8ToFloat32(dtype, (data as Uint8Array)[i]);
   else for (let i = 0; i < n; i++) out[i] = Number(data[i]);
   return out;
 }
