@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything the test suite needs (pnpm, npm packages, Debian packages) and runs it all:
-# build, typecheck, unit + integration tests (third-party oracles), API docs.
+# build, typecheck, lint, formatting, package checks, unit + integration tests (third-party oracles), API docs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,6 +28,11 @@ echo "== build"
 pnpm -s build
 echo "== typecheck"
 pnpm -s typecheck
+echo "== lint (typescript-eslint) and formatting (Prettier)"
+pnpm -s lint
+pnpm -s format:check
+echo "== published package shape (publint, attw)"
+node scripts/check-packages.mjs
 echo "== tests"
 mkdir -p .tmp
 status=0

@@ -8,7 +8,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-const PACKAGES = ['core', 'runtime-node', 'runtime-web', 'quantize', 'benchmark', 'distill', 'prune', 'cli'];
+// Every published package in the workspace: a new folder under packages/ is checked without an edit here.
+const PACKAGES = fs
+  .readdirSync('packages')
+  .filter(
+    (dir) =>
+      !(JSON.parse(fs.readFileSync(path.join('packages', dir, 'package.json'), 'utf8')) as { private?: boolean })
+        .private,
+  );
 
 describe('published package shape', () => {
   for (const name of PACKAGES) {
@@ -18,8 +25,12 @@ describe('published package shape', () => {
       for (const [sub, target] of Object.entries(pkg.exports as Record<string, unknown>)) {
         if (sub === './package.json') continue;
         const spec = `@edgeml/${name}${sub === '.' ? '' : sub.slice(1)}`;
-        const t = target as { import: { types: string; default: string }; require: { types: string; default: string } };
-        for (const file of [t.import.types, t.import.default, t.require.types, t.require.default])
+        const t = target as {
+          source: string;
+          import: { types: string; default: string };
+          require: { types: string; default: string };
+        };
+        for (const file of [t.source, t.import.types, t.import.default, t.require.types, t.require.default])
           expect(fs.existsSync(path.join(dir, file)), `${spec}: ${file}`).toBe(true);
         const esm = spawnSync(
           process.execPath,

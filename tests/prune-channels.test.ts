@@ -15,13 +15,13 @@ import { checkModels } from './support/onnx-checker.js';
 /** Conv weights [M, C, k, k] with output channels in `dead` all zero. */
 function convWeight(M: number, C: number, k: number, seed: number, dead: number[] = []): Tensor {
   const t = randomTensor([M, C, k, k], seed, 0.5);
-  const d = t.data as Float32Array;
+  const d = t.data;
   for (const m of dead) d.fill(0, m * C * k * k, (m + 1) * C * k * k);
   return t;
 }
 const bias = (M: number, seed: number, dead: number[] = []) => {
   const t = randomTensor([M], seed, 0.1);
-  for (const m of dead) (t.data as Float32Array)[m] = 0;
+  for (const m of dead) t.data[m] = 0;
   return t;
 };
 

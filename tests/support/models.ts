@@ -120,11 +120,7 @@ export async function runOrt(
   try {
     const ortFeeds: Record<string, ort.Tensor> = {};
     for (const name of session.inputNames)
-      ortFeeds[name] = new ort.Tensor(
-        feeds[name].dtype as ort.Tensor.Type,
-        feeds[name].data as never,
-        feeds[name].dims as number[],
-      );
+      ortFeeds[name] = new ort.Tensor(feeds[name].dtype as ort.Tensor.Type, feeds[name].data, feeds[name].dims);
     return await session.run(ortFeeds);
   } finally {
     await session.release();

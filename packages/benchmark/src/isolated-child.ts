@@ -9,7 +9,7 @@ function importable(spec: string): string {
   return path.isAbsolute(spec) ? pathToFileURL(spec).href : spec;
 }
 
-process.once('message', async (request: IsolatedRequest) => {
+async function serve(request: IsolatedRequest): Promise<void> {
   let reply: IsolatedReply;
   try {
     const mod = (await import(importable(request.isolation.backendModule))) as Record<
@@ -35,4 +35,6 @@ process.once('message', async (request: IsolatedRequest) => {
     reply = errorReply(e);
   }
   process.send!(reply);
-});
+}
+
+process.once('message', (request: IsolatedRequest) => void serve(request));

@@ -30,7 +30,7 @@ export function parseCommandArgs(
       allowPositionals: true,
       strict: true,
     });
-    return { values: values as CommandContext['values'], positionals };
+    return { values: values, positionals };
   } catch (e) {
     throw new UsageError((e as Error).message.replace(/\. To specify a positional.*$/s, ''), command.name);
   }

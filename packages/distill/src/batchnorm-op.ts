@@ -83,6 +83,6 @@ export function batchNormTrainNchw(
       },
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
-  const y = op(x, scale, bias) as tf.Tensor;
+  const y = op(x, scale, bias);
   return { y, mean, variance };
 }

@@ -14,7 +14,7 @@ function rand(shape: number[], seed: number): tf.Tensor {
 
 /** tfjs-core's reference: NHWC conv2d (or depthwise) with explicit pads, transposed from and to NCHW. */
 function reference(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D, a: Conv2dAttributes): tf.Tensor4D {
-  const xh = tf.transpose(x, [0, 2, 3, 1]) as tf.Tensor4D;
+  const xh = tf.transpose<tf.Tensor4D>(x, [0, 2, 3, 1]);
   const pad: [[number, number], [number, number], [number, number], [number, number]] = [
     [0, 0],
     [a.pads[0], a.pads[2]],
@@ -25,11 +25,11 @@ function reference(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D, a: Conv2dAttr
   const C = x.shape[1];
   let y: tf.Tensor4D;
   if (a.group === 1) {
-    y = tf.conv2d(xh, tf.transpose(w, [2, 3, 1, 0]) as tf.Tensor4D, a.strides, pad, 'NHWC', a.dilations);
+    y = tf.conv2d(xh, tf.transpose<tf.Tensor4D>(w, [2, 3, 1, 0]), a.strides, pad, 'NHWC', a.dilations);
   } else if (a.group === C && Cg === 1) {
     // depthwise with multiplier M/C: tfjs filter [kH, kW, C, M/C]
     const mult = M / C;
-    const wd = tf.transpose(tf.reshape(w, [C, mult, w.shape[2], w.shape[3]]), [2, 3, 0, 1]) as tf.Tensor4D;
+    const wd = tf.transpose<tf.Tensor4D>(tf.reshape(w, [C, mult, w.shape[2], w.shape[3]]), [2, 3, 0, 1]);
     y = tf.depthwiseConv2d(xh, wd, a.strides, pad, 'NHWC', a.dilations);
   } else {
     throw new Error('reference covers group 1 and depthwise');

@@ -28,7 +28,7 @@ export function conv2dNchw(
   b: tf.Tensor1D | undefined,
   attrs: Conv2dAttributes,
 ): tf.Tensor4D {
-  const bias = b ?? (tf.zeros([w.shape[0]]) as tf.Tensor1D);
+  const bias = b ?? tf.zeros<tf.Rank.R1>([w.shape[0]]);
   const op = tf.customGrad(((xi: tf.Tensor, wi: tf.Tensor, bi: tf.Tensor, save: tf.GradSaveFunc) => {
     const g = convGeometry(xi.shape, wi.shape, attrs.group, attrs.strides, attrs.dilations, attrs.pads);
     const y = tf.tensor4d(convForward(f32(xi), f32(wi), b ? f32(bi) : undefined, g), [g.N, g.M, g.OH, g.OW]);
@@ -80,7 +80,7 @@ export function convTranspose2dNchw(
     OH: H,
     OW: W,
   };
-  const bias = b ?? (tf.zeros([M]) as tf.Tensor1D);
+  const bias = b ?? tf.zeros<tf.Rank.R1>([M]);
   const op = tf.customGrad(((xi: tf.Tensor, wi: tf.Tensor, bi: tf.Tensor, save: tf.GradSaveFunc) => {
     const y = convBackward(undefined, f32(wi), f32(xi), g, { dx: true, dw: false }).dx!;
     if (b) {

@@ -111,7 +111,7 @@ export function fitLayout(t: Tensor, declared: readonly (number | string | null)
   const n = t.dims[0],
     per = t.size / n;
   const fixed = declared.slice(1);
-  const want = fixed.every((d) => typeof d === 'number') ? (fixed as number[]).reduce((a, b) => a * b, 1) : per;
+  const want = fixed.every((d) => typeof d === 'number') ? fixed.reduce((a, b) => a * b, 1) : per;
   if (want !== per)
     throw new InvalidArgumentError(
       `input '${name}': samples of shape [${t.dims.slice(1)}] (${per} values) cannot fit the model's [${declared.map((d) => d ?? '?').join(', ')}]`,

@@ -119,7 +119,7 @@ export class TrainableModel {
     const statistics = new Set<string>();
     for (const n of g)
       if (n.opType === 'BatchNormalization')
-        for (const i of [3, 4]) if (n.inputs[i]?.const) statistics.add(n.inputs[i]!.name);
+        for (const i of [3, 4]) if (n.inputs[i]?.const) statistics.add(n.inputs[i].name);
     const trains = (name: string) =>
       options.trainable?.(name) ??
       !(options.freeze ?? []).some((p) => (typeof p === 'string' ? p === name : p.test(name)));
@@ -212,9 +212,9 @@ export class TrainableModel {
         // Static values (shapes, axes, bounds): from the initializer, or read off the computed tensor.
         const numbers = (i: number) =>
           node.inputs[i]?.const
-            ? node.inputs[i]!.const!.toNumbers()
+            ? node.inputs[i].const.toNumbers()
             : inputs[i]
-              ? Array.from(inputs[i]!.dataSync() as ArrayLike<number>)
+              ? Array.from(inputs[i].dataSync() as ArrayLike<number>)
               : undefined;
         const ctx: OpContext = {
           node,
@@ -238,7 +238,7 @@ export class TrainableModel {
         outs = TF_OPS[node.opType](ctx);
       }
       node.outputs.forEach((o, i) => {
-        if (o.name && outs[i]) env.set(o.name, outs[i]!);
+        if (o.name && outs[i]) env.set(o.name, outs[i]);
       });
     }
     const wanted = options.outputs ?? this.outputNames;

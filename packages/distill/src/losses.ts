@@ -18,11 +18,11 @@ export function distillationLoss(
   temperature: number,
   alpha: number,
 ): tf.Scalar {
-  const p = tf.softmax(tf.div(teacher, temperature) as tf.Tensor2D);
-  const logp = tf.logSoftmax(tf.div(teacher, temperature) as tf.Tensor2D);
-  const logq = tf.logSoftmax(tf.div(student, temperature) as tf.Tensor2D);
+  const p = tf.softmax(tf.div<tf.Tensor2D>(teacher, temperature));
+  const logp = tf.logSoftmax(tf.div<tf.Tensor2D>(teacher, temperature));
+  const logq = tf.logSoftmax(tf.div<tf.Tensor2D>(student, temperature));
   const kl = tf.mean(tf.sum(tf.mul(p, tf.sub(logp, logq)), 1));
-  const soft = tf.mul(kl, temperature * temperature);
-  if (!labels || alpha >= 1) return soft as tf.Scalar;
-  return tf.add(tf.mul(soft, alpha), tf.mul(crossEntropy(student, labels), 1 - alpha)) as tf.Scalar;
+  const soft = tf.mul<tf.Scalar>(kl, temperature * temperature);
+  if (!labels || alpha >= 1) return soft;
+  return tf.add<tf.Scalar>(tf.mul(soft, alpha), tf.mul(crossEntropy(student, labels), 1 - alpha));
 }

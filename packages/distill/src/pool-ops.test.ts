@@ -5,13 +5,13 @@ import { avgPool2dNchw, maxPool2dNchw, type Pool2dAttributes } from './pool-ops.
 
 const rand = (shape: number[], seed: number) => {
   let s = seed >>> 0;
-  return tf.tensor(
+  return tf.tensor4d(
     Float32Array.from(
       { length: shape.reduce((a, b) => a * b, 1) },
       () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32 - 0.5,
     ),
     shape as [number, number, number, number],
-  ) as tf.Tensor4D;
+  );
 };
 const nhwc = (t: tf.Tensor) => tf.transpose(t, [0, 2, 3, 1]) as tf.Tensor4D;
 const nchw = (t: tf.Tensor) => tf.transpose(t, [0, 3, 1, 2]) as tf.Tensor4D;

@@ -52,7 +52,7 @@ function pads2d(
 function as4d(x: tf.Tensor, f: (t: tf.Tensor4D) => tf.Tensor): tf.Tensor {
   if (x.rank === 4) return f(x as tf.Tensor4D);
   if (x.rank === 3) {
-    const y = f(tf.expandDims(x, 2) as tf.Tensor4D);
+    const y = f(tf.expandDims<tf.Tensor4D>(x, 2));
     return tf.squeeze(y, [2]);
   }
   throw new UnsupportedOpError(
@@ -170,7 +170,7 @@ function reshapeTo(c: OpContext, x: tf.Tensor, shape: number[]): tf.Tensor {
 const batchNorm: TfOp = (c) => {
   const [x, scale, bias, mean, variance] = [c.input(0), c.input(1), c.input(2), c.input(3), c.input(4)];
   const eps = c.node.attr('epsilon', 'float', 1e-5);
-  const bshape = [1, x.shape[1], ...Array(x.rank - 2).fill(1)];
+  const bshape: number[] = [1, x.shape[1] as number, ...Array<number>(x.rank - 2).fill(1)];
   const r = (t: tf.Tensor) => tf.reshape(t, bshape);
   const stats = c.training ? c.runningStats(c.node) : undefined;
   if (!stats) return [tf.add(tf.mul(tf.div(tf.sub(x, r(mean)), tf.sqrt(tf.add(r(variance), eps))), r(scale)), r(bias))];
@@ -436,7 +436,7 @@ export const TF_OPS: Record<string, TfOp> = {
     const x = c.input(0);
     const axis = axisOf(c.node.attr('axis', 'int', 0), x.rank, c);
     const idx = c.inputs[1]!;
-    const fixed = tf.where(tf.less(idx, 0), tf.add(idx, x.shape[axis]), idx) as tf.Tensor;
+    const fixed = tf.where(tf.less(idx, 0), tf.add(idx, x.shape[axis]), idx);
     return [tf.gather(x, tf.cast(fixed, 'int32'), axis)];
   },
   Cast: (c) => [tf.cast(c.input(0), castTo(c.node.attr('to', 'int', 1)))],

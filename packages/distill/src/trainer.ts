@@ -259,7 +259,7 @@ export class DistillationTrainer {
       return tf.tensor2d(all, [n, width]);
     }
     let scores: Float32Array, width: number;
-    const t = this.teacher as Teacher;
+    const t = this.teacher;
     if (typeof t === 'function' || 'forward' in t) {
       const out = tf.tidy(() => {
         const feeds = toTf(batch.inputs);

@@ -273,5 +273,5 @@ function topK(scores: Float64Array, k: number): number[] {
 }
 
 function producersOf(space: Space): string[] {
-  return [...new Set(space.sources.map((s: ChannelSlice) => (s.node as Node).name))];
+  return [...new Set(space.sources.map((s: ChannelSlice) => s.node.name))];
 }

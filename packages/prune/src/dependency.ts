@@ -53,9 +53,7 @@ export class Space {
     readonly origin: string,
   ) {}
   root(): Space {
-    let s: Space = this;
-    while (s.parent !== s) s = s.parent;
-    return s;
+    return this.parent === this ? this : this.parent.root();
   }
 }
 
@@ -380,7 +378,7 @@ export function analyzeChannels(model: Model): DependencyGraph {
           freeze(x, `${label(node)} reshapes channels other than by flattening`);
           break;
         }
-        const hw = (inShape!.slice(2) as number[]).reduce((a, b) => a * b, 1);
+        const hw = (inShape.slice(2) as number[]).reduce((a, b) => a * b, 1);
         layouts.set(
           out,
           x.map((s) => ({ ...s, expansion: s.expansion * hw })),
@@ -480,5 +478,5 @@ function elementwise(
     }
     for (const l of withLayout) freeze(l, `${label(node)} combines it with '${v.name}', which cannot lose channels`);
   });
-  node.outputs[0] && layouts.set(node.outputs[0], first);
+  if (node.outputs[0]) layouts.set(node.outputs[0], first);
 }

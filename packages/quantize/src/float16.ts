@@ -13,7 +13,6 @@ import {
   float32ToFloat16Bits,
   type Graph,
   type Model,
-  type TensorType,
 } from '@edgeml/core';
 import { isExcluded, type Exclusion, type NodeOutcome } from './select.js';
 
@@ -90,7 +89,7 @@ function toFp16(t: Tensor): { tensor: Tensor; clamped: boolean } {
 
 const isF32 = (v: Value | undefined) => !!v && v.dtype === 'float32';
 const retype = (v: Value, dtype: 'float16' | 'float32') => {
-  if (v.type?.kind === 'tensor') v.type = { ...v.type, dtype } as TensorType;
+  if (v.type?.kind === 'tensor') v.type = { ...v.type, dtype };
 };
 
 /**

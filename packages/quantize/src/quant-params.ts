@@ -121,7 +121,7 @@ export function quantTensor(type: QuantType, dims: readonly number[], q: Int32Ar
   if (type === 'int4' || type === 'uint4') return Tensor.fromBytes(type, dims, packNibbles(q));
   const arr = STORAGE[type](q.length);
   arr.set(q);
-  return Tensor.from(type, dims, arr as never);
+  return Tensor.from(type, dims, arr);
 }
 
 /**
@@ -192,9 +192,7 @@ export function quantizeWeight(
       }
     }
   }
-  const quantized = packed
-    ? quantTensor(options.type, dims, out as Int32Array)
-    : Tensor.from(options.type, dims, out as never);
+  const quantized = packed ? quantTensor(options.type, dims, out as Int32Array) : Tensor.from(options.type, dims, out);
   if (axis === undefined)
     return {
       quantized,

@@ -201,8 +201,7 @@ export async function quantize(model: Model, options: QuantizeOptions): Promise<
     ).run(work);
   }
   const preprocessed = encodeModel(work);
-  let quantized: NodeOutcome[] = [],
-    skipped: NodeOutcome[] = [];
+  let quantized: NodeOutcome[], skipped: NodeOutcome[];
   let ranges: Record<string, TensorRange> | undefined;
   let dequantizedNames: Record<string, string> | undefined;
   switch (options.mode) {

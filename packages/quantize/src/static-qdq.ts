@@ -292,7 +292,7 @@ export async function quantizeStatic(model: Model, options: StaticQuantizeOption
       const inputScale = node.inputs[0] ? dqScale.get(node.inputs[0]) : undefined;
       if (bias?.const && bias.const.dtype === 'float32' && bias.const.dims.length === 1 && inputScale !== undefined) {
         // int32 bias at scale x_scale * w_scale (per channel when the weight is), zero point 0.
-        const ws = qw.scale.data as Float32Array;
+        const ws = qw.scale.data;
         const b = bias.const.data as Float32Array;
         const bscale = Float32Array.from(b, (_, c) => Math.fround(inputScale * (ws.length > 1 ? ws[c] : ws[0])));
         const q = new Int32Array(b.length);

@@ -95,7 +95,7 @@ describe('NodeBackend on Silero VAD', () => {
     await expect(backend.createSession(SILERO, { intraOpThreads: -1 })).rejects.toThrow(/intraOpThreads/);
     const session = await backend.createSession(SILERO);
     const f = feeds();
-    delete (f as Record<string, Tensor>).sr;
+    delete f.sr;
     await expect(session.run(f)).rejects.toThrow(/missing input 'sr'/);
     await expect(session.run({ ...feeds(), extra: Tensor.from('float32', [1], [0]) })).rejects.toThrow(
       /unknown input 'extra'/,

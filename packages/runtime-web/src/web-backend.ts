@@ -127,7 +127,7 @@ export class WebBackend implements Backend {
         { backend: NAME, cause: e },
       );
     }
-    startedWith = { numThreads: ort.env.wasm.numThreads as number | undefined, wasmPaths };
+    startedWith = { numThreads: ort.env.wasm.numThreads, wasmPaths };
   }
 
   async createSession(model: Model | Uint8Array | string, options: SessionOptions = {}): Promise<Session> {

@@ -157,7 +157,7 @@ export function describeBackendConformance(label: string, options: ConformanceOp
       expect(s.executionProviders?.length).toBeGreaterThan(0);
       expect(s.executionProviders).not.toContain('no-such-ep');
       expect(s.skippedExecutionProviders).toEqual([
-        { name: 'no-such-ep', reason: expect.stringMatching(/not (available|offer)/) },
+        { name: 'no-such-ep', reason: expect.stringMatching(/not (available|offer)/) as string },
       ]);
       expect(Array.from((await s.run({ a, b })).sum.toFloat64())).toEqual([1.5, 1, 5, 4, 15, 3]);
       await s.dispose();

@@ -16,7 +16,7 @@ import type { Command } from '../command.js';
 import { UsageError } from '../cli-error.js';
 import { cliBackend } from '../backends.js';
 
-const list = (v: unknown): string[] => (Array.isArray(v) ? v : typeof v === 'string' ? [v] : []);
+const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : []);
 
 /** `name=value` pairs of a repeatable option. */
 function pairs(v: unknown, option: string): [string, string][] {
@@ -31,7 +31,7 @@ function positiveInt(v: unknown, option: string, min = 1): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
   if (!Number.isInteger(n) || n < min)
-    throw new InvalidArgumentError(`--${option} must be an integer ≥ ${min}, got '${v}'`, option);
+    throw new InvalidArgumentError(`--${option} must be an integer ≥ ${min}, got '${v as string}'`, option);
   return n;
 }
 
@@ -203,7 +203,7 @@ Example:
       await writeFileAtomic(values.html, (fd) => void fs.writeSync(fd, renderHtml(report)));
     stdout(
       values.json
-        ? JSON.stringify(report, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n'
+        ? JSON.stringify(report, (_, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n'
         : renderText(report),
     );
   },

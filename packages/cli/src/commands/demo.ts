@@ -119,7 +119,7 @@ Options:
       throw new UsageError(`--runs must be a positive integer, got '${values.runs}'`, 'demo');
     const rows = await runDemo(runs);
     if (values.json) {
-      stdout(JSON.stringify(rows, (_, v) => (v === Infinity ? null : v), 2) + '\n');
+      stdout(JSON.stringify(rows, (_, v: unknown) => (v === Infinity ? null : v), 2) + '\n');
       return;
     }
     const header = ['variant', 'size', 'max |Δ prob|', 'SQNR', 'p50 latency', 'p99 latency', 'speed-up'];

@@ -36,7 +36,7 @@ export interface DistillReport {
 function num(v: unknown, option: string, check: (n: number) => boolean, what: string): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!check(n)) throw new InvalidArgumentError(`--${option} must be ${what}, got '${v}'`, option);
+  if (!check(n)) throw new InvalidArgumentError(`--${option} must be ${what}, got '${v as string}'`, option);
   return n;
 }
 

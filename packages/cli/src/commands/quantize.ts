@@ -72,9 +72,9 @@ function loadCalibration(dir: string, model: Model, values: Record<string, unkno
   const [hIdx, wIdx, cIdx] = layout === 'nchw' ? [2, 3, 1] : [1, 2, 3];
   const size = str(values.size)?.split('x').map(Number);
   if (str(values.size) && (size!.length !== 2 || size!.some((d) => !Number.isInteger(d) || d <= 0)))
-    throw new UsageError(`--size takes WxH, e.g. 224x224; got '${values.size}'`, 'quantize');
-  const width = size?.[0] ?? (typeof shape[wIdx] === 'number' ? (shape[wIdx] as number) : undefined);
-  const height = size?.[1] ?? (typeof shape[hIdx] === 'number' ? (shape[hIdx] as number) : undefined);
+    throw new UsageError(`--size takes WxH, e.g. 224x224; got '${str(values.size)}'`, 'quantize');
+  const width = size?.[0] ?? (typeof shape[wIdx] === 'number' ? shape[wIdx] : undefined);
+  const height = size?.[1] ?? (typeof shape[hIdx] === 'number' ? shape[hIdx] : undefined);
   if (!width || !height) throw new UsageError(`the model's image size is not fixed; pass --size WxH`, 'quantize');
   const channels = shape[cIdx] === 1 ? 1 : 3;
   return loadCalibrationImages(dir, inputs[0].name, {

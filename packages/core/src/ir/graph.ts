@@ -356,15 +356,11 @@ export class Graph {
   private defines(v: Value): boolean {
     const p = v.producer();
     if (p) return !p._removed;
-    for (let g: Graph | undefined = this; g; g = g.parentNode?.graph) {
-      if (
-        g.initializers.get(v.name) === v ||
-        g.inputs.includes(v) ||
-        g.sparseInitializers.some((s) => s.name === v.name && v.graph === g)
-      )
-        return true;
-    }
-    return false;
+    const here =
+      this.initializers.get(v.name) === v ||
+      this.inputs.includes(v) ||
+      this.sparseInitializers.some((s) => s.name === v.name && v.graph === this);
+    return here || (this.parentNode?.graph?.defines(v) ?? false);
   }
 }
 

@@ -60,7 +60,7 @@ export class Model {
     this.domain = init.domain ?? '';
     this.modelVersion = init.modelVersion ?? 0;
     this.docString = init.docString ?? '';
-    this.metadata = init.metadata ?? new Map();
+    this.metadata = init.metadata ?? new Map<string, string>();
     this.functions = init.functions ?? [];
     this.trainingInfo = init.trainingInfo ?? [];
     this.unknownFields = init.unknownFields;

@@ -60,9 +60,11 @@ export class Node {
         : (init.outputs ?? []);
     for (const o of outs) this.appendOutput(typeof o === 'string' ? new Value(o) : o);
     const attrs = init.attributes;
-    if (Array.isArray(attrs)) for (const a of attrs) this.attributes.set(a.name, a);
+    // Array.isArray narrows a readonly array to any[]: name both branches' types.
+    if (Array.isArray(attrs)) for (const a of attrs as readonly Attribute[]) this.attributes.set(a.name, a);
     else if (attrs)
-      for (const [name, value] of Object.entries(attrs)) this.attributes.set(name, inferAttribute(name, value));
+      for (const [name, value] of Object.entries(attrs as Record<string, Attribute['value']>))
+        this.attributes.set(name, inferAttribute(name, value));
   }
 
   get inputs(): readonly (Value | undefined)[] {
@@ -125,8 +127,7 @@ export class Node {
         `value '${value.name}' is still produced by node '${prior.node.name || prior.node.opType}'; remove that node first`,
         this.name,
       );
-    if (prior && prior.node !== this)
-      (prior.node._outputs as Value[])[prior.index] = new Value(`${value.name}__detached`);
+    if (prior && prior.node !== this) prior.node._outputs[prior.index] = new Value(`${value.name}__detached`);
     old._producer = undefined;
     value._producer = { node: this, index };
     value.graph = this.graph;

@@ -25,7 +25,7 @@ function decodeOrTypedError(bytes: Uint8Array): 'ok' | EdgeMLError {
     return 'ok';
   } catch (e) {
     if (e instanceof EdgeMLError) return e;
-    throw new Error(`untyped failure: ${(e as Error)?.stack ?? e}`);
+    throw new Error(`untyped failure: ${(e as Error)?.stack ?? String(e)}`, { cause: e });
   }
 }
 

@@ -121,11 +121,7 @@ class Scope {
   ) {}
 
   lookup(name: string): Value | undefined {
-    for (let s: Scope | undefined = this; s; s = s.parent) {
-      const v = s.values.get(name);
-      if (v) return v;
-    }
-    return undefined;
+    return this.values.get(name) ?? this.parent?.lookup(name);
   }
 
   define(value: Value, where: string): void {
@@ -350,10 +346,10 @@ function attributeFromProto(ap: M, scope: Scope, ctx: Ctx, path: string, where: 
   let value: unknown;
   switch (kind) {
     case 'float':
-      value = (ap.f as number) ?? 0;
+      value = ap.f ?? 0;
       break;
     case 'int':
-      value = (ap.i as number) ?? 0;
+      value = ap.i ?? 0;
       break;
     case 'string':
       value = ap.s ? utf8.decode(ap.s as Uint8Array) : '';

@@ -139,7 +139,7 @@ export async function writeFileAtomic(file: string, write: (fd: number) => void 
 /** Write chunks in order with gathered writes (IOV_MAX-sized batches), finishing partial writes. */
 function writeChunks(fd: number, chunks: Uint8Array[]): void {
   for (let i = 0; i < chunks.length; i += 1024) {
-    let batch = chunks.slice(i, i + 1024).filter((c) => c.byteLength > 0);
+    const batch = chunks.slice(i, i + 1024).filter((c) => c.byteLength > 0);
     while (batch.length) {
       let written = fs.writevSync(fd, batch);
       while (batch.length && written >= batch[0].byteLength) {

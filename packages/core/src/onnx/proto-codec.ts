@@ -29,7 +29,7 @@ function readMessage(r: WireReader, desc: MessageDesc, end: number, depth: numbe
     const tagAt = r.pos;
     const tag = r.varint();
     const no = Math.floor(tag / 8);
-    const wire = tag & 7;
+    const wire = (tag & 7) as WireType;
     if (no === 0) r.fail(`invalid field number 0 in ${desc.name}`, tagAt);
     const field = desc.byNo[no];
     if (!field) {
@@ -63,14 +63,14 @@ function readMessage(r: WireReader, desc: MessageDesc, end: number, depth: numbe
   return obj;
 }
 
-function wrongWire(r: WireReader, desc: MessageDesc, field: FieldDesc, wire: number, at: number): never {
+function wrongWire(r: WireReader, desc: MessageDesc, field: FieldDesc, wire: WireType, at: number): never {
   r.fail(
     `field ${desc.name}.${field.name} (#${field.no}) has wire type ${wire}, which does not fit its type ${field.kind}`,
     at,
   );
 }
 
-function expectedWire(kind: FieldDesc['kind']): number {
+function expectedWire(kind: FieldDesc['kind']): WireType {
   switch (kind) {
     case 'float':
       return WireType.I32;
@@ -88,7 +88,7 @@ function expectedWire(kind: FieldDesc['kind']): number {
 function readScalar(
   r: WireReader,
   field: FieldDesc,
-  wire: number,
+  wire: WireType,
   end: number,
   desc: MessageDesc,
   at: number,
@@ -176,8 +176,8 @@ function appendTyped(existing: unknown, field: FieldDesc, values: ArrayLike<numb
   const prev = existing as { length: number } | undefined;
   if (!prev && (values as object).constructor === Ctor) return values;
   const out = new Ctor((prev?.length ?? 0) + values.length);
-  if (prev) out.set(prev as ArrayLike<unknown>);
-  out.set(values as ArrayLike<unknown>, prev?.length ?? 0);
+  if (prev) out.set(prev);
+  out.set(values, prev?.length ?? 0);
   return out;
 }
 
@@ -294,8 +294,10 @@ function writeMessage(w: WireWriter, obj: ProtoMessage, desc: MessageDesc, sizes
         if (typed instanceof (field.kind === 'float' ? Float32Array : Float64Array))
           w.raw(new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength));
         else
-          for (let i = 0; i < arr.length; i++)
-            field.kind === 'float' ? w.float(arr[i] as number) : w.double(arr[i] as number);
+          for (let i = 0; i < arr.length; i++) {
+            if (field.kind === 'float') w.float(arr[i] as number);
+            else w.double(arr[i] as number);
+          }
       } else for (let i = 0; i < arr.length; i++) writeInt(w, arr[i] as number | bigint);
     } else for (let i = 0; i < arr.length; i++) writeField(w, field, arr[i], sizes);
   }

@@ -147,9 +147,13 @@ function typedTensor(tp: M, dtype: DType, dims: number[], count: number, where: 
     const out = new Ctor(want);
     const src = data as Int32Array;
     for (let i = 0; i < want; i++) (out as Uint8Array)[i] = src[i];
-    t = Tensor.from(dtype, dims, out as never);
+    t = Tensor.from(dtype, dims, out);
   } else if (field === 'uint64Data' && dtype === 'uint32') {
-    t = Tensor.from(dtype, dims, Uint32Array.from(data as BigUint64Array, (v) => Number(v)) as never);
+    t = Tensor.from(
+      dtype,
+      dims,
+      Uint32Array.from(data as BigUint64Array, (v) => Number(v)),
+    );
   } else {
     t = Tensor.from(dtype, dims, (data ?? new (dtypeInfo(dtype).array!)(0)) as never);
   }

@@ -126,7 +126,7 @@ export class WireReader {
   }
 
   /** Skip one field of the given wire type; returns nothing, checks bounds. */
-  skip(wire: number, end: number): void {
+  skip(wire: WireType, end: number): void {
     switch (wire) {
       case WireType.Varint:
         this.varint();
@@ -151,7 +151,7 @@ export function varintSize(v: number): number {
   if (v < 0) return 10;
   if (v < 0x80) return 1;
   // The writer clamps to INT64_MAX, which takes 9 bytes.
-  if (v >= 9223372036854775807) return 9;
+  if (v >= 2 ** 63) return 9;
   if (v < 0x4000) return 2;
   if (v < 0x200000) return 3;
   if (v < 0x10000000) return 4;

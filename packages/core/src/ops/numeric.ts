@@ -56,7 +56,7 @@ export function fromFloat64(dtype: DType, dims: readonly number[], values: Array
       const o = new Ctor(n) as Int32Array;
       // Typed-array stores wrap modulo 2^bits, as a C cast would.
       for (let i = 0; i < n; i++) o[i] = Math.trunc(values[i]);
-      return Tensor.from(dtype, dims, o as never);
+      return Tensor.from(dtype, dims, o);
     }
     default:
       throw new ShapeError(`cannot build a ${dtype} tensor from numbers here`);
@@ -92,7 +92,7 @@ export function broadcastIndex(dims: readonly number[], outDims: readonly number
   if (dims.length === outDims.length && dims.every((d, i) => d === outDims[i])) return undefined;
   const total = shapeSize(outDims);
   const rank = outDims.length;
-  const padded = [...new Array(rank - dims.length).fill(1), ...dims];
+  const padded = [...new Array<number>(rank - dims.length).fill(1), ...dims];
   const inStrides = stridesOf(padded).map((s, i) => (padded[i] === 1 ? 0 : s));
   const idx = new Int32Array(total);
   const counter = new Array<number>(rank).fill(0);

@@ -54,7 +54,7 @@ export function foldConstants(graph: Graph, opset: number, options: ConstantFold
     const outputs = new Set(graph.outputs);
     if (n.outputs.some((o) => outputs.has(o))) continue;
     const replacements = n.outputs.map((out, i) => {
-      const t = results![i];
+      const t = results[i];
       t.name = out.name;
       const v = new Value(out.name, { kind: 'tensor', dtype: t.dtype, shape: [...t.dims] }, t);
       out.replaceAllUsesWith(v);

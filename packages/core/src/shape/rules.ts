@@ -44,7 +44,7 @@ const broadcast =
     return [
       T(
         dtype,
-        shapes.reduce((a, b) => broadcastShapes(a!, b!, where(node)))!,
+        shapes.reduce((a, b) => broadcastShapes(a!, b!, where(node))),
       ),
     ];
   };
@@ -61,19 +61,19 @@ function convLike(x: RuleInput, transpose: boolean): (TensorType | undefined)[] 
     OpAttributes<'MaxPool'>;
   const kernel =
     a.kernel_shape ?? (W?.shape ? W.shape.slice(2).map((d) => (typeof d === 'number' ? d : NaN)) : undefined);
-  const strides = a.strides ?? new Array(spatial).fill(1);
-  const dil = a.dilations ?? new Array(spatial).fill(1);
-  let pads = a.pads ?? new Array(spatial * 2).fill(0);
+  const strides = a.strides ?? new Array<number>(spatial).fill(1);
+  const dil = a.dilations ?? new Array<number>(spatial).fill(1);
+  let pads = a.pads ?? new Array<number>(spatial * 2).fill(0);
   const autoPad = a.auto_pad ?? 'NOTSET';
   const isPool = !['Conv', 'ConvTranspose', 'ConvInteger', 'QLinearConv'].includes(node.opType);
-  let channels: Dim = null;
+  let channels: Dim;
   if (isPool) channels = X.shape[1];
   else if (transpose) {
     const g = a.group ?? 1;
     channels = W?.shape && typeof W.shape[1] === 'number' ? W.shape[1] * g : null;
   } else channels = W?.shape?.[0] ?? null;
   const out: Dim[] = [X.shape[0], channels];
-  if (!kernel || kernel.some(Number.isNaN)) return [T(dtype, [...out, ...new Array(spatial).fill(null)])];
+  if (!kernel || kernel.some(Number.isNaN)) return [T(dtype, [...out, ...new Array<Dim>(spatial).fill(null)])];
   const ceil = a.ceil_mode === 1;
   for (let i = 0; i < spatial; i++) {
     const inp = X.shape[i + 2];
@@ -99,7 +99,7 @@ function convLike(x: RuleInput, transpose: boolean): (TensorType | undefined)[] 
       out.push(typeof inp === 'number' ? Math.ceil(inp / strides[i]) : null);
       continue;
     }
-    if (autoPad === 'VALID') pads = new Array(spatial * 2).fill(0);
+    if (autoPad === 'VALID') pads = new Array<number>(spatial * 2).fill(0);
     out.push(windowOut(inp, kernel[i], strides[i], dil[i], pads[i], pads[i + spatial], ceil));
   }
   const outputs: (TensorType | undefined)[] = [T(dtype, out)];
@@ -314,11 +314,11 @@ export const RULES: Record<string, Rule> = {
     const out: Dim[] = target.map((t, i) => (t === 0 && !allowZero ? (X?.shape?.[i] ?? null) : t === -1 ? null : t));
     // -1 can still be solved when every other dim of input and output is known.
     if (X?.shape && target.includes(-1)) {
-      const inKnown = X.shape.filter((d) => typeof d === 'number') as number[];
+      const inKnown = X.shape.filter((d): d is number => typeof d === 'number');
       const sym = X.shape.filter((d) => typeof d !== 'number');
       const outSym = out.filter((d, i) => typeof d !== 'number' && target[i] !== -1);
       if (sym.length === outSym.length && sym.every((s, i) => s !== null && s === outSym[i])) {
-        const known = out.filter((d) => typeof d === 'number').reduce<number>((a, b) => a * (b as number), 1);
+        const known = out.filter((d) => typeof d === 'number').reduce<number>((a, b) => a * b, 1);
         out[target.indexOf(-1)] = inKnown.reduce((a, b) => a * b, 1) / known;
       }
     }
@@ -377,7 +377,7 @@ export const RULES: Record<string, Rule> = {
             const chunk = Math.ceil(len / n);
             return Math.min(chunk, Math.max(0, len - i * chunk));
           })
-        : new Array(n).fill(null));
+        : new Array<Dim>(n).fill(null));
     if (node.inputs[1] && !consts[1] && opset >= 13) sizes.fill(null);
     return sizes.map((s) =>
       T(

@@ -59,12 +59,12 @@ export function decodeNpy(bytes: Uint8Array, file = '.npy data'): Tensor {
   if (dims.some((d) => !Number.isSafeInteger(d) || d < 0)) fail(`invalid shape (${shapeText})`);
   const data = bytes.subarray(start + headerLen);
   const need = byteLengthOf(
-    dtype as DType,
+    dtype,
     dims.reduce((a, b) => a * b, 1),
   );
   if (data.length < need)
     fail(`shape (${shapeText}) of ${descr} needs ${need} bytes of data, the file has ${data.length}`);
-  return Tensor.fromBytes(dtype as DType, dims, data.subarray(0, need));
+  return Tensor.fromBytes(dtype, dims, data.subarray(0, need));
 }
 
 /** Write a Tensor as .npy (version 1.0) bytes. */

@@ -108,11 +108,11 @@ describe('Tensor', () => {
     const buf = new Uint8Array(20);
     new Float32Array(buf.buffer, 4, 2).set([1.5, -2]);
     const aligned = Tensor.fromBytes('float32', [2], buf.subarray(4, 12));
-    expect((aligned.data as Float32Array).buffer).toBe(buf.buffer);
+    expect(aligned.data.buffer).toBe(buf.buffer);
     const odd = new Uint8Array(21);
     odd.set(buf.subarray(4, 12), 1);
     const unaligned = Tensor.fromBytes('float32', [2], odd.subarray(1, 9));
-    expect(Array.from(unaligned.data as Float32Array)).toEqual([1.5, -2]);
+    expect(Array.from(unaligned.data)).toEqual([1.5, -2]);
     expect(unaligned.data).toBe(unaligned.data);
   });
 
@@ -121,7 +121,7 @@ describe('Tensor', () => {
     expect(t.toNumbers()).toEqual([-1, -7, 7]);
     const big = Tensor.from('int64', [2], [9007199254740993n, -1n]);
     expect(big.data).toBeInstanceOf(BigInt64Array);
-    expect((big.data as BigInt64Array)[0]).toBe(9007199254740993n);
+    expect(big.data[0]).toBe(9007199254740993n);
   });
 
   it('rejects bad shapes and sizes with typed errors', () => {

@@ -113,7 +113,7 @@ export class Tensor<D extends DType = DType> {
     const want = storageLengthOf(dtype, count);
     const Ctor = info.array!;
     let array: TypedArray;
-    if (values instanceof Ctor) array = values as TypedArray;
+    if (values instanceof Ctor) array = values;
     else {
       array = new Ctor(want);
       const src = values as ArrayLike<number | bigint | boolean>;
@@ -125,7 +125,7 @@ export class Tensor<D extends DType = DType> {
       const big = array instanceof BigInt64Array || array instanceof BigUint64Array;
       for (let i = 0; i < want; i++) {
         const v = src[i];
-        (array as unknown as (number | bigint)[])[i] = big ? BigInt(v as number | bigint) : Number(v);
+        (array as unknown as (number | bigint)[])[i] = big ? BigInt(v) : Number(v);
       }
     }
     if (array.length !== want)
@@ -298,7 +298,7 @@ function toFloat64(t: Tensor): Float64Array {
     const perByte = 8 / bits;
     const mask = (1 << bits) - 1;
     for (let i = 0; i < n; i++) {
-      let v = ((data as Uint8Array)[Math.floor(i / perByte)] >> ((i % perByte) * bits)) & mask;
+      const v = ((data as Uint8Array)[Math.floor(i / perByte)] >> ((i % perByte) * bits)) & mask;
       if (dtype === 'float4e2m1') out[i] = float4e2m1ToFloat32(v);
       else out[i] = signed && v >= 1 << (bits - 1) ? v - (1 << bits) : v;
     }
