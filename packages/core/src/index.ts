@@ -20,6 +20,7 @@ export {
   storageLengthOf,
 } from './tensor/dtype.js';
 export { Tensor, shapeSize, type ExternalDataInfo } from './tensor/tensor.js';
+export { takeAlong, sliceAlong } from './tensor/take.js';
 export * from './tensor/float16.js';
 export { float8ToFloat32 } from './tensor/float8.js';
 export {
@@ -39,6 +40,17 @@ export { Node, type NodeInit } from './ir/node.js';
 export { type Attribute, type AttributeKind, type AttributeValueMap, type SparseTensor, attr } from './ir/attribute.js';
 export { Graph, capturedInputs, type QuantizationAnnotation } from './ir/graph.js';
 export { Model, type ModelFunction } from './ir/model.js';
+export { NameAuthority } from './ir/names.js';
+export {
+  replaceNode,
+  replaceSubgraph,
+  insertOnEdge,
+  eliminateNode,
+  exposeOutputs,
+  type InsertOnEdgeOptions,
+  type EliminateNodeOptions,
+  type ExposeOutputsOptions,
+} from './ir/editing.js';
 export { modelTensors, modelByteEstimate } from './ir/model-tensors.js';
 export { decodeModel, type DecodeOptions } from './onnx/decode.js';
 export { encodeModel, encodeModelChunks, type EncodeOptions } from './onnx/encode.js';

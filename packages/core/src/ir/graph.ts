@@ -1,5 +1,6 @@
 import { GraphError } from '../errors.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { NameAuthority } from './names.js';
 import { Node } from './node.js';
 import { Value } from './value.js';
 import type { SparseTensor } from './attribute.js';
@@ -44,12 +45,37 @@ export class Graph {
   parentNode: Node | undefined;
   /** Raw protobuf fields this version does not model. */
   unknownFields: Uint8Array[] | undefined;
+  private _names: NameAuthority | undefined;
   private head: Node | undefined;
   private tail: Node | undefined;
   private count = 0;
 
   constructor(name = '') {
     this.name = name;
+  }
+
+  /** The outermost graph this one is nested in (itself for a main graph or function body). */
+  get root(): Graph {
+    return this.parentNode?.graph?.root ?? this;
+  }
+
+  /**
+   * Unique value and node names across this graph tree (shared with every subgraph), indexed:
+   * `graph.names.value('x')` costs O(1), not a scan of the graph.
+   */
+  get names(): NameAuthority {
+    const root = this.root;
+    return (root._names ??= new NameAuthority(root));
+  }
+
+  /** @internal Record a name that entered the tree, when the authority is already built. */
+  _noteValueName(name: string): void {
+    this.root._names?.reserveValue(name);
+  }
+
+  /** @internal */
+  _noteNodeName(name: string): void {
+    this.root._names?.reserveNode(name);
   }
 
   /** Number of nodes. */
@@ -148,6 +174,12 @@ export class Graph {
     node.graph = this;
     for (const o of node.outputs) o.graph = this;
     for (const g of node.subgraphs()) g.parentNode = node;
+    const names = this.root._names;
+    if (names) {
+      names.reserveNode(node.name);
+      for (const o of node.outputs) names.reserveValue(o.name);
+      for (const g of node.subgraphs()) names.recordGraph(g);
+    }
   }
 
   /** Add a graph input. */
@@ -155,6 +187,7 @@ export class Graph {
     const v = new Value(name, type);
     v.graph = this;
     this.inputs.push(v);
+    this._noteValueName(name);
     return v;
   }
 
@@ -168,6 +201,7 @@ export class Graph {
     const v = new Value(name, { kind: 'tensor', dtype: tensor.dtype, shape: [...tensor.dims] }, tensor);
     v.graph = this;
     this.initializers.set(name, v);
+    this._noteValueName(name);
     return v;
   }
 
@@ -190,18 +224,9 @@ export class Graph {
   ): Node {
     const outputs = options.outputs ?? 1;
     let names: string[];
-    if (typeof outputs === 'number') {
-      // Distinct names for every output (none is in the graph yet, so uniqueName alone would repeat one).
-      const taken = this.valueNames();
-      names = [];
-      for (let i = 0; i < outputs; i++) {
-        const base = `${options.name || opType}_out`;
-        let name = base;
-        for (let k = 1; taken.has(name); k++) name = `${base}_${k}`;
-        taken.add(name);
-        names.push(name);
-      }
-    } else names = outputs;
+    if (typeof outputs === 'number')
+      names = Array.from({ length: outputs }, () => this.names.value(`${options.name || opType}_out`));
+    else names = outputs;
     const node = new Node({
       opType,
       inputs,
@@ -213,11 +238,9 @@ export class Graph {
     return this.append(node);
   }
 
-  /** A value name not yet used in this graph. */
+  /** A value name not yet used in this graph tree, reserved (same as `names.value(base)`). */
   uniqueName(base: string): string {
-    const taken = this.valueNames();
-    if (!taken.has(base)) return base;
-    for (let i = 1; ; i++) if (!taken.has(`${base}_${i}`)) return `${base}_${i}`;
+    return this.names.value(base);
   }
 
   /** Every value name defined in this graph (inputs, initializers, node outputs). */

@@ -1,4 +1,5 @@
 import type { ProtoMessage } from '../onnx/schema.js';
+import { cloneGraph, copyAttribute } from './clone.js';
 import { Graph } from './graph.js';
 import type { Attribute } from './attribute.js';
 
@@ -69,6 +70,45 @@ export class Model {
   /** The imported opset version of a domain (default: the ONNX domain); undefined if not imported. */
   opset(domain = ''): number | undefined {
     return this.opsetImports.get(domain === 'ai.onnx' ? '' : domain);
+  }
+
+  /**
+   * A structural copy: new graphs, nodes and values, so editing the copy never touches this
+   * model; tensors are shared, not copied (their data is read-only), so a copy of a 100 MB model
+   * costs kilobytes. Use it where a pass must leave its input as it was.
+   *
+   * @example
+   * ```ts
+   * const work = model.clone();
+   * await new PassManager([constantFolding()]).run(work); // `model` is unchanged
+   * ```
+   */
+  clone(): Model {
+    const copy = new Model(cloneGraph(this.graph), {
+      irVersion: this.irVersion,
+      opsetImports: new Map(this.opsetImports),
+      producerName: this.producerName,
+      producerVersion: this.producerVersion,
+      domain: this.domain,
+      modelVersion: this.modelVersion,
+      docString: this.docString,
+      metadata: new Map(this.metadata),
+      functions: this.functions.map((f) => ({
+        ...f,
+        graph: cloneGraph(f.graph),
+        attributes: [...f.attributes],
+        attributeDefaults: f.attributeDefaults.map((a) => copyAttribute(a)),
+        opsetImports: new Map(f.opsetImports),
+        metadata: new Map(f.metadata),
+        unknownFields: f.unknownFields && [...f.unknownFields],
+        explicitDefaults: f.explicitDefaults && new Set(f.explicitDefaults),
+      })),
+      // Kept verbatim and never edited: shared.
+      trainingInfo: [...this.trainingInfo],
+      unknownFields: this.unknownFields && [...this.unknownFields],
+    });
+    if (this.explicitDefaults) copy.explicitDefaults = new Set(this.explicitDefaults);
+    return copy;
   }
 
   /** Every graph in the model: the main graph and all subgraphs, depth first. */

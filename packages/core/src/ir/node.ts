@@ -32,7 +32,7 @@ export class Node {
   explicitDefaults?: Set<string>;
   opType: string;
   domain: string;
-  name: string;
+  private _name = '';
   overload: string;
   docString: string;
   metadata = new Map<string, string>();
@@ -65,6 +65,16 @@ export class Node {
     else if (attrs)
       for (const [name, value] of Object.entries(attrs as Record<string, Attribute['value']>))
         this.attributes.set(name, inferAttribute(name, value));
+  }
+
+  /** The node's name; renaming records the new name with the graph's name authority. */
+  get name(): string {
+    return this._name;
+  }
+
+  set name(name: string) {
+    this._name = name;
+    this.graph?._noteNodeName(name);
   }
 
   get inputs(): readonly (Value | undefined)[] {

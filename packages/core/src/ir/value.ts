@@ -26,7 +26,7 @@ export interface Use {
 export class Value {
   /** Optional proto fields present with default values in the source file (kept for lossless round trips). @internal */
   explicitDefaults?: Set<string>;
-  name: string;
+  private _name: string;
   type: ValueType | undefined;
   /** Constant data: set for initializers. */
   const: Tensor | undefined;
@@ -38,9 +38,19 @@ export class Value {
   /** @internal */ readonly _uses: Use[] = [];
 
   constructor(name: string, type?: ValueType, constValue?: Tensor) {
-    this.name = name;
+    this._name = name;
     this.type = type;
     this.const = constValue;
+  }
+
+  /** The value's name; renaming records the new name with the graph's name authority. */
+  get name(): string {
+    return this._name;
+  }
+
+  set name(name: string) {
+    this._name = name;
+    this.graph?._noteValueName(name);
   }
 
   /** The node that computes this value, if any. */

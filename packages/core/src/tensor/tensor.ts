@@ -252,6 +252,21 @@ export class Tensor<D extends DType = DType> {
     return this;
   }
 
+  /**
+   * A new Tensor object over the same data: nothing is copied or loaded. Its name, doc string
+   * and metadata are its own. Sharing is safe because data is read-only (see the class docs);
+   * `Model.clone()` shares every tensor this way.
+   */
+  share(): Tensor<D> {
+    const t = new Tensor(this.dtype, this.dims, this.source, this.storedAs);
+    t.cachedData = this.cachedData;
+    t.name = this.name;
+    t.docString = this.docString;
+    if (this._metadata) t._metadata = new Map(this._metadata);
+    if (this.explicitDefaults) t.explicitDefaults = new Set(this.explicitDefaults);
+    return t;
+  }
+
   /** A copy with other dims (same element count), sharing the bytes. */
   reshape(dims: readonly number[]): Tensor<D> {
     if (shapeSize(dims) !== this.size)
