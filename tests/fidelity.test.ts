@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decodeModel, encodeModel, type Model } from '@edgeml/core';
+import { decodeModel, encodeModel, encodedSize, type Model } from '@edgeml/core';
 import { listCases } from './support/testdata.js';
 import { SILERO_VAD } from './support/models.js';
 import { compareModels } from './support/proto-equal.js';
@@ -32,4 +32,16 @@ describe('lossless round trip', () => {
   it('re-encoded models equal the originals field by field', () => roundTrip('lossless round trip', (m) => m), 300_000);
 
   it('clones equal the originals field by field', () => roundTrip('Model.clone', (m) => m.clone()), 300_000);
+});
+
+describe('encodedSize', () => {
+  it('is the byte length encodeModel writes, for every test-data model and Silero VAD', () => {
+    const files = [...listCases().map((c) => c.model), SILERO_VAD];
+    const wrong = files.filter((file) => {
+      const model = decodeModel(new Uint8Array(fs.readFileSync(file)));
+      return encodedSize(model) !== encodeModel(model).byteLength;
+    });
+    expect(files.length).toBeGreaterThan(1000);
+    expect(wrong).toEqual([]);
+  });
 });

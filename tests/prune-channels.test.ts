@@ -7,7 +7,16 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Graph, Model, Tensor, encodeModel, modelStats, tensorType, type Value } from '@edgeml/core';
+import {
+  Graph,
+  Model,
+  Tensor,
+  encodeModel,
+  float32ToFloat16Bits,
+  modelStats,
+  tensorType,
+  type Value,
+} from '@edgeml/core';
 import { pruneChannels } from '@edgeml/prune';
 import { randomTensor, runOrt } from './support/models.js';
 import { checkModels } from './support/onnx-checker.js';
@@ -222,5 +231,41 @@ describe('channel pruning removes inert channels exactly', () => {
     await expect(pruneChannels(new Model(g, { opsetImports: new Map([['', 17]]) }), { ratio: 0.5 })).rejects.toThrow(
       /no prunable channel groups/,
     );
+  });
+});
+
+describe('channel pruning keeps weight dtypes', () => {
+  it('a float16 Conv net stays float16, and its inert channels go exactly (onnxruntime)', async () => {
+    const g = new Graph('fp16');
+    const x = g.addInput('x', tensorType('float16', [1, 3, 6, 6]));
+    const half = (t: Tensor) => Tensor.from('float16', t.dims, Uint16Array.from(t.toFloat64(), float32ToFloat16Bits));
+    const conv = (input: Value, M: number, C: number, seed: number, name: string, dead: number[] = []) =>
+      g.op(
+        'Conv',
+        [
+          input,
+          g.addInitializer(`${name}.w`, half(convWeight(M, C, 3, seed, dead))),
+          g.addInitializer(`${name}.b`, half(bias(M, seed + 1, dead))),
+        ],
+        { pads: [1, 1, 1, 1] },
+        { name },
+      ).outputs[0];
+    const h = g.op('Relu', [conv(x, 6, 3, 1, 'a', [1, 4])], {}, { name: 'relu' }).outputs[0];
+    const y = conv(h, 4, 6, 2, 'b');
+    y.name = 'y';
+    y.type = tensorType('float16', [1, 4, 6, 6]);
+    g.outputs.push(y);
+    const model = new Model(g, { opsetImports: new Map([['', 17]]), irVersion: 8 });
+
+    const { model: pruned, groups } = await pruneChannels(model, { ratio: 1 / 3, layerRatios: { b: 0 } });
+    expect(groups.find((gr) => gr.producers.includes('a'))).toMatchObject({ channelsBefore: 6, channelsAfter: 4 });
+    const weights = [...pruned.graph.initializers.values()].map((v) => v.const!);
+    expect(weights.every((t) => t.dtype === 'float16')).toBe(true);
+    expect(weights.map((t) => t.dims[0] * 10 + (t.dims[1] ?? 0))).toEqual(expect.arrayContaining([43, 44]));
+
+    const feeds = { x: half(randomTensor([1, 3, 6, 6], 3)) };
+    const [before, after] = [(await runOrt(model, feeds)).y, (await runOrt(pruned, feeds)).y];
+    expect(after.type).toBe('float16');
+    expect(Array.from(after.data as Uint16Array)).toEqual(Array.from(before.data as Uint16Array));
   });
 });

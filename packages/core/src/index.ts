@@ -47,13 +47,15 @@ export {
   insertOnEdge,
   eliminateNode,
   exposeOutputs,
+  GraphBuilder,
   type InsertOnEdgeOptions,
   type EliminateNodeOptions,
   type ExposeOutputsOptions,
 } from './ir/editing.js';
 export { modelTensors, modelByteEstimate } from './ir/model-tensors.js';
 export { decodeModel, type DecodeOptions } from './onnx/decode.js';
-export { encodeModel, encodeModelChunks, type EncodeOptions } from './onnx/encode.js';
+export { encodeModel, encodeModelChunks, encodedSize, type EncodeOptions } from './onnx/encode.js';
+export { observeCodec, type CodecEvent } from './onnx/codec-events.js';
 export {
   type ExternalDataRequest,
   type ExternalDataResolver,

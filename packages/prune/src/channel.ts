@@ -3,16 +3,14 @@ import {
   Model,
   PassManager,
   Tensor,
-  decodeModel,
   deadCodeElimination,
-  encodeModel,
   inferShapes,
+  takeAlong,
   seededRandom,
   shapeInference,
   type Node,
 } from '@edgeml/core';
 import { analyzeChannels, type ChannelSlice, type Space } from './dependency.js';
-import { keepAlong } from './tensor-slice.js';
 
 /** How channels are ranked: weight norms, BatchNorm scale |γ|, or at random (a baseline). */
 export type Criterion = 'l1' | 'l2' | 'bn' | 'random';
@@ -48,12 +46,11 @@ export interface ChannelPruneResult {
   skipped: { name: string; reason: string }[];
 }
 
-function norm(t: Tensor, slice: ChannelSlice, channel: number, p: 1 | 2): number {
+function norm(t: Tensor, src: Float64Array, slice: ChannelSlice, channel: number, p: 1 | 2): number {
   const dims = t.dims,
     axis = slice.axis;
   const inner = dims.slice(axis + 1).reduce((a, b) => a * b, 1),
     outer = dims.slice(0, axis).reduce((a, b) => a * b, 1);
-  const src = t.toFloat64();
   let s = 0;
   for (let o = 0; o < outer; o++) {
     for (let e = 0; e < slice.expansion; e++) {
@@ -79,8 +76,10 @@ export function channelImportance(space: Space, criterion: Criterion, rand: () =
   for (const src of space.sources) {
     if (src.input !== 1) continue;
     const t = src.node.inputs[1]!.const!;
+    // Widened once per weight, not once per channel.
+    const values = t.toFloat64();
     for (let c = 0; c < space.size; c++)
-      scores[c] += norm(t, src, c, criterion === 'l2' ? 2 : 1) / (t.size / t.dims[src.axis]);
+      scores[c] += norm(t, values, src, c, criterion === 'l2' ? 2 : 1) / (t.size / t.dims[src.axis]);
   }
   return scores;
 }
@@ -110,7 +109,7 @@ export async function pruneChannels(model: Model, options: ChannelPruneOptions):
     throw new InvalidArgumentError(`criterion must be l1, l2, bn or random, got '${criterion}'`, 'criterion');
   if (!Number.isInteger(roundTo) || roundTo < 1)
     throw new InvalidArgumentError(`roundTo must be a positive integer, got ${roundTo}`, 'roundTo');
-  const work = decodeModel(encodeModel(model));
+  const work = model.clone();
   inferShapes(work, { strict: false });
   const names = new Set([...work.graph].map((n) => n.name));
   for (const n of [...(options.exclude ?? []), ...Object.keys(options.layerRatios ?? {})])
@@ -203,7 +202,7 @@ export async function pruneChannels(model: Model, options: ChannelPruneOptions):
     // A weight shared by several readers is copied, so each reader gets its own slice.
     node.setInput(
       input,
-      work.graph.addInitializer(work.graph.uniqueName(`${v.name}_pruned`), keepAlong(t, axis, keep)),
+      work.graph.addInitializer(work.graph.uniqueName(`${v.name}_pruned`), takeAlong(t, axis, keep)),
     );
   }
   for (const space of plan.keys())

@@ -1,4 +1,4 @@
-import { decodeModel, encodeModel, fixDimensions, inferShapes, modelStats, type Model } from '@edgeml/core';
+import { encodeModel, fixDimensions, inferShapes, modelStats, type Model } from '@edgeml/core';
 
 /** Parameters, multiply-accumulates and file size of a model, before or after pruning. */
 export interface ModelFigures {
@@ -11,7 +11,7 @@ export interface ModelFigures {
 /** Count a model's parameters, MACs and encoded size (a copy is shape-inferred; the input is untouched). */
 export function modelFigures(model: Model): ModelFigures {
   const bytes = encodeModel(model);
-  const copy = decodeModel(bytes);
+  const copy = model.clone();
   // Named dynamic dimensions (batch, sequence) count as 1, so MACs are per sample.
   const symbols = new Set(
     copy.graph.inputs.flatMap((v) => (v.shape ?? []).filter((d): d is string => typeof d === 'string')),

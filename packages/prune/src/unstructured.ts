@@ -1,12 +1,4 @@
-import {
-  InvalidArgumentError,
-  Tensor,
-  decodeModel,
-  eliminateDeadCode,
-  encodeModel,
-  type Model,
-  type Node,
-} from '@edgeml/core';
+import { InvalidArgumentError, Tensor, eliminateDeadCode, encodeModel, type Model, type Node } from '@edgeml/core';
 
 /** Which weights to sparsify: Conv, Gemm and MatMul weights by default; exclusions by node name. */
 export interface SparsityOptions {
@@ -86,7 +78,7 @@ const summary = (layers: LayerSparsity[]) =>
 export function pruneMagnitude(model: Model, options: MagnitudeOptions): SparsityResult {
   const { ratio, scope = 'layer' } = options;
   if (!(ratio >= 0 && ratio < 1)) throw new InvalidArgumentError(`ratio must be in [0, 1), got ${ratio}`, 'ratio');
-  const work = decodeModel(encodeModel(model));
+  const work = model.clone();
   const list = targets(work, options);
   let globalThreshold = 0;
   if (scope === 'global') {
@@ -121,7 +113,7 @@ export function pruneNM(model: Model, options: SparsityOptions & { n?: number; m
     m = options.m ?? 4;
   if (!Number.isInteger(n) || !Number.isInteger(m) || n < 1 || m <= n)
     throw new InvalidArgumentError(`N:M needs integers 0 < N < M, got ${n}:${m}`, 'nm');
-  const work = decodeModel(encodeModel(model));
+  const work = model.clone();
   const layers = targets(work, options).map(({ node, tensor }) => {
     const src = tensor.data as Float32Array;
     const values = src.slice();

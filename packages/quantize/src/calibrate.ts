@@ -2,15 +2,7 @@
  * Calibration: run float samples through a Backend and collect each tensor's range,
  * streaming, so memory does not grow with the number of samples.
  */
-import {
-  InvalidArgumentError,
-  decodeModel,
-  encodeModel,
-  tensorType,
-  type Backend,
-  type Model,
-  type Tensor,
-} from '@edgeml/core';
+import { InvalidArgumentError, exposeOutputs, type Backend, type Model, type Tensor } from '@edgeml/core';
 
 /** Feeds for one calibration run: input name → tensor. */
 export type CalibrationSample = Record<string, Tensor>;
@@ -236,16 +228,12 @@ export async function calibrate(
       `calibration method '${method}' is not available; use minmax, percentile or entropy`,
       'method',
     );
-  const copy = decodeModel(encodeModel(model));
-  const existing = new Set(copy.graph.outputs.map((v) => v.name));
-  for (const name of tensors) {
-    if (existing.has(name)) continue;
-    const v = copy.graph.findValue(name);
-    if (!v) throw new InvalidArgumentError(`tensor '${name}' is not in the main graph`, 'tensors');
-    v.type ??= tensorType('float32');
-    copy.graph.outputs.push(v);
-  }
-  const session = await backend.createSession(copy);
+  const { model: probe } = exposeOutputs(model, tensors);
+  const available = new Set(probe.graph.outputs.map((v) => v.name));
+  const missing = tensors.find((name) => !available.has(name));
+  if (missing !== undefined)
+    throw new InvalidArgumentError(`tensor '${missing}' is not an activation of the main graph`, 'tensors');
+  const session = await backend.createSession(probe);
   // Entropy clipping suits inner activations; the model's own inputs and outputs (pixels,
   // class scores) keep their full range, or the interface itself would be distorted.
   const io = new Set([...model.graph.inputs, ...model.graph.outputs].map((v) => v.name));

@@ -6,6 +6,8 @@
  *   x ─ DynamicQuantizeLinear ─ MatMulInteger(x_q, W_q, x_zp, W_zp) ─ Cast(float) ─ Mul(x_scale·W_scale) [─ Add(bias)]
  */
 import {
+  GraphBuilder,
+  replaceNode,
   InvalidArgumentError,
   Tensor,
   eliminateDeadCode,
@@ -17,7 +19,6 @@ import {
   type Value,
 } from '@edgeml/core';
 import { quantizeWeight, transposeLastTwo, type QuantizedWeight } from './quant-params.js';
-import { Rewriter, takeOverOutput } from './rewrite.js';
 import { isExcluded, type Exclusion, type NodeOutcome } from './select.js';
 
 export interface DynamicQuantizeOptions {
@@ -77,7 +78,6 @@ export function quantizeDynamic(model: Model, options: DynamicQuantizeOptions = 
     const ctx: Ctx = {
       model,
       graph,
-      rw: new Rewriter(graph),
       options: { ...options, weightType },
       weights: new Map(),
       activations: new Map(),
@@ -102,7 +102,6 @@ export function quantizeDynamic(model: Model, options: DynamicQuantizeOptions = 
 interface Ctx {
   model: Model;
   graph: Graph;
-  rw: Rewriter;
   options: DynamicQuantizeOptions & { weightType: 'int8' | 'uint8' };
   /** Quantized weights by source value and layout, shared between nodes that read the same weight. */
   weights: Map<string, { q: Value; scale: Value; zp: Value; w: QuantizedWeight }>;
@@ -127,7 +126,7 @@ function quantizeNode(ctx: Ctx, node: Node): string | undefined {
   return 'no dynamic form';
 }
 
-function dynamicInput(ctx: Ctx, rw: Rewriter, x: Value): [Value, Value, Value] {
+function dynamicInput(ctx: Ctx, rw: GraphBuilder, x: Value): [Value, Value, Value] {
   let q = ctx.activations.get(x);
   if (!q) {
     q = rw.op('DynamicQuantizeLinear', [x], {}, [`${x.name}_quantized`, `${x.name}_scale`, `${x.name}_zero_point`]) as [
@@ -140,7 +139,7 @@ function dynamicInput(ctx: Ctx, rw: Rewriter, x: Value): [Value, Value, Value] {
   return q;
 }
 
-function weightFor(ctx: Ctx, rw: Rewriter, w: Value, key: string, tensor: Tensor, axis: number | undefined) {
+function weightFor(ctx: Ctx, rw: GraphBuilder, w: Value, key: string, tensor: Tensor, axis: number | undefined) {
   const id = `${w.name}|${key}`;
   let entry = ctx.weights.get(id);
   if (!entry) {
@@ -161,14 +160,14 @@ function quantizeMatMul(ctx: Ctx, node: Node, x: Value): string | undefined {
   const w = node.inputs[1];
   if (!FLOAT_WEIGHT(w)) return 'weight (input 1) is not a float32 constant';
   if (w.const!.dims.length !== 2) return `weight has rank ${w.const!.dims.length}; only 2-D weights are quantized`;
-  const rw = ctx.rw.at(node);
+  const rw = new GraphBuilder(ctx.graph, node.name || node.opType);
   const [xq, xs, xzp] = dynamicInput(ctx, rw, x);
   const qw = weightFor(ctx, rw, w, 'KxN', w.const!, ctx.options.perChannel ? 1 : undefined);
   const [acc] = rw.op('MatMulInteger', [xq, qw.q, xzp, qw.zp], {}, [`${node.outputs[0].name}_int32`]);
   const [accf] = rw.op('Cast', [acc], { to: 1 }, [`${node.outputs[0].name}_float`]);
   const [scale] = rw.op('Mul', [xs, qw.scale], {}, [`${node.outputs[0].name}_scale`]);
   const [out] = rw.op('Mul', [accf, scale], {}, [`${node.outputs[0].name}_dq`]);
-  takeOverOutput(ctx.graph, node, 0, out.producer()!);
+  replaceNode(node, rw.nodes, [out]);
   return undefined;
 }
 
@@ -184,7 +183,7 @@ function quantizeGemm(ctx: Ctx, node: Node, x: Value): string | undefined {
   if (!FLOAT_WEIGHT(w)) return 'weight (input 1) is not a float32 constant';
   const c = node.inputs[2];
   if (c && !FLOAT_WEIGHT(c)) return 'bias (input 2) is not a float32 constant';
-  const rw = ctx.rw.at(node);
+  const rw = new GraphBuilder(ctx.graph, node.name || node.opType);
   const [xq, xs, xzp] = dynamicInput(ctx, rw, x);
   const kxn = a.transB ? transpose2d(w.const!) : w.const!;
   const qw = weightFor(ctx, rw, w, a.transB ? 'NxK^T' : 'KxN', kxn, ctx.options.perChannel ? 1 : undefined);
@@ -213,7 +212,7 @@ function quantizeGemm(ctx: Ctx, node: Node, x: Value): string | undefined {
           );
     [out] = rw.op('Add', [out, bias], {}, [`${name}_biased`]);
   }
-  takeOverOutput(ctx.graph, node, 0, out.producer()!);
+  replaceNode(node, rw.nodes, [out]);
   return undefined;
 }
 
@@ -223,7 +222,7 @@ function quantizeConv(ctx: Ctx, node: Node, x: Value): string | undefined {
   const b = node.inputs[2];
   if (b && !FLOAT_WEIGHT(b)) return 'bias (input 2) is not a float32 constant';
   const dims = w.const!.dims;
-  const rw = ctx.rw.at(node);
+  const rw = new GraphBuilder(ctx.graph, node.name || node.opType);
   const [xq, xs, xzp] = dynamicInput(ctx, rw, x);
   // onnxruntime's ConvInteger takes only a scalar weight zero point: per-channel needs
   // symmetric int8 weights (all zero points 0, one scalar 0 stands for them).
@@ -241,7 +240,7 @@ function quantizeConv(ctx: Ctx, node: Node, x: Value): string | undefined {
   const [scale] = rw.op('Mul', [xs, wscale], {}, [`${name}_scale`]);
   let [out] = rw.op('Mul', [accf, scale], {}, [`${name}_dq`]);
   if (b) [out] = rw.op('Add', [out, rw.constant(`${b.name}_nchw`, b.const!.reshape(bshape))], {}, [`${name}_biased`]);
-  takeOverOutput(ctx.graph, node, 0, out.producer()!);
+  replaceNode(node, rw.nodes, [out]);
   return undefined;
 }
 
@@ -250,12 +249,12 @@ function quantizeGather(ctx: Ctx, node: Node): string | undefined {
   const table = node.inputs[0];
   if (!FLOAT_WEIGHT(table)) return 'data (input 0) is not a float32 constant';
   if (node.attr('axis', 'int', 0) !== 0) return 'only axis 0 lookups are quantized';
-  const rw = ctx.rw.at(node);
+  const rw = new GraphBuilder(ctx.graph, node.name || node.opType);
   const qw = weightFor(ctx, rw, table, 'gather', table.const!, undefined);
   const name = node.outputs[0].name;
   const [rows] = rw.op('Gather', [qw.q, node.inputs[1]], { axis: 0 }, [`${name}_quantized`]);
   const [out] = rw.op('DequantizeLinear', [rows, qw.scale, qw.zp], {}, [`${name}_dq`]);
-  takeOverOutput(ctx.graph, node, 0, out.producer()!);
+  replaceNode(node, rw.nodes, [out]);
   return undefined;
 }
 
@@ -312,7 +311,7 @@ function quantizeLstm(ctx: Ctx, node: Node): string | undefined {
   if (!FLOAT_WEIGHT(w) || !FLOAT_WEIGHT(r)) return 'W or R is not a float32 constant';
   if (node.attr('layout', 'int', 0) !== 0) return 'layout=1 (batch first) has no DynamicQuantizeLSTM form';
   if (!ctx.model.opsetImports.has('com.microsoft')) ctx.model.opsetImports.set('com.microsoft', 1);
-  const rw = ctx.rw.at(node);
+  const rw = new GraphBuilder(ctx.graph, node.name || node.opType);
   const qw = quantizePerDirection(transposeLast2(w.const!), ctx.options);
   const qr = quantizePerDirection(transposeLast2(r.const!), ctx.options);
   const inputs = [
@@ -336,10 +335,7 @@ function quantizeLstm(ctx: Ctx, node: Node): string | undefined {
     node.outputs.map((o, i) => `${o.name || node.name}_q${i}`),
     'com.microsoft',
   );
-  const replacement = outs[0].producer()!;
-  const originals = [...node.outputs];
-  ctx.graph.remove(node, { safe: false });
-  originals.forEach((o, i) => replacement.replaceOutput(i, o));
+  replaceNode(node, rw.nodes, outs);
   return undefined;
 }
 
@@ -352,7 +348,7 @@ function quantizeGruWeights(ctx: Ctx, node: Node): string | undefined {
   if (!FLOAT_WEIGHT(w) || !FLOAT_WEIGHT(r)) return 'W or R is not a float32 constant';
   const opset = ctx.model.opset() ?? 0;
   const perChannel = !!ctx.options.perChannel && opset >= 13;
-  const rw = ctx.rw.at(node);
+  const rw = new GraphBuilder(ctx.graph, node.name || node.opType);
   for (const [index, v] of [
     [1, w],
     [2, r],
@@ -376,5 +372,6 @@ function quantizeGruWeights(ctx: Ctx, node: Node): string | undefined {
     );
     node.setInput(index, dq);
   }
+  rw.insertBefore(node);
   return undefined;
 }

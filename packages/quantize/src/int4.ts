@@ -7,6 +7,8 @@
  * - `qdq`: a blocked DequantizeLinear (int4/uint4 weight, opset 21) feeding the MatMul.
  */
 import {
+  GraphBuilder,
+  replaceNode,
   InvalidArgumentError,
   Tensor,
   UnsupportedOpError,
@@ -18,7 +20,6 @@ import {
 } from '@edgeml/core';
 import { roundHalfEven, transposeLastTwo } from './quant-params.js';
 import { hqqBlocks, type HqqParams } from './hqq.js';
-import { Rewriter, takeOverOutput } from './rewrite.js';
 import { isExcluded, type Exclusion, type NodeOutcome } from './select.js';
 
 export interface Int4Options {
@@ -118,7 +119,6 @@ export function quantizeInt4(model: Model, options: Int4Options = {}): Int4Resul
   if (format === 'matmulnbits' && !model.opsetImports.has('com.microsoft')) model.opsetImports.set('com.microsoft', 1);
   const result: Int4Result = { quantized: [], skipped: [] };
   for (const graph of [...model.graphs()]) {
-    const rw = new Rewriter(graph);
     for (const node of graph.nodes) {
       if (!['MatMul', 'Gemm', 'Gather'].includes(node.opType) || (node.domain !== '' && node.domain !== 'ai.onnx'))
         continue;
@@ -129,9 +129,9 @@ export function quantizeInt4(model: Model, options: Int4Options = {}): Int4Resul
       }
       const reason =
         node.opType === 'Gather'
-          ? rewriteGather(rw.at(node), node, blockSize, symmetric, format)
+          ? rewriteGather(new GraphBuilder(graph, node.name || node.opType), node, blockSize, symmetric, format)
           : rewrite(
-              rw.at(node),
+              new GraphBuilder(graph, node.name || node.opType),
               node,
               blockSize,
               symmetric,
@@ -157,7 +157,7 @@ function packCodes(v: Int32Array): Uint8Array {
 
 /** Embedding table [V, D] → int4 blocks along D behind a blocked DequantizeLinear, then the Gather. */
 function rewriteGather(
-  rw: Rewriter,
+  rw: GraphBuilder,
   node: Node,
   blockSize: number,
   symmetric: boolean,
@@ -184,11 +184,12 @@ function rewriteGather(
     `${table.name}_dequantized`,
   ]);
   node.setInput(0, dq);
+  rw.insertBefore(node);
   return undefined;
 }
 
 function rewrite(
-  rw: Rewriter,
+  rw: GraphBuilder,
   node: Node,
   blockSize: number,
   symmetric: boolean,
@@ -264,6 +265,6 @@ function rewrite(
     [out] = rw.op('MatMul', [x, wdq], {}, [`${name}_q4`]);
   }
   if (bias) [out] = rw.op('Add', [out, bias], {}, [`${name}_biased`]);
-  takeOverOutput(rw.graph, node, 0, out.producer()!);
+  replaceNode(node, rw.nodes, [out]);
   return undefined;
 }

@@ -5,7 +5,7 @@
  * QLinearAdd/Mul/AveragePool/GlobalAveragePool/Sigmoid/LeakyRelu/Concat). Everything else
  * stays in QDQ form, which runtimes accept side by side.
  */
-import { Node, eliminateDeadCode, type Graph, type Model, type Value } from '@edgeml/core';
+import { Node, eliminateDeadCode, replaceSubgraph, type Graph, type Model, type Value } from '@edgeml/core';
 
 type Operand = { q: Value; scale: Value; zp: Value | undefined };
 
@@ -105,16 +105,12 @@ export function qdqToQOperator(model: Model): QOperatorResult {
       const qnode = new Node({
         opType: entry.op,
         domain: entry.domain,
-        name: node.name ? `${node.name}_quant` : '',
+        name: node.name ? graph.names.node(`${node.name}_quant`) : '',
         inputs,
         attributes,
-        outputs: [`${q.outputs[0].name}__qlinear`],
+        outputs: [graph.names.value(`${q.outputs[0].name}__qlinear`)],
       });
-      graph.insertBefore(q, qnode);
-      const produced = q.outputs[0];
-      graph.remove(q, { safe: false });
-      graph.remove(node, { safe: false });
-      qnode.replaceOutput(0, produced);
+      replaceSubgraph([node, q], [qnode], new Map([[q.outputs[0], qnode.outputs[0]]]));
       result.converted.push({ name: node.name, opType: node.opType, to: entry.op });
     }
   }

@@ -8,11 +8,10 @@ import {
   batchNormFolding,
   constantFolding,
   deadCodeElimination,
-  decodeModel,
-  encodeModel,
+  encodedSize,
+  exposeOutputs,
   identityElimination,
   shapeInference,
-  tensorType,
   type Backend,
   type Model,
   type Node,
@@ -102,19 +101,7 @@ export interface QuantizeResult {
 
 const floatTensorOf = (t: Tensor) => t.dtype === 'float32' || t.dtype === 'float16';
 
-/** Copy of a model with these main-graph tensors added to its outputs (those it has). */
-function exposing(model: Model, names: readonly string[]): Model {
-  const copy = decodeModel(encodeModel(model));
-  const outs = new Set(copy.graph.outputs.map((v) => v.name));
-  for (const name of names) {
-    const v = outs.has(name) ? undefined : copy.graph.findValue(name);
-    if (v && !v.const) {
-      v.type ??= tensorType('float32');
-      copy.graph.outputs.push(v);
-    }
-  }
-  return copy;
-}
+const exposing = (model: Model, names: readonly string[]): Model => exposeOutputs(model, names).model;
 
 /**
  * SQNR and max error, float model against quantized on the same samples: every float
@@ -180,14 +167,15 @@ export async function compareOutputs(
  * ```
  */
 export async function quantize(model: Model, options: QuantizeOptions): Promise<QuantizeResult> {
-  const before = encodeModel(model);
+  const sizeBefore = encodedSize(model);
   const hasFloatWeights = [...model.graphs()].some((g) =>
     [...g.initializers.values()].some((v) => v.const?.dtype === 'float32'),
   );
   if (!hasFloatWeights)
     throw new InvalidArgumentError('the model has no float32 weights: there is nothing to quantize', 'model');
-  const work = decodeModel(before);
-  const original = decodeModel(before);
+  // The input is never modified, so it is the float reference itself; passes edit a clone.
+  const work = model.clone();
+  const original = model;
   if (options.preprocess ?? true) {
     await new PassManager(
       [
@@ -200,7 +188,7 @@ export async function quantize(model: Model, options: QuantizeOptions): Promise<
       { fixedPoint: true },
     ).run(work);
   }
-  const preprocessed = encodeModel(work);
+  const preprocessed = work.clone();
   let quantized: NodeOutcome[], skipped: NodeOutcome[];
   let ranges: Record<string, TensorRange> | undefined;
   let dequantizedNames: Record<string, string> | undefined;
@@ -230,12 +218,12 @@ export async function quantize(model: Model, options: QuantizeOptions): Promise<
         'mode',
       );
   }
-  const after = encodeModel(work);
+
   const result: QuantizeResult = {
     model: work,
     mode: options.mode,
-    sizeBefore: before.byteLength,
-    sizeAfter: after.byteLength,
+    sizeBefore,
+    sizeAfter: encodedSize(work),
     quantizedNodes: quantized,
     skippedNodes: skipped,
     ranges,
@@ -293,7 +281,7 @@ async function evaluate(
 async function fallBack(
   result: QuantizeResult,
   original: Model,
-  preprocessed: Uint8Array,
+  preprocessed: Model,
   options: QuantizeOptions & { mode: 'static' },
   data: CalibrationData,
 ): Promise<QuantizeResult> {
@@ -310,7 +298,7 @@ async function fallBack(
   let ok = await met(current);
   while (!ok && fallback.length < (budget.maxFallbackNodes ?? 10)) {
     const sqnr = new Map((current.tensorErrors ?? []).map((e) => [e.name, e.sqnrDb]));
-    const model = decodeModel(preprocessed);
+    const model = preprocessed.clone();
     let worst: { name: string; added: number } | undefined;
     for (const n of model.graph) {
       if (!current.quantizedNodes.some((q) => q.name === n.name && q.opType === n.opType) || !n.name) continue;
@@ -337,7 +325,7 @@ async function fallBack(
       model,
       quantizedNodes: r.quantized,
       skippedNodes: r.skipped,
-      sizeAfter: encodeModel(model).byteLength,
+      sizeAfter: encodedSize(model),
       ranges: r.ranges,
       dequantizedNames: r.dequantizedNames,
     };

@@ -4,12 +4,15 @@
  * int32 at scale x_scale·w_scale. onnxruntime fuses these into QLinear kernels.
  */
 import {
+  GraphBuilder,
   InvalidArgumentError,
-  Node,
   Tensor,
   UnsupportedOpError,
-  Value,
   eliminateDeadCode,
+  insertOnEdge,
+  replaceSubgraph,
+  type Node,
+  type Value,
   type Backend,
   type Graph,
   type Model,
@@ -23,7 +26,6 @@ import {
   quantizeWeight,
   type QuantType,
 } from './quant-params.js';
-import { Rewriter } from './rewrite.js';
 import { qdqToQOperator } from './qoperator.js';
 import { isExcluded, type Exclusion, type NodeOutcome } from './select.js';
 
@@ -244,20 +246,21 @@ export async function quantizeStatic(model: Model, options: StaticQuantizeOption
       actTypeOf(v.name) !== 'uint8',
     );
 
-  const rewriter = new Rewriter(graph);
-  // One QuantizeLinear/DequantizeLinear pair per activation, before its first quantized reader.
+  const isChosen = new Set(chosen);
+  // One QuantizeLinear/DequantizeLinear pair per activation, read by its quantized readers only.
   for (const v of activations) {
     const r = ranges.get(v.name);
     if (!r) continue;
     result.ranges[v.name] = r;
-    const anchor = firstConsumer(chosen, v);
-    if (!anchor) continue;
-    const rw = rewriter.at(anchor);
+    const readers = v.uses().filter((u) => isChosen.has(u.node));
+    if (!readers.length) continue;
+    const rw = new GraphBuilder(graph, v.name);
     const sz = actParams(v);
     const scale = rw.constant(`${v.name}_scale`, Tensor.from('float32', [], [sz.scale]));
     const zp = rw.constant(`${v.name}_zero_point`, quantTensor(actTypeOf(v.name), [], Int32Array.of(sz.zeroPoint)));
     const [q] = rw.op('QuantizeLinear', [v, scale, zp], {}, [`${v.name}_quantized`]);
     const [dq] = rw.op('DequantizeLinear', [q, scale, zp], {}, [`${v.name}_dequantized`]);
+    insertOnEdge(v, rw.nodes, { uses: readers, graphOutputs: false });
     qdq.set(v, dq);
     dqScale.set(dq, sz.scale);
     result.dequantizedNames[v.name] = dq.name;
@@ -265,11 +268,7 @@ export async function quantizeStatic(model: Model, options: StaticQuantizeOption
 
   for (const node of chosen) {
     const w = WEIGHT_INPUT[node.opType];
-    const rw = rewriter.at(node);
-    node.inputs.forEach((v, i) => {
-      const dq = v && qdq.get(v);
-      if (dq) node.setInput(i, dq);
-    });
+    const rw = new GraphBuilder(graph, node.name || node.opType);
     if (w && node.inputs[w.weight]?.const) {
       const weight = node.inputs[w.weight]!;
       const preferred = options.perChannel ? w.axis(node) : undefined;
@@ -309,9 +308,10 @@ export async function quantizeStatic(model: Model, options: StaticQuantizeOption
         node.setInput(w.bias!, bdq);
       }
     }
+    rw.insertBefore(node);
     result.quantized.push({ name: node.name, opType: node.opType });
   }
-  if (options.fullInteger) makeFullInteger(model, ioValues, ranges, actType, aRange, rewriter);
+  if (options.fullInteger) makeFullInteger(model, ioValues, ranges, actType, aRange);
   eliminateDeadCode(graph);
   graph.sortTopologically();
   if (options.format === 'qoperator') qdqToQOperator(model);
@@ -327,7 +327,6 @@ function makeFullInteger(
   ranges: Map<string, TensorRange>,
   actType: 'uint8' | 'int8' | 'int16',
   aRange: ReturnType<typeof quantRange>,
-  rewriter: Rewriter,
 ): void {
   const graph = model.graph;
   for (const v of io) {
@@ -340,30 +339,24 @@ function makeFullInteger(
     );
     const name = v.name;
     const shape = v.shape;
-    const scale = rewriter.constant(`${name}_io_scale`, Tensor.from('float32', [], [sz.scale]));
-    const zp = rewriter.constant(`${name}_io_zero_point`, quantTensor(actType, [], Int32Array.of(sz.zeroPoint)));
+    const rw = new GraphBuilder(graph, name);
+    const scale = rw.constant(`${name}_io_scale`, Tensor.from('float32', [], [sz.scale]));
+    const zp = rw.constant(`${name}_io_zero_point`, quantTensor(actType, [], Int32Array.of(sz.zeroPoint)));
     if (graph.inputs.includes(v)) {
       // New integer input under the old name; a DequantizeLinear feeds everything that read the float one.
-      v.name = rewriter.name(`${name}_float`);
-      const qin = graph.addInput(name, { kind: 'tensor', dtype: actType, shape });
       const first = graph.nodes.find((n) => n.inputs.includes(v));
       if (!first) continue;
-      const [dq] = rewriter.at(first).op('DequantizeLinear', [qin, scale, zp], {}, [`${name}_dequantized_input`]);
+      v.name = graph.names.value(`${name}_float`);
+      const qin = graph.addInput(name, { kind: 'tensor', dtype: actType, shape });
+      const [dq] = rw.op('DequantizeLinear', [qin, scale, zp], {}, [`${name}_dequantized_input`]);
+      rw.insertBefore(first);
       v.replaceAllUsesWith(dq);
       graph.inputs.splice(graph.inputs.indexOf(v), 1);
-    } else {
+    } else if (v.producer()) {
       // The float value keeps flowing inside; a QuantizeLinear produces the integer output under the old name.
-      const producer = v.producer();
-      if (!producer) continue;
-      v.name = rewriter.name(`${name}_float`);
-      const q = new Node({
-        opType: 'QuantizeLinear',
-        name: rewriter.name(`${name}_quantize_output`),
-        inputs: [v, scale, zp],
-        outputs: [new Value(name, { kind: 'tensor', dtype: actType, shape })],
-      });
-      graph.insertAfter(producer, q);
-      graph.outputs[graph.outputs.indexOf(v)] = q.outputs[0];
+      const [q] = rw.op('QuantizeLinear', [v, scale, zp], {}, [`${name}_quantized_output`]);
+      q.type = { kind: 'tensor', dtype: actType, shape };
+      insertOnEdge(v, rw.nodes, { uses: [] });
     }
   }
 }
@@ -399,8 +392,8 @@ function fuseActivations(
       // The quantization range must end where the clip does, so Q clamps at the same place.
       ranges.set(y.name, { min: 0, max: hi });
     }
-    graph.remove(act, { safe: false });
-    producer.replaceOutput(producer.outputs.indexOf(x), y);
+    // The producer computes the activation's output itself (same name, same readers).
+    replaceSubgraph([act], [], new Map([[y, x]]));
     activations.delete(x);
     chosen.splice(chosen.indexOf(act), 1);
     result.quantized.push({
@@ -409,12 +402,6 @@ function fuseActivations(
       reason: `fused into ${producer.opType} '${producer.name}' (its QuantizeLinear clamps at 0)`,
     });
   }
-}
-
-/** The first chosen node (in graph order) that reads `v`. */
-function firstConsumer(chosen: Node[], v: Value): Node | undefined {
-  const readers = new Set(v.uses().map((u) => u.node));
-  return chosen.find((n) => readers.has(n));
 }
 
 export type { QuantType };

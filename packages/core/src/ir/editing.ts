@@ -7,7 +7,8 @@
 import { GraphError } from '../errors.js';
 import type { Graph } from './graph.js';
 import type { Model } from './model.js';
-import { Node } from './node.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { Node, type NodeInit } from './node.js';
 import type { ValueType } from './types.js';
 import type { Use, Value } from './value.js';
 
@@ -276,4 +277,74 @@ export function exposeOutputs(
     exposed.push(name);
   }
   return { model: copy, exposed };
+}
+
+/**
+ * Builds the nodes and constants of one rewrite, named by the graph's name authority. Nodes stay
+ * out of the graph until a verb places them (`replaceNode(old, b.nodes)`, `insertOnEdge(v,
+ * b.nodes)`) or {@link GraphBuilder.insertBefore} does; constants are initializers at once.
+ *
+ * @example
+ * ```ts
+ * const b = new GraphBuilder(graph, node.name);
+ * const [acc] = b.op('MatMulInteger', [xq, wq, xzp, wzp], {}, ['acc']);
+ * const [y] = b.op('Cast', [acc], { to: 1 }, ['acc_float']);
+ * replaceNode(node, b.nodes, [y]);
+ * ```
+ */
+export class GraphBuilder {
+  private batch: Node[] = [];
+
+  /** `prefix` starts every node name (e.g. the name of the node being rewritten). */
+  constructor(
+    readonly graph: Graph,
+    private readonly prefix = '',
+  ) {}
+
+  /** The nodes built since the last placement, in build order. */
+  get nodes(): readonly Node[] {
+    return this.batch;
+  }
+
+  /** A new node (not yet in the graph); returns its outputs, named from `outputs` (bases) or `<op>_out`. */
+  op(
+    opType: string,
+    inputs: readonly (Value | undefined)[],
+    attributes: NodeInit['attributes'] = {},
+    outputs: readonly string[] | number = 1,
+    domain = '',
+  ): Value[] {
+    const names = this.graph.names;
+    const bases = typeof outputs === 'number' ? Array.from({ length: outputs }, () => `${opType}_out`) : outputs;
+    const node = new Node({
+      opType,
+      domain,
+      inputs,
+      attributes,
+      name: names.node(this.prefix ? `${this.prefix}_${opType}` : opType),
+      outputs: bases.map((b) => names.value(b)),
+    });
+    this.batch.push(node);
+    return [...node.outputs];
+  }
+
+  /** A new initializer holding `tensor` under a fresh name from `base` (the tensor takes the name). */
+  constant(base: string, tensor: Tensor): Value {
+    const name = this.graph.names.value(base);
+    tensor.name = name;
+    return this.graph.addInitializer(name, tensor);
+  }
+
+  /** Put the nodes built so far right before `anchor`, in build order; later ones start a new batch. */
+  insertBefore(anchor: Node): readonly Node[] {
+    const placed = this.batch;
+    for (const n of placed) this.graph.insertBefore(anchor, n);
+    this.batch = [];
+    return placed;
+  }
+
+  /** Forget the nodes built so far (after a verb placed them), starting a new batch. */
+  reset(): void {
+    this.batch = [];
+  }
 }

@@ -3,6 +3,7 @@
  * outer values point at the outer Value objects; every structural problem is reported as
  * a ModelFormatError naming the graph, node or tensor.
  */
+import { emitCodecEvent } from './codec-events.js';
 import { ModelFormatError, EdgeMLError } from '../errors.js';
 import { dtypeFromOnnx, type DType } from '../tensor/dtype.js';
 import type { ExternalDataResolver } from './tensor-proto.js';
@@ -48,6 +49,7 @@ export function decodeModel(bytes: Uint8Array, options: DecodeOptions = {}): Mod
       byteOffset: 0,
     });
   let proto: M;
+  emitCodecEvent('decode', bytes.byteLength);
   try {
     proto = decodeMessage(bytes, ModelProtoDesc);
   } catch (e) {

@@ -7,7 +7,8 @@ import type { Model, ModelFunction } from '../ir/model.js';
 import type { Node } from '../ir/node.js';
 import type { Value } from '../ir/value.js';
 import type { Dim, ValueType } from '../ir/types.js';
-import { encodeMessage, encodeMessageChunks } from './proto-codec.js';
+import { emitCodecEvent } from './codec-events.js';
+import { encodeMessage, encodeMessageChunks, sizeOf } from './proto-codec.js';
 import { AttributeTypeCode, ModelProtoDesc, type ProtoMessage } from './schema.js';
 import { tensorToProto } from './tensor-proto.js';
 import { restoreDefaults } from './presence.js';
@@ -37,7 +38,22 @@ export interface EncodeOptions {
  * ```
  */
 export function encodeModel(model: Model, options: EncodeOptions = {}): Uint8Array {
-  return encodeMessage(modelToProto(model, options), ModelProtoDesc);
+  const bytes = encodeMessage(modelToProto(model, options), ModelProtoDesc);
+  emitCodecEvent('encode', bytes.byteLength);
+  return bytes;
+}
+
+/**
+ * The exact byte length `encodeModel(model, options)` would return, computed without writing
+ * the bytes (no tensor data is copied): the way to report a model's size.
+ *
+ * @example
+ * ```ts
+ * const before = encodedSize(model);
+ * ```
+ */
+export function encodedSize(model: Model, options: EncodeOptions = {}): number {
+  return sizeOf(modelToProto(model, options), ModelProtoDesc, new WeakMap());
 }
 
 /**
@@ -49,7 +65,12 @@ export function encodeModelChunks(
   model: Model,
   options: EncodeOptions & { spliceThreshold?: number } = {},
 ): Uint8Array[] {
-  return encodeMessageChunks(modelToProto(model, options), ModelProtoDesc, options.spliceThreshold);
+  const chunks = encodeMessageChunks(modelToProto(model, options), ModelProtoDesc, options.spliceThreshold);
+  emitCodecEvent(
+    'encode',
+    chunks.reduce((n, c) => n + c.byteLength, 0),
+  );
+  return chunks;
 }
 
 export function modelToProto(model: Model, options: EncodeOptions = {}): M {
