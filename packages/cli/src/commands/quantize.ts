@@ -3,13 +3,7 @@ import * as path from 'node:path';
 import { InvalidArgumentError, type Model } from '@edgeml/core';
 import { loadModel, saveModel, writeFileAtomic } from '@edgeml/core/node';
 import { NodeBackend } from '@edgeml/runtime-node';
-import {
-  checkTarget,
-  quantize,
-  type QuantizeOptions,
-  type QuantizeResult,
-  type TargetCheckResult,
-} from '@edgeml/quantize';
+import { quantize, type QuantizeOptions, type QuantizeResult, type TargetCheckResult } from '@edgeml/quantize';
 import { cliBackend } from '../backends.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../cli-error.js';
@@ -122,7 +116,13 @@ export async function runQuantize(values: Record<string, unknown>, input: string
   const calibration = str(values.calibration) ? loadCalibration(str(values.calibration)!, model, values) : undefined;
   if (mode === 'static' && !calibration)
     throw new UsageError('--mode static needs --calibration <folder of .npy samples>', 'quantize');
-  const common = { exclude, backend, evaluationData: calibration };
+  // The result must load in the runtime that will serve it: quantize() checks it there.
+  const common = {
+    exclude,
+    backend,
+    evaluationData: calibration,
+    target: target === 'wasm' ? cliBackend('web-wasm').backend : backend,
+  };
   // Progress only on a terminal, and only on stderr (stdout may be --json).
   const onProgress =
     process.stderr.isTTY && calibration
@@ -212,8 +212,7 @@ export async function runQuantize(values: Record<string, unknown>, input: string
     report.fallbackNodes = result.fallbackNodes;
     report.budgetMet = result.budgetMet;
   }
-  // Target check: the result must load in the runtime that will serve it.
-  const check = await checkTarget(result.model, target === 'wasm' ? cliBackend('web-wasm').backend : backend);
+  const check = result.target!;
   report.target = check;
   if (!check.loads && !values.force) {
     const ops = check.unsupportedOps.map(
