@@ -8,7 +8,8 @@
 import { NodeBackend } from '@edgeml/runtime-node';
 import { compare } from '@edgeml/benchmark';
 import { buildCnn } from '@edgeml/distill';
-import { modelFigures, pruneChannels } from '@edgeml/prune';
+import { modelFigures } from '@edgeml/core';
+import { pruneChannels } from '@edgeml/prune';
 
 const RUNS = Number(process.env.RUNS ?? 200);
 const float = buildCnn({

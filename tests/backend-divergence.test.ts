@@ -9,7 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { decodeModel } from '@edgeml/core';
 import { NodeBackend } from '@edgeml/runtime-node';
 import { WebBackend } from '@edgeml/runtime-web';
-import { conformanceCases, mismatch, runBackendCase, type CaseOutcome } from '@edgeml/testing';
+import { toleranceMismatch } from '@edgeml/core';
+import { conformanceCases, runBackendCase, type CaseOutcome } from '@edgeml/testing';
 
 /** Ops whose outputs are random draws: two runtimes legitimately differ. */
 const RANDOM_OPS = new Set([
@@ -26,7 +27,7 @@ function outputsDiffer(a: CaseOutcome, b: CaseOutcome): string | undefined {
   if (!('outputs' in a) || !('outputs' in b)) return undefined;
   for (const [k, set] of a.outputs.entries()) {
     for (const [name, t] of Object.entries(set)) {
-      const why = mismatch(b.outputs[k][name], t);
+      const why = toleranceMismatch(b.outputs[k][name], t);
       if (why) return `output '${name}' (web vs node): ${why}`;
     }
   }

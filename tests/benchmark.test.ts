@@ -125,6 +125,7 @@ describe('compare', () => {
         output: 'logits',
         maxAbsDiff: 0,
         meanAbsDiff: 0,
+        sqnrDb: Infinity,
         cosineSimilarity: expect.closeTo(1, 12),
         top1Agreement: 1,
         elements: 8 * 10,

@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { Tensor, encodeModel, type Model } from '@edgeml/core';
 import { loadModel } from '@edgeml/core/node';
 import { TrainableModel, fineTune, loadMnist } from '@edgeml/distill';
-import { modelFigures, pruneChannels, pruneIteratively } from '@edgeml/prune';
+import { modelFigures } from '@edgeml/core';
+import { pruneChannels, pruneIteratively } from '@edgeml/prune';
 import { runOrt } from './support/models.js';
 import { mnistSplit } from './support/mnist.js';
 

@@ -1,5 +1,12 @@
-import { InvalidArgumentError, type Backend, type Session, type SessionOptions, type Tensor } from '@edgeml/core';
-import { outputAgreement, type OutputAgreement } from './agreement.js';
+import {
+  InvalidArgumentError,
+  measureFidelity,
+  type Backend,
+  type Fidelity,
+  type Session,
+  type SessionOptions,
+  type Tensor,
+} from '@edgeml/core';
 import {
   batchSizeOf,
   loopPlan,
@@ -50,7 +57,7 @@ export interface ComparisonResult extends BenchmarkResult {
   /** Baseline size ÷ this size: 4 means four times smaller. */
   sizeRatio: number;
   /** Output agreement with the baseline on the same inputs (absent for the baseline itself). */
-  agreement?: OutputAgreement[];
+  agreement?: Fidelity[];
 }
 
 export interface CompareResult {
@@ -144,7 +151,7 @@ export async function compare(candidates: readonly Candidate[], options: Compare
     const reference = await outputsOn(opened[baselineIndex].session, feedSets);
     const agreements = await Promise.all(
       opened.map(async (o, i) =>
-        i === baselineIndex ? undefined : outputAgreement(reference, await outputsOn(o.session, feedSets)),
+        i === baselineIndex ? undefined : measureFidelity(reference, await outputsOn(o.session, feedSets)),
       ),
     );
 

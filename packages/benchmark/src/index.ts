@@ -16,7 +16,6 @@ export { benchmark, type BenchmarkOptions, type BenchmarkResult } from './benchm
 export { compare, type Candidate, type CompareOptions, type CompareResult, type ComparisonResult } from './compare.js';
 export { benchmarkIsolated, type IsolationOptions } from './isolate.js';
 export { latencyStats, percentileOfSorted, histogram, type LatencyStats } from './statistics.js';
-export { outputAgreement, type OutputAgreement } from './agreement.js';
 export { makeFeeds, type InputOptions } from './inputs.js';
 export { benchmarkEnvironment, type BenchmarkEnvironment } from './environment.js';
 export { summarizeOrtProfile, readOrtProfile, type OpProfile, type OpTime } from './profile.js';

@@ -87,6 +87,16 @@ export {
   type BackendFactory,
 } from './backend/registry.js';
 export { modelStats, nodeMacs, type ModelStats, type NodeMacs } from './stats.js';
+export { modelFigures, compressedSize, type ModelFigures } from './figures.js';
+export {
+  FidelityAccumulator,
+  measureFidelity,
+  toleranceMismatch,
+  ONNX_TEST_RTOL,
+  ONNX_TEST_ATOL,
+  type Fidelity,
+  type FidelityOptions,
+} from './fidelity.js';
 export { inferShapes, inferGraphShapes, type InferShapesOptions, type InferShapesResult } from './shape/infer.js';
 export { broadcastShapes, mergeShapes } from './shape/dims.js';
 export { evaluateNode, KERNELS as CONSTANT_KERNELS, type Kernel } from './ops/eval.js';

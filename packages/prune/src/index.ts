@@ -14,13 +14,11 @@ export {
 export {
   pruneMagnitude,
   pruneNM,
-  gzipSize,
   type MagnitudeOptions,
   type SparsityOptions,
   type SparsityResult,
   type LayerSparsity,
 } from './unstructured.js';
-export { modelFigures, type ModelFigures } from './report.js';
 export {
   pruneIteratively,
   scheduledRatio,

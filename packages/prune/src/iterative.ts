@@ -1,6 +1,6 @@
 import { InvalidArgumentError, type Model } from '@edgeml/core';
 import { pruneChannels, type ChannelPruneOptions, type GroupReport } from './channel.js';
-import { modelFigures, type ModelFigures } from './report.js';
+import { modelFigures, type ModelFigures } from '@edgeml/core';
 
 /** How the removed share grows over the steps to the final ratio. */
 export type PruneSchedule = 'constant' | 'polynomial';

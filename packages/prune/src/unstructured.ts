@@ -1,4 +1,4 @@
-import { InvalidArgumentError, Tensor, eliminateDeadCode, encodeModel, type Model, type Node } from '@edgeml/core';
+import { InvalidArgumentError, Tensor, eliminateDeadCode, type Model, type Node } from '@edgeml/core';
 
 /** Which weights to sparsify: Conv, Gemm and MatMul weights by default; exclusions by node name. */
 export interface SparsityOptions {
@@ -67,7 +67,7 @@ const summary = (layers: LayerSparsity[]) =>
 
 /**
  * Unstructured magnitude pruning: the smallest |w| become exactly zero, per layer or under
- * one global threshold. Dense runtimes run it no faster; it compresses better (see `gzipSize`)
+ * one global threshold. Dense runtimes run it no faster; it compresses better (see core's `compressedSize`)
  * and is the starting point for sparse kernels. The input model is not modified.
  *
  * @example
@@ -136,10 +136,4 @@ export function pruneNM(model: Model, options: SparsityOptions & { n?: number; m
   });
   eliminateDeadCode(work.graph);
   return { model: work, layers, sparsity: summary(layers) };
-}
-
-/** Size of the encoded model after gzip (level 9): what sparsity buys on disk and over the wire. */
-export async function gzipSize(model: Model): Promise<number> {
-  const { gzipSync } = await import('node:zlib');
-  return gzipSync(encodeModel(model), { level: 9 }).byteLength;
 }

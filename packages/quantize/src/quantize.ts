@@ -3,6 +3,7 @@
  * pre-processes it, quantizes, and measures what changed.
  */
 import {
+  FidelityAccumulator,
   InvalidArgumentError,
   PassManager,
   batchNormFolding,
@@ -70,6 +71,7 @@ export interface OutputError {
   /** Signal-to-quantization-noise ratio, 10·log10(Σx² / Σ(x−y)²), over all evaluation samples. */
   sqnrDb: number;
   maxAbsError: number;
+  cosineSimilarity: number;
 }
 
 export interface QuantizeResult {
@@ -124,7 +126,7 @@ export async function compareOutputs(
         )
       : quantModel,
   );
-  const acc = new Map<string, { signal: number; noise: number; max: number }>();
+  const acc = new Map<string, FidelityAccumulator>();
   const outputNames = new Set(floatModel.graph.outputs.map((v) => v.name));
   try {
     for await (const sample of data as AsyncIterable<CalibrationSample>) {
@@ -133,27 +135,18 @@ export async function compareOutputs(
         // Graph outputs compare by name; inner activations against what their readers see (the dequantized value).
         const other = y[outputNames.has(name) ? name : (quantNames[name] ?? name)];
         if (!floatTensorOf(t) || !other) continue;
-        const u = t.toFloat64(),
-          v = other.toFloat64();
-        const e = acc.get(name) ?? { signal: 0, noise: 0, max: 0 };
-        for (let i = 0; i < u.length; i++) {
-          const d = u[i] - v[i];
-          e.signal += u[i] * u[i];
-          e.noise += d * d;
-          e.max = Math.max(e.max, Math.abs(d));
-        }
-        acc.set(name, e);
+        if (!acc.has(name)) acc.set(name, new FidelityAccumulator(name));
+        acc.get(name)!.add(t, other);
       }
     }
   } finally {
     await a.dispose();
     await b.dispose();
   }
-  return [...acc].map(([name, e]) => ({
-    name,
-    sqnrDb: e.noise === 0 ? Infinity : 10 * Math.log10(e.signal / e.noise),
-    maxAbsError: e.max,
-  }));
+  return [...acc.values()].map((e) => {
+    const f = e.result();
+    return { name: f.output, sqnrDb: f.sqnrDb, maxAbsError: f.maxAbsDiff, cosineSimilarity: f.cosineSimilarity };
+  });
 }
 
 /**

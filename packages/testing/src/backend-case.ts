@@ -1,7 +1,6 @@
 import * as fs from 'node:fs';
-import { decodeTensor, type Backend, type Tensor } from '@edgeml/core';
+import { decodeTensor, toleranceMismatch, type Backend, type Tensor } from '@edgeml/core';
 import type { TestCase } from './testdata.js';
-import { mismatch } from './tolerance.js';
 
 /** What a backend made of one ONNX test case. */
 export type CaseOutcome =
@@ -63,7 +62,7 @@ export async function runBackendCase(backend: Backend, c: TestCase): Promise<Cas
           disagreement = `expected output ${i} is not a plain tensor: ${oneLine(e)}`;
           return;
         }
-        const why = mismatch(out[name], expected);
+        const why = toleranceMismatch(out[name], expected);
         if (why) disagreement = `output '${name}': ${why}`;
       });
     }

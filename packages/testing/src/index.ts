@@ -1,6 +1,6 @@
 /**
  * @edgeml/testing (private): the backend conformance suite every Backend runs, the ONNX backend
- * test data, and tolerance checks.
+ * test data (tolerance checks live in @edgeml/core's fidelity module).
  * @module
  */
 export {
@@ -11,5 +11,4 @@ export {
 } from './conformance.js';
 export { runBackendCase, type CaseOutcome } from './backend-case.js';
 export { listCases, TESTDATA_ROOT, SUITES, type TestCase } from './testdata.js';
-export { mismatch, RTOL, ATOL } from './tolerance.js';
 export { addMulModel, identityModel } from './contract-models.js';

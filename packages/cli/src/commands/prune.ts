@@ -1,11 +1,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { InvalidArgumentError, type Model } from '@edgeml/core';
+import { InvalidArgumentError, compressedSize, modelFigures, type Model } from '@edgeml/core';
 import { loadModel, saveModel } from '@edgeml/core/node';
 import { TrainableModel, fineTune, loadMnist } from '@edgeml/distill';
 import { compare } from '@edgeml/benchmark';
 import { NodeBackend } from '@edgeml/runtime-node';
-import { gzipSize, modelFigures, pruneChannels, pruneMagnitude, pruneNM, type Criterion } from '@edgeml/prune';
+import { pruneChannels, pruneMagnitude, pruneNM, type Criterion } from '@edgeml/prune';
 import type { Command } from '../command.js';
 import { UsageError } from '../cli-error.js';
 import { forModel } from '../model-data.js';
@@ -21,7 +21,7 @@ export interface PruneReport {
   macsAfter: number;
   sizeBefore: number;
   sizeAfter: number;
-  /** gzip -9 sizes: what unstructured sparsity buys. */
+  /** gzip sizes (core's compressedSize): what unstructured sparsity buys. */
   gzipBefore: number;
   gzipAfter: number;
   sparsity?: number;
@@ -115,7 +115,7 @@ Example:
       macsAfter: 0,
       sizeBefore: fs.statSync(input).size,
       sizeAfter: 0,
-      gzipBefore: await gzipSize(model),
+      gzipBefore: await compressedSize(model),
       gzipAfter: 0,
       skipped: [],
     };
@@ -171,7 +171,7 @@ Example:
       paramsAfter: after.params,
       macsAfter: after.macs,
       sizeAfter: fs.statSync(output).size,
-      gzipAfter: await gzipSize(result),
+      gzipAfter: await compressedSize(result),
     });
     if (values.bench) {
       // Random inputs shaped from the model; dynamic dimensions run at 1.
