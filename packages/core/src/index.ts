@@ -115,6 +115,15 @@ export { batchNormFolding, foldBatchNorms } from './passes/batchnorm-folding.js'
 export { shapeInference } from './passes/shape-inference.js';
 export { fixDimensions, fixDimensionsPass, freezeInputs } from './passes/fix-dims.js';
 export type { ProtoMessage } from './onnx/schema.js';
-export { Op, OP_ATTRIBUTES, isOp, opAttributes, type OpName, type OpAttributes } from './ops/op-schema.js';
+export {
+  Op,
+  OP_ATTRIBUTES,
+  isOp,
+  isDefaultDomain,
+  opAttributes,
+  type TypedOpName,
+  type OpAttributes,
+} from './ops/op-schema.js';
+export { ONNX_OPS, isOpName, opEntry, type OpName } from './ops/op-names.js';
 export { decodeNpy, encodeNpy } from './tensor/npy.js';
 export { seededRandom } from './random.js';

@@ -1,6 +1,7 @@
 /**
  * Model statistics: parameters, op histogram, multiply-accumulates.
  */
+import { isDefaultDomain } from './ops/op-schema.js';
 import type { Model } from './ir/model.js';
 import type { Node } from './ir/node.js';
 import type { Dim } from './ir/types.js';
@@ -37,7 +38,7 @@ const prod = (a: readonly number[]) => a.reduce((x, y) => x * y, 1);
 export function nodeMacs(node: Node): number | undefined {
   const inShape = (i: number) => node.inputs[i]?.shape;
   const outShape = node.outputs[0]?.shape;
-  switch (node.domain === '' || node.domain === 'ai.onnx' ? node.opType : '') {
+  switch (isDefaultDomain(node) ? node.opType : '') {
     case 'Conv':
     case 'ConvInteger': {
       const w = inShape(1);

@@ -1,4 +1,6 @@
 import {
+  isDefaultDomain,
+  opEntry,
   InvalidArgumentError,
   Model,
   PassManager,
@@ -27,7 +29,7 @@ export function unsupportedTrainingOps(model: Model): { opType: string; domain: 
   const missing = new Map<string, { opType: string; domain: string; nodes: string[] }>();
   for (const g of model.graphs()) {
     for (const n of g) {
-      const known = (n.domain === '' || n.domain === 'ai.onnx') && (n.opType === 'Constant' || TF_OPS[n.opType]);
+      const known = (isDefaultDomain(n) && n.opType === 'Constant') || opEntry(TF_OPS, n);
       if (known) continue;
       const key = `${n.domain}.${n.opType}`;
       const entry = missing.get(key) ?? { opType: n.opType, domain: n.domain, nodes: [] };
@@ -233,7 +235,7 @@ export class TrainableModel {
           isData: (i) => data.has(node.inputs[i]?.name ?? ''),
           runningStats: (n) => this.bnStats.get(n),
         };
-        outs = TF_OPS[node.opType](ctx);
+        outs = opEntry(TF_OPS, node)!(ctx);
       }
       node.outputs.forEach((o, i) => {
         if (o.name && outs[i]) env.set(o.name, outs[i]);

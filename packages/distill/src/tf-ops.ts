@@ -3,7 +3,7 @@
  * them (checked against onnxruntime, op by op, in the tests), gradients from tfjs or from this
  * package's NCHW kernels.
  */
-import { UnsupportedOpError } from '@edgeml/core';
+import { UnsupportedOpError, type OpName } from '@edgeml/core';
 import { tf } from './tf.js';
 import { conv2dNchw, convTranspose2dNchw } from './conv-op.js';
 import { matMul2d } from './matmul-op.js';
@@ -289,7 +289,7 @@ const castTo = (to: number) =>
   to === 1 || to === 10 || to === 11 || to === 16 ? 'float32' : to === 9 ? 'bool' : 'int32';
 
 /** Every op the executor runs, by ONNX op type (default domain). */
-export const TF_OPS: Record<string, TfOp> = {
+export const TF_OPS: Partial<Record<OpName, TfOp>> = {
   Conv: conv,
   ConvTranspose: convTranspose,
   Gemm: (c) => {

@@ -5,7 +5,7 @@
  * segments (Concat joins several spaces, Flatten expands each channel into H·W features).
  * Anything it cannot prove safe freezes the spaces involved, with the reason.
  */
-import type { Graph, Model, Node, Value } from '@edgeml/core';
+import { isDefaultDomain, type Graph, type Model, type Node, type Value } from '@edgeml/core';
 
 /** Where channel c of a space lives in some tensor: a weight, a per-channel parameter, a reader's weight. */
 export interface ChannelSlice {
@@ -180,7 +180,7 @@ export function analyzeChannels(model: Model): DependencyGraph {
   for (const node of g) {
     const x = node.inputs[0] ? layouts.get(node.inputs[0]) : undefined;
     const out = node.outputs[0];
-    const known = node.domain === '' || node.domain === 'ai.onnx';
+    const known = isDefaultDomain(node);
     const readersOf = () => node.inputs.filter((v): v is Value => !!v && layouts.has(v));
     if (!known) {
       for (const v of readersOf()) freeze(layouts.get(v), `${label(node)} (domain ${node.domain}) reads it`);

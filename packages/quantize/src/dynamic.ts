@@ -6,6 +6,7 @@
  *   x ─ DynamicQuantizeLinear ─ MatMulInteger(x_q, W_q, x_zp, W_zp) ─ Cast(float) ─ Mul(x_scale·W_scale) [─ Add(bias)]
  */
 import {
+  isDefaultDomain,
   GraphBuilder,
   replaceNode,
   InvalidArgumentError,
@@ -17,6 +18,7 @@ import {
   type Model,
   type Node,
   type Value,
+  type OpName,
 } from '@edgeml/core';
 import { quantizeWeight, transposeLastTwo, type QuantizedWeight } from './quant-params.js';
 import { isExcluded, type Exclusion, type NodeOutcome } from './select.js';
@@ -46,7 +48,7 @@ export interface DynamicQuantizeResult {
   skipped: NodeOutcome[];
 }
 
-const DEFAULT_OPS = ['MatMul', 'Gemm', 'Gather', 'LSTM', 'GRU'] as const;
+const DEFAULT_OPS = ['MatMul', 'Gemm', 'Gather', 'LSTM', 'GRU'] as const satisfies readonly OpName[];
 const FLOAT_WEIGHT = (v: Value | undefined): v is Value => !!v?.const && v.const.dtype === 'float32' && !v.isGraphInput;
 
 /**
@@ -83,7 +85,7 @@ export function quantizeDynamic(model: Model, options: DynamicQuantizeOptions = 
       activations: new Map(),
     };
     for (const node of graph.nodes) {
-      if (!ops.has(node.opType) || (node.domain !== '' && node.domain !== 'ai.onnx')) continue;
+      if (!ops.has(node.opType) || !isDefaultDomain(node)) continue;
       const outcome = { name: node.name, opType: node.opType };
       if (isExcluded(node, options.exclude)) {
         result.skipped.push({ ...outcome, reason: 'excluded by the caller' });

@@ -5,6 +5,8 @@
  * inputs and outputs keep float32 and Casts sit at the borders.
  */
 import {
+  isDefaultDomain,
+  opEntry,
   Node,
   Tensor,
   Value,
@@ -13,10 +15,12 @@ import {
   float32ToFloat16Bits,
   type Graph,
   type Model,
+  type OpName,
 } from '@edgeml/core';
 import { isExcluded, type Exclusion, type NodeOutcome } from './select.js';
 
 /** Ops left in float32 by default: no float16 kernels in common runtimes, or numerically fragile (as onnxconverter-common lists them). */
+/** Names across domains (ai.onnx and ai.onnx.ml), so plain strings. */
 export const DEFAULT_FP16_BLOCK_LIST: readonly string[] = [
   'ArrayFeatureExtractor',
   'Binarizer',
@@ -48,7 +52,7 @@ export const DEFAULT_FP16_BLOCK_LIST: readonly string[] = [
 ];
 
 /** Inputs that stay float32 in a float16 model (ONNX constrains them apart from the data type). */
-const FLOAT32_INPUTS: Record<string, number[]> = { Resize: [2], Upsample: [1] };
+const FLOAT32_INPUTS: Partial<Record<OpName, number[]>> = { Resize: [2], Upsample: [1] };
 
 export interface Float16Options {
   /** Keep float32 model inputs and outputs, with Casts at the borders (default true). */
@@ -120,7 +124,7 @@ function convertGraph(
   const keepIo = isMain && (options.keepIoTypes ?? true);
   const kept = new Set<Node>();
   for (const n of graph) {
-    const stays = block.has(n.opType) || isExcluded(n, options.exclude) || (n.domain !== '' && n.domain !== 'ai.onnx');
+    const stays = block.has(n.opType) || isExcluded(n, options.exclude) || !isDefaultDomain(n);
     if (stays) {
       kept.add(n);
       result.kept.push({
@@ -136,7 +140,8 @@ function convertGraph(
   }
   // Which float32 initializers only feed float32-constrained inputs or kept nodes?
   const mustStay = (v: Value) =>
-    v.uses().length > 0 && v.uses().every((u) => kept.has(u.node) || FLOAT32_INPUTS[u.node.opType]?.includes(u.index));
+    v.uses().length > 0 &&
+    v.uses().every((u) => kept.has(u.node) || opEntry(FLOAT32_INPUTS, u.node)?.includes(u.index));
   // Initializers listed as graph inputs too (IR < 4 style) are weights all the same: they convert.
   for (const [name, v] of graph.initializers) {
     if (!isF32(v) || mustStay(v)) continue;
@@ -169,7 +174,9 @@ function convertGraph(
       retype(input, 'float16');
       continue;
     }
-    const readers = input.uses().filter((u) => !kept.has(u.node) && !FLOAT32_INPUTS[u.node.opType]?.includes(u.index));
+    const readers = input
+      .uses()
+      .filter((u) => !kept.has(u.node) && !opEntry(FLOAT32_INPUTS, u.node)?.includes(u.index));
     if (!readers.length) continue;
     // Readers inside subgraphs count through the node in this graph that holds them.
     const holders = new Set(readers.map((u) => holderIn(graph, u.node)));
@@ -185,7 +192,7 @@ function convertGraph(
       });
       continue;
     }
-    (FLOAT32_INPUTS[n.opType] ?? []).forEach((i) => {
+    (opEntry(FLOAT32_INPUTS, n) ?? []).forEach((i) => {
       const v = n.inputs[i];
       if (v && v.dtype === 'float16') n.setInput(i, cast(n, v, 'float32'));
     });
@@ -201,7 +208,7 @@ function convertGraph(
   for (const n of kept) {
     for (const o of n.outputs) {
       if (!isF32(o)) continue;
-      const readers = o.uses().filter((u) => !kept.has(u.node) && !FLOAT32_INPUTS[u.node.opType]?.includes(u.index));
+      const readers = o.uses().filter((u) => !kept.has(u.node) && !opEntry(FLOAT32_INPUTS, u.node)?.includes(u.index));
       if (!readers.length) continue;
       const half = cast(n, o, 'float16', true);
       for (const u of readers) u.node.setInput(u.index, half);

@@ -7,6 +7,7 @@
  * - `qdq`: a blocked DequantizeLinear (int4/uint4 weight, opset 21) feeding the MatMul.
  */
 import {
+  isDefaultDomain,
   GraphBuilder,
   replaceNode,
   InvalidArgumentError,
@@ -120,8 +121,7 @@ export function quantizeInt4(model: Model, options: Int4Options = {}): Int4Resul
   const result: Int4Result = { quantized: [], skipped: [] };
   for (const graph of [...model.graphs()]) {
     for (const node of graph.nodes) {
-      if (!['MatMul', 'Gemm', 'Gather'].includes(node.opType) || (node.domain !== '' && node.domain !== 'ai.onnx'))
-        continue;
+      if (!['MatMul', 'Gemm', 'Gather'].includes(node.opType) || !isDefaultDomain(node)) continue;
       const outcome = { name: node.name, opType: node.opType };
       if (isExcluded(node, options.exclude)) {
         result.skipped.push({ ...outcome, reason: 'excluded by the caller' });

@@ -5,14 +5,22 @@
  * QLinearAdd/Mul/AveragePool/GlobalAveragePool/Sigmoid/LeakyRelu/Concat). Everything else
  * stays in QDQ form, which runtimes accept side by side.
  */
-import { Node, eliminateDeadCode, replaceSubgraph, type Graph, type Model, type Value } from '@edgeml/core';
+import {
+  isDefaultDomain,
+  Node,
+  eliminateDeadCode,
+  replaceSubgraph,
+  type Graph,
+  type Model,
+  type Value,
+} from '@edgeml/core';
 
 type Operand = { q: Value; scale: Value; zp: Value | undefined };
 
 /** The integer tensor and parameters behind a DequantizeLinear output, if that is what `v` is. */
 function dequantized(v: Value | undefined): Operand | undefined {
   const p = v?.producer();
-  if (!p || p.opType !== 'DequantizeLinear' || (p.domain !== '' && p.domain !== 'ai.onnx')) return undefined;
+  if (!p || p.opType !== 'DequantizeLinear' || !isDefaultDomain(p)) return undefined;
   return { q: p.inputs[0]!, scale: p.inputs[1]!, zp: p.inputs[2] };
 }
 
@@ -75,7 +83,7 @@ export function qdqToQOperator(model: Model): QOperatorResult {
   for (const graph of [...model.graphs()]) {
     for (const node of graph.nodes) {
       const entry = TABLE[node.opType];
-      if (!entry || (node.domain !== '' && node.domain !== 'ai.onnx')) continue;
+      if (!entry || !isDefaultDomain(node)) continue;
       const ins = node.inputs.map(dequantized);
       if (ins.some((x, i) => !x && node.inputs[i])) continue;
       const q = soleQuantizer(graph, node.outputs[0]);

@@ -4,6 +4,8 @@
  * int32 at scale x_scale·w_scale. onnxruntime fuses these into QLinear kernels.
  */
 import {
+  isDefaultDomain,
+  opEntry,
   GraphBuilder,
   InvalidArgumentError,
   Tensor,
@@ -16,6 +18,7 @@ import {
   type Backend,
   type Graph,
   type Model,
+  type OpName,
 } from '@edgeml/core';
 import { calibrate, type CalibrationData, type CalibrationOptions, type TensorRange } from './calibrate.js';
 import {
@@ -56,9 +59,9 @@ export const STATIC_OPS = [
   'Pad',
   'Gather',
   'Where',
-] as const;
+] as const satisfies readonly OpName[];
 
-const WEIGHT_INPUT: Record<string, { weight: number; bias?: number; axis: (node: Node) => number }> = {
+const WEIGHT_INPUT: Partial<Record<OpName, { weight: number; bias?: number; axis: (node: Node) => number }>> = {
   Conv: { weight: 1, bias: 2, axis: () => 0 },
   // ConvTranspose weights are [Cin, Cout/group, k...]: output channels sit on axis 1, and only
   // with one group do they line up one-to-one with the bias.
@@ -156,12 +159,12 @@ export async function quantizeStatic(model: Model, options: StaticQuantizeOption
 
   const chosen: Node[] = [];
   for (const node of graph) {
-    if (!ops.has(node.opType) || (node.domain !== '' && node.domain !== 'ai.onnx')) continue;
+    if (!ops.has(node.opType) || !isDefaultDomain(node)) continue;
     if (isExcluded(node, options.exclude)) {
       result.skipped.push({ name: node.name, opType: node.opType, reason: 'excluded by the caller' });
       continue;
     }
-    const w = WEIGHT_INPUT[node.opType];
+    const w = opEntry(WEIGHT_INPUT, node);
     if (w && !(node.inputs[w.weight]?.const?.dtype === 'float32' || isFloatActivation(node.inputs[w.weight]))) {
       result.skipped.push({ name: node.name, opType: node.opType, reason: 'weight is not float32' });
       continue;
@@ -267,7 +270,7 @@ export async function quantizeStatic(model: Model, options: StaticQuantizeOption
   }
 
   for (const node of chosen) {
-    const w = WEIGHT_INPUT[node.opType];
+    const w = opEntry(WEIGHT_INPUT, node);
     const rw = new GraphBuilder(graph, node.name || node.opType);
     if (w && node.inputs[w.weight]?.const) {
       const weight = node.inputs[w.weight]!;

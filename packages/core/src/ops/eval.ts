@@ -4,6 +4,7 @@
  * inputs and returns outputs, or undefined when it cannot evaluate (unsupported attribute,
  * dtype, or a result that would not be exact).
  */
+import { opEntry, type OpName } from './op-names.js';
 import type { Node } from '../ir/node.js';
 import { Tensor, shapeSize } from '../tensor/tensor.js';
 import { type DType, dtypeFromOnnx, dtypeInfo } from '../tensor/dtype.js';
@@ -52,7 +53,7 @@ function axesOf(node: Node, input: Tensor | undefined): number[] | undefined {
 
 const toFloat32 = (v: number) => Math.fround(v);
 
-export const KERNELS: Record<string, Kernel> = {
+export const KERNELS: Partial<Record<OpName, Kernel>> = {
   Identity: (_n, [a]) => (a ? [a] : undefined),
   Add: binary((a, b) => a + b),
   Sub: binary((a, b) => a - b),
@@ -303,7 +304,6 @@ export function reshapeDims(dims: readonly number[], target: readonly number[], 
 
 /** Evaluate a node on constant inputs, or undefined if no kernel applies. */
 export function evaluateNode(node: Node, inputs: readonly (Tensor | undefined)[], opset: number): Tensor[] | undefined {
-  if (node.domain !== '' && node.domain !== 'ai.onnx') return undefined;
-  const k = KERNELS[node.opType];
+  const k = opEntry(KERNELS, node);
   return k ? k(node, inputs, opset) : undefined;
 }

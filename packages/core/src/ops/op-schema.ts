@@ -6,6 +6,7 @@
 import { InvalidArgumentError } from '../errors.js';
 import type { AttributeKind, AttributeValueMap } from '../ir/attribute.js';
 import type { Node } from '../ir/node.js';
+import { ONNX_OPS, type OpName } from './op-names.js';
 
 const conv = {
   auto_pad: 'string',
@@ -123,24 +124,38 @@ export const OP_ATTRIBUTES = {
   },
   QuantizeLinear: { axis: 'int', block_size: 'int', output_dtype: 'int', saturate: 'int' },
   DequantizeLinear: { axis: 'int', block_size: 'int' },
-} as const satisfies Record<string, Record<string, AttributeKind>>;
+} as const satisfies Partial<Record<OpName, Record<string, AttributeKind>>>;
 
-/** Every op name with a typed attribute table. */
-export type OpName = keyof typeof OP_ATTRIBUTES;
+/** An op with a typed attribute table. */
+export type TypedOpName = keyof typeof OP_ATTRIBUTES;
 
 /** The attributes of an op, typed from the table (all optional: ONNX gives defaults). */
-export type OpAttributes<O extends OpName> = {
+export type OpAttributes<O extends TypedOpName> = {
   -readonly [A in keyof (typeof OP_ATTRIBUTES)[O]]?: (typeof OP_ATTRIBUTES)[O][A] extends AttributeKind
     ? AttributeValueMap[(typeof OP_ATTRIBUTES)[O][A]]
     : never;
 };
 
 /** Op names as constants, so call sites cannot misspell them. */
-export const Op = Object.fromEntries(Object.keys(OP_ATTRIBUTES).map((k) => [k, k])) as { readonly [K in OpName]: K };
+export const Op = Object.fromEntries(ONNX_OPS.map((k) => [k, k])) as { readonly [K in OpName]: K };
 
-/** True when `node` is the default-domain op `op` (narrowing helper). */
+/**
+ * True for the default ONNX domain, which models spell '' or 'ai.onnx': the one place that
+ * knows both spellings.
+ *
+ * @example
+ * ```ts
+ * if (!isDefaultDomain(node)) continue; // com.microsoft and custom ops are not ours to rewrite
+ * ```
+ */
+export function isDefaultDomain(nodeOrDomain: Pick<Node, 'domain'> | string): boolean {
+  const domain = typeof nodeOrDomain === 'string' ? nodeOrDomain : nodeOrDomain.domain;
+  return domain === '' || domain === 'ai.onnx';
+}
+
+/** True when `node` is the default-domain op `op`. */
 export function isOp<O extends OpName>(node: Node, op: O): boolean {
-  return node.opType === op && (node.domain === '' || node.domain === 'ai.onnx');
+  return node.opType === op && isDefaultDomain(node);
 }
 
 /**
@@ -152,7 +167,7 @@ export function isOp<O extends OpName>(node: Node, op: O): boolean {
  * const { strides = [1, 1], group = 1 } = opAttributes(node, 'Conv');
  * ```
  */
-export function opAttributes<O extends OpName>(node: Node, op: O): OpAttributes<O> {
+export function opAttributes<O extends TypedOpName>(node: Node, op: O): OpAttributes<O> {
   const table = OP_ATTRIBUTES[op] as Record<string, AttributeKind>;
   const out: Record<string, unknown> = {};
   for (const [name, a] of node.attributes) {

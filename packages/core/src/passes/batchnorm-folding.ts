@@ -1,3 +1,4 @@
+import { isDefaultDomain } from '../ops/op-schema.js';
 import type { Graph } from '../ir/graph.js';
 import type { Node } from '../ir/node.js';
 import type { Value } from '../ir/value.js';
@@ -107,7 +108,7 @@ export function foldBatchNorms(graph: Graph): number {
       !prod ||
       prod.graph !== graph ||
       !['Conv', 'ConvTranspose', 'Gemm'].includes(prod.opType) ||
-      prod.domain !== ''
+      !isDefaultDomain(prod)
     )
       continue;
     if (x.uses().length !== 1 || graph.outputs.includes(x)) continue;

@@ -1,3 +1,4 @@
+import { isDefaultDomain } from '../ops/op-schema.js';
 import type { Graph } from '../ir/graph.js';
 import { Value } from '../ir/value.js';
 import { Node } from '../ir/node.js';
@@ -27,7 +28,7 @@ export function foldConstants(graph: Graph, opset: number, options: ConstantFold
   const maxElements = options.maxElements ?? 1 << 20;
   let folded = 0;
   for (const n of graph) {
-    if (n.opType === 'If' && (n.domain === '' || n.domain === 'ai.onnx') && inlineConstantIf(graph, n)) {
+    if (n.opType === 'If' && isDefaultDomain(n) && inlineConstantIf(graph, n)) {
       folded++;
       continue;
     }
@@ -37,7 +38,7 @@ export function foldConstants(graph: Graph, opset: number, options: ConstantFold
       continue;
     }
     let results: Tensor[] | undefined;
-    if (n.opType === 'Shape' && (n.domain === '' || n.domain === 'ai.onnx')) {
+    if (n.opType === 'Shape' && isDefaultDomain(n)) {
       const s = n.inputs[0]?.shape;
       if (isStatic(s)) results = [shapeTensor(n, s)];
     } else {

@@ -1,10 +1,11 @@
+import { isDefaultDomain } from '../ops/op-schema.js';
 import type { Graph } from '../ir/graph.js';
 import type { Node } from '../ir/node.js';
 import type { Pass } from './pass.js';
 
 /** Identity, and Dropout in inference form (no training_mode, mask unused), pass values through. */
 function passThroughInput(n: Node): boolean {
-  if (n.domain !== '' && n.domain !== 'ai.onnx') return false;
+  if (!isDefaultDomain(n)) return false;
   if (n.opType === 'Identity') return n.inputs.length === 1 && !!n.inputs[0];
   if (n.opType === 'Dropout') {
     const training = n.inputs[2];

@@ -3,6 +3,8 @@
  * from PyTorch need: values computed from shapes (Shape → Gather → Concat → Reshape) are
  * evaluated with the constant kernels, so the Reshape after them gets a real shape.
  */
+import { opEntry } from '../ops/op-names.js';
+import { isDefaultDomain } from '../ops/op-schema.js';
 import type { Graph } from '../ir/graph.js';
 import type { Model } from '../ir/model.js';
 import type { Value } from '../ir/value.js';
@@ -97,12 +99,7 @@ export function inferGraphShapes(
       result.unsupported.push(...r.unsupported);
       result.errors.push(...r.errors);
     }
-    const rule =
-      node.domain === '' || node.domain === 'ai.onnx'
-        ? node.opType === 'If'
-          ? ifRule
-          : RULES[node.opType]
-        : undefined;
+    const rule = isDefaultDomain(node) && node.opType === 'If' ? ifRule : opEntry(RULES, node);
     if (!rule) {
       result.unsupported.push({ node: node.name, opType: node.opType, domain: node.domain });
       continue;
@@ -132,7 +129,7 @@ export function inferGraphShapes(
       } else if (out.type?.kind !== 'tensor') out.type = merged;
     });
     // Data propagation: evaluate small constant subexpressions, and Shape of static shapes.
-    if (node.opType === 'Shape' && (node.domain === '' || node.domain === 'ai.onnx')) {
+    if (node.opType === 'Shape' && isDefaultDomain(node)) {
       const s = types[0]?.shape;
       if (isStatic(s)) known.set(node.outputs[0], shapeTensor(node, s));
       continue;

@@ -3,6 +3,7 @@
  * values and returns output types; it never throws for "unknown", only for shapes that
  * cannot work together (ShapeError).
  */
+import type { OpName } from '../ops/op-names.js';
 import type { Node } from '../ir/node.js';
 import type { Dim, TensorType } from '../ir/types.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -165,7 +166,7 @@ function rnn(x: RuleInput): (TensorType | undefined)[] {
   return [T(X?.dtype, Y), T(X?.dtype, Yh), T(X?.dtype, Yh)];
 }
 
-export const RULES: Record<string, Rule> = {
+export const RULES: Partial<Record<OpName, Rule>> = {
   Conv: (x) => convLike(x, false),
   ConvTranspose: (x) => convLike(x, true),
   MaxPool: (x) => convLike(x, false),
