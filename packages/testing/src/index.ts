@@ -3,12 +3,7 @@
  * test data, and tolerance checks.
  * @module
  */
-export {
-  describeBackendConformance,
-  conformanceCases,
-  ONNXRUNTIME_KNOWN_DISAGREEMENTS,
-  type ConformanceOptions,
-} from './conformance.js';
+export { describeBackendConformance, conformanceCases, type ConformanceOptions } from './conformance.js';
 export { runBackendCase, type CaseOutcome } from './backend-case.js';
 export { listCases, TESTDATA_ROOT, SUITES, type TestCase } from './testdata.js';
 export { mismatch, RTOL, ATOL } from './tolerance.js';
