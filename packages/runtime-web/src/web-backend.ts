@@ -73,7 +73,7 @@ function outOfMemoryError(e: unknown): BackendError | undefined {
   const message = (e as Error).message ?? String(e);
   if (!/OOM|out of memory|Array buffer allocation failed|memory access out of bounds/i.test(message)) return undefined;
   return new BackendError(
-    `onnxruntime-web ran out of WebAssembly memory (4 GiB at most, holding the model bytes and its weights): ${message}. Use onnxruntime-node, or make the model smaller (edgeml quantize --mode int4 or fp16)`,
+    `onnxruntime-web ran out of WebAssembly memory: ${message}. Its heap cannot grow past 4 GiB and holds the weights of every open session besides this model's bytes; dispose sessions no longer in use, or run this model on a native runtime such as onnxruntime-node`,
     { backend: NAME, cause: e },
   );
 }
