@@ -2,7 +2,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InvalidArgumentError, type Model } from '@edgeml/core';
 import { loadModel, saveModel, writeFileAtomic } from '@edgeml/core/node';
-import { NodeBackend } from '@edgeml/runtime-node';
 import {
   checkTarget,
   quantize,
@@ -10,7 +9,7 @@ import {
   type QuantizeResult,
   type TargetCheckResult,
 } from '@edgeml/quantize';
-import { cliBackend } from '../backends.js';
+import { resolveCliBackend } from '../backends.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../cli-error.js';
 import { loadCalibrationDir } from '../calibration-dir.js';
@@ -118,7 +117,7 @@ export async function runQuantize(values: Record<string, unknown>, input: string
           'quantize',
         );
   const model: Model = await loadModel(input);
-  const backend = new NodeBackend();
+  const backend = await resolveCliBackend('node');
   const calibration = str(values.calibration) ? loadCalibration(str(values.calibration)!, model, values) : undefined;
   if (mode === 'static' && !calibration)
     throw new UsageError('--mode static needs --calibration <folder of .npy samples>', 'quantize');
@@ -213,7 +212,7 @@ export async function runQuantize(values: Record<string, unknown>, input: string
     report.budgetMet = result.budgetMet;
   }
   // Target check: the result must load in the runtime that will serve it.
-  const check = await checkTarget(result.model, target === 'wasm' ? cliBackend('web-wasm').backend : backend);
+  const check = await checkTarget(result.model, target === 'wasm' ? await resolveCliBackend('web-wasm') : backend);
   report.target = check;
   if (!check.loads && !values.force) {
     const ops = check.unsupportedOps.map(
