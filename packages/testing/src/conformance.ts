@@ -91,6 +91,12 @@ export function conformanceCases(): TestCase[] {
  * ```
  */
 export function describeBackendConformance(name: string, options: ConformanceOptions): void {
+  describeContract(name, options);
+  describeTestData(name, options);
+}
+
+/** The contract on models whose answers are known exactly. */
+function describeContract(name: string, options: ConformanceOptions): void {
   describe(`${name}: backend contract`, () => {
     const a = Tensor.from('float32', [2, 3], [1, 2, 3, 4, 5, 6]);
     const b = Tensor.from('float32', [2, 3], [0.5, -1, 2, 0, 10, -3]);
@@ -174,7 +180,10 @@ export function describeBackendConformance(name: string, options: ConformanceOpt
         await s.dispose();
       });
   });
+}
 
+/** A few hundred ONNX backend test cases against their expected outputs. */
+function describeTestData(name: string, options: ConformanceOptions): void {
   describe(`${name}: ONNX backend test data`, () => {
     it('runs a few hundred cases within the ONNX tolerances; every disagreement is declared with its reason', async () => {
       const backend = await options.backend();
