@@ -70,16 +70,6 @@ export {
   type ValueInfo,
 } from './backend/contract.js';
 export {
-  OrtSessionAdapter,
-  missingKernelError,
-  ortTensorConverter,
-  tensorFromOrt,
-  ORT_JS_TYPES,
-  type OrtTensorLike,
-  type OrtSessionLike,
-  type OrtValueMetadataLike,
-} from './backend/ort-adapter.js';
-export {
   BackendRegistry,
   backendRegistry,
   registerBackend,

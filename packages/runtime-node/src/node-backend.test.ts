@@ -74,6 +74,11 @@ describe('NodeBackend on Silero VAD', () => {
     const backend = new NodeBackend();
     const session = await backend.createSession(SILERO, { executionProviders: ['cuda', 'tensorrt', 'cpu'] });
     expect(session.executionProviders).toEqual(['cpu']);
+    const notInBuild = expect.stringMatching(/^not available in this build \(available: cpu/) as string;
+    expect(session.skippedExecutionProviders).toEqual([
+      { name: 'cuda', reason: notInBuild },
+      { name: 'tensorrt', reason: notInBuild },
+    ]);
     expect(availableExecutionProviders()).toContain('cpu');
     await session.dispose();
   });

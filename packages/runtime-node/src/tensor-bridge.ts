@@ -1,10 +1,11 @@
 import * as ort from 'onnxruntime-node';
-import { ortTensorConverter, tensorFromOrt, type Tensor } from '@edgeml/core';
+import { ortTensorConverter, tensorFromOrt } from '@edgeml/runtime-ort';
+import type { Tensor } from '@edgeml/core';
 
 /** core Tensor → ort.Tensor, sharing the typed array (no copy; one wrapper per Tensor). */
 export const toOrtTensor: (t: Tensor, inputName: string) => ort.Tensor = ortTensorConverter(
   'onnxruntime-node',
-  (type, data, dims) => new ort.Tensor(type as ort.Tensor.Type, data as never, dims),
+  ort.Tensor,
 );
 
 /** ort.Tensor → core Tensor, keeping ORT's typed array (no copy). */

@@ -5,7 +5,7 @@ export const isNode = typeof process !== 'undefined' && !!process.versions?.node
 
 function tooLarge(what: string, bytes: number, limit: number): BackendError {
   return new BackendError(
-    `${what} is ${(bytes / 2 ** 30).toFixed(2)} GiB; onnxruntime-web takes at most ${(limit / 2 ** 30).toFixed(2)} GiB (protobuf's 2 GiB limit, and a 4 GiB WebAssembly heap that holds the model bytes and its weights). Run it on onnxruntime-node, or make it smaller (edgeml quantize --mode int4 or fp16)`,
+    `${what} is ${(bytes / 2 ** 30).toFixed(2)} GiB; onnxruntime-web takes at most ${(limit / 2 ** 30).toFixed(2)} GiB (protobuf's 2 GiB limit, and a 4 GiB WebAssembly heap that holds the model bytes and its weights). Run it on a native runtime such as onnxruntime-node, which reads larger models with external data`,
     { backend: 'onnxruntime-web' },
   );
 }

@@ -4,15 +4,18 @@ import {
   Graph,
   InvalidArgumentError,
   Model,
-  OrtSessionAdapter,
   encodeModel,
-  missingKernelError,
   tensorType,
   type Backend,
-  type OrtSessionLike,
   type Session,
   type SessionOptions,
 } from '@edgeml/core';
+import {
+  OrtSessionAdapter,
+  createSessionWithFallback,
+  missingKernelError,
+  ortSessionOptions,
+} from '@edgeml/runtime-ort';
 import { toWebTensor } from './tensor-bridge.js';
 import { isNode, readModelSource } from './model-source.js';
 
@@ -70,7 +73,7 @@ function outOfMemoryError(e: unknown): BackendError | undefined {
   const message = (e as Error).message ?? String(e);
   if (!/OOM|out of memory|Array buffer allocation failed|memory access out of bounds/i.test(message)) return undefined;
   return new BackendError(
-    `onnxruntime-web ran out of WebAssembly memory (4 GiB at most, holding the model bytes and its weights): ${message}. Use onnxruntime-node, or make the model smaller (edgeml quantize --mode int4 or fp16)`,
+    `onnxruntime-web ran out of WebAssembly memory: ${message}. Its heap cannot grow past 4 GiB and holds the weights of every open session besides this model's bytes; dispose sessions no longer in use, or run this model on a native runtime such as onnxruntime-node`,
     { backend: NAME, cause: e },
   );
 }
@@ -131,51 +134,29 @@ export class WebBackend implements Backend {
   }
 
   async createSession(model: Model | Uint8Array | string, options: SessionOptions = {}): Promise<Session> {
+    const ortOptions = ortSessionOptions(options);
     if (!startedWith) await this.init();
     const bytes = await readModelSource(model, MAX_WEB_MODEL_BYTES);
     const ir = model instanceof Model ? model : undefined;
-    const wanted = options.executionProviders?.length
-      ? options.executionProviders
-      : this.options.executionProviders?.length
-        ? this.options.executionProviders
-        : ['wasm'];
-    const candidates = [...wanted.filter((ep) => ep !== 'wasm'), 'wasm'];
     const available = availableWebExecutionProviders();
-    const failures: { name: string; reason: string }[] = [];
-    const sessionOptions: ort.InferenceSession.SessionOptions = { logSeverityLevel: 4 };
-    if (options.intraOpThreads) sessionOptions.intraOpNumThreads = options.intraOpThreads;
-    if (options.graphOptimizationLevel) sessionOptions.graphOptimizationLevel = options.graphOptimizationLevel;
-    Object.assign(sessionOptions, options.extra);
-    for (const ep of candidates) {
-      if (!available.includes(ep)) {
-        failures.push({ name: ep, reason: `this platform does not offer it (available: ${available.join(', ')})` });
-        continue;
-      }
-      try {
-        const session = new WebSession(
-          await ort.InferenceSession.create(bytes, { ...sessionOptions, executionProviders: [ep] }),
-          [ep],
-          ir,
-        );
-        session.skippedExecutionProviders = [...failures];
-        return session;
-      } catch (e) {
-        const failure = missingKernelError(e, NAME, ir ?? bytes) ?? outOfMemoryError(e) ?? (e as Error);
-        // A model the wasm kernels cannot run fails the same on every provider: say what, not where.
-        if (ep === 'wasm' && failure !== e) throw failure;
-        failures.push({ name: ep, reason: failure.message });
-      }
-    }
-    const what = typeof model === 'string' ? `'${model}'` : 'the model';
-    throw new BackendError(
-      `onnxruntime-web could not create a session for ${what}:\n  ${failures.map((f) => `${f.name}: ${f.reason}`).join('\n  ')}`,
-      { backend: NAME },
-    );
-  }
-}
-
-class WebSession extends OrtSessionAdapter<ort.Tensor> {
-  constructor(session: ort.InferenceSession, executionProviders: string[], model: Model | undefined) {
-    super(session as unknown as OrtSessionLike<ort.Tensor>, NAME, toWebTensor, executionProviders, model);
+    const { session, executionProviders, skippedExecutionProviders } = await createSessionWithFallback({
+      backend: NAME,
+      model,
+      requested: options.executionProviders?.length ? options.executionProviders : this.options.executionProviders,
+      available,
+      unavailableReason: `this platform does not offer it (available: ${available.join(', ')})`,
+      lastResort: 'wasm',
+      // One provider per attempt: onnxruntime places what a provider cannot run on its CPU kernels anyway.
+      chain: false,
+      create: (providers) => ort.InferenceSession.create(bytes, { ...ortOptions, executionProviders: providers }),
+      explainFailure: (e) => missingKernelError(e, NAME, ir ?? bytes) ?? outOfMemoryError(e),
+    });
+    return new OrtSessionAdapter(session, {
+      backend: NAME,
+      toRuntime: toWebTensor,
+      executionProviders,
+      skippedExecutionProviders,
+      model: ir,
+    });
   }
 }

@@ -3,12 +3,7 @@
  * test data (tolerance checks live in @edgeml/core's fidelity module).
  * @module
  */
-export {
-  describeBackendConformance,
-  conformanceCases,
-  ONNXRUNTIME_KNOWN_DISAGREEMENTS,
-  type ConformanceOptions,
-} from './conformance.js';
+export { describeBackendConformance, conformanceCases, type ConformanceOptions } from './conformance.js';
 export { runBackendCase, type CaseOutcome } from './backend-case.js';
 export { listCases, TESTDATA_ROOT, SUITES, type TestCase } from './testdata.js';
 export { addMulModel, identityModel } from './contract-models.js';

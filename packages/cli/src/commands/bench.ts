@@ -171,7 +171,10 @@ Example:
       }),
     );
     const threads = positiveInt(values.threads, 'threads', 0);
-    const { backend, isolation } = cliBackend(typeof values.backend === 'string' ? values.backend : 'node', threads);
+    const { backend, isolation } = await cliBackend(
+      typeof values.backend === 'string' ? values.backend : 'node',
+      threads,
+    );
     const common = {
       backend,
       runs,

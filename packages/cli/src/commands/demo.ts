@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
-import { Tensor, type Model } from '@edgeml/core';
+import { Tensor, type Backend, type Model } from '@edgeml/core';
 import { loadModel } from '@edgeml/core/node';
-import { NodeBackend } from '@edgeml/runtime-node';
 import { quantize, type QuantizeOptions } from '@edgeml/quantize';
 import { compare } from '@edgeml/benchmark';
+import { resolveCliBackend } from '../backends.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../cli-error.js';
 import { defaultModelPath } from '../default-model.js';
@@ -44,11 +44,7 @@ function windows(n: number): Record<string, Tensor>[] {
   }));
 }
 
-async function speechProbabilities(
-  backend: NodeBackend,
-  model: Model,
-  feeds: Record<string, Tensor>[],
-): Promise<number[]> {
+async function speechProbabilities(backend: Backend, model: Model, feeds: Record<string, Tensor>[]): Promise<number[]> {
   const session = await backend.createSession(model, { intraOpThreads: 1 });
   const probs: number[] = [];
   for (const f of feeds) probs.push((await session.run(f)).output.toFloat64()[0]);
@@ -60,7 +56,7 @@ async function speechProbabilities(
 export async function runDemo(runs = 200): Promise<DemoRow[]> {
   const file = defaultModelPath();
   const float = await loadModel(file);
-  const backend = new NodeBackend();
+  const backend = await resolveCliBackend('node');
   const feeds = windows(24);
   const variants: [string, QuantizeOptions][] = [
     ['fp16 weights and compute', { mode: 'fp16', backend, evaluationData: feeds }],

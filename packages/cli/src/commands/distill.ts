@@ -1,7 +1,6 @@
 import * as fs from 'node:fs';
 import { InvalidArgumentError } from '@edgeml/core';
 import { loadModel, saveModel } from '@edgeml/core/node';
-import { NodeBackend } from '@edgeml/runtime-node';
 import {
   DistillationTrainer,
   TensorDataset,
@@ -14,6 +13,7 @@ import {
   type ImagePreprocess,
 } from '@edgeml/distill';
 import type { Model } from '@edgeml/core';
+import { resolveCliBackend } from '../backends.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../cli-error.js';
 import { forModel } from '../model-data.js';
@@ -164,7 +164,7 @@ Example:
     );
     const train = forModel(raw.train, studentModel);
     const test = raw.test ? forModel(raw.test, studentModel) : undefined;
-    const backend = new NodeBackend();
+    const backend = await resolveCliBackend('node');
     const teacher = await backend.createSession(teacherFile);
     const report: DistillReport = {
       teacher: teacherFile,

@@ -4,8 +4,8 @@ import { InvalidArgumentError, compressedSize, modelFigures, type Model } from '
 import { loadModel, saveModel } from '@edgeml/core/node';
 import { TrainableModel, fineTune, loadMnist } from '@edgeml/distill';
 import { compare } from '@edgeml/benchmark';
-import { NodeBackend } from '@edgeml/runtime-node';
 import { pruneChannels, pruneMagnitude, pruneNM, type Criterion } from '@edgeml/prune';
+import { resolveCliBackend } from '../backends.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../cli-error.js';
 import { forModel } from '../model-data.js';
@@ -176,7 +176,7 @@ Example:
     if (values.bench) {
       // Random inputs shaped from the model; dynamic dimensions run at 1.
       const { results } = await compare([{ model: input }, { model: output }], {
-        backend: new NodeBackend(),
+        backend: await resolveCliBackend('node'),
         runs: 200,
         warmup: 20,
         threads: 1,

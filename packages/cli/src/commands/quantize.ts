@@ -2,9 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InvalidArgumentError, type Model } from '@edgeml/core';
 import { loadModel, saveModel, writeFileAtomic } from '@edgeml/core/node';
-import { NodeBackend } from '@edgeml/runtime-node';
 import { quantize, type QuantizeOptions, type QuantizeResult, type TargetCheckResult } from '@edgeml/quantize';
-import { cliBackend } from '../backends.js';
+import { resolveCliBackend } from '../backends.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../cli-error.js';
 import { loadCalibrationDir } from '../calibration-dir.js';
@@ -112,7 +111,7 @@ export async function runQuantize(values: Record<string, unknown>, input: string
           'quantize',
         );
   const model: Model = await loadModel(input);
-  const backend = new NodeBackend();
+  const backend = await resolveCliBackend('node');
   const calibration = str(values.calibration) ? loadCalibration(str(values.calibration)!, model, values) : undefined;
   if (mode === 'static' && !calibration)
     throw new UsageError('--mode static needs --calibration <folder of .npy samples>', 'quantize');
@@ -121,7 +120,7 @@ export async function runQuantize(values: Record<string, unknown>, input: string
     exclude,
     backend,
     evaluationData: calibration,
-    target: target === 'wasm' ? cliBackend('web-wasm').backend : backend,
+    target: target === 'wasm' ? await resolveCliBackend('web-wasm') : backend,
   };
   // Progress only on a terminal, and only on stderr (stdout may be --json).
   const onProgress =

@@ -16,7 +16,10 @@ export interface SessionOptions {
   interOpThreads?: number;
   /** Graph optimization level applied by the runtime. */
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
-  /** Execution providers in order of preference; unavailable ones are skipped, 'cpu' is the last resort. */
+  /**
+   * Execution providers in order of preference; unavailable ones are skipped and the backend's
+   * default provider is the last resort. Backends without providers ignore this.
+   */
   executionProviders?: string[];
   /** Collect a profile; `Session.endProfiling()` returns the profile file. */
   profiling?: boolean | { filePrefix?: string };
@@ -46,13 +49,13 @@ export interface Session {
 }
 
 /**
- * A runtime that can execute models. Implementations: @edgeml/runtime-node,
- * @edgeml/runtime-web. Transformations that must run a model take a Backend argument
- * rather than importing a runtime.
+ * A runtime that can execute models. Each runtime package implements it; transformations that
+ * must run a model take a Backend argument rather than importing a runtime, and one conformance
+ * suite checks every implementation.
  */
 export interface Backend {
   readonly name: string;
-  /** Version of the underlying runtime (e.g. onnxruntime's), for reports. */
+  /** Version of the underlying runtime (not of EdgeML), for reports. */
   readonly version?: string;
   init(): Promise<void>;
   createSession(model: Model | Uint8Array | string, options?: SessionOptions): Promise<Session>;

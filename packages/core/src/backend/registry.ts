@@ -14,13 +14,15 @@ interface Entry {
 
 /**
  * Backends by name with priorities, created and initialised lazily. The one registry in
- * EdgeML holding global state, by design (as in onnxruntime-common and tfjs).
+ * EdgeML holding global state, by design (runtime registries in the JavaScript ML libraries,
+ * tfjs's among them, work this way). Registration is explicit: no package registers on import.
  *
  * @example
  * ```ts
- * registerBackend('onnxruntime-node', () => new NodeBackend(), 100);
- * const backend = await resolveBackend();              // highest priority that initialises
- * const web = await resolveBackend(['onnxruntime-web', 'onnxruntime-node']); // preference order
+ * registerBackend('native', () => new NativeBackend(), 100); // any Backend implementation
+ * registerBackend('wasm', () => new WasmBackend(), 50);
+ * const backend = await resolveBackend();                    // highest priority that initialises
+ * const wasm = await resolveBackend(['wasm', 'native']);     // preference order
  * ```
  */
 export class BackendRegistry {
@@ -62,7 +64,7 @@ export class BackendRegistry {
       throw new BackendError(
         this.entries.size
           ? 'no backend requested (empty preference list)'
-          : 'no backend is registered; register one, e.g. registerBackend("onnxruntime-node", () => new NodeBackend()) from @edgeml/runtime-node',
+          : 'no backend is registered; register one first with registerBackend(name, () => backend) (each EdgeML runtime package exports a Backend to register)',
       );
     const failures: string[] = [];
     for (const name of wanted) {

@@ -39,6 +39,21 @@ function binary(fn: (a: number, b: number) => number, opts: { out?: DType; intDi
   };
 }
 
+/** ONNX's variadic elementwise ops (Max, Min) fold their inputs pairwise, broadcasting as they go. */
+function variadic(pairwise: Kernel): Kernel {
+  return (node, inputs, opset) => {
+    const [first, ...rest] = inputs;
+    if (!first || !isNumeric(first)) return undefined;
+    let acc = first;
+    for (const next of rest) {
+      const folded = pairwise(node, [acc, next], opset)?.[0];
+      if (!folded) return undefined;
+      acc = folded;
+    }
+    return [acc];
+  };
+}
+
 function unary(fn: (a: number) => number): Kernel {
   return (_node, [a]) => {
     if (!a || !isNumeric(a)) return undefined;
@@ -62,8 +77,8 @@ export const KERNELS: Partial<Record<OpName, Kernel>> = {
   Equal: binary((a, b) => (a === b ? 1 : 0), { out: 'bool' }),
   Less: binary((a, b) => (a < b ? 1 : 0), { out: 'bool' }),
   Greater: binary((a, b) => (a > b ? 1 : 0), { out: 'bool' }),
-  Max: binary((a, b) => Math.max(a, b)),
-  Min: binary((a, b) => Math.min(a, b)),
+  Max: variadic(binary((a, b) => Math.max(a, b))),
+  Min: variadic(binary((a, b) => Math.min(a, b))),
   Neg: unary((a) => -a),
   Abs: unary(Math.abs),
   Sqrt: unary(Math.sqrt),
@@ -116,7 +131,15 @@ export const KERNELS: Partial<Record<OpName, Kernel>> = {
   },
   Flatten: (node, [a]) => {
     if (!a) return undefined;
-    const axis = normAxis(node.attr('axis', 'int', 1), a.dims.length + 1);
+    // axis lies in [-rank, rank]: a negative one counts from the rank, not from rank + 1.
+    const rank = a.dims.length;
+    const given = node.attr('axis', 'int', 1);
+    const axis = given < 0 ? given + rank : given;
+    if (axis < 0 || axis > rank)
+      throw new ShapeError(
+        `node '${node.name || 'Flatten'}': axis ${given} is out of range for rank ${rank}`,
+        node.name,
+      );
     return [a.reshape([shapeSize(a.dims.slice(0, axis)), shapeSize(a.dims.slice(axis))])];
   },
 
