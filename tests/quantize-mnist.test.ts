@@ -62,7 +62,7 @@ describe('MNIST CNN trained here, quantized', () => {
         calibrationData: calibration(),
         backend,
         evaluationData: calibration(),
-      } as Parameters<typeof quantize>[1]);
+      });
       const bytes = encodeModel(r.model);
       const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'edgeml-mnist-')), 'q.onnx');
       fs.writeFileSync(file, bytes);

@@ -98,6 +98,7 @@ export {
   type PassManagerOptions,
   type PassManagerResult,
 } from './passes/pass.js';
+export { SchemeRegistry, type Scheme } from './passes/scheme.js';
 export { deadCodeElimination, eliminateDeadCode } from './passes/dead-code.js';
 export { identityElimination, eliminateIdentities } from './passes/identity.js';
 export { constantFolding, foldConstants, type ConstantFoldingOptions } from './passes/constant-folding.js';

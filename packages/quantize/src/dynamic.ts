@@ -51,6 +51,24 @@ export interface DynamicQuantizeResult {
 const DEFAULT_OPS = ['MatMul', 'Gemm', 'Gather', 'LSTM', 'GRU'] as const satisfies readonly OpName[];
 const FLOAT_WEIGHT = (v: Value | undefined): v is Value => !!v?.const && v.const.dtype === 'float32' && !v.isGraphInput;
 
+const DYNAMIC_OPS: readonly OpName[] = ['MatMul', 'Gemm', 'Conv', 'Gather', 'LSTM', 'GRU'];
+
+/** Option checks that need no model: weight type and op types. */
+export function validateDynamicOptions(options: DynamicQuantizeOptions): void {
+  const weightType = options.weightType ?? 'int8';
+  if (weightType !== 'int8' && weightType !== 'uint8')
+    throw new InvalidArgumentError(
+      `weightType must be int8 or uint8 for dynamic quantization, got '${weightType}'`,
+      'weightType',
+    );
+  for (const op of options.opTypes ?? [])
+    if (!DYNAMIC_OPS.includes(op))
+      throw new InvalidArgumentError(
+        `opTypes for dynamic quantization take ${DYNAMIC_OPS.join(', ')}; got '${op as string}'`,
+        'opTypes',
+      );
+}
+
 /**
  * Quantize a model dynamically, in place, in every graph (subgraphs included).
  *
@@ -68,12 +86,8 @@ export function quantizeDynamic(model: Model, options: DynamicQuantizeOptions = 
       opset,
       `dynamic quantization needs ONNX opset 11 or later (DynamicQuantizeLinear); this model imports opset ${opset}. Convert it to a newer opset first.`,
     );
+  validateDynamicOptions(options);
   const weightType = options.weightType ?? 'int8';
-  if (weightType !== 'int8' && weightType !== 'uint8')
-    throw new InvalidArgumentError(
-      `weightType must be int8 or uint8 for dynamic quantization, got '${weightType}'`,
-      'weightType',
-    );
   const ops = new Set<string>(options.opTypes ?? DEFAULT_OPS);
   const result: DynamicQuantizeResult = { quantized: [], skipped: [] };
   for (const graph of [...model.graphs()]) {

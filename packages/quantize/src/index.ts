@@ -34,12 +34,17 @@ export {
 } from './calibrate.js';
 export { convertToFloat16, DEFAULT_FP16_BLOCK_LIST, type Float16Options, type Float16Result } from './float16.js';
 export { quantizeInt4, quantizeBlocks, type Int4Options, type Int4Result } from './int4.js';
+export { compareOutputs } from './evaluate.js';
+export { quantizationSchemes, quantizationPass, type QuantizationScheme, type QuantizationRecord } from './schemes.js';
+export { validateDynamicOptions } from './dynamic.js';
+export { validateStaticOptions } from './static-qdq.js';
+export { validateInt4Options } from './int4.js';
 export {
   quantize,
-  compareOutputs,
   type QuantizeOptions,
   type QuantizeResult,
   type QuantizeMode,
+  type StaticModeOptions,
   type OutputError,
   type QuantizeCommonOptions,
   type AccuracyBudget,

@@ -83,19 +83,14 @@ export function quantizeBlocks(w: Float32Array, K: number, N: number, blockSize:
   return { codes, scales, zeroPoints, blocks, kPad };
 }
 
-/**
- * Quantize MatMul/Gemm weights to 4 bits, in place, in every graph.
- *
- * @example
- * ```ts
- * quantizeInt4(model, { blockSize: 32, format: 'matmulnbits' });
- * ```
- */
-export function quantizeInt4(model: Model, options: Int4Options = {}): Int4Result {
+/** Option checks that need no model: block size, algorithm and format. */
+export function validateInt4Options(options: Int4Options): void {
   const blockSize = options.blockSize ?? 32;
   if (!Number.isInteger(Math.log2(blockSize)) || blockSize < 16)
     throw new InvalidArgumentError(`blockSize must be a power of two of at least 16, got ${blockSize}`, 'blockSize');
   const format = options.format ?? 'matmulnbits';
+  if (format !== 'matmulnbits' && format !== 'qdq')
+    throw new InvalidArgumentError(`format must be 'matmulnbits' or 'qdq', got '${format as string}'`, 'format');
   const algorithm = options.algorithm ?? 'rtn';
   if (algorithm !== 'rtn' && algorithm !== 'hqq')
     throw new InvalidArgumentError(`algorithm must be 'rtn' or 'hqq', got '${algorithm}'`, 'algorithm');
@@ -109,6 +104,21 @@ export function quantizeInt4(model: Model, options: Int4Options = {}): Int4Resul
       'HQQ fits a zero point per block: it is asymmetric by nature (leave symmetric unset)',
       'symmetric',
     );
+}
+
+/**
+ * Quantize MatMul/Gemm weights to 4 bits, in place, in every graph.
+ *
+ * @example
+ * ```ts
+ * quantizeInt4(model, { blockSize: 32, format: 'matmulnbits' });
+ * ```
+ */
+export function quantizeInt4(model: Model, options: Int4Options = {}): Int4Result {
+  validateInt4Options(options);
+  const blockSize = options.blockSize ?? 32;
+  const format = options.format ?? 'matmulnbits';
+  const algorithm = options.algorithm ?? 'rtn';
   const symmetric = algorithm === 'hqq' ? false : (options.symmetric ?? true);
   if (format === 'qdq' && (model.opset() ?? 0) < 21)
     throw new UnsupportedOpError(

@@ -121,6 +121,38 @@ export interface StaticQuantizeResult {
 const isFloatActivation = (v: Value | undefined): v is Value =>
   !!v && !v.const && (v.dtype === undefined || v.dtype === 'float32');
 
+/** Option checks that need no model: data, backend, types and form. */
+export function validateStaticOptions(options: StaticQuantizeOptions): void {
+  const data = options.calibrationData as unknown as Record<symbol, unknown> | undefined;
+  if (!data || (typeof data[Symbol.iterator] !== 'function' && typeof data[Symbol.asyncIterator] !== 'function'))
+    throw new InvalidArgumentError(
+      'static quantization needs calibrationData: an iterable or async iterable of { inputName: Tensor } samples',
+      'calibrationData',
+    );
+  if (!options.backend)
+    throw new InvalidArgumentError(
+      'static quantization runs the model to calibrate it: pass a backend (e.g. one resolved from the backend registry)',
+      'backend',
+    );
+  if (options.activationType !== undefined && !ACTIVATION_TYPES.includes(options.activationType))
+    throw new InvalidArgumentError(
+      `activationType must be ${ACTIVATION_TYPES.join(', ')}; got '${options.activationType as string}'`,
+      'activationType',
+    );
+  if (options.weightType !== undefined && !WEIGHT_TYPES.includes(options.weightType))
+    throw new InvalidArgumentError(
+      `weightType must be ${WEIGHT_TYPES.join(', ')}; got '${options.weightType as string}'`,
+      'weightType',
+    );
+  if (options.format !== undefined && options.format !== 'qdq' && options.format !== 'qoperator')
+    throw new InvalidArgumentError(`format must be qdq or qoperator, got '${options.format as string}'`, 'format');
+  if (Object.keys(options.typeOverrides ?? {}).length && options.format === 'qoperator')
+    throw new InvalidArgumentError(
+      'typeOverrides work in QDQ form only: QOperator kernels take one quantized type throughout',
+      'typeOverrides',
+    );
+}
+
 /**
  * Quantize the main graph statically, in place.
  *
@@ -133,12 +165,8 @@ export async function quantizeStatic(model: Model, options: StaticQuantizeOption
   const opset = model.opset() ?? 0;
   const actType = options.activationType ?? 'uint8';
   const weightType = options.weightType ?? 'int8';
+  validateStaticOptions(options);
   const overrides = options.typeOverrides ?? {};
-  if (Object.keys(overrides).length && options.format === 'qoperator')
-    throw new InvalidArgumentError(
-      'typeOverrides work in QDQ form only: QOperator kernels take one quantized type throughout',
-      'typeOverrides',
-    );
   const wide = [actType, weightType, ...Object.values(overrides)].some((t) => ['int16', 'int4', 'uint4'].includes(t));
   const needOpset = wide ? 21 : options.perChannel ? 13 : 10;
   if (opset < needOpset)
@@ -147,11 +175,6 @@ export async function quantizeStatic(model: Model, options: StaticQuantizeOption
       '',
       opset,
       `static QDQ quantization with ${actType} activations and ${weightType} weights${options.perChannel ? ' per channel' : ''} needs opset ${needOpset} or later; this model imports opset ${opset}`,
-    );
-  if (!options.backend)
-    throw new InvalidArgumentError(
-      'static quantization runs the model to calibrate it: pass a backend (e.g. new NodeBackend() from @edgeml/runtime-node)',
-      'backend',
     );
   const ops = new Set(options.opTypes ?? STATIC_OPS);
   const graph = model.graph;
@@ -318,8 +341,6 @@ export async function quantizeStatic(model: Model, options: StaticQuantizeOption
   eliminateDeadCode(graph);
   graph.sortTopologically();
   if (options.format === 'qoperator') qdqToQOperator(model);
-  else if (options.format !== undefined && options.format !== 'qdq')
-    throw new InvalidArgumentError(`format must be qdq or qoperator, got '${options.format}'`, 'format');
   return result;
 }
 

@@ -2,7 +2,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InvalidArgumentError, type Model } from '@edgeml/core';
 import { loadModel, saveModel, writeFileAtomic } from '@edgeml/core/node';
-import { quantize, type QuantizeOptions, type QuantizeResult, type TargetCheckResult } from '@edgeml/quantize';
+import {
+  quantizationSchemes,
+  quantize,
+  type QuantizeOptions,
+  type QuantizeResult,
+  type TargetCheckResult,
+} from '@edgeml/quantize';
 import { resolveCliBackend } from '../backends.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../cli-error.js';
@@ -27,7 +33,6 @@ export interface QuantizeReport {
   target?: TargetCheckResult;
 }
 
-const MODES = ['dynamic', 'static', 'int4', 'fp16'] as const;
 const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
 
 function choice<T extends string>(value: string | undefined, allowed: readonly T[], option: string): T | undefined {
@@ -86,7 +91,7 @@ export async function runQuantize(values: Record<string, unknown>, input: string
   if (!output) throw new UsageError('missing -o/--output <out.onnx>', 'quantize');
   if (path.resolve(output) === path.resolve(input))
     throw new UsageError('the output must not overwrite the input model', 'quantize');
-  const mode = choice(str(values.mode) ?? 'dynamic', MODES, 'mode')!;
+  const mode = choice(str(values.mode) ?? 'dynamic', quantizationSchemes.names(), 'mode')!;
   const format = choice(str(values.format), ['qdq', 'qoperator', 'matmulnbits'] as const, 'format');
   const weightType = choice(
     str(values['weight-type']),
@@ -103,13 +108,6 @@ export async function runQuantize(values: Record<string, unknown>, input: string
   const target = choice(str(values.target) ?? 'node', ['node', 'wasm'] as const, 'target');
   const exclude = (values.exclude as string[] | undefined)?.flatMap((e) => e.split(',')).filter(Boolean);
   const opTypes = str(values.ops)?.split(',').filter(Boolean);
-  if (opTypes && mode === 'dynamic')
-    for (const op of opTypes)
-      if (!['MatMul', 'Gemm', 'Conv', 'Gather', 'LSTM', 'GRU'].includes(op))
-        throw new UsageError(
-          `--ops for dynamic mode takes MatMul, Gemm, Conv, Gather, LSTM, GRU; got '${op}'`,
-          'quantize',
-        );
   const model: Model = await loadModel(input);
   const backend = await resolveCliBackend('node');
   const calibration = str(values.calibration) ? loadCalibration(str(values.calibration)!, model, values) : undefined;
@@ -188,9 +186,9 @@ export async function runQuantize(values: Record<string, unknown>, input: string
         algorithm: choice(str(values.algorithm), ['rtn', 'hqq'] as const, 'algorithm'),
       };
       break;
-    case 'fp16':
+    default:
+      // fp16, and schemes registered by the application, take the common options.
       options = { mode, ...common };
-      break;
   }
   const result = await quantize(model, options);
   const report: QuantizeReport = {
@@ -253,14 +251,24 @@ function formatReport(r: QuantizeReport): string {
 export const quantizeCommand: Command = {
   name: 'quantize',
   summary: 'quantize a model: dynamic or static int8, int4 weight-only, fp16',
-  usage: 'edgeml quantize <in.onnx> -o <out.onnx> [--mode dynamic|static|int4|fp16] [options] [--json]',
-  help: `Quantizes a copy of the model (the input is never modified) after shape inference,
+  // Modes come from the scheme registry, so a registered scheme shows up here too.
+  get usage() {
+    return `edgeml quantize <in.onnx> -o <out.onnx> [--mode ${quantizationSchemes.names().join('|')}] [options] [--json]`;
+  },
+  get help() {
+    return `Quantizes a copy of the model (the input is never modified) after shape inference,
 constant folding, BatchNorm folding and identity removal, checks that the result loads
 in onnxruntime-node, and writes it atomically.
 
+Modes (--mode, default dynamic):
+${quantizationSchemes
+  .list()
+  .map((s) => `  ${s.name.padEnd(26)}  ${s.summary}`)
+  .join('\n')}
+
 Options:
   -o, --output <file>         where to write the quantized model (required)
-  --mode <m>                  dynamic (default) | static | int4 | fp16
+  --mode <m>                  one of the modes above
   --format <f>                static: qdq (default) | qoperator; int4: matmulnbits (default) | qdq (opset 21)
   --per-channel               one scale per output channel for weights
   --weight-type <t>           int8 (default) | uint8; static also int16 | int4 | uint4 (opset 21)
@@ -299,7 +307,8 @@ Options:
 Examples:
   edgeml quantize model.onnx -o model.int8.onnx
   edgeml quantize model.onnx -o model.qdq.onnx --mode static --calibration samples/ --per-channel
-  edgeml quantize model.onnx -o model.q4.onnx --mode int4 --block-size 32`,
+  edgeml quantize model.onnx -o model.q4.onnx --mode int4 --block-size 32`;
+  },
   options: {
     output: { type: 'string', short: 'o' },
     mode: { type: 'string' },

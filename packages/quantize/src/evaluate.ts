@@ -1,0 +1,73 @@
+/** Float against quantized on the same samples: the error report of every quantization. */
+import { FidelityAccumulator, exposeOutputs, type Backend, type Model, type Tensor } from '@edgeml/core';
+import type { CalibrationData, CalibrationSample } from './calibrate.js';
+import type { OutputError, QuantizeResult } from './quantize.js';
+
+const floatTensorOf = (t: Tensor) => t.dtype === 'float32' || t.dtype === 'float16';
+
+const exposing = (model: Model, names: readonly string[]): Model => exposeOutputs(model, names).model;
+
+/**
+ * SQNR and max error, float model against quantized on the same samples: every float
+ * output, plus the named intermediate tensors (present in both models).
+ */
+export async function compareOutputs(
+  floatModel: Model,
+  quantModel: Model,
+  data: CalibrationData,
+  backend: Backend,
+  tensors: readonly string[] = [],
+  quantNames: Record<string, string> = {},
+): Promise<OutputError[]> {
+  const a = await backend.createSession(tensors.length ? exposing(floatModel, tensors) : floatModel);
+  const b = await backend.createSession(
+    tensors.length
+      ? exposing(
+          quantModel,
+          tensors.map((t) => quantNames[t] ?? t),
+        )
+      : quantModel,
+  );
+  const acc = new Map<string, FidelityAccumulator>();
+  const outputNames = new Set(floatModel.graph.outputs.map((v) => v.name));
+  try {
+    for await (const sample of data as AsyncIterable<CalibrationSample>) {
+      const [x, y] = [await a.run(sample), await b.run(sample)];
+      for (const [name, t] of Object.entries(x)) {
+        // Graph outputs compare by name; inner activations against what their readers see (the dequantized value).
+        const other = y[outputNames.has(name) ? name : (quantNames[name] ?? name)];
+        if (!floatTensorOf(t) || !other) continue;
+        if (!acc.has(name)) acc.set(name, new FidelityAccumulator(name));
+        acc.get(name)!.add(t, other);
+      }
+    }
+  } finally {
+    await a.dispose();
+    await b.dispose();
+  }
+  return [...acc.values()].map((e) => {
+    const f = e.result();
+    return { name: f.output, sqnrDb: f.sqnrDb, maxAbsError: f.maxAbsDiff, cosineSimilarity: f.cosineSimilarity };
+  });
+}
+
+/** Fill in `result`'s output errors (and per-tensor errors for static modes) against `original`. */
+export async function evaluate(
+  result: QuantizeResult,
+  original: Model,
+  data: CalibrationData,
+  backend: Backend,
+): Promise<void> {
+  const outputs = new Set(original.graph.outputs.map((v) => v.name));
+  const errors = await compareOutputs(
+    original,
+    result.model,
+    data,
+    backend,
+    Object.keys(result.ranges ?? {}),
+    result.dequantizedNames,
+  );
+  result.outputErrors = errors.filter((e) => outputs.has(e.name));
+  if (result.ranges) result.tensorErrors = errors;
+  result.sqnrDb = Math.min(...result.outputErrors.map((e) => e.sqnrDb));
+}

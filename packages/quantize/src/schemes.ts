@@ -1,0 +1,122 @@
+/**
+ * The quantization modes as schemes: each checks its options and lists the passes that carry it
+ * out. `quantize()` runs the scheme named by `options.mode`; the CLI lists, checks and documents
+ * its modes from this registry. Register your own with `quantizationSchemes.register(...)`.
+ */
+import { PassManager, SchemeRegistry, deadCodeElimination, type Model, type Pass, type Scheme } from '@edgeml/core';
+import { quantizeDynamic, validateDynamicOptions, type DynamicQuantizeOptions } from './dynamic.js';
+import { convertToFloat16, type Float16Options } from './float16.js';
+import { quantizeInt4, validateInt4Options, type Int4Options } from './int4.js';
+import { qdqToQOperator } from './qoperator.js';
+import type { NodeOutcome } from './select.js';
+import { quantizeStatic, validateStaticOptions, type StaticQuantizeOptions } from './static-qdq.js';
+import type { TensorRange } from './calibrate.js';
+
+/** What a quantization scheme's passes did, filled in as they run. */
+export interface QuantizationRecord {
+  quantized: NodeOutcome[];
+  skipped: NodeOutcome[];
+  /** Static schemes: calibrated range of every quantized activation. */
+  ranges?: Record<string, TensorRange>;
+  /** Static schemes: activation name → the value holding its dequantized form. */
+  dequantizedNames?: Record<string, string>;
+}
+
+/** A quantization mode: its options type and the record its passes fill. */
+export type QuantizationScheme<O = Record<string, unknown>> = Scheme<O, QuantizationRecord>;
+
+/** An in-place pass that runs `edit` and always counts as a change (quantizers always rewrite). */
+export function quantizationPass(name: string, edit: (model: Model) => void | Promise<void>): Pass {
+  return {
+    name,
+    inPlace: true,
+    async run(model) {
+      await edit(model);
+      return { model, modified: true };
+    },
+  };
+}
+
+const dynamicScheme: QuantizationScheme<DynamicQuantizeOptions> = {
+  name: 'dynamic',
+  summary: 'int8 weights, activations quantized at run time (MatMul, Gemm, Gather, LSTM, GRU; Conv on request)',
+  validate: validateDynamicOptions,
+  passes: (options, record) => [
+    quantizationPass('quantize-dynamic', (model) => {
+      const r = quantizeDynamic(model, options);
+      record.quantized.push(...r.quantized);
+      record.skipped.push(...r.skipped);
+    }),
+  ],
+};
+
+const staticScheme: QuantizationScheme<StaticQuantizeOptions> = {
+  name: 'static',
+  summary: 'calibrated int8 weights and activations (QDQ pairs, or QOperator with format qoperator)',
+  validate: validateStaticOptions,
+  passes: (options, record) => [
+    quantizationPass('quantize-static-qdq', async (model) => {
+      const r = await quantizeStatic(model, { ...options, format: 'qdq' });
+      record.quantized.push(...r.quantized);
+      record.skipped.push(...r.skipped);
+      record.ranges = r.ranges;
+      record.dequantizedNames = r.dequantizedNames;
+    }),
+    ...(options.format === 'qoperator'
+      ? [quantizationPass('qdq-to-qoperator', (model) => void qdqToQOperator(model))]
+      : []),
+  ],
+};
+
+const int4Scheme: QuantizationScheme<Int4Options> = {
+  name: 'int4',
+  summary: '4-bit blocked weights for MatMul/Gemm/Gather (MatMulNBits, or blocked QDQ at opset 21)',
+  validate: validateInt4Options,
+  passes: (options, record) => [
+    quantizationPass('quantize-int4', (model) => {
+      const r = quantizeInt4(model, options);
+      record.quantized.push(...r.quantized);
+      record.skipped.push(...r.skipped);
+    }),
+  ],
+};
+
+const fp16Scheme: QuantizationScheme<Float16Options> = {
+  name: 'fp16',
+  summary: 'float16 weights and activations, numerically fragile ops kept in float32',
+  validate: () => undefined,
+  passes: (options, record) => [
+    quantizationPass('convert-to-float16', (model) => {
+      const r = convertToFloat16(model, options);
+      record.skipped.push(...r.kept);
+      const kept = new Set(r.kept.map((k) => `${k.opType}/${k.name}`));
+      for (const g of model.graphs())
+        for (const n of g)
+          if (!kept.has(`${n.opType}/${n.name}`)) record.quantized.push({ name: n.name, opType: n.opType });
+    }),
+  ],
+};
+
+/**
+ * Every quantization mode `quantize()` and `edgeml quantize --mode` know, in the order help lists them.
+ *
+ * @example
+ * ```ts
+ * quantizationSchemes.names(); // ['dynamic', 'static', 'int4', 'fp16']
+ * quantizationSchemes.register(myScheme); // quantize(model, { mode: 'mine', ... }) now runs it
+ * ```
+ */
+export const quantizationSchemes = new SchemeRegistry<QuantizationScheme<never>>('quantization mode', 'mode');
+for (const s of [dynamicScheme, staticScheme, int4Scheme, fp16Scheme]) quantizationSchemes.register(s);
+
+/** Run `scheme`'s passes on `model` (in place) and return what they did. */
+export async function runScheme(
+  model: Model,
+  scheme: QuantizationScheme<never>,
+  options: unknown,
+): Promise<QuantizationRecord> {
+  const record: QuantizationRecord = { quantized: [], skipped: [] };
+  // Whatever the scheme replaced (float weights, bypassed nodes) goes once it is unread.
+  await new PassManager([...scheme.passes(options as never, record), deadCodeElimination()]).run(model);
+  return record;
+}
