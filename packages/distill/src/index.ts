@@ -12,8 +12,10 @@
  */
 export { tfReady } from './tf.js';
 /**
- * The tfjs-core namespace bundled into this package (with every gradient and the CPU backend
- * registered): create tensors with it to feed the ops here.
+ * The tfjs-core 4.22 namespace bundled into this package, with every gradient and the CPU
+ * backend registered: the instance this package's kernels run on, so create the tensors you
+ * pass to them (`conv2dNchw`, `matMul2d`, `TrainableModel.forward`) with it. Its API is
+ * documented by TensorFlow.js: {@link https://js.tensorflow.org/api/4.22.0/ | tfjs-core API}.
  */
 export { tf } from './tf.js';
 export { conv2dNchw, convTranspose2dNchw, type Conv2dAttributes, type ConvTranspose2dAttributes } from './conv-op.js';
