@@ -1,15 +1,27 @@
 /**
  * @edgeml/benchmark: measure models the way edge teams judge them — latency percentiles,
  * throughput, memory, size, per-op profile, rules-of-thumb targets — and compare a float
- * model with its optimized forms side by side, with output agreement, in one run.
+ * model with its optimized forms side by side (interleaved run by run, on the same inputs),
+ * with speed-up, size ratio and output agreement, in one run. Node only: it reads process
+ * memory and CPU time. Models run on the {@link @edgeml/core!index.Backend | Backend} you pass in.
  *
  * ```ts
- * import { compare, benchmarkEnvironment, renderText } from '@edgeml/benchmark';
+ * import { benchmarkEnvironment, compare, renderText } from '@edgeml/benchmark';
  * import { NodeBackend } from '@edgeml/runtime-node';
- * const { results } = await compare([{ model: 'model.onnx' }, { model: 'model.int8.onnx' }], { backend: new NodeBackend(), runs: 200, threads: 1 });
- * console.log(renderText({ environment: benchmarkEnvironment(), results }));
+ *
+ * const { results } = await compare([{ model: 'model.onnx' }, { model: 'model.int8.onnx', label: 'int8' }], {
+ *   backend: new NodeBackend(),
+ *   runs: 200,
+ *   threads: 1,
+ * });
+ * console.log(results[1].speedup, results[1].latencyMs.p99, results[1].agreement);
+ * const report = { environment: benchmarkEnvironment(), results };
+ * console.log(renderText(report)); // renderMarkdown(report) and renderHtml(report) write the same as documents
  * ```
- * Node only (it reads process memory and CPU time).
+ *
+ * Inputs are seeded random data from the model's declared inputs unless you give shapes,
+ * fills or values. Guide: [benchmark](../../../docs/guide.md#benchmark); the harness's own cost:
+ * [benchmarks](../../../docs/benchmarks.md#benchmark-harness-overhead-benchbenchmark-harnessmjs).
  * @module
  */
 export { benchmark, type BenchmarkOptions, type BenchmarkResult } from './benchmark.js';

@@ -1,7 +1,50 @@
 /**
- * @edgeml/core: tensors, the graph IR, the ONNX codec, passes, statistics, the backend
- * contract and registry, and typed errors. No runtime or training dependency.
- * File I/O lives in '@edgeml/core/node'.
+ * @edgeml/core: what every other EdgeML package builds on — tensors for every ONNX element
+ * type, the graph IR and its editing verbs, the lossless ONNX codec, passes (constant folding,
+ * dead code, BatchNorm folding, fixed dimensions, shape inference), model statistics, the
+ * Backend contract and registry, and typed errors. It has no runtime and touches no files, so
+ * it runs in browsers and Node alike; model files are `@edgeml/core/node`'s.
+ *
+ * Build a model, simplify it, and write it as ONNX bytes:
+ *
+ * ```ts
+ * import {
+ *   Graph,
+ *   Model,
+ *   PassManager,
+ *   Tensor,
+ *   constantFolding,
+ *   deadCodeElimination,
+ *   decodeModel,
+ *   encodeModel,
+ *   inferShapes,
+ *   modelStats,
+ *   tensorType,
+ * } from '@edgeml/core';
+ *
+ * // y = x · w + (b + b): the Add of two constants folds into one initializer.
+ * const graph = new Graph('tiny');
+ * const x = graph.addInput('x', tensorType('float32', ['batch', 2]));
+ * const w = graph.addInitializer('w', Tensor.from('float32', [2, 2], [1, 0, 0, 1]));
+ * const b = graph.addInitializer('b', Tensor.from('float32', [2], [0.25, 0.25]));
+ * const xw = graph.op('MatMul', [x, w]).outputs[0];
+ * const bias = graph.op('Add', [b, b]).outputs[0];
+ * const y = graph.op('Add', [xw, bias], {}, { outputs: ['y'] }).outputs[0];
+ * graph.outputs.push(y);
+ * const model = new Model(graph, { opsetImports: new Map([['', 17]]) });
+ *
+ * inferShapes(model); // y: float32 [batch, 2]
+ * await new PassManager([constantFolding(), deadCodeElimination()], { fixedPoint: true }).run(model);
+ * console.log(modelStats(model).opCounts); // { MatMul: 1, Add: 1 }
+ *
+ * const bytes = encodeModel(model); // a .onnx file's bytes; decodeModel(bytes) reads them back, losslessly
+ * console.log(decodeModel(bytes).graph.outputs[0].type); // { kind: 'tensor', dtype: 'float32', shape: ['batch', 2] }
+ * ```
+ *
+ * Guide: [read, edit and write a model](../../../docs/guide.md#read-edit-and-write-a-model),
+ * [optimize](../../../docs/guide.md#optimize), [run](../../../docs/guide.md#run) (the Backend
+ * contract), [errors](../../../docs/guide.md#errors); the codec's speed:
+ * [benchmarks](../../../docs/benchmarks.md#onnx-codec-benchcodecmjs).
  * @module
  */
 export * from './errors.js';

@@ -1,5 +1,32 @@
 /**
- * @edgeml/prune: magnitude, N:M and structured channel pruning on the core IR.
+ * @edgeml/prune: make a model smaller on the core IR. Structured channel pruning removes
+ * channels physically — a dependency analysis finds which convolutions, BatchNorms, Concats,
+ * residual Adds and Gemms must lose the same channels — so the model gets smaller and faster on
+ * any runtime; magnitude and N:M pruning zero weights in place (same shapes; the file then
+ * compresses well). The input model is never modified.
+ *
+ * ```ts
+ * import { compressedSize, modelFigures } from '@edgeml/core';
+ * import { loadModel, saveModel } from '@edgeml/core/node';
+ * import { pruneChannels, pruneMagnitude } from '@edgeml/prune';
+ *
+ * const model = await loadModel('model.onnx');
+ *
+ * // Structured: half the channels of every group that can lose them (`roundTo: 8` keeps multiples of 8).
+ * const { model: slim, groups, skipped } = await pruneChannels(model, { ratio: 0.5, criterion: 'l1' });
+ * console.log(modelFigures(model), modelFigures(slim)); // parameters, MACs per sample, bytes: before and after
+ * console.log(groups.length, skipped); // groups pruned; groups left alone, each with the reason
+ * await saveModel('model.slim.onnx', slim);
+ *
+ * // Unstructured: the 80 % smallest weights set to zero.
+ * const sparse = pruneMagnitude(model, { ratio: 0.8 });
+ * console.log(sparse.sparsity, await compressedSize(model), await compressedSize(sparse.model)); // gzip bytes
+ * ```
+ *
+ * Accuracy comes back with fine-tuning: `pruneIteratively` prunes in steps and calls your
+ * fine-tuning function between them (e.g. `fineTune` from @edgeml/distill).
+ * Guide: [prune](../../../docs/guide.md#prune); size, MACs and latency against ratio:
+ * [benchmarks](../../../docs/benchmarks.md#structured-pruning-size-macs-and-latency-against-ratio-benchprunemjs).
  * @module
  */
 export { analyzeChannels, Space, type ChannelCut, type ChannelSlice, type DependencyGraph } from './dependency.js';

@@ -1,5 +1,39 @@
 /**
- * @edgeml/quantize: post-training quantization as passes over the @edgeml/core IR.
+ * @edgeml/quantize: post-training quantization as passes over the @edgeml/core IR — dynamic
+ * int8, calibrated static int8 (QDQ, or QOperator form), int4 weight-only (MatMulNBits or
+ * blocked QDQ, round-to-nearest or HQQ) and fp16 — with a report of what changed: sizes, every
+ * node quantized or left in float (and why), and the output error against the float model.
+ * The input model is never modified. Anything that must run a model (calibration, evaluation,
+ * a target check) runs on the {@link @edgeml/core!index.Backend | Backend} you pass in.
+ *
+ * ```ts
+ * import { Tensor } from '@edgeml/core';
+ * import { loadModel, saveModel } from '@edgeml/core/node';
+ * import { quantize } from '@edgeml/quantize';
+ * import { NodeBackend } from '@edgeml/runtime-node';
+ *
+ * const model = await loadModel('model.onnx'); // here: one float input, `image`, of [1, 1, 28, 28]
+ * const backend = new NodeBackend();
+ *
+ * // Dynamic int8: weights now, activations at run time; no data needed.
+ * const dynamic = await quantize(model, { mode: 'dynamic', perChannel: true });
+ * console.log(dynamic.sizeBefore / dynamic.sizeAfter, dynamic.skippedNodes); // every node left in float says why
+ *
+ * // Static int8 in QDQ form, calibrated on samples of the model's inputs (any iterable or async
+ * // iterable of feeds; use real data), with the output error measured on held-out samples.
+ * const sample = () => ({
+ *   image: Tensor.from('float32', [1, 1, 28, 28], Float32Array.from({ length: 784 }, Math.random)),
+ * });
+ * const calibrationData = Array.from({ length: 16 }, sample);
+ * const evaluationData = Array.from({ length: 4 }, sample);
+ * const result = await quantize(model, { mode: 'static', calibrationData, evaluationData, backend, perChannel: true });
+ * console.log(result.sqnrDb, result.outputErrors); // dB of signal over quantization noise, per output
+ * await saveModel('model.int8.onnx', result.model);
+ * ```
+ *
+ * Guide: [quantize](../../../docs/guide.md#quantize) (modes, calibration methods, accuracy
+ * budgets, per-tensor types, target checks); speed-ups measured:
+ * [benchmarks](../../../docs/benchmarks.md#quantization-benchquantizemjs).
  * @module
  */
 export { quantizeDynamic, type DynamicQuantizeOptions, type DynamicQuantizeResult } from './dynamic.js';

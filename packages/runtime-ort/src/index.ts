@@ -26,6 +26,10 @@
  * });
  * const edgemlSession = new OrtSessionAdapter(session, { backend: 'my-ort-backend', toRuntime, executionProviders, skippedExecutionProviders });
  * ```
+ *
+ * Guide: [run](../../../docs/guide.md#run), and the end of
+ * [run in a browser](../../../docs/guide.md#run-in-a-browser-or-on-wasm-in-node): what the two
+ * backends share, and the conformance suite every backend runs.
  * @module
  */
 export { OrtSessionAdapter, type OrtSessionAdapterOptions, type SkippedExecutionProvider } from './session-adapter.js';
