@@ -38,7 +38,7 @@
 import { registerBackend } from '@edgeml/core';
 import { NodeBackend } from './node-backend.js';
 
-export { NodeBackend, availableExecutionProviders } from './node-backend.js';
+export { NodeBackend, availableExecutionProviders, type NodeBackendOptions } from './node-backend.js';
 export { toOrtTensor, fromOrtTensor } from './tensor-bridge.js';
 
 /** Register onnxruntime-node in the process-wide registry (explicit, never on import). */

@@ -2,6 +2,7 @@
  * runtime-node on real models, with bare onnxruntime-node as the oracle.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
@@ -117,5 +118,22 @@ describe('NodeBackend on Silero VAD', () => {
     const b = await resolveBackend();
     expect(b.name).toBe('onnxruntime-node');
     backendRegistry.unregister('onnxruntime-node');
+  });
+});
+
+describe('file-backed sessions for large in-memory models', () => {
+  it('answers exactly as from bytes, keeps nothing on disk, and refuses a bad threshold', async () => {
+    const model = decodeModel(fs.readFileSync(SILERO));
+    const tmp = () => fs.readdirSync(os.tmpdir()).filter((d) => d.startsWith('edgeml-session-')).length;
+    const before = tmp();
+    const fileBacked = await new NodeBackend({ fileBackedThresholdBytes: 0 }).createSession(model);
+    expect(tmp()).toBe(before);
+    const fromBytes = await new NodeBackend().createSession(fs.readFileSync(SILERO));
+    const [a, b] = [await fileBacked.run(feeds()), await fromBytes.run(feeds())];
+    for (const name of Object.keys(b))
+      expect(Array.from(a[name].data as Float32Array)).toEqual(Array.from(b[name].data as Float32Array));
+    await fileBacked.dispose();
+    await fromBytes.dispose();
+    expect(() => new NodeBackend({ fileBackedThresholdBytes: -1 })).toThrow(InvalidArgumentError);
   });
 });
