@@ -25,3 +25,6 @@ export {
   type SaveOptions,
 } from './onnx/model-file.js';
 export { modelTensors } from './ir/model-tensors.js';
+export { loadNpyFolder } from './data/npy-folder.js';
+export { loadSampleFolder, type ImageSampleOptions } from './data/sample-folder.js';
+export { IMAGE_FILE, imageTensor, isImageFolder, type ImagePreprocess } from './data/images.js';

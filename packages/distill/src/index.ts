@@ -71,4 +71,4 @@ export {
 } from './trainer.js';
 export { buildCnn, type CnnSpec } from './builders.js';
 export { matMul2d } from './matmul-op.js';
-export { imageTensor, isImageFolder, loadImageFolder, type ImagePreprocess } from './images.js';
+export { loadImageFolder } from './images.js';

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { InvalidArgumentError } from '@edgeml/core';
-import { loadModel, saveModel } from '@edgeml/core/node';
+import { loadModel, saveModel, type ImagePreprocess } from '@edgeml/core/node';
 import {
   DistillationTrainer,
   TensorDataset,
@@ -10,7 +10,6 @@ import {
   loadMnist,
   loadNpyDataset,
   type EpochReport,
-  type ImagePreprocess,
 } from '@edgeml/distill';
 import type { Model } from '@edgeml/core';
 import { resolveCliBackend } from '../backends.js';

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InvalidArgumentError, type Model } from '@edgeml/core';
-import { loadModel, saveModel, writeFileAtomic } from '@edgeml/core/node';
+import { loadModel, loadSampleFolder, saveModel, writeFileAtomic } from '@edgeml/core/node';
 import {
   quantizationSchemes,
   quantize,
@@ -12,8 +12,6 @@ import {
 import { resolveCliBackend } from '../backends.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../cli-error.js';
-import { loadCalibrationDir } from '../calibration-dir.js';
-import { isImageFolder, loadCalibrationImages } from '../calibration-images.js';
 import { fmtBytes } from './inspect.js';
 
 /** The JSON document `edgeml quantize --json` prints. */
@@ -57,32 +55,16 @@ function numberList(v: unknown, option: string): number[] | undefined {
 
 /** .npy folders, or image folders for a single image input (with the preprocessing options). */
 function loadCalibration(dir: string, model: Model, values: Record<string, unknown>) {
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory() || !isImageFolder(dir))
-    return loadCalibrationDir(dir, model);
-  const inputs = model.graph.inputs.filter((v) => !model.graph.initializers.has(v.name));
-  const shape = inputs[0]?.shape;
-  if (inputs.length !== 1 || shape?.length !== 4)
-    throw new InvalidArgumentError(
-      `image calibration needs a model with one 4-D image input; this one takes ${inputs.map((v) => `${v.name}[${v.shape ?? '?'}]`).join(', ')}`,
-      'calibration',
-    );
-  const layout = choice(str(values.layout) ?? 'nchw', ['nchw', 'nhwc'] as const, 'layout')!;
-  const [hIdx, wIdx, cIdx] = layout === 'nchw' ? [2, 3, 1] : [1, 2, 3];
   const size = str(values.size)?.split('x').map(Number);
-  if (str(values.size) && (size!.length !== 2 || size!.some((d) => !Number.isInteger(d) || d <= 0)))
+  if (size && (size.length !== 2 || size.some((d) => !Number.isInteger(d) || d <= 0)))
     throw new UsageError(`--size takes WxH, e.g. 224x224; got '${str(values.size)}'`, 'quantize');
-  const width = size?.[0] ?? (typeof shape[wIdx] === 'number' ? shape[wIdx] : undefined);
-  const height = size?.[1] ?? (typeof shape[hIdx] === 'number' ? shape[hIdx] : undefined);
-  if (!width || !height) throw new UsageError(`the model's image size is not fixed; pass --size WxH`, 'quantize');
-  const channels = shape[cIdx] === 1 ? 1 : 3;
-  return loadCalibrationImages(dir, inputs[0].name, {
-    width,
-    height,
-    layout,
-    channels,
-    scale: numberList(values.scale, 'scale')?.[0] ?? 1 / 255,
-    mean: numberList(values.mean, 'mean') ?? [0],
-    std: numberList(values.std, 'std') ?? [1],
+  return loadSampleFolder(dir, model, {
+    layout: choice(str(values.layout) ?? 'nchw', ['nchw', 'nhwc'] as const, 'layout'),
+    width: size?.[0],
+    height: size?.[1],
+    scale: numberList(values.scale, 'scale')?.[0],
+    mean: numberList(values.mean, 'mean'),
+    std: numberList(values.std, 'std'),
   });
 }
 

@@ -6,7 +6,10 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { InvalidArgumentError, Tensor, decodeNpy, type Model } from '@edgeml/core';
+import { InvalidArgumentError } from '../errors.js';
+import type { Model } from '../ir/model.js';
+import { decodeNpy } from '../tensor/npy.js';
+import { Tensor } from '../tensor/tensor.js';
 
 /** One file → samples: add a missing batch axis, or split a batch when the model takes batch 1. */
 function splitBatch(t: Tensor, expectedRank: number, fixedBatch: number | undefined): Tensor[] {
@@ -20,8 +23,16 @@ function splitBatch(t: Tensor, expectedRank: number, fixedBatch: number | undefi
   return [t];
 }
 
-/** Load every sample; errors name the folder or file and what to do. */
-export function loadCalibrationDir(dir: string, model: Model): Record<string, Tensor>[] {
+/**
+ * Every sample of a folder of .npy files, as feeds for `model`; errors name the folder or file
+ * and what to do.
+ *
+ * @example
+ * ```ts
+ * const samples = loadNpyFolder('calibration/', model); // [{ input: Tensor }, ...]
+ * ```
+ */
+export function loadNpyFolder(dir: string, model: Model): Record<string, Tensor>[] {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory())
     throw new InvalidArgumentError(`calibration folder '${dir}' does not exist or is not a folder`, 'calibration');
   const files = fs
