@@ -15,6 +15,7 @@ import {
 import type { Command } from '../command.js';
 import { UsageError } from '../cli-error.js';
 import { cliBackend } from '../backends.js';
+import { progressBar, progressEnabled } from '../progress.js';
 
 const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : []);
 
@@ -61,18 +62,6 @@ function thresholds(v: unknown): Partial<Thresholds> {
       );
   }
   return t;
-}
-
-function progressBar(stderr: (t: string) => void, enabled: boolean) {
-  let last = -1;
-  return (done: number, total: number | undefined) => {
-    if (!enabled) return;
-    const pct = total ? Math.floor((100 * done) / total) : -1;
-    if (pct === last) return;
-    last = pct;
-    stderr(total ? `\r[${'#'.repeat(pct / 5).padEnd(20)}] ${done}/${total}` : `\r${done} runs`);
-    if (total && done === total) stderr('\r' + ' '.repeat(40) + '\r');
-  };
 }
 
 /** The document `edgeml bench --json` prints. */
@@ -185,7 +174,8 @@ Example:
       profile: values.profile === true,
       thresholds: thresholds(values.threshold),
     };
-    const progress = progressBar(stderr, !values.json && process.stderr.isTTY === true);
+    const bar = progressBar(stderr, 'runs', progressEnabled(values.json as boolean | undefined));
+    const progress = (done: number, total: number | undefined) => bar.update(done, total);
     let results: BenchmarkResult[];
     if (models.length === 1 && !values.isolate) {
       results = [await benchmark(models[0], { ...common, onProgress: progress })];

@@ -16,6 +16,7 @@ import { resolveCliBackend } from '../backends.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../cli-error.js';
 import { forModel } from '../model-data.js';
+import { progressBar, progressEnabled } from '../progress.js';
 
 /** The document `edgeml distill --json` prints. */
 export interface DistillReport {
@@ -176,7 +177,7 @@ Example:
     };
     try {
       if (test) report.studentAccuracyBefore = (await evaluate(student, test)).accuracy;
-      const tty = !values.json && process.stderr.isTTY === true;
+      const bar = progressBar(stderr, 'training', progressEnabled(values.json as boolean | undefined));
       const r = await new DistillationTrainer(student, teacher).fit(train, {
         epochs,
         batchSize,
@@ -186,14 +187,11 @@ Example:
         seed,
         validation: test,
         onProgress: (e) => {
-          if (!tty) return;
           if (e.kind === 'batch')
-            stderr(
-              `\repoch ${e.epoch + 1}/${epochs}  batch ${e.batch}/${e.batches ?? '?'}  loss ${e.loss.toFixed(4)}   `,
-            );
+            bar.update(e.batch, e.batches, `epoch ${e.epoch + 1}/${epochs}  loss ${e.loss.toFixed(4)}`);
           else
-            stderr(
-              `\repoch ${e.report.epoch + 1}/${epochs}  loss ${e.report.loss.toFixed(4)}${e.report.validationAccuracy !== undefined ? `  held-out ${(100 * e.report.validationAccuracy).toFixed(2)} %` : ''}  (${e.report.seconds.toFixed(1)} s)\n`,
+            bar.note(
+              `epoch ${e.report.epoch + 1}/${epochs}  loss ${e.report.loss.toFixed(4)}${e.report.validationAccuracy !== undefined ? `  held-out ${(100 * e.report.validationAccuracy).toFixed(2)} %` : ''}  (${e.report.seconds.toFixed(1)} s)`,
             );
         },
       });

@@ -12,6 +12,7 @@ import {
 import { resolveCliBackend } from '../backends.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../cli-error.js';
+import { progressBar, progressEnabled } from '../progress.js';
 import { fmtBytes } from './inspect.js';
 
 /** The JSON document `edgeml quantize --json` prints. */
@@ -68,7 +69,11 @@ function loadCalibration(dir: string, model: Model, values: Record<string, unkno
   });
 }
 
-export async function runQuantize(values: Record<string, unknown>, input: string): Promise<QuantizeReport> {
+export async function runQuantize(
+  values: Record<string, unknown>,
+  input: string,
+  stderr: (text: string) => void,
+): Promise<QuantizeReport> {
   const output = str(values.output);
   if (!output) throw new UsageError('missing -o/--output <out.onnx>', 'quantize');
   if (path.resolve(output) === path.resolve(input))
@@ -102,17 +107,8 @@ export async function runQuantize(values: Record<string, unknown>, input: string
     evaluationData: calibration,
     target: target === 'wasm' ? await resolveCliBackend('web-wasm') : backend,
   };
-  // Progress only on a terminal, and only on stderr (stdout may be --json).
-  const onProgress =
-    process.stderr.isTTY && calibration
-      ? (n: number) => {
-          const width = 30,
-            done = Math.round((n / calibration.length) * width);
-          process.stderr.write(
-            `\rcalibrating [${'#'.repeat(done)}${'.'.repeat(width - done)}] ${n}/${calibration.length}${n === calibration.length ? '\n' : ''}`,
-          );
-        }
-      : undefined;
+  const bar = progressBar(stderr, 'calibrating', progressEnabled(values.json as boolean | undefined));
+  const onProgress = calibration ? (n: number) => bar.update(n, calibration.length) : undefined;
   let options: QuantizeOptions;
   switch (mode) {
     case 'dynamic':
@@ -316,10 +312,10 @@ Examples:
     scale: { type: 'string' },
     layout: { type: 'string' },
   },
-  async run({ values, positionals, stdout }) {
+  async run({ values, positionals, stdout, stderr }) {
     if (positionals.length !== 1)
       throw new UsageError(`expected one input model, got ${positionals.length}`, 'quantize');
-    const report = await runQuantize(values, positionals[0]);
+    const report = await runQuantize(values, positionals[0], stderr);
     if (typeof values.report === 'string') {
       const text = new TextEncoder().encode(JSON.stringify(report, null, 2) + '\n');
       await writeFileAtomic(values.report, (fd) => void fs.writeSync(fd, text));
