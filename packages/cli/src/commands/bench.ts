@@ -12,33 +12,15 @@ import {
   type BenchmarkResult,
   type Thresholds,
 } from '@edgeml/benchmark';
-import type { Command } from '../command.js';
+import type { Command, CommandContext } from '../command.js';
+import { intOption, numberOption, pairsOption } from '../options.js';
 import { UsageError } from '../cli-error.js';
 import { cliBackend } from '../backends.js';
 import { progressBar, progressEnabled } from '../progress.js';
 
-const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : []);
-
-/** `name=value` pairs of a repeatable option. */
-function pairs(v: unknown, option: string): [string, string][] {
-  return list(v).map((p) => {
-    const eq = p.indexOf('=');
-    if (eq < 1) throw new UsageError(`--${option} takes name=value, got '${p}'`, 'bench');
-    return [p.slice(0, eq), p.slice(eq + 1)];
-  });
-}
-
-function positiveInt(v: unknown, option: string, min = 1): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min)
-    throw new InvalidArgumentError(`--${option} must be an integer ≥ ${min}, got '${v as string}'`, option);
-  return n;
-}
-
-function thresholds(v: unknown): Partial<Thresholds> {
+function thresholds(values: CommandContext['values']): Partial<Thresholds> {
   const t: Partial<Thresholds> = {};
-  for (const [k, raw] of pairs(v, 'threshold')) {
+  for (const [k, raw] of pairsOption(values, 'threshold', 'bench')) {
     if (k === 'statistic') {
       if (!['mean', 'p50', 'p90', 'p95', 'p99', 'max'].includes(raw))
         throw new InvalidArgumentError(
@@ -130,15 +112,10 @@ Example:
       if (!fs.existsSync(m)) throw new InvalidArgumentError(`model file '${m}' does not exist`, 'model');
     if (values.runs !== undefined && values.duration !== undefined)
       throw new UsageError('give --runs or --duration, not both', 'bench');
-    const runs = positiveInt(values.runs, 'runs');
-    const duration = values.duration === undefined ? undefined : Number(values.duration);
-    if (duration !== undefined && !(duration > 0))
-      throw new InvalidArgumentError(
-        `--duration must be a positive number of seconds, got '${values.duration}'`,
-        'duration',
-      );
+    const runs = intOption(values, 'runs');
+    const duration = numberOption(values, 'duration', (n) => n > 0, 'a positive number of seconds');
     const shapes = Object.fromEntries(
-      pairs(values.shape, 'shape').map(([k, v]) => {
+      pairsOption(values, 'shape', 'bench').map(([k, v]) => {
         const dims = v.split('x').map(Number);
         if (dims.some((d) => !Number.isInteger(d) || d < 0))
           throw new InvalidArgumentError(`--shape ${k} takes sizes like 1x3x224x224, got '${v}'`, 'shape');
@@ -146,20 +123,20 @@ Example:
       }),
     );
     const inputValues: Record<string, Tensor> = Object.fromEntries(
-      pairs(values.input, 'input').map(([k, file]) => {
+      pairsOption(values, 'input', 'bench').map(([k, file]) => {
         if (!fs.existsSync(file))
           throw new InvalidArgumentError(`--input ${k}: file '${file}' does not exist`, 'input');
         return [k, decodeNpy(fs.readFileSync(file), file)];
       }),
     );
     const fills = Object.fromEntries(
-      pairs(values.fill, 'fill').map(([k, v]) => {
+      pairsOption(values, 'fill', 'bench').map(([k, v]) => {
         if (!Number.isFinite(Number(v)))
           throw new InvalidArgumentError(`--fill ${k} takes a number, got '${v}'`, 'fill');
         return [k, Number(v)];
       }),
     );
-    const threads = positiveInt(values.threads, 'threads', 0);
+    const threads = intOption(values, 'threads', 0);
     const { backend, isolation } = await cliBackend(
       typeof values.backend === 'string' ? values.backend : 'node',
       threads,
@@ -168,11 +145,11 @@ Example:
       backend,
       runs,
       durationMs: duration === undefined ? undefined : duration * 1000,
-      warmup: positiveInt(values.warmup, 'warmup', 0),
+      warmup: intOption(values, 'warmup', 0),
       threads,
-      inputs: { shapes, values: inputValues, fills, seed: positiveInt(values.seed, 'seed', 0) },
+      inputs: { shapes, values: inputValues, fills, seed: intOption(values, 'seed', 0) },
       profile: values.profile === true,
-      thresholds: thresholds(values.threshold),
+      thresholds: thresholds(values),
     };
     const bar = progressBar(stderr, 'runs', progressEnabled(values.json as boolean | undefined));
     const progress = (done: number, total: number | undefined) => bar.update(done, total);

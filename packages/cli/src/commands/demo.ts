@@ -5,7 +5,7 @@ import { quantize, type QuantizeOptions } from '@edgeml/quantize';
 import { compare } from '@edgeml/benchmark';
 import { resolveCliBackend } from '../backends.js';
 import type { Command } from '../command.js';
-import { UsageError } from '../cli-error.js';
+import { intOption } from '../options.js';
 import { defaultModelPath } from '../default-model.js';
 import { fmtBytes } from './inspect.js';
 
@@ -110,9 +110,7 @@ Options:
   -h, --help   show this help`,
   options: { runs: { type: 'string' } },
   async run({ values, stdout }) {
-    const runs = values.runs ? Number(values.runs) : 200;
-    if (!Number.isInteger(runs) || runs < 1)
-      throw new UsageError(`--runs must be a positive integer, got '${values.runs}'`, 'demo');
+    const runs = intOption(values, 'runs', 1, 200)!;
     const rows = await runDemo(runs);
     if (values.json) {
       stdout(JSON.stringify(rows, (_, v: unknown) => (v === Infinity ? null : v), 2) + '\n');

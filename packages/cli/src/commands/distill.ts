@@ -16,6 +16,7 @@ import { resolveCliBackend } from '../backends.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../cli-error.js';
 import { forModel } from '../model-data.js';
+import { numberOption } from '../options.js';
 import { progressBar, progressEnabled } from '../progress.js';
 
 /** The document `edgeml distill --json` prints. */
@@ -31,13 +32,6 @@ export interface DistillReport {
   studentAccuracyBefore?: number;
   studentAccuracy?: number;
   teacherAccuracy?: number;
-}
-
-function num(v: unknown, option: string, check: (n: number) => boolean, what: string): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!check(n)) throw new InvalidArgumentError(`--${option} must be ${what}, got '${v as string}'`, option);
-  return n;
 }
 
 /** Image size and layout from a model's 4-D image input ([N,C,H,W] or [N,H,W,C], C = 1 or 3). */
@@ -147,12 +141,12 @@ Example:
     ] as string[];
     for (const f of [teacherFile, studentFile])
       if (!fs.existsSync(f)) throw new InvalidArgumentError(`model file '${f}' does not exist`, 'model');
-    const epochs = num(values.epochs, 'epochs', (n) => Number.isInteger(n) && n >= 1, 'a positive integer') ?? 3;
-    const batchSize = num(values.batch, 'batch', (n) => Number.isInteger(n) && n >= 1, 'a positive integer') ?? 64;
-    const temperature = num(values.temperature, 'temperature', (n) => n > 0, 'a positive number') ?? 4;
-    const alpha = num(values.alpha, 'alpha', (n) => n >= 0 && n <= 1, 'between 0 and 1') ?? 0.9;
-    const learningRate = num(values.lr, 'lr', (n) => n > 0, 'a positive number') ?? 1e-3;
-    const seed = num(values.seed, 'seed', (n) => Number.isInteger(n), 'an integer') ?? 1;
+    const epochs = numberOption(values, 'epochs', (n) => Number.isInteger(n) && n >= 1, 'a positive integer') ?? 3;
+    const batchSize = numberOption(values, 'batch', (n) => Number.isInteger(n) && n >= 1, 'a positive integer') ?? 64;
+    const temperature = numberOption(values, 'temperature', (n) => n > 0, 'a positive number') ?? 4;
+    const alpha = numberOption(values, 'alpha', (n) => n >= 0 && n <= 1, 'between 0 and 1') ?? 0.9;
+    const learningRate = numberOption(values, 'lr', (n) => n > 0, 'a positive number') ?? 1e-3;
+    const seed = numberOption(values, 'seed', (n) => Number.isInteger(n), 'an integer') ?? 1;
 
     const studentModel = await loadModel(studentFile);
     const student = await TrainableModel.fromModel(studentModel);

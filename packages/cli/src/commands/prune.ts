@@ -9,6 +9,7 @@ import { resolveCliBackend } from '../backends.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../cli-error.js';
 import { forModel } from '../model-data.js';
+import { choiceOption, listOption, numberOption, stringOption } from '../options.js';
 
 /** The document `edgeml prune --json` prints. */
 export interface PruneReport {
@@ -32,8 +33,6 @@ export interface PruneReport {
   /** With --bench: p50 latency of both on onnxruntime-node (1 thread, interleaved), and the speed-up. */
   latency?: { beforeMs: number; afterMs: number; speedup: number };
 }
-
-const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
 
 export const pruneCommand: Command = {
   name: 'prune',
@@ -79,30 +78,25 @@ Example:
   },
   async run({ values, positionals, stdout }) {
     const [input] = positionals;
-    const output = str(values.output);
+    const output = stringOption(values, 'output');
     if (!input || !output) throw new UsageError('give an input model and -o <output>', 'prune');
     if (path.resolve(input) === path.resolve(output))
       throw new UsageError('the output must not overwrite the input model', 'prune');
     if (!fs.existsSync(input)) throw new InvalidArgumentError(`model file '${input}' does not exist`, 'model');
-    const method = (str(values.method) ?? 'channel') as PruneReport['method'];
-    if (!['channel', 'magnitude', 'nm'].includes(method))
-      throw new UsageError(`--method must be channel, magnitude or nm, got '${method}'`, 'prune');
-    const ratio = values.ratio === undefined ? 0.5 : Number(values.ratio);
-    if (!(ratio >= 0 && ratio < 1))
-      throw new InvalidArgumentError(`--ratio must be in [0, 1), got '${values.ratio}'`, 'ratio');
-    const criterion = (str(values.criterion) ?? 'l1') as Criterion;
-    if (!['l1', 'l2', 'bn', 'random'].includes(criterion))
-      throw new UsageError(`--criterion must be l1, l2, bn or random, got '${criterion}'`, 'prune');
-    const exclude = ((values.exclude as string[] | undefined) ?? [])
-      .flatMap((e) => e.split(','))
-      .filter(Boolean)
-      .map((e) => {
-        if (!e.startsWith('node:')) throw new UsageError(`--exclude takes node:<name>, got '${e}'`, 'prune');
-        return e.slice(5);
-      });
-    const roundTo = values['round-to'] === undefined ? undefined : Number(values['round-to']);
-    if (roundTo !== undefined && !(Number.isInteger(roundTo) && roundTo >= 1))
-      throw new InvalidArgumentError(`--round-to must be a positive integer, got '${values['round-to']}'`, 'round-to');
+    const method = choiceOption(values, 'method', ['channel', 'magnitude', 'nm'] as const, 'prune', 'channel')!;
+    const ratio = numberOption(values, 'ratio', (n) => n >= 0 && n < 1, 'in [0, 1)', 0.5)!;
+    const criterion: Criterion = choiceOption(
+      values,
+      'criterion',
+      ['l1', 'l2', 'bn', 'random'] as const,
+      'prune',
+      'l1',
+    )!;
+    const exclude = listOption(values, 'exclude').map((e) => {
+      if (!e.startsWith('node:')) throw new UsageError(`--exclude takes node:<name>, got '${e}'`, 'prune');
+      return e.slice(5);
+    });
+    const roundTo = numberOption(values, 'round-to', (n) => Number.isInteger(n) && n >= 1, 'a positive integer');
     const model = await loadModel(input);
     const before = modelFigures(model);
     const report: PruneReport = {
@@ -136,23 +130,21 @@ Example:
       if (method === 'magnitude')
         r = pruneMagnitude(model, { ratio, exclude, scope: values.global ? 'global' : 'layer' });
       else {
-        const m = /^(\d+):(\d+)$/.exec(str(values.nm) ?? '2:4');
-        if (!m) throw new UsageError(`--nm takes N:M, e.g. 2:4; got '${values.nm}'`, 'prune');
+        const m = /^(\d+):(\d+)$/.exec(stringOption(values, 'nm') ?? '2:4');
+        if (!m) throw new UsageError(`--nm takes N:M, e.g. 2:4; got '${stringOption(values, 'nm')}'`, 'prune');
         r = pruneNM(model, { n: Number(m[1]), m: Number(m[2]), exclude });
       }
       result = r.model;
       report.sparsity = r.sparsity;
     }
-    const data = str(values['fine-tune']);
+    const data = stringOption(values, 'fine-tune');
     if (data) {
       if (data !== 'mnist')
         throw new InvalidArgumentError(
           `--fine-tune takes 'mnist' here; for other data use @edgeml/distill's fineTune`,
           'fine-tune',
         );
-      const epochs = values.epochs === undefined ? 2 : Number(values.epochs);
-      if (!(Number.isInteger(epochs) && epochs >= 1))
-        throw new InvalidArgumentError(`--epochs must be a positive integer, got '${values.epochs}'`, 'epochs');
+      const epochs = numberOption(values, 'epochs', (n) => Number.isInteger(n) && n >= 1, 'a positive integer', 2)!;
       const { train, test } = await loadMnist();
       const t = await TrainableModel.fromModel(result);
       const r = await fineTune(t, forModel(train, result), {
@@ -192,7 +184,7 @@ Example:
       return;
     }
     const lines = [
-      `pruned ${input} -> ${output} (${method}${method === 'nm' ? ` ${str(values.nm) ?? '2:4'}` : `, ratio ${ratio}`})`,
+      `pruned ${input} -> ${output} (${method}${method === 'nm' ? ` ${stringOption(values, 'nm') ?? '2:4'}` : `, ratio ${ratio}`})`,
       `params     ${report.paramsBefore.toLocaleString()} -> ${report.paramsAfter.toLocaleString()}`,
       `MACs       ${report.macsBefore.toLocaleString()} -> ${report.macsAfter.toLocaleString()} per sample`,
       `size       ${report.sizeBefore.toLocaleString()} -> ${report.sizeAfter.toLocaleString()} bytes (gzip ${report.gzipBefore.toLocaleString()} -> ${report.gzipAfter.toLocaleString()})`,

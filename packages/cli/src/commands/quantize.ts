@@ -10,8 +10,11 @@ import {
   type TargetCheckResult,
 } from '@edgeml/quantize';
 import { resolveCliBackend } from '../backends.js';
-import type { Command } from '../command.js';
+import type { Command, CommandContext } from '../command.js';
+
+type Values = CommandContext['values'];
 import { UsageError } from '../cli-error.js';
+import { choiceOption, intOption, listOption, numberListOption, stringOption } from '../options.js';
 import { progressBar, progressEnabled } from '../progress.js';
 import { fmtBytes } from './inspect.js';
 
@@ -32,72 +35,53 @@ export interface QuantizeReport {
   target?: TargetCheckResult;
 }
 
-const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
-
-function choice<T extends string>(value: string | undefined, allowed: readonly T[], option: string): T | undefined {
-  if (value === undefined) return undefined;
-  if (!allowed.includes(value as T))
-    throw new UsageError(`--${option} must be one of ${allowed.join(', ')}, got '${value}'`, 'quantize');
-  return value as T;
-}
-
-function numberList(v: unknown, option: string): number[] | undefined {
-  if (typeof v !== 'string') return undefined;
-  const out = v
-    .split(',')
-    .map((x) => (x.includes('/') ? Number(x.split('/')[0]) / Number(x.split('/')[1]) : Number(x)));
-  if (out.some((x) => !Number.isFinite(x)))
-    throw new UsageError(
-      `--${option} takes numbers separated by commas (fractions like 1/255 allowed), got '${v}'`,
-      'quantize',
-    );
-  return out;
-}
-
 /** .npy folders, or image folders for a single image input (with the preprocessing options). */
-function loadCalibration(dir: string, model: Model, values: Record<string, unknown>) {
-  const size = str(values.size)?.split('x').map(Number);
+function loadCalibration(dir: string, model: Model, values: Values) {
+  const size = stringOption(values, 'size')?.split('x').map(Number);
   if (size && (size.length !== 2 || size.some((d) => !Number.isInteger(d) || d <= 0)))
-    throw new UsageError(`--size takes WxH, e.g. 224x224; got '${str(values.size)}'`, 'quantize');
+    throw new UsageError(`--size takes WxH, e.g. 224x224; got '${stringOption(values, 'size')}'`, 'quantize');
   return loadSampleFolder(dir, model, {
-    layout: choice(str(values.layout) ?? 'nchw', ['nchw', 'nhwc'] as const, 'layout'),
+    layout: choiceOption(values, 'layout', ['nchw', 'nhwc'] as const, 'quantize', 'nchw'),
     width: size?.[0],
     height: size?.[1],
-    scale: numberList(values.scale, 'scale')?.[0],
-    mean: numberList(values.mean, 'mean'),
-    std: numberList(values.std, 'std'),
+    scale: numberListOption(values, 'scale', 'quantize')?.[0],
+    mean: numberListOption(values, 'mean', 'quantize'),
+    std: numberListOption(values, 'std', 'quantize'),
   });
 }
 
 export async function runQuantize(
-  values: Record<string, unknown>,
+  values: Values,
   input: string,
   stderr: (text: string) => void,
 ): Promise<QuantizeReport> {
-  const output = str(values.output);
+  const output = stringOption(values, 'output');
   if (!output) throw new UsageError('missing -o/--output <out.onnx>', 'quantize');
   if (path.resolve(output) === path.resolve(input))
     throw new UsageError('the output must not overwrite the input model', 'quantize');
-  const mode = choice(str(values.mode) ?? 'dynamic', quantizationSchemes.names(), 'mode')!;
-  const format = choice(str(values.format), ['qdq', 'qoperator', 'matmulnbits'] as const, 'format');
-  const weightType = choice(
-    str(values['weight-type']),
-    ['int8', 'uint8', 'int16', 'int4', 'uint4'] as const,
+  const mode = choiceOption(values, 'mode', quantizationSchemes.names(), 'quantize', 'dynamic')!;
+  const format = choiceOption(values, 'format', ['qdq', 'qoperator', 'matmulnbits'] as const, 'quantize');
+  const weightType = choiceOption(
+    values,
     'weight-type',
+    ['int8', 'uint8', 'int16', 'int4', 'uint4'] as const,
+    'quantize',
   );
   if (weightType && mode !== 'static' && weightType !== 'int8' && weightType !== 'uint8')
     throw new UsageError(
       `--weight-type ${weightType} is for --mode static (opset 21); ${mode} mode takes int8 or uint8${mode === 'dynamic' ? '' : ' (int4 mode sets its own)'}`,
       'quantize',
     );
-  const activationType = choice(str(values['activation-type']), ['uint8', 'int8', 'int16'] as const, 'activation-type');
-  const method = choice(str(values.method), ['minmax', 'percentile', 'entropy'] as const, 'method');
-  const target = choice(str(values.target) ?? 'node', ['node', 'wasm'] as const, 'target');
-  const exclude = (values.exclude as string[] | undefined)?.flatMap((e) => e.split(',')).filter(Boolean);
-  const opTypes = str(values.ops)?.split(',').filter(Boolean);
+  const activationType = choiceOption(values, 'activation-type', ['uint8', 'int8', 'int16'] as const, 'quantize');
+  const method = choiceOption(values, 'method', ['minmax', 'percentile', 'entropy'] as const, 'quantize');
+  const target = choiceOption(values, 'target', ['node', 'wasm'] as const, 'quantize', 'node');
+  const exclude = listOption(values, 'exclude');
+  const opTypes = stringOption(values, 'ops')?.split(',').filter(Boolean);
   const model: Model = await loadModel(input);
   const backend = await resolveCliBackend('node');
-  const calibration = str(values.calibration) ? loadCalibration(str(values.calibration)!, model, values) : undefined;
+  const calibration = stringOption(values, 'calibration')
+    ? loadCalibration(stringOption(values, 'calibration')!, model, values)
+    : undefined;
   if (mode === 'static' && !calibration)
     throw new UsageError('--mode static needs --calibration <folder of .npy samples>', 'quantize');
   // The result must load in the runtime that will serve it: quantize() checks it there.
@@ -121,22 +105,19 @@ export async function runQuantize(
       };
       break;
     case 'static': {
-      const minSqnr = str(values['min-sqnr']);
+      const minSqnr = stringOption(values, 'min-sqnr');
       if (minSqnr !== undefined && !Number.isFinite(Number(minSqnr)))
         throw new UsageError(`--min-sqnr takes a number of dB, got '${minSqnr}'`, 'quantize');
       const typeOverrides = Object.fromEntries(
-        ((values.type as string[] | undefined) ?? [])
-          .flatMap((e) => e.split(','))
-          .filter(Boolean)
-          .map((pair) => {
-            const eq = pair.lastIndexOf('=');
-            if (eq < 1)
-              throw new UsageError(
-                `--type takes tensor=type, e.g. conv1_out=int16 or fc.weight=int4; got '${pair}'`,
-                'quantize',
-              );
-            return [pair.slice(0, eq), pair.slice(eq + 1) as 'int8'];
-          }),
+        listOption(values, 'type').map((pair) => {
+          const eq = pair.lastIndexOf('=');
+          if (eq < 1)
+            throw new UsageError(
+              `--type takes tensor=type, e.g. conv1_out=int16 or fc.weight=int4; got '${pair}'`,
+              'quantize',
+            );
+          return [pair.slice(0, eq), pair.slice(eq + 1) as 'int8'];
+        }),
       );
       options = {
         mode,
@@ -160,8 +141,8 @@ export async function runQuantize(
         mode,
         ...common,
         format: format === 'qdq' ? 'qdq' : 'matmulnbits',
-        blockSize: values['block-size'] ? Number(values['block-size']) : undefined,
-        algorithm: choice(str(values.algorithm), ['rtn', 'hqq'] as const, 'algorithm'),
+        blockSize: intOption(values, 'block-size'),
+        algorithm: choiceOption(values, 'algorithm', ['rtn', 'hqq'] as const, 'quantize'),
       };
       break;
     default:
