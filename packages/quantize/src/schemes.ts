@@ -37,17 +37,26 @@ export function quantizationPass(name: string, edit: (model: Model) => void | Pr
   };
 }
 
+/** A pass running a quantizer that reports its quantized and skipped nodes (and, static ones, its ranges). */
+function recordingPass(
+  name: string,
+  record: QuantizationRecord,
+  quantizer: (model: Model) => Partial<QuantizationRecord> | Promise<Partial<QuantizationRecord>>,
+): Pass {
+  return quantizationPass(name, async (model) => {
+    const r = await quantizer(model);
+    record.quantized.push(...(r.quantized ?? []));
+    record.skipped.push(...(r.skipped ?? []));
+    if (r.ranges) record.ranges = r.ranges;
+    if (r.dequantizedNames) record.dequantizedNames = r.dequantizedNames;
+  });
+}
+
 const dynamicScheme: QuantizationScheme<DynamicQuantizeOptions> = {
   name: 'dynamic',
   summary: 'int8 weights, activations quantized at run time (MatMul, Gemm, Gather, LSTM, GRU; Conv on request)',
   validate: validateDynamicOptions,
-  passes: (options, record) => [
-    quantizationPass('quantize-dynamic', (model) => {
-      const r = quantizeDynamic(model, options);
-      record.quantized.push(...r.quantized);
-      record.skipped.push(...r.skipped);
-    }),
-  ],
+  passes: (options, record) => [recordingPass('quantize-dynamic', record, (model) => quantizeDynamic(model, options))],
 };
 
 const staticScheme: QuantizationScheme<StaticQuantizeOptions> = {
@@ -55,13 +64,7 @@ const staticScheme: QuantizationScheme<StaticQuantizeOptions> = {
   summary: 'calibrated int8 weights and activations (QDQ pairs, or QOperator with format qoperator)',
   validate: validateStaticOptions,
   passes: (options, record) => [
-    quantizationPass('quantize-static-qdq', async (model) => {
-      const r = await quantizeStatic(model, { ...options, format: 'qdq' });
-      record.quantized.push(...r.quantized);
-      record.skipped.push(...r.skipped);
-      record.ranges = r.ranges;
-      record.dequantizedNames = r.dequantizedNames;
-    }),
+    recordingPass('quantize-static-qdq', record, (model) => quantizeStatic(model, { ...options, format: 'qdq' })),
     ...(options.format === 'qoperator'
       ? [quantizationPass('qdq-to-qoperator', (model) => void qdqToQOperator(model))]
       : []),
@@ -72,13 +75,7 @@ const int4Scheme: QuantizationScheme<Int4Options> = {
   name: 'int4',
   summary: '4-bit blocked weights for MatMul/Gemm/Gather (MatMulNBits, or blocked QDQ at opset 21)',
   validate: validateInt4Options,
-  passes: (options, record) => [
-    quantizationPass('quantize-int4', (model) => {
-      const r = quantizeInt4(model, options);
-      record.quantized.push(...r.quantized);
-      record.skipped.push(...r.skipped);
-    }),
-  ],
+  passes: (options, record) => [recordingPass('quantize-int4', record, (model) => quantizeInt4(model, options))],
 };
 
 const fp16Scheme: QuantizationScheme<Float16Options> = {
