@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { GraphError } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
 import { attr } from './attribute.js';
-import { eliminateNode, exposeOutputs, insertOnEdge, replaceNode, replaceSubgraph } from './editing.js';
+import { GraphBuilder, eliminateNode, exposeOutputs, insertOnEdge, replaceNode, replaceSubgraph } from './editing.js';
 import { Graph } from './graph.js';
 import { Model } from './model.js';
 import { Node } from './node.js';
@@ -200,5 +200,37 @@ describe('exposeOutputs', () => {
     expect(model.graph.outputs.map((v) => v.name)).toEqual(['y']);
     expect(probe.graph.outputs[1].type).toEqual({ kind: 'tensor', dtype: 'float32' });
     expect(model.graph.findValue('r')!.type).toBeUndefined();
+  });
+});
+
+describe('verbs inside subgraphs', () => {
+  it('replace a node in an If branch: the branch output keeps its name, outer captures stay, names stay unique', () => {
+    const g = new Graph('main');
+    const x = g.addInput('x', tensorType('float32', [2]));
+    const cond = g.addInput('cond', tensorType('bool', []));
+    const branch = new Graph('then');
+    const relu = branch.op('Relu', [x], {}, { name: 'relu', outputs: ['branch_out'] });
+    branch.outputs.push(relu.outputs[0]);
+    const other = new Graph('else');
+    other.outputs.push(other.op('Neg', [x], {}, { outputs: ['neg_out'] }).outputs[0]);
+    const ifNode = g.op('If', [cond], [attr('then_branch', 'graph', branch), attr('else_branch', 'graph', other)], {
+      outputs: ['y'],
+    });
+    g.outputs.push(ifNode.outputs[0]);
+    const b = new GraphBuilder(branch, 'relu');
+    const [abs] = b.op('Abs', [x], {}, ['y']); // 'y' is taken in the main graph: the authority renames it
+    expect(abs.name).toBe('y_1');
+    replaceNode(relu, b.nodes, [abs]);
+    expect(branch.outputs[0].name).toBe('branch_out');
+    expect(branch.nodes[0].opType).toBe('Abs');
+    expect(branch.nodes[0].inputs[0]).toBe(x);
+    expect(
+      x
+        .uses()
+        .map((u) => u.node.opType)
+        .sort(),
+    ).toEqual(['Abs', 'Neg']);
+    g.validate();
+    branch.validate();
   });
 });
