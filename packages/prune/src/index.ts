@@ -2,15 +2,10 @@
  * @edgeml/prune: magnitude, N:M and structured channel pruning on the core IR.
  * @module
  */
-export { analyzeChannels, Space, type ChannelCut, type ChannelSlice, type DependencyGraph } from './dependency.js';
-export {
-  pruneChannels,
-  channelImportance,
-  type ChannelPruneOptions,
-  type ChannelPruneResult,
-  type Criterion,
-  type GroupReport,
-} from './channel.js';
+export { analyzeChannels, type ChannelAnalysis } from './channel-analysis.js';
+export { ChannelGroup, type ChannelCut, type ChannelSlice } from './channel-group.js';
+export { pruneChannels, type ChannelPruneOptions, type ChannelPruneResult, type GroupReport } from './channel.js';
+export { channelImportance, type Criterion } from './importance.js';
 export {
   pruneMagnitude,
   pruneNM,
