@@ -10,21 +10,32 @@ import type { ChannelRule, ChannelRuleContext, SliceKind } from './rules/rule.js
 export class AnalysisState implements ChannelRuleContext {
   readonly groups: ChannelGroup[] = [];
   readonly layouts = new Map<Value, ChannelLayout>();
+  /** Values the running rule asked about: the inputs it took charge of. */
+  private readonly read = new Set<Value>();
 
-  /** Run a node's rule; channels reaching an op without one are frozen. */
+  /** Run a node's rule; channels reaching an op without one, or an input its rule ignored, are frozen. */
   visit(node: Node, rule: ChannelRule | undefined): void {
     const label = this.label(node);
-    if (rule) rule.propagate(node, this);
-    else
+    if (!rule) {
       freezeInputs(
         node,
         this,
         isDefaultDomain(node) ? `${label} reads it` : `${label} (domain ${node.domain}) reads it`,
       );
+      return;
+    }
+    this.read.clear();
+    rule.propagate(node, this);
+    node.inputs.forEach((value, i) => {
+      if (value && !this.read.has(value))
+        this.freeze(this.layouts.get(value), `${label} reads it as input ${i}, which its channel rule does not follow`);
+    });
   }
 
   layoutOf(value: Value | undefined): ChannelLayout | undefined {
-    return value && this.layouts.get(value);
+    if (!value) return undefined;
+    this.read.add(value);
+    return this.layouts.get(value);
   }
 
   setLayout(value: Value, layout: ChannelLayout): void {

@@ -7,7 +7,7 @@
 import type { Model } from '@edgeml/core';
 import { AnalysisState } from './analysis-state.js';
 import type { ChannelGroup } from './channel-group.js';
-import { ruleOf } from './rules/registry.js';
+import { ruleLookup, type CustomChannelRule } from './rules/registry.js';
 
 /** The channel groups of a model, split into those that can be pruned and those left alone. */
 export interface ChannelAnalysis {
@@ -19,6 +19,14 @@ export interface ChannelAnalysis {
   frozen: { group: ChannelGroup; reason: string }[];
 }
 
+export interface ChannelAnalysisOptions {
+  /**
+   * Rules for ops the analysis does not know (which otherwise freeze the channels they read),
+   * custom domains included; a rule given for a known op replaces the built-in one.
+   */
+  rules?: readonly CustomChannelRule[];
+}
+
 /**
  * Analyse the main graph. Shapes must be known (run shape inference first); node names should
  * be unique so reports can name them. Graph outputs keep their shapes, so groups reaching one
@@ -27,16 +35,19 @@ export interface ChannelAnalysis {
  * @example
  * ```ts
  * import { inferShapes } from '@edgeml/core';
- * import { analyzeChannels } from '@edgeml/prune';
+ * import { analyzeChannels, passThroughRule } from '@edgeml/prune';
  *
  * inferShapes(model, { strict: false });
- * const { prunable, frozen } = analyzeChannels(model);
+ * const { prunable, frozen } = analyzeChannels(model, {
+ *   rules: [{ opType: 'QuickGelu', domain: 'com.microsoft', rule: passThroughRule }],
+ * });
  * for (const { group, reason } of frozen) console.log(group.origin, reason);
  * ```
  */
-export function analyzeChannels(model: Model): ChannelAnalysis {
+export function analyzeChannels(model: Model, options: ChannelAnalysisOptions = {}): ChannelAnalysis {
+  const lookup = ruleLookup(options.rules);
   const state = new AnalysisState();
-  for (const node of model.graph) state.visit(node, ruleOf(node));
+  for (const node of model.graph) state.visit(node, lookup(node));
   for (const value of model.graph.outputs)
     state.freeze(state.layouts.get(value), `graph output '${value.name}' must keep its shape`);
   const groups = state.roots();

@@ -14,6 +14,7 @@ import type { ChannelCut, ChannelGroup } from './channel-group.js';
 import { planKeeps } from './channel-plan.js';
 import { channelImportance, type Criterion } from './importance.js';
 import { regroupDepthwise } from './rules/conv.js';
+import type { CustomChannelRule } from './rules/registry.js';
 import { resizeCut } from './rules/split-slice.js';
 
 export interface ChannelPruneOptions {
@@ -30,6 +31,8 @@ export interface ChannelPruneOptions {
   exclude?: string[];
   /** Seed of the random criterion. */
   seed?: number;
+  /** Channel rules for ops the analysis does not know (see {@link analyzeChannels}). */
+  rules?: readonly CustomChannelRule[];
 }
 
 /** One channel group's outcome. */
@@ -57,6 +60,8 @@ export interface ChannelPruneResult {
  * @example
  * ```ts
  * const { model: slim, groups, skipped } = await pruneChannels(model, { ratio: 0.5, criterion: 'l1', roundTo: 8 });
+ * // An op the analysis does not know freezes what it reads, unless a rule says how it moves channels:
+ * await pruneChannels(model, { ratio: 0.5, rules: [{ opType: 'Celu', rule: passThroughRule }] });
  * ```
  */
 export async function pruneChannels(model: Model, options: ChannelPruneOptions): Promise<ChannelPruneResult> {
@@ -66,7 +71,7 @@ export async function pruneChannels(model: Model, options: ChannelPruneOptions):
   inferShapes(work, { strict: false });
   checkLayerOptions(work, options);
 
-  const analysis = analyzeChannels(work);
+  const analysis = analyzeChannels(work, { rules: options.rules });
   const { candidates, skipped } = selectCandidates(analysis, options.exclude ?? []);
   const rand = seededRandom(options.seed ?? 1);
   const scores = new Map(candidates.map((g) => [g, channelImportance(g, criterion, rand)]));

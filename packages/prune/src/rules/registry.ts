@@ -1,5 +1,8 @@
-/** Which rule follows which op: the built-in table, keyed by core's OpName so a misspelt op fails to compile. */
-import { opEntry, type Node, type OpName } from '@edgeml/core';
+/**
+ * Which rule follows which op: the built-in table, keyed by core's OpName so a misspelt op fails
+ * to compile, and the rules a caller adds for ops it lacks (custom domains included).
+ */
+import { InvalidArgumentError, isDefaultDomain, opEntry, type Node, type OpName } from '@edgeml/core';
 import { batchNormRule } from './batchnorm.js';
 import { concatRule } from './concat.js';
 import { convRule } from './conv.js';
@@ -58,5 +61,49 @@ export const DEFAULT_CHANNEL_RULES: Readonly<Partial<Record<OpName, ChannelRule>
   Reshape: flattenReshapeRule,
 };
 
-/** The built-in rule of a node; undefined for other domains and ops the table lacks. */
-export const ruleOf = (node: Node): ChannelRule | undefined => opEntry(DEFAULT_CHANNEL_RULES, node);
+/**
+ * A rule for an op the analysis does not know, or one that replaces a built-in rule.
+ *
+ * @example
+ * ```ts
+ * const rules: CustomChannelRule[] = [
+ *   { opType: 'Celu', rule: passThroughRule }, // a default-domain activation
+ *   { opType: 'QuickGelu', domain: 'com.microsoft', rule: passThroughRule }, // one input, one output
+ * ];
+ * ```
+ */
+export interface CustomChannelRule {
+  /** The node's op type, e.g. `'Celu'` or a custom op's name. */
+  opType: string;
+  /** The op's domain: `''` (the default ONNX domain, also spelled `'ai.onnx'`) unless given. */
+  domain?: string;
+  rule: ChannelRule;
+}
+
+/** The rule of a node: a custom rule first, then the built-in table (default domain only). */
+export type RuleLookup = (node: Node) => ChannelRule | undefined;
+
+const keyOf = (opType: string, domain: string) => `${isDefaultDomain(domain) ? '' : domain}\u0000${opType}`;
+
+/**
+ * The lookup over the built-in rules and `custom`, which win over built-in ones. A malformed or
+ * repeated entry is an InvalidArgumentError naming it.
+ */
+export function ruleLookup(custom: readonly CustomChannelRule[] = []): RuleLookup {
+  const table = new Map<string, ChannelRule>();
+  custom.forEach((entry, i) => {
+    const where = `rules[${i}]`;
+    if (typeof entry?.opType !== 'string' || !entry.opType)
+      throw new InvalidArgumentError(`${where}.opType must be a non-empty op name`, 'rules');
+    if (typeof entry.rule?.propagate !== 'function')
+      throw new InvalidArgumentError(`${where}.rule must have a propagate(node, context) method`, 'rules');
+    const key = keyOf(entry.opType, entry.domain ?? '');
+    if (table.has(key))
+      throw new InvalidArgumentError(
+        `${where} repeats the rule for ${entry.opType}${entry.domain ? ` (domain ${entry.domain})` : ''}`,
+        'rules',
+      );
+    table.set(key, entry.rule);
+  });
+  return (node) => table.get(keyOf(node.opType, node.domain)) ?? opEntry(DEFAULT_CHANNEL_RULES, node);
+}

@@ -14,7 +14,11 @@ export type SliceKind = 'params' | 'consumers';
  * a value without one carries no prunable channels.
  */
 export interface ChannelRuleContext {
-  /** The layout of one of the node's inputs (or any value), undefined when no prunable channels reach it. */
+  /**
+   * The layout of one of the node's inputs (or any value), undefined when no prunable channels
+   * reach it. Reading an input is taking charge of it: inputs with a layout that the rule never
+   * read are frozen after it runs, so a rule cannot let channels slip by unnoticed.
+   */
   layoutOf(value: Value | undefined): ChannelLayout | undefined;
   /** Give an output a layout: its channel axis holds these channels, in this order. */
   setLayout(value: Value, layout: ChannelLayout): void;
