@@ -1,9 +1,9 @@
 /**
- * Elementwise ops over broadcast inputs (Add, Mul, …): every input with channels must
+ * Elementwise ops over broadcast inputs (Add, Mul, …, PRelu): every input with channels must
  * lose the same ones, so their groups are united segment by segment (a residual Add ties both
  * producers), and constants broadcast along the channel axis are per-channel parameters.
  */
-import type { Tensor } from '@edgeml/core';
+import type { Node, Tensor } from '@edgeml/core';
 import type { ChannelLayout } from '../channel-group.js';
 import type { ChannelRule } from './rule.js';
 
@@ -18,18 +18,17 @@ export const elementwiseRule: ChannelRule = {
     const withLayout = layouts.filter((l): l is ChannelLayout => !!l);
     if (!withLayout.length) return;
     const first = withLayout[0];
-    for (const layout of withLayout.slice(1)) {
-      if (!sameLayout(layout, first)) {
-        context.freeze(layout, `${context.label(node)} combines differently laid out channels`);
-        context.freeze(first, `${context.label(node)} combines differently laid out channels`);
-        return;
-      }
+    const reason = alignmentProblem(node, layouts);
+    if (reason) {
+      for (const layout of withLayout) context.freeze(layout, `${context.label(node)} ${reason}`);
+      return;
+    }
+    for (const layout of withLayout.slice(1))
       layout.forEach((segment, i) => {
         const other = first[i];
         if ('group' in segment && 'group' in other)
           context.unite(segment.group, other.group, `${context.label(node)} combines channels of different sizes`);
       });
-    }
     const rank = node.outputs[0]?.shape?.length ?? 0;
     node.inputs.forEach((value, i) => {
       if (!value || layouts[i]) return;
@@ -45,9 +44,26 @@ export const elementwiseRule: ChannelRule = {
   },
 };
 
-/** Layouts that match segment for segment: the same kinds with the same expansions. */
-const sameLayout = (a: ChannelLayout, b: ChannelLayout): boolean =>
-  a.length === b.length && a.every((s, j) => s.expansion === b[j].expansion && 'group' in s === 'group' in b[j]);
+/**
+ * Why the inputs' channels cannot be lined up, if they cannot: layouts must match segment for
+ * segment, and an input of lower rank would broadcast its channel axis onto another axis.
+ */
+function alignmentProblem(node: Node, layouts: (ChannelLayout | undefined)[]): string | undefined {
+  const rank = node.outputs[0]?.shape?.length;
+  const first = layouts.find(Boolean)!;
+  for (const [i, layout] of layouts.entries()) {
+    if (!layout) continue;
+    const inputRank = node.inputs[i]!.shape?.length;
+    if (rank !== undefined && inputRank !== undefined && inputRank !== rank)
+      return `broadcasts the channels of '${node.inputs[i]!.name}' onto another axis`;
+    if (
+      layout.length !== first.length ||
+      layout.some((s, j) => s.expansion !== first[j].expansion || 'group' in s !== 'group' in first[j])
+    )
+      return 'combines differently laid out channels';
+  }
+  return undefined;
+}
 
 /** The axis of a constant that broadcasts along the output's channel axis with one value per channel. */
 function perChannelAxis(t: Tensor, rank: number): number | undefined {

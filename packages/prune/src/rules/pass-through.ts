@@ -27,10 +27,21 @@ export const padRule: ChannelRule = {
   },
 };
 
-/** True when the pads (input 1 from opset 11, else the attribute) leave axes 0 and 1 alone. */
+/**
+ * True when the pads (input 1 from opset 11, else the attribute) leave axes 0 and 1 alone. From
+ * opset 18 the `axes` input says which axes the pads are for; axes it leaves out are not padded.
+ */
 export function padsSpareChannels(node: Node): boolean {
   const pads = node.inputs[1]?.const?.toNumbers() ?? node.attr('pads', 'ints');
-  if (!pads || pads.length < 4) return false;
-  const rank = pads.length / 2;
-  return pads[0] === 0 && pads[rank] === 0 && pads[1] === 0 && pads[rank + 1] === 0;
+  if (!pads || pads.length % 2) return false;
+  const count = pads.length / 2;
+  const axesInput = node.inputs[3];
+  if (axesInput && !axesInput.const) return false;
+  const rank = node.inputs[0]?.shape?.length;
+  const axes = axesInput?.const?.toNumbers() ?? (count >= 2 ? [...Array(count).keys()] : undefined);
+  if (!axes || axes.length !== count || (axes.some((a) => a < 0) && rank === undefined)) return false;
+  return axes.every((a, i) => {
+    const axis = a < 0 ? a + rank! : a;
+    return axis > 1 || (pads[i] === 0 && pads[i + count] === 0);
+  });
 }

@@ -16,7 +16,6 @@ import { sliceRule, splitRule } from './split-slice.js';
 const PASS_THROUGH: readonly OpName[] = [
   'Relu',
   'LeakyRelu',
-  'PRelu',
   'Sigmoid',
   'Tanh',
   'Clip',
@@ -43,7 +42,8 @@ const PASS_THROUGH: readonly OpName[] = [
   'Swish',
   'Cast',
 ];
-const ELEMENTWISE: readonly OpName[] = ['Add', 'Sub', 'Mul', 'Div', 'Max', 'Min', 'Sum', 'Mean'];
+// PRelu's slope broadcasts like a second operand, so a per-channel slope loses channels too.
+const ELEMENTWISE: readonly OpName[] = ['Add', 'Sub', 'Mul', 'Div', 'Max', 'Min', 'Sum', 'Mean', 'PRelu'];
 
 /** The built-in rules; an op missing here freezes the channels it reads. */
 export const DEFAULT_CHANNEL_RULES: Readonly<Partial<Record<OpName, ChannelRule>>> = {

@@ -50,7 +50,7 @@ export const sliceRule: ChannelRule = {
     const group = soleGroup(x);
     const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + group!.size : v, 0), group!.size);
     const [begin, end] = group ? [clamp(starts[at]), clamp(ends[at])] : [0, 0];
-    if (!group || (steps?.[at] ?? 1) !== 1 || starts.length > 1) {
+    if (!group || (steps?.[at] ?? 1) !== 1 || starts.length > 1 || end <= begin) {
       context.freeze(x, `${context.label(node)} slices channels in a way it cannot follow`);
       return;
     }
@@ -65,11 +65,12 @@ export const sliceRule: ChannelRule = {
 
 /**
  * A Slice's constant bounds (opset 10+ inputs) and `at`, the position of the channel axis in
- * them (−1 when the channels are not sliced). Undefined when the starts or ends are computed.
+ * them (−1 when the channels are not sliced). Undefined when any bound is computed.
  */
 function sliceBounds(node: Node): { starts: number[]; ends: number[]; steps?: number[]; at: number } | undefined {
   const [starts, ends, axes, steps] = [1, 2, 3, 4].map((i) => node.inputs[i]?.const?.toNumbers());
-  if (!starts || !ends) return undefined;
+  // A computed `axes` or `steps` would be read as its default, which it may not be.
+  if (!starts || !ends || (node.inputs[3] && !axes) || (node.inputs[4] && !steps)) return undefined;
   const rank = node.inputs[0]!.shape?.length ?? 0;
   return { starts, ends, steps, at: (axes ?? starts.map((_, i) => i)).findIndex((a) => isChannelAxis(a, rank)) };
 }
