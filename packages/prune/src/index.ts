@@ -29,15 +29,20 @@
  * [benchmarks](../../../docs/benchmarks.md#structured-pruning-size-macs-and-latency-against-ratio-benchprunemjs).
  * @module
  */
-export { analyzeChannels, Space, type ChannelCut, type ChannelSlice, type DependencyGraph } from './dependency.js';
+export { analyzeChannels, type ChannelAnalysis, type ChannelAnalysisOptions } from './channel-analysis.js';
 export {
-  pruneChannels,
-  channelImportance,
-  type ChannelPruneOptions,
-  type ChannelPruneResult,
-  type Criterion,
-  type GroupReport,
-} from './channel.js';
+  ChannelGroup,
+  type ChannelCut,
+  type ChannelLayout,
+  type ChannelSegment,
+  type ChannelSlice,
+} from './channel-group.js';
+export type { ChannelRule, ChannelRuleContext, SliceKind } from './rules/rule.js';
+export { DEFAULT_CHANNEL_RULES, type CustomChannelRule } from './rules/registry.js';
+export { passThroughRule } from './rules/pass-through.js';
+export { elementwiseRule } from './rules/elementwise.js';
+export { pruneChannels, type ChannelPruneOptions, type ChannelPruneResult, type GroupReport } from './channel.js';
+export { channelImportance, type Criterion } from './importance.js';
 export {
   pruneMagnitude,
   pruneNM,
