@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { Graph, Model, Tensor, encodeModel, tensorType } from '@edgeml/core';
+import { pruningSchemes } from '@edgeml/prune';
 import { runCli } from './testing/run-cli.js';
 import type { PruneReport } from './commands/prune.js';
 import { randomTensor } from '../../../tests/support/models.js';
@@ -118,5 +119,12 @@ describe('edgeml prune', () => {
     }
     expect(fs.existsSync(path.join(dir, 'out.onnx'))).toBe(false);
     expect((await runCli(['prune', MNIST])).code).toBe(2);
+  });
+
+  it('lists its methods, with what each does, from the pruning registry', async () => {
+    const r = await runCli(['prune', '--help']);
+    expect(r.code).toBe(0);
+    for (const s of pruningSchemes.list()) expect(r.out).toContain(`${s.name.padEnd(24)}  ${s.summary}`);
+    expect(r.out).toContain('[--method channel|magnitude|nm]');
   });
 });

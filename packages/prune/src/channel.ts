@@ -66,7 +66,7 @@ export interface ChannelPruneResult {
  */
 export async function pruneChannels(model: Model, options: ChannelPruneOptions): Promise<ChannelPruneResult> {
   const { ratio, criterion = 'l1', scope = 'uniform', roundTo = 1 } = options;
-  checkOptions(options);
+  validateChannelOptions(options);
   const work = model.clone();
   inferShapes(work, { strict: false });
   checkLayerOptions(work, options);
@@ -97,7 +97,8 @@ export async function pruneChannels(model: Model, options: ChannelPruneOptions):
   return { model: work, groups, skipped };
 }
 
-function checkOptions(options: ChannelPruneOptions): void {
+/** Option checks that need no model: ratio, criterion, rounding. */
+export function validateChannelOptions(options: ChannelPruneOptions): void {
   const { ratio, criterion = 'l1', roundTo = 1 } = options;
   if (!(ratio >= 0 && ratio < 1)) throw new InvalidArgumentError(`ratio must be in [0, 1), got ${ratio}`, 'ratio');
   if (!['l1', 'l2', 'bn', 'random'].includes(criterion))

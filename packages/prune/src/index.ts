@@ -41,11 +41,28 @@ export type { ChannelRule, ChannelRuleContext, SliceKind } from './rules/rule.js
 export { DEFAULT_CHANNEL_RULES, type CustomChannelRule } from './rules/registry.js';
 export { passThroughRule } from './rules/pass-through.js';
 export { elementwiseRule } from './rules/elementwise.js';
-export { pruneChannels, type ChannelPruneOptions, type ChannelPruneResult, type GroupReport } from './channel.js';
+export {
+  pruneChannels,
+  validateChannelOptions,
+  type ChannelPruneOptions,
+  type ChannelPruneResult,
+  type GroupReport,
+} from './channel.js';
+export {
+  prune,
+  pruningSchemes,
+  type PruneOptions,
+  type PruneResult,
+  type PruneRecord,
+  type PruningScheme,
+} from './schemes.js';
 export { channelImportance, type Criterion } from './importance.js';
 export {
   pruneMagnitude,
   pruneNM,
+  validateMagnitudeOptions,
+  validateNMOptions,
+  type NMOptions,
   type MagnitudeOptions,
   type SparsityOptions,
   type SparsityResult,

@@ -65,6 +65,14 @@ const summary = (layers: LayerSparsity[]) =>
     layers.reduce((a, l) => a + l.size, 0),
   );
 
+/** Option checks of {@link pruneMagnitude}: ratio and scope. */
+export function validateMagnitudeOptions(options: MagnitudeOptions): void {
+  if (!(options.ratio >= 0 && options.ratio < 1))
+    throw new InvalidArgumentError(`ratio must be in [0, 1), got ${options.ratio}`, 'ratio');
+  if (options.scope !== undefined && options.scope !== 'layer' && options.scope !== 'global')
+    throw new InvalidArgumentError(`scope must be layer or global, got '${options.scope as string}'`, 'scope');
+}
+
 /**
  * Unstructured magnitude pruning: the smallest |w| become exactly zero, per layer or under
  * one global threshold. Dense runtimes run it no faster; it compresses better (see core's `compressedSize`)
@@ -76,8 +84,8 @@ const summary = (layers: LayerSparsity[]) =>
  * ```
  */
 export function pruneMagnitude(model: Model, options: MagnitudeOptions): SparsityResult {
+  validateMagnitudeOptions(options);
   const { ratio, scope = 'layer' } = options;
-  if (!(ratio >= 0 && ratio < 1)) throw new InvalidArgumentError(`ratio must be in [0, 1), got ${ratio}`, 'ratio');
   const work = model.clone();
   const list = targets(work, options);
   let globalThreshold = 0;
@@ -103,16 +111,29 @@ export function pruneMagnitude(model: Model, options: MagnitudeOptions): Sparsit
   return { model: work, layers, sparsity: summary(layers) };
 }
 
+/** Option checks of {@link pruneNM}: integers 0 < N < M. */
+export function validateNMOptions(options: NMOptions): void {
+  const n = options.n ?? 2,
+    m = options.m ?? 4;
+  if (!Number.isInteger(n) || !Number.isInteger(m) || n < 1 || m <= n)
+    throw new InvalidArgumentError(`N:M needs integers 0 < N < M, got ${n}:${m}`, 'nm');
+}
+
+/** N:M options: keep `n` of every `m` weights (default 2:4). */
+export interface NMOptions extends SparsityOptions {
+  n?: number;
+  m?: number;
+}
+
 /**
  * N:M semi-structured sparsity (2:4 by default, what sparse tensor cores accelerate): in every
  * run of M consecutive weights along the reduction axis (a Conv's input channels × kernel, a
  * Gemm/MatMul's K), only the N largest by magnitude stay.
  */
-export function pruneNM(model: Model, options: SparsityOptions & { n?: number; m?: number } = {}): SparsityResult {
+export function pruneNM(model: Model, options: NMOptions = {}): SparsityResult {
+  validateNMOptions(options);
   const n = options.n ?? 2,
     m = options.m ?? 4;
-  if (!Number.isInteger(n) || !Number.isInteger(m) || n < 1 || m <= n)
-    throw new InvalidArgumentError(`N:M needs integers 0 < N < M, got ${n}:${m}`, 'nm');
   const work = model.clone();
   const layers = targets(work, options).map(({ node, tensor }) => {
     const src = tensor.data as Float32Array;

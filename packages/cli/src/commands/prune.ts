@@ -1,10 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { InvalidArgumentError, compressedSize, modelFigures, type Model } from '@edgeml/core';
+import { InvalidArgumentError, compressedSize, modelFigures } from '@edgeml/core';
 import { loadModel, saveModel } from '@edgeml/core/node';
 import { TrainableModel, fineTune, loadMnist } from '@edgeml/distill';
 import { compare } from '@edgeml/benchmark';
-import { pruneChannels, pruneMagnitude, pruneNM, type Criterion } from '@edgeml/prune';
+import { prune, pruningSchemes, type Criterion, type PruneOptions } from '@edgeml/prune';
 import { resolveCliBackend } from '../backends.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../cli-error.js';
@@ -15,7 +15,8 @@ import { choiceOption, listOption, numberOption, stringOption } from '../options
 export interface PruneReport {
   input: string;
   output: string;
-  method: 'channel' | 'magnitude' | 'nm';
+  /** A method of the pruning registry (channel, magnitude, nm, or one the application registered). */
+  method: string;
   paramsBefore: number;
   paramsAfter: number;
   macsBefore: number;
@@ -37,9 +38,18 @@ export interface PruneReport {
 export const pruneCommand: Command = {
   name: 'prune',
   summary: 'remove channels (structured) or zero weights (magnitude, N:M); optionally fine-tune',
-  usage:
-    'edgeml prune <in.onnx> -o <out.onnx> [--method channel|magnitude|nm] [--ratio 0.5] [--criterion l1|l2|bn|random] [--nm 2:4] [--round-to 8] [--exclude node:name] [--fine-tune mnist --epochs N] [--bench] [--json]',
-  help: `channel (default): finds the groups of channels that must go together (Conv → BatchNorm →
+  // Methods come from the scheme registry, so a registered method shows up here too.
+  get usage() {
+    return `edgeml prune <in.onnx> -o <out.onnx> [--method ${pruningSchemes.names().join('|')}] [--ratio 0.5] [--criterion l1|l2|bn|random] [--nm 2:4] [--round-to 8] [--exclude node:name] [--fine-tune mnist --epochs N] [--bench] [--json]`;
+  },
+  get help() {
+    return `Methods (--method, default channel):
+${pruningSchemes
+  .list()
+  .map((s) => `  ${s.name.padEnd(24)}  ${s.summary}`)
+  .join('\n')}
+
+channel: finds the groups of channels that must go together (Conv → BatchNorm →
 activation → next Conv/Gemm, residual Adds, Concat, depthwise convolutions, Flatten → Gemm) and
 removes the least important, shrinking every weight that touches them: a smaller, faster model
 on any runtime. Graph outputs keep their shapes; groups it cannot prove safe are listed.
@@ -48,7 +58,7 @@ nm: N:M semi-structured sparsity (2:4 by default) along the reduction axis.
 
 Options:
   -o, --output <file>       where to write the result (atomic)
-  --method <m>              channel (default), magnitude or nm
+  --method <m>              one of the methods above
   --ratio <r>               share of channels (or weights) to remove, 0 <= r < 1 (default 0.5)
   --criterion <c>           channel importance: l1 (default), l2, bn (BatchNorm |gamma|), random
   --global                  one threshold across layers instead of the same share per layer
@@ -62,7 +72,8 @@ Options:
   -h, --help                show this help
 
 Example:
-  edgeml prune model.onnx -o model.slim.onnx --ratio 0.5 --round-to 8 --json`,
+  edgeml prune model.onnx -o model.slim.onnx --ratio 0.5 --round-to 8 --json`;
+  },
   options: {
     output: { type: 'string', short: 'o' },
     method: { type: 'string' },
@@ -83,7 +94,7 @@ Example:
     if (path.resolve(input) === path.resolve(output))
       throw new UsageError('the output must not overwrite the input model', 'prune');
     if (!fs.existsSync(input)) throw new InvalidArgumentError(`model file '${input}' does not exist`, 'model');
-    const method = choiceOption(values, 'method', ['channel', 'magnitude', 'nm'] as const, 'prune', 'channel')!;
+    const method = choiceOption(values, 'method', pruningSchemes.names(), 'prune', 'channel')!;
     const ratio = numberOption(values, 'ratio', (n) => n >= 0 && n < 1, 'in [0, 1)', 0.5)!;
     const criterion: Criterion = choiceOption(
       values,
@@ -113,30 +124,23 @@ Example:
       gzipAfter: 0,
       skipped: [],
     };
-    let result: Model;
-    if (method === 'channel') {
-      const r = await pruneChannels(model, {
-        ratio,
-        criterion,
-        exclude,
-        roundTo,
-        scope: values.global ? 'global' : 'uniform',
-      });
-      result = r.model;
-      report.groups = r.groups;
-      report.skipped = r.skipped;
-    } else {
-      let r;
-      if (method === 'magnitude')
-        r = pruneMagnitude(model, { ratio, exclude, scope: values.global ? 'global' : 'layer' });
-      else {
-        const m = /^(\d+):(\d+)$/.exec(stringOption(values, 'nm') ?? '2:4');
-        if (!m) throw new UsageError(`--nm takes N:M, e.g. 2:4; got '${stringOption(values, 'nm')}'`, 'prune');
-        r = pruneNM(model, { n: Number(m[1]), m: Number(m[2]), exclude });
-      }
-      result = r.model;
-      report.sparsity = r.sparsity;
-    }
+    const nm = /^(\d+):(\d+)$/.exec(stringOption(values, 'nm') ?? '2:4');
+    if (!nm) throw new UsageError(`--nm takes N:M, e.g. 2:4; got '${stringOption(values, 'nm')}'`, 'prune');
+    const scope = values.global ? 'global' : undefined;
+    const options: PruneOptions =
+      method === 'channel'
+        ? { method, ratio, criterion, exclude, roundTo, scope: scope ?? 'uniform' }
+        : method === 'magnitude'
+          ? { method, ratio, exclude, scope: scope ?? 'layer' }
+          : method === 'nm'
+            ? { method, n: Number(nm[1]), m: Number(nm[2]), exclude }
+            : // Methods registered by the application take the common options.
+              { method, ratio, exclude };
+    const r = await prune(model, options);
+    let result = r.model;
+    if (r.groups) report.groups = r.groups;
+    if (r.skipped) report.skipped = r.skipped;
+    if (r.sparsity) report.sparsity = r.sparsity;
     const data = stringOption(values, 'fine-tune');
     if (data) {
       if (data !== 'mnist')
