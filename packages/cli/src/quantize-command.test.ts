@@ -54,6 +54,21 @@ function convModel(): Uint8Array {
   return encodeModel(new Model(g, { opsetImports: new Map([['', 17]]), irVersion: 8 }));
 }
 
+/** The conv model in a fresh folder, with a samples/ folder holding one batch file of `count` images. */
+function convWithSamples(
+  count: number,
+  wave: (i: number) => number,
+): { dir: string; model: string; samples: string; batch: Float32Array } {
+  const dir = tmpdir();
+  const model = path.join(dir, 'net.onnx');
+  fs.writeFileSync(model, convModel());
+  const samples = path.join(dir, 'samples');
+  fs.mkdirSync(samples);
+  const batch = Float32Array.from({ length: count * 64 }, (_, i) => wave(i));
+  fs.writeFileSync(path.join(samples, 'batch.npy'), encodeNpy(Tensor.from('float32', [count, 1, 8, 8], batch)));
+  return { dir, model, samples, batch };
+}
+
 describe('edgeml quantize', () => {
   it('dynamic int8 on the embedded Silero VAD: writes a model onnxruntime loads, leaves the input untouched', async () => {
     const dir = tmpdir();
@@ -75,13 +90,7 @@ describe('edgeml quantize', () => {
   });
 
   it('static QDQ decodes the model once and encodes it only for sessions and the final save', async () => {
-    const dir = tmpdir();
-    const model = path.join(dir, 'net.onnx');
-    fs.writeFileSync(model, convModel());
-    const samples = path.join(dir, 'samples');
-    fs.mkdirSync(samples);
-    const batch = Float32Array.from({ length: 8 * 64 }, (_, i) => Math.cos(i * 0.21));
-    fs.writeFileSync(path.join(samples, 'batch.npy'), encodeNpy(Tensor.from('float32', [8, 1, 8, 8], batch)));
+    const { dir, model, samples } = convWithSamples(8, (i) => Math.cos(i * 0.21));
     const counts = { encode: 0, decode: 0 };
     const stop = observeCodec((e) => counts[e.kind]++);
     const sessions = vi.spyOn(NodeBackend.prototype, 'createSession');
@@ -107,14 +116,8 @@ describe('edgeml quantize', () => {
   });
 
   it('static QDQ from a folder of .npy samples reports SQNR and writes the report file', async () => {
-    const dir = tmpdir();
-    const model = path.join(dir, 'net.onnx');
-    fs.writeFileSync(model, convModel());
-    const samples = path.join(dir, 'samples');
-    fs.mkdirSync(samples);
     // One file holding a batch of 16 images (the model takes batch 1: the CLI splits it), one single image.
-    const batch = Float32Array.from({ length: 16 * 64 }, (_, i) => Math.sin(i * 0.37));
-    fs.writeFileSync(path.join(samples, 'batch.npy'), encodeNpy(Tensor.from('float32', [16, 1, 8, 8], batch)));
+    const { dir, model, samples, batch } = convWithSamples(16, (i) => Math.sin(i * 0.37));
     fs.writeFileSync(
       path.join(samples, 'one.npy'),
       encodeNpy(Tensor.from('float32', [1, 8, 8], batch.subarray(0, 64))),
