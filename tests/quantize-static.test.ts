@@ -20,7 +20,7 @@ import {
   tensorType,
 } from '@edgeml/core';
 import { NodeBackend } from '@edgeml/runtime-node';
-import { quantizeStatic } from '@edgeml/quantize';
+import { quantize, quantizeStatic } from '@edgeml/quantize';
 import { buildConvBnNet, randomTensor, runOrt } from './support/models.js';
 import { checkModels } from './support/onnx-checker.js';
 
@@ -252,5 +252,27 @@ describe('static QDQ on Silero VAD', () => {
       const [a, b] = [await runOrt(SILERO_VAD, sileroFeeds(seed)), await runOrt(bytes, noSr(seed))];
       expect(maxAbsDiff(a.output, b.output)).toBeLessThan(0.03);
     }
+  });
+});
+
+describe('the float reference of the error report', () => {
+  it('kept from calibration (same samples) gives the errors a separate float session gives', async () => {
+    const model = buildConvBnNet();
+    const data = [...samples(12, 7)];
+    const reused = await quantize(model, { mode: 'static', calibrationData: data, evaluationData: data, backend });
+    // A copy of the array: not the calibration samples as far as quantize() can tell, so it runs the float model.
+    const fresh = await quantize(model, { mode: 'static', calibrationData: data, evaluationData: [...data], backend });
+    expect(reused.tensorErrors!.length).toBeGreaterThan(3);
+    const byName = new Map(fresh.tensorErrors!.map((e) => [e.name, e]));
+    // conv2_out is a Conv output with its BatchNorm folded in: both paths must measure that tensor,
+    // not the input model's pre-BatchNorm tensor of the same name (which read 3 dB here).
+    expect(reused.tensorErrors!.find((e) => e.name === 'conv2_out')!.sqnrDb).toBeGreaterThan(20);
+    for (const e of reused.tensorErrors!) {
+      const f = byName.get(e.name)!;
+      expect(Math.abs(e.sqnrDb - f.sqnrDb)).toBeLessThan(0.01);
+      expect(Math.abs(e.maxAbsError - f.maxAbsError)).toBeLessThan(1e-4);
+    }
+    expect(reused.outputErrors!.map((e) => e.name)).toEqual(fresh.outputErrors!.map((e) => e.name));
+    expect(Math.abs(reused.sqnrDb! - fresh.sqnrDb!)).toBeLessThan(0.01);
   });
 });

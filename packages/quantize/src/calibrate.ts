@@ -20,6 +20,12 @@ export interface CalibrationOptions {
   onProgress?: (samplesDone: number) => void;
   /** entropy: quantization levels the threshold search assumes (default 256 for non-negative tensors, else 128). */
   entropyLevels?: number;
+  /**
+   * Hand each sample's outputs (the calibrated tensors plus these `extra` names, e.g. the graph
+   * outputs) to `onOutputs`. quantize() keeps them as the float reference of its error report,
+   * so the float model need not run a second time.
+   */
+  keepOutputs?: { extra: readonly string[]; onOutputs: (outputs: Record<string, Tensor>) => void };
 }
 
 /** A tensor's calibrated range. */
@@ -244,11 +250,14 @@ export async function calibrate(
     ]),
   );
   let index = 0;
+  const keep = options.keepOutputs;
+  const names = keep ? [...new Set([...tensors, ...keep.extra])] : [...tensors];
   try {
     for await (const sample of samplesOf(data)) {
       checkSample(model, sample, index);
-      const out = await session.run(sample, { outputs: [...tensors] });
+      const out = await session.run(sample, { outputs: names });
       for (const [name, c] of collectors) c.add(out[name].data as Float32Array);
+      keep?.onOutputs(out);
       index++;
       options.onProgress?.(index);
     }

@@ -1,5 +1,5 @@
 /** The accuracy budget: layers that add the most error go back to float until the budget is met. */
-import { encodedSize, type Model, type Node } from '@edgeml/core';
+import { encodedSize, type Model, type Node, type Tensor } from '@edgeml/core';
 import type { CalibrationData } from './calibrate.js';
 import { evaluate } from './evaluate.js';
 import type { QuantizeResult, StaticModeOptions } from './quantize.js';
@@ -13,6 +13,7 @@ export async function fallBack(
   options: StaticModeOptions,
   scheme: QuantizationScheme<never>,
   data: CalibrationData,
+  reference?: readonly Record<string, Tensor>[],
 ): Promise<QuantizeResult> {
   const budget = options.accuracyBudget!;
   const fallback: string[] = [];
@@ -58,7 +59,7 @@ export async function fallBack(
       ranges: r.ranges,
       dequantizedNames: r.dequantizedNames,
     };
-    await evaluate(current, original, data, options.backend);
+    await evaluate(current, original, data, options.backend, reference);
     ok = await met(current);
   }
   current.fallbackNodes = fallback;

@@ -14,6 +14,7 @@ import {
   shapeInference,
   type Backend,
   type Model,
+  type Tensor,
 } from '@edgeml/core';
 import type { CalibrationData, TensorRange } from './calibrate.js';
 import type { DynamicQuantizeOptions } from './dynamic.js';
@@ -107,6 +108,28 @@ export interface QuantizeResult {
   target?: TargetCheckResult;
 }
 
+/**
+ * Float outputs of the calibration run, kept as the reference of the error report when the
+ * evaluation samples are the calibration samples, up to `budget` bytes: past that, holding them
+ * would cost more than running the float model again, and they are dropped.
+ */
+class ReferenceOutputs {
+  private kept: Record<string, Tensor>[] | undefined = [];
+  private bytes = 0;
+  constructor(private readonly budget: number) {}
+
+  add(outputs: Record<string, Tensor>): void {
+    if (!this.kept) return;
+    for (const t of Object.values(outputs)) this.bytes += t.dtype === 'string' ? 0 : t.byteLength;
+    if (this.bytes > this.budget) this.kept = undefined;
+    else this.kept.push(outputs);
+  }
+
+  get outputs(): readonly Record<string, Tensor>[] | undefined {
+    return this.kept?.length ? this.kept : undefined;
+  }
+}
+
 /** The preparation every mode gets first (unless `preprocess: false`). */
 const PREPROCESS = () => [
   shapeInference({ strict: false }),
@@ -155,8 +178,21 @@ export async function quantize(model: Model, options: QuantizeOptions): Promise<
   // The input is never modified, so it is the float reference itself; passes edit a clone.
   const work = model.clone();
   if (options.preprocess ?? true) await new PassManager(PREPROCESS(), { fixedPoint: true }).run(work);
-  const preprocessed = options.accuracyBudget ? work.clone() : work;
-  const record = await runScheme(work, scheme, options);
+  // The float reference of the error report is the prepared model, not the input: preparation
+  // renames nothing but can change what a name holds (a Conv output with its BatchNorm folded
+  // in), and per-tensor errors must compare the same tensor. A clone shares every weight.
+  const preprocessed = work.clone();
+  const sameSamples =
+    options.mode === 'static' &&
+    Array.isArray(options.evaluationData) &&
+    options.evaluationData === options.calibrationData;
+  // Up to the model's size (what a second float session would cost), and at least 64 MiB.
+  const reference = sameSamples ? new ReferenceOutputs(Math.max(encodedSize(model), 64 * 2 ** 20)) : undefined;
+  const keepOutputs = reference && {
+    extra: work.graph.outputs.map((v) => v.name),
+    onOutputs: (o: Record<string, Tensor>) => reference.add(o),
+  };
+  const record = await runScheme(work, scheme, keepOutputs ? { ...options, keepOutputs } : options);
   const result: QuantizeResult = {
     model: work,
     mode: options.mode,
@@ -170,9 +206,17 @@ export async function quantize(model: Model, options: QuantizeOptions): Promise<
   const evaluation = options.evaluationData;
   let final = result;
   if (evaluation && options.backend) {
-    await evaluate(result, model, evaluation, options.backend);
+    await evaluate(result, preprocessed, evaluation, options.backend, reference?.outputs);
     if (options.accuracyBudget)
-      final = await fallBack(result, model, preprocessed, options as StaticModeOptions, scheme, evaluation);
+      final = await fallBack(
+        result,
+        preprocessed,
+        preprocessed,
+        options as StaticModeOptions,
+        scheme,
+        evaluation,
+        reference?.outputs,
+      );
   }
   if (options.target && options.target === options.backend && evaluation)
     // The evaluation already ran the final model on this runtime: it loads, every op has a kernel.
