@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { InvalidArgumentError, type Model } from '@edgeml/core';
+import { InvalidArgumentError, type Model, type Tensor } from '@edgeml/core';
 import { loadModel, loadSampleFolder, saveModel, writeFileAtomic } from '@edgeml/core/node';
 import {
   quantizationSchemes,
@@ -11,12 +11,12 @@ import {
 } from '@edgeml/quantize';
 import { resolveCliBackend } from '../backends.js';
 import type { Command, CommandContext } from '../command.js';
-
-type Values = CommandContext['values'];
 import { UsageError } from '../cli-error.js';
-import { choiceOption, intOption, listOption, numberListOption, stringOption } from '../options.js';
+import { choiceOption, intOption, listOption, numberListOption, numberOption, stringOption } from '../options.js';
 import { progressBar, progressEnabled } from '../progress.js';
 import { fmtBytes } from './inspect.js';
+
+type Values = CommandContext['values'];
 
 /** The JSON document `edgeml quantize --json` prints. */
 export interface QuantizeReport {
@@ -50,16 +50,31 @@ function loadCalibration(dir: string, model: Model, values: Values) {
   });
 }
 
-export async function runQuantize(
+type CommonOptions = Pick<QuantizeOptions, 'exclude' | 'backend' | 'evaluationData' | 'target'>;
+
+/** `--type tensor=type` pairs (the tensor name may itself hold '='; the type never does). */
+function typeOverrides(values: Values): Record<string, 'int8'> {
+  return Object.fromEntries(
+    listOption(values, 'type').map((pair) => {
+      const eq = pair.lastIndexOf('=');
+      if (eq < 1)
+        throw new UsageError(
+          `--type takes tensor=type, e.g. conv1_out=int16 or fc.weight=int4; got '${pair}'`,
+          'quantize',
+        );
+      return [pair.slice(0, eq), pair.slice(eq + 1) as 'int8'];
+    }),
+  );
+}
+
+/** The flags of one mode as its quantize() options; the scheme's validate checks their values. */
+function modeOptions(
   values: Values,
-  input: string,
-  stderr: (text: string) => void,
-): Promise<QuantizeReport> {
-  const output = stringOption(values, 'output');
-  if (!output) throw new UsageError('missing -o/--output <out.onnx>', 'quantize');
-  if (path.resolve(output) === path.resolve(input))
-    throw new UsageError('the output must not overwrite the input model', 'quantize');
-  const mode = choiceOption(values, 'mode', quantizationSchemes.names(), 'quantize', 'dynamic')!;
+  mode: string,
+  common: CommonOptions,
+  calibration: Record<string, Tensor>[] | undefined,
+  onProgress: ((n: number) => void) | undefined,
+): QuantizeOptions {
   const format = choiceOption(values, 'format', ['qdq', 'qoperator', 'matmulnbits'] as const, 'quantize');
   const weightType = choiceOption(
     values,
@@ -72,116 +87,111 @@ export async function runQuantize(
       `--weight-type ${weightType} is for --mode static (opset 21); ${mode} mode takes int8 or uint8${mode === 'dynamic' ? '' : ' (int4 mode sets its own)'}`,
       'quantize',
     );
-  const activationType = choiceOption(values, 'activation-type', ['uint8', 'int8', 'int16'] as const, 'quantize');
-  const method = choiceOption(values, 'method', ['minmax', 'percentile', 'entropy'] as const, 'quantize');
-  const target = choiceOption(values, 'target', ['node', 'wasm'] as const, 'quantize', 'node');
-  const exclude = listOption(values, 'exclude');
   const opTypes = stringOption(values, 'ops')?.split(',').filter(Boolean);
-  const model: Model = await loadModel(input);
-  const backend = await resolveCliBackend('node');
-  const calibration = stringOption(values, 'calibration')
-    ? loadCalibration(stringOption(values, 'calibration')!, model, values)
-    : undefined;
-  if (mode === 'static' && !calibration)
-    throw new UsageError('--mode static needs --calibration <folder of .npy samples>', 'quantize');
-  // The result must load in the runtime that will serve it: quantize() checks it there.
-  const common = {
-    exclude,
-    backend,
-    evaluationData: calibration,
-    target: target === 'wasm' ? await resolveCliBackend('web-wasm') : backend,
-  };
-  const bar = progressBar(stderr, 'calibrating', progressEnabled(values.json as boolean | undefined));
-  const onProgress = calibration ? (n: number) => bar.update(n, calibration.length) : undefined;
-  let options: QuantizeOptions;
+  const perChannel = !!values['per-channel'];
   switch (mode) {
     case 'dynamic':
-      options = {
+      return {
         mode,
         ...common,
-        perChannel: !!values['per-channel'],
+        perChannel,
         weightType: weightType === 'int8' || weightType === 'uint8' ? weightType : undefined,
         opTypes: opTypes as ('MatMul' | 'Gemm' | 'Conv' | 'Gather' | 'LSTM' | 'GRU')[] | undefined,
       };
-      break;
     case 'static': {
-      const minSqnr = stringOption(values, 'min-sqnr');
-      if (minSqnr !== undefined && !Number.isFinite(Number(minSqnr)))
-        throw new UsageError(`--min-sqnr takes a number of dB, got '${minSqnr}'`, 'quantize');
-      const typeOverrides = Object.fromEntries(
-        listOption(values, 'type').map((pair) => {
-          const eq = pair.lastIndexOf('=');
-          if (eq < 1)
-            throw new UsageError(
-              `--type takes tensor=type, e.g. conv1_out=int16 or fc.weight=int4; got '${pair}'`,
-              'quantize',
-            );
-          return [pair.slice(0, eq), pair.slice(eq + 1) as 'int8'];
-        }),
-      );
-      options = {
+      if (!calibration) throw new UsageError('--mode static needs --calibration <folder of .npy samples>', 'quantize');
+      const minSqnr = numberOption(values, 'min-sqnr', Number.isFinite, 'a number of dB');
+      return {
         mode,
         ...common,
-        typeOverrides,
-        calibrationData: calibration!,
-        perChannel: !!values['per-channel'],
-        method,
-        activationType,
+        typeOverrides: typeOverrides(values),
+        calibrationData: calibration,
+        perChannel,
+        method: choiceOption(values, 'method', ['minmax', 'percentile', 'entropy'] as const, 'quantize'),
+        activationType: choiceOption(values, 'activation-type', ['uint8', 'int8', 'int16'] as const, 'quantize'),
         weightType,
         opTypes,
         onProgress,
         format: format === 'qoperator' ? 'qoperator' : undefined,
         fullInteger: !!values['full-integer'],
-        accuracyBudget: minSqnr === undefined ? undefined : { minSqnrDb: Number(minSqnr) },
+        accuracyBudget: minSqnr === undefined ? undefined : { minSqnrDb: minSqnr },
       };
-      break;
     }
     case 'int4':
-      options = {
+      return {
         mode,
         ...common,
         format: format === 'qdq' ? 'qdq' : 'matmulnbits',
         blockSize: intOption(values, 'block-size'),
         algorithm: choiceOption(values, 'algorithm', ['rtn', 'hqq'] as const, 'quantize'),
       };
-      break;
     default:
       // fp16, and schemes registered by the application, take the common options.
-      options = { mode, ...common };
+      return { mode, ...common };
   }
-  const result = await quantize(model, options);
+}
+
+function reportOf(input: string, output: string, result: QuantizeResult): QuantizeReport {
   const report: QuantizeReport = {
     input,
     output,
-    mode,
+    mode: result.mode,
     sizeBefore: result.sizeBefore,
     sizeAfter: result.sizeAfter,
     quantizedNodes: result.quantizedNodes.length,
     skippedNodes: result.skippedNodes.map((n) => ({ name: n.name, opType: n.opType, reason: n.reason ?? '' })),
+    target: result.target,
   };
-  if (result.sqnrDb !== undefined) {
-    report.sqnrDb = result.sqnrDb;
-    report.outputErrors = result.outputErrors;
-    report.tensorErrors = result.tensorErrors;
-  }
-  if (result.fallbackNodes) {
-    report.fallbackNodes = result.fallbackNodes;
-    report.budgetMet = result.budgetMet;
-  }
-  const check = result.target!;
-  report.target = check;
-  if (!check.loads && !values.force) {
-    const ops = check.unsupportedOps.map(
-      (o) =>
-        `${o.domain && o.domain !== 'ai.onnx' ? `${o.domain}.` : ''}${o.opType} (${o.nodes.length} node${o.nodes.length === 1 ? '' : 's'})`,
-    );
-    throw new InvalidArgumentError(
-      `the quantized model does not load in ${check.runtime}${ops.length ? `: no kernel for ${ops.join(', ')}` : ` (${check.error})`}; nothing was written. Exclude those ops (--exclude op:Name), pick another --target, or use --force to write it anyway`,
-      'target',
-    );
-  }
-  await saveModel(output, result.model);
+  if (result.sqnrDb !== undefined)
+    Object.assign(report, {
+      sqnrDb: result.sqnrDb,
+      outputErrors: result.outputErrors,
+      tensorErrors: result.tensorErrors,
+    });
+  if (result.fallbackNodes) Object.assign(report, { fallbackNodes: result.fallbackNodes, budgetMet: result.budgetMet });
   return report;
+}
+
+/** Nothing is written that the target runtime cannot load (unless --force). */
+function refuseUnloadable(check: TargetCheckResult): never {
+  const ops = check.unsupportedOps.map(
+    (o) =>
+      `${o.domain && o.domain !== 'ai.onnx' ? `${o.domain}.` : ''}${o.opType} (${o.nodes.length} node${o.nodes.length === 1 ? '' : 's'})`,
+  );
+  throw new InvalidArgumentError(
+    `the quantized model does not load in ${check.runtime}${ops.length ? `: no kernel for ${ops.join(', ')}` : ` (${check.error})`}; nothing was written. Exclude those ops (--exclude op:Name), pick another --target, or use --force to write it anyway`,
+    'target',
+  );
+}
+
+export async function runQuantize(
+  values: Values,
+  input: string,
+  stderr: (text: string) => void,
+): Promise<QuantizeReport> {
+  const output = stringOption(values, 'output');
+  if (!output) throw new UsageError('missing -o/--output <out.onnx>', 'quantize');
+  if (path.resolve(output) === path.resolve(input))
+    throw new UsageError('the output must not overwrite the input model', 'quantize');
+  const mode = choiceOption(values, 'mode', quantizationSchemes.names(), 'quantize', 'dynamic')!;
+  const target = choiceOption(values, 'target', ['node', 'wasm'] as const, 'quantize', 'node');
+  const model: Model = await loadModel(input);
+  const backend = await resolveCliBackend('node');
+  const folder = stringOption(values, 'calibration');
+  const calibration = folder ? loadCalibration(folder, model, values) : undefined;
+  // The result must load in the runtime that will serve it: quantize() checks it there.
+  const common: CommonOptions = {
+    exclude: listOption(values, 'exclude'),
+    backend,
+    evaluationData: calibration,
+    target: target === 'wasm' ? await resolveCliBackend('web-wasm') : backend,
+  };
+  const bar = progressBar(stderr, 'calibrating', progressEnabled(values.json as boolean | undefined));
+  const onProgress = calibration ? (n: number) => bar.update(n, calibration.length) : undefined;
+  const result = await quantize(model, modeOptions(values, mode, common, calibration, onProgress));
+  if (!result.target!.loads && !values.force) refuseUnloadable(result.target!);
+  await saveModel(output, result.model);
+  return reportOf(input, output, result);
 }
 
 function formatReport(r: QuantizeReport): string {
