@@ -1,12 +1,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { InvalidArgumentError, compressedSize, modelFigures } from '@edgeml/core';
+import { InvalidArgumentError, compressedSize, modelFigures, type Model } from '@edgeml/core';
 import { loadModel, saveModel } from '@edgeml/core/node';
 import { TrainableModel, fineTune, loadMnist } from '@edgeml/distill';
 import { compare } from '@edgeml/benchmark';
 import { prune, pruningSchemes, type Criterion, type PruneOptions } from '@edgeml/prune';
 import { resolveCliBackend } from '../backends.js';
-import type { Command } from '../command.js';
+import type { Command, CommandContext } from '../command.js';
 import { UsageError } from '../cli-error.js';
 import { forModel } from '../model-data.js';
 import { choiceOption, listOption, numberOption, stringOption } from '../options.js';
@@ -94,26 +94,13 @@ Example:
     if (path.resolve(input) === path.resolve(output))
       throw new UsageError('the output must not overwrite the input model', 'prune');
     if (!fs.existsSync(input)) throw new InvalidArgumentError(`model file '${input}' does not exist`, 'model');
-    const method = choiceOption(values, 'method', pruningSchemes.names(), 'prune', 'channel')!;
-    const ratio = numberOption(values, 'ratio', (n) => n >= 0 && n < 1, 'in [0, 1)', 0.5)!;
-    const criterion: Criterion = choiceOption(
-      values,
-      'criterion',
-      ['l1', 'l2', 'bn', 'random'] as const,
-      'prune',
-      'l1',
-    )!;
-    const exclude = listOption(values, 'exclude').map((e) => {
-      if (!e.startsWith('node:')) throw new UsageError(`--exclude takes node:<name>, got '${e}'`, 'prune');
-      return e.slice(5);
-    });
-    const roundTo = numberOption(values, 'round-to', (n) => Number.isInteger(n) && n >= 1, 'a positive integer');
+    const options = pruneOptions(values);
     const model = await loadModel(input);
     const before = modelFigures(model);
     const report: PruneReport = {
       input,
       output,
-      method,
+      method: options.method,
       paramsBefore: before.params,
       paramsAfter: 0,
       macsBefore: before.macs,
@@ -124,43 +111,11 @@ Example:
       gzipAfter: 0,
       skipped: [],
     };
-    const nm = /^(\d+):(\d+)$/.exec(stringOption(values, 'nm') ?? '2:4');
-    if (!nm) throw new UsageError(`--nm takes N:M, e.g. 2:4; got '${stringOption(values, 'nm')}'`, 'prune');
-    const scope = values.global ? 'global' : undefined;
-    const options: PruneOptions =
-      method === 'channel'
-        ? { method, ratio, criterion, exclude, roundTo, scope: scope ?? 'uniform' }
-        : method === 'magnitude'
-          ? { method, ratio, exclude, scope: scope ?? 'layer' }
-          : method === 'nm'
-            ? { method, n: Number(nm[1]), m: Number(nm[2]), exclude }
-            : // Methods registered by the application take the common options.
-              { method, ratio, exclude };
     const r = await prune(model, options);
+    Object.assign(report, { groups: r.groups, skipped: r.skipped ?? [], sparsity: r.sparsity });
     let result = r.model;
-    if (r.groups) report.groups = r.groups;
-    if (r.skipped) report.skipped = r.skipped;
-    if (r.sparsity) report.sparsity = r.sparsity;
-    const data = stringOption(values, 'fine-tune');
-    if (data) {
-      if (data !== 'mnist')
-        throw new InvalidArgumentError(
-          `--fine-tune takes 'mnist' here; for other data use @edgeml/distill's fineTune`,
-          'fine-tune',
-        );
-      const epochs = numberOption(values, 'epochs', (n) => Number.isInteger(n) && n >= 1, 'a positive integer', 2)!;
-      const { train, test } = await loadMnist();
-      const t = await TrainableModel.fromModel(result);
-      const r = await fineTune(t, forModel(train, result), {
-        epochs,
-        batchSize: 64,
-        learningRate: 1e-3,
-        validation: forModel(test, result),
-      });
-      result = t.toModel();
-      t.dispose();
-      report.fineTuned = { epochs, validationAccuracy: r.epochs.at(-1)?.validationAccuracy };
-    }
+    if (stringOption(values, 'fine-tune'))
+      ({ model: result, fineTuned: report.fineTuned } = await fineTuneOnMnist(values, result));
     await saveModel(output, result);
     const after = modelFigures(result);
     Object.assign(report, {
@@ -169,47 +124,89 @@ Example:
       sizeAfter: fs.statSync(output).size,
       gzipAfter: await compressedSize(result),
     });
-    if (values.bench) {
-      // Random inputs shaped from the model; dynamic dimensions run at 1.
-      const { results } = await compare([{ model: input }, { model: output }], {
-        backend: await resolveCliBackend('node'),
-        runs: 200,
-        warmup: 20,
-        threads: 1,
-      });
-      report.latency = {
-        beforeMs: results[0].latencyMs.p50,
-        afterMs: results[1].latencyMs.p50,
-        speedup: results[1].speedup,
-      };
-    }
-    if (values.json) {
-      stdout(JSON.stringify(report, null, 2) + '\n');
-      return;
-    }
-    const lines = [
-      `pruned ${input} -> ${output} (${method}${method === 'nm' ? ` ${stringOption(values, 'nm') ?? '2:4'}` : `, ratio ${ratio}`})`,
-      `params     ${report.paramsBefore.toLocaleString()} -> ${report.paramsAfter.toLocaleString()}`,
-      `MACs       ${report.macsBefore.toLocaleString()} -> ${report.macsAfter.toLocaleString()} per sample`,
-      `size       ${report.sizeBefore.toLocaleString()} -> ${report.sizeAfter.toLocaleString()} bytes (gzip ${report.gzipBefore.toLocaleString()} -> ${report.gzipAfter.toLocaleString()})`,
-      ...(report.sparsity !== undefined
-        ? [`sparsity   ${(100 * report.sparsity).toFixed(1)} % of the pruned weights are zero`]
-        : []),
-      ...(report.groups ?? []).map(
-        (g) => `  ${g.producers.join(' + ')}: ${g.channelsBefore} -> ${g.channelsAfter} channels`,
-      ),
-      ...report.skipped.map((s) => `  left alone: ${s.name} (${s.reason})`),
-      ...(report.latency
-        ? [
-            `latency    ${report.latency.beforeMs.toFixed(3)} -> ${report.latency.afterMs.toFixed(3)} ms p50 on onnxruntime-node, 1 thread (${report.latency.speedup.toFixed(2)}x)`,
-          ]
-        : []),
-      ...(report.fineTuned
-        ? [
-            `fine-tuned ${report.fineTuned.epochs} epochs on MNIST: held-out ${(100 * (report.fineTuned.validationAccuracy ?? 0)).toFixed(2)} %`,
-          ]
-        : []),
-    ];
-    stdout(lines.join('\n') + '\n');
+    if (values.bench) report.latency = await benchBoth(input, output);
+    stdout(values.json ? JSON.stringify(report, null, 2) + '\n' : formatPrune(report, values));
   },
 };
+
+/** The flags of the chosen method as its prune() options; the scheme's validate checks their values. */
+function pruneOptions(values: CommandContext['values']): PruneOptions {
+  const method = choiceOption(values, 'method', pruningSchemes.names(), 'prune', 'channel')!;
+  const ratio = numberOption(values, 'ratio', (n) => n >= 0 && n < 1, 'in [0, 1)', 0.5)!;
+  const criterion: Criterion = choiceOption(values, 'criterion', ['l1', 'l2', 'bn', 'random'] as const, 'prune', 'l1')!;
+  const exclude = listOption(values, 'exclude').map((e) => {
+    if (!e.startsWith('node:')) throw new UsageError(`--exclude takes node:<name>, got '${e}'`, 'prune');
+    return e.slice(5);
+  });
+  const roundTo = numberOption(values, 'round-to', (n) => Number.isInteger(n) && n >= 1, 'a positive integer');
+  const nm = /^(\d+):(\d+)$/.exec(stringOption(values, 'nm') ?? '2:4');
+  if (!nm) throw new UsageError(`--nm takes N:M, e.g. 2:4; got '${stringOption(values, 'nm')}'`, 'prune');
+  const scope = values.global ? 'global' : undefined;
+  if (method === 'channel') return { method, ratio, criterion, exclude, roundTo, scope: scope ?? 'uniform' };
+  if (method === 'magnitude') return { method, ratio, exclude, scope: scope ?? 'layer' };
+  if (method === 'nm') return { method, n: Number(nm[1]), m: Number(nm[2]), exclude };
+  // Methods registered by the application take the common options.
+  return { method, ratio, exclude };
+}
+
+/** --fine-tune mnist: a few epochs of labelled training with @edgeml/distill, held-out accuracy reported. */
+async function fineTuneOnMnist(
+  values: CommandContext['values'],
+  model: Model,
+): Promise<{ model: Model; fineTuned: NonNullable<PruneReport['fineTuned']> }> {
+  if (stringOption(values, 'fine-tune') !== 'mnist')
+    throw new InvalidArgumentError(
+      `--fine-tune takes 'mnist' here; for other data use @edgeml/distill's fineTune`,
+      'fine-tune',
+    );
+  const epochs = numberOption(values, 'epochs', (n) => Number.isInteger(n) && n >= 1, 'a positive integer', 2)!;
+  const { train, test } = await loadMnist();
+  const t = await TrainableModel.fromModel(model);
+  const r = await fineTune(t, forModel(train, model), {
+    epochs,
+    batchSize: 64,
+    learningRate: 1e-3,
+    validation: forModel(test, model),
+  });
+  const tuned = t.toModel();
+  t.dispose();
+  return { model: tuned, fineTuned: { epochs, validationAccuracy: r.epochs.at(-1)?.validationAccuracy } };
+}
+
+/** --bench: both files timed interleaved on onnxruntime-node; random inputs, dynamic dimensions at 1. */
+async function benchBoth(input: string, output: string): Promise<NonNullable<PruneReport['latency']>> {
+  const { results } = await compare([{ model: input }, { model: output }], {
+    backend: await resolveCliBackend('node'),
+    runs: 200,
+    warmup: 20,
+    threads: 1,
+  });
+  return { beforeMs: results[0].latencyMs.p50, afterMs: results[1].latencyMs.p50, speedup: results[1].speedup };
+}
+
+function formatPrune(report: PruneReport, values: CommandContext['values']): string {
+  const lines = [
+    `pruned ${report.input} -> ${report.output} (${report.method}${report.method === 'nm' ? ` ${stringOption(values, 'nm') ?? '2:4'}` : `, ratio ${numberOption(values, 'ratio', () => true, 'a number', 0.5)}`})`,
+    `params     ${report.paramsBefore.toLocaleString()} -> ${report.paramsAfter.toLocaleString()}`,
+    `MACs       ${report.macsBefore.toLocaleString()} -> ${report.macsAfter.toLocaleString()} per sample`,
+    `size       ${report.sizeBefore.toLocaleString()} -> ${report.sizeAfter.toLocaleString()} bytes (gzip ${report.gzipBefore.toLocaleString()} -> ${report.gzipAfter.toLocaleString()})`,
+    ...(report.sparsity !== undefined
+      ? [`sparsity   ${(100 * report.sparsity).toFixed(1)} % of the pruned weights are zero`]
+      : []),
+    ...(report.groups ?? []).map(
+      (g) => `  ${g.producers.join(' + ')}: ${g.channelsBefore} -> ${g.channelsAfter} channels`,
+    ),
+    ...report.skipped.map((s) => `  left alone: ${s.name} (${s.reason})`),
+    ...(report.latency
+      ? [
+          `latency    ${report.latency.beforeMs.toFixed(3)} -> ${report.latency.afterMs.toFixed(3)} ms p50 on onnxruntime-node, 1 thread (${report.latency.speedup.toFixed(2)}x)`,
+        ]
+      : []),
+    ...(report.fineTuned
+      ? [
+          `fine-tuned ${report.fineTuned.epochs} epochs on MNIST: held-out ${(100 * (report.fineTuned.validationAccuracy ?? 0)).toFixed(2)} %`,
+        ]
+      : []),
+  ];
+  return lines.join('\n') + '\n';
+}
