@@ -192,36 +192,37 @@ Example:
       Object.assign(report, { epochs: r.epochs, bestEpoch: r.bestEpoch, stoppedEarly: r.stoppedEarly });
       if (test) {
         report.studentAccuracy = (await evaluate(student, test)).accuracy;
-        // The teacher's own accuracy, when the executor can run it (it is only an extra figure).
-        const teacherIr = await loadModel(teacherFile);
-        const teacherModel = await TrainableModel.fromModel(teacherIr).catch(() => undefined);
-        if (teacherModel) {
-          report.teacherAccuracy = (await evaluate(teacherModel, forModel(test, teacherIr))).accuracy;
-          teacherModel.dispose();
-        }
+        report.teacherAccuracy = await teacherAccuracy(teacherFile, test);
       }
     } finally {
       await teacher.dispose();
     }
     await saveModel(output, student.toModel());
     student.dispose();
-    if (values.json) {
-      stdout(JSON.stringify(report, null, 2) + '\n');
-      return;
-    }
-    const pct = (a?: number) => (a === undefined ? '—' : `${(100 * a).toFixed(2)} %`);
-    stdout(
-      `distilled ${studentFile} from ${teacherFile} -> ${output}\n` +
-        report.epochs
-          .map(
-            (e) =>
-              `epoch ${e.epoch + 1}: loss ${e.loss.toFixed(4)}${e.validationAccuracy !== undefined ? `, held-out ${pct(e.validationAccuracy)}` : ''} (${e.seconds.toFixed(1)} s)`,
-          )
-          .join('\n') +
-        '\n' +
-        (test
-          ? `held-out accuracy: teacher ${pct(report.teacherAccuracy)}, student before ${pct(report.studentAccuracyBefore)}, after ${pct(report.studentAccuracy)}\n`
-          : ''),
-    );
+    stdout(values.json ? JSON.stringify(report, null, 2) + '\n' : formatDistill(report, test !== undefined));
   },
 };
+
+/** The teacher's own held-out accuracy, when the executor can run it (it is only an extra figure). */
+async function teacherAccuracy(file: string, test: TensorDataset): Promise<number | undefined> {
+  const ir = await loadModel(file);
+  const teacher = await TrainableModel.fromModel(ir).catch(() => undefined);
+  if (!teacher) return undefined;
+  const { accuracy } = await evaluate(teacher, forModel(test, ir));
+  teacher.dispose();
+  return accuracy;
+}
+
+function formatDistill(report: DistillReport, heldOut: boolean): string {
+  const pct = (a?: number) => (a === undefined ? '—' : `${(100 * a).toFixed(2)} %`);
+  const epochs = report.epochs.map(
+    (e) =>
+      `epoch ${e.epoch + 1}: loss ${e.loss.toFixed(4)}${e.validationAccuracy !== undefined ? `, held-out ${pct(e.validationAccuracy)}` : ''} (${e.seconds.toFixed(1)} s)`,
+  );
+  return (
+    `distilled ${report.student} from ${report.teacher} -> ${report.output}\n${epochs.join('\n')}\n` +
+    (heldOut
+      ? `held-out accuracy: teacher ${pct(report.teacherAccuracy)}, student before ${pct(report.studentAccuracyBefore)}, after ${pct(report.studentAccuracy)}\n`
+      : '')
+  );
+}
