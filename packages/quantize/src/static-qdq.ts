@@ -153,22 +153,16 @@ export function validateStaticOptions(options: StaticQuantizeOptions): void {
     );
 }
 
-/**
- * Quantize the main graph statically, in place.
- *
- * @example
- * ```ts
- * const report = await quantizeStatic(model, { calibrationData: samples, backend: new NodeBackend(), perChannel: true });
- * ```
- */
-export async function quantizeStatic(model: Model, options: StaticQuantizeOptions): Promise<StaticQuantizeResult> {
+/** QDQ needs opset 10, per-channel weights 13, 16-bit and 4-bit types 21. */
+function checkOpset(
+  model: Model,
+  options: StaticQuantizeOptions,
+  actType: ActivationType,
+  weightType: WeightType,
+): void {
   const opset = model.opset() ?? 0;
-  const actType = options.activationType ?? 'uint8';
-  const weightType = options.weightType ?? 'int8';
-  validateStaticOptions(options);
-  const overrides = options.typeOverrides ?? {};
-  const wide = [actType, weightType, ...Object.values(overrides)].some((t) => ['int16', 'int4', 'uint4'].includes(t));
-  const needOpset = wide ? 21 : options.perChannel ? 13 : 10;
+  const types = [actType, weightType, ...Object.values(options.typeOverrides ?? {})];
+  const needOpset = types.some((t) => ['int16', 'int4', 'uint4'].includes(t)) ? 21 : options.perChannel ? 13 : 10;
   if (opset < needOpset)
     throw new UnsupportedOpError(
       'QuantizeLinear',
@@ -176,33 +170,28 @@ export async function quantizeStatic(model: Model, options: StaticQuantizeOption
       opset,
       `static QDQ quantization with ${actType} activations and ${weightType} weights${options.perChannel ? ' per channel' : ''} needs opset ${needOpset} or later; this model imports opset ${opset}`,
     );
-  const ops = new Set(options.opTypes ?? STATIC_OPS);
-  const graph = model.graph;
-  const result: StaticQuantizeResult = { quantized: [], skipped: [], ranges: {}, dequantizedNames: {} };
+}
 
+/** The nodes to quantize, in graph order; every other candidate is recorded as skipped, with why. */
+function chooseNodes(graph: Graph, options: StaticQuantizeOptions, result: StaticQuantizeResult): Node[] {
+  const ops = new Set(options.opTypes ?? STATIC_OPS);
   const chosen: Node[] = [];
+  const skip = (node: Node, reason: string) => result.skipped.push({ name: node.name, opType: node.opType, reason });
   for (const node of graph) {
     if (!ops.has(node.opType) || !isDefaultDomain(node)) continue;
-    if (isExcluded(node, options.exclude)) {
-      result.skipped.push({ name: node.name, opType: node.opType, reason: 'excluded by the caller' });
-      continue;
-    }
     const w = opEntry(WEIGHT_INPUT, node);
-    if (w && !(node.inputs[w.weight]?.const?.dtype === 'float32' || isFloatActivation(node.inputs[w.weight]))) {
-      result.skipped.push({ name: node.name, opType: node.opType, reason: 'weight is not float32' });
-      continue;
-    }
-    if (node.opType === 'Gemm' && node.attr('transA', 'int', 0)) {
-      result.skipped.push({ name: node.name, opType: node.opType, reason: 'transA=1 is not quantized' });
-      continue;
-    }
-    if (!node.inputs.some(isFloatActivation)) {
-      result.skipped.push({ name: node.name, opType: node.opType, reason: 'no float activation input' });
-      continue;
-    }
-    chosen.push(node);
+    if (isExcluded(node, options.exclude)) skip(node, 'excluded by the caller');
+    else if (w && !(node.inputs[w.weight]?.const?.dtype === 'float32' || isFloatActivation(node.inputs[w.weight])))
+      skip(node, 'weight is not float32');
+    else if (node.opType === 'Gemm' && node.attr('transA', 'int', 0)) skip(node, 'transA=1 is not quantized');
+    else if (!node.inputs.some(isFloatActivation)) skip(node, 'no float activation input');
+    else chosen.push(node);
   }
-  // Activations to calibrate: float inputs and outputs of the chosen nodes.
+  return chosen;
+}
+
+/** Activations to calibrate: float inputs and outputs of the chosen nodes (index inputs excepted). */
+function activationsOf(chosen: readonly Node[], ioValues: readonly Value[]): Set<Value> {
   const activations = new Set<Value>();
   for (const n of chosen) {
     n.inputs.forEach((v, i) => {
@@ -211,13 +200,11 @@ export async function quantizeStatic(model: Model, options: StaticQuantizeOption
     });
     for (const o of n.outputs) if (o.name && (o.dtype === undefined || o.dtype === 'float32')) activations.add(o);
   }
-  const ioValues = options.fullInteger
-    ? [
-        ...graph.inputs.filter((v) => !v.const && v.dtype === 'float32'),
-        ...graph.outputs.filter((v) => v.dtype === 'float32'),
-      ]
-    : [];
   for (const v of ioValues) activations.add(v);
+  return activations;
+}
+
+function checkTypeOverrides(graph: Graph, overrides: Record<string, ActivationType | WeightType>): void {
   for (const [name, t] of Object.entries(overrides)) {
     const v = graph.findValue(name);
     const isWeight = !!v?.const;
@@ -229,51 +216,61 @@ export async function quantizeStatic(model: Model, options: StaticQuantizeOption
         'typeOverrides',
       );
   }
-  const names = [...activations].map((v) => v.name).filter((n) => !options.rangeOverrides?.[n]);
-  const ranges = names.length
-    ? await calibrate(model, options.calibrationData, options.backend, names, options)
-    : new Map<string, TensorRange>();
-  for (const [n, r] of Object.entries(options.rangeOverrides ?? {})) ranges.set(n, r);
+}
 
+/** How each activation is quantized: its type, integer range, and scale and zero point. */
+interface ActivationParams {
+  typeOf(name: string): ActivationType;
+  paramsOf(v: Value): { scale: number; zeroPoint: number };
+}
+
+function activationParams(
+  options: StaticQuantizeOptions,
+  actType: ActivationType,
+  ranges: Map<string, TensorRange>,
+): ActivationParams {
+  const overrides = options.typeOverrides ?? {};
   const aRange = quantRange(actType, { symmetric: actType !== 'uint8' });
-  /** Each activation's own type and integer range. */
-  const actTypeOf = (name: string) => (overrides[name] as ActivationType | undefined) ?? actType;
+  const typeOf = (name: string) => (overrides[name] as ActivationType | undefined) ?? actType;
   const rangeOf = (name: string) =>
-    overrides[name] ? quantRange(actTypeOf(name), { symmetric: actTypeOf(name) !== 'uint8' }) : aRange;
-  if (actType === 'uint8') fuseActivations(graph, chosen, activations, ranges, result);
-  // Softmax outputs live in [0, 1): a fixed 1/256 step (zero point 0) covers them, and is the
-  // scale onnxruntime's QLinearSoftmax requires.
-  for (const n of chosen)
-    if (
-      n.opType === 'Softmax' &&
-      actTypeOf(n.outputs[0].name) === 'uint8' &&
-      !options.paramOverrides?.[n.outputs[0].name]
-    )
-      ranges.set(n.outputs[0].name, { min: 0, max: 255 / 256 });
-  const qdq = new Map<Value, Value>();
-  /** Scale of each DequantizeLinear output, for the int32 bias of the node that reads it. */
-  const dqScale = new Map<Value, number>();
+    overrides[name] ? quantRange(typeOf(name), { symmetric: typeOf(name) !== 'uint8' }) : aRange;
   for (const [name, p] of Object.entries(options.paramOverrides ?? {})) {
     const r = rangeOf(name);
     if (!(p.scale > 0) || !Number.isInteger(p.zeroPoint) || p.zeroPoint < r.qmin || p.zeroPoint > r.qmax)
       throw new InvalidArgumentError(
-        `paramOverrides['${name}']: scale must be > 0 and zeroPoint an integer in [${r.qmin}, ${r.qmax}] for ${actTypeOf(name)}`,
+        `paramOverrides['${name}']: scale must be > 0 and zeroPoint an integer in [${r.qmin}, ${r.qmax}] for ${typeOf(name)}`,
         'paramOverrides',
       );
     // The range the parameters represent, so reports and fallbacks see it too.
     ranges.set(name, { min: (r.qmin - p.zeroPoint) * p.scale, max: (r.qmax - p.zeroPoint) * p.scale });
   }
-  const actParams = (v: Value) =>
-    options.paramOverrides?.[v.name] ??
-    computeScaleZeroPoint(
-      ranges.get(v.name)!.min,
-      ranges.get(v.name)!.max,
-      rangeOf(v.name),
-      actTypeOf(v.name) !== 'uint8',
-    );
+  return {
+    typeOf,
+    paramsOf: (v) =>
+      options.paramOverrides?.[v.name] ??
+      computeScaleZeroPoint(
+        ranges.get(v.name)!.min,
+        ranges.get(v.name)!.max,
+        rangeOf(v.name),
+        typeOf(v.name) !== 'uint8',
+      ),
+  };
+}
 
+/**
+ * One QuantizeLinear/DequantizeLinear pair per calibrated activation, read by its quantized
+ * readers only. Returns the scale behind each DequantizeLinear output (for int32 biases).
+ */
+function insertActivationQdq(
+  graph: Graph,
+  activations: Set<Value>,
+  chosen: readonly Node[],
+  ranges: Map<string, TensorRange>,
+  params: ActivationParams,
+  result: StaticQuantizeResult,
+): Map<Value, number> {
   const isChosen = new Set(chosen);
-  // One QuantizeLinear/DequantizeLinear pair per activation, read by its quantized readers only.
+  const dqScale = new Map<Value, number>();
   for (const v of activations) {
     const r = ranges.get(v.name);
     if (!r) continue;
@@ -281,63 +278,119 @@ export async function quantizeStatic(model: Model, options: StaticQuantizeOption
     const readers = v.uses().filter((u) => isChosen.has(u.node));
     if (!readers.length) continue;
     const rw = new GraphBuilder(graph, v.name);
-    const sz = actParams(v);
+    const sz = params.paramsOf(v);
     const scale = rw.constant(`${v.name}_scale`, Tensor.from('float32', [], [sz.scale]));
-    const zp = rw.constant(`${v.name}_zero_point`, quantTensor(actTypeOf(v.name), [], Int32Array.of(sz.zeroPoint)));
+    const zp = rw.constant(`${v.name}_zero_point`, quantTensor(params.typeOf(v.name), [], Int32Array.of(sz.zeroPoint)));
     const [q] = rw.op('QuantizeLinear', [v, scale, zp], {}, [`${v.name}_quantized`]);
     const [dq] = rw.op('DequantizeLinear', [q, scale, zp], {}, [`${v.name}_dequantized`]);
     insertOnEdge(v, rw.nodes, { uses: readers, graphOutputs: false });
-    qdq.set(v, dq);
     dqScale.set(dq, sz.scale);
     result.dequantizedNames[v.name] = dq.name;
   }
+  return dqScale;
+}
 
+/** int32 bias at scale x_scale · w_scale (per channel when the weight is), zero point 0, behind a DequantizeLinear. */
+function quantizeBias(rw: GraphBuilder, bias: Value, inputScale: number, weightScale: Float32Array): Value {
+  const b = bias.const!.data as Float32Array;
+  const perChannel = weightScale.length > 1;
+  const bscale = Float32Array.from(b, (_, c) =>
+    Math.fround(inputScale * (perChannel ? weightScale[c] : weightScale[0])),
+  );
+  const q = new Int32Array(b.length);
+  for (let c = 0; c < b.length; c++)
+    quantizeArray([b[c]], { scale: bscale[c], zeroPoint: 0 }, { qmin: -2147483648, qmax: 2147483647 }, q, c);
+  const bq = rw.constant(`${bias.name}_quantized`, Tensor.from('int32', [b.length], q));
+  const bs = rw.constant(
+    `${bias.name}_scale`,
+    perChannel ? Tensor.from('float32', [b.length], bscale) : Tensor.from('float32', [], [bscale[0]]),
+  );
+  return rw.op('DequantizeLinear', [bq, bs], perChannel ? { axis: 0 } : {}, [`${bias.name}_dequantized`])[0];
+}
+
+/** The node's constant weight (and bias, when its input is quantized) become integers behind DequantizeLinear. */
+function quantizeNodeWeights(
+  graph: Graph,
+  node: Node,
+  options: StaticQuantizeOptions,
+  weightType: WeightType,
+  dqScale: Map<Value, number>,
+): void {
+  const w = opEntry(WEIGHT_INPUT, node);
+  const rw = new GraphBuilder(graph, node.name || node.opType);
+  const weight = w && node.inputs[w.weight];
+  if (w && weight?.const) {
+    const preferred = options.perChannel ? w.axis(node) : undefined;
+    const axis = preferred === -1 ? undefined : preferred;
+    const wt = (options.typeOverrides?.[weight.name]) ?? weightType;
+    const qw = quantizeWeight(weight.const, {
+      type: wt,
+      symmetric: !wt.startsWith('u'),
+      reduceRange: options.reduceRange,
+      axis,
+    });
+    const qv = rw.constant(`${weight.name}_quantized`, qw.quantized);
+    const sv = rw.constant(`${weight.name}_scale`, qw.scale);
+    const zv = rw.constant(`${weight.name}_zero_point`, qw.zeroPoint);
+    const [wdq] = rw.op('DequantizeLinear', [qv, sv, zv], axis === undefined ? {} : { axis }, [
+      `${weight.name}_dequantized`,
+    ]);
+    node.setInput(w.weight, wdq);
+    const bias = w.bias !== undefined ? node.inputs[w.bias] : undefined;
+    const inputScale = node.inputs[0] ? dqScale.get(node.inputs[0]) : undefined;
+    if (bias?.const && bias.const.dtype === 'float32' && bias.const.dims.length === 1 && inputScale !== undefined)
+      node.setInput(w.bias!, quantizeBias(rw, bias, inputScale, qw.scale.data));
+  }
+  rw.insertBefore(node);
+}
+
+/**
+ * Quantize the main graph statically, in place.
+ *
+ * @example
+ * ```ts
+ * const report = await quantizeStatic(model, { calibrationData: samples, backend: new NodeBackend(), perChannel: true });
+ * ```
+ */
+export async function quantizeStatic(model: Model, options: StaticQuantizeOptions): Promise<StaticQuantizeResult> {
+  validateStaticOptions(options);
+  const actType = options.activationType ?? 'uint8';
+  const weightType = options.weightType ?? 'int8';
+  checkOpset(model, options, actType, weightType);
+  const graph = model.graph;
+  const result: StaticQuantizeResult = { quantized: [], skipped: [], ranges: {}, dequantizedNames: {} };
+  const chosen = chooseNodes(graph, options, result);
+  const ioValues = options.fullInteger
+    ? [
+        ...graph.inputs.filter((v) => !v.const && v.dtype === 'float32'),
+        ...graph.outputs.filter((v) => v.dtype === 'float32'),
+      ]
+    : [];
+  const activations = activationsOf(chosen, ioValues);
+  checkTypeOverrides(graph, options.typeOverrides ?? {});
+  const names = [...activations].map((v) => v.name).filter((n) => !options.rangeOverrides?.[n]);
+  const ranges = names.length
+    ? await calibrate(model, options.calibrationData, options.backend, names, options)
+    : new Map<string, TensorRange>();
+  for (const [n, r] of Object.entries(options.rangeOverrides ?? {})) ranges.set(n, r);
+  const params = activationParams(options, actType, ranges);
+  if (actType === 'uint8') fuseActivations(graph, chosen, activations, ranges, result);
+  // Softmax outputs live in [0, 1): a fixed 1/256 step (zero point 0) covers them, and is the
+  // scale onnxruntime's QLinearSoftmax requires.
+  for (const n of chosen)
+    if (
+      n.opType === 'Softmax' &&
+      params.typeOf(n.outputs[0].name) === 'uint8' &&
+      !options.paramOverrides?.[n.outputs[0].name]
+    )
+      ranges.set(n.outputs[0].name, { min: 0, max: 255 / 256 });
+  const dqScale = insertActivationQdq(graph, activations, chosen, ranges, params, result);
   for (const node of chosen) {
-    const w = opEntry(WEIGHT_INPUT, node);
-    const rw = new GraphBuilder(graph, node.name || node.opType);
-    if (w && node.inputs[w.weight]?.const) {
-      const weight = node.inputs[w.weight]!;
-      const preferred = options.perChannel ? w.axis(node) : undefined;
-      const axis = preferred === -1 ? undefined : preferred;
-      const wt = (overrides[weight.name] as WeightType | undefined) ?? weightType;
-      const qw = quantizeWeight(weight.const!, {
-        type: wt,
-        symmetric: !wt.startsWith('u'),
-        reduceRange: options.reduceRange,
-        axis,
-      });
-      const qv = rw.constant(`${weight.name}_quantized`, qw.quantized);
-      const sv = rw.constant(`${weight.name}_scale`, qw.scale);
-      const zv = rw.constant(`${weight.name}_zero_point`, qw.zeroPoint);
-      const [wdq] = rw.op('DequantizeLinear', [qv, sv, zv], axis === undefined ? {} : { axis }, [
-        `${weight.name}_dequantized`,
-      ]);
-      node.setInput(w.weight, wdq);
-      const bias = w.bias !== undefined ? node.inputs[w.bias] : undefined;
-      const inputScale = node.inputs[0] ? dqScale.get(node.inputs[0]) : undefined;
-      if (bias?.const && bias.const.dtype === 'float32' && bias.const.dims.length === 1 && inputScale !== undefined) {
-        // int32 bias at scale x_scale * w_scale (per channel when the weight is), zero point 0.
-        const ws = qw.scale.data;
-        const b = bias.const.data as Float32Array;
-        const bscale = Float32Array.from(b, (_, c) => Math.fround(inputScale * (ws.length > 1 ? ws[c] : ws[0])));
-        const q = new Int32Array(b.length);
-        for (let c = 0; c < b.length; c++)
-          quantizeArray([b[c]], { scale: bscale[c], zeroPoint: 0 }, { qmin: -2147483648, qmax: 2147483647 }, q, c);
-        const bq = rw.constant(`${bias.name}_quantized`, Tensor.from('int32', [b.length], q));
-        const bs = rw.constant(
-          `${bias.name}_scale`,
-          ws.length > 1 ? Tensor.from('float32', [b.length], bscale) : Tensor.from('float32', [], [bscale[0]]),
-        );
-        const [bdq] = rw.op('DequantizeLinear', [bq, bs], ws.length > 1 ? { axis: 0 } : {}, [
-          `${bias.name}_dequantized`,
-        ]);
-        node.setInput(w.bias!, bdq);
-      }
-    }
-    rw.insertBefore(node);
+    quantizeNodeWeights(graph, node, options, weightType, dqScale);
     result.quantized.push({ name: node.name, opType: node.opType });
   }
-  if (options.fullInteger) makeFullInteger(model, ioValues, ranges, actType, aRange);
+  if (options.fullInteger)
+    makeFullInteger(model, ioValues, ranges, actType, quantRange(actType, { symmetric: actType !== 'uint8' }));
   eliminateDeadCode(graph);
   graph.sortTopologically();
   if (options.format === 'qoperator') qdqToQOperator(model);
