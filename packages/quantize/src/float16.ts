@@ -5,11 +5,14 @@
  * inputs and outputs keep float32 and Casts sit at the borders.
  */
 import {
+  GraphBuilder,
+  insertOnEdge,
   isDefaultDomain,
   opEntry,
-  Node,
   Tensor,
-  Value,
+  type Node,
+  type Use,
+  type Value,
   eliminateDeadCode,
   inferShapes,
   float32ToFloat16Bits,
@@ -114,6 +117,118 @@ export function convertToFloat16(model: Model, options: Float16Options = {}): Fl
   return result;
 }
 
+/** What one graph's conversion works with: the nodes kept in float32, and where outcomes go. */
+interface Fp16Context {
+  graph: Graph;
+  kept: Set<Node>;
+  result: Float16Result;
+}
+
+/** A reader that must see float16: not a kept node, not a float32-only input. */
+const readsHalf = (ctx: Fp16Context) => (u: Use) =>
+  !ctx.kept.has(u.node) && !opEntry(FLOAT32_INPUTS, u.node)?.includes(u.index);
+
+/** A Cast of `v` to `to`, placed before `anchor` (or after it); returns the cast value. */
+function castValue(ctx: Fp16Context, anchor: Node, v: Value, to: 'float16' | 'float32', after = false): Value {
+  const b = new GraphBuilder(ctx.graph, `${v.name}_cast_${to}`);
+  const [out] = b.op('Cast', [v], { to: to === 'float16' ? 10 : 1 }, [
+    `${v.name}_${to === 'float16' ? 'fp16' : 'fp32'}`,
+  ]);
+  out.type = { kind: 'tensor', dtype: to, shape: v.shape };
+  if (after) ctx.graph.insertAfter(anchor, b.nodes[0]);
+  else b.insertBefore(anchor);
+  return out;
+}
+
+function keptNodes(graph: Graph, block: Set<string>, options: Float16Options, result: Float16Result): Set<Node> {
+  const kept = new Set<Node>();
+  for (const n of graph) {
+    if (!(block.has(n.opType) || isExcluded(n, options.exclude) || !isDefaultDomain(n))) continue;
+    kept.add(n);
+    const reason = block.has(n.opType)
+      ? 'on the float16 block list'
+      : !isDefaultDomain(n)
+        ? `custom domain '${n.domain}'`
+        : 'excluded by the caller';
+    result.kept.push({ name: n.name, opType: n.opType, reason });
+  }
+  return kept;
+}
+
+/** Float32 weights become float16, except those only float32-constrained inputs or kept nodes read. */
+function convertInitializers(ctx: Fp16Context): void {
+  const mustStay = (v: Value) => v.uses().length > 0 && !v.uses().some(readsHalf(ctx));
+  // Initializers listed as graph inputs too (IR < 4 style) are weights all the same: they convert.
+  for (const [name, v] of ctx.graph.initializers) {
+    if (!isF32(v) || mustStay(v)) continue;
+    const { tensor, clamped } = toFp16(v.const!);
+    if (clamped) ctx.result.clamped.push(name);
+    v.const = tensor;
+    retype(v, 'float16');
+  }
+}
+
+/** Graph inputs: cast once to float16 for every reader when the interface stays float32. */
+function convertInputs(ctx: Fp16Context, keepIo: boolean): void {
+  const { graph } = ctx;
+  for (const input of graph.inputs) {
+    if (!isF32(input) || graph.initializers.get(input.name) === input) continue;
+    if (!keepIo) {
+      retype(input, 'float16');
+      continue;
+    }
+    const readers = input.uses().filter(readsHalf(ctx));
+    if (!readers.length) continue;
+    // Readers inside subgraphs count through the node in this graph that holds them.
+    const holders = new Set(readers.map((u) => holderIn(graph, u.node)));
+    const half = castValue(
+      ctx,
+      graph.nodes.find((n) => holders.has(n))!,
+      input,
+      'float16',
+    );
+    for (const u of readers) u.node.setInput(u.index, half);
+  }
+}
+
+/** Nodes compute in float16; kept nodes read float32, their float32 outputs cast for float16 readers. */
+function convertNodes(ctx: Fp16Context): void {
+  for (const n of ctx.graph.nodes) {
+    const float32Inputs = ctx.kept.has(n) ? n.inputs.map((_, i) => i) : (opEntry(FLOAT32_INPUTS, n) ?? []);
+    for (const i of float32Inputs) {
+      const v = n.inputs[i];
+      if (v && v.dtype === 'float16') n.setInput(i, castValue(ctx, n, v, 'float32'));
+    }
+    if (ctx.kept.has(n)) continue;
+    if (n.opType === 'Cast' && n.attr('to', 'int') === 1) n.setAttr('to', 'int', 10);
+    for (const a of n.attributes.values())
+      if (a.kind === 'tensor' && a.value.dtype === 'float32') n.setAttr(a.name, 'tensor', toFp16(a.value).tensor);
+    for (const o of n.outputs)
+      if (o.dtype === 'float32' || (n.opType === 'Cast' && n.attr('to', 'int') === 10)) retype(o, 'float16');
+    ctx.result.converted++;
+  }
+  for (const n of ctx.kept)
+    for (const o of n.outputs) {
+      if (!isF32(o)) continue;
+      const readers = o.uses().filter(readsHalf(ctx));
+      if (!readers.length) continue;
+      const half = castValue(ctx, n, o, 'float16', true);
+      for (const u of readers) u.node.setInput(u.index, half);
+    }
+}
+
+/** Graph outputs back to float32 when the interface is kept: a Cast takes over the output's name. */
+function convertOutputs(ctx: Fp16Context): void {
+  for (const out of [...ctx.graph.outputs]) {
+    if (out.dtype !== 'float16' || !out.producer()) continue;
+    const b = new GraphBuilder(ctx.graph, `${out.name}_cast_float32`);
+    const [full] = b.op('Cast', [out], { to: 1 }, [`${out.name}_float32`]);
+    full.type = { kind: 'tensor', dtype: 'float32', shape: out.shape };
+    // Readers inside the graph keep the float16 value; only the graph output slot moves.
+    insertOnEdge(out, b.nodes, { uses: [] });
+  }
+}
+
 function convertGraph(
   graph: Graph,
   isMain: boolean,
@@ -122,123 +237,11 @@ function convertGraph(
   result: Float16Result,
 ): void {
   const keepIo = isMain && (options.keepIoTypes ?? true);
-  const kept = new Set<Node>();
-  for (const n of graph) {
-    const stays = block.has(n.opType) || isExcluded(n, options.exclude) || !isDefaultDomain(n);
-    if (stays) {
-      kept.add(n);
-      result.kept.push({
-        name: n.name,
-        opType: n.opType,
-        reason: block.has(n.opType)
-          ? 'on the float16 block list'
-          : n.domain && n.domain !== 'ai.onnx'
-            ? `custom domain '${n.domain}'`
-            : 'excluded by the caller',
-      });
-    }
-  }
-  // Which float32 initializers only feed float32-constrained inputs or kept nodes?
-  const mustStay = (v: Value) =>
-    v.uses().length > 0 &&
-    v.uses().every((u) => kept.has(u.node) || opEntry(FLOAT32_INPUTS, u.node)?.includes(u.index));
-  // Initializers listed as graph inputs too (IR < 4 style) are weights all the same: they convert.
-  for (const [name, v] of graph.initializers) {
-    if (!isF32(v) || mustStay(v)) continue;
-    const { tensor, clamped } = toFp16(v.const!);
-    if (clamped) result.clamped.push(name);
-    v.const = tensor;
-    retype(v, 'float16');
-  }
-  const cast = (anchor: Node, v: Value, to: 'float16' | 'float32', after = false): Value => {
-    const out = new Value(graph.uniqueName(`${v.name}_${to === 'float16' ? 'fp16' : 'fp32'}`), {
-      kind: 'tensor',
-      dtype: to,
-      shape: v.shape,
-    });
-    const node = new Node({
-      opType: 'Cast',
-      name: graph.uniqueName(`${v.name}_cast_${to}`),
-      inputs: [v],
-      outputs: [out],
-      attributes: { to: to === 'float16' ? 10 : 1 },
-    });
-    if (after) graph.insertAfter(anchor, node);
-    else graph.insertBefore(anchor, node);
-    return out;
-  };
-  // Graph inputs: cast once to float16 for every reader when the model's interface stays float32.
-  for (const input of graph.inputs) {
-    if (!isF32(input) || graph.initializers.get(input.name) === input) continue;
-    if (!keepIo) {
-      retype(input, 'float16');
-      continue;
-    }
-    const readers = input
-      .uses()
-      .filter((u) => !kept.has(u.node) && !opEntry(FLOAT32_INPUTS, u.node)?.includes(u.index));
-    if (!readers.length) continue;
-    // Readers inside subgraphs count through the node in this graph that holds them.
-    const holders = new Set(readers.map((u) => holderIn(graph, u.node)));
-    const first = graph.nodes.find((n) => holders.has(n))!;
-    const half = cast(first, input, 'float16');
-    for (const u of readers) u.node.setInput(u.index, half);
-  }
-  for (const n of graph.nodes) {
-    if (kept.has(n)) {
-      // Kept nodes read float32: cast float16 inputs back; their float32 outputs are cast for float16 readers below.
-      n.inputs.forEach((v, i) => {
-        if (v && v.dtype === 'float16') n.setInput(i, cast(n, v, 'float32'));
-      });
-      continue;
-    }
-    (opEntry(FLOAT32_INPUTS, n) ?? []).forEach((i) => {
-      const v = n.inputs[i];
-      if (v && v.dtype === 'float16') n.setInput(i, cast(n, v, 'float32'));
-    });
-    if (n.opType === 'Cast' && n.attr('to', 'int') === 1) n.setAttr('to', 'int', 10);
-    for (const a of n.attributes.values()) {
-      if (a.kind === 'tensor' && a.value.dtype === 'float32') n.setAttr(a.name, 'tensor', toFp16(a.value).tensor);
-    }
-    for (const o of n.outputs)
-      if (o.dtype === 'float32' || (n.opType === 'Cast' && n.attr('to', 'int') === 10)) retype(o, 'float16');
-    result.converted++;
-  }
-  // Float32 values from kept nodes that float16 nodes read: cast them.
-  for (const n of kept) {
-    for (const o of n.outputs) {
-      if (!isF32(o)) continue;
-      const readers = o.uses().filter((u) => !kept.has(u.node) && !opEntry(FLOAT32_INPUTS, u.node)?.includes(u.index));
-      if (!readers.length) continue;
-      const half = cast(n, o, 'float16', true);
-      for (const u of readers) u.node.setInput(u.index, half);
-    }
-  }
-  // Graph outputs: back to float32 when the interface is kept.
-  graph.outputs.forEach((out, i) => {
-    if (out.dtype !== 'float16') return;
-    if (!keepIo) return;
-    const producer = out.producer();
-    if (!producer) return;
-    const half = new Value(graph.uniqueName(`${out.name}_fp16`), {
-      kind: 'tensor',
-      dtype: 'float16',
-      shape: out.shape,
-    });
-    producer.replaceOutput(producer.outputs.indexOf(out), half);
-    for (const u of out.uses()) u.node.setInput(u.index, half);
-    const node = new Node({
-      opType: 'Cast',
-      name: graph.uniqueName(`${out.name}_cast_float32`),
-      inputs: [half],
-      outputs: [],
-      attributes: { to: 1 },
-    });
-    graph.insertAfter(producer, node);
-    node.appendOutput(out);
-    retype(out, 'float32');
-    graph.outputs[i] = out;
-  });
+  const ctx: Fp16Context = { graph, kept: keptNodes(graph, block, options, result), result };
+  convertInitializers(ctx);
+  convertInputs(ctx, keepIo);
+  convertNodes(ctx);
+  if (keepIo) convertOutputs(ctx);
   eliminateDeadCode(graph);
 }
 

@@ -322,7 +322,7 @@ function quantizeNodeWeights(
   if (w && weight?.const) {
     const preferred = options.perChannel ? w.axis(node) : undefined;
     const axis = preferred === -1 ? undefined : preferred;
-    const wt = (options.typeOverrides?.[weight.name]) ?? weightType;
+    const wt = options.typeOverrides?.[weight.name] ?? weightType;
     const qw = quantizeWeight(weight.const, {
       type: wt,
       symmetric: !wt.startsWith('u'),
