@@ -72,6 +72,69 @@ async function outputsOn(session: Session, feedSets: Record<string, Tensor>[]): 
   return out;
 }
 
+function setupsOf(candidates: readonly Candidate[], options: CompareOptions): Setup[] {
+  const common = sessionOptionsOf(options);
+  return candidates.map((c, i) => {
+    const backend = c.backend ?? options.backend;
+    if (!backend)
+      throw new InvalidArgumentError(
+        `candidate ${i} (${sourceLabel(c.model)}) has no backend and the comparison gives none`,
+        'backend',
+      );
+    // An in-memory Model is encoded once: its size is the size of those bytes.
+    const source = sessionSource(c.model);
+    return {
+      backend,
+      label: c.label ?? sourceLabel(c.model),
+      source,
+      sessionOptions: { ...common, ...c.session },
+      sizeBytes: modelSizeBytes(source),
+    };
+  });
+}
+
+/** The timing inputs first, then further seeded sets for agreement (one set when the inputs are given). */
+function feedSetsFor(
+  session: Session,
+  first: Record<string, Tensor>,
+  options: CompareOptions,
+): Record<string, Tensor>[] {
+  const inputsGiven = session.inputs.every((i) => options.inputs?.values?.[i.name]);
+  const sets = inputsGiven ? 1 : (options.agreementSamples ?? 8);
+  return [
+    first,
+    ...Array.from({ length: sets - 1 }, (_, k) =>
+      makeFeeds(session.inputs, { ...options.inputs, seed: (options.inputs?.seed ?? 1) + k + 1 }),
+    ),
+  ];
+}
+
+/** Each candidate measured alone in its own child process, one after another. */
+async function measureIsolated(
+  setups: readonly Setup[],
+  feeds: Record<string, Tensor>,
+  options: CompareOptions & { isolate: NonNullable<CompareOptions['isolate']> },
+): Promise<BenchmarkResult[]> {
+  const measured: BenchmarkResult[] = [];
+  for (const [i, s] of setups.entries())
+    measured.push(
+      await benchmarkIsolated(
+        s.source,
+        {
+          ...options,
+          backend: s.backend,
+          session: s.sessionOptions,
+          threads: undefined,
+          label: s.label,
+          inputs: { ...options.inputs, values: { ...feeds } },
+        },
+        options.isolate,
+        i,
+      ),
+    );
+  return measured;
+}
+
 /**
  * Benchmark several models (or one model on several backends) in one run, interleaved run by
  * run (A B A B …) so thermal and background drift hits all alike, with speed-up and size
@@ -92,94 +155,29 @@ export async function compare(candidates: readonly Candidate[], options: Compare
       'baseline',
     );
   const plan = loopPlan(options);
-  const common = sessionOptionsOf(options);
-  const setups = candidates.map((c, i) => {
-    const backend = c.backend ?? options.backend;
-    if (!backend)
-      throw new InvalidArgumentError(
-        `candidate ${i} (${sourceLabel(c.model)}) has no backend and the comparison gives none`,
-        'backend',
-      );
-    // An in-memory Model is encoded once: its size is the size of those bytes.
-    const source = sessionSource(c.model);
-    return {
-      backend,
-      label: c.label ?? sourceLabel(c.model),
-      source,
-      sessionOptions: { ...common, ...c.session },
-      sizeBytes: modelSizeBytes(source),
-    };
-  });
+  const setups = setupsOf(candidates, options);
   for (const s of new Set(setups.map((s) => s.backend))) await s.init();
 
   // Every candidate sees the baseline's inputs; agreement adds further seeded sets.
-  const base = setups[baselineIndex];
   let feeds: Record<string, Tensor> | undefined;
   const feedsFor = (session: Session) => (feeds ??= makeFeeds(session.inputs, options.inputs));
+  const open = (s: Setup) => openSession(s.backend, s.source, s.sessionOptions, feedsFor, s.label, options.inputs);
   const opened: OpenedSession[] = [];
   try {
-    opened[baselineIndex] = await openSession(
-      base.backend,
-      base.source,
-      base.sessionOptions,
-      feedsFor,
-      base.label,
-      options.inputs,
-    );
-    const inputsGiven = opened[baselineIndex].session.inputs.every((i) => options.inputs?.values?.[i.name]);
-    const sets = inputsGiven ? 1 : (options.agreementSamples ?? 8);
-    const feedSets = [
-      feeds!,
-      ...Array.from({ length: sets - 1 }, (_, k) =>
-        makeFeeds(opened[baselineIndex].session.inputs, {
-          ...options.inputs,
-          seed: (options.inputs?.seed ?? 1) + k + 1,
-        }),
-      ),
-    ];
-    for (let i = 0; i < setups.length; i++) {
-      if (i !== baselineIndex)
-        opened[i] = await openSession(
-          setups[i].backend,
-          setups[i].source,
-          setups[i].sessionOptions,
-          feedsFor,
-          setups[i].label,
-          options.inputs,
-        );
-    }
+    opened[baselineIndex] = await open(setups[baselineIndex]);
+    const feedSets = feedSetsFor(opened[baselineIndex].session, feeds!, options);
+    for (let i = 0; i < setups.length; i++) if (i !== baselineIndex) opened[i] = await open(setups[i]);
     const reference = await outputsOn(opened[baselineIndex].session, feedSets);
     const agreements = await Promise.all(
       opened.map(async (o, i) =>
         i === baselineIndex ? undefined : measureFidelity(reference, await outputsOn(o.session, feedSets)),
       ),
     );
-
     let measured: BenchmarkResult[];
     if (options.isolate) {
-      for (const o of opened) await o.session.dispose();
-      opened.length = 0;
-      measured = [];
-      for (const [i, s] of setups.entries()) {
-        measured.push(
-          await benchmarkIsolated(
-            s.source,
-            {
-              ...options,
-              backend: s.backend,
-              session: s.sessionOptions,
-              threads: undefined,
-              label: s.label,
-              inputs: { ...options.inputs, values: { ...feeds } },
-            },
-            options.isolate,
-            i,
-          ),
-        );
-      }
-    } else {
-      measured = await interleave(setups, opened, feeds!, plan, options);
-    }
+      for (const o of opened.splice(0)) await o.session.dispose();
+      measured = await measureIsolated(setups, feeds!, { ...options, isolate: options.isolate });
+    } else measured = await interleave(setups, opened, feeds!, plan, options);
     const b = measured[baselineIndex];
     return {
       interleaved: !options.isolate,
