@@ -64,7 +64,6 @@ export class FidelityAccumulator {
   private signal = 0;
   private noise = 0;
   private dot = 0;
-  private refNorm = 0;
   private candNorm = 0;
   private elements = 0;
   private rows = 0;
@@ -98,7 +97,6 @@ export class FidelityAccumulator {
       this.noise += d * d;
       this.signal += u[i] * u[i];
       this.dot += u[i] * v[i];
-      this.refNorm += u[i] * u[i];
       this.candNorm += v[i] * v[i];
     }
     this.elements += u.length;
@@ -123,7 +121,8 @@ export class FidelityAccumulator {
         cosineSimilarity: NaN,
         elements: 0,
       };
-    const { refNorm: na, candNorm: nb } = this;
+    // Σref² is both the SQNR's signal and the reference's squared norm.
+    const { signal: na, candNorm: nb } = this;
     const out: Fidelity = {
       output: this.output,
       maxAbsDiff: this.maxAbs,

@@ -187,7 +187,8 @@ export async function quantize(model: Model, options: QuantizeOptions): Promise<
     Array.isArray(options.evaluationData) &&
     options.evaluationData === options.calibrationData;
   // Up to the model's size (what a second float session would cost), and at least 64 MiB.
-  const reference = sameSamples ? new ReferenceOutputs(Math.max(encodedSize(model), 64 * 2 ** 20)) : undefined;
+  const sizeBefore = encodedSize(model);
+  const reference = sameSamples ? new ReferenceOutputs(Math.max(sizeBefore, 64 * 2 ** 20)) : undefined;
   const keepOutputs = reference && {
     extra: work.graph.outputs.map((v) => v.name),
     onOutputs: (o: Record<string, Tensor>) => reference.add(o),
@@ -196,7 +197,7 @@ export async function quantize(model: Model, options: QuantizeOptions): Promise<
   const result: QuantizeResult = {
     model: work,
     mode: options.mode,
-    sizeBefore: encodedSize(model),
+    sizeBefore,
     sizeAfter: encodedSize(work),
     quantizedNodes: record.quantized,
     skippedNodes: record.skipped,

@@ -7,7 +7,7 @@ import {
   InvalidArgumentError,
   Model,
   encodeModel,
-  encodedSize,
+  modelByteEstimate,
   type Backend,
   type Session,
   type SessionOptions,
@@ -41,7 +41,7 @@ function profilePrefixOf(options: SessionOptions): string | undefined {
 /** Options of {@link NodeBackend}. */
 export interface NodeBackendOptions {
   /**
-   * In-memory models of at least this many encoded bytes (default 64 MiB) reach onnxruntime as a
+   * In-memory models whose tensors hold at least this many bytes (default 64 MiB) reach onnxruntime as a
    * temporary file with page-aligned external data instead of one protobuf buffer: onnxruntime
    * then maps the weights rather than parsing and copying them, and no encoded copy of the model
    * is held in JavaScript. On a 96 MiB model this halves what session creation adds to peak RSS.
@@ -104,7 +104,8 @@ export class NodeBackend implements Backend {
       if (!fs.existsSync(model)) throw new InvalidArgumentError(`model file '${model}' does not exist`, 'model');
       source = model;
     } else if (model instanceof Uint8Array) source = model;
-    else if (model instanceof Model && encodedSize(model) >= this.fileBackedThreshold)
+    // Tensor bytes decide (a sum, no protobuf built): they are nearly all of a large model's size.
+    else if (model instanceof Model && modelByteEstimate(model) >= this.fileBackedThreshold)
       source = (temporary = await fileBacked(model)).file;
     else if (model instanceof Model) source = encodeModel(model, { placeTensor: () => 'inline' });
     else throw new InvalidArgumentError('createSession takes a Model, ONNX bytes, or a file path', 'model');

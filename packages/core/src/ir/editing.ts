@@ -342,9 +342,4 @@ export class GraphBuilder {
     this.batch = [];
     return placed;
   }
-
-  /** Forget the nodes built so far (after a verb placed them), starting a new batch. */
-  reset(): void {
-    this.batch = [];
-  }
 }
