@@ -9,7 +9,9 @@ import {
   constantFolding,
   deadCodeElimination,
   identityElimination,
+  prepare,
   type Node,
+  type PreparedStep,
   type Value,
 } from '@edgeml/core';
 import { tf, tfReady } from './tf.js';
@@ -107,6 +109,8 @@ export class TrainableModel {
   private readonly constants = new Map<string, tf.Tensor>();
   private readonly bnStats = new Map<Node, { mean: tf.Variable; variance: tf.Variable }>();
   private readonly opset: number;
+  /** What was done to the model before training it (Constant-node weights lifted, ...). */
+  prepared: readonly PreparedStep[] = [];
 
   private constructor(
     private readonly model: Model,
@@ -154,7 +158,9 @@ export class TrainableModel {
    */
   static async fromModel(model: Model, options: TrainableOptions = {}): Promise<TrainableModel> {
     await tfReady();
-    const copy = model.clone();
+    // Weights exporters keep in Constant nodes (or as float16 behind a Cast) are trained like initializers.
+    const { model: ready, prepared } = prepare(model, { foldWeightCasts: true });
+    const copy = ready === model ? model.clone() : ready;
     await new PassManager([constantFolding(), identityElimination(), deadCodeElimination()], { fixedPoint: true }).run(
       copy,
     );
@@ -177,7 +183,9 @@ export class TrainableModel {
         missing[0].nodes[0],
       );
     }
-    return new TrainableModel(copy, options);
+    const trainable = new TrainableModel(copy, options);
+    trainable.prepared = prepared;
+    return trainable;
   }
 
   /** The variables an optimizer updates. */

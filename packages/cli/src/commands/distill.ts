@@ -11,13 +11,14 @@ import {
   loadNpyDataset,
   type EpochReport,
 } from '@edgeml/distill';
-import type { Model } from '@edgeml/core';
+import type { Model, PreparedStep } from '@edgeml/core';
 import { resolveCliBackend } from '../backends.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../cli-error.js';
 import { forModel } from '../model-data.js';
 import { numberOption } from '../options.js';
 import { progressBar, progressEnabled } from '../progress.js';
+import { verifyOutputModel } from '../verify-output.js';
 
 /** The document `edgeml distill --json` prints. */
 export interface DistillReport {
@@ -28,6 +29,8 @@ export interface DistillReport {
   epochs: EpochReport[];
   bestEpoch: number;
   stoppedEarly: boolean;
+  /** What was done to the student before training it (Constant-node weights lifted, ...). */
+  prepared: readonly PreparedStep[];
   /** Held-out top-1 accuracy of the student before and after, and of the teacher. */
   studentAccuracyBefore?: number;
   studentAccuracy?: number;
@@ -168,6 +171,7 @@ Example:
       epochs: [],
       bestEpoch: -1,
       stoppedEarly: false,
+      prepared: student.prepared,
     };
     try {
       if (test) report.studentAccuracyBefore = (await evaluate(student, test)).accuracy;
@@ -197,7 +201,9 @@ Example:
     } finally {
       await teacher.dispose();
     }
-    await saveModel(output, student.toModel());
+    const trained = student.toModel();
+    await verifyOutputModel(trained, studentModel, backend, 'distilled');
+    await saveModel(output, trained);
     student.dispose();
     stdout(values.json ? JSON.stringify(report, null, 2) + '\n' : formatDistill(report, test !== undefined));
   },
@@ -220,7 +226,9 @@ function formatDistill(report: DistillReport, heldOut: boolean): string {
       `epoch ${e.epoch + 1}: loss ${e.loss.toFixed(4)}${e.validationAccuracy !== undefined ? `, held-out ${pct(e.validationAccuracy)}` : ''} (${e.seconds.toFixed(1)} s)`,
   );
   return (
-    `distilled ${report.student} from ${report.teacher} -> ${report.output}\n${epochs.join('\n')}\n` +
+    `distilled ${report.student} from ${report.teacher} -> ${report.output}\n` +
+    report.prepared.map((p) => `prepared   ${p.detail}\n`).join('') +
+    `${epochs.join('\n')}\n` +
     (heldOut
       ? `held-out accuracy: teacher ${pct(report.teacherAccuracy)}, student before ${pct(report.studentAccuracyBefore)}, after ${pct(report.studentAccuracy)}\n`
       : '')

@@ -15,6 +15,7 @@ import { UsageError } from '../cli-error.js';
 import { choiceOption, intOption, listOption, numberListOption, numberOption, stringOption } from '../options.js';
 import { progressBar, progressEnabled } from '../progress.js';
 import { fmtBytes } from './inspect.js';
+import { verifyOutputModel } from '../verify-output.js';
 
 type Values = CommandContext['values'];
 
@@ -193,6 +194,8 @@ export async function runQuantize(
   const onProgress = calibration ? (n: number) => bar.update(n, calibration.length) : undefined;
   const result = await quantize(model, modeOptions(values, mode, common, calibration, onProgress));
   if (!result.target!.loads && !values.force) refuseUnloadable(result.target!);
+  // The error report already ran the result on onnxruntime-node; without one, run it once here.
+  if (!values.force && !result.outputErrors) await verifyOutputModel(result.model, model, backend, 'quantized');
   await saveModel(output, result.model);
   return reportOf(input, output, result);
 }
