@@ -9,6 +9,7 @@ import { convRule } from './conv.js';
 import { elementwiseRule } from './elementwise.js';
 import { flattenReshapeRule } from './flatten-reshape.js';
 import { gemmMatMulRule } from './gemm-matmul.js';
+import { layerNormRule } from './layernorm.js';
 import { padRule, passThroughRule } from './pass-through.js';
 import type { ChannelRule } from './rule.js';
 import { sliceRule, splitRule } from './split-slice.js';
@@ -54,6 +55,7 @@ export const DEFAULT_CHANNEL_RULES: Readonly<Partial<Record<OpName, ChannelRule>
   Gemm: gemmMatMulRule,
   MatMul: gemmMatMulRule,
   BatchNormalization: batchNormRule,
+  LayerNormalization: layerNormRule,
   Concat: concatRule,
   Split: splitRule,
   Slice: sliceRule,
