@@ -3,6 +3,7 @@
  */
 import { isDefaultDomain } from './ops/op-schema.js';
 import type { Model } from './ir/model.js';
+import type { Graph } from './ir/graph.js';
 import type { Node } from './ir/node.js';
 import type { Dim } from './ir/types.js';
 import { constantNodeValue } from './passes/lift-constants.js';
@@ -26,7 +27,7 @@ export interface ModelStats {
   totalNodeCount: number;
   /** Nodes per op type ("domain.Op" outside the default domain), all graphs. */
   opCounts: Record<string, number>;
-  /** Total MACs of Conv/ConvTranspose/Gemm/MatMul nodes with fully known shapes. */
+  /** Total MACs of Conv/ConvTranspose/Gemm/MatMul nodes with fully known shapes (an If's costlier branch included). */
   macs: number;
   /** Per-node MACs, in graph order. */
   nodeMacs: NodeMacs[];
@@ -130,17 +131,40 @@ export function modelStats(model: Model): ModelStats {
       countWeightSource(n, stats);
     }
   }
-  for (const n of model.graph) {
+  const counted = graphMacs(model.graph);
+  stats.macs = counted.macs;
+  stats.nodeMacs = counted.nodeMacs;
+  stats.macsUnknown = counted.macsUnknown;
+  return stats;
+}
+
+type MacCount = Pick<ModelStats, 'macs' | 'nodeMacs' | 'macsUnknown'>;
+
+/**
+ * MACs of one run of `graph`. An If runs one branch: the costlier one counts (an upper bound);
+ * Loop and Scan bodies run a number of times only known at run time, so they are not counted.
+ */
+function graphMacs(graph: Graph): MacCount {
+  const count: MacCount = { macs: 0, nodeMacs: [], macsUnknown: [] };
+  for (const n of graph) {
+    if (n.opType === 'If' && isDefaultDomain(n)) {
+      const branches = n.subgraphs().map(graphMacs);
+      const costlier = branches.reduce((a, b) => (b.macs > a.macs ? b : a), { macs: 0, nodeMacs: [], macsUnknown: [] });
+      count.macs += costlier.macs;
+      count.nodeMacs.push(...costlier.nodeMacs);
+      count.macsUnknown.push(...costlier.macsUnknown);
+      continue;
+    }
     if (!MAC_OPS.has(n.opType)) continue;
     const macs = nodeMacs(n);
     if (macs === undefined) {
-      stats.macsUnknown.push(n.name || n.opType);
+      count.macsUnknown.push(n.name || n.opType);
       continue;
     }
-    stats.macs += macs;
-    stats.nodeMacs.push({ node: n.name, opType: n.opType, macs });
+    count.macs += macs;
+    count.nodeMacs.push({ node: n.name, opType: n.opType, macs });
   }
-  return stats;
+  return count;
 }
 
 /** A node's share of the weight census: a Constant's value, or a constant read through Cast/DequantizeLinear. */
