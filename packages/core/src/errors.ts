@@ -8,6 +8,7 @@ const ERROR_NAMES: Record<string, string> = {
   E_INVALID_ARGUMENT: 'InvalidArgumentError',
   E_GRAPH: 'GraphError',
   E_PASS_CONTRACT: 'PassContractError',
+  E_OPSET_CONVERSION: 'OpsetConversionError',
 };
 
 /**
@@ -108,5 +109,25 @@ export class GraphError extends EdgeMLError {
   constructor(message: string, nodeName?: string) {
     super('E_GRAPH', message);
     this.nodeName = nodeName;
+  }
+}
+
+/**
+ * A node cannot be converted exactly between two opsets of the default ONNX domain: the
+ * target opset lacks the op, or its form there cannot express what the node does (a
+ * non-constant input that would have to become an attribute, a mode with no equivalent).
+ * `from` and `to` are the opsets of the step that failed; the message says what to do.
+ */
+export class OpsetConversionError extends EdgeMLError {
+  readonly nodeName: string;
+  readonly opType: string;
+  readonly from: number;
+  readonly to: number;
+  constructor(details: { nodeName: string; opType: string; from: number; to: number }, message: string) {
+    super('E_OPSET_CONVERSION', message);
+    this.nodeName = details.nodeName;
+    this.opType = details.opType;
+    this.from = details.from;
+    this.to = details.to;
   }
 }

@@ -148,6 +148,15 @@ export { constantFolding, foldConstants, type ConstantFoldingOptions } from './p
 export { batchNormFolding, foldBatchNorms } from './passes/batchnorm-folding.js';
 export { shapeInference } from './passes/shape-inference.js';
 export { fixDimensions, fixDimensionsPass, freezeInputs } from './passes/fix-dims.js';
+export {
+  convertOpset,
+  ensureOpset,
+  opsetConversion,
+  type ConvertOpsetOptions,
+  type ConvertOpsetResult,
+  type OpsetConversionStep,
+} from './passes/opset/convert.js';
+export { OP_VERSIONS, MIN_CONVERTIBLE_OPSET, MAX_CONVERTIBLE_OPSET } from './passes/opset/versions.js';
 export type { ProtoMessage } from './onnx/schema.js';
 export {
   Op,
