@@ -25,12 +25,15 @@ export interface VersionAdapter {
 /** Only the version number changes (clarified wording, new optional outputs nobody reads...). */
 export const compatible: VersionAdapter = {};
 
-/** Element types `dtypes` became legal: up is free; down is exact while no input or output uses them. */
+/**
+ * Element types `dtypes` became legal: up is free; down is exact while the data (input 0) and
+ * the outputs do not use them (other inputs of such ops share the data's type, or are indices).
+ */
 export function typesAdded(...dtypes: DType[]): VersionAdapter {
   const added = new Set<DType>(dtypes);
   return {
     down: (ctx) => {
-      for (const v of [...ctx.node.inputs, ...ctx.node.outputs]) {
+      for (const v of [ctx.node.inputs[0], ...ctx.node.outputs]) {
         const dtype = ctx.dtype(v);
         if (dtype && added.has(dtype))
           ctx.fail(`'${v!.name}' is ${dtype}, which the op accepts only from opset ${ctx.from}`, KEEP);

@@ -137,7 +137,7 @@ export const slice11: VersionAdapter = {
 };
 
 /** TopK-10: k is an input. */
-export const topk10 = attributesToInputs(ints('k', 1));
+export const topk10 = attributesToInputs({ attr: 'k', input: 1, kind: 'int', dtype: 'int64' });
 
 /** Upsample-9: scales is an input. */
 export const upsample9 = attributesToInputs({ attr: 'scales', input: 1, kind: 'floats', dtype: 'float32' });
