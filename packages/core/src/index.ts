@@ -1,8 +1,8 @@
 /**
  * @edgeml/core: what every other EdgeML package builds on — tensors for every ONNX element
  * type, the graph IR and its editing verbs, the lossless ONNX codec, passes (constant folding,
- * dead code, BatchNorm folding, fixed dimensions, shape inference), model statistics, the
- * Backend contract and registry, and typed errors. It has no runtime and touches no files, so
+ * dead code, BatchNorm folding, fixed dimensions, shape inference, opset conversion), model
+ * statistics, the Backend contract and registry, and typed errors. It has no runtime and touches no files, so
  * it runs in browsers and Node alike; model files are `@edgeml/core/node`'s.
  *
  * Build a model, simplify it, and write it as ONNX bytes:
