@@ -117,6 +117,7 @@ export class GraphError extends EdgeMLError {
  * target opset lacks the op, or its form there cannot express what the node does (a
  * non-constant input that would have to become an attribute, a mode with no equivalent).
  * `from` and `to` are the opsets of the step that failed; the message says what to do.
+ * `nodeName` and `opType` are empty when the model as a whole is refused (an opset outside 7-21).
  */
 export class OpsetConversionError extends EdgeMLError {
   readonly nodeName: string;

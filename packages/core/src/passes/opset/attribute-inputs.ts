@@ -123,6 +123,9 @@ export const slice10: VersionAdapter = {
 /** Slice-11: negative axes (in the axes input). */
 export const slice11: VersionAdapter = {
   down: (ctx) => {
+    const given = ctx.node.inputs[3];
+    if (given && !ctx.constant(given))
+      ctx.fail(`axes '${given.name}' are computed at run time and may be negative, which Slice accepts from 11`, KEEP);
     const axes = ctx.constInput(3, 'axes');
     if (!axes?.some((a) => a < 0)) return;
     const rank = ctx.requireRank(0, 'making negative axes positive');
