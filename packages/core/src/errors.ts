@@ -9,6 +9,7 @@ const ERROR_NAMES: Record<string, string> = {
   E_GRAPH: 'GraphError',
   E_PASS_CONTRACT: 'PassContractError',
   E_NOT_APPLICABLE: 'NotApplicableError',
+  E_OPSET_CONVERSION: 'OpsetConversionError',
 };
 
 /**
@@ -124,5 +125,22 @@ export class NotApplicableError extends EdgeMLError {
     super('E_NOT_APPLICABLE', message);
     this.operation = operation;
     this.instead = instead;
+ * A node cannot be converted exactly between two opsets of the default ONNX domain: the
+ * target opset lacks the op, or its form there cannot express what the node does (a
+ * non-constant input that would have to become an attribute, a mode with no equivalent).
+ * `from` and `to` are the opsets of the step that failed; the message says what to do.
+ * `nodeName` and `opType` are empty when the model as a whole is refused (an opset outside 7-21).
+ */
+export class OpsetConversionError extends EdgeMLError {
+  readonly nodeName: string;
+  readonly opType: string;
+  readonly from: number;
+  readonly to: number;
+  constructor(details: { nodeName: string; opType: string; from: number; to: number }, message: string) {
+    super('E_OPSET_CONVERSION', message);
+    this.nodeName = details.nodeName;
+    this.opType = details.opType;
+    this.from = details.from;
+    this.to = details.to;
   }
 }

@@ -1,8 +1,8 @@
 /**
  * @edgeml/core: what every other EdgeML package builds on — tensors for every ONNX element
  * type, the graph IR and its editing verbs, the lossless ONNX codec, passes (constant folding,
- * dead code, BatchNorm folding, fixed dimensions, shape inference), model statistics, the
- * Backend contract and registry, and typed errors. It has no runtime and touches no files, so
+ * dead code, BatchNorm folding, fixed dimensions, shape inference, opset conversion), model
+ * statistics, the Backend contract and registry, and typed errors. It has no runtime and touches no files, so
  * it runs in browsers and Node alike; model files are `@edgeml/core/node`'s.
  *
  * Build a model, simplify it, and write it as ONNX bytes:
@@ -150,6 +150,15 @@ export { prepare, type PrepareNeeds, type PreparedStep, type PrepareResult } fro
 export { batchNormFolding, foldBatchNorms } from './passes/batchnorm-folding.js';
 export { shapeInference } from './passes/shape-inference.js';
 export { fixDimensions, fixDimensionsPass, freezeInputs } from './passes/fix-dims.js';
+export {
+  convertOpset,
+  ensureOpset,
+  opsetConversion,
+  type ConvertOpsetOptions,
+  type ConvertOpsetResult,
+  type OpsetConversionStep,
+} from './passes/opset/convert.js';
+export { OP_VERSIONS, MIN_CONVERTIBLE_OPSET, MAX_CONVERTIBLE_OPSET } from './passes/opset/versions.js';
 export type { ProtoMessage } from './onnx/schema.js';
 export {
   Op,

@@ -45,6 +45,7 @@ export const ONNX_OPS = [
   'Cosh',
   'CumSum',
   'DFT',
+  'DeformConv',
   'DepthToSpace',
   'DequantizeLinear',
   'Det',

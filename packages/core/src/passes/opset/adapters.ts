@@ -1,0 +1,206 @@
+/**
+ * One adapter per op version change from opset 8 to 21, keyed by op and by the version at
+ * which the op's schema changed (the versions {@link OP_VERSIONS} lists). A version the table
+ * leaves out for an op is that op's first version: it has no previous form unless an entry
+ * says which op stands for it below (Resize-10 → Upsample-9). Classified from the ONNX
+ * operator changelog (docs/Changelog.md), as onnx's own version converter classifies them.
+ */
+import type { OpName } from '../../ops/op-names.js';
+import { attributeAdded, both, compatible, negativeAxes, typesAdded, type VersionAdapter } from './adapter.js';
+import {
+  axes13,
+  clip11,
+  dft20,
+  dropout10,
+  dropout12,
+  pad11,
+  pad18,
+  pad19,
+  slice10,
+  slice11,
+  split13,
+  split18,
+  topk10,
+  upsample9,
+} from './attribute-inputs.js';
+import { batchNorm14, batchNorm15, batchNorm9, groupNorm21 } from './normalization.js';
+import {
+  FLOAT8,
+  INT4,
+  INTEGERS,
+  NON_FLOAT,
+  castLike15,
+  castTargets,
+  constant11,
+  constant12,
+  constant9,
+  gemm11,
+  gridSample20,
+  intsAdded,
+  maxPool8,
+  oneHot11,
+  pow12,
+  quantize13,
+  quantize21,
+  reshape14,
+  roiAlign16,
+  scan11,
+  scan9,
+  scatter11,
+  scatterElements11,
+  scatterReduction18,
+  shape15,
+  variadicBroadcast8,
+} from './op-changes.js';
+import { resize10, resize11, resize13, resize18, resize19, upsample10 } from './resize.js';
+import { softmax13 } from './softmax.js';
+
+const bf16 = typesAdded('bfloat16');
+const f8 = typesAdded(...FLOAT8);
+const i4 = typesAdded(...INT4);
+const smallInts = typesAdded('int8', 'int16', 'uint8', 'uint16');
+const axis = negativeAxes('axis');
+const axes = negativeAxes('axes', { list: true });
+const selectLast = attributeAdded('select_last_index', 0, 'the last index among ties');
+const ceilMode = attributeAdded('ceil_mode', 0, 'ceil rounding of the output size');
+const layout = attributeAdded('layout', 0, 'batch-first layout');
+const reduction16 = attributeAdded('reduction', 'none', 'accumulating updates');
+const reduce = (extra: Record<number, VersionAdapter> = {}) => ({
+  11: axes,
+  13: bf16,
+  18: axes13,
+  ...extra,
+});
+const softmaxLike = { 11: axis, 13: softmax13 };
+const arith = { 13: bf16, 14: smallInts };
+const unary13 = { 13: bf16 };
+const variadic = { 8: variadicBroadcast8, 13: bf16 };
+const control = { 11: compatible, 13: compatible, 16: compatible, 19: f8, 21: i4 };
+
+export const ADAPTERS: Partial<Record<OpName, Readonly<Record<number, VersionAdapter>>>> = {
+  Abs: unary13,
+  Add: arith,
+  ArgMax: { 11: axis, 12: selectLast, 13: bf16 },
+  ArgMin: { 11: axis, 12: selectLast, 13: bf16 },
+  AveragePool: { 10: ceilMode, 11: compatible, 19: intsAdded('dilations', 1) },
+  BatchNormalization: { 9: batchNorm9, 14: batchNorm14, 15: batchNorm15 },
+  Cast: {
+    9: both(typesAdded('string'), castTargets(['string'])),
+    13: bf16,
+    19: both(f8, castTargets(FLOAT8)),
+    21: both(i4, castTargets(INT4)),
+  },
+  CastLike: { 15: castLike15, 19: both(f8, castTargets(FLOAT8)), 21: i4 },
+  Ceil: unary13,
+  Clip: { 11: clip11, 12: typesAdded(...INTEGERS), 13: bf16 },
+  Compress: { 11: axis },
+  Concat: { 11: axis, 13: bf16 },
+  Constant: { 9: constant9, 11: constant11, 12: constant12, 13: bf16, 19: f8, 21: i4 },
+  ConstantOfShape: { 20: typesAdded('bfloat16', ...FLOAT8), 21: i4 },
+  Conv: { 11: compatible },
+  ConvTranspose: { 11: compatible },
+  CumSum: { 14: typesAdded('bfloat16', 'float16') },
+  DFT: { 20: dft20 },
+  DepthToSpace: { 11: attributeAdded('mode', 'DCR', 'column-row-depth order'), 13: bf16 },
+  DequantizeLinear: { 13: quantize13, 19: f8, 21: both(i4, quantize21) },
+  Div: arith,
+  Dropout: { 10: dropout10, 12: dropout12, 13: bf16 },
+  Equal: { 11: typesAdded('float16', 'float32', 'float64', ...INTEGERS), 13: bf16, 19: typesAdded('string') },
+  Erf: unary13,
+  Exp: unary13,
+  Expand: unary13,
+  Flatten: { 9: typesAdded(...NON_FLOAT), 11: axis, 13: bf16, 21: i4 },
+  Floor: unary13,
+  GRU: { 14: layout },
+  Gather: { 11: axis, 13: bf16 },
+  GatherElements: { 13: bf16 },
+  GatherND: { 12: attributeAdded('batch_dims', 0, 'batched gathering'), 13: bf16 },
+  Gemm: { 9: typesAdded(...INTEGERS), 11: gemm11, 13: bf16 },
+  Greater: { 9: typesAdded(...INTEGERS), 13: bf16 },
+  GreaterOrEqual: { 16: bf16 },
+  GridSample: { 20: gridSample20 },
+  GroupNormalization: { 21: groupNorm21 },
+  Hardmax: softmaxLike,
+  Identity: { 13: bf16, 14: compatible, 16: compatible, 19: f8, 21: i4 },
+  If: control,
+  IsInf: { 20: typesAdded('bfloat16', 'float16', ...FLOAT8) },
+  IsNaN: { 13: bf16, 20: f8 },
+  LRN: unary13,
+  LSTM: { 14: layout },
+  LeakyRelu: { 16: bf16 },
+  Less: { 9: typesAdded(...INTEGERS), 13: bf16 },
+  LessOrEqual: { 16: bf16 },
+  Log: unary13,
+  LogSoftmax: softmaxLike,
+  Loop: control,
+  LpPool: { 11: compatible, 18: ceilMode },
+  MatMul: { 9: typesAdded(...INTEGERS), 13: bf16 },
+  Max: { ...variadic, 12: typesAdded(...INTEGERS) },
+  MaxPool: {
+    8: maxPool8,
+    10: both(ceilMode, intsAdded('dilations', 1)),
+    11: compatible,
+    12: typesAdded('int8', 'uint8'),
+  },
+  MaxUnpool: { 11: compatible },
+  Mean: variadic,
+  MeanVarianceNormalization: unary13,
+  Min: { ...variadic, 12: typesAdded(...INTEGERS) },
+  Mod: unary13,
+  Mul: arith,
+  Neg: unary13,
+  NegativeLogLikelihoodLoss: unary13,
+  NonMaxSuppression: { 11: compatible },
+  NonZero: unary13,
+  OneHot: { 11: oneHot11 },
+  OptionalGetElement: { 18: compatible },
+  OptionalHasElement: { 18: compatible },
+  PRelu: { 9: typesAdded(...INTEGERS), 16: bf16 },
+  Pad: { 11: both(typesAdded(...INTEGERS), pad11), 13: bf16, 18: pad18, 19: pad19, 21: i4 },
+  Pow: { 12: pow12, 13: bf16, 15: bf16 },
+  QLinearMatMul: { 21: typesAdded('bfloat16', 'float16', ...FLOAT8) },
+  QuantizeLinear: { 13: quantize13, 19: f8, 21: both(i4, quantize21) },
+  RNN: { 14: layout },
+  Reciprocal: unary13,
+  ReduceL1: reduce(),
+  ReduceL2: reduce(),
+  ReduceLogSum: reduce(),
+  ReduceLogSumExp: reduce(),
+  ReduceMax: reduce({ 12: typesAdded('int8', 'uint8'), 20: typesAdded('bool') }),
+  ReduceMean: reduce(),
+  ReduceMin: reduce({ 12: typesAdded('int8', 'uint8'), 20: typesAdded('bool') }),
+  ReduceProd: reduce(),
+  ReduceSum: { 11: axes, 13: both(bf16, axes13) },
+  ReduceSumSquare: reduce(),
+  Relu: { 13: bf16, 14: typesAdded(...INTEGERS) },
+  Reshape: { 13: bf16, 14: reshape14, 19: f8, 21: i4 },
+  Resize: { 10: resize10, 11: resize11, 13: both(bf16, resize13), 18: resize18, 19: resize19 },
+  RoiAlign: { 16: roiAlign16 },
+  Scan: { 9: scan9, 11: scan11, 16: compatible, 19: f8, 21: i4 },
+  Scatter: { 11: scatter11 },
+  ScatterElements: { 11: scatterElements11, 13: bf16, 16: reduction16, 18: scatterReduction18 },
+  ScatterND: { 13: bf16, 16: reduction16, 18: scatterReduction18 },
+  Shape: { 13: bf16, 15: shape15, 19: f8, 21: i4 },
+  Sigmoid: unary13,
+  Sign: unary13,
+  Size: { 13: bf16, 19: f8, 21: i4 },
+  Slice: { 10: slice10, 11: slice11, 13: bf16 },
+  Softmax: softmaxLike,
+  SoftmaxCrossEntropyLoss: unary13,
+  SpaceToDepth: unary13,
+  Split: { 11: axis, 13: both(bf16, split13), 18: split18 },
+  Sqrt: unary13,
+  Squeeze: { 11: axes, 13: both(bf16, axes13), 21: i4 },
+  Sub: arith,
+  Sum: variadic,
+  Tanh: unary13,
+  Tile: unary13,
+  TopK: {
+    10: topk10,
+    11: both(attributeAdded('largest', 1, 'the smallest k'), attributeAdded('sorted', 1, 'unsorted results')),
+  },
+  Transpose: { 13: bf16, 21: i4 },
+  Unsqueeze: { 11: negativeAxes('axes', { list: true, outputRank: true }), 13: both(bf16, axes13), 21: i4 },
+  Upsample: { 9: upsample9, 10: upsample10 },
+  Where: { 16: bf16 },
+};
