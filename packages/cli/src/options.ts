@@ -82,3 +82,15 @@ export function pairsOption(values: Values, name: string, command: string): [str
     return [p.slice(0, eq), p.slice(eq + 1)];
   });
 }
+
+/** `--shape name=1x3x224x224` pairs (repeatable) as input name → dimensions. */
+export function shapesOption(values: Values, command: string): Record<string, number[]> {
+  return Object.fromEntries(
+    pairsOption(values, 'shape', command).map(([k, v]) => {
+      const dims = v.split('x').map(Number);
+      if (!v || dims.some((d) => !Number.isInteger(d) || d < 0))
+        throw new UsageError(`--shape ${k} takes sizes like 1x3x224x224, got '${v}'`, command);
+      return [k, dims];
+    }),
+  );
+}

@@ -8,6 +8,7 @@ const ERROR_NAMES: Record<string, string> = {
   E_INVALID_ARGUMENT: 'InvalidArgumentError',
   E_GRAPH: 'GraphError',
   E_PASS_CONTRACT: 'PassContractError',
+  E_NOT_APPLICABLE: 'NotApplicableError',
 };
 
 /**
@@ -108,5 +109,20 @@ export class GraphError extends EdgeMLError {
   constructor(message: string, nodeName?: string) {
     super('E_GRAPH', message);
     this.nodeName = nodeName;
+  }
+}
+
+/**
+ * The operation would change nothing in this model (a mode with no node to apply to, a
+ * pruning method with nothing to prune); `operation` names it and `instead`, when set, names
+ * what would apply.
+ */
+export class NotApplicableError extends EdgeMLError {
+  readonly operation: string;
+  readonly instead?: string;
+  constructor(message: string, operation: string, instead?: string) {
+    super('E_NOT_APPLICABLE', message);
+    this.operation = operation;
+    this.instead = instead;
   }
 }

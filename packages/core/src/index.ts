@@ -119,7 +119,7 @@ export {
   resolveBackend,
   type BackendFactory,
 } from './backend/registry.js';
-export { modelStats, nodeMacs, type ModelStats, type NodeMacs } from './stats.js';
+export { modelStats, nodeMacs, type ModelStats, type NodeMacs, type WeightLocations } from './stats.js';
 export { modelFigures, compressedSize, type ModelFigures } from './figures.js';
 export {
   FidelityAccumulator,
@@ -145,6 +145,8 @@ export { SchemeRegistry, type Scheme } from './passes/scheme.js';
 export { deadCodeElimination, eliminateDeadCode } from './passes/dead-code.js';
 export { identityElimination, eliminateIdentities } from './passes/identity.js';
 export { constantFolding, foldConstants, type ConstantFoldingOptions } from './passes/constant-folding.js';
+export { constantLifting, liftConstants, constantNodeValue } from './passes/lift-constants.js';
+export { prepare, type PrepareNeeds, type PreparedStep, type PrepareResult } from './passes/prepare.js';
 export { batchNormFolding, foldBatchNorms } from './passes/batchnorm-folding.js';
 export { shapeInference } from './passes/shape-inference.js';
 export { fixDimensions, fixDimensionsPass, freezeInputs } from './passes/fix-dims.js';

@@ -5,6 +5,7 @@ import { isDefaultDomain } from './ops/op-schema.js';
 import type { Model } from './ir/model.js';
 import type { Node } from './ir/node.js';
 import type { Dim } from './ir/types.js';
+import { constantNodeValue } from './passes/lift-constants.js';
 
 export interface NodeMacs {
   node: string;
@@ -13,10 +14,12 @@ export interface NodeMacs {
 }
 
 export interface ModelStats {
-  /** Elements in all initializers (main graph and subgraphs). */
+  /** Elements in all initializers and `Constant` nodes (main graph and subgraphs). */
   parameters: number;
-  /** Bytes of initializer data (external included). */
+  /** Bytes of initializer and `Constant` node data (external included). */
   parameterBytes: number;
+  /** Where the model keeps those parameters (exporters differ). */
+  weights: WeightLocations;
   /** Node count in the main graph. */
   nodeCount: number;
   /** Node count including subgraphs. */
@@ -29,6 +32,20 @@ export interface ModelStats {
   nodeMacs: NodeMacs[];
   /** Conv/Gemm/MatMul nodes whose MACs could not be counted (a shape was not known). */
   macsUnknown: string[];
+}
+
+/** Tensors (and their elements) by where the model stores them. */
+export interface WeightLocations {
+  /** Initializers of the main graph. */
+  initializers: { tensors: number; elements: number };
+  /** Initializers of If/Loop/Scan bodies. */
+  subgraphInitializers: { tensors: number; elements: number };
+  /** `Constant` nodes, in any graph (paddle2onnx, spox and some PyTorch exports store weights so). */
+  constantNodes: { tensors: number; elements: number };
+  /** Constants read through a `Cast` (e.g. float16 weights widened at run time). */
+  behindCast: number;
+  /** Constants read through a `DequantizeLinear` (weights already quantized). */
+  behindDequantize: number;
 }
 
 const known = (s: readonly Dim[] | undefined): s is number[] => !!s && s.every((d) => typeof d === 'number');
@@ -90,16 +107,27 @@ export function modelStats(model: Model): ModelStats {
     macs: 0,
     nodeMacs: [],
     macsUnknown: [],
+    weights: {
+      initializers: { tensors: 0, elements: 0 },
+      subgraphInitializers: { tensors: 0, elements: 0 },
+      constantNodes: { tensors: 0, elements: 0 },
+      behindCast: 0,
+      behindDequantize: 0,
+    },
   };
   for (const g of model.graphs()) {
+    const where = g === model.graph ? stats.weights.initializers : stats.weights.subgraphInitializers;
     for (const v of g.initializers.values()) {
       stats.parameters += v.const!.size;
       stats.parameterBytes += v.const!.byteLength;
+      where.tensors++;
+      where.elements += v.const!.size;
     }
     for (const n of g) {
       stats.totalNodeCount++;
       const key = n.domain && n.domain !== 'ai.onnx' ? `${n.domain}.${n.opType}` : n.opType;
       stats.opCounts[key] = (stats.opCounts[key] ?? 0) + 1;
+      countWeightSource(n, stats);
     }
   }
   for (const n of model.graph) {
@@ -113,4 +141,23 @@ export function modelStats(model: Model): ModelStats {
     stats.nodeMacs.push({ node: n.name, opType: n.opType, macs });
   }
   return stats;
+}
+
+/** A node's share of the weight census: a Constant's value, or a constant read through Cast/DequantizeLinear. */
+function countWeightSource(n: Node, stats: ModelStats): void {
+  if (!isDefaultDomain(n)) return;
+  if (n.opType === 'Constant') {
+    const t = constantNodeValue(n);
+    if (!t) return;
+    stats.parameters += t.size;
+    stats.parameterBytes += t.byteLength;
+    stats.weights.constantNodes.tensors++;
+    stats.weights.constantNodes.elements += t.size;
+    return;
+  }
+  const source = n.inputs[0];
+  const constant = !!source?.const || source?.producer()?.opType === 'Constant';
+  if (!constant) return;
+  if (n.opType === 'Cast') stats.weights.behindCast++;
+  else if (n.opType === 'DequantizeLinear') stats.weights.behindDequantize++;
 }

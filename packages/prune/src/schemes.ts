@@ -4,7 +4,15 @@
  * checks and documents its methods from this registry. Register your own with
  * `pruningSchemes.register(...)`.
  */
-import { PassManager, SchemeRegistry, type Model, type Pass, type Scheme } from '@edgeml/core';
+import {
+  PassManager,
+  SchemeRegistry,
+  prepare,
+  type Model,
+  type Pass,
+  type PreparedStep,
+  type Scheme,
+} from '@edgeml/core';
 import { pruneChannels, validateChannelOptions, type ChannelPruneOptions, type GroupReport } from './channel.js';
 import {
   pruneMagnitude,
@@ -95,6 +103,8 @@ export type PruneOptions =
 export interface PruneResult extends PruneRecord {
   model: Model;
   method: string;
+  /** What was done to the input before pruning (Constant-node weights lifted, fp16 weights widened...). */
+  prepared: PreparedStep[];
 }
 
 /**
@@ -111,6 +121,8 @@ export async function prune(model: Model, options: PruneOptions): Promise<PruneR
   const scheme = pruningSchemes.get(options.method);
   scheme.validate(options as never);
   const record: PruneRecord = {};
-  const { model: pruned } = await new PassManager(scheme.passes(options as never, record)).run(model);
-  return { ...record, model: pruned, method: options.method };
+  // Weights stored as Constant nodes or as float16 behind a Cast are prunable weights too.
+  const { model: ready, prepared } = prepare(model, { foldWeightCasts: true });
+  const { model: pruned } = await new PassManager(scheme.passes(options as never, record)).run(ready);
+  return { ...record, model: pruned, method: options.method, prepared };
 }

@@ -33,10 +33,12 @@ const DEFAULT_OPS = ['Conv', 'Gemm', 'MatMul'];
 
 function targets(model: Model, o: SparsityOptions): { node: Node; tensor: Tensor }[] {
   const ops = new Set(o.opTypes ?? DEFAULT_OPS);
-  const known = new Set([...model.graph].map((n) => n.name));
+  // Weights inside If/Loop bodies are weights too (spox and PyTorch exports put whole networks there).
+  const nodes = [...model.graphs()].flatMap((g) => [...g]);
+  const known = new Set(nodes.map((n) => n.name));
   for (const n of o.exclude ?? [])
     if (!known.has(n)) throw new InvalidArgumentError(`the model has no node '${n}'`, 'exclude');
-  const out = [...model.graph]
+  const out = nodes
     .filter((n) => ops.has(n.opType) && n.inputs[1]?.const?.dtype === 'float32' && !o.exclude?.includes(n.name))
     .map((node) => ({ node, tensor: node.inputs[1]!.const! }));
   if (!out.length)
@@ -47,12 +49,10 @@ function targets(model: Model, o: SparsityOptions): { node: Node; tensor: Tensor
   return out;
 }
 
-function rewrite(model: Model, node: Node, values: Float32Array, dims: readonly number[]): LayerSparsity {
+function rewrite(node: Node, values: Float32Array, dims: readonly number[]): LayerSparsity {
   const v = node.inputs[1]!;
-  node.setInput(
-    1,
-    model.graph.addInitializer(model.graph.uniqueName(`${v.name}_sparse`), Tensor.from('float32', dims, values)),
-  );
+  const graph = node.graph!;
+  node.setInput(1, graph.addInitializer(graph.uniqueName(`${v.name}_sparse`), Tensor.from('float32', dims, values)));
   let zeros = 0;
   for (const x of values) if (x === 0) zeros++;
   return { node: node.name, weight: v.name, sparsity: zeros / values.length, size: values.length };
@@ -105,7 +105,7 @@ export function pruneMagnitude(model: Model, options: MagnitudeOptions): Sparsit
       const order = Array.from(src.keys()).sort((a, b) => Math.abs(src[a]) - Math.abs(src[b]) || a - b);
       for (const i of order.slice(0, Math.floor(values.length * ratio))) values[i] = 0;
     }
-    return rewrite(work, node, values, tensor.dims);
+    return rewrite(node, values, tensor.dims);
   });
   eliminateDeadCode(work.graph);
   return { model: work, layers, sparsity: summary(layers) };
@@ -153,7 +153,7 @@ export function pruneNM(model: Model, options: NMOptions = {}): SparsityResult {
         for (const i of idx.slice(0, m - n)) values[i] = 0;
       }
     }
-    return rewrite(work, node, values, dims);
+    return rewrite(node, values, dims);
   });
   eliminateDeadCode(work.graph);
   return { model: work, layers, sparsity: summary(layers) };

@@ -5,14 +5,17 @@
  */
 import {
   InvalidArgumentError,
+  NotApplicableError,
   PassManager,
   batchNormFolding,
   constantFolding,
   deadCodeElimination,
   encodedSize,
   identityElimination,
+  prepare,
   shapeInference,
   type Backend,
+  type PreparedStep,
   type Model,
   type Tensor,
 } from '@edgeml/core';
@@ -84,6 +87,8 @@ export interface OutputError {
 export interface QuantizeResult {
   model: Model;
   mode: string;
+  /** What was done to the input before quantizing (Constant nodes lifted, fp16 weights widened...). */
+  prepared: PreparedStep[];
   sizeBefore: number;
   sizeAfter: number;
   quantizedNodes: NodeOutcome[];
@@ -170,13 +175,18 @@ export async function quantize(model: Model, options: QuantizeOptions): Promise<
   const scheme = quantizationSchemes.get(options.mode);
   scheme.validate(options as never);
   validateBudget(options);
-  const hasFloatWeights = [...model.graphs()].some((g) =>
+  // Weights stored as Constant nodes or as half-precision initializers behind a Cast are weights too.
+  const { model: ready, prepared } = prepare(model, { foldWeightCasts: true });
+  const hasFloatWeights = [...ready.graphs()].some((g) =>
     [...g.initializers.values()].some((v) => v.const?.dtype === 'float32'),
   );
   if (!hasFloatWeights)
-    throw new InvalidArgumentError('the model has no float32 weights: there is nothing to quantize', 'model');
+    throw new NotApplicableError(
+      'the model has no float32 weights (initializers, Constant nodes or float16 weights behind a Cast): there is nothing to quantize',
+      `quantize ${options.mode}`,
+    );
   // The input is never modified, so it is the float reference itself; passes edit a clone.
-  const work = model.clone();
+  const work = ready === model ? model.clone() : ready;
   if (options.preprocess ?? true) await new PassManager(PREPROCESS(), { fixedPoint: true }).run(work);
   // The float reference of the error report is the prepared model, not the input: preparation
   // renames nothing but can change what a name holds (a Conv output with its BatchNorm folded
@@ -194,9 +204,11 @@ export async function quantize(model: Model, options: QuantizeOptions): Promise<
     onOutputs: (o: Record<string, Tensor>) => reference.add(o),
   };
   const record = await runScheme(work, scheme, keepOutputs ? { ...options, keepOutputs } : options);
+  if (!record.quantized.length) throw notApplicable(work, options.mode, record.skipped);
   const result: QuantizeResult = {
     model: work,
     mode: options.mode,
+    prepared,
     sizeBefore,
     sizeAfter: encodedSize(work),
     quantizedNodes: record.quantized,
@@ -224,4 +236,29 @@ export async function quantize(model: Model, options: QuantizeOptions): Promise<
     final.target = { runtime: options.target.name, loads: true, unsupportedOps: [] };
   else if (options.target) final.target = await checkTarget(final.model, options.target);
   return final;
+}
+
+/** Op types each built-in mode quantizes, to name the mode that would apply when another does not. */
+const MODE_FOR_OPS: [mode: string, ops: readonly string[]][] = [
+  ['static', ['Conv', 'ConvTranspose', 'MatMul', 'Gemm']],
+  ['dynamic', ['MatMul', 'Gemm', 'Gather', 'LSTM', 'GRU']],
+  ['fp16', []],
+];
+
+/** The error for a mode that quantized no node: what it skipped, and a mode that would apply. */
+function notApplicable(model: Model, mode: string, skipped: readonly { opType: string; reason?: string }[]) {
+  const present = new Set<string>();
+  for (const g of model.graphs()) for (const n of g) present.add(n.opType);
+  const instead = MODE_FOR_OPS.find(
+    ([m, ops]) => m !== mode && (!ops.length || ops.some((op) => present.has(op))),
+  )?.[0];
+  const reasons = [...new Set(skipped.map((s) => `${s.opType}: ${s.reason ?? 'skipped'}`))].slice(0, 3);
+  const why = reasons.length
+    ? `; skipped ${reasons.join('; ')}`
+    : '; none of its nodes is of a kind this mode quantizes';
+  return new NotApplicableError(
+    `mode '${mode}' quantizes no node of this model${why}${instead ? `. Mode '${instead}' applies to it` : ''}`,
+    `quantize ${mode}`,
+    instead,
+  );
 }

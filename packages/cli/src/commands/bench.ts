@@ -13,7 +13,7 @@ import {
   type Thresholds,
 } from '@edgeml/benchmark';
 import type { Command, CommandContext } from '../command.js';
-import { intOption, numberOption, pairsOption } from '../options.js';
+import { intOption, numberOption, pairsOption, shapesOption } from '../options.js';
 import { UsageError } from '../cli-error.js';
 import { cliBackend } from '../backends.js';
 import { progressBar, progressEnabled } from '../progress.js';
@@ -114,14 +114,7 @@ Example:
       throw new UsageError('give --runs or --duration, not both', 'bench');
     const runs = intOption(values, 'runs');
     const duration = numberOption(values, 'duration', (n) => n > 0, 'a positive number of seconds');
-    const shapes = Object.fromEntries(
-      pairsOption(values, 'shape', 'bench').map(([k, v]) => {
-        const dims = v.split('x').map(Number);
-        if (dims.some((d) => !Number.isInteger(d) || d < 0))
-          throw new InvalidArgumentError(`--shape ${k} takes sizes like 1x3x224x224, got '${v}'`, 'shape');
-        return [k, dims];
-      }),
-    );
+    const shapes = shapesOption(values, 'bench');
     const inputValues: Record<string, Tensor> = Object.fromEntries(
       pairsOption(values, 'input', 'bench').map(([k, file]) => {
         if (!fs.existsSync(file))

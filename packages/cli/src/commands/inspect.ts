@@ -1,10 +1,19 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { formatType, inferShapes, modelStats, type Model, type Value } from '@edgeml/core';
+import {
+  InvalidArgumentError,
+  formatType,
+  inferShapes,
+  modelStats,
+  type Model,
+  type Value,
+  type WeightLocations,
+} from '@edgeml/core';
 import { loadModel, modelTensors } from '@edgeml/core/node';
 import type { Command } from '../command.js';
 import { UsageError } from '../cli-error.js';
 import { defaultModelPath } from '../default-model.js';
+import { shapesOption } from '../options.js';
 
 /** The JSON document `edgeml inspect --json` prints. */
 export interface InspectResult {
@@ -12,6 +21,8 @@ export interface InspectResult {
   irVersion: number;
   opsetImports: { domain: string; version: number }[];
   producer: { name: string; version: string };
+  /** The tool that wrote the model: the producer field, or recognised from its naming when that is empty. */
+  exporter: string;
   inputs: { name: string; dtype: string | null; shape: (number | string | null)[] | null }[];
   outputs: { name: string; dtype: string | null; shape: (number | string | null)[] | null }[];
   nodeCount: number;
@@ -19,6 +30,8 @@ export interface InspectResult {
   opCounts: Record<string, number>;
   parameters: number;
   parameterBytes: number;
+  /** Where the parameters live: initializers, subgraph initializers, Constant nodes, behind Cast/DequantizeLinear. */
+  weights: WeightLocations;
   /** Model file plus its external data files. */
   sizeBytes: number;
   externalDataFiles: string[];
@@ -34,9 +47,40 @@ function io(v: Value) {
   return { name: v.name, dtype: tensor?.dtype ?? null, shape: tensor?.shape ?? null, type: formatType(t) };
 }
 
-/** Inspect a model: structure, size and cost. */
-export async function inspectModel(file: string): Promise<InspectResult> {
+/** paddle2onnx leaves the producer empty but names dynamic dims 'p2o.DynamicDimension.N' and values '*.tmp_N'. */
+function exporterOf(model: Model): string {
+  const producer = [model.producerName, model.producerVersion].filter(Boolean).join(' ');
+  if (producer) return producer;
+  const dims = model.graph.inputs.flatMap((v) => v.shape ?? []);
+  if (dims.some((d) => typeof d === 'string' && d.startsWith('p2o.'))) return 'paddle2onnx (recognised by its names)';
+  return 'unknown';
+}
+
+/** Give graph inputs the shapes `--shape` names (dynamic dimensions made concrete for MAC counts). */
+function setInputShapes(model: Model, shapes: Record<string, number[]>): void {
+  for (const [name, dims] of Object.entries(shapes)) {
+    const input = model.graph.inputs.find((v) => v.name === name && !model.graph.initializers.has(v.name));
+    if (!input)
+      throw new InvalidArgumentError(
+        `--shape ${name}: the model has no input '${name}' (its inputs: ${model.graph.inputs.map((v) => v.name).join(', ')})`,
+        'shape',
+      );
+    const t = input.type;
+    if (t?.kind !== 'tensor')
+      throw new InvalidArgumentError(`--shape ${name}: input '${name}' is not a tensor`, 'shape');
+    if (t.shape && t.shape.length !== dims.length)
+      throw new InvalidArgumentError(
+        `--shape ${name}: input '${name}' has ${t.shape.length} dimensions, got ${dims.length} (${dims.join('x')})`,
+        'shape',
+      );
+    t.shape = [...dims];
+  }
+}
+
+/** Inspect a model: structure, size and cost; `shapes` fixes dynamic input shapes for the MAC count. */
+export async function inspectModel(file: string, shapes: Record<string, number[]> = {}): Promise<InspectResult> {
   const model: Model = await loadModel(file);
+  setInputShapes(model, shapes);
   // Shapes feed the MAC counts; shape conflicts do not stop an inspection.
   inferShapes(model, { strict: false });
   const stats = modelStats(model);
@@ -52,6 +96,7 @@ export async function inspectModel(file: string): Promise<InspectResult> {
     irVersion: model.irVersion,
     opsetImports: [...model.opsetImports].map(([domain, version]) => ({ domain, version })),
     producer: { name: model.producerName, version: model.producerVersion },
+    exporter: exporterOf(model),
     inputs: model.graph.inputs.filter((v) => !inits.has(v.name)).map((v) => strip(io(v))),
     outputs: model.graph.outputs.map((v) => strip(io(v))),
     nodeCount: stats.nodeCount,
@@ -59,6 +104,7 @@ export async function inspectModel(file: string): Promise<InspectResult> {
     opCounts: stats.opCounts,
     parameters: stats.parameters,
     parameterBytes: stats.parameterBytes,
+    weights: stats.weights,
     sizeBytes,
     externalDataFiles: [...externalFiles],
     macs: stats.nodeMacs.length ? stats.macs : null,
@@ -73,20 +119,33 @@ export const fmtBytes = (n: number) =>
 const fmtShape = (s: InspectResult['inputs'][number]) =>
   `${s.dtype ?? '?'}${s.shape ? `[${s.shape.map((d) => d ?? '?').join(', ')}]` : '[...]'}`;
 
+function formatWeights(w: WeightLocations): string {
+  const parts = [
+    w.initializers.tensors && `${fmtInt(w.initializers.tensors)} initializers`,
+    w.subgraphInitializers.tensors && `${fmtInt(w.subgraphInitializers.tensors)} initializers in subgraphs`,
+    w.constantNodes.tensors &&
+      `${fmtInt(w.constantNodes.tensors)} Constant nodes (${fmtInt(w.constantNodes.elements)} elements; quantize and prune lift them to initializers)`,
+    w.behindCast && `${fmtInt(w.behindCast)} read through Cast`,
+    w.behindDequantize && `${fmtInt(w.behindDequantize)} read through DequantizeLinear (already quantized)`,
+  ].filter(Boolean);
+  return parts.join(', ') || 'none';
+}
+
 export function formatInspect(r: InspectResult): string {
   const lines = [
     `model      ${r.file}`,
     `size       ${fmtBytes(r.sizeBytes)} (${fmtInt(r.sizeBytes)} bytes${r.externalDataFiles.length ? `, external data: ${r.externalDataFiles.join(', ')}` : ''})`,
     `ir version ${r.irVersion}`,
     `opsets     ${r.opsetImports.map((o) => `${o.domain || 'ai.onnx'} ${o.version}`).join(', ')}`,
-    `producer   ${[r.producer.name, r.producer.version].filter(Boolean).join(' ') || '(none)'}`,
+    `exporter   ${r.exporter}`,
     'inputs',
     ...r.inputs.map((i) => `  ${i.name}: ${fmtShape(i)}`),
     'outputs',
     ...r.outputs.map((o) => `  ${o.name}: ${fmtShape(o)}`),
     `nodes      ${fmtInt(r.nodeCount)}${r.totalNodeCount !== r.nodeCount ? ` (${fmtInt(r.totalNodeCount)} with subgraphs)` : ''}`,
     `parameters ${fmtInt(r.parameters)} (${fmtBytes(r.parameterBytes)})`,
-    `MACs       ${r.macs === null ? 'unknown (no Conv/Gemm/MatMul with known shapes)' : fmtInt(r.macs)}${r.macsUnknownNodes.length ? ` (+${r.macsUnknownNodes.length} nodes with unknown shapes)` : ''}`,
+    `weights    ${formatWeights(r.weights)}`,
+    `MACs       ${r.macs === null ? 'unknown (no Conv/Gemm/MatMul with known shapes; give --shape name=1x3x224x224 for dynamic inputs)' : fmtInt(r.macs)}${r.macsUnknownNodes.length ? ` (+${r.macsUnknownNodes.length} nodes with unknown shapes)` : ''}`,
     'ops',
     ...Object.entries(r.opCounts)
       .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
@@ -98,26 +157,30 @@ export function formatInspect(r: InspectResult): string {
 export const inspectCommand: Command = {
   name: 'inspect',
   summary: "show a model's inputs, outputs, ops, parameters, MACs and size",
-  usage: 'edgeml inspect [model.onnx] [--json]',
+  usage: 'edgeml inspect [model.onnx] [--shape name=1x3x224x224] [--json]',
   help: `Reads an ONNX model (with its external data) and prints its IR version, opsets,
 producer, inputs and outputs with dtype and shape, node count, op histogram,
-parameter count, MACs (where shapes are known) and file size.
+parameter count and where the weights live (initializers, subgraphs, Constant nodes, behind
+Cast or DequantizeLinear), MACs (where shapes are known) and file size.
 
 Without a model path it inspects the embedded default model (Silero VAD).
 
 Options:
+  --shape name=AxBxC  concrete shape for an input with dynamic dimensions, so that MACs can
+               be counted (repeatable)
   --json       print one JSON object: irVersion, opsetImports, producer, inputs,
-               outputs, nodeCount, opCounts, parameters, sizeBytes, macs, ...
+               outputs, nodeCount, opCounts, parameters, weights, sizeBytes, macs, ...
   -h, --help   show this help
 
 Examples:
   edgeml inspect
-  edgeml inspect model.onnx --json`,
-  options: {},
+  edgeml inspect model.onnx --json
+  edgeml inspect det.onnx --shape x=1x3x640x640`,
+  options: { shape: { type: 'string', multiple: true } },
   async run({ values, positionals, stdout }) {
     if (positionals.length > 1) throw new UsageError(`expected one model path, got ${positionals.length}`, 'inspect');
     const file = positionals[0] ?? defaultModelPath();
-    const result = await inspectModel(file);
+    const result = await inspectModel(file, shapesOption(values, 'inspect'));
     stdout(values.json ? JSON.stringify(result, null, 2) + '\n' : formatInspect(result));
   },
 };

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { InvalidArgumentError, compressedSize, modelFigures, type Model } from '@edgeml/core';
+import { InvalidArgumentError, compressedSize, modelFigures, type Model, type PreparedStep } from '@edgeml/core';
 import { loadModel, saveModel } from '@edgeml/core/node';
 import { TrainableModel, fineTune, loadMnist } from '@edgeml/distill';
 import { compare } from '@edgeml/benchmark';
@@ -10,6 +10,7 @@ import type { Command, CommandContext } from '../command.js';
 import { UsageError } from '../cli-error.js';
 import { forModel } from '../model-data.js';
 import { choiceOption, listOption, numberOption, stringOption } from '../options.js';
+import { verifyOutputModel } from '../verify-output.js';
 
 /** The document `edgeml prune --json` prints. */
 export interface PruneReport {
@@ -30,6 +31,8 @@ export interface PruneReport {
   /** Channels kept per group of producing nodes (channel method). */
   groups?: { producers: string[]; channelsBefore: number; channelsAfter: number }[];
   skipped: { name: string; reason: string }[];
+  /** What was done to the model before pruning (Constant-node weights lifted, ...). */
+  prepared: PreparedStep[];
   fineTuned?: { epochs: number; validationAccuracy?: number };
   /** With --bench: p50 latency of both on onnxruntime-node (1 thread, interleaved), and the speed-up. */
   latency?: { beforeMs: number; afterMs: number; speedup: number };
@@ -110,12 +113,14 @@ Example:
       gzipBefore: await compressedSize(model),
       gzipAfter: 0,
       skipped: [],
+      prepared: [],
     };
     const r = await prune(model, options);
-    Object.assign(report, { groups: r.groups, skipped: r.skipped ?? [], sparsity: r.sparsity });
+    Object.assign(report, { groups: r.groups, skipped: r.skipped ?? [], sparsity: r.sparsity, prepared: r.prepared });
     let result = r.model;
     if (stringOption(values, 'fine-tune'))
       ({ model: result, fineTuned: report.fineTuned } = await fineTuneOnMnist(values, result));
+    await verifyOutputModel(result, model, await resolveCliBackend('node'), 'pruned');
     await saveModel(output, result);
     const after = modelFigures(result);
     Object.assign(report, {
@@ -187,6 +192,7 @@ async function benchBoth(input: string, output: string): Promise<NonNullable<Pru
 function formatPrune(report: PruneReport, values: CommandContext['values']): string {
   const lines = [
     `pruned ${report.input} -> ${report.output} (${report.method}${report.method === 'nm' ? ` ${stringOption(values, 'nm') ?? '2:4'}` : `, ratio ${numberOption(values, 'ratio', () => true, 'a number', 0.5)}`})`,
+    ...report.prepared.map((p) => `prepared   ${p.detail}`),
     `params     ${report.paramsBefore.toLocaleString()} -> ${report.paramsAfter.toLocaleString()}`,
     `MACs       ${report.macsBefore.toLocaleString()} -> ${report.macsAfter.toLocaleString()} per sample`,
     `size       ${report.sizeBefore.toLocaleString()} -> ${report.sizeAfter.toLocaleString()} bytes (gzip ${report.gzipBefore.toLocaleString()} -> ${report.gzipAfter.toLocaleString()})`,

@@ -23,6 +23,8 @@ export interface QuantizeReport {
   input: string;
   output: string;
   mode: QuantizeResult['mode'];
+  /** What was done to the model before quantizing it (Constant nodes lifted, ...). */
+  prepared: QuantizeResult['prepared'];
   sizeBefore: number;
   sizeAfter: number;
   quantizedNodes: number;
@@ -136,6 +138,7 @@ function reportOf(input: string, output: string, result: QuantizeResult): Quanti
     input,
     output,
     mode: result.mode,
+    prepared: result.prepared,
     sizeBefore: result.sizeBefore,
     sizeAfter: result.sizeAfter,
     quantizedNodes: result.quantizedNodes.length,
@@ -197,6 +200,7 @@ export async function runQuantize(
 function formatReport(r: QuantizeReport): string {
   const lines = [
     `quantized ${r.input} -> ${r.output} (${r.mode})`,
+    ...r.prepared.map((p) => `prepared   ${p.detail}`),
     `size       ${fmtBytes(r.sizeBefore)} -> ${fmtBytes(r.sizeAfter)} (${(r.sizeBefore / r.sizeAfter).toFixed(2)}x smaller)`,
     `nodes      ${r.quantizedNodes} quantized, ${r.skippedNodes.length} left in float`,
     ...r.skippedNodes.slice(0, 20).map((n) => `  ${n.opType} ${n.name || '(unnamed)'}: ${n.reason}`),
@@ -225,9 +229,11 @@ export const quantizeCommand: Command = {
     return `edgeml quantize <in.onnx> -o <out.onnx> [--mode ${quantizationSchemes.names().join('|')}] [options] [--json]`;
   },
   get help() {
-    return `Quantizes a copy of the model (the input is never modified) after shape inference,
-constant folding, BatchNorm folding and identity removal, checks that the result loads
-in onnxruntime-node, and writes it atomically.
+    return `Quantizes a copy of the model (the input is never modified) after preparing it
+(Constant-node weights become initializers, float16 weights behind a Cast become float32),
+shape inference, constant folding, BatchNorm folding and identity removal, checks that the
+result loads in onnxruntime-node, and writes it atomically. A mode that would quantize no
+node of the model is refused, naming a mode that applies.
 
 Modes (--mode, default dynamic):
 ${quantizationSchemes
@@ -269,8 +275,9 @@ Options:
                               load (naming every op it has no kernel for)
   --force                     write the model even if the target cannot load it
   --report <file>             also write the JSON report to a file
-  --json                      print one JSON object: input, output, mode, sizeBefore, sizeAfter,
-                              quantizedNodes, skippedNodes[{name, opType, reason}], sqnrDb
+  --json                      print one JSON object: input, output, mode, prepared[{step, count,
+                              detail}], sizeBefore, sizeAfter, quantizedNodes,
+                              skippedNodes[{name, opType, reason}], sqnrDb
   -h, --help                  show this help
 
 Examples:

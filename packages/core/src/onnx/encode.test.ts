@@ -43,3 +43,21 @@ describe('encodeModelChunks', () => {
     expect(decodeModel(joined).graph.initializers.size).toBe(4);
   });
 });
+
+describe('value_info', () => {
+  it('leaves out intermediate values whose element type is unknown (onnxruntime rejects element type 0)', () => {
+    const g = new Graph('g');
+    const x = g.addInput('x', tensorType('float32', [2]));
+    const known = g.op('Relu', [x]).outputs[0];
+    known.type = tensorType('float32', [2]);
+    const unknown = g.op('Neg', [known]).outputs[0];
+    unknown.type = tensorType(undefined, [2]);
+    const y = g.op('Abs', [unknown]).outputs[0];
+    y.type = tensorType('float32', [2]);
+    g.outputs.push(y);
+    const back = decodeModel(encodeModel(new Model(g)));
+    const types = Object.fromEntries([...back.graph].map((n) => [n.opType, n.outputs[0].type]));
+    expect(types.Relu).toEqual(tensorType('float32', [2]));
+    expect(types.Neg).toBeUndefined();
+  });
+});

@@ -141,7 +141,8 @@ function graphToProto(g: Graph, options: EncodeOptions): M {
   const outputs = new Set(g.outputs);
   for (const n of g) {
     (p.node as M[]).push(nodeToProto(n, options));
-    for (const o of n.outputs) if (o.name && o.type && !outputs.has(o)) valueInfos.push(valueInfo(o));
+    for (const o of n.outputs)
+      if (o.name && o.type && !outputs.has(o) && !untypedTensor(o)) valueInfos.push(valueInfo(o));
   }
   for (const v of g.extraValueInfo) valueInfos.push(valueInfo(v));
   if (valueInfos.length) p.valueInfo = valueInfos;
@@ -153,6 +154,14 @@ function graphToProto(g: Graph, options: EncodeOptions): M {
   if (g.metadata.size) p.metadataProps = kv(g.metadata);
   if (g.unknownFields) p.$unknown = g.unknownFields;
   return restoreDefaults(p, g, { name: '', docString: '' });
+}
+
+/**
+ * A tensor value_info with element type 0 (UNDEFINED) makes onnxruntime refuse the whole model
+ * ("Invalid tensor data type 0"); for an intermediate value it says nothing, so it is not written.
+ */
+function untypedTensor(v: Value): boolean {
+  return v.type?.kind === 'tensor' && !v.type.dtype;
 }
 
 function valueInfo(v: Value): M {

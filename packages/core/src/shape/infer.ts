@@ -121,6 +121,8 @@ export function inferGraphShapes(
         dtype: prev?.dtype ?? t.dtype,
         shape: mergeShapes(prev?.shape, t.shape),
       };
+      // A type without an element type is not a type ONNX runtimes accept in value_info: leave it out.
+      if (!merged.dtype) return;
       if (prev?.dimDenotations) merged.dimDenotations = prev.dimDenotations;
       if (prev?.denotation !== undefined) merged.denotation = prev.denotation;
       if (!prev || JSON.stringify(prev.shape) !== JSON.stringify(merged.shape) || prev.dtype !== merged.dtype) {
