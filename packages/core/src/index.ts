@@ -149,7 +149,30 @@ export { constantLifting, liftConstants, constantNodeValue } from './passes/lift
 export { prepare, type PrepareNeeds, type PreparedStep, type PrepareResult } from './passes/prepare.js';
 export { batchNormFolding, foldBatchNorms } from './passes/batchnorm-folding.js';
 export { shapeInference } from './passes/shape-inference.js';
-export { fixDimensions, fixDimensionsPass, freezeInputs } from './passes/fix-dims.js';
+export { fixDimensions, fixDimensionsPass, fixInputShapes, freezeInputs } from './passes/fix-dims.js';
+export {
+  dedupeInitializers,
+  initializerDeduplication,
+  type DedupeResult,
+} from './passes/dedupe-initializers.js';
+export {
+  activationFusion,
+  normalizationFusion,
+  convAffineFusion,
+  transposeCancellation,
+  applyRewrites,
+  rewritePass,
+  type Rewrite,
+  type RewriteContext,
+  type RewriteCounts,
+} from './passes/fusion/index.js';
+export {
+  simplify,
+  type SimplifyOptions,
+  type SimplifyFigures,
+  type SimplifyReport,
+  type SimplifyResult,
+} from './passes/simplify.js';
 export type { ProtoMessage } from './onnx/schema.js';
 export {
   Op,

@@ -5,6 +5,7 @@
  * The checks follow onnxruntime's own fusions (gelu_fusion.cc, fast_gelu_fusion.cc): every
  * constant's value, every intermediate read only inside the idiom, float types.
  */
+import { attr } from '../../ir/attribute.js';
 import type { Node } from '../../ir/node.js';
 import type { Value } from '../../ir/value.js';
 import { isClosed, isFloat, near, otherOperand, producedBy, scalarOf, constantOf } from './match.js';
@@ -21,7 +22,14 @@ interface Clamp {
 
 /** The bounds of a Clip: attributes before opset 11, optional constant inputs after. */
 function clipBounds(clip: Node, opset: number): [number, number] | undefined {
-  if (opset < 11) return [clip.attr('min', 'float', -Infinity), clip.attr('max', 'float', Infinity)];
+  if (opset < 11) {
+    const float = (name: string, fallback: number) => {
+      const a = clip.attributes.get(name);
+      return !a ? fallback : a.kind === 'float' ? a.value : undefined;
+    };
+    const [lo, hi] = [float('min', -Infinity), float('max', Infinity)];
+    return lo === undefined || hi === undefined ? undefined : [lo, hi];
+  }
   const bound = (i: number, fallback: number) => {
     const v = clip.inputs[i];
     if (!v) return fallback;
@@ -133,7 +141,7 @@ const hardSigmoid: Rewrite = {
     if (!hs || hs.native || !(scale > 0) || !near(scale * hs.k, 1) || !isFloat(hs.x)) return false;
     const region = [...(product?.nodes ?? []), ...hs.nodes];
     if (!isClosed(region, root)) return false;
-    fuseInto(region, root, 'HardSigmoid', [hs.x], { alpha: hs.alpha, beta: hs.beta });
+    fuseInto(region, root, 'HardSigmoid', [hs.x], [attr('alpha', 'float', hs.alpha), attr('beta', 'float', hs.beta)]);
     return true;
   },
 };
@@ -159,7 +167,7 @@ const hardSwish: Rewrite = {
       else if (hs.native && product.nodes.length === 1) return false; // already x · HardSigmoid(x)
       else
         fuseIntoChain(region, root, (b) => {
-          const [h] = b.op('HardSigmoid', [x], { alpha: 1 / 6, beta: 0.5 }, [`${root.outputs[0].name}_hardsigmoid`]);
+          const [h] = b.op('HardSigmoid', [x], [attr('alpha', 'float', 1 / 6), attr('beta', 'float', 0.5)], [`${root.outputs[0].name}_hardsigmoid`]);
           return b.op('Mul', [x, h], {}, [`${root.outputs[0].name}_fused`])[0];
         });
       return true;
@@ -185,7 +193,7 @@ const swish: Rewrite = {
       if (arg !== x && !(scaled?.factors.length === 1 && scaled.factors[0] === x)) continue;
       const region = [...product.nodes, sigmoid, ...(scaled?.nodes ?? [])];
       if (!isClosed(region, root)) return false;
-      fuseInto(region, root, 'Swish', [x], { alpha: scaled?.scale ?? 1 });
+      fuseInto(region, root, 'Swish', [x], [attr('alpha', 'float', scaled?.scale ?? 1)]);
       return true;
     }
     return false;

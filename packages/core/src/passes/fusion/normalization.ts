@@ -8,6 +8,7 @@
  */
 import { GraphBuilder } from '../../ir/editing.js';
 import type { Graph } from '../../ir/graph.js';
+import { attr } from '../../ir/attribute.js';
 import type { Node } from '../../ir/node.js';
 import type { Value } from '../../ir/value.js';
 import { fromFloat64 } from '../../ops/numeric.js';
@@ -104,7 +105,10 @@ const layerNorm: Rewrite = {
     const dims = core && normalizedDims(core.x, core.axis);
     if (!core || !dims || !isClosed(core.nodes, root)) return false;
     const scale = onesLike(graph, `${root.outputs[0].name}_scale`, core.x, dims);
-    fuseInto(core.nodes, root, 'LayerNormalization', [core.x, scale], { axis: core.axis, epsilon: core.epsilon });
+    fuseInto(core.nodes, root, 'LayerNormalization', [core.x, scale], [
+      attr('axis', 'int', core.axis),
+      attr('epsilon', 'float', core.epsilon),
+    ]);
     return true;
   },
 };
@@ -161,10 +165,7 @@ const layerNormAffine: Rewrite = {
       const name = root.outputs[0].name;
       const newScale = builder.constant(`${name}_scale`, fromFloat64(scale.dtype, dims, ns));
       const newBias = builder.constant(`${name}_bias`, fromFloat64(scale.dtype, dims, nb));
-      fuseInto([ln, root], root, 'LayerNormalization', [x, newScale, newBias], {
-        axis: ln.attr('axis', 'int', -1),
-        epsilon: ln.attr('epsilon', 'float', 1e-5),
-      });
+      fuseInto([ln, root], root, 'LayerNormalization', [x, newScale, newBias], [...ln.attributes.values()]);
       return true;
     }
     return false;
