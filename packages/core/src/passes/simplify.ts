@@ -4,6 +4,7 @@
  * fusions that stay in the ONNX domain.
  */
 import type { Model } from '../ir/model.js';
+import type { Value } from '../ir/value.js';
 import { encodedSize } from '../onnx/encode.js';
 import { inferShapes } from '../shape/infer.js';
 import { modelStats } from '../stats.js';
@@ -36,6 +37,11 @@ export interface SimplifyOptions {
   constantFolding?: ConstantFoldingOptions;
   /** Most rounds of the pass list before stopping short of a fixed point (default 10). */
   maxIterations?: number;
+  /**
+   * Keep the intermediate shapes inferred on the way as value_info (default false: only what
+   * the input declared stays, so the file does not grow by annotations nobody asked for).
+   */
+  keepInferredShapes?: boolean;
 }
 
 /** The figures a simplification is judged by. */
@@ -64,6 +70,21 @@ export interface SimplifyResult {
   /** The simplified model: a new Model, the input is left as it was. */
   model: Model;
   report: SimplifyReport;
+}
+
+/** Node outputs that carry a type, in every graph. */
+function typedValues(model: Model): Set<Value> {
+  const typed = new Set<Value>();
+  for (const g of model.graphs()) for (const n of g) for (const o of n.outputs) if (o.type) typed.add(o);
+  return typed;
+}
+
+/** Forget types inferred for intermediate values that were not declared before. */
+function dropInferredTypes(model: Model, declared: Set<Value>): void {
+  for (const g of model.graphs()) {
+    const outputs = new Set(g.outputs);
+    for (const n of g) for (const o of n.outputs) if (!declared.has(o) && !outputs.has(o)) o.type = undefined;
+  }
 }
 
 function figures(model: Model): SimplifyFigures {
@@ -132,12 +153,14 @@ export async function simplify(model: Model, options: SimplifyOptions = {}): Pro
   if (lifted) counts.set('constant-lifting', lifted);
   const afterLifting = lifted ? figures(work) : before;
   if (options.shapes) fixInputShapes(work, options.shapes);
+  const declared = typedValues(work);
   const manager = new PassManager(passList(options, counts), {
     fixedPoint: true,
     maxIterations: options.maxIterations ?? 10,
   });
   const { log } = await manager.run(work);
   const rounds = log.length ? log[log.length - 1].round + 1 : 0;
+  if (!options.keepInferredShapes) dropInferredTypes(work, declared);
   return {
     model: work,
     report: { before, afterLifting, after: figures(work), rewrites: Object.fromEntries(counts), rounds },
