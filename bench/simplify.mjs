@@ -24,7 +24,10 @@ function block(g, x, i) {
   const variance = mean(g.op('Pow', [d, c('two', [], [2])]).outputs[0]);
   const std = g.op('Sqrt', [g.op('Add', [variance, c('eps', [], [1e-5])]).outputs[0]]).outputs[0];
   const n = g.op('Div', [d, std]).outputs[0];
-  const ln = g.op('Add', [g.op('Mul', [n, c('gamma', [WIDTH], new Float32Array(WIDTH).fill(1))]).outputs[0], c('beta', [WIDTH], new Float32Array(WIDTH))]).outputs[0];
+  const ln = g.op('Add', [
+    g.op('Mul', [n, c('gamma', [WIDTH], new Float32Array(WIDTH).fill(1))]).outputs[0],
+    c('beta', [WIDTH], new Float32Array(WIDTH)),
+  ]).outputs[0];
   const erf = g.op('Erf', [g.op('Div', [ln, c('root2', [], [Math.SQRT2])]).outputs[0]]).outputs[0];
   const onePlus = g.op('Add', [erf, c('one', [], [1])]).outputs[0];
   return g.op('Mul', [g.op('Mul', [ln, onePlus]).outputs[0], c('half', [], [0.5])]).outputs[0];
@@ -74,14 +77,23 @@ for (const [label, file, opset] of [
   const model = decodeModel(raw);
   if (opset) model.opsetImports.set('', opset);
   const r = (await simplify(model)).report;
-  rows.push([label, r, await timed(() => simplify(model)), await timed(async () => encodeModel((await simplify(decodeModel(raw))).model))]);
+  rows.push([
+    label,
+    r,
+    await timed(() => simplify(model)),
+    await timed(async () => encodeModel((await simplify(decodeModel(raw))).model)),
+  ]);
 }
 
 console.log(`node ${process.version}, ${os.cpus()[0].model}`);
-console.log('| model | nodes before → after lifting → after | size before → after | rewrites | simplify() | decode + simplify + encode |');
+console.log(
+  '| model | nodes before → after lifting → after | size before → after | rewrites | simplify() | decode + simplify + encode |',
+);
 console.log('|---|---|---|---|---|---|');
 for (const [label, r, t, rt] of rows) {
-  const rewrites = Object.entries(r.rewrites).map(([k, v]) => `${k} ${v}`).join(', ');
+  const rewrites = Object.entries(r.rewrites)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
   const fewer = (((r.afterLifting.nodes - r.after.nodes) / r.afterLifting.nodes) * 100).toFixed(0);
   console.log(
     `| ${label} | ${r.before.nodes} → ${r.afterLifting.nodes} → ${r.after.nodes} (${fewer} % fewer from fusion) | ${(r.before.sizeBytes / 1e6).toFixed(2)} → ${(r.after.sizeBytes / 1e6).toFixed(2)} MB | ${rewrites} | ${t.toFixed(0)} ms | ${rt.toFixed(0)} ms |`,

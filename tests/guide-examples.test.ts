@@ -42,7 +42,11 @@ describe('guide examples', () => {
     }>('simplify');
     expect(model.graph.nodes.map((n) => n.opType)).toEqual(['HardSwish']);
     expect([report.before.nodes, report.after.nodes]).toEqual([4, 1]);
-    const x = Tensor.from('float32', [1, 16], Float32Array.from({ length: 16 }, (_, i) => i / 2 - 4));
+    const x = Tensor.from(
+      'float32',
+      [1, 16],
+      Float32Array.from({ length: 16 }, (_, i) => i / 2 - 4),
+    );
     const [want, got] = [await runOrt(encodeModel(original), { x }), await runOrt(encodeModel(model), { x })];
     const [a, b] = [want.y.data as Float32Array, got.y.data as Float32Array];
     expect(Math.max(...a.map((v, i) => Math.abs(v - b[i])))).toBeLessThan(1e-6);

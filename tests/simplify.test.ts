@@ -10,14 +10,18 @@ import { OWW_MODEL, PPOCR_V4_DET } from './support/model-cache.js';
 
 const backend = new NodeBackend();
 
-function feedsFor(model: Model, shapes: Record<string, number[]>): Record<string, Tensor> {
+function feedsFor(model: Model, shapes: Record<string, readonly number[]>): Record<string, Tensor> {
   const rand = seededRandom(3);
   const feeds: Record<string, Tensor> = {};
   for (const v of model.graph.inputs) {
     if (model.graph.initializers.has(v.name)) continue;
     const dims = shapes[v.name] ?? (v.shape ?? []).map((d) => (typeof d === 'number' ? d : 1));
     const n = dims.reduce((a, b) => a * b, 1);
-    feeds[v.name] = Tensor.from('float32', dims, Float32Array.from({ length: n }, () => rand() * 2 - 1));
+    feeds[v.name] = Tensor.from(
+      'float32',
+      dims,
+      Float32Array.from({ length: n }, () => rand() * 2 - 1),
+    );
   }
   return feeds;
 }
@@ -39,7 +43,8 @@ async function maxRelativeDiff(a: Model, b: Model, feeds: Record<string, Tensor>
     expect(got[name].dims).toEqual(ref.dims);
     let diff = 0;
     let scale = 1;
-    for (let i = 0; i < x.length; i++) [diff, scale] = [Math.max(diff, Math.abs(x[i] - y[i])), Math.max(scale, Math.abs(x[i]))];
+    for (let i = 0; i < x.length; i++)
+      [diff, scale] = [Math.max(diff, Math.abs(x[i] - y[i])), Math.max(scale, Math.abs(x[i]))];
     worst = Math.max(worst, diff / scale);
   }
   return worst;

@@ -51,7 +51,9 @@ describe('edgeml simplify', () => {
     const out = path.join(tmp(), 'hs.simple.onnx');
     const refused = await runCli(['simplify', input, '-o', out, '--shape', 'x=4x8']);
     expect(refused.code).toBe(1);
-    expect(refused.err).toMatch(/output 'y' differs from the input model's by .* above --tolerance 0.00001; nothing was written/);
+    expect(refused.err).toMatch(
+      /output 'y' differs from the input model's by .* above --tolerance 0.00001; nothing was written/,
+    );
     expect(fs.existsSync(out)).toBe(false);
     const allowed = await runCli(['simplify', input, '-o', out, '--shape', 'x=4x8', '--tolerance', '1e-4']);
     expect(allowed.code).toBe(0);

@@ -1,7 +1,8 @@
 /**
  * @edgeml/core: what every other EdgeML package builds on — tensors for every ONNX element
  * type, the graph IR and its editing verbs, the lossless ONNX codec, passes (constant folding,
- * dead code, BatchNorm folding, fixed dimensions, shape inference), model statistics, the
+ * dead code, BatchNorm folding, fixed dimensions, shape inference, exporter-idiom fusion and
+ * `simplify`), model statistics, the
  * Backend contract and registry, and typed errors. It has no runtime and touches no files, so
  * it runs in browsers and Node alike; model files are `@edgeml/core/node`'s.
  *
@@ -42,7 +43,7 @@
  * ```
  *
  * Guide: [read, edit and write a model](../../../docs/guide.md#read-edit-and-write-a-model),
- * [optimize](../../../docs/guide.md#optimize), [run](../../../docs/guide.md#run) (the Backend
+ * [optimize](../../../docs/guide.md#optimize), [simplify](../../../docs/guide.md#simplify-a-model), [run](../../../docs/guide.md#run) (the Backend
  * contract), [errors](../../../docs/guide.md#errors); the codec's speed:
  * [benchmarks](../../../docs/benchmarks.md#onnx-codec-benchcodecmjs).
  * @module
@@ -150,11 +151,7 @@ export { prepare, type PrepareNeeds, type PreparedStep, type PrepareResult } fro
 export { batchNormFolding, foldBatchNorms } from './passes/batchnorm-folding.js';
 export { shapeInference } from './passes/shape-inference.js';
 export { fixDimensions, fixDimensionsPass, fixInputShapes, freezeInputs } from './passes/fix-dims.js';
-export {
-  dedupeInitializers,
-  initializerDeduplication,
-  type DedupeResult,
-} from './passes/dedupe-initializers.js';
+export { dedupeInitializers, initializerDeduplication, type DedupeResult } from './passes/dedupe-initializers.js';
 export {
   activationFusion,
   normalizationFusion,

@@ -133,15 +133,17 @@ export async function runSimplify(values: Values, input: string): Promise<Simpli
 function formatReport(r: SimplifyCommandReport): string {
   const pct = (a: number, b: number) => (a ? `${(((a - b) / a) * 100).toFixed(1)} % fewer` : '');
   const rewrites = Object.entries(r.rewrites).sort((a, b) => b[1] - a[1]);
-  return [
-    `simplified ${r.input} -> ${r.output}`,
-    `nodes      ${r.nodes.before} -> ${r.nodes.after} (${pct(r.nodes.before, r.nodes.after)}; ${r.nodes.afterLifting} after constant lifting)`,
-    `parameters ${r.parameters.before} -> ${r.parameters.after}`,
-    `size       ${fmtBytes(r.sizeBytes.before)} -> ${fmtBytes(r.sizeBytes.after)}`,
-    'rewrites',
-    ...(rewrites.length ? rewrites.map(([name, n]) => `  ${name.padEnd(28)} ${n}`) : ['  (none)']),
-    `checked    onnxruntime-node, same inputs: ${r.outputs.map((o) => `${o.name} max |diff| ${o.maxAbsDiff.toPrecision(3)}`).join(', ')}`,
-  ].join('\n') + '\n';
+  return (
+    [
+      `simplified ${r.input} -> ${r.output}`,
+      `nodes      ${r.nodes.before} -> ${r.nodes.after} (${pct(r.nodes.before, r.nodes.after)}; ${r.nodes.afterLifting} after constant lifting)`,
+      `parameters ${r.parameters.before} -> ${r.parameters.after}`,
+      `size       ${fmtBytes(r.sizeBytes.before)} -> ${fmtBytes(r.sizeBytes.after)}`,
+      'rewrites',
+      ...(rewrites.length ? rewrites.map(([name, n]) => `  ${name.padEnd(28)} ${n}`) : ['  (none)']),
+      `checked    onnxruntime-node, same inputs: ${r.outputs.map((o) => `${o.name} max |diff| ${o.maxAbsDiff.toPrecision(3)}`).join(', ')}`,
+    ].join('\n') + '\n'
+  );
 }
 
 export const simplifyCommand: Command = {

@@ -14,7 +14,8 @@ export interface DedupeResult {
 /** FNV-1a over the bytes, 32 bits at a time where aligned: cheap enough to run on every candidate. */
 function hashBytes(bytes: Uint8Array): number {
   let h = 0x811c9dc5;
-  const words = bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2) : undefined;
+  const words =
+    bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2) : undefined;
   const tail = words ? words.length * 4 : 0;
   if (words) for (let i = 0; i < words.length; i++) h = Math.imul(h ^ words[i], 0x01000193);
   for (let i = tail; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193);

@@ -119,7 +119,10 @@ export function fixInputShapes(model: Model, shapes: Record<string, readonly num
     t.shape = t.shape.map((d, i) => {
       if (typeof d === 'number') {
         if (d !== dims[i])
-          throw new InvalidArgumentError(`${where}: dimension ${i} is fixed at ${d} by the model, got ${dims[i]}`, name);
+          throw new InvalidArgumentError(
+            `${where}: dimension ${i} is fixed at ${d} by the model, got ${dims[i]}`,
+            name,
+          );
         return d;
       }
       if (typeof d === 'string') {

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { Tensor } from '../tensor/tensor.js';
-import { constant, expectSameOutputs, finish, graphWithInput, op, opTypes, randomFeed } from '../testing/fusion-check.js';
+import {
+  constant,
+  expectSameOutputs,
+  finish,
+  graphWithInput,
+  op,
+  opTypes,
+  randomFeed,
+} from '../testing/fusion-check.js';
 import { foldConstants } from './constant-folding.js';
 import { dedupeInitializers } from './dedupe-initializers.js';
 import { simplify } from './simplify.js';
@@ -8,7 +16,8 @@ import { simplify } from './simplify.js';
 describe('constant folding never grows the model', () => {
   it('leaves ConstantOfShape over a [1,64,80,80] shape as a node, folds a small one and a weight Transpose', async () => {
     const { graph: g, x } = graphWithInput([1, 64, 80, 80]);
-    const shape = (dims: number[]) => g.addInitializer(g.names.value('shape'), Tensor.from('int64', [4], dims.map(BigInt)));
+    const shape = (dims: number[]) =>
+      g.addInitializer(g.names.value('shape'), Tensor.from('int64', [4], dims.map(BigInt)));
     const big = op(g, 'ConstantOfShape', [shape([1, 64, 80, 80])], { value: Tensor.from('float32', [1], [1]) });
     const small = op(g, 'ConstantOfShape', [shape([1, 64, 1, 1])], { value: Tensor.from('float32', [1], [2]) });
     const w = op(g, 'Transpose', [g.addInitializer('w', randomFeed([64, 80], 2))], { perm: [1, 0] });

@@ -119,7 +119,12 @@ function passList(options: SimplifyOptions, counts: RewriteCounts): Pass[] {
   const fusions =
     options.fuse === false
       ? []
-      : [activationFusion(counts), normalizationFusion(counts), convAffineFusion(counts), transposeCancellation(counts)];
+      : [
+          activationFusion(counts),
+          normalizationFusion(counts),
+          convAffineFusion(counts),
+          transposeCancellation(counts),
+        ];
   return [
     annotateShapes,
     counted('constant-folding', counts, fold),

@@ -32,7 +32,12 @@ export function constant(graph: Graph, name: string, values: readonly number[], 
 }
 
 /** `op(inputs)` appended to `graph`, its one output returned. */
-export function op(graph: Graph, opType: string, inputs: (Value | undefined)[], attributes: NodeInit['attributes'] = {}): Value {
+export function op(
+  graph: Graph,
+  opType: string,
+  inputs: (Value | undefined)[],
+  attributes: NodeInit['attributes'] = {},
+): Value {
   return graph.op(opType, inputs, attributes).outputs[0];
 }
 
@@ -49,14 +54,25 @@ export function finish(graph: Graph, y: Value, opset: number): Model {
 export function randomFeed(dims: readonly number[], seed = 1, scale = 4): Tensor {
   const r = seededRandom(seed);
   const n = dims.reduce((a, b) => a * b, 1);
-  return Tensor.from('float32', dims, Float32Array.from({ length: n }, () => (r() * 2 - 1) * scale));
+  return Tensor.from(
+    'float32',
+    dims,
+    Float32Array.from({ length: n }, () => (r() * 2 - 1) * scale),
+  );
 }
 
 /** A fused copy of `model`: `pass` then dead-code elimination to a fixed point; what each rewrite did. */
-export async function fused(model: Model, pass: (counts: RewriteCounts) => Pass): Promise<{ model: Model; counts: RewriteCounts }> {
+export async function fused(
+  model: Model,
+  pass: (counts: RewriteCounts) => Pass,
+): Promise<{ model: Model; counts: RewriteCounts }> {
   const copy = model.clone();
   const counts: RewriteCounts = new Map();
-  const dce: Pass = { name: 'dce', inPlace: true, run: (m) => ({ model: m, modified: eliminateDeadCode(m.graph) > 0 }) };
+  const dce: Pass = {
+    name: 'dce',
+    inPlace: true,
+    run: (m) => ({ model: m, modified: eliminateDeadCode(m.graph) > 0 }),
+  };
   await new PassManager([pass(counts), dce], { fixedPoint: true }).run(copy);
   return { model: copy, counts };
 }

@@ -130,7 +130,10 @@ describe('swish and gelu', () => {
   function erfGelu(opset: number, root2 = Math.SQRT2) {
     const { graph: g, x } = graphWithInput(SHAPE);
     const erf = op(g, 'Erf', [op(g, 'Div', [x, constant(g, 'root2', [root2])])]);
-    const y = op(g, 'Mul', [op(g, 'Mul', [x, op(g, 'Add', [erf, constant(g, 'one', [1])])]), constant(g, 'half', [0.5])]);
+    const y = op(g, 'Mul', [
+      op(g, 'Mul', [x, op(g, 'Add', [erf, constant(g, 'one', [1])])]),
+      constant(g, 'half', [0.5]),
+    ]);
     return finish(g, y, opset);
   }
 

@@ -59,7 +59,9 @@ function clampOf(v: Value, opset: number): Clamp | undefined {
   } else {
     if (node.inputs.length !== 2) return undefined;
     const [a, b] = node.inputs;
-    const [c, other] = scalarOf(b, a) !== undefined ? [scalarOf(b, a)!, a!] : [scalarOf(a, b), b!];
+    const inB = scalarOf(b, a);
+    const [c, other] = inB !== undefined ? [inB, a] : [scalarOf(a, b), b];
+    if (!other) return undefined;
     if (c === undefined) return undefined;
     if (node.opType === 'Min') hi = c;
     else lo = c;
@@ -92,7 +94,7 @@ function affineOf(v: Value): { x: Value; a: number; b: number; nodes: Node[] } {
     const c0 = p && q && mul.opType === 'Mul' ? scalarOf(p, q) : undefined;
     if (c !== undefined && c !== 0) {
       const s = mul.opType === 'Div' ? 1 / c : c;
-      [a, b, x] = [s, b, p!];
+      [a, x] = [s, p!];
       nodes.push(mul);
     } else if (c0 !== undefined) {
       [a, x] = [c0, q!];
@@ -125,7 +127,14 @@ function hardSigmoidOf(v: Value, opset: number): ScaledHardSigmoid | undefined {
   const affine = affineOf(clamp.input);
   if (affine.nodes.length === 0) return undefined;
   const { x, a, b } = affine;
-  return { x, alpha: a / clamp.hi, beta: b / clamp.hi, k: clamp.hi, nodes: [...clamp.nodes, ...affine.nodes], native: false };
+  return {
+    x,
+    alpha: a / clamp.hi,
+    beta: b / clamp.hi,
+    k: clamp.hi,
+    nodes: [...clamp.nodes, ...affine.nodes],
+    native: false,
+  };
 }
 
 /** clip(a·x + b, 0, 1), or a clip to [0, h] scaled by 1/h → HardSigmoid(alpha = a, beta = b). */
@@ -164,10 +173,16 @@ const hardSwish: Rewrite = {
       const region = [...product.nodes, ...hs.nodes];
       if (!isClosed(region, root)) return false;
       if (opset >= 14) fuseInto(region, root, 'HardSwish', [x]);
-      else if (hs.native && product.nodes.length === 1) return false; // already x · HardSigmoid(x)
+      else if (hs.native && product.nodes.length === 1)
+        return false; // already x · HardSigmoid(x)
       else
         fuseIntoChain(region, root, (b) => {
-          const [h] = b.op('HardSigmoid', [x], [attr('alpha', 'float', 1 / 6), attr('beta', 'float', 0.5)], [`${root.outputs[0].name}_hardsigmoid`]);
+          const [h] = b.op(
+            'HardSigmoid',
+            [x],
+            [attr('alpha', 'float', 1 / 6), attr('beta', 'float', 0.5)],
+            [`${root.outputs[0].name}_hardsigmoid`],
+          );
           return b.op('Mul', [x, h], {}, [`${root.outputs[0].name}_fused`])[0];
         });
       return true;

@@ -27,7 +27,12 @@ function perChannel(c: Tensor, channels: number, rank: number): Float64Array | u
 function convOperand(root: Node): { conv: Node; c: Tensor } | undefined {
   const [a, b] = root.inputs;
   const commutes = root.opType === 'Mul' || root.opType === 'Add';
-  const pairs: [Value | undefined, Value | undefined][] = commutes ? [[a, b], [b, a]] : [[a, b]];
+  const pairs: [Value | undefined, Value | undefined][] = commutes
+    ? [
+        [a, b],
+        [b, a],
+      ]
+    : [[a, b]];
   for (const [y, k] of pairs) {
     const conv = producedBy(y, 'Conv');
     const c = constantOf(k);
@@ -64,7 +69,10 @@ const convAffine: Rewrite = {
     // New initializers: a weight another node shares stays as it was.
     const builder = new GraphBuilder(graph);
     const nw = scales ? builder.constant(`${w!.name}_fused`, fromFloat64(weight.dtype, weight.dims, wv)) : w!;
-    const nb = builder.constant(`${b?.name ?? `${conv.name || 'conv'}_bias`}_fused`, fromFloat64(weight.dtype, [channels], bv));
+    const nb = builder.constant(
+      `${b?.name ?? `${conv.name || 'conv'}_bias`}_fused`,
+      fromFloat64(weight.dtype, [channels], bv),
+    );
     fuseInto([conv, root], root, 'Conv', [x, nw, nb], [...conv.attributes.values()]);
     return true;
   },

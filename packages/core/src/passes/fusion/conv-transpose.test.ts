@@ -35,7 +35,10 @@ describe('per-channel affine after Conv', () => {
 
   it("folds tf2onnx's bias Add and a scalar scale into a bias-less Conv", async () => {
     const { graph: g, x } = graphWithInput(NCHW);
-    const y = op(g, 'Div', [op(g, 'Add', [conv(g, x, false), constant(g, 't', [1, 2, 3, 4], [4, 1, 1])]), constant(g, 'd', [4])]);
+    const y = op(g, 'Div', [
+      op(g, 'Add', [conv(g, x, false), constant(g, 't', [1, 2, 3, 4], [4, 1, 1])]),
+      constant(g, 'd', [4]),
+    ]);
     const model = finish(g, y, 13);
     const { model: out } = await fused(model, convAffineFusion);
     expect(opTypes(out)).toEqual(['Conv']);

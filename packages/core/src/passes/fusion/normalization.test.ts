@@ -42,8 +42,18 @@ function layerNorm({ opset, over = [-1], square = 'pow', exponent = 2, affine = 
   const std = op(g, 'Sqrt', [op(g, 'Add', [mean(g, sq, opset, over), constant(g, 'eps', [1e-5])])]);
   let y = op(g, 'Div', [d, std]);
   if (affine) {
-    const gamma = constant(g, 'gamma', Array.from({ length: 8 }, (_, i) => 0.5 + i / 8), [8]);
-    const beta = constant(g, 'beta', Array.from({ length: 8 }, (_, i) => i / 4 - 1), [8]);
+    const gamma = constant(
+      g,
+      'gamma',
+      Array.from({ length: 8 }, (_, i) => 0.5 + i / 8),
+      [8],
+    );
+    const beta = constant(
+      g,
+      'beta',
+      Array.from({ length: 8 }, (_, i) => i / 4 - 1),
+      [8],
+    );
     y = op(g, 'Add', [op(g, 'Mul', [y, gamma]), beta]);
   }
   return finish(g, y, opset);

@@ -105,10 +105,13 @@ const layerNorm: Rewrite = {
     const dims = core && normalizedDims(core.x, core.axis);
     if (!core || !dims || !isClosed(core.nodes, root)) return false;
     const scale = onesLike(graph, `${root.outputs[0].name}_scale`, core.x, dims);
-    fuseInto(core.nodes, root, 'LayerNormalization', [core.x, scale], [
-      attr('axis', 'int', core.axis),
-      attr('epsilon', 'float', core.epsilon),
-    ]);
+    fuseInto(
+      core.nodes,
+      root,
+      'LayerNormalization',
+      [core.x, scale],
+      [attr('axis', 'int', core.axis), attr('epsilon', 'float', core.epsilon)],
+    );
     return true;
   },
 };

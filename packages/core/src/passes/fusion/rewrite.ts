@@ -91,11 +91,7 @@ export function fuseInto(
 }
 
 /** Like {@link fuseInto}, with the replacement built by `build`, which returns the value standing for the root's output. */
-export function fuseIntoChain(
-  region: readonly Node[],
-  root: Node,
-  build: (builder: GraphBuilder) => Value,
-): Node {
+export function fuseIntoChain(region: readonly Node[], root: Node, build: (builder: GraphBuilder) => Value): Node {
   const graph = root.graph!;
   const builder = new GraphBuilder(graph, root.name || root.opType);
   const out = build(builder);

@@ -116,7 +116,10 @@ const constantBeforeTranspose: Rewrite = {
   roots: ['Add', 'Mul', 'Sub', 'Div'],
   apply(root) {
     const [a, b] = root.inputs;
-    for (const [t, k, first] of [[a, b, true], [b, a, false]] as const) {
+    for (const [t, k, first] of [
+      [a, b, true],
+      [b, a, false],
+    ] as const) {
       const transpose = producedBy(t, 'Transpose');
       const c = constantOf(k);
       const perm = transpose && permOf(transpose);
