@@ -5,10 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { Tensor, seededRandom, simplify, type Model } from '@edgeml/core';
 import { loadModel } from '@edgeml/core/node';
-import { NodeBackend } from '@edgeml/runtime-node';
+import { maxRelativeDiff as relativeDiff, runModel } from '../packages/core/src/testing/fusion-check.js';
 import { OWW_MODEL, PPOCR_V4_DET } from './support/model-cache.js';
-
-const backend = new NodeBackend();
 
 function feedsFor(model: Model, shapes: Record<string, readonly number[]>): Record<string, Tensor> {
   const rand = seededRandom(3);
@@ -26,28 +24,9 @@ function feedsFor(model: Model, shapes: Record<string, readonly number[]>): Reco
   return feeds;
 }
 
-/** Largest |a − b| over the outputs, relative to the output's largest magnitude (at least 1). */
+/** Largest output difference of `b` from `a` on onnxruntime-node, relative to each output's largest magnitude (≥ 1). */
 async function maxRelativeDiff(a: Model, b: Model, feeds: Record<string, Tensor>): Promise<number> {
-  const run = async (m: Model) => {
-    const s = await backend.createSession(m, { intraOpThreads: 1 });
-    try {
-      return await s.run(feeds);
-    } finally {
-      await s.dispose();
-    }
-  };
-  const [want, got] = [await run(a), await run(b)];
-  let worst = 0;
-  for (const [name, ref] of Object.entries(want)) {
-    const [x, y] = [ref.toFloat64(), got[name].toFloat64()];
-    expect(got[name].dims).toEqual(ref.dims);
-    let diff = 0;
-    let scale = 1;
-    for (let i = 0; i < x.length; i++)
-      [diff, scale] = [Math.max(diff, Math.abs(x[i] - y[i])), Math.max(scale, Math.abs(x[i]))];
-    worst = Math.max(worst, diff / scale);
-  }
-  return worst;
+  return relativeDiff(await runModel(a, feeds), await runModel(b, feeds));
 }
 
 describe('simplify on real models', () => {

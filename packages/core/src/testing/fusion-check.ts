@@ -14,8 +14,8 @@ import type { NodeInit } from '../ir/node.js';
 import { PassManager, type Pass } from '../passes/pass.js';
 import { eliminateDeadCode } from '../passes/dead-code.js';
 import { inferShapes } from '../shape/infer.js';
-import { seededRandom } from '../random.js';
 import { Tensor } from '../tensor/tensor.js';
+import { randomTensor } from '../../../../tests/support/models.js';
 import type { RewriteCounts } from '../passes/fusion/rewrite.js';
 
 const backend = new NodeBackend();
@@ -51,15 +51,8 @@ export function finish(graph: Graph, y: Value, opset: number): Model {
 }
 
 /** Seeded random float32 values in [-scale, scale). */
-export function randomFeed(dims: readonly number[], seed = 1, scale = 4): Tensor {
-  const r = seededRandom(seed);
-  const n = dims.reduce((a, b) => a * b, 1);
-  return Tensor.from(
-    'float32',
-    dims,
-    Float32Array.from({ length: n }, () => (r() * 2 - 1) * scale),
-  );
-}
+export const randomFeed = (dims: readonly number[], seed = 1, scale = 4): Tensor =>
+  randomTensor([...dims], seed, scale);
 
 /** A fused copy of `model`: `pass` then dead-code elimination to a fixed point; what each rewrite did. */
 export async function fused(
