@@ -30,8 +30,26 @@ async function runExample<T>(name: string): Promise<T> {
 }
 
 describe('guide examples', () => {
-  it('lists the three extension examples', () => {
-    expect([...guideExamples().keys()]).toEqual(['custom-pass', 'custom-scheme', 'custom-backend']);
+  it('lists the simplify example and the three extension examples', () => {
+    expect([...guideExamples().keys()]).toEqual(['simplify', 'custom-pass', 'custom-scheme', 'custom-backend']);
+  });
+
+  it('simplify: the traced hard-swish becomes one HardSwish, same outputs on onnxruntime', async () => {
+    const { model, original, report } = await runExample<{
+      model: Model;
+      original: Model;
+      report: { before: { nodes: number }; after: { nodes: number } };
+    }>('simplify');
+    expect(model.graph.nodes.map((n) => n.opType)).toEqual(['HardSwish']);
+    expect([report.before.nodes, report.after.nodes]).toEqual([4, 1]);
+    const x = Tensor.from(
+      'float32',
+      [1, 16],
+      Float32Array.from({ length: 16 }, (_, i) => i / 2 - 4),
+    );
+    const [want, got] = [await runOrt(encodeModel(original), { x }), await runOrt(encodeModel(model), { x })];
+    const [a, b] = [want.y.data as Float32Array, got.y.data as Float32Array];
+    expect(Math.max(...a.map((v, i) => Math.abs(v - b[i])))).toBeLessThan(1e-6);
   });
 
   it('custom pass: Div by a constant becomes Mul, and onnxruntime gets the same answer', async () => {

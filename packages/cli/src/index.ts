@@ -1,5 +1,5 @@
 /**
- * @edgeml/cli: the `edgeml` command line — `demo`, `inspect`, `quantize`, `bench`, `distill`,
+ * @edgeml/cli: the `edgeml` command line — `demo`, `inspect`, `simplify`, `quantize`, `bench`, `distill`,
  * `prune` — and the same commands as a library. Every command has `--help` and `--json` (one
  * JSON document on stdout) and exits 0 on success, 1 on a problem with the input (one line on
  * stderr), 2 on bad usage.

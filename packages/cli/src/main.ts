@@ -8,11 +8,13 @@ import { demoCommand } from './commands/demo.js';
 import { benchCommand } from './commands/bench.js';
 import { distillCommand } from './commands/distill.js';
 import { pruneCommand } from './commands/prune.js';
+import { simplifyCommand } from './commands/simplify.js';
 
 /** Every command, in the order help lists them. */
 export const COMMANDS: Command[] = [
   demoCommand,
   inspectCommand,
+  simplifyCommand,
   quantizeCommand,
   benchCommand,
   distillCommand,

@@ -1,8 +1,9 @@
 /**
  * @edgeml/core: what every other EdgeML package builds on — tensors for every ONNX element
  * type, the graph IR and its editing verbs, the lossless ONNX codec, passes (constant folding,
- * dead code, BatchNorm folding, fixed dimensions, shape inference, opset conversion), model
- * statistics, the Backend contract and registry, and typed errors. It has no runtime and touches no files, so
+ * dead code, BatchNorm folding, fixed dimensions, shape inference, opset conversion,
+ * exporter-idiom fusion and `simplify`), model statistics, the Backend contract and registry,
+ * and typed errors. It has no runtime and touches no files, so
  * it runs in browsers and Node alike; model files are `@edgeml/core/node`'s.
  *
  * Build a model, simplify it, and write it as ONNX bytes:
@@ -42,7 +43,7 @@
  * ```
  *
  * Guide: [read, edit and write a model](../../../docs/guide.md#read-edit-and-write-a-model),
- * [optimize](../../../docs/guide.md#optimize), [run](../../../docs/guide.md#run) (the Backend
+ * [optimize](../../../docs/guide.md#optimize), [simplify](../../../docs/guide.md#simplify-a-model), [run](../../../docs/guide.md#run) (the Backend
  * contract), [errors](../../../docs/guide.md#errors); the codec's speed:
  * [benchmarks](../../../docs/benchmarks.md#onnx-codec-benchcodecmjs).
  * @module
@@ -149,7 +150,26 @@ export { constantLifting, liftConstants, constantNodeValue } from './passes/lift
 export { prepare, type PrepareNeeds, type PreparedStep, type PrepareResult } from './passes/prepare.js';
 export { batchNormFolding, foldBatchNorms } from './passes/batchnorm-folding.js';
 export { shapeInference } from './passes/shape-inference.js';
-export { fixDimensions, fixDimensionsPass, freezeInputs } from './passes/fix-dims.js';
+export { fixDimensions, fixDimensionsPass, fixInputShapes, freezeInputs } from './passes/fix-dims.js';
+export { dedupeInitializers, initializerDeduplication, type DedupeResult } from './passes/dedupe-initializers.js';
+export {
+  activationFusion,
+  normalizationFusion,
+  convAffineFusion,
+  transposeCancellation,
+  applyRewrites,
+  rewritePass,
+  type Rewrite,
+  type RewriteContext,
+  type RewriteCounts,
+} from './passes/fusion/index.js';
+export {
+  simplify,
+  type SimplifyOptions,
+  type SimplifyFigures,
+  type SimplifyReport,
+  type SimplifyResult,
+} from './passes/simplify.js';
 export {
   convertOpset,
   ensureOpset,

@@ -10,6 +10,27 @@ import type { Pass } from './pass.js';
 export interface ConstantFoldingOptions {
   /** Do not create constants with more elements than this (default 1,048,576), so folding never bloats a model. */
   maxElements?: number;
+  /**
+   * Most elements one fold may add to the model (default 1024): what it creates less the
+   * constants only it read, which go. ConstantOfShape, Tile, Expand or Range over a few shape
+   * numbers would otherwise become dense initializers far larger than the nodes they replace —
+   * a tf2onnx face detector grew from 442 KB to 613 KB that way. Folds that shrink or keep the
+   * size (Transpose or Reshape of a weight read once) always go ahead.
+   */
+  maxGrowthElements?: number;
+}
+
+/** Elements a fold adds: its results less the constant inputs nothing else reads (they are dropped). */
+function growthOf(n: Node, results: readonly Tensor[], graph: Graph): number {
+  let added = 0;
+  for (const t of results) added += t.size;
+  const freed = new Set<Value>();
+  for (const v of n.inputs) {
+    if (!v?.const || freed.has(v) || graph.outputs.includes(v)) continue;
+    if (v.uses().every((u) => u.node === n)) freed.add(v);
+  }
+  for (const v of freed) added -= v.const!.size;
+  return added;
 }
 
 /** A value whose contents are fixed: an initializer that is not also a graph input. */
@@ -26,6 +47,7 @@ function constantOf(v: Value | undefined): Tensor | undefined {
  */
 export function foldConstants(graph: Graph, opset: number, options: ConstantFoldingOptions = {}): number {
   const maxElements = options.maxElements ?? 1 << 20;
+  const maxGrowth = options.maxGrowthElements ?? 1024;
   let folded = 0;
   for (const n of graph) {
     if (n.opType === 'If' && isDefaultDomain(n) && inlineConstantIf(graph, n)) {
@@ -52,6 +74,7 @@ export function foldConstants(graph: Graph, opset: number, options: ConstantFold
       }
     }
     if (!results || results.length < n.outputs.length || results.some((t) => t.size > maxElements)) continue;
+    if (growthOf(n, results, graph) > maxGrowth) continue;
     const outputs = new Set(graph.outputs);
     if (n.outputs.some((o) => outputs.has(o))) continue;
     const replacements = n.outputs.map((out, i) => {

@@ -86,3 +86,54 @@ export function freezeInputs(model: Model, values: Record<string, Tensor>): numb
   }
   return frozen;
 }
+
+/**
+ * Give graph inputs concrete shapes (`{ x: [1, 3, 640, 640] }`): each symbolic dimension an
+ * input names takes its size everywhere it appears (inputs and outputs, as
+ * {@link fixDimensions}), and unnamed dynamic dimensions take the given size. Fixed sizes that
+ * disagree, a wrong rank or an unknown input name are an InvalidArgumentError naming the input.
+ *
+ * @example
+ * ```ts
+ * fixInputShapes(model, { x: [1, 3, 640, 640] }); // 'batch', 'height', 'width' become 1, 640, 640
+ * ```
+ */
+export function fixInputShapes(model: Model, shapes: Record<string, readonly number[]>): number {
+  const g = model.graph;
+  const symbols: Record<string, number> = {};
+  let changed = 0;
+  for (const [name, dims] of Object.entries(shapes)) {
+    const input = g.inputs.find((v) => v.name === name && !g.initializers.has(name));
+    const where = `shape of input '${name}'`;
+    if (!input)
+      throw new InvalidArgumentError(
+        `the model has no input '${name}' (its inputs: ${g.inputs.map((v) => v.name).join(', ')})`,
+        name,
+      );
+    const t = input.type;
+    if (!t || t.kind !== 'tensor')
+      throw new InvalidArgumentError(`input '${name}' is not a tensor, it has no shape to fix`, name);
+    if (!t.shape) t.shape = dims.map(() => null);
+    if (t.shape.length !== dims.length || dims.some((d) => !Number.isInteger(d) || d < 0))
+      throw new InvalidArgumentError(`${where}: the model has rank ${t.shape.length}, got [${dims.join(', ')}]`, name);
+    t.shape = t.shape.map((d, i) => {
+      if (typeof d === 'number') {
+        if (d !== dims[i])
+          throw new InvalidArgumentError(
+            `${where}: dimension ${i} is fixed at ${d} by the model, got ${dims[i]}`,
+            name,
+          );
+        return d;
+      }
+      if (typeof d === 'string') {
+        if (d in symbols && symbols[d] !== dims[i])
+          throw new InvalidArgumentError(`${where}: dimension '${d}' was already given size ${symbols[d]}`, name);
+        symbols[d] = dims[i];
+      }
+      changed++;
+      return dims[i];
+    });
+  }
+  if (Object.keys(symbols).length) fixDimensions(model, symbols);
+  return changed;
+}
