@@ -140,7 +140,8 @@ function textPage(height: number, width: number, sample: number, digits: Float32
     const count =
       height <= 64 ? Math.floor((width - 8) / advance) : [9, 0, 6, 8, 4, 7][(line + sample) % 6] + (sample % 3);
     for (let c = 0; c < count; c++, d++) {
-      const img = digits[(d * 31) % digits.length];
+      // A large prime stride: the digits come sorted by class, so neighbours would all be one digit.
+      const img = digits[(d * 7919) % digits.length];
       const left = 6 + c * advance;
       if (left + glyph > width) break;
       for (let y = 0; y < glyph; y++)
