@@ -7,9 +7,7 @@
  *
  *   pnpm vitest run tests/real-models.test.ts; node scripts/real-models-table.mjs
  */
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { createRequire } from 'node:module';
 import * as prettier from 'prettier';
 
 const root = new URL('..', import.meta.url);
@@ -23,8 +21,6 @@ if (!fs.existsSync(resultsFile)) {
   process.exit(1);
 }
 const results = JSON.parse(fs.readFileSync(resultsFile, 'utf8'));
-const git = (...args) => execFileSync('git', args, { cwd: root, encoding: 'utf8' }).trim();
-const ortVersion = createRequire(new URL('package.json', root))('onnxruntime-node/package.json').version;
 
 const sig = (x, digits = 2) =>
   x === 0 ? '0' : Math.abs(x) >= 0.01 && Math.abs(x) < 1000 ? x.toFixed(digits) : x.toExponential(0);
@@ -69,9 +65,9 @@ function generated() {
     }),
   ]);
   const count = (s) => models.reduce((n, m) => n + m.cells.filter((c) => c.status === s).length, 0);
-  const dirty = git('status', '--porcelain').length > 0;
+  const { commit, dirty, onnxruntime, node } = results.measured;
   return [
-    `Measured at ${git('rev-parse', '--short', 'HEAD')}${dirty ? ' (with uncommitted changes)' : ''}, onnxruntime-node ${ortVersion}, Node ${process.version}: ` +
+    `Measured at ${commit}${dirty ? ' (with uncommitted changes)' : ''}, onnxruntime-node ${onnxruntime}, Node ${node}: ` +
       `${models.length} models, ${count('ok')} ok, ${count('refused')} refused, ${count('defect')} defects, ${count('unavailable')} not available.`,
     '',
     `| ${header.join(' | ')} |`,
