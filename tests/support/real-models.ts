@@ -313,7 +313,8 @@ export function compareOutputs(
     if (!out) return { error: `output '${name}' is gone (outputs: ${Object.keys(got.outputs).join(', ')})` };
     const [a, b] = [values(ref), values(out)];
     if (a.length !== b.length) return { error: `output '${name}' has ${b.length} values, the original ${a.length}` };
-    if (!b.every(Number.isFinite)) return { error: `output '${name}' has non-finite values` };
+    const nonFinite = b.filter((v) => !Number.isFinite(v)).length;
+    if (nonFinite) return { error: `output '${name}' has ${nonFinite} non-finite values of ${b.length}` };
     let dot = 0,
       na = 0,
       nb = 0;
