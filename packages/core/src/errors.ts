@@ -125,6 +125,10 @@ export class NotApplicableError extends EdgeMLError {
     super('E_NOT_APPLICABLE', message);
     this.operation = operation;
     this.instead = instead;
+  }
+}
+
+/**
  * A node cannot be converted exactly between two opsets of the default ONNX domain: the
  * target opset lacks the op, or its form there cannot express what the node does (a
  * non-constant input that would have to become an attribute, a mode with no equivalent).
