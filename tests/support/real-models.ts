@@ -209,7 +209,7 @@ export interface ModelRow {
 
 /** Messages that say a model has nothing to work on: defects when it does have such weights. */
 const NOTHING_TO_DO =
-  /nothing to quantize|no float32 weights|parameters 0|no prunable channel groups|no [\w/]+ node with constant/i;
+  /nothing to quantize|no float32 weights|parameters 0|no Conv, Gemm or MatMul with constant weights|no [\w/]+ node with constant/i;
 
 /** Judge a command that failed or said it found nothing, from its exit code and stderr. */
 export function judgeFailure(spec: CommandSpec, run: CliRun, facts: ModelFacts): Pick<Cell, 'status' | 'reason'> {

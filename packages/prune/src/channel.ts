@@ -1,6 +1,7 @@
 import {
   InvalidArgumentError,
   Model,
+  NotApplicableError,
   PassManager,
   deadCodeElimination,
   inferShapes,
@@ -72,7 +73,7 @@ export async function pruneChannels(model: Model, options: ChannelPruneOptions):
   checkLayerOptions(work, options);
 
   const analysis = analyzeChannels(work, { rules: options.rules });
-  const { candidates, skipped } = selectCandidates(analysis, options.exclude ?? []);
+  const { candidates, skipped } = selectCandidates(work, analysis, options.exclude ?? []);
   const rand = seededRandom(options.seed ?? 1);
   const scores = new Map(candidates.map((g) => [g, channelImportance(g, criterion, rand)]));
   const plan = planKeeps(scores, {
@@ -119,6 +120,7 @@ function checkLayerOptions(model: Model, options: ChannelPruneOptions): void {
 
 /** The prunable groups not excluded, and what is skipped with why; no prunable group at all is an error. */
 function selectCandidates(
+  model: Model,
   analysis: ChannelAnalysis,
   exclude: readonly string[],
 ): { candidates: ChannelGroup[]; skipped: ChannelPruneResult['skipped'] } {
@@ -130,12 +132,31 @@ function selectCandidates(
     if (excluded) skipped.push({ name: producersOf(g).join(', '), reason: `node '${excluded}' is excluded` });
     return !excluded;
   });
-  if (!analysis.prunable.length)
-    throw new InvalidArgumentError(
-      `the model has no prunable channel groups${skipped.length ? `: ${skipped.map((s) => `${s.name} (${s.reason})`).join('; ')}` : ' (no Conv, Gemm or MatMul with constant weights)'}`,
-      'model',
+  if (!analysis.prunable.length) {
+    if (skipped.length)
+      throw new NotApplicableError(
+        `the model has no prunable channel groups: ${skipped.map((s) => `${s.name} (${s.reason})`).join('; ')}`,
+        'prune channel',
+      );
+    const nested = weightedNodesInSubgraphs(model);
+    throw new NotApplicableError(
+      nested
+        ? `the model has no prunable channel groups: its ${nested} Conv/Gemm/MatMul nodes with constant weights are inside If/Loop/Scan bodies, which channel pruning does not follow; method 'magnitude' or 'nm' reaches them (or fix the If's condition input so constant folding inlines the branch)`
+        : 'the model has no prunable channel groups (no Conv, Gemm or MatMul with constant weights)',
+      'prune channel',
+      nested ? 'magnitude' : undefined,
     );
+  }
   return { candidates, skipped };
+}
+
+/** Conv/Gemm/MatMul nodes with a constant weight inside subgraphs (spox and some PyTorch exports keep whole networks in If branches). */
+function weightedNodesInSubgraphs(model: Model): number {
+  let n = 0;
+  for (const g of model.graphs())
+    if (g !== model.graph)
+      for (const node of g) if (['Conv', 'Gemm', 'MatMul'].includes(node.opType) && node.inputs[1]?.const) n++;
+  return n;
 }
 
 /** Slice every constant of every planned group to its kept channels; one report per group. */

@@ -122,7 +122,11 @@ export async function prune(model: Model, options: PruneOptions): Promise<PruneR
   scheme.validate(options as never);
   const record: PruneRecord = {};
   // Weights stored as Constant nodes or as float16 behind a Cast are prunable weights too.
-  const { model: ready, prepared } = prepare(model, { foldWeightCasts: true });
+  // Channels are followed through a LayerNormalization, not through its decomposed form.
+  const { model: ready, prepared } = prepare(model, {
+    foldWeightCasts: true,
+    fuseNormalizations: options.method === 'channel',
+  });
   const { model: pruned } = await new PassManager(scheme.passes(options as never, record)).run(ready);
   return { ...record, model: pruned, method: options.method, prepared };
 }

@@ -84,7 +84,7 @@ export function quantizeDynamic(model: Model, options: DynamicQuantizeOptions = 
       'DynamicQuantizeLinear',
       '',
       opset,
-      `dynamic quantization needs ONNX opset 11 or later (DynamicQuantizeLinear); this model imports opset ${opset}. Convert it to a newer opset first.`,
+      `dynamic quantization needs ONNX opset 11 or later (DynamicQuantizeLinear); this model imports opset ${opset}. quantize() converts it; here, convertOpset(model, 11) first.`,
     );
   validateDynamicOptions(options);
   const weightType = options.weightType ?? 'int8';

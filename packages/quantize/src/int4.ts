@@ -125,7 +125,7 @@ export function quantizeInt4(model: Model, options: Int4Options = {}): Int4Resul
       'DequantizeLinear',
       '',
       model.opset(),
-      `int4 QDQ needs blocked DequantizeLinear from opset 21; this model imports opset ${model.opset()}. Use format 'matmulnbits' instead.`,
+      `int4 QDQ needs blocked DequantizeLinear from opset 21; this model imports opset ${model.opset()}. quantize() converts it; here, convertOpset(model, 21) first, or use format 'matmulnbits'.`,
     );
   if (format === 'matmulnbits' && !model.opsetImports.has('com.microsoft')) model.opsetImports.set('com.microsoft', 1);
   const result: Int4Result = { quantized: [], skipped: [] };

@@ -176,7 +176,7 @@ export async function quantize(model: Model, options: QuantizeOptions): Promise<
   scheme.validate(options as never);
   validateBudget(options);
   // Weights stored as Constant nodes or as half-precision initializers behind a Cast are weights too.
-  const { model: ready, prepared } = prepare(model, { foldWeightCasts: true });
+  const { model: ready, prepared } = prepare(model, { foldWeightCasts: true, ...scheme.needs?.(options as never) });
   const hasFloatWeights = [...ready.graphs()].some((g) =>
     [...g.initializers.values()].some((v) => v.const?.dtype === 'float32'),
   );

@@ -9,7 +9,12 @@ import { convertToFloat16, type Float16Options } from './float16.js';
 import { quantizeInt4, validateInt4Options, type Int4Options } from './int4.js';
 import { qdqToQOperator } from './qoperator.js';
 import type { NodeOutcome } from './select.js';
-import { quantizeStatic, validateStaticOptions, type StaticQuantizeOptions } from './static-qdq.js';
+import {
+  quantizeStatic,
+  staticQuantizationOpset,
+  validateStaticOptions,
+  type StaticQuantizeOptions,
+} from './static-qdq.js';
 import type { TensorRange } from './calibrate.js';
 
 /** What a quantization scheme's passes did, filled in as they run. */
@@ -56,6 +61,8 @@ const dynamicScheme: QuantizationScheme<DynamicQuantizeOptions> = {
   name: 'dynamic',
   summary: 'int8 weights, activations quantized at run time (MatMul, Gemm, Gather, LSTM, GRU; Conv on request)',
   validate: validateDynamicOptions,
+  // DynamicQuantizeLinear is opset 11; per-channel weights need DequantizeLinear's axis (13).
+  needs: (options) => ({ minOpset: options.perChannel ? 13 : 11 }),
   passes: (options, record) => [recordingPass('quantize-dynamic', record, (model) => quantizeDynamic(model, options))],
 };
 
@@ -63,6 +70,7 @@ const staticScheme: QuantizationScheme<StaticQuantizeOptions> = {
   name: 'static',
   summary: 'calibrated int8 weights and activations (QDQ pairs, or QOperator with format qoperator)',
   validate: validateStaticOptions,
+  needs: (options) => ({ minOpset: staticQuantizationOpset(options) }),
   passes: (options, record) => [
     recordingPass('quantize-static-qdq', record, (model) => quantizeStatic(model, { ...options, format: 'qdq' })),
     ...(options.format === 'qoperator'
@@ -75,6 +83,8 @@ const int4Scheme: QuantizationScheme<Int4Options> = {
   name: 'int4',
   summary: '4-bit blocked weights for MatMul/Gemm/Gather (MatMulNBits, or blocked QDQ at opset 21)',
   validate: validateInt4Options,
+  // Blocked DequantizeLinear is opset 21; MatMulNBits is a com.microsoft op and needs none.
+  needs: (options) => (options.format === 'qdq' ? { minOpset: 21 } : {}),
   passes: (options, record) => [recordingPass('quantize-int4', record, (model) => quantizeInt4(model, options))],
 };
 

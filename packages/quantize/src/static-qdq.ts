@@ -153,7 +153,16 @@ export function validateStaticOptions(options: StaticQuantizeOptions): void {
     );
 }
 
-/** QDQ needs opset 10, per-channel weights 13, 16-bit and 4-bit types 21. */
+/** The opset static QDQ needs: 10, 13 for per-channel weights, 21 for 16-bit and 4-bit types. */
+export function staticQuantizationOpset(options: StaticQuantizeOptions): number {
+  const types = [
+    options.activationType ?? 'uint8',
+    options.weightType ?? 'int8',
+    ...Object.values(options.typeOverrides ?? {}),
+  ];
+  return types.some((t) => ['int16', 'int4', 'uint4'].includes(t)) ? 21 : options.perChannel ? 13 : 10;
+}
+
 function checkOpset(
   model: Model,
   options: StaticQuantizeOptions,
@@ -161,14 +170,13 @@ function checkOpset(
   weightType: WeightType,
 ): void {
   const opset = model.opset() ?? 0;
-  const types = [actType, weightType, ...Object.values(options.typeOverrides ?? {})];
-  const needOpset = types.some((t) => ['int16', 'int4', 'uint4'].includes(t)) ? 21 : options.perChannel ? 13 : 10;
+  const needOpset = staticQuantizationOpset({ ...options, activationType: actType, weightType });
   if (opset < needOpset)
     throw new UnsupportedOpError(
       'QuantizeLinear',
       '',
       opset,
-      `static QDQ quantization with ${actType} activations and ${weightType} weights${options.perChannel ? ' per channel' : ''} needs opset ${needOpset} or later; this model imports opset ${opset}`,
+      `static QDQ quantization with ${actType} activations and ${weightType} weights${options.perChannel ? ' per channel' : ''} needs opset ${needOpset} or later; this model imports opset ${opset}. quantize() converts it; here, convertOpset(model, ${needOpset}) first`,
     );
 }
 

@@ -13,7 +13,7 @@ import { makeFeeds } from '@edgeml/benchmark';
 import { resolveCliBackend } from '../backends.js';
 import type { Command, CommandContext } from '../command.js';
 import { UsageError } from '../cli-error.js';
-import { numberOption, shapesOption, stringOption } from '../options.js';
+import { intOption, numberOption, shapesOption, stringOption } from '../options.js';
 import { fmtBytes } from './inspect.js';
 
 type Values = CommandContext['values'];
@@ -114,8 +114,9 @@ export async function runSimplify(values: Values, input: string): Promise<Simpli
     throw new UsageError('the output must not overwrite the input model', 'simplify');
   const shapes = shapesOption(values, 'simplify');
   const tolerance = numberOption(values, 'tolerance', (n) => n >= 0, 'a number ≥ 0', 1e-5)!;
+  const opset = intOption(values, 'opset');
   const model = await loadModel(input);
-  const { model: result, report } = await simplify(model, { shapes });
+  const { model: result, report } = await simplify(model, { shapes, opset });
   const outputs = await verifySimplified(model, result, shapes, tolerance);
   await saveModel(output, result);
   return {
@@ -149,14 +150,15 @@ function formatReport(r: SimplifyCommandReport): string {
 export const simplifyCommand: Command = {
   name: 'simplify',
   summary: 'fold, fuse and clean up an exported model (no Python, like onnxsim)',
-  usage: 'edgeml simplify <in.onnx> -o <out.onnx> [--shape name=1x3x224x224] [--tolerance r] [--json]',
+  usage: 'edgeml simplify <in.onnx> -o <out.onnx> [--opset N] [--shape name=1x3x224x224] [--tolerance r] [--json]',
   help: `Simplifies a copy of the model (the input is never modified): Constant nodes become
 initializers; --shape fixes dynamic input dimensions; constant folding resolves shape
 arithmetic (never growing the model); exporter idioms are fused — hard-sigmoid and
 hard-swish, GELU (opset 20), SiLU as Swish (opset 24), LayerNormalization (opset 17),
 Softmax, Mul/Add/BatchNormalization after a Conv into its weights; transposes that cancel
 are removed; equal initializers are merged; dead code goes. Fused ops are only those the
-model's opset has.
+model's opset has: --opset N converts the model first (7 to 21, op by op), e.g. --opset 17
+so that a decomposed LayerNorm becomes one LayerNormalization.
 
 Before writing, the result is loaded in onnxruntime-node and run beside the input model on
 the same seeded random inputs (dynamic dimensions from --shape, else 1): every output must
@@ -165,6 +167,7 @@ nothing is written and the reason is printed. The file is written atomically.
 
 Options:
   -o, --output <file>      where to write the simplified model (required)
+  --opset <n>              convert to this ONNX opset first (up or down, 7-21)
   --shape <name=dims>      an input's shape, e.g. x=1x3x640x640 (repeatable)
   --tolerance <r>          largest relative output difference accepted (default 1e-5)
   --json                   print one JSON object: input, output, nodes {before, afterLifting,
@@ -174,11 +177,13 @@ Options:
 
 Examples:
   edgeml simplify det.onnx -o det.simple.onnx --shape x=1x3x640x640
-  edgeml simplify model.onnx -o model.simple.onnx --json`,
+  edgeml simplify model.onnx -o model.simple.onnx --json
+  edgeml simplify classifier.onnx -o classifier.simple.onnx --opset 17`,
   options: {
     output: { type: 'string', short: 'o' },
     shape: { type: 'string', multiple: true },
     tolerance: { type: 'string' },
+    opset: { type: 'string' },
   },
   async run({ values, positionals, stdout }) {
     if (positionals.length !== 1)

@@ -5,6 +5,12 @@ import { Value } from '../ir/value.js';
 import { Tensor } from '../tensor/tensor.js';
 import { dtypeFromOnnx } from '../tensor/dtype.js';
 import { liftConstants } from './lift-constants.js';
+import { convertOpset } from './opset/convert.js';
+import { OpsetConversionError } from '../errors.js';
+import { eliminateDeadCode } from './dead-code.js';
+import { inferShapes } from '../shape/infer.js';
+import { applyRewrites, type RewriteCounts } from './fusion/rewrite.js';
+import { NORMALIZATION_REWRITES } from './fusion/normalization.js';
 
 /** What an operation needs of the model it is given (see {@link prepare}). */
 export interface PrepareNeeds {
@@ -16,11 +22,23 @@ export interface PrepareNeeds {
    * it grows the model; quantization and pruning ask for it).
    */
   foldWeightCasts?: boolean;
+  /**
+   * The lowest default-domain opset the operation needs (e.g. 11 for DynamicQuantizeLinear, 13
+   * for per-channel QDQ, 21 for int4 QDQ): an older model is converted op by op, and an op that
+   * cannot be converted exactly throws `OpsetConversionError`.
+   */
+  minOpset?: number;
+  /**
+   * Fuse normalizations exported op by op (ReduceMean/Sub/Pow/Sqrt/Div → LayerNormalization,
+   * exp/Σexp → Softmax), raising the opset to 17 when that makes LayerNormalization available
+   * (default false; channel pruning asks for it, to follow features through a LayerNorm).
+   */
+  fuseNormalizations?: boolean;
 }
 
 /** One thing {@link prepare} did, for reports (`prepared: [...]` in the CLI's JSON). */
 export interface PreparedStep {
-  step: 'lift-constants' | 'fold-weight-casts';
+  step: 'lift-constants' | 'fold-weight-casts' | 'convert-opset' | 'fuse-normalizations';
   /** Nodes rewritten. */
   count: number;
   /** One line for people, e.g. "342 Constant nodes became initializers". */
@@ -64,9 +82,10 @@ function hasNode(model: Model, test: (opType: string) => boolean): boolean {
 }
 
 /**
- * Prepare a model as an operation needs it: weights that exporters store as `Constant` nodes
- * (paddle2onnx, spox, some PyTorch exports) become initializers, and, when asked, half-precision
- * weights behind a `Cast` become float32 initializers. The input is never modified: a clone is
+ * Prepare a model as an operation needs it: an older opset is converted to the one it needs,
+ * weights that exporters store as `Constant` nodes (paddle2onnx, spox, some PyTorch exports)
+ * become initializers, and, when asked, half-precision weights behind a `Cast` become float32
+ * initializers. The input is never modified: a clone is
  * prepared when anything needs doing, and `prepared` says what was done.
  *
  * @example
@@ -78,9 +97,17 @@ function hasNode(model: Model, test: (opType: string) => boolean): boolean {
 export function prepare(model: Model, needs: PrepareNeeds = {}): PrepareResult {
   const lift = (needs.liftConstants ?? true) && hasNode(model, (op) => op === 'Constant');
   const casts = !!needs.foldWeightCasts && hasNode(model, (op) => op === 'Cast');
-  if (!lift && !casts) return { model, prepared: [] };
-  const work = model.clone();
+  const opset = model.opset('') ?? 0;
+  const raise = needs.minOpset !== undefined && opset < needs.minOpset;
+  const fuse = !!needs.fuseNormalizations && hasNode(model, (op) => op === 'ReduceMean');
+  if (!lift && !casts && !raise && !fuse) return { model, prepared: [] };
   const prepared: PreparedStep[] = [];
+  let work = model.clone();
+  if (raise) {
+    const converted = convertStep(model, needs.minOpset!);
+    work = converted.model;
+    prepared.push(converted.step);
+  }
   if (lift) {
     const count = liftConstants(work.graph);
     if (count) prepared.push({ step: 'lift-constants', count, detail: `${count} Constant nodes became initializers` });
@@ -94,5 +121,47 @@ export function prepare(model: Model, needs: PrepareNeeds = {}): PrepareResult {
         detail: `${count} half-precision weights behind a Cast became float32 initializers`,
       });
   }
+  if (fuse) work = fuseNormalizations(work, prepared);
   return prepared.length ? { model: work, prepared } : { model, prepared };
+}
+
+/** `model` converted to opset `target`, and the step that says so. */
+function convertStep(model: Model, target: number): { model: Model; step: PreparedStep } {
+  const converted = convertOpset(model, target);
+  const ops = new Set(converted.converted.map((c) => c.op));
+  // Steps are per version (Clip 6→11, 11→12, ...): a node counts once, at its busiest step.
+  const count = [...ops].reduce(
+    (n, op) => n + Math.max(...converted.converted.filter((c) => c.op === op).map((c) => c.count)),
+    0,
+  );
+  const detail = `opset ${converted.from} converted to ${target}${ops.size ? ` (ops at new versions: ${[...ops].join(', ')})` : ''}`;
+  return { model: converted.model, step: { step: 'convert-opset', count, detail } };
+}
+
+/**
+ * Decomposed LayerNorm (and Softmax) fused into single ops. LayerNormalization exists from
+ * opset 17: an older model is tried at 17 and kept so only when something fused.
+ */
+function fuseNormalizations(model: Model, prepared: PreparedStep[]): Model {
+  let trial = model;
+  let raised: PreparedStep | undefined;
+  if ((model.opset('') ?? 0) < 17) {
+    try {
+      ({ model: trial, step: raised } = convertStep(model, 17));
+    } catch (e) {
+      if (e instanceof OpsetConversionError) return model; // fusing is an extra: the model stays as it is
+      throw e;
+    }
+  }
+  const counts: RewriteCounts = new Map();
+  // The fusions check the normalised axes against shapes.
+  if (trial === model) trial = model.clone();
+  inferShapes(trial, { strict: false });
+  const fused = applyRewrites(trial, NORMALIZATION_REWRITES, counts);
+  if (!fused) return model;
+  eliminateDeadCode(trial.graph);
+  if (raised) prepared.push(raised);
+  const what = [...counts].map(([name, n]) => `${n} ${name}`).join(', ');
+  prepared.push({ step: 'fuse-normalizations', count: fused, detail: `decomposed normalizations fused (${what})` });
+  return trial;
 }

@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '../errors.js';
 import type { Pass } from './pass.js';
+import type { PrepareNeeds } from './prepare.js';
 
 /**
  * A named transformation recipe: option checks and the list of passes that carry it out. Every
@@ -34,6 +35,8 @@ export interface Scheme<O, R> {
   validate(options: O): void;
   /** The passes, in order; they record what they did in `report`. */
   passes(options: O, report: R): Pass[];
+  /** What the model must be for these options (an opset, say); the caller prepares it so first. */
+  needs?(options: O): PrepareNeeds;
 }
 
 /**

@@ -22,6 +22,7 @@ import {
 } from './fusion/index.js';
 import { eliminateIdentities } from './identity.js';
 import { liftConstants } from './lift-constants.js';
+import { convertOpset } from './opset/convert.js';
 import { PassManager, type Pass } from './pass.js';
 
 /** Options of {@link simplify}. */
@@ -42,6 +43,11 @@ export interface SimplifyOptions {
    * the input declared stays, so the file does not grow by annotations nobody asked for).
    */
   keepInferredShapes?: boolean;
+  /**
+   * Convert the model to this default-domain opset first (up or down, see `convertOpset`):
+   * fusions can only write ops the opset has (HardSwish 14, LayerNormalization 17, Gelu 20).
+   */
+  opset?: number;
 }
 
 /** The figures a simplification is judged by. */
@@ -152,8 +158,13 @@ function passList(options: SimplifyOptions, counts: RewriteCounts): Pass[] {
  */
 export async function simplify(model: Model, options: SimplifyOptions = {}): Promise<SimplifyResult> {
   const before = figures(model);
-  const work = model.clone();
   const counts: RewriteCounts = new Map();
+  let work: Model;
+  if (options.opset !== undefined && options.opset !== model.opset('')) {
+    const converted = convertOpset(model, options.opset);
+    work = converted.model;
+    counts.set('opset-conversion', new Set(converted.converted.map((c) => c.op)).size);
+  } else work = model.clone();
   const lifted = liftConstants(work.graph);
   if (lifted) counts.set('constant-lifting', lifted);
   const afterLifting = lifted ? figures(work) : before;
