@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
-import { NotApplicableError, decodeModel, encodeModel, modelStats, prepare, type Model } from '@edgeml/core';
+import { NotApplicableError, Tensor, decodeModel, encodeModel, modelStats, prepare, type Model } from '@edgeml/core';
 import { NodeBackend } from '@edgeml/runtime-node';
 import { quantize } from '@edgeml/quantize';
 import { prune } from '@edgeml/prune';
@@ -140,5 +140,31 @@ m = h.make_model(g, opset_imports=[h.make_opsetid('', 13)])
         new RegExp(`mode '${mode}' quantizes no node of this model.*Mode 'static' applies`),
       );
     }
+  });
+
+  it("fp16 keeps in float32 the layers whose values pass float16's range on the samples, and only those", async () => {
+    // x·W sums 64 products of ~3e4: ~1.4e6, far past float16's 65504, and the scale that brings it
+    // back (1e5) is past it too: in float16 the result is wrong or inf, whatever kernels run it.
+    const model = pythonModel(`
+w = np.ones((64, 8), dtype=np.float32)
+nodes = [h.make_node('MatMul', ['x', 'w'], ['big']), h.make_node('Transpose', ['big'], ['big_t']),
+         h.make_node('Div', ['big_t', 'scale'], ['small']), h.make_node('Relu', ['small'], ['y'])]
+g = h.make_graph(nodes, 'g', [h.make_tensor_value_info('x', T.FLOAT, [2, 64])],
+                 [h.make_tensor_value_info('y', T.FLOAT, [8, 2])],
+                 initializer=[nh.from_array(w, 'w'), nh.from_array(np.array(1e5, dtype=np.float32), 'scale')])
+m = h.make_model(g, opset_imports=[h.make_opsetid('', 13)])
+`);
+    const x = { data: Float32Array.from({ length: 128 }, (_, i) => 20000 + 100 * (i % 50)), dims: [2, 64] };
+    const sample = { x: Tensor.from('float32', x.dims, x.data) };
+    const backend = new NodeBackend();
+    const reference = (await run(model, { x })).y;
+    const worst = (y: number[]) => Math.max(...reference.map((v, i) => Math.abs(v - y[i]) / Math.abs(v)));
+    const blind = await quantize(model, { mode: 'fp16' });
+    expect(worst((await run(blind.model, { x })).y)).toBeGreaterThan(0.1);
+    const measured = await quantize(model, { mode: 'fp16', evaluationData: [sample], backend });
+    expect(measured.skippedNodes.map((n) => n.opType).sort()).toEqual(['Div', 'MatMul', 'Transpose']);
+    expect(measured.quantizedNodes.map((n) => n.opType)).toContain('Relu');
+    expect(measured.skippedNodes[0].reason).toMatch(/'big' reaches 1\.\d+e\+6 on the samples, past float16's ±65504/);
+    expect(worst((await run(measured.model, { x })).y)).toBeLessThan(1e-3);
   });
 });

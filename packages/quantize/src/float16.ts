@@ -16,11 +16,13 @@ import {
   eliminateDeadCode,
   inferShapes,
   float32ToFloat16Bits,
+  type Backend,
   type Graph,
   type Model,
   type OpName,
 } from '@edgeml/core';
 import { isExcluded, type Exclusion, type NodeOutcome } from './select.js';
+import { calibrate, type CalibrationData, type TensorRange } from './calibrate.js';
 
 /** Ops left in float32 by default: no float16 kernels in common runtimes, or numerically fragile (as onnxconverter-common lists them). */
 /** Names across domains (ai.onnx and ai.onnx.ml), so plain strings. */
@@ -63,6 +65,12 @@ export interface Float16Options {
   /** Op types to keep in float32 (default DEFAULT_FP16_BLOCK_LIST); add to it with `[...DEFAULT_FP16_BLOCK_LIST, 'X']`. */
   blockList?: readonly string[];
   exclude?: Exclusion;
+  /**
+   * Activation ranges measured on real samples (see `float16Ranges`): a node that reads or
+   * writes a value past float16's ±65504 stays float32. Without them the conversion cannot know,
+   * and a model fed large values (e.g. int16-scale audio) can overflow to inf and NaN.
+   */
+  ranges?: ReadonlyMap<string, TensorRange>;
 }
 
 export interface Float16Result {
@@ -140,16 +148,26 @@ function castValue(ctx: Fp16Context, anchor: Node, v: Value, to: 'float16' | 'fl
   return out;
 }
 
+/** Why `n` stays float32, or undefined when it converts. */
+function keepReason(n: Node, block: Set<string>, options: Float16Options): string | undefined {
+  if (block.has(n.opType)) return 'on the float16 block list';
+  if (!isDefaultDomain(n)) return `custom domain '${n.domain}'`;
+  if (isExcluded(n, options.exclude)) return 'excluded by the caller';
+  // A value past float16's range is inf in float16, and inf - inf is NaN further on.
+  for (const v of [...n.inputs, ...n.outputs]) {
+    const r = v && options.ranges?.get(v.name);
+    if (r && Math.max(Math.abs(r.min), Math.abs(r.max)) > FP16_MAX)
+      return `'${v.name}' reaches ${Math.max(Math.abs(r.min), Math.abs(r.max)).toPrecision(3)} on the samples, past float16's ±65504`;
+  }
+  return undefined;
+}
+
 function keptNodes(graph: Graph, block: Set<string>, options: Float16Options, result: Float16Result): Set<Node> {
   const kept = new Set<Node>();
   for (const n of graph) {
-    if (!(block.has(n.opType) || isExcluded(n, options.exclude) || !isDefaultDomain(n))) continue;
+    const reason = keepReason(n, block, options);
+    if (!reason) continue;
     kept.add(n);
-    const reason = block.has(n.opType)
-      ? 'on the float16 block list'
-      : !isDefaultDomain(n)
-        ? `custom domain '${n.domain}'`
-        : 'excluded by the caller';
     result.kept.push({ name: n.name, opType: n.opType, reason });
   }
   return kept;
@@ -250,4 +268,28 @@ function holderIn(graph: Graph, node: Node): Node | undefined {
   let n: Node | undefined = node;
   while (n && n.graph !== graph) n = n.graph?.parentNode;
   return n;
+}
+
+/**
+ * Range of every float32 activation of the main graph on `samples`, for
+ * `Float16Options.ranges`: what decides which layers would overflow in float16.
+ *
+ * @example
+ * ```ts
+ * const ranges = await float16Ranges(model, samples, new NodeBackend());
+ * convertToFloat16(model, { ranges });
+ * ```
+ */
+export async function float16Ranges(
+  model: Model,
+  samples: CalibrationData,
+  backend: Backend,
+): Promise<Map<string, TensorRange>> {
+  inferShapes(model, { strict: false });
+  const outputs = new Set(model.graph.outputs);
+  const names = [...model.graph]
+    .flatMap((n) => n.outputs)
+    .filter((v) => v.name && !outputs.has(v) && v.type?.kind === 'tensor' && v.type.dtype === 'float32')
+    .map((v) => v.name);
+  return calibrate(model, samples, backend, [...names, ...model.graph.outputs.map((v) => v.name)]);
 }

@@ -66,7 +66,13 @@ export {
   type CalibrationOptions,
   type TensorRange,
 } from './calibrate.js';
-export { convertToFloat16, DEFAULT_FP16_BLOCK_LIST, type Float16Options, type Float16Result } from './float16.js';
+export {
+  convertToFloat16,
+  float16Ranges,
+  DEFAULT_FP16_BLOCK_LIST,
+  type Float16Options,
+  type Float16Result,
+} from './float16.js';
 export { quantizeInt4, quantizeBlocks, type Int4Options, type Int4Result } from './int4.js';
 export { compareOutputs } from './evaluate.js';
 export { quantizationSchemes, quantizationPass, type QuantizationScheme, type QuantizationRecord } from './schemes.js';

@@ -3,9 +3,17 @@
  * out. `quantize()` runs the scheme named by `options.mode`; the CLI lists, checks and documents
  * its modes from this registry. Register your own with `quantizationSchemes.register(...)`.
  */
-import { PassManager, SchemeRegistry, deadCodeElimination, type Model, type Pass, type Scheme } from '@edgeml/core';
+import {
+  PassManager,
+  SchemeRegistry,
+  deadCodeElimination,
+  type Backend,
+  type Model,
+  type Pass,
+  type Scheme,
+} from '@edgeml/core';
 import { quantizeDynamic, validateDynamicOptions, type DynamicQuantizeOptions } from './dynamic.js';
-import { convertToFloat16, type Float16Options } from './float16.js';
+import { convertToFloat16, float16Ranges, type Float16Options } from './float16.js';
 import { quantizeInt4, validateInt4Options, type Int4Options } from './int4.js';
 import { qdqToQOperator } from './qoperator.js';
 import type { NodeOutcome } from './select.js';
@@ -15,7 +23,7 @@ import {
   validateStaticOptions,
   type StaticQuantizeOptions,
 } from './static-qdq.js';
-import type { TensorRange } from './calibrate.js';
+import type { CalibrationData, TensorRange } from './calibrate.js';
 
 /** What a quantization scheme's passes did, filled in as they run. */
 export interface QuantizationRecord {
@@ -88,13 +96,20 @@ const int4Scheme: QuantizationScheme<Int4Options> = {
   passes: (options, record) => [recordingPass('quantize-int4', record, (model) => quantizeInt4(model, options))],
 };
 
-const fp16Scheme: QuantizationScheme<Float16Options> = {
+/** fp16 with the common options it uses: samples (and a backend) to find overflowing layers. */
+type Float16SchemeOptions = Float16Options & { evaluationData?: CalibrationData; backend?: Backend };
+
+const fp16Scheme: QuantizationScheme<Float16SchemeOptions> = {
   name: 'fp16',
-  summary: 'float16 weights and activations, numerically fragile ops kept in float32',
+  summary:
+    'float16 weights and activations; numerically fragile ops, and layers that overflow float16 on the samples, kept in float32',
   validate: () => undefined,
   passes: (options, record) => [
-    quantizationPass('convert-to-float16', (model) => {
-      const r = convertToFloat16(model, options);
+    quantizationPass('convert-to-float16', async (model) => {
+      const { evaluationData: samples, backend } = options;
+      // Ranges are measured on the float model before any of it changes.
+      const ranges = samples && backend ? await float16Ranges(model, samples, backend) : undefined;
+      const r = convertToFloat16(model, { ...options, ranges });
       record.skipped.push(...r.kept);
       const kept = new Set(r.kept.map((k) => `${k.opType}/${k.name}`));
       for (const g of model.graphs())

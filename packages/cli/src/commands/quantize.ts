@@ -253,7 +253,8 @@ Options:
   --activation-type <t>       static: uint8 (default) | int8 | int16 (opset 21)
   --calibration <dir>         folder of .npy samples (<input>.<name>.npy with several inputs) or of
                               .png/.jpg images (one image input); required for static, and used
-                              to report output SQNR
+                              to report output SQNR; fp16 keeps layers whose values pass
+                              float16's ±65504 on these samples in float32
   --size <WxH>                image calibration: resize to this (default: the model's input size)
   --mean <a,b,c> --std <a,b,c>  image calibration: per-channel normalisation after --scale
   --scale <s>                 image calibration: pixel multiplier (default 1/255)
