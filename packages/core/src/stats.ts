@@ -49,7 +49,7 @@ export interface WeightLocations {
   behindDequantize: number;
 }
 
-const known = (s: readonly Dim[] | undefined): s is number[] => !!s && s.every((d) => typeof d === 'number');
+const known = (s: readonly Dim[] | undefined): s is number[] => !!s && s.every((d) => typeof d === 'number' && d >= 0);
 const prod = (a: readonly number[]) => a.reduce((x, y) => x * y, 1);
 
 /** MACs of one node from its input/output shapes, or undefined when a shape is unknown. */

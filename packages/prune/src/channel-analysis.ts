@@ -28,9 +28,10 @@ export interface ChannelAnalysisOptions {
 }
 
 /**
- * Analyse the main graph. Shapes must be known (run shape inference first); node names should
- * be unique so reports can name them. Graph outputs keep their shapes, so groups reaching one
- * are frozen.
+ * Analyse the main graph and every If/Loop/Scan body, each on its own. Shapes must be known
+ * (run shape inference first); node names should be unique so reports can name them. Graph and
+ * subgraph outputs keep their shapes, and so do values read inside a subgraph, so groups
+ * reaching one are frozen.
  *
  * @example
  * ```ts
@@ -46,11 +47,21 @@ export interface ChannelAnalysisOptions {
  */
 export function analyzeChannels(model: Model, options: ChannelAnalysisOptions = {}): ChannelAnalysis {
   const lookup = ruleLookup(options.rules);
-  const state = new AnalysisState();
-  for (const node of model.graph) state.visit(node, lookup(node));
-  for (const value of model.graph.outputs)
-    state.freeze(state.layouts.get(value), `graph output '${value.name}' must keep its shape`);
-  const groups = state.roots();
+  const groups: ChannelGroup[] = [];
+  // Each graph on its own (If/Loop/Scan bodies included): channels never cross a graph boundary.
+  for (const graph of model.graphs()) {
+    const state = new AnalysisState();
+    for (const node of graph) state.visit(node, lookup(node));
+    const where = graph === model.graph ? 'graph output' : 'subgraph output';
+    for (const value of graph.outputs)
+      state.freeze(state.layouts.get(value), `${where} '${value.name}' must keep its shape`);
+    for (const [value, layout] of state.layouts) {
+      const inner = value.uses().find((u) => u.node.graph !== graph);
+      if (inner)
+        state.freeze(layout, `'${value.name}' is read inside a subgraph (${inner.node.opType} '${inner.node.name}')`);
+    }
+    groups.push(...state.roots());
+  }
   return {
     groups,
     prunable: groups.filter((g) => !g.frozen && g.sources.length > 0),

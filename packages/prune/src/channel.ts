@@ -73,7 +73,7 @@ export async function pruneChannels(model: Model, options: ChannelPruneOptions):
   checkLayerOptions(work, options);
 
   const analysis = analyzeChannels(work, { rules: options.rules });
-  const { candidates, skipped } = selectCandidates(work, analysis, options.exclude ?? []);
+  const { candidates, skipped } = selectCandidates(analysis, options.exclude ?? []);
   const rand = seededRandom(options.seed ?? 1);
   const scores = new Map(candidates.map((g) => [g, channelImportance(g, criterion, rand)]));
   const plan = planKeeps(scores, {
@@ -92,8 +92,10 @@ export async function pruneChannels(model: Model, options: ChannelPruneOptions):
   for (const group of plan.keys()) for (const node of new Set(group.depthwise)) regroupDepthwise(node);
   for (const [cut, sizes] of cutSizes(analysis, plan)) resizeCut(work, cut, sizes);
   // Intermediate shapes changed: forget them and infer again (graph inputs and outputs stay).
-  const io = new Set([...work.graph.inputs, ...work.graph.outputs]);
-  for (const n of work.graph) for (const o of n.outputs) if (!io.has(o)) o.type = undefined;
+  for (const g of work.graphs()) {
+    const io = new Set([...g.inputs, ...g.outputs]);
+    for (const n of g) for (const o of n.outputs) if (!io.has(o)) o.type = undefined;
+  }
   await new PassManager([deadCodeElimination(), shapeInference({ strict: false })]).run(work);
   return { model: work, groups, skipped };
 }
@@ -110,7 +112,7 @@ export function validateChannelOptions(options: ChannelPruneOptions): void {
 
 /** Named nodes must exist (checked on the model, so after the options that need none). */
 function checkLayerOptions(model: Model, options: ChannelPruneOptions): void {
-  const names = new Set([...model.graph].map((n) => n.name));
+  const names = new Set([...model.graphs()].flatMap((g) => [...g].map((n) => n.name)));
   for (const n of [...(options.exclude ?? []), ...Object.keys(options.layerRatios ?? {})])
     if (!names.has(n)) throw new InvalidArgumentError(`the model has no node '${n}'`, 'exclude');
   for (const [n, r] of Object.entries(options.layerRatios ?? {}))
@@ -120,7 +122,6 @@ function checkLayerOptions(model: Model, options: ChannelPruneOptions): void {
 
 /** The prunable groups not excluded, and what is skipped with why; no prunable group at all is an error. */
 function selectCandidates(
-  model: Model,
   analysis: ChannelAnalysis,
   exclude: readonly string[],
 ): { candidates: ChannelGroup[]; skipped: ChannelPruneResult['skipped'] } {
@@ -138,25 +139,12 @@ function selectCandidates(
         `the model has no prunable channel groups: ${skipped.map((s) => `${s.name} (${s.reason})`).join('; ')}`,
         'prune channel',
       );
-    const nested = weightedNodesInSubgraphs(model);
     throw new NotApplicableError(
-      nested
-        ? `the model has no prunable channel groups: its ${nested} Conv/Gemm/MatMul nodes with constant weights are inside If/Loop/Scan bodies, which channel pruning does not follow; method 'magnitude' or 'nm' reaches them (or fix the If's condition input so constant folding inlines the branch)`
-        : 'the model has no prunable channel groups (no Conv, Gemm or MatMul with constant weights)',
+      'the model has no prunable channel groups (no Conv, Gemm or MatMul with constant weights)',
       'prune channel',
-      nested ? 'magnitude' : undefined,
     );
   }
   return { candidates, skipped };
-}
-
-/** Conv/Gemm/MatMul nodes with a constant weight inside subgraphs (spox and some PyTorch exports keep whole networks in If branches). */
-function weightedNodesInSubgraphs(model: Model): number {
-  let n = 0;
-  for (const g of model.graphs())
-    if (g !== model.graph)
-      for (const node of g) if (['Conv', 'Gemm', 'MatMul'].includes(node.opType) && node.inputs[1]?.const) n++;
-  return n;
 }
 
 /** Slice every constant of every planned group to its kept channels; one report per group. */
@@ -165,7 +153,7 @@ function removeChannels(work: Model, plan: Map<ChannelGroup, number[]>): GroupRe
   // Removals are gathered per tensor first: one tensor can hold several groups' channels
   // (a depthwise weight after a Concat), and every offset refers to the original layout.
   const removals = new Map<string, { node: Node; input: number; axis: number; removed: Set<number> }>();
-  const nodeIds = new Map(work.graph.nodes.map((n, i) => [n, i]));
+  const nodeIds = new Map([...work.graphs()].flatMap((g) => g.nodes).map((n, i) => [n, i]));
   for (const [group, kept] of plan) {
     reports.push({ producers: producersOf(group), channelsBefore: group.size, channelsAfter: kept.length });
     if (kept.length === group.size) continue;
@@ -187,10 +175,8 @@ function removeChannels(work: Model, plan: Map<ChannelGroup, number[]>): GroupRe
     const t = v.const!;
     const keep = Array.from({ length: t.dims[axis] }, (_, i) => i).filter((i) => !removed.has(i));
     // A weight shared by several readers is copied, so each reader gets its own slice.
-    node.setInput(
-      input,
-      work.graph.addInitializer(work.graph.uniqueName(`${v.name}_pruned`), takeAlong(t, axis, keep)),
-    );
+    const graph = node.graph!;
+    node.setInput(input, graph.addInitializer(graph.uniqueName(`${v.name}_pruned`), takeAlong(t, axis, keep)));
   }
   return reports;
 }

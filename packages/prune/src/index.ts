@@ -52,6 +52,7 @@ export {
   prune,
   pruningSchemes,
   type PruneOptions,
+  type PruneCommonOptions,
   type PruneResult,
   type PruneRecord,
   type PruningScheme,

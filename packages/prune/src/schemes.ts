@@ -12,6 +12,7 @@ import {
   type Pass,
   type PreparedStep,
   type Scheme,
+  type Tensor,
 } from '@edgeml/core';
 import { pruneChannels, validateChannelOptions, type ChannelPruneOptions, type GroupReport } from './channel.js';
 import {
@@ -91,13 +92,24 @@ const nmScheme: PruningScheme<NMOptions> = {
 export const pruningSchemes = new SchemeRegistry<PruningScheme<never>>('pruning method', 'method');
 for (const s of [channelScheme, magnitudeScheme, nmScheme]) pruningSchemes.register(s);
 
+/** Options every method takes. */
+export interface PruneCommonOptions {
+  /**
+   * Inputs fixed to a value first (see `prepare`'s `specialize`), so that a network kept inside
+   * an If on such an input becomes a plain graph; the input is gone from the result.
+   */
+  specialize?: Record<string, Tensor>;
+}
+
 /** Options of {@link prune}: the method and what it takes. */
-export type PruneOptions =
-  | ({ method: 'channel' } & ChannelPruneOptions)
-  | ({ method: 'magnitude' } & MagnitudeOptions)
-  | ({ method: 'nm' } & NMOptions)
-  /** A method registered with `pruningSchemes`, with the options it takes. */
-  | ({ method: string } & Record<string, unknown>);
+export type PruneOptions = PruneCommonOptions &
+  (
+    | ({ method: 'channel' } & ChannelPruneOptions)
+    | ({ method: 'magnitude' } & MagnitudeOptions)
+    | ({ method: 'nm' } & NMOptions)
+    /** A method registered with `pruningSchemes`, with the options it takes. */
+    | ({ method: string } & Record<string, unknown>)
+  );
 
 /** The pruned model, and what the method did. */
 export interface PruneResult extends PruneRecord {
@@ -126,6 +138,7 @@ export async function prune(model: Model, options: PruneOptions): Promise<PruneR
   const { model: ready, prepared } = prepare(model, {
     foldWeightCasts: true,
     fuseNormalizations: options.method === 'channel',
+    specialize: options.specialize,
   });
   const { model: pruned } = await new PassManager(scheme.passes(options as never, record)).run(ready);
   return { ...record, model: pruned, method: options.method, prepared };

@@ -46,6 +46,12 @@ export type QuantizeOptions =
 
 /** Options every mode takes. */
 export interface QuantizeCommonOptions {
+  /**
+   * Inputs fixed to a value before quantizing (see `prepare`'s `specialize`): e.g. Silero VAD's
+   * `sr` at 16000, so that the network inside its If on the sample rate becomes a plain graph
+   * static calibration can observe. The input is gone from the result; samples may still hold it.
+   */
+  specialize?: Record<string, Tensor>;
   /** Shape inference, constant folding, BatchNorm folding and identity removal first (default true). */
   preprocess?: boolean;
   /** Compare float and quantized outputs on these samples (static mode uses its calibration data when this is absent). */
@@ -176,7 +182,12 @@ export async function quantize(model: Model, options: QuantizeOptions): Promise<
   scheme.validate(options as never);
   validateBudget(options);
   // Weights stored as Constant nodes or as half-precision initializers behind a Cast are weights too.
-  const { model: ready, prepared } = prepare(model, { foldWeightCasts: true, ...scheme.needs?.(options as never) });
+  const { model: ready, prepared } = prepare(model, {
+    foldWeightCasts: true,
+    specialize: options.specialize,
+    ...scheme.needs?.(options as never),
+  });
+  if (options.specialize) options = withoutInputs(options, Object.keys(options.specialize));
   const hasFloatWeights = [...ready.graphs()].some((g) =>
     [...g.initializers.values()].some((v) => v.const?.dtype === 'float32'),
   );
@@ -253,12 +264,40 @@ function notApplicable(model: Model, mode: string, skipped: readonly { opType: s
     ([m, ops]) => m !== mode && (!ops.length || ops.some((op) => present.has(op))),
   )?.[0];
   const reasons = [...new Set(skipped.map((s) => `${s.opType}: ${s.reason ?? 'skipped'}`))].slice(0, 3);
+  const nested = mode === 'static' ? nestedWeightedNodes(model) : 0;
   const why = reasons.length
     ? `; skipped ${reasons.join('; ')}`
-    : '; none of its nodes is of a kind this mode quantizes';
+    : nested
+      ? `; its ${nested} Conv/Gemm/MatMul nodes are inside If/Loop/Scan bodies, whose activations calibration cannot observe`
+      : '; none of its nodes is of a kind this mode quantizes';
   return new NotApplicableError(
     `mode '${mode}' quantizes no node of this model${why}${instead ? `. Mode '${instead}' applies to it` : ''}`,
     `quantize ${mode}`,
     instead,
   );
+}
+
+/** Conv/Gemm/MatMul nodes inside subgraphs (spox and some PyTorch exports keep whole networks in If branches). */
+function nestedWeightedNodes(model: Model): number {
+  let n = 0;
+  for (const g of model.graphs())
+    if (g !== model.graph) for (const node of g) if (['Conv', 'Gemm', 'MatMul'].includes(node.opType)) n++;
+  return n;
+}
+
+/** Samples without the inputs the model no longer has (fixed by `specialize`); one array stays one array. */
+function withoutInputs(options: QuantizeOptions, names: readonly string[]): QuantizeOptions {
+  const strip = (data: unknown) =>
+    Array.isArray(data)
+      ? (data as Record<string, Tensor>[]).map((s) =>
+          Object.fromEntries(Object.entries(s).filter(([k]) => !names.includes(k))),
+        )
+      : data;
+  const calibration = (options as { calibrationData?: unknown }).calibrationData;
+  const evaluation = strip(options.evaluationData) as CalibrationData | undefined;
+  const out = { ...options, evaluationData: evaluation } as QuantizeOptions & { calibrationData?: unknown };
+  // The same samples for both stay the same array, so the calibration run's outputs are reused.
+  if (calibration !== undefined)
+    out.calibrationData = calibration === options.evaluationData ? evaluation : strip(calibration);
+  return out;
 }

@@ -193,9 +193,19 @@ function chooseNodes(graph: Graph, options: StaticQuantizeOptions, result: Stati
       skip(node, 'weight is not float32');
     else if (node.opType === 'Gemm' && node.attr('transA', 'int', 0)) skip(node, 'transA=1 is not quantized');
     else if (!node.inputs.some(isFloatActivation)) skip(node, 'no float activation input');
+    else if (node.opType === 'Transpose' && crossesSubgraph(node, graph))
+      // onnxruntime 1.30's basic graph optimizations abort the process (a C++ assertion, not an
+      // error) on QDQ around a Transpose that reads an If's output (Silero VAD at 16 kHz).
+      skip(node, 'a Transpose exchanging values with an If/Loop/Scan body (onnxruntime aborts on its QDQ form)');
     else chosen.push(node);
   }
   return chosen;
+}
+
+/** Whether `node` exchanges values with a control-flow body: reads an If/Loop/Scan output, or is read inside one. */
+function crossesSubgraph(node: Node, graph: Graph): boolean {
+  if (node.inputs.some((v) => v?.producer()?.subgraphs().length)) return true;
+  return node.outputs.some((o) => o.uses().some((u) => u.node.graph !== graph));
 }
 
 /** Activations to calibrate: float inputs and outputs of the chosen nodes (index inputs excepted). */

@@ -11,6 +11,7 @@ import { UsageError } from '../cli-error.js';
 import { forModel } from '../model-data.js';
 import { choiceOption, listOption, numberOption, stringOption } from '../options.js';
 import { verifyOutputModel } from '../verify-output.js';
+import { fixedInputs, withFixedInputs } from '../fixed-inputs.js';
 
 /** The document `edgeml prune --json` prints. */
 export interface PruneReport {
@@ -71,6 +72,8 @@ Options:
   --fine-tune <data>        after pruning, train on 'mnist' with @edgeml/distill (labels, Adam)
   --epochs <n>              fine-tuning epochs (default 2)
   --bench                   also time both models on onnxruntime-node (@edgeml/benchmark, interleaved)
+  --fix <name=value>        fix an input to a constant first (repeatable), e.g. sr=16000: an If on
+                            it is inlined, so channels inside its branch are pruned like any others
   --json                    print { paramsBefore, paramsAfter, macsBefore, macsAfter, sizeBefore, sizeAfter, skipped, … }
   -h, --help                show this help
 
@@ -89,6 +92,7 @@ Example:
     'fine-tune': { type: 'string' },
     epochs: { type: 'string' },
     bench: { type: 'boolean' },
+    fix: { type: 'string', multiple: true },
   },
   async run({ values, positionals, stdout }) {
     const [input] = positionals;
@@ -115,12 +119,13 @@ Example:
       skipped: [],
       prepared: [],
     };
-    const r = await prune(model, options);
+    const specialize = fixedInputs(values, model, 'prune');
+    const r = await prune(model, { ...options, specialize });
     Object.assign(report, { groups: r.groups, skipped: r.skipped ?? [], sparsity: r.sparsity, prepared: r.prepared });
     let result = r.model;
     if (stringOption(values, 'fine-tune'))
       ({ model: result, fineTuned: report.fineTuned } = await fineTuneOnMnist(values, result));
-    await verifyOutputModel(result, model, await resolveCliBackend('node'), 'pruned');
+    await verifyOutputModel(result, withFixedInputs(model, specialize), await resolveCliBackend('node'), 'pruned');
     await saveModel(output, result);
     const after = modelFigures(result);
     Object.assign(report, {

@@ -16,6 +16,7 @@ import { choiceOption, intOption, listOption, numberListOption, numberOption, st
 import { progressBar, progressEnabled } from '../progress.js';
 import { fmtBytes } from './inspect.js';
 import { verifyOutputModel } from '../verify-output.js';
+import { fixedInputs, withFixedInputs } from '../fixed-inputs.js';
 
 type Values = CommandContext['values'];
 
@@ -53,7 +54,7 @@ function loadCalibration(dir: string, model: Model, values: Values) {
   });
 }
 
-type CommonOptions = Pick<QuantizeOptions, 'exclude' | 'backend' | 'evaluationData' | 'target'>;
+type CommonOptions = Pick<QuantizeOptions, 'exclude' | 'backend' | 'evaluationData' | 'target' | 'specialize'>;
 
 /** `--type tensor=type` pairs (the tensor name may itself hold '='; the type never does). */
 function typeOverrides(values: Values): Record<string, 'int8'> {
@@ -181,10 +182,12 @@ export async function runQuantize(
   const target = choiceOption(values, 'target', ['node', 'wasm'] as const, 'quantize', 'node');
   const model: Model = await loadModel(input);
   const backend = await resolveCliBackend('node');
+  const specialize = fixedInputs(values, model, 'quantize');
   const folder = stringOption(values, 'calibration');
-  const calibration = folder ? loadCalibration(folder, model, values) : undefined;
+  const calibration = folder ? loadCalibration(folder, withFixedInputs(model, specialize), values) : undefined;
   // The result must load in the runtime that will serve it: quantize() checks it there.
   const common: CommonOptions = {
+    specialize,
     exclude: listOption(values, 'exclude'),
     backend,
     evaluationData: calibration,
@@ -195,7 +198,8 @@ export async function runQuantize(
   const result = await quantize(model, modeOptions(values, mode, common, calibration, onProgress));
   if (!result.target!.loads && !values.force) refuseUnloadable(result.target!);
   // The error report already ran the result on onnxruntime-node; without one, run it once here.
-  if (!values.force && !result.outputErrors) await verifyOutputModel(result.model, model, backend, 'quantized');
+  if (!values.force && !result.outputErrors)
+    await verifyOutputModel(result.model, withFixedInputs(model, specialize), backend, 'quantized');
   await saveModel(output, result.model);
   return reportOf(input, output, result);
 }
@@ -272,6 +276,9 @@ Options:
                               to use ConvInteger, which onnxruntime runs slowly); static
                               defaults to every op it knows
   --exclude <list>            keep nodes in float: op:Gemm,node:conv1,... (repeatable)
+  --fix <name=value>          fix an input to a constant first (repeatable), e.g. sr=16000: what
+                              depended on it folds away, an If on it is inlined (Silero VAD keeps
+                              its network in such branches); the input is gone from the result
   --type <tensor=type>        static, QDQ: this tensor's quantized type, e.g. conv1_out=int16
                               (activations: uint8, int8, int16) or fc.weight=int4 (weights) (repeatable)
   --target <t>                node (default) or wasm: load the result in onnxruntime-node or in
@@ -313,6 +320,7 @@ Examples:
     std: { type: 'string' },
     scale: { type: 'string' },
     layout: { type: 'string' },
+    fix: { type: 'string', multiple: true },
   },
   async run({ values, positionals, stdout, stderr }) {
     if (positionals.length !== 1)

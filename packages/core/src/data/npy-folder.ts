@@ -58,6 +58,8 @@ export function loadNpyFolder(dir: string, model: Model): Record<string, Tensor>
   const groups = new Map<string, Record<string, Tensor[]>>();
   for (const f of files) {
     const input = inputs.find((v) => f.startsWith(`${v.name}.`));
+    // Samples of an input the model has since fixed to a constant (`specialize`) are not needed.
+    if (!input && [...model.graph.initializers.keys()].some((name) => f.startsWith(`${name}.`))) continue;
     if (!input)
       throw new InvalidArgumentError(
         `calibration file '${path.join(dir, f)}' does not start with an input name followed by a dot (inputs: ${inputs.map((v) => v.name).join(', ')})`,

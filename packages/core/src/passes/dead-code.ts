@@ -1,5 +1,21 @@
 import type { Graph } from '../ir/graph.js';
+import type { Node } from '../ir/node.js';
 import type { Pass } from './pass.js';
+
+/**
+ * Whether `node` is still part of `root`'s graph tree: it, and every node whose subgraph holds
+ * it, are in place. Nodes inside a removed If (a branch constant folding dropped) still list
+ * their inputs, but they read nothing any more.
+ */
+function attached(node: Node, root: Graph): boolean {
+  for (let n: Node | undefined = node; n;) {
+    const g: Graph | undefined = n.graph;
+    if (n._removed || !g) return false;
+    if (g === root) return true;
+    n = g.parentNode;
+  }
+  return false;
+}
 
 /** Remove nodes whose outputs nothing reads, then initializers nothing reads. Recurses into subgraphs. */
 export function eliminateDeadCode(graph: Graph): number {
@@ -9,15 +25,16 @@ export function eliminateDeadCode(graph: Graph): number {
   const nodes = graph.nodes;
   for (let i = nodes.length - 1; i >= 0; i--) {
     const n = nodes[i];
-    const live = n.outputs.some((o) => outputs.has(o) || o.uses().length > 0);
+    const live = n.outputs.some((o) => outputs.has(o) || o.uses().some((u) => attached(u.node, graph.root)));
     if (!live) {
-      graph.remove(n);
+      // Readers inside a dropped branch still list it; nothing attached reads it (checked above).
+      graph.remove(n, { safe: false });
       removed++;
     }
   }
   const inputs = new Set(graph.inputs);
   for (const [name, v] of [...graph.initializers]) {
-    if (!inputs.has(v) && !outputs.has(v) && v.uses().length === 0) {
+    if (!inputs.has(v) && !outputs.has(v) && !v.uses().some((u) => attached(u.node, graph.root))) {
       graph.initializers.delete(name);
       removed++;
     }

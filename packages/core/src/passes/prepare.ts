@@ -9,6 +9,8 @@ import { convertOpset } from './opset/convert.js';
 import { OpsetConversionError } from '../errors.js';
 import { eliminateDeadCode } from './dead-code.js';
 import { inferShapes } from '../shape/infer.js';
+import { freezeInputs } from './fix-dims.js';
+import { foldConstants } from './constant-folding.js';
 import { applyRewrites, type RewriteCounts } from './fusion/rewrite.js';
 import { NORMALIZATION_REWRITES } from './fusion/normalization.js';
 
@@ -34,11 +36,18 @@ export interface PrepareNeeds {
    * (default false; channel pruning asks for it, to follow features through a LayerNorm).
    */
   fuseNormalizations?: boolean;
+  /**
+   * Inputs fixed to a value (e.g. `{ sr: 16000 as int64 }`): they become constants and constant
+   * folding resolves what depended on them, inlining the branch an If takes. Models that keep
+   * their network inside an If on such an input (Silero VAD) become plain graphs that every
+   * transformation reaches; the input is gone from the result.
+   */
+  specialize?: Record<string, Tensor>;
 }
 
 /** One thing {@link prepare} did, for reports (`prepared: [...]` in the CLI's JSON). */
 export interface PreparedStep {
-  step: 'lift-constants' | 'fold-weight-casts' | 'convert-opset' | 'fuse-normalizations';
+  step: 'specialize' | 'lift-constants' | 'fold-weight-casts' | 'convert-opset' | 'fuse-normalizations';
   /** Nodes rewritten. */
   count: number;
   /** One line for people, e.g. "342 Constant nodes became initializers". */
@@ -100,11 +109,13 @@ export function prepare(model: Model, needs: PrepareNeeds = {}): PrepareResult {
   const opset = model.opset('') ?? 0;
   const raise = needs.minOpset !== undefined && opset < needs.minOpset;
   const fuse = !!needs.fuseNormalizations && hasNode(model, (op) => op === 'ReduceMean');
-  if (!lift && !casts && !raise && !fuse) return { model, prepared: [] };
+  const fixed = Object.keys(needs.specialize ?? {});
+  if (!lift && !casts && !raise && !fuse && !fixed.length) return { model, prepared: [] };
   const prepared: PreparedStep[] = [];
   let work = model.clone();
+  if (fixed.length) prepared.push(specializeInputs(work, needs.specialize!));
   if (raise) {
-    const converted = convertStep(model, needs.minOpset!);
+    const converted = convertStep(work, needs.minOpset!);
     work = converted.model;
     prepared.push(converted.step);
   }
@@ -123,6 +134,23 @@ export function prepare(model: Model, needs: PrepareNeeds = {}): PrepareResult {
   }
   if (fuse) work = fuseNormalizations(work, prepared);
   return prepared.length ? { model: work, prepared } : { model, prepared };
+}
+
+/** Fix inputs to constants and fold what follows (If branches inlined), in place. */
+function specializeInputs(model: Model, values: Record<string, Tensor>): PreparedStep {
+  const before = model.graph.size;
+  freezeInputs(model, values);
+  // A condition computed from a fixed input folds first; the If it feeds is inlined next round.
+  while (foldConstants(model.graph, model.opset() ?? 1) > 0);
+  eliminateDeadCode(model.graph);
+  const list = Object.entries(values).map(
+    ([k, t]) => `${k} = ${t.size === 1 ? String(t.toFloat64()[0]) : `[${t.dims}]`}`,
+  );
+  return {
+    step: 'specialize',
+    count: Object.keys(values).length,
+    detail: `inputs fixed (${list.join(', ')}) and what depended on them folded (If branches inlined): ${before} -> ${model.graph.size} nodes in the main graph`,
+  };
 }
 
 /** `model` converted to opset `target`, and the step that says so. */

@@ -78,7 +78,7 @@ function sliceBounds(node: Node): { starts: number[]; ends: number[]; steps?: nu
 /** After pruning: a cut's Split sizes or Slice bounds become its parts' kept channel counts. */
 export function resizeCut(model: Model, cut: ChannelCut, sizes: readonly number[]): void {
   const { node } = cut;
-  const graph = model.graph;
+  const graph = node.graph!;
   const int64 = (values: readonly number[]) => Tensor.from('int64', [values.length], values.map(BigInt));
   if (node.opType === 'Split') {
     // Split sizes moved from an attribute to input 1 in opset 13.
