@@ -84,17 +84,27 @@ export function liftConstants(graph: Graph): number {
     if (graph.outputs.includes(out)) continue;
     const tensor = constantNodeValue(node);
     if (!tensor) continue;
-    tensor.name = out.name;
-    const init = new Value(out.name, { kind: 'tensor', dtype: tensor.dtype, shape: [...tensor.dims] }, tensor);
-    init.docString = out.docString;
-    out.replaceAllUsesWith(init);
-    graph.remove(node);
-    // Registered after the node is gone, so the initializer keeps the name of the value it replaces.
-    init.graph = graph;
-    graph.initializers.set(init.name, init);
+    replaceByInitializer(node, tensor);
     lifted++;
   }
   return lifted;
+}
+
+/**
+ * Replace a one-output node by an initializer holding `tensor` under the output's name (its
+ * readers, inside subgraphs too, read the initializer). @internal
+ */
+export function replaceByInitializer(node: Node, tensor: Tensor): void {
+  const graph = node.graph!;
+  const out = node.outputs[0];
+  tensor.name = out.name;
+  const init = new Value(out.name, { kind: 'tensor', dtype: tensor.dtype, shape: [...tensor.dims] }, tensor);
+  init.docString = out.docString;
+  out.replaceAllUsesWith(init);
+  graph.remove(node);
+  // Registered after the node is gone, so the initializer keeps the name of the value it replaces.
+  init.graph = graph;
+  graph.initializers.set(init.name, init);
 }
 
 /**

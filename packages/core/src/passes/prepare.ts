@@ -1,10 +1,9 @@
 import { isDefaultDomain } from '../ops/op-schema.js';
 import type { Graph } from '../ir/graph.js';
 import type { Model } from '../ir/model.js';
-import { Value } from '../ir/value.js';
 import { Tensor } from '../tensor/tensor.js';
 import { dtypeFromOnnx } from '../tensor/dtype.js';
-import { liftConstants } from './lift-constants.js';
+import { liftConstants, replaceByInitializer } from './lift-constants.js';
 import { convertOpset } from './opset/convert.js';
 import { OpsetConversionError } from '../errors.js';
 import { eliminateDeadCode } from './dead-code.js';
@@ -73,13 +72,7 @@ function foldWeightCasts(graph: Graph): number {
     const weight = source?.const;
     if (!weight || !WIDENED.has(weight.dtype) || graph.inputs.includes(source) || graph.outputs.includes(out)) continue;
     if (dtypeFromOnnx(node.attr('to', 'int', 0)) !== 'float32') continue;
-    const widened = Tensor.from('float32', weight.dims, Float32Array.from(weight.toFloat64()));
-    widened.name = out.name;
-    const init = new Value(out.name, { kind: 'tensor', dtype: 'float32', shape: [...weight.dims] }, widened);
-    out.replaceAllUsesWith(init);
-    graph.remove(node);
-    init.graph = graph;
-    graph.initializers.set(init.name, init);
+    replaceByInitializer(node, Tensor.from('float32', weight.dims, Float32Array.from(weight.toFloat64())));
     folded++;
   }
   return folded;
