@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Tensor, encodeModel } from '@edgeml/core';
+import { NotApplicableError, Tensor, encodeModel } from '@edgeml/core';
 import { loadModel } from '@edgeml/core/node';
 import { NodeBackend } from '@edgeml/runtime-node';
 import { quantize, quantizeStatic } from '@edgeml/quantize';
@@ -306,5 +306,23 @@ describe('accuracy budget with a user metric', () => {
         accuracyBudget: { metric },
       }),
     ).rejects.toThrow(/metric and minMetric together/);
+  });
+});
+
+describe('already-quantized models', () => {
+  it('are refused by every integer mode, naming what is already integer, instead of being wrapped twice', async () => {
+    const backend = new NodeBackend();
+    const once = await quantize(await loadModel(FIXTURE), { mode: 'static', calibrationData: calibration(), backend });
+    const dynamic = await quantize(await loadModel(FIXTURE), { mode: 'dynamic', opTypes: ['Gemm', 'MatMul', 'Conv'] });
+    for (const [model, found] of [
+      [once.model, /QuantizeLinear ×\d+/],
+      [dynamic.model, /DynamicQuantizeLinear ×\d+/],
+    ] as const)
+      for (const mode of ['static', 'dynamic', 'int4'] as const) {
+        const e = await quantize(model, { mode, calibrationData: calibration(), backend }).catch((err: unknown) => err);
+        expect(e).toBeInstanceOf(NotApplicableError);
+        expect((e as Error).message).toMatch(found);
+        expect((e as Error).message).toMatch(/already quantized.*Quantize the float original instead/);
+      }
   });
 });

@@ -181,6 +181,7 @@ export async function quantize(model: Model, options: QuantizeOptions): Promise<
   const scheme = quantizationSchemes.get(options.mode);
   scheme.validate(options as never);
   validateBudget(options);
+  if (options.mode !== 'fp16') refuseRequantization(model, options.mode);
   // Weights stored as Constant nodes or as half-precision initializers behind a Cast are weights too.
   const { model: ready, prepared } = prepare(model, {
     foldWeightCasts: true,
@@ -300,4 +301,45 @@ function withoutInputs(options: QuantizeOptions, names: readonly string[]): Quan
   if (calibration !== undefined)
     out.calibrationData = calibration === options.evaluationData ? evaluation : strip(calibration);
   return out;
+}
+
+/**
+ * Ops that mean a model already computes in integers: quantized activations (QuantizeLinear,
+ * DynamicQuantizeLinear) or integer kernels. Weight-only DequantizeLinear (an int8 embedding table
+ * of an otherwise float model) is not among them: quantizers leave those weights alone, as they
+ * are not float32 constants.
+ */
+const INTEGER_COMPUTE = new Set([
+  'QuantizeLinear',
+  'DynamicQuantizeLinear',
+  'QLinearConv',
+  'QLinearMatMul',
+  'MatMulInteger',
+  'ConvInteger',
+  'MatMulNBits',
+  'MatMulIntegerToFloat',
+  'DynamicQuantizeMatMul',
+  'DynamicQuantizeLSTM',
+  'QGemm',
+  'QLinearAdd',
+  'QLinearMul',
+  'QLinearConcat',
+  'QLinearGlobalAveragePool',
+  'QLinearSigmoid',
+  'QLinearLeakyRelu',
+  'QLinearSoftmax',
+  'QAttention',
+]);
+
+/** An integer model quantized again gets every integer region wrapped twice: larger and slower. */
+function refuseRequantization(model: Model, mode: string): void {
+  const counts = new Map<string, number>();
+  for (const g of model.graphs())
+    for (const n of g) if (INTEGER_COMPUTE.has(n.opType)) counts.set(n.opType, (counts.get(n.opType) ?? 0) + 1);
+  if (!counts.size) return;
+  const found = [...counts].map(([op, n]) => `${op} ×${n}`).join(', ');
+  throw new NotApplicableError(
+    `the model is already quantized (${found}); quantizing it again would wrap its integer parts a second time, making it larger and slower. Quantize the float original instead`,
+    `quantize ${mode}`,
+  );
 }
