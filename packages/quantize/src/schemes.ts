@@ -74,13 +74,24 @@ const dynamicScheme: QuantizationScheme<DynamicQuantizeOptions> = {
   passes: (options, record) => [recordingPass('quantize-dynamic', record, (model) => quantizeDynamic(model, options))],
 };
 
+/**
+ * The static mode's defaults: weights per output channel (one scale per filter keeps small
+ * filters from being flattened by a large one; opset 13, raised by preparation when older).
+ */
+const withStaticDefaults = (options: StaticQuantizeOptions): StaticQuantizeOptions => ({
+  ...options,
+  perChannel: options.perChannel ?? true,
+});
+
 const staticScheme: QuantizationScheme<StaticQuantizeOptions> = {
   name: 'static',
   summary: 'calibrated int8 weights and activations (QDQ pairs, or QOperator with format qoperator)',
   validate: validateStaticOptions,
-  needs: (options) => ({ minOpset: staticQuantizationOpset(options) }),
+  needs: (options) => ({ minOpset: staticQuantizationOpset(withStaticDefaults(options)) }),
   passes: (options, record) => [
-    recordingPass('quantize-static-qdq', record, (model) => quantizeStatic(model, { ...options, format: 'qdq' })),
+    recordingPass('quantize-static-qdq', record, (model) =>
+      quantizeStatic(model, { ...withStaticDefaults(options), format: 'qdq' }),
+    ),
     ...(options.format === 'qoperator'
       ? [quantizationPass('qdq-to-qoperator', (model) => void qdqToQOperator(model))]
       : []),

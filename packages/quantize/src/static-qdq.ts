@@ -84,6 +84,10 @@ export interface StaticQuantizeOptions extends CalibrationOptions {
   activationType?: ActivationType;
   /** Weight type (default int8, symmetric; int16 and int4 are symmetric too and need opset 21; uint8/uint4 asymmetric). */
   weightType?: WeightType;
+  /**
+   * One weight scale per output channel of Conv/ConvTranspose/Gemm/MatMul (opset 13). Through
+   * `quantize({ mode: 'static' })` the default is true; `quantizeStatic` itself defaults to false.
+   */
   perChannel?: boolean;
   reduceRange?: boolean;
   opTypes?: readonly string[];

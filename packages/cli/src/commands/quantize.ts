@@ -92,7 +92,10 @@ function modeOptions(
       'quantize',
     );
   const opTypes = stringOption(values, 'ops')?.split(',').filter(Boolean);
-  const perChannel = !!values['per-channel'];
+  if (values['per-channel'] && values['per-tensor'])
+    throw new UsageError('give --per-channel or --per-tensor, not both', 'quantize');
+  // Unset lets each mode use its default (static: per channel; dynamic: per tensor).
+  const perChannel = values['per-channel'] ? true : values['per-tensor'] ? false : undefined;
   switch (mode) {
     case 'dynamic':
       return {
@@ -252,7 +255,8 @@ Options:
   -o, --output <file>         where to write the quantized model (required)
   --mode <m>                  one of the modes above
   --format <f>                static: qdq (default) | qoperator; int4: matmulnbits (default) | qdq (opset 21)
-  --per-channel               one scale per output channel for weights
+  --per-channel               one scale per output channel for weights (static's default)
+  --per-tensor                one scale per weight tensor (dynamic's default)
   --weight-type <t>           int8 (default) | uint8; static also int16 | int4 | uint4 (opset 21)
   --activation-type <t>       static: uint8 (default) | int8 | int16 (opset 21)
   --calibration <dir>         folder of .npy samples (<input>.<name>.npy with several inputs) or of
@@ -301,6 +305,7 @@ Examples:
     mode: { type: 'string' },
     format: { type: 'string' },
     'per-channel': { type: 'boolean' },
+    'per-tensor': { type: 'boolean' },
     'weight-type': { type: 'string' },
     'activation-type': { type: 'string' },
     calibration: { type: 'string' },
