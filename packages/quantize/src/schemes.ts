@@ -87,7 +87,8 @@ const staticScheme: QuantizationScheme<StaticQuantizeOptions> = {
   name: 'static',
   summary: 'calibrated int8 weights and activations (QDQ pairs, or QOperator with format qoperator)',
   validate: validateStaticOptions,
-  needs: (options) => ({ minOpset: staticQuantizationOpset(withStaticDefaults(options)) }),
+  // Every activation left decomposed (hard-swish as Add, Clip, Mul, Div) is Q/DQ pairs more.
+  needs: (options) => ({ minOpset: staticQuantizationOpset(withStaticDefaults(options)), fuseActivations: true }),
   passes: (options, record) => [
     recordingPass('quantize-static-qdq', record, (model) =>
       quantizeStatic(model, { ...withStaticDefaults(options), format: 'qdq' }),

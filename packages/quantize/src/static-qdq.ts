@@ -32,6 +32,27 @@ import {
 import { qdqToQOperator } from './qoperator.js';
 import { isExcluded, type Exclusion, type NodeOutcome } from './select.js';
 
+/**
+ * Chosen ops that onnxruntime runs as integer kernels once their output is quantized too
+ * (QLinearConv, QLinearMatMul, QGemm, QLinearAdd/Mul/Concat/AveragePool/GlobalAveragePool,
+ * QLinearSigmoid/LeakyRelu/Softmax); layout ops (Reshape, Transpose...) are not among them: a Q
+ * after one only adds work when its reader is float.
+ */
+const INTEGER_KERNEL_OPS: ReadonlySet<string> = new Set([
+  'Conv',
+  'ConvTranspose',
+  'MatMul',
+  'Gemm',
+  'Add',
+  'Mul',
+  'Concat',
+  'AveragePool',
+  'GlobalAveragePool',
+  'Sigmoid',
+  'LeakyRelu',
+  'Softmax',
+]);
+
 /** Ops whose float inputs and outputs get QDQ pairs; weights of Conv, ConvTranspose, MatMul and Gemm are quantized too. */
 export const STATIC_OPS = [
   'Conv',
@@ -287,6 +308,7 @@ function insertActivationQdq(
   graph: Graph,
   activations: Set<Value>,
   chosen: readonly Node[],
+  quantizable: (node: Node) => boolean,
   ranges: Map<string, TensorRange>,
   params: ActivationParams,
   result: StaticQuantizeResult,
@@ -297,7 +319,15 @@ function insertActivationQdq(
     const r = ranges.get(v.name);
     if (!r) continue;
     result.ranges[v.name] = r;
-    const readers = v.uses().filter((u) => isChosen.has(u.node));
+    // onnxruntime runs DQ → op → Q as one integer kernel only when the Q is there: an integer-kernel
+    // op's output is quantized even when its readers stay float (they read the dequantized value).
+    const producer = v.producer();
+    const integerOutput = !!producer && isChosen.has(producer) && INTEGER_KERNEL_OPS.has(producer.opType);
+    // Readers of an op kind this pass never quantizes read the dequantized value; an excluded
+    // reader (by the caller, or put back in float by the accuracy budget) keeps the float one.
+    const readers = v
+      .uses()
+      .filter((u) => isChosen.has(u.node) || (integerOutput && u.node.graph === graph && !quantizable(u.node)));
     if (!readers.length) continue;
     const rw = new GraphBuilder(graph, v.name);
     const sz = params.paramsOf(v);
@@ -406,7 +436,9 @@ export async function quantizeStatic(model: Model, options: StaticQuantizeOption
       !options.paramOverrides?.[n.outputs[0].name]
     )
       ranges.set(n.outputs[0].name, { min: 0, max: 255 / 256 });
-  const dqScale = insertActivationQdq(graph, activations, chosen, ranges, params, result);
+  const ops = new Set<string>(options.opTypes ?? STATIC_OPS);
+  const quantizable = (n: Node) => ops.has(n.opType) && isDefaultDomain(n);
+  const dqScale = insertActivationQdq(graph, activations, chosen, quantizable, ranges, params, result);
   for (const node of chosen) {
     quantizeNodeWeights(graph, node, options, weightType, dqScale);
     result.quantized.push({ name: node.name, opType: node.opType });

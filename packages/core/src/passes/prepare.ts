@@ -10,8 +10,10 @@ import { eliminateDeadCode } from './dead-code.js';
 import { inferShapes } from '../shape/infer.js';
 import { freezeInputs } from './fix-dims.js';
 import { foldConstants } from './constant-folding.js';
-import { applyRewrites, type RewriteCounts } from './fusion/rewrite.js';
+import { applyRewrites, type Rewrite, type RewriteCounts } from './fusion/rewrite.js';
 import { NORMALIZATION_REWRITES } from './fusion/normalization.js';
+import { ACTIVATION_REWRITES } from './fusion/activations.js';
+import { CONV_REWRITES } from './fusion/conv-affine.js';
 
 /** What an operation needs of the model it is given (see {@link prepare}). */
 export interface PrepareNeeds {
@@ -36,6 +38,12 @@ export interface PrepareNeeds {
    */
   fuseNormalizations?: boolean;
   /**
+   * Fuse activations exported op by op (hard-sigmoid, hard-swish, GELU...) and Mul/Add after a
+   * Conv into single ops, raising the opset to 14 when that makes HardSwish available (default
+   * false; static quantization asks for it: every op left decomposed is a Q/DQ pair more).
+   */
+  fuseActivations?: boolean;
+  /**
    * Inputs fixed to a value (e.g. `{ sr: 16000 as int64 }`): they become constants and constant
    * folding resolves what depended on them, inlining the branch an If takes. Models that keep
    * their network inside an If on such an input (Silero VAD) become plain graphs that every
@@ -46,7 +54,13 @@ export interface PrepareNeeds {
 
 /** One thing {@link prepare} did, for reports (`prepared: [...]` in the CLI's JSON). */
 export interface PreparedStep {
-  step: 'specialize' | 'lift-constants' | 'fold-weight-casts' | 'convert-opset' | 'fuse-normalizations';
+  step:
+    | 'specialize'
+    | 'lift-constants'
+    | 'fold-weight-casts'
+    | 'convert-opset'
+    | 'fuse-normalizations'
+    | 'fuse-activations';
   /** Nodes rewritten. */
   count: number;
   /** One line for people, e.g. "342 Constant nodes became initializers". */
@@ -103,7 +117,8 @@ export function prepare(model: Model, needs: PrepareNeeds = {}): PrepareResult {
   const raise = needs.minOpset !== undefined && opset < needs.minOpset;
   const fuse = !!needs.fuseNormalizations && hasNode(model, (op) => op === 'ReduceMean');
   const fixed = Object.keys(needs.specialize ?? {});
-  if (!lift && !casts && !raise && !fuse && !fixed.length) return { model, prepared: [] };
+  const activations = !!needs.fuseActivations;
+  if (!lift && !casts && !raise && !fuse && !fixed.length && !activations) return { model, prepared: [] };
   const prepared: PreparedStep[] = [];
   let work = model.clone();
   if (fixed.length) prepared.push(specializeInputs(work, needs.specialize!));
@@ -125,7 +140,8 @@ export function prepare(model: Model, needs: PrepareNeeds = {}): PrepareResult {
         detail: `${count} half-precision weights behind a Cast became float32 initializers`,
       });
   }
-  if (fuse) work = fuseNormalizations(work, prepared);
+  if (fuse) work = fuseFamily(work, NORMALIZATIONS, prepared);
+  if (activations) work = fuseFamily(work, ACTIVATIONS, prepared);
   return prepared.length ? { model: work, prepared } : { model, prepared };
 }
 
@@ -159,30 +175,53 @@ function convertStep(model: Model, target: number): { model: Model; step: Prepar
   return { model: converted.model, step: { step: 'convert-opset', count, detail } };
 }
 
+/** A family of exporter-idiom fusions, and the opset its ops first exist at. */
+interface FusionFamily {
+  step: 'fuse-normalizations' | 'fuse-activations';
+  rewrites: readonly Rewrite[];
+  /** LayerNormalization is opset 17, HardSwish 14. */
+  opset: number;
+  what: string;
+}
+
+const NORMALIZATIONS: FusionFamily = {
+  step: 'fuse-normalizations',
+  rewrites: NORMALIZATION_REWRITES,
+  opset: 17,
+  what: 'decomposed normalizations fused',
+};
+// Exporters' Mul/Add after a Conv is a BatchNorm folded by hand: into the Conv, as simplify does.
+const ACTIVATIONS: FusionFamily = {
+  step: 'fuse-activations',
+  rewrites: [...ACTIVATION_REWRITES, ...CONV_REWRITES],
+  opset: 14,
+  what: 'decomposed activations and Conv affines fused',
+};
+
 /**
- * Decomposed LayerNorm (and Softmax) fused into single ops. LayerNormalization exists from
- * opset 17: an older model is tried at 17 and kept so only when something fused.
+ * Exporter idioms fused into single ops. An older model is tried at the family's opset, and
+ * kept so only when something fused there; conversion that cannot be exact leaves it as it is.
  */
-function fuseNormalizations(model: Model, prepared: PreparedStep[]): Model {
+function fuseFamily(model: Model, family: FusionFamily, prepared: PreparedStep[]): Model {
   let trial = model;
   let raised: PreparedStep | undefined;
-  if ((model.opset('') ?? 0) < 17) {
+  if ((model.opset('') ?? 0) < family.opset) {
     try {
-      ({ model: trial, step: raised } = convertStep(model, 17));
+      ({ model: trial, step: raised } = convertStep(model, family.opset));
     } catch (e) {
       if (e instanceof OpsetConversionError) return model; // fusing is an extra: the model stays as it is
       throw e;
     }
   }
   const counts: RewriteCounts = new Map();
-  // The fusions check the normalised axes against shapes.
+  // The fusions check axes and broadcasts against shapes.
   if (trial === model) trial = model.clone();
   inferShapes(trial, { strict: false });
-  const fused = applyRewrites(trial, NORMALIZATION_REWRITES, counts);
+  const fused = applyRewrites(trial, family.rewrites, counts);
   if (!fused) return model;
   eliminateDeadCode(trial.graph);
   if (raised) prepared.push(raised);
   const what = [...counts].map(([name, n]) => `${n} ${name}`).join(', ');
-  prepared.push({ step: 'fuse-normalizations', count: fused, detail: `decomposed normalizations fused (${what})` });
+  prepared.push({ step: family.step, count: fused, detail: `${family.what} (${what})` });
   return trial;
 }
