@@ -237,6 +237,16 @@ m = h.make_model(g, opset_imports=[h.make_opsetid('', 13)])
       specialize: { sr },
     });
     expect(r.prepared[0].step).toBe('specialize');
+    // Samples that still hold the fixed input, read once from a generator, work as well.
+    const streamed = await quantize(model, {
+      mode: 'static',
+      calibrationData: (function* () {
+        for (const sample of samples) yield { ...sample, sr };
+      })(),
+      backend,
+      specialize: { sr },
+    });
+    expect(streamed.quantizedNodes.length).toBe(r.quantizedNodes.length);
     expect(r.quantizedNodes.filter((n) => n.opType === 'Conv').length).toBeGreaterThan(10);
     // Judged by onnxruntime: the original at sr = 16000 against the specialised int8 model.
     const original = await ort.InferenceSession.create(encodeModel(model));

@@ -288,12 +288,23 @@ function nestedWeightedNodes(model: Model): number {
 
 /** Samples without the inputs the model no longer has (fixed by `specialize`); one array stays one array. */
 function withoutInputs(options: QuantizeOptions, names: readonly string[]): QuantizeOptions {
-  const strip = (data: unknown) =>
-    Array.isArray(data)
-      ? (data as Record<string, Tensor>[]).map((s) =>
-          Object.fromEntries(Object.entries(s).filter(([k]) => !names.includes(k))),
-        )
-      : data;
+  const drop = (sample: Record<string, Tensor>) =>
+    Object.fromEntries(Object.entries(sample).filter(([k]) => !names.includes(k)));
+  // Arrays stay arrays (read several times); other iterables are mapped as they are read.
+  const strip = (data: unknown): unknown => {
+    if (data === undefined || data === null) return data;
+    if (Array.isArray(data)) return (data as Record<string, Tensor>[]).map(drop);
+    const it = data as Iterable<Record<string, Tensor>> & AsyncIterable<Record<string, Tensor>>;
+    if (typeof it[Symbol.iterator] === 'function')
+      return (function* () {
+        for (const sample of it) yield drop(sample);
+      })();
+    if (typeof it[Symbol.asyncIterator] === 'function')
+      return (async function* () {
+        for await (const sample of it) yield drop(sample);
+      })();
+    return data;
+  };
   const calibration = (options as { calibrationData?: unknown }).calibrationData;
   const evaluation = strip(options.evaluationData) as CalibrationData | undefined;
   const out = { ...options, evaluationData: evaluation } as QuantizeOptions & { calibrationData?: unknown };
