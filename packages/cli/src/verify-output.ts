@@ -5,7 +5,20 @@
 import { BackendError, type Backend, type Model, type Session, type Tensor } from '@edgeml/core';
 import { makeFeeds } from '@edgeml/benchmark';
 
-const firstLine = (e: unknown) => (e instanceof Error ? e.message : String(e)).split('\n')[0];
+/** The first line of an error's message (runtimes append stack-like detail). */
+export const firstLine = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split('\n')[0];
+
+/** A session on a model a command is about to write; a model that does not load is a BackendError, nothing written. */
+export async function openWrittenModel(backend: Backend, model: Model, what: string): Promise<Session> {
+  try {
+    return await backend.createSession(model);
+  } catch (e) {
+    throw new BackendError(`the ${what} model does not load in ${backend.name}: ${firstLine(e)}; nothing was written`, {
+      backend: backend.name,
+      cause: e,
+    });
+  }
+}
 
 async function runOnce(session: Session, feeds: Record<string, Tensor>): Promise<string | undefined> {
   try {
@@ -17,32 +30,17 @@ async function runOnce(session: Session, feeds: Record<string, Tensor>): Promise
 }
 
 /**
- * Load `result` in `backend` and run it once on seeded random inputs (dynamic dimensions 1, or
- * `shapes`). A run that fails is a defect of the result only when `original` runs on the same
+ * Load `result` in `backend` and run it once on seeded random inputs (dynamic dimensions 1). A run that fails is a defect of the result only when `original` runs on the same
  * inputs (some models reject random data, e.g. an unsupported sample rate): then both fail alike.
  *
  * @throws BackendError naming the command, the runtime and its reason; nothing has been written.
  */
-export async function verifyOutputModel(
-  result: Model,
-  original: Model,
-  backend: Backend,
-  what: string,
-  shapes: Record<string, readonly number[]> = {},
-): Promise<void> {
-  let session: Session;
-  try {
-    session = await backend.createSession(result);
-  } catch (e) {
-    throw new BackendError(`the ${what} model does not load in ${backend.name}: ${firstLine(e)}; nothing was written`, {
-      backend: backend.name,
-      cause: e,
-    });
-  }
+export async function verifyOutputModel(result: Model, original: Model, backend: Backend, what: string): Promise<void> {
+  const session = await openWrittenModel(backend, result, what);
   try {
     let feeds: Record<string, Tensor>;
     try {
-      feeds = makeFeeds(session.inputs, { shapes });
+      feeds = makeFeeds(session.inputs);
     } catch {
       return; // inputs random data cannot stand for (string tensors, sequences): loading is the check
     }

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  InvalidArgumentError,
+  fixInputShapes,
   formatType,
   inferShapes,
   modelStats,
@@ -56,31 +56,10 @@ function exporterOf(model: Model): string {
   return 'unknown';
 }
 
-/** Give graph inputs the shapes `--shape` names (dynamic dimensions made concrete for MAC counts). */
-function setInputShapes(model: Model, shapes: Record<string, number[]>): void {
-  for (const [name, dims] of Object.entries(shapes)) {
-    const input = model.graph.inputs.find((v) => v.name === name && !model.graph.initializers.has(v.name));
-    if (!input)
-      throw new InvalidArgumentError(
-        `--shape ${name}: the model has no input '${name}' (its inputs: ${model.graph.inputs.map((v) => v.name).join(', ')})`,
-        'shape',
-      );
-    const t = input.type;
-    if (t?.kind !== 'tensor')
-      throw new InvalidArgumentError(`--shape ${name}: input '${name}' is not a tensor`, 'shape');
-    if (t.shape && t.shape.length !== dims.length)
-      throw new InvalidArgumentError(
-        `--shape ${name}: input '${name}' has ${t.shape.length} dimensions, got ${dims.length} (${dims.join('x')})`,
-        'shape',
-      );
-    t.shape = [...dims];
-  }
-}
-
 /** Inspect a model: structure, size and cost; `shapes` fixes dynamic input shapes for the MAC count. */
 export async function inspectModel(file: string, shapes: Record<string, number[]> = {}): Promise<InspectResult> {
   const model: Model = await loadModel(file);
-  setInputShapes(model, shapes);
+  fixInputShapes(model, shapes);
   // Shapes feed the MAC counts; shape conflicts do not stop an inspection.
   inferShapes(model, { strict: false });
   const stats = modelStats(model);

@@ -187,7 +187,9 @@ export async function runQuantize(
   const backend = await resolveCliBackend('node');
   const specialize = fixedInputs(values, model, 'quantize');
   const folder = stringOption(values, 'calibration');
-  const calibration = folder ? loadCalibration(folder, withFixedInputs(model, specialize), values) : undefined;
+  // The model as samples and the write check see it once the --fix inputs are constants.
+  const fitted = withFixedInputs(model, specialize);
+  const calibration = folder ? loadCalibration(folder, fitted, values) : undefined;
   // The result must load in the runtime that will serve it: quantize() checks it there.
   const common: CommonOptions = {
     specialize,
@@ -201,8 +203,7 @@ export async function runQuantize(
   const result = await quantize(model, modeOptions(values, mode, common, calibration, onProgress));
   if (!result.target!.loads && !values.force) refuseUnloadable(result.target!);
   // The error report already ran the result on onnxruntime-node; without one, run it once here.
-  if (!values.force && !result.outputErrors)
-    await verifyOutputModel(result.model, withFixedInputs(model, specialize), backend, 'quantized');
+  if (!values.force && !result.outputErrors) await verifyOutputModel(result.model, fitted, backend, 'quantized');
   await saveModel(output, result.model);
   return reportOf(input, output, result);
 }

@@ -15,6 +15,7 @@ import type { Command, CommandContext } from '../command.js';
 import { UsageError } from '../cli-error.js';
 import { intOption, numberOption, shapesOption, stringOption } from '../options.js';
 import { fmtBytes } from './inspect.js';
+import { firstLine, openWrittenModel } from '../verify-output.js';
 
 type Values = CommandContext['values'];
 
@@ -38,22 +39,13 @@ export interface SimplifyCommandReport {
   tolerance: number;
 }
 
-const firstLine = (e: unknown) => (e instanceof Error ? e.message : String(e)).split('\n')[0];
 const describeFeeds = (feeds: Record<string, Tensor>) =>
   Object.entries(feeds)
     .map(([k, t]) => `${k}[${t.dims.join('x')}]`)
     .join(', ');
 
 async function outputsOf(backend: Backend, model: Model, feeds: Record<string, Tensor>, what: string) {
-  let session;
-  try {
-    session = await backend.createSession(model);
-  } catch (e) {
-    throw new BackendError(`the ${what} model does not load in ${backend.name}: ${firstLine(e)}; nothing was written`, {
-      backend: backend.name,
-      cause: e,
-    });
-  }
+  const session = await openWrittenModel(backend, model, what);
   try {
     return await session.run(feeds);
   } catch (e) {
