@@ -38,7 +38,7 @@ import { isExcluded, type Exclusion, type NodeOutcome } from './select.js';
  * QLinearSigmoid/LeakyRelu/Softmax); layout ops (Reshape, Transpose...) are not among them: a Q
  * after one only adds work when its reader is float.
  */
-const INTEGER_KERNEL_OPS: ReadonlySet<string> = new Set([
+const INTEGER_KERNEL_OPS: ReadonlySet<string> = new Set<OpName>([
   'Conv',
   'ConvTranspose',
   'MatMul',

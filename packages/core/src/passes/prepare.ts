@@ -92,9 +92,11 @@ function foldWeightCasts(graph: Graph): number {
   return folded;
 }
 
-function hasNode(model: Model, test: (opType: string) => boolean): boolean {
-  for (const g of model.graphs()) for (const n of g) if (isDefaultDomain(n) && test(n.opType)) return true;
-  return false;
+/** The default-domain op types of every graph, in one walk. */
+function opTypesOf(model: Model): Set<string> {
+  const ops = new Set<string>();
+  for (const g of model.graphs()) for (const n of g) if (isDefaultDomain(n)) ops.add(n.opType);
+  return ops;
 }
 
 /**
@@ -111,11 +113,12 @@ function hasNode(model: Model, test: (opType: string) => boolean): boolean {
  * ```
  */
 export function prepare(model: Model, needs: PrepareNeeds = {}): PrepareResult {
-  const lift = (needs.liftConstants ?? true) && hasNode(model, (op) => op === 'Constant');
-  const casts = !!needs.foldWeightCasts && hasNode(model, (op) => op === 'Cast');
+  const ops = opTypesOf(model);
+  const lift = (needs.liftConstants ?? true) && ops.has('Constant');
+  const casts = !!needs.foldWeightCasts && ops.has('Cast');
   const opset = model.opset('') ?? 0;
   const raise = needs.minOpset !== undefined && opset < needs.minOpset;
-  const fuse = !!needs.fuseNormalizations && hasNode(model, (op) => op === 'ReduceMean');
+  const fuse = !!needs.fuseNormalizations && ops.has('ReduceMean');
   const fixed = Object.keys(needs.specialize ?? {});
   const activations = !!needs.fuseActivations;
   if (!lift && !casts && !raise && !fuse && !fixed.length && !activations) return { model, prepared: [] };
