@@ -216,6 +216,7 @@ describe('static ConvTranspose', () => {
       })(),
       backend,
       perChannel: true,
+      opTypes: ['ConvTranspose', 'Relu'],
     });
     expect(r.quantized.map((n) => n.opType)).toContain('ConvTranspose');
     const feeds = { x: randomTensor([1, 8, 6, 6], 77) };
