@@ -9,6 +9,7 @@
  * one run, one thread. Calibration pages and held-out pages never share a seed.
  *
  * Run: node bench/ocr-int8.mjs [extra `edgeml quantize` flags, e.g. --per-tensor]
+ * (OCR_MODELS=det,rec,cls picks models; default all three.)
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -157,7 +158,8 @@ async function taskFidelity(model, backend, floatModel, int8Model, heldOut) {
 const backend = new NodeBackend();
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeml-ocr-int8-'));
 const rows = [];
-for (const model of MODELS) {
+const only = process.env.OCR_MODELS?.split(',');
+for (const model of MODELS.filter((m) => !only || only.some((o) => m.file.includes(`_${o}_`)))) {
   const floatFile = path.join(assets, model.file);
   const calibration = path.join(tmp, `${model.file}.calibration`);
   fs.mkdirSync(calibration);

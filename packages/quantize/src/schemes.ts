@@ -88,7 +88,11 @@ const staticScheme: QuantizationScheme<StaticQuantizeOptions> = {
   summary: 'calibrated int8 weights and activations (QDQ pairs, or QOperator with format qoperator)',
   validate: validateStaticOptions,
   // Every activation left decomposed (hard-swish as Add, Clip, Mul, Div) is Q/DQ pairs more.
-  needs: (options) => ({ minOpset: staticQuantizationOpset(withStaticDefaults(options)), fuseActivations: true }),
+  needs: (options) => ({
+    minOpset: staticQuantizationOpset(withStaticDefaults(options)),
+    fuseActivations: true,
+    fuseNormalizations: true,
+  }),
   passes: (options, record) => [
     recordingPass('quantize-static-qdq', record, (model) =>
       quantizeStatic(model, { ...withStaticDefaults(options), format: 'qdq' }),
