@@ -92,3 +92,10 @@ export {
 export { qdqToQOperator, type QOperatorResult } from './qoperator.js';
 export { checkTarget, type TargetCheckResult, type UnsupportedOp } from './target-check.js';
 export { hqqBlocks, type HqqParams } from './hqq.js';
+export {
+  equalizeCrossLayer,
+  crossLayerEqualization,
+  type EqualizationOptions,
+  type EqualizationResult,
+  type EqualizedPair,
+} from './equalize.js';
