@@ -99,3 +99,18 @@ export {
   type EqualizationResult,
   type EqualizedPair,
 } from './equalize.js';
+export {
+  smoothQuant,
+  smoothQuantization,
+  type SmoothQuantOptions,
+  type SmoothQuantResult,
+  type SmoothedActivation,
+} from './smooth-quant.js';
+export { correctBiases, biasCorrection, type BiasCorrectionResult, type CorrectedBias } from './bias-correction.js';
+export { channelStatistics, type ChannelStatisticRequest, type ChannelReduction } from './channel-stats.js';
+export {
+  refineFloatModel,
+  validateRefinementOptions,
+  type StaticRefinementOptions,
+  type RefinementResults,
+} from './refinements.js';
