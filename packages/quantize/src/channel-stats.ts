@@ -81,7 +81,8 @@ export async function channelStatistics(
   } finally {
     await session.dispose();
   }
-  if (!samples) throw new InvalidArgumentError('the calibration set is empty; pass at least one sample', 'calibrationData');
+  if (!samples)
+    throw new InvalidArgumentError('the calibration set is empty; pass at least one sample', 'calibrationData');
   requests.forEach((r, i) => out.set(r.name, accumulators[i].result()));
   return out;
 }

@@ -11,8 +11,9 @@
  * which reaches the three-way balance ∛(r1·r2·r3) of AIMET's depthwise rule.
  *
  * Float outputs are unchanged (up to float rounding). Ops passed through: Relu, LeakyRelu,
- * PRelu (f(x/s) = f(x)/s for any slope), MaxPool, AveragePool, GlobalAveragePool,
- * GlobalMaxPool, and Max/Min with a constant (the constant becomes per-channel c/s). Not
+ * PRelu (f(x/s) = f(x)/s for any slope), and between convolutions MaxPool, AveragePool,
+ * GlobalAveragePool, GlobalMaxPool and Max/Min with a constant (the constant becomes
+ * per-channel c/s). Not
  * through HardSwish, Sigmoid, Tanh, GELU… (not homogeneous), nor Clip/Relu6: Clip takes scalar
  * bounds, which a per-channel scale cannot keep, and AIMET's answer — replacing ReLU6 by ReLU
  * first — changes the float model, which this pass never does.
@@ -44,8 +45,9 @@ export interface EqualizationResult {
   stoppedAt: Record<string, number>;
 }
 
-/** Ops with f(y/s) = f(y)/s channel by channel for s > 0, needing no change. */
-const HOMOGENEOUS = new Set(['Relu', 'LeakyRelu', 'PRelu', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool']);
+/** Ops with f(y/s) = f(y)/s channel by channel for s > 0, needing no change: elementwise ones, and (convolutions) pooling. */
+const ELEMENTWISE = new Set(['Relu', 'LeakyRelu', 'PRelu']);
+const POOLING = new Set(['MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool']);
 
 interface Pair {
   first: Node;
@@ -60,11 +62,37 @@ interface Pair {
   total: Float64Array;
 }
 
-const isConvWithOwnWeight = (n: Node) =>
-  n.opType === 'Conv' &&
-  (n.domain === '' || n.domain === 'ai.onnx') &&
-  ownFloatConst(n.inputs[1]) &&
-  (n.inputs[2] === undefined || ownFloatConst(n.inputs[2]));
+/** A layer's weight axes: the one holding its output channels, the one holding its input channels. */
+interface LayerAxes {
+  out: number;
+  in: number;
+  /** Conv groups (input channel i of a grouped Conv is read by its group's filters only). */
+  group: number;
+}
+
+/**
+ * Conv, MatMul or Gemm (not transA) with its own float32 weight — and bias, when it has one: a
+ * constant it alone reads, one value per output channel. Convolutions pair with convolutions,
+ * MatMul/Gemm with MatMul/Gemm (their channels lie on different activation axes).
+ */
+function layerAxes(n: Node): LayerAxes | undefined {
+  if (!(n.domain === '' || n.domain === 'ai.onnx') || !ownFloatConst(n.inputs[1]) || n.inputs[0]?.const)
+    return undefined;
+  const dims = n.inputs[1].const!.dims;
+  let axes: LayerAxes | undefined;
+  if (n.opType === 'Conv') axes = { out: 0, in: 1, group: n.attr('group', 'int', 1) };
+  else if (n.opType === 'MatMul' && dims.length === 2 && n.inputs.length === 2) axes = { out: 1, in: 0, group: 1 };
+  else if (n.opType === 'Gemm' && !n.attr('transA', 'int', 0)) {
+    const t = n.attr('transB', 'int', 0);
+    axes = { out: t ? 0 : 1, in: t ? 1 : 0, group: 1 };
+  }
+  const bias = n.inputs[2];
+  if (!axes || (bias && !(ownFloatConst(bias) && bias.const!.size === dims[axes.out] && bias.const!.dims.length === 1)))
+    return undefined;
+  return axes;
+}
+
+const isConv = (n: Node) => n.opType === 'Conv';
 
 /** Max/Min(x, c) with c a scalar or one value per channel (broadcast along axis 1 of a rank-`rank` activation). */
 function boundConst(node: Node, x: Value, channels: number, rank: number): Value | undefined {
@@ -78,9 +106,9 @@ function boundConst(node: Node, x: Value, channels: number, rank: number): Value
 }
 
 /** Follow `first`'s output through homogeneous ops to the next Conv; the pair, or why the chain stops. */
-function pairFrom(graph: Graph, first: Node): Pair | string {
+function pairFrom(graph: Graph, first: Node, firstAxes: LayerAxes): Pair | string {
   const w1 = first.inputs[1]!.const!;
-  const channels = w1.dims[0];
+  const channels = w1.dims[firstAxes.out];
   const through: Node[] = [];
   const bounds: Node[] = [];
   let v = first.outputs[0];
@@ -89,25 +117,26 @@ function pairFrom(graph: Graph, first: Node): Pair | string {
     const uses = v.uses();
     if (uses.length !== 1) return uses.length ? 'several readers' : 'no reader';
     const next = uses[0].node;
-    if (next.opType === 'Conv' && uses[0].index === 0 && isConvWithOwnWeight(next)) {
+    const axes = uses[0].index === 0 ? layerAxes(next) : undefined;
+    if (axes && isConv(next) === isConv(first)) {
       const w2 = next.inputs[1]!.const!;
-      const group = next.attr('group', 'int', 1);
-      if (w2.dims[1] * group !== channels) return 'channel mismatch';
+      if (w2.dims[axes.in] * axes.group !== channels) return 'channel mismatch';
       return {
         first,
         second: next,
         through,
         bounds,
         channels,
-        firstIndex: channelIndex(w1.dims, 0),
-        secondIndex: channelIndex(w2.dims, 1, group),
+        firstIndex: channelIndex(w1.dims, firstAxes.out),
+        secondIndex: channelIndex(w2.dims, axes.in, axes.group),
         total: new Float64Array(channels).fill(1),
       };
     }
     const homogeneous =
-      (HOMOGENEOUS.has(next.opType) && uses[0].index === 0) ||
-      (next.opType === 'MaxPool' && uses[0].index === 0 && !next.outputs[1]?.uses().length);
-    if (boundConst(next, v, channels, w1.dims.length)) bounds.push(next);
+      (ELEMENTWISE.has(next.opType) && uses[0].index === 0) ||
+      (isConv(first) && POOLING.has(next.opType) && uses[0].index === 0 && !next.outputs[1]?.uses().length);
+    // Bounds broadcast along axis 1: a convolution's channels.
+    if (isConv(first) && boundConst(next, v, channels, w1.dims.length)) bounds.push(next);
     else if (!homogeneous) return next.opType;
     through.push(next);
     v = next.outputs[0];
@@ -175,8 +204,9 @@ export function equalizeCrossLayer(model: Model, options: EqualizationOptions = 
   const pairs: Pair[] = [];
   const stoppedAt: Record<string, number> = {};
   for (const node of graph) {
-    if (!isConvWithOwnWeight(node)) continue;
-    const p = pairFrom(graph, node);
+    const axes = layerAxes(node);
+    if (!axes) continue;
+    const p = pairFrom(graph, node, axes);
     if (typeof p === 'string') stoppedAt[p] = (stoppedAt[p] ?? 0) + 1;
     else pairs.push(p);
   }

@@ -67,7 +67,12 @@ export async function refineFloatModel(
   const sq = options.smoothQuant;
   if (sq)
     passes.push(
-      smoothQuantization(options.calibrationData, options.backend, sq === true ? {} : sq, (r) => (results.smoothQuant = r)),
+      smoothQuantization(
+        options.calibrationData,
+        options.backend,
+        sq === true ? {} : sq,
+        (r) => (results.smoothQuant = r),
+      ),
     );
   if (passes.length) await new PassManager(passes).run(model);
   return results;

@@ -97,7 +97,8 @@ function foldsFor(graph: Graph, x: Value, channels: number): { folds: Value[]; i
       return { folds: [...folds, p.inputs[1]], into: p };
     if (p.opType === 'Add' && p.inputs.length === 2 && constIndex >= 0) {
       const a = p.inputs[1 - constIndex];
-      if (!a || a.const || a.uses().length !== 1 || graph.outputs.includes(a)) return 'Add whose input has other readers';
+      if (!a || a.const || a.uses().length !== 1 || graph.outputs.includes(a))
+        return 'Add whose input has other readers';
       folds.push(p.inputs[constIndex]!);
       v = a;
       continue;
@@ -114,7 +115,11 @@ function groupsOf(graph: Graph, result: SmoothQuantResult): Group[] {
     const x = node.inputs[0];
     if (!x || x.const || seen.has(x) || readerAxis(node, x) === undefined) continue;
     seen.add(x);
-    const readers = x.uses().map((u) => u.node);
+    // Shape readers see only the dimensions, which scaling keeps.
+    const readers = x
+      .uses()
+      .map((u) => u.node)
+      .filter((n) => n.opType !== 'Shape');
     const skip = (reason: string) => result.skipped.push({ activation: x.name, reason });
     if (graph.outputs.includes(x)) skip('a graph output');
     else if (readers.some((r) => readerAxis(r, x) === undefined))
@@ -146,7 +151,11 @@ function applyScales(graph: Graph, group: Group, s: Float64Array, edits: WeightE
   for (const c of group.folds) {
     if (c.const!.size === 1) {
       const value = (c.const!.data as Float32Array)[0];
-      const t = Tensor.from('float32', [channels], Float32Array.from(inverse, (v) => value * v));
+      const t = Tensor.from(
+        'float32',
+        [channels],
+        Float32Array.from(inverse, (v) => value * v),
+      );
       const user = c.uses()[0];
       const name = graph.names.value(`${c.name}_smoothed`);
       t.name = name;
@@ -195,7 +204,10 @@ export async function smoothQuant(
   for (const g of groups) {
     const xMax = stats.get(g.x.name)!;
     if (xMax.length !== g.channels) {
-      result.skipped.push({ activation: g.x.name, reason: `${xMax.length} channels on its last axis, the weights expect ${g.channels}` });
+      result.skipped.push({
+        activation: g.x.name,
+        reason: `${xMax.length} channels on its last axis, the weights expect ${g.channels}`,
+      });
       continue;
     }
     const wMax = new Float64Array(xMax.length);

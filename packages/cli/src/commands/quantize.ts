@@ -162,7 +162,9 @@ function refinementLines(r: QuantizeReport): string[] {
   const eq = r.equalization;
   if (eq) {
     const stops = Object.entries(eq.stoppedAt).map(([why, n]) => `${why} ×${n}`);
-    lines.push(`equalized  ${eq.pairs.length} Conv pair(s)${stops.length ? ` (chains stopped at ${stops.join(', ')})` : ''}`);
+    lines.push(
+      `equalized  ${eq.pairs.length} Conv pair(s)${stops.length ? ` (chains stopped at ${stops.join(', ')})` : ''}`,
+    );
   }
   const sq = r.smoothQuant;
   if (sq)
@@ -170,7 +172,10 @@ function refinementLines(r: QuantizeReport): string[] {
       `smoothed   ${sq.smoothed.length} activation(s) read by ${sq.smoothed.reduce((n, g) => n + g.readers.length, 0)} MatMul/Gemm${sq.skipped.length ? ` (${sq.skipped.length} left alone, see --json)` : ''}`,
     );
   const bc = r.biasCorrection;
-  if (bc) lines.push(`biases     ${bc.corrected.length} corrected${bc.skipped.length ? `, ${bc.skipped.length} left alone` : ''}`);
+  if (bc)
+    lines.push(
+      `biases     ${bc.corrected.length} corrected${bc.skipped.length ? `, ${bc.skipped.length} left alone` : ''}`,
+    );
   return lines;
 }
 
