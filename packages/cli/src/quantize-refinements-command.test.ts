@@ -60,24 +60,16 @@ function fixture(): { model: string; samples: string; out: string } {
   return { model, samples, out: path.join(dir, 'out.onnx') };
 }
 
+/** `edgeml quantize <model> -o <out> --mode static --calibration <samples>` and `extra`. */
+function staticArgs(f: ReturnType<typeof fixture>, ...extra: string[]): string[] {
+  return ['quantize', f.model, '-o', f.out, '--mode', 'static', '--calibration', f.samples, ...extra];
+}
+
 describe('edgeml quantize refinements', () => {
   it('--equalize --bias-correction report what they changed; a bare --smooth-quant before the model leaves the model path alone', async () => {
-    const { model, samples, out } = fixture();
-    const r = await runCli([
-      'quantize',
-      '--smooth-quant',
-      model,
-      '-o',
-      out,
-      '--mode',
-      'static',
-      '--calibration',
-      samples,
-      '--per-tensor',
-      '--equalize',
-      '--bias-correction',
-      '--json',
-    ]);
+    const f = fixture();
+    const [command, ...rest] = staticArgs(f, '--per-tensor', '--equalize', '--bias-correction', '--json');
+    const r = await runCli([command, '--smooth-quant', ...rest]);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const report = JSON.parse(r.out) as QuantizeReport;
@@ -85,37 +77,16 @@ describe('edgeml quantize refinements', () => {
     expect(report.biasCorrection?.corrected.map((c) => c.node)).toEqual(['c1', 'c2']);
     // The MatMul reads a Flatten, which cannot absorb the scale: skipped, and said why.
     expect(report.smoothQuant?.skipped[0].reason).toMatch(/Flatten/);
-    const text = await runCli([
-      'quantize',
-      model,
-      '-o',
-      out,
-      '--mode',
-      'static',
-      '--calibration',
-      samples,
-      '--equalize',
-    ]);
+    const text = await runCli(staticArgs(f, '--equalize'));
     expect(text.out).toMatch(/equalized {2}1 Conv pair/);
   });
 
   it('--smooth-quant takes an alpha in [0, 1]; the flags are for --mode static', async () => {
-    const { model, samples, out } = fixture();
-    const bad = await runCli([
-      'quantize',
-      model,
-      '-o',
-      out,
-      '--mode',
-      'static',
-      '--calibration',
-      samples,
-      '--smooth-quant',
-      '2',
-    ]);
+    const f = fixture();
+    const bad = await runCli(staticArgs(f, '--smooth-quant', '2'));
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/--smooth-quant must be an alpha in \[0, 1\], got '2'/);
-    const dynamic = await runCli(['quantize', model, '-o', out, '--equalize']);
+    const dynamic = await runCli(['quantize', f.model, '-o', f.out, '--equalize']);
     expect(dynamic.code).toBe(2);
     expect(dynamic.err).toMatch(/--equalize is for --mode static/);
   });
