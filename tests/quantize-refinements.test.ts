@@ -254,42 +254,52 @@ describe('SmoothQuant', () => {
 });
 
 /**
- * Conv(8→4, 3×3) over non-negative inputs whose weights are small (±0.003) but for one 1.0
- * per filter: per-tensor int8 rounds the small ones to 0, a systematic shift of every output.
+ * Over non-negative inputs, a layer whose weights are small (0.0025 ± 0.001) but for one 1.0
+ * per output channel: per-tensor int8 rounds the small ones to 0, a systematic shift of every
+ * output. Conv(8→4, 3×3) with its bias, or MatMul(72→4) → Add(bias) as exporters write Linear.
  */
-function shiftedConv(): Model {
+function shiftedLayer(kind: 'Conv' | 'MatMul'): { model: Model; dims: number[]; channelOf: (i: number) => number } {
   const g = new Graph('shift');
-  const x = g.addInput('x', tensorType('float32', [1, 8, 6, 6]));
-  const w = constant(g, 'w', [4, 8, 3, 3], (i) => (i % 72 === 0 ? 1 : 0.0025 + 0.001 * Math.sin(i)));
-  const y = g.op(
-    'Conv',
-    [x, w, constant(g, 'b', [4], () => 0)],
-    { pads: [1, 1, 1, 1] },
-    { name: 'conv', outputs: ['y'] },
-  );
-  g.outputs.push(y.outputs[0]);
-  return new Model(g, { opsetImports: new Map([['', 13]]) });
+  const small = (i: number) => 0.0025 + 0.001 * Math.sin(i);
+  if (kind === 'Conv') {
+    const x = g.addInput('x', tensorType('float32', [1, 8, 6, 6]));
+    const w = constant(g, 'w', [4, 8, 3, 3], (i) => (i % 72 === 0 ? 1 : small(i)));
+    const b = constant(g, 'b', [4], () => 0);
+    g.outputs.push(g.op('Conv', [x, w, b], { pads: [1, 1, 1, 1] }, { name: 'layer', outputs: ['y'] }).outputs[0]);
+    return {
+      model: new Model(g, { opsetImports: new Map([['', 13]]) }),
+      dims: [1, 8, 6, 6],
+      channelOf: (i) => Math.floor(i / 36),
+    };
+  }
+  const x = g.addInput('x', tensorType('float32', [1, 6, 72]));
+  const w = constant(g, 'w', [72, 4], (i) => (i < 4 ? 1 : small(i)));
+  const h = g.op('MatMul', [x, w], {}, { name: 'layer' }).outputs[0];
+  g.outputs.push(g.op('Add', [h, constant(g, 'b', [4], () => 0)], {}, { name: 'bias', outputs: ['y'] }).outputs[0]);
+  return { model: new Model(g, { opsetImports: new Map([['', 13]]) }), dims: [1, 6, 72], channelOf: (i) => i % 4 };
 }
 
 describe('bias correction', () => {
-  it('reduces the mean output error of each channel on held-out samples', async () => {
-    const model = shiftedConv();
-    const samples = (n: number, seed: number) =>
-      Array.from({ length: n }, (_, i) => ({ x: noise([1, 8, 6, 6], seed + i, 0, 1) }));
-    const options: StaticModeOptions = { mode: 'static', calibrationData: samples(8, 1), backend, perChannel: false };
-    const plain = await quantize(model, options);
-    const corrected = await quantize(model, { ...options, biasCorrection: true });
-    expect(corrected.biasCorrection?.corrected).toEqual([expect.objectContaining({ node: 'conv', opType: 'Conv' })]);
-    const [ref, q0, q1] = await runAll([model, plain.model, corrected.model], samples(6, 300));
-    // Mean error of each of the 4 channels (36 positions each), averaged over samples and channels.
-    const meanError = (q: Float32Array[]) => {
-      const perChannel = new Float64Array(4);
-      q.forEach((t, k) => t.forEach((v, i) => (perChannel[Math.floor(i / 36)] += (v - ref[k][i]) / (36 * q.length))));
-      return perChannel.reduce((a, b) => a + Math.abs(b), 0) / 4;
-    };
-    expect(meanError(q1)).toBeLessThan(meanError(q0) / 10);
-    expect(sqnrDb(ref, q1)).toBeGreaterThan(sqnrDb(ref, q0));
-  });
+  for (const kind of ['Conv', 'MatMul'] as const)
+    it(`${kind}: the mean output error of each channel falls ten-fold on held-out samples`, async () => {
+      const { model, dims, channelOf } = shiftedLayer(kind);
+      const samples = (n: number, seed: number) =>
+        Array.from({ length: n }, (_, i) => ({ x: noise(dims, seed + i, 0, 1) }));
+      const options: StaticModeOptions = { mode: 'static', calibrationData: samples(8, 1), backend, perChannel: false };
+      const plain = await quantize(model, options);
+      const corrected = await quantize(model, { ...options, biasCorrection: true });
+      expect(corrected.biasCorrection?.corrected).toEqual([expect.objectContaining({ node: 'layer', opType: kind })]);
+      const [ref, q0, q1] = await runAll([model, plain.model, corrected.model], samples(6, 300));
+      // Mean error of each of the 4 channels over every position and sample, then averaged over channels.
+      const meanError = (q: Float32Array[]) => {
+        const sum = new Float64Array(4);
+        const count = new Float64Array(4);
+        q.forEach((t, k) => t.forEach((v, i) => ((sum[channelOf(i)] += v - ref[k][i]), count[channelOf(i)]++)));
+        return sum.reduce((a, v, c) => a + Math.abs(v / count[c]), 0) / 4;
+      };
+      expect(meanError(q1)).toBeLessThan(meanError(q0) / 10);
+      expect(sqnrDb(ref, q1)).toBeGreaterThan(sqnrDb(ref, q0));
+    });
 });
 
 describe('refinement options', () => {

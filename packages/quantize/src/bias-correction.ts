@@ -1,7 +1,8 @@
 /**
  * Empirical bias correction (Nagel et al. 2019 §4.2; AIMET's and NNCF's bias correction):
  * rounding a layer's weights shifts the mean of its output, E[Wq·x] ≠ E[W·x], and the shift
- * passes on through every later layer. For each quantized Conv and Gemm the shift is measured
+ * passes on through every later layer. For each quantized Conv, Gemm and MatMul (its bias
+ * the constant of the Add after it) the shift is measured
  * on the calibration samples with the runtime itself: beside each layer a twin computes
  * W·x + b with the float weights on the very input the quantized layer reads (its dequantized
  * activation), and the channel-wise mean of twin − layer is added to the layer's bias. All
@@ -37,36 +38,72 @@ export interface BiasCorrectionResult {
   skipped: { node: string; opType: string; reason: string }[];
 }
 
-/** A quantized layer to correct, with its float weight and bias from the float model. */
+/** A quantized layer to correct, with its float weight and bias from the float model, and the bias value to correct. */
 interface Target {
   node: Node;
   weight: Tensor;
-  bias: Tensor | undefined;
+  floatBias: Tensor | undefined;
+  bias: Value;
 }
 
 const isDq = (v: Value | undefined) => v?.producer()?.opType === 'DequantizeLinear';
+/** A constant weight behind DequantizeLinear (not an activation: attention's MatMuls read two). */
+const isQuantizedWeight = (v: Value | undefined) => isDq(v) && !!v!.producer()!.inputs[0]?.const;
 
-/** The quantized Conv/Gemm nodes whose float counterpart (same name) has constant weights. */
+/**
+ * Where a layer's bias lives in the quantized model: its own bias input (Conv, Gemm), or the
+ * constant of the Add that alone reads a MatMul's output (how exporters write a Linear layer).
+ */
+function biasOf(node: Node): Value | string {
+  if (node.opType !== 'MatMul') return node.inputs[2] ?? 'no bias to correct';
+  const uses = node.outputs[0].uses();
+  // Between the MatMul and its Add there may be the Q/DQ pair of the MatMul's output.
+  let reader = uses.length === 1 ? uses[0].node : undefined;
+  if (reader?.opType === 'QuantizeLinear') {
+    const dq = reader.outputs[0].uses();
+    reader = dq.length === 1 && dq[0].node.opType === 'DequantizeLinear' ? dq[0].node : undefined;
+    const next = reader?.outputs[0].uses();
+    reader = next?.length === 1 ? next[0].node : undefined;
+  }
+  const c = reader?.opType === 'Add' ? reader.inputs.find((v) => v?.const) : undefined;
+  return c && c.uses().length === 1 ? c : 'no Add of a constant bias after it';
+}
+
+/** Why a bias cannot take a correction, or undefined when it can. */
+function biasProblem(bias: Value, channels: number): string | undefined {
+  const data = isDq(bias) ? bias.producer()!.inputs[0]?.const : bias.const;
+  if (!(isDq(bias) ? data?.dtype === 'int32' : data?.dtype === 'float32'))
+    return 'bias is neither an int32 constant behind DequantizeLinear nor a float32 constant';
+  if (data!.size !== channels || data!.dims.at(-1) !== channels) return 'bias is not one value per channel';
+  return undefined;
+}
+
+/** The quantized Conv/Gemm/MatMul nodes whose float counterpart (same name) has constant weights. */
 function targetsOf(quantized: Model, float: Model, result: BiasCorrectionResult): Target[] {
   const floats = new Map<string, Node>();
   for (const n of float.graph) if (n.name) floats.set(n.name, n);
   const targets: Target[] = [];
   for (const node of quantized.graph) {
-    if (node.opType !== 'Conv' && node.opType !== 'Gemm') continue;
+    if (node.opType !== 'Conv' && node.opType !== 'Gemm' && node.opType !== 'MatMul') continue;
     const f = floats.get(node.name);
-    if (!f || f.opType !== node.opType || !isDq(node.inputs[1])) continue;
+    if (!f || f.opType !== node.opType || !isQuantizedWeight(node.inputs[1])) continue;
     const skip = (reason: string) => result.skipped.push({ node: node.name, opType: node.opType, reason });
     const weight = f.inputs[1]?.const;
-    const bias = node.inputs[2];
+    const bias = biasOf(node);
+    const channels = weight?.dims[channelAxis(node, weight.dims.length).weight];
+    const problem = typeof bias === 'string' ? bias : biasProblem(bias, channels ?? -1);
     if (!weight || weight.dtype !== 'float32') skip('float weight not found');
-    else if (!bias) skip('no bias to correct');
-    else if (!(isDq(bias) ? bias.producer()!.inputs[0]?.const?.dtype === 'int32' : bias.const?.dtype === 'float32'))
-      skip('bias is neither an int32 constant behind DequantizeLinear nor a float32 constant');
-    else if ((isDq(bias) ? bias.producer()!.inputs[0]!.const! : bias.const!).dims.length !== 1)
-      skip('bias is not one value per channel');
-    else targets.push({ node, weight, bias: f.inputs[2]?.const });
+    else if (problem || typeof bias === 'string') skip(problem!);
+    else targets.push({ node, weight, floatBias: node.opType === 'MatMul' ? undefined : f.inputs[2]?.const, bias });
   }
   return targets;
+}
+
+/** The axis of a layer's output holding its channels, and the axis of its (rank `rank`) weight holding them. */
+function channelAxis(node: Node, rank: number): { output: number; weight: number } {
+  if (node.opType === 'Conv') return { output: 1, weight: 0 };
+  if (node.opType === 'Gemm') return { output: -1, weight: node.attr('transB', 'int', 0) ? 0 : 1 };
+  return { output: -1, weight: rank - 1 };
 }
 
 /** A copy of `quantized` in which each target's twin minus the target is an output; returns the copy and those names. */
@@ -80,8 +117,10 @@ function analysisModel(quantized: Model, targets: readonly Target[]): { model: M
     const b = new GraphBuilder(copy.graph, `${node.name}_float_twin`);
     // New tensor objects over the float data: naming them must not rename the float model's.
     const w = b.constant(`${node.name}_float_weight`, Tensor.from('float32', t.weight.dims, t.weight.data));
-    const bias = t.bias && b.constant(`${node.name}_float_bias`, Tensor.from('float32', t.bias.dims, t.bias.data));
-    const [twin] = b.op(node.opType, [node.inputs[0], w, bias], [...node.attributes.values()], [`${node.name}_twin`]);
+    const fb = t.floatBias;
+    const bias = fb && b.constant(`${node.name}_float_bias`, Tensor.from('float32', fb.dims, fb.data));
+    const inputs = bias ? [node.inputs[0], w, bias] : [node.inputs[0], w];
+    const [twin] = b.op(node.opType, inputs, [...node.attributes.values()], [`${node.name}_twin`]);
     const [diff] = b.op('Sub', [twin, node.outputs[0]], {}, [`${node.name}_shift`]);
     b.insertBefore(node);
     diffs.push(diff.name);
@@ -91,9 +130,8 @@ function analysisModel(quantized: Model, targets: readonly Target[]): { model: M
   return { model: exposeOutputs(copy, diffs).model, diffs };
 }
 
-/** Add `shift` (one value per channel) to the node's bias: int32 steps of its scale, or float. */
-function addToBias(node: Node, shift: Float64Array): void {
-  const bias = node.inputs[2]!;
+/** Add `shift` (one value per channel) to a bias: int32 steps of its scale, or float. */
+function addToBias(bias: Value, shift: Float64Array): void {
   const dq = bias.producer();
   if (dq?.opType === 'DequantizeLinear') {
     const q = dq.inputs[0]!;
@@ -115,7 +153,7 @@ function replaceConst(value: Value, tensor: Tensor): void {
 }
 
 /**
- * Correct, in place, the bias of every quantized Conv and Gemm of `quantized` (QDQ form) by the
+ * Correct, in place, the bias of every quantized Conv, Gemm and MatMul of `quantized` (QDQ form) by the
  * mean shift its weight quantization causes on `data`; `float` is the model before quantizing
  * (the same node names).
  *
@@ -138,13 +176,13 @@ export async function correctBiases(
   const { model, diffs } = analysisModel(quantized, targets);
   const requests = targets.map((t, i) => ({
     name: diffs[i],
-    axis: t.node.opType === 'Conv' ? 1 : -1,
+    axis: channelAxis(t.node, t.weight.dims.length).output,
     reduction: 'mean' as const,
   }));
   const shifts = await channelStatistics(model, data, backend, requests);
   targets.forEach((t, i) => {
     const shift = shifts.get(diffs[i])!;
-    addToBias(t.node, shift);
+    addToBias(t.bias, shift);
     const abs = [...shift].map(Math.abs);
     result.corrected.push({
       node: t.node.name,
