@@ -309,6 +309,7 @@ describe('refinement options', () => {
     [{ biasCorrection: 1 }, 'biasCorrection'],
     [{ smoothQuant: { alpha: 2 } }, 'smoothQuant'],
     [{ smoothQuant: 'strong' }, 'smoothQuant'],
+    [{ biasCorrection: true, fullInteger: true }, 'biasCorrection'],
   ])('%j is refused, naming the option', async (bad, option) => {
     const err = await quantize(unevenConvPair(), { ...base, ...(bad as object) }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InvalidArgumentError);

@@ -3,6 +3,8 @@
  * int8, calibrated static int8 (QDQ, or QOperator form), int4 weight-only (MatMulNBits or
  * blocked QDQ, round-to-nearest or HQQ) and fp16 — with a report of what changed: sizes, every
  * node quantized or left in float (and why), and the output error against the float model.
+ * Static mode's accuracy refinements — cross-layer equalization, bias correction, SmoothQuant
+ * (`equalize`, `biasCorrection`, `smoothQuant`) — are passes of their own as well.
  * The input model is never modified. Anything that must run a model (calibration, evaluation,
  * a target check) runs on the {@link @edgeml/core!index.Backend | Backend} you pass in.
  *
@@ -32,7 +34,8 @@
  * ```
  *
  * Guide: [quantize](../../../docs/guide.md#quantize) (modes, calibration methods, accuracy
- * budgets, per-tensor types, target checks); speed-ups measured:
+ * budgets, per-tensor types, target checks,
+ * [equalization, bias correction, SmoothQuant](../../../docs/guide.md#equalization-bias-correction-smoothquant)); speed-ups measured:
  * [benchmarks](../../../docs/benchmarks.md#quantization-benchquantizemjs).
  * @module
  */

@@ -32,7 +32,9 @@ export interface RefinementResults {
 }
 
 /** The refinement options' checks: types, alpha's range, and data that can be read more than once. */
-export function validateRefinementOptions(options: StaticRefinementOptions & { calibrationData?: unknown }): void {
+export function validateRefinementOptions(
+  options: StaticRefinementOptions & { calibrationData?: unknown; fullInteger?: boolean },
+): void {
   for (const name of ['equalize', 'biasCorrection'] as const)
     if (options[name] !== undefined && typeof options[name] !== 'boolean')
       throw new InvalidArgumentError(`${name} must be true or false, got ${String(options[name])}`, name);
@@ -45,6 +47,11 @@ export function validateRefinementOptions(options: StaticRefinementOptions & { c
         'smoothQuant',
       );
   }
+  if (options.biasCorrection && options.fullInteger)
+    throw new InvalidArgumentError(
+      'biasCorrection runs the quantized model on the float calibration samples, which a fullInteger model does not take; correct the biases without fullInteger',
+      'biasCorrection',
+    );
   const data = options.calibrationData as Iterable<unknown> | undefined;
   if ((options.biasCorrection || sq) && data && data[Symbol.iterator]?.() === (data as unknown))
     throw new InvalidArgumentError(
