@@ -139,6 +139,8 @@ describe('cross-layer equalization', () => {
       calibrationData: convSamples(8, 1),
       backend,
       perChannel: false,
+      equalize: false,
+      biasCorrection: false,
     };
     const plain = await quantize(model, options);
     const cle = await quantize(model, { ...options, equalize: true });
@@ -285,7 +287,14 @@ describe('bias correction', () => {
       const { model, dims, channelOf } = shiftedLayer(kind);
       const samples = (n: number, seed: number) =>
         Array.from({ length: n }, (_, i) => ({ x: noise(dims, seed + i, 0, 1) }));
-      const options: StaticModeOptions = { mode: 'static', calibrationData: samples(8, 1), backend, perChannel: false };
+      const options: StaticModeOptions = {
+        mode: 'static',
+        calibrationData: samples(8, 1),
+        backend,
+        perChannel: false,
+        equalize: false,
+        biasCorrection: false,
+      };
       const plain = await quantize(model, options);
       const corrected = await quantize(model, { ...options, biasCorrection: true });
       expect(corrected.biasCorrection?.corrected).toEqual([expect.objectContaining({ node: 'layer', opType: kind })]);
@@ -314,6 +323,24 @@ describe('refinement options', () => {
     const err = await quantize(unevenConvPair(), { ...base, ...(bad as object) }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InvalidArgumentError);
     expect((err as InvalidArgumentError).option).toBe(option);
+  });
+
+  it('per-tensor weights get equalization and bias correction by default, per-channel ones neither', async () => {
+    const perTensor = await quantize(unevenConvPair(), { ...base, perChannel: false });
+    expect(perTensor.equalization?.pairs).toHaveLength(1);
+    expect(perTensor.biasCorrection?.corrected).toHaveLength(2);
+    const perChannel = await quantize(unevenConvPair(), base);
+    expect([perChannel.equalization, perChannel.biasCorrection, perChannel.smoothQuant]).toEqual([
+      undefined,
+      undefined,
+      undefined,
+    ]);
+    // Samples that can be read only once: the default leaves bias correction out rather than fail.
+    const once = (function* () {
+      yield* convSamples(2, 1);
+    })();
+    const r = await quantize(unevenConvPair(), { ...base, calibrationData: once, perChannel: false });
+    expect([!!r.equalization, !!r.biasCorrection]).toEqual([true, false]);
   });
 
   it('a one-shot iterator of samples is refused with bias correction (the samples are read twice)', async () => {

@@ -79,6 +79,9 @@ describe('edgeml quantize refinements', () => {
     expect(report.smoothQuant?.skipped[0].reason).toMatch(/Flatten/);
     const text = await runCli(staticArgs(f, '--equalize'));
     expect(text.out).toMatch(/equalized {2}1 Conv pair/);
+    // Per-tensor weights are equalized and bias-corrected unless told not to.
+    const perTensor = JSON.parse((await runCli(staticArgs(f, '--per-tensor', '--no-equalize', '--json'))).out);
+    expect([perTensor.equalization, perTensor.biasCorrection?.corrected.length]).toEqual([undefined, 2]);
   });
 
   it('--smooth-quant takes an alpha in [0, 1]; the flags are for --mode static', async () => {
@@ -89,5 +92,7 @@ describe('edgeml quantize refinements', () => {
     const dynamic = await runCli(['quantize', f.model, '-o', f.out, '--equalize']);
     expect(dynamic.code).toBe(2);
     expect(dynamic.err).toMatch(/--equalize is for --mode static/);
+    const both = await runCli(staticArgs(f, '--equalize', '--no-equalize'));
+    expect([both.code, both.err]).toEqual([2, expect.stringMatching(/--equalize or --no-equalize, not both/)]);
   });
 });

@@ -113,6 +113,7 @@ export { correctBiases, biasCorrection, type BiasCorrectionResult, type Correcte
 export { channelStatistics, type ChannelStatisticRequest, type ChannelReduction } from './channel-stats.js';
 export {
   refineFloatModel,
+  resolveRefinements,
   validateRefinementOptions,
   type StaticRefinementOptions,
   type RefinementResults,

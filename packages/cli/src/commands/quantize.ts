@@ -96,7 +96,9 @@ function modeOptions(
       'quantize',
     );
   const opTypes = stringOption(values, 'ops')?.split(',').filter(Boolean);
-  const refinement = ['equalize', 'bias-correction', 'smooth-quant'].find((f) => values[f] !== undefined);
+  const refinement = ['equalize', 'bias-correction', 'no-equalize', 'no-bias-correction', 'smooth-quant'].find(
+    (f) => values[f] !== undefined,
+  );
   if (refinement && mode !== 'static') throw new UsageError(`--${refinement} is for --mode static`, 'quantize');
   if (values['per-channel'] && values['per-tensor'])
     throw new UsageError('give --per-channel or --per-tensor, not both', 'quantize');
@@ -149,9 +151,14 @@ function modeOptions(
 function refinementOptions(values: Values) {
   const sq = stringOption(values, 'smooth-quant');
   const alpha = sq ? numberOption(values, 'smooth-quant', (a) => a >= 0 && a <= 1, 'an alpha in [0, 1]') : undefined;
+  const onOff = (flag: string) => {
+    if (values[flag] && values[`no-${flag}`])
+      throw new UsageError(`give --${flag} or --no-${flag}, not both`, 'quantize');
+    return values[flag] ? true : values[`no-${flag}`] ? false : undefined;
+  };
   return {
-    equalize: values.equalize ? true : undefined,
-    biasCorrection: values['bias-correction'] ? true : undefined,
+    equalize: onOff('equalize'),
+    biasCorrection: onOff('bias-correction'),
     smoothQuant: sq === undefined ? undefined : alpha === undefined ? true : { alpha },
   };
 }
@@ -318,11 +325,13 @@ Options:
                               model metadata under edgeml.quantization.<name>)
   --min-sqnr <dB>             static: keep the layers adding the most error in float until every
                               output's SQNR on the calibration samples reaches this
-  --equalize                  static: cross-layer equalization first — Conv pairs joined by
-                              Relu/LeakyRelu/PRelu/pooling get equal per-channel weight ranges
-                              (float outputs unchanged); helps --per-tensor weights most
-  --bias-correction           static: after quantizing, each Conv/Gemm bias absorbs the mean
-                              output shift its weight rounding causes on the calibration samples
+  --equalize                  static: cross-layer equalization first — Conv (or MatMul/Gemm)
+                              pairs joined by Relu/LeakyRelu/PRelu/pooling get equal per-channel
+                              weight ranges (float outputs unchanged); on by default with
+                              --per-tensor (--no-equalize to skip)
+  --bias-correction           static: after quantizing, each Conv/Gemm/MatMul bias absorbs the
+                              mean output shift its weight rounding causes on the calibration
+                              samples; on by default with --per-tensor (--no-bias-correction)
   --smooth-quant [alpha]      static: SmoothQuant first — activations read by MatMul/Gemm have
                               per-channel outliers moved into the weights (alpha 0..1, default
                               0.5), folded into the LayerNorm/Mul/Add/MatMul producing them
@@ -384,6 +393,8 @@ Examples:
     fix: { type: 'string', multiple: true },
     equalize: { type: 'boolean' },
     'bias-correction': { type: 'boolean' },
+    'no-equalize': { type: 'boolean' },
+    'no-bias-correction': { type: 'boolean' },
     'smooth-quant': { type: 'string' },
   },
   optionalValues: { 'smooth-quant': (next) => next.trim() !== '' && Number.isFinite(Number(next)) },
