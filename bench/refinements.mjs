@@ -81,15 +81,16 @@ for (const [id, refinements] of Object.entries(MODELS)) {
   const reference = await outputsOf(model, samples);
   for (const perChannel of [true, false])
     for (const config of configs(refinements)) {
+      // Every refinement off unless the row turns it on (per-tensor weights default to two of them).
+      const options = { perChannel, equalize: false, biasCorrection: false, smoothQuant: false, ...config };
       const r = await quantize(model, {
         mode: 'static',
         calibrationData: calibration,
         evaluationData: calibration,
         backend,
-        perChannel,
-        ...config,
+        ...options,
       });
-      const held = await heldOutSqnr(model, samples, reference, { perChannel, ...config });
+      const held = await heldOutSqnr(model, samples, reference, options);
       const changed = [
         r.equalization && `${r.equalization.pairs.length} pairs`,
         r.smoothQuant && `${r.smoothQuant.smoothed.length} smoothed`,
