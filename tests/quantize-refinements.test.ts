@@ -119,6 +119,16 @@ function unevenConvPair(): Model {
   return new Model(g, { opsetImports: new Map([['', 13]]) });
 }
 
+/** Static int8 with per-tensor weights and neither of the refinements that default on there: the baseline. */
+const perTensorWithout = (calibrationData: Record<string, Tensor>[]): StaticModeOptions => ({
+  mode: 'static',
+  calibrationData,
+  backend,
+  perChannel: false,
+  equalize: false,
+  biasCorrection: false,
+});
+
 const convSamples = (n: number, seed: number) =>
   Array.from({ length: n }, (_, i) => ({ x: noise([1, 4, 8, 8], seed + i) }));
 
@@ -134,14 +144,7 @@ describe('cross-layer equalization', () => {
     const [a, b] = await runAll([model, equalized], held);
     expect(relativeMaxDiff(a, b)).toBeLessThan(1e-5);
 
-    const options: StaticModeOptions = {
-      mode: 'static',
-      calibrationData: convSamples(8, 1),
-      backend,
-      perChannel: false,
-      equalize: false,
-      biasCorrection: false,
-    };
+    const options = perTensorWithout(convSamples(8, 1));
     const plain = await quantize(model, options);
     const cle = await quantize(model, { ...options, equalize: true });
     expect(cle.equalization?.pairs).toHaveLength(1);
@@ -287,14 +290,7 @@ describe('bias correction', () => {
       const { model, dims, channelOf } = shiftedLayer(kind);
       const samples = (n: number, seed: number) =>
         Array.from({ length: n }, (_, i) => ({ x: noise(dims, seed + i, 0, 1) }));
-      const options: StaticModeOptions = {
-        mode: 'static',
-        calibrationData: samples(8, 1),
-        backend,
-        perChannel: false,
-        equalize: false,
-        biasCorrection: false,
-      };
+      const options = perTensorWithout(samples(8, 1));
       const plain = await quantize(model, options);
       const corrected = await quantize(model, { ...options, biasCorrection: true });
       expect(corrected.biasCorrection?.corrected).toEqual([expect.objectContaining({ node: 'layer', opType: kind })]);
