@@ -187,7 +187,7 @@ function rescaleBounds(graph: Graph, pair: Pair): void {
 }
 
 /**
- * Equalize every Conv → (homogeneous ops) → Conv pair of the main graph, in place; float
+ * Equalize every Conv → (homogeneous ops) → Conv pair (and MatMul/Gemm pair) of the main graph, in place; float
  * outputs stay as they were.
  *
  * @example
