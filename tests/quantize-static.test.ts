@@ -216,6 +216,7 @@ describe('static ConvTranspose', () => {
       })(),
       backend,
       perChannel: true,
+      opTypes: ['ConvTranspose', 'Relu'],
     });
     expect(r.quantized.map((n) => n.opType)).toContain('ConvTranspose');
     const feeds = { x: randomTensor([1, 8, 6, 6], 77) };
@@ -274,5 +275,36 @@ describe('the float reference of the error report', () => {
     }
     expect(reused.outputErrors!.map((e) => e.name)).toEqual(fresh.outputErrors!.map((e) => e.name));
     expect(Math.abs(reused.sqnrDb! - fresh.sqnrDb!)).toBeLessThan(0.01);
+  });
+});
+
+describe('entropy calibration of a tensor far from zero', () => {
+  it('keeps the observed range instead of an empty one (every value above the KL threshold)', async () => {
+    const g = new Graph('offset');
+    const x = g.addInput('x', tensorType('float32', [1, 2, 8, 8]));
+    const shifted = g.op(
+      'Add',
+      [x, g.addInitializer('offset', Tensor.from('float32', [1], [100]))],
+      {},
+      { name: 'shift' },
+    ).outputs[0];
+    const y = g.op('Conv', [shifted, g.addInitializer('w', randomTensor([2, 2, 1, 1], 3, 0.5))], {}, { name: 'conv' })
+      .outputs[0];
+    y.name = 'y';
+    y.type = tensorType('float32', [1, 2, 8, 8]);
+    g.outputs.push(y);
+    const model = new Model(g, { opsetImports: new Map([['', 13]]), irVersion: 8 });
+    const data = Array.from({ length: 8 }, (_, i) => ({ x: randomTensor([1, 2, 8, 8], 10 + i, 0.01) }));
+    const r = await quantize(model, {
+      mode: 'static',
+      calibrationData: data,
+      evaluationData: data,
+      backend,
+      method: 'entropy',
+    });
+    const range = r.ranges![shifted.name];
+    expect(range.min).toBeGreaterThan(99);
+    expect(range.max).toBeGreaterThanOrEqual(range.min);
+    expect(r.sqnrDb).toBeGreaterThan(20);
   });
 });

@@ -30,6 +30,7 @@ import {
   type QuantType,
 } from './quant-params.js';
 import { qdqToQOperator } from './qoperator.js';
+import { absorbScalarMuls, lowerHardActivations, quantizeConstantOperand, shareScales } from './integer-placement.js';
 import { isExcluded, type Exclusion, type NodeOutcome } from './select.js';
 
 /**
@@ -40,7 +41,6 @@ import { isExcluded, type Exclusion, type NodeOutcome } from './select.js';
  */
 const INTEGER_KERNEL_OPS: ReadonlySet<string> = new Set<OpName>([
   'Conv',
-  'ConvTranspose',
   'MatMul',
   'Gemm',
   'Add',
@@ -53,10 +53,12 @@ const INTEGER_KERNEL_OPS: ReadonlySet<string> = new Set<OpName>([
   'Softmax',
 ]);
 
+/** The integer-kernel ops whose cost makes quantizing a model output they compute worth its precision. */
+const HEAVY_OPS: ReadonlySet<string> = new Set<OpName>(['Conv', 'MatMul', 'Gemm']);
+
 /** Ops whose float inputs and outputs get QDQ pairs; weights of Conv, ConvTranspose, MatMul and Gemm are quantized too. */
 export const STATIC_OPS = [
   'Conv',
-  'ConvTranspose',
   'MatMul',
   'Gemm',
   'Add',
@@ -205,12 +207,32 @@ function checkOpset(
     );
 }
 
+/**
+ * Ops static quantization can take (through `opTypes`) but leaves float by default, with why: a
+ * user reading the skipped list learns what asking for them costs.
+ */
+const OPT_IN_OPS: Partial<Record<OpName, string>> = {
+  ConvTranspose:
+    'onnxruntime has no integer ConvTranspose kernel on CPU: quantized, it would dequantize its weights on every run (add it to opTypes to store them in int8 anyway)',
+};
+
+/**
+ * Hard activations are lowered to Mul, Add and Clip when those are quantized too and the Clip can
+ * fold into an unsigned range (uint8 activations), in QDQ form.
+ */
+function lowersHardActivations(options: StaticQuantizeOptions, actType: ActivationType): boolean {
+  const ops = new Set<string>(options.opTypes ?? STATIC_OPS);
+  return actType === 'uint8' && options.format !== 'qoperator' && ['Mul', 'Add', 'Clip'].every((op) => ops.has(op));
+}
+
 /** The nodes to quantize, in graph order; every other candidate is recorded as skipped, with why. */
 function chooseNodes(graph: Graph, options: StaticQuantizeOptions, result: StaticQuantizeResult): Node[] {
   const ops = new Set(options.opTypes ?? STATIC_OPS);
   const chosen: Node[] = [];
   const skip = (node: Node, reason: string) => result.skipped.push({ name: node.name, opType: node.opType, reason });
   for (const node of graph) {
+    const optIn = options.opTypes ? undefined : opEntry(OPT_IN_OPS, node);
+    if (optIn) skip(node, optIn);
     if (!ops.has(node.opType) || !isDefaultDomain(node)) continue;
     const w = opEntry(WEIGHT_INPUT, node);
     if (isExcluded(node, options.exclude)) skip(node, 'excluded by the caller');
@@ -312,13 +334,15 @@ function insertActivationQdq(
   ranges: Map<string, TensorRange>,
   params: ActivationParams,
   result: StaticQuantizeResult,
+  quantizeOutputs: boolean,
 ): Map<Value, number> {
   const isChosen = new Set(chosen);
   const dqScale = new Map<Value, number>();
   for (const v of activations) {
-    const r = ranges.get(v.name);
+    const name = v.name;
+    const r = ranges.get(name);
     if (!r) continue;
-    result.ranges[v.name] = r;
+    result.ranges[name] = r;
     // onnxruntime runs DQ → op → Q as one integer kernel only when the Q is there: an integer-kernel
     // op's output is quantized even when its readers stay float (they read the dequantized value).
     const producer = v.producer();
@@ -328,16 +352,20 @@ function insertActivationQdq(
     const readers = v
       .uses()
       .filter((u) => isChosen.has(u.node) || (integerOutput && u.node.graph === graph && !quantizable(u.node)));
-    if (!readers.length) continue;
+    // A convolution or matrix product computing a model output runs as an integer kernel too; the
+    // output is then dequantized from 8 bits (what onnxruntime's quantizer does as well).
+    const graphOutput = integerOutput && quantizeOutputs && HEAVY_OPS.has(producer.opType) && graph.outputs.includes(v);
+    if (!readers.length && !graphOutput) continue;
     const rw = new GraphBuilder(graph, v.name);
     const sz = params.paramsOf(v);
     const scale = rw.constant(`${v.name}_scale`, Tensor.from('float32', [], [sz.scale]));
     const zp = rw.constant(`${v.name}_zero_point`, quantTensor(params.typeOf(v.name), [], Int32Array.of(sz.zeroPoint)));
     const [q] = rw.op('QuantizeLinear', [v, scale, zp], {}, [`${v.name}_quantized`]);
     const [dq] = rw.op('DequantizeLinear', [q, scale, zp], {}, [`${v.name}_dequantized`]);
-    insertOnEdge(v, rw.nodes, { uses: readers, graphOutputs: false });
+    // A model output keeps its name: the DequantizeLinear takes it over.
+    insertOnEdge(v, rw.nodes, { uses: readers, graphOutputs: graphOutput });
     dqScale.set(dq, sz.scale);
-    result.dequantizedNames[v.name] = dq.name;
+    result.dequantizedNames[name] = dq.name;
   }
   return dqScale;
 }
@@ -393,6 +421,7 @@ function quantizeNodeWeights(
     if (bias?.const && bias.const.dtype === 'float32' && bias.const.dims.length === 1 && inputScale !== undefined)
       node.setInput(w.bias!, quantizeBias(rw, bias, inputScale, qw.scale.data));
   }
+  quantizeConstantOperand(rw, node, dqScale);
   rw.insertBefore(node);
 }
 
@@ -411,6 +440,7 @@ export async function quantizeStatic(model: Model, options: StaticQuantizeOption
   checkOpset(model, options, actType, weightType);
   const graph = model.graph;
   const result: StaticQuantizeResult = { quantized: [], skipped: [], ranges: {}, dequantizedNames: {} };
+  if (lowersHardActivations(options, actType)) lowerHardActivations(graph, options.exclude);
   const chosen = chooseNodes(graph, options, result);
   const ioValues = options.fullInteger
     ? [
@@ -436,10 +466,23 @@ export async function quantizeStatic(model: Model, options: StaticQuantizeOption
       !options.paramOverrides?.[n.outputs[0].name]
     )
       ranges.set(n.outputs[0].name, { min: 0, max: 255 / 256 });
+  const fixed = (name: string) => !!options.paramOverrides?.[name];
+  shareScales(chosen, ranges, (a, b) => !fixed(a) && !fixed(b) && params.typeOf(a) === params.typeOf(b));
   const ops = new Set<string>(options.opTypes ?? STATIC_OPS);
   const quantizable = (n: Node) => ops.has(n.opType) && isDefaultDomain(n);
-  const dqScale = insertActivationQdq(graph, activations, chosen, quantizable, ranges, params, result);
+  const dqScale = insertActivationQdq(
+    graph,
+    activations,
+    chosen,
+    quantizable,
+    ranges,
+    params,
+    result,
+    !options.fullInteger,
+  );
+  result.quantized.push(...absorbScalarMuls(graph, chosen, dqScale, result.dequantizedNames));
   for (const node of chosen) {
+    if (!node.graph) continue;
     quantizeNodeWeights(graph, node, options, weightType, dqScale);
     result.quantized.push({ name: node.name, opType: node.opType });
   }
