@@ -204,9 +204,10 @@ describe('cross-layer equalization', () => {
 });
 
 /**
- * x [1, 16, 32] → Mul(γ) → Add(β) → MatMul(W [32, 24]): γ puts channels 3 and 17 at ~60× the
- * others (the outlier channels SmoothQuant is for), so one uint8 scale for the MatMul input
- * leaves the ordinary channels a few levels.
+ * x [1, 16, 32] → Mul(γ) → Add(β) → MatMul(W [32, 24]), or LayerNormalization(γ, β) → MatMul:
+ * γ puts channels 3 and 17 at ~60× the others (the outlier channels SmoothQuant is for), and
+ * their weight rows are as much smaller, so every channel counts in the output alike while one
+ * uint8 scale for the MatMul input leaves the ordinary channels a few levels.
  */
 function outlierMatMul(useLayerNorm: boolean): Model {
   const g = new Graph('outliers');
@@ -217,7 +218,8 @@ function outlierMatMul(useLayerNorm: boolean): Model {
   const h = useLayerNorm
     ? g.op('LayerNormalization', [x, gamma, beta], { axis: -1 }, { name: 'ln' }).outputs[0]
     : g.op('Add', [g.op('Mul', [x, gamma], {}, { name: 'scale' }).outputs[0], beta], {}, { name: 'shift' }).outputs[0];
-  const w = constant(g, 'w', [32, 24], (i) => Math.sin(i * 0.37) * 0.2);
+  // Outlier channels read by small weights, so every channel matters to the output alike.
+  const w = constant(g, 'w', [32, 24], (i) => (Math.sin(i * 0.37) * 0.2) / gammaOf(Math.floor(i / 24)));
   g.outputs.push(g.op('MatMul', [h, w], {}, { name: 'proj', outputs: ['y'] }).outputs[0]);
   return new Model(g, { opsetImports: new Map([['', useLayerNorm ? 17 : 13]]) });
 }
@@ -227,7 +229,7 @@ const tokenSamples = (n: number, seed: number) =>
 
 describe('SmoothQuant', () => {
   for (const useLayerNorm of [false, true])
-    it(`folds into ${useLayerNorm ? 'LayerNormalization' : 'Mul → Add'}: float outputs unchanged, int8 SQNR up by > 5 dB`, async () => {
+    it(`folds into ${useLayerNorm ? 'LayerNormalization' : 'Mul → Add'}: float outputs unchanged, int8 SQNR up by > 20 dB`, async () => {
       const model = outlierMatMul(useLayerNorm);
       const smoothed = model.clone();
       const r = await smoothQuant(smoothed, tokenSamples(4, 1), backend);
@@ -243,7 +245,7 @@ describe('SmoothQuant', () => {
       const sq = await quantize(model, { ...options, smoothQuant: { alpha: 0.5 } });
       expect(sq.smoothQuant?.smoothed).toHaveLength(1);
       const [ref, q0, q1] = await runAll([model, plain.model, sq.model], held);
-      expect(sqnrDb(ref, q1)).toBeGreaterThan(sqnrDb(ref, q0) + 5);
+      expect(sqnrDb(ref, q1)).toBeGreaterThan(sqnrDb(ref, q0) + 20);
     });
 
   it('PP-OCRv4 rec (SVTR) keeps its float outputs when its LayerNorm → MatMul inputs are smoothed', async () => {
