@@ -2,7 +2,8 @@
  * Empirical bias correction (Nagel et al. 2019 §4.2; AIMET's and NNCF's bias correction):
  * rounding a layer's weights shifts the mean of its output, E[Wq·x] ≠ E[W·x], and the shift
  * passes on through every later layer. For each quantized Conv, Gemm and MatMul (its bias
- * the constant of the Add after it) the shift is measured
+ * the float constant of the Add after it; an 8-bit quantized one is left alone, as its own
+ * step is coarser than the shift) the shift is measured
  * on the calibration samples with the runtime itself: beside each layer a twin computes
  * W·x + b with the float weights on the very input the quantized layer reads (its dequantized
  * activation), and the channel-wise mean of twin − layer is added to the layer's bias. All
