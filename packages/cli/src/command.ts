@@ -16,6 +16,11 @@ export interface Command {
   /** Full help text after the usage line. */
   help: string;
   options: NonNullable<ParseArgsConfig['options']>;
+  /**
+   * String options whose value may be left out (`--smooth-quant` or `--smooth-quant 0.7`): the
+   * next argument is their value only when `accepts` it; a bare flag reads as ''.
+   */
+  optionalValues?: Record<string, (next: string) => boolean>;
   run(ctx: CommandContext): Promise<void>;
 }
 
@@ -25,7 +30,7 @@ export function parseCommandArgs(
 ): { values: CommandContext['values']; positionals: string[] } {
   try {
     const { values, positionals } = parseArgs({
-      args: argv,
+      args: withOptionalValues(argv, command.optionalValues ?? {}),
       options: { ...command.options, help: { type: 'boolean', short: 'h' }, json: { type: 'boolean' } },
       allowPositionals: true,
       strict: true,
@@ -34,4 +39,15 @@ export function parseCommandArgs(
   } catch (e) {
     throw new UsageError((e as Error).message.replace(/\. To specify a positional.*$/s, ''), command.name);
   }
+}
+
+/** `argv` with '' after each bare flag of an optional-value option, so the parser sees a value. */
+function withOptionalValues(argv: string[], optional: NonNullable<Command['optionalValues']>): string[] {
+  const out: string[] = [];
+  argv.forEach((arg, i) => {
+    out.push(arg);
+    const accepts = arg.startsWith('--') ? optional[arg.slice(2)] : undefined;
+    if (accepts && !(i + 1 < argv.length && accepts(argv[i + 1]))) out.push('');
+  });
+  return out;
 }

@@ -3,6 +3,8 @@
  * int8, calibrated static int8 (QDQ, or QOperator form), int4 weight-only (MatMulNBits or
  * blocked QDQ, round-to-nearest or HQQ) and fp16 — with a report of what changed: sizes, every
  * node quantized or left in float (and why), and the output error against the float model.
+ * Static mode's accuracy refinements — cross-layer equalization, bias correction, SmoothQuant
+ * (`equalize`, `biasCorrection`, `smoothQuant`) — are passes of their own as well.
  * The input model is never modified. Anything that must run a model (calibration, evaluation,
  * a target check) runs on the {@link @edgeml/core!index.Backend | Backend} you pass in.
  *
@@ -32,7 +34,8 @@
  * ```
  *
  * Guide: [quantize](../../../docs/guide.md#quantize) (modes, calibration methods, accuracy
- * budgets, per-tensor types, target checks); speed-ups measured:
+ * budgets, per-tensor types, target checks,
+ * [equalization, bias correction, SmoothQuant](../../../docs/guide.md#equalization-bias-correction-smoothquant)); speed-ups measured:
  * [benchmarks](../../../docs/benchmarks.md#quantization-benchquantizemjs).
  * @module
  */
@@ -92,3 +95,26 @@ export {
 export { qdqToQOperator, type QOperatorResult } from './qoperator.js';
 export { checkTarget, type TargetCheckResult, type UnsupportedOp } from './target-check.js';
 export { hqqBlocks, type HqqParams } from './hqq.js';
+export {
+  equalizeCrossLayer,
+  crossLayerEqualization,
+  type EqualizationOptions,
+  type EqualizationResult,
+  type EqualizedPair,
+} from './equalize.js';
+export {
+  smoothQuant,
+  smoothQuantization,
+  type SmoothQuantOptions,
+  type SmoothQuantResult,
+  type SmoothedActivation,
+} from './smooth-quant.js';
+export { correctBiases, biasCorrection, type BiasCorrectionResult, type CorrectedBias } from './bias-correction.js';
+export { channelStatistics, type ChannelStatisticRequest, type ChannelReduction } from './channel-stats.js';
+export {
+  refineFloatModel,
+  resolveRefinements,
+  validateRefinementOptions,
+  type StaticRefinementOptions,
+  type RefinementResults,
+} from './refinements.js';

@@ -25,6 +25,7 @@ import { evaluate } from './evaluate.js';
 import { fallBack } from './fallback.js';
 import type { Float16Options } from './float16.js';
 import type { Int4Options } from './int4.js';
+import { refineFloatModel, type RefinementResults, type StaticRefinementOptions } from './refinements.js';
 import { quantizationSchemes, runScheme } from './schemes.js';
 import type { NodeOutcome } from './select.js';
 import type { StaticQuantizeOptions } from './static-qdq.js';
@@ -34,11 +35,13 @@ import { checkTarget, type TargetCheckResult } from './target-check.js';
 export type QuantizeMode = 'dynamic' | 'static' | 'int4' | 'fp16';
 
 /** Options of the built-in static mode (what the accuracy budget re-runs). */
-export type StaticModeOptions = { mode: 'static' } & StaticQuantizeOptions & QuantizeCommonOptions;
+export type StaticModeOptions = { mode: 'static' } & StaticQuantizeOptions &
+  StaticRefinementOptions &
+  QuantizeCommonOptions;
 
 export type QuantizeOptions =
   | ({ mode: 'dynamic' } & DynamicQuantizeOptions & QuantizeCommonOptions)
-  | ({ mode: 'static' } & StaticQuantizeOptions & QuantizeCommonOptions)
+  | StaticModeOptions
   | ({ mode: 'int4' } & Int4Options & QuantizeCommonOptions)
   | ({ mode: 'fp16' } & Float16Options & QuantizeCommonOptions)
   /** A mode registered with `quantizationSchemes`, with the options it takes. */
@@ -90,7 +93,7 @@ export interface OutputError {
   cosineSimilarity: number;
 }
 
-export interface QuantizeResult {
+export interface QuantizeResult extends RefinementResults {
   model: Model;
   mode: string;
   /** What was done to the input before quantizing (Constant nodes lifted, fp16 weights widened...). */
@@ -200,6 +203,9 @@ export async function quantize(model: Model, options: QuantizeOptions): Promise<
   // The input is never modified, so it is the float reference itself; passes edit a clone.
   const work = ready === model ? model.clone() : ready;
   if (options.preprocess ?? true) await new PassManager(PREPROCESS(), { fixedPoint: true }).run(work);
+  // Equalization and smoothing change no output, so the rescaled model is the float reference too
+  // (its inner tensors are the ones the quantized model approximates).
+  const refined = options.mode === 'static' ? await refineFloatModel(work, options as StaticModeOptions) : {};
   // The float reference of the error report is the prepared model, not the input: preparation
   // renames nothing but can change what a name holds (a Conv output with its BatchNorm folded
   // in), and per-tensor errors must compare the same tensor. A clone shares every weight.
@@ -227,6 +233,8 @@ export async function quantize(model: Model, options: QuantizeOptions): Promise<
     skippedNodes: record.skipped,
     ranges: record.ranges,
     dequantizedNames: record.dequantizedNames,
+    ...refined,
+    ...(record.biasCorrection && { biasCorrection: record.biasCorrection }),
   };
   const evaluation = options.evaluationData;
   let final = result;

@@ -24,6 +24,8 @@ import {
   type StaticQuantizeOptions,
 } from './static-qdq.js';
 import type { CalibrationData, TensorRange } from './calibrate.js';
+import type { BiasCorrectionResult } from './bias-correction.js';
+import { validateRefinementOptions, withBiasCorrection, type StaticRefinementOptions } from './refinements.js';
 
 /** What a quantization scheme's passes did, filled in as they run. */
 export interface QuantizationRecord {
@@ -33,6 +35,8 @@ export interface QuantizationRecord {
   ranges?: Record<string, TensorRange>;
   /** Static schemes: activation name → the value holding its dequantized form. */
   dequantizedNames?: Record<string, string>;
+  /** Static schemes with `biasCorrection`: the biases corrected. */
+  biasCorrection?: BiasCorrectionResult;
 }
 
 /** A quantization mode: its options type and the record its passes fill. */
@@ -83,10 +87,13 @@ const withStaticDefaults = (options: StaticQuantizeOptions): StaticQuantizeOptio
   perChannel: options.perChannel ?? true,
 });
 
-const staticScheme: QuantizationScheme<StaticQuantizeOptions> = {
+const staticScheme: QuantizationScheme<StaticQuantizeOptions & StaticRefinementOptions> = {
   name: 'static',
   summary: 'calibrated int8 weights and activations (QDQ pairs, or QOperator with format qoperator)',
-  validate: validateStaticOptions,
+  validate: (options) => {
+    validateStaticOptions(options);
+    validateRefinementOptions(options);
+  },
   // Every activation left decomposed (hard-swish as Add, Clip, Mul, Div) is Q/DQ pairs more.
   needs: (options) => ({
     minOpset: staticQuantizationOpset(withStaticDefaults(options)),
@@ -94,8 +101,12 @@ const staticScheme: QuantizationScheme<StaticQuantizeOptions> = {
     fuseNormalizations: true,
   }),
   passes: (options, record) => [
-    recordingPass('quantize-static-qdq', record, (model) =>
-      quantizeStatic(model, { ...withStaticDefaults(options), format: 'qdq' }),
+    ...withBiasCorrection(
+      recordingPass('quantize-static-qdq', record, (model) =>
+        quantizeStatic(model, { ...withStaticDefaults(options), format: 'qdq' }),
+      ),
+      options,
+      (r) => (record.biasCorrection = r),
     ),
     ...(options.format === 'qoperator'
       ? [quantizationPass('qdq-to-qoperator', (model) => void qdqToQOperator(model))]

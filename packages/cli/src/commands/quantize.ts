@@ -37,6 +37,10 @@ export interface QuantizeReport {
   fallbackNodes?: string[];
   budgetMet?: boolean;
   target?: TargetCheckResult;
+  /** --equalize, --smooth-quant, --bias-correction: what each changed. */
+  equalization?: QuantizeResult['equalization'];
+  smoothQuant?: QuantizeResult['smoothQuant'];
+  biasCorrection?: QuantizeResult['biasCorrection'];
 }
 
 /** .npy folders, or image folders for a single image input (with the preprocessing options). */
@@ -92,6 +96,10 @@ function modeOptions(
       'quantize',
     );
   const opTypes = stringOption(values, 'ops')?.split(',').filter(Boolean);
+  const refinement = ['equalize', 'bias-correction', 'no-equalize', 'no-bias-correction', 'smooth-quant'].find(
+    (f) => values[f] !== undefined,
+  );
+  if (refinement && mode !== 'static') throw new UsageError(`--${refinement} is for --mode static`, 'quantize');
   if (values['per-channel'] && values['per-tensor'])
     throw new UsageError('give --per-channel or --per-tensor, not both', 'quantize');
   // Unset lets each mode use its default (static: per channel; dynamic: per tensor).
@@ -122,6 +130,7 @@ function modeOptions(
         format: format === 'qoperator' ? 'qoperator' : undefined,
         fullInteger: !!values['full-integer'],
         accuracyBudget: minSqnr === undefined ? undefined : { minSqnrDb: minSqnr },
+        ...refinementOptions(values),
       };
     }
     case 'int4':
@@ -138,6 +147,45 @@ function modeOptions(
   }
 }
 
+/** --equalize, --bias-correction and --smooth-quant [alpha]. */
+function refinementOptions(values: Values) {
+  const sq = stringOption(values, 'smooth-quant');
+  const alpha = sq ? numberOption(values, 'smooth-quant', (a) => a >= 0 && a <= 1, 'an alpha in [0, 1]') : undefined;
+  const onOff = (flag: string) => {
+    if (values[flag] && values[`no-${flag}`])
+      throw new UsageError(`give --${flag} or --no-${flag}, not both`, 'quantize');
+    return values[flag] ? true : values[`no-${flag}`] ? false : undefined;
+  };
+  return {
+    equalize: onOff('equalize'),
+    biasCorrection: onOff('bias-correction'),
+    smoothQuant: sq === undefined ? undefined : alpha === undefined ? true : { alpha },
+  };
+}
+
+/** One line per refinement that ran. */
+function refinementLines(r: QuantizeReport): string[] {
+  const lines: string[] = [];
+  const eq = r.equalization;
+  if (eq) {
+    const stops = Object.entries(eq.stoppedAt).map(([why, n]) => `${why} ×${n}`);
+    lines.push(
+      `equalized  ${eq.pairs.length} Conv pair(s)${stops.length ? ` (chains stopped at ${stops.join(', ')})` : ''}`,
+    );
+  }
+  const sq = r.smoothQuant;
+  if (sq)
+    lines.push(
+      `smoothed   ${sq.smoothed.length} activation(s) read by ${sq.smoothed.reduce((n, g) => n + g.readers.length, 0)} MatMul/Gemm${sq.skipped.length ? ` (${sq.skipped.length} left alone, see --json)` : ''}`,
+    );
+  const bc = r.biasCorrection;
+  if (bc)
+    lines.push(
+      `biases     ${bc.corrected.length} corrected${bc.skipped.length ? `, ${bc.skipped.length} left alone` : ''}`,
+    );
+  return lines;
+}
+
 function reportOf(input: string, output: string, result: QuantizeResult): QuantizeReport {
   const report: QuantizeReport = {
     input,
@@ -149,6 +197,9 @@ function reportOf(input: string, output: string, result: QuantizeResult): Quanti
     quantizedNodes: result.quantizedNodes.length,
     skippedNodes: result.skippedNodes.map((n) => ({ name: n.name, opType: n.opType, reason: n.reason ?? '' })),
     target: result.target,
+    equalization: result.equalization,
+    smoothQuant: result.smoothQuant,
+    biasCorrection: result.biasCorrection,
   };
   if (result.sqnrDb !== undefined)
     Object.assign(report, {
@@ -216,6 +267,7 @@ function formatReport(r: QuantizeReport): string {
     `nodes      ${r.quantizedNodes} quantized, ${r.skippedNodes.length} left in float`,
     ...r.skippedNodes.slice(0, 20).map((n) => `  ${n.opType} ${n.name || '(unnamed)'}: ${n.reason}`),
     ...(r.skippedNodes.length > 20 ? [`  ... ${r.skippedNodes.length - 20} more (see --json)`] : []),
+    ...refinementLines(r),
   ];
   if (r.sqnrDb !== undefined)
     lines.push(
@@ -273,6 +325,16 @@ Options:
                               model metadata under edgeml.quantization.<name>)
   --min-sqnr <dB>             static: keep the layers adding the most error in float until every
                               output's SQNR on the calibration samples reaches this
+  --equalize                  static: cross-layer equalization first — Conv (or MatMul/Gemm)
+                              pairs joined by Relu/LeakyRelu/PRelu/pooling get equal per-channel
+                              weight ranges (float outputs unchanged); on by default with
+                              --per-tensor (--no-equalize to skip)
+  --bias-correction           static: after quantizing, each Conv/Gemm/MatMul bias absorbs the
+                              mean output shift its weight rounding causes on the calibration
+                              samples; on by default with --per-tensor (--no-bias-correction)
+  --smooth-quant [alpha]      static: SmoothQuant first — activations read by MatMul/Gemm have
+                              per-channel outliers moved into the weights (alpha 0..1, default
+                              0.5), folded into the LayerNorm/Mul/Add/MatMul producing them
   --block-size <n>            int4: weights per scale (default 32)
   --algorithm <a>             int4: rtn (round to nearest, default) or hqq (Half-Quadratic
                               Quantization: per-block float zero points fitted to the weights;
@@ -293,13 +355,15 @@ Options:
   --report <file>             also write the JSON report to a file
   --json                      print one JSON object: input, output, mode, prepared[{step, count,
                               detail}], sizeBefore, sizeAfter, quantizedNodes,
-                              skippedNodes[{name, opType, reason}], sqnrDb
+                              skippedNodes[{name, opType, reason}], sqnrDb; equalization,
+                              smoothQuant, biasCorrection when asked for
   -h, --help                  show this help
 
 Examples:
   edgeml quantize model.onnx -o model.int8.onnx
   edgeml quantize model.onnx -o model.qdq.onnx --mode static --calibration samples/ --per-channel
-  edgeml quantize model.onnx -o model.q4.onnx --mode int4 --block-size 32`;
+  edgeml quantize model.onnx -o model.q4.onnx --mode int4 --block-size 32
+  edgeml quantize model.onnx -o model.qdq.onnx --mode static --calibration samples/ --equalize --bias-correction`;
   },
   options: {
     output: { type: 'string', short: 'o' },
@@ -327,7 +391,13 @@ Examples:
     scale: { type: 'string' },
     layout: { type: 'string' },
     fix: { type: 'string', multiple: true },
+    equalize: { type: 'boolean' },
+    'bias-correction': { type: 'boolean' },
+    'no-equalize': { type: 'boolean' },
+    'no-bias-correction': { type: 'boolean' },
+    'smooth-quant': { type: 'string' },
   },
+  optionalValues: { 'smooth-quant': (next) => next.trim() !== '' && Number.isFinite(Number(next)) },
   async run({ values, positionals, stdout, stderr }) {
     if (positionals.length !== 1)
       throw new UsageError(`expected one input model, got ${positionals.length}`, 'quantize');
