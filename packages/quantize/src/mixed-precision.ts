@@ -1,0 +1,224 @@
+/**
+ * Mixed precision for static quantization: the accuracy budget, the SQNR floor and the
+ * sensitivity report. Layers leave int8 (back to float, or to 16-bit activations) in order of
+ * what they cost per share of output noise they remove, until the budget is met; the search
+ * reuses the calibrated ranges and measures every step on the samples.
+ */
+import { InvalidArgumentError, type Tensor } from '@edgeml/core';
+import type { CalibrationData } from './calibrate.js';
+import { VariantContext, type LayerPrecision } from './layer-variant.js';
+import type { AccuracyBudget, QuantizeOptions, QuantizeResult, StaticModeOptions } from './quantize.js';
+import type { QuantizationScheme } from './schemes.js';
+import { measureSensitivity, validateSensitivityOptions, type LayerSensitivity } from './sensitivity.js';
+
+/** One layer the search took out of int8, and why. */
+export interface MixedPrecisionLayer {
+  layer: string;
+  opType: string;
+  nodes: string[];
+  precision: LayerPrecision;
+  /** Output SQNR gained by this layer alone (its sensitivity). */
+  gainDb: number;
+  /** Output SQNR measured once this layer and every one before it had left int8. */
+  sqnrDbAfter: number;
+  /** What it gives up, in the budget's `cost` unit: speed (MACs and boundary elements) or bytes. */
+  cost: number;
+}
+
+/** Something the caller should know about the written model (the CLI prints each on stderr). */
+export interface QuantizeWarning {
+  /** `sqnr-below-floor`: the output SQNR is under `QuantizeCommonOptions.sqnrFloorDb`. */
+  code: 'sqnr-below-floor';
+  message: string;
+  floorDb: number;
+  sqnrDb: number;
+  /** The budget that meets the floor (what the search ran): pass it as `accuracyBudget`. */
+  setting: { minSqnrDb: number };
+  /** The layers that budget takes out of int8, in order, and the SQNR it measured. */
+  layers: MixedPrecisionLayer[];
+  reachedSqnrDb: number;
+  /** Whether the search met the floor within its bounds (else `layers` is the closest it got). */
+  met: boolean;
+}
+
+/** The default SQNR floor (dB) static quantization warns under. */
+export const DEFAULT_SQNR_FLOOR_DB = 20;
+
+const COSTS: readonly string[] = ['speed', 'size'];
+
+/** Budget and sensitivity checks (quantize() runs them with its own). */
+export function validateMixedPrecision(options: QuantizeOptions): void {
+  const budget = options.accuracyBudget;
+  if (budget) {
+    validateSensitivityOptions(budget, 'accuracyBudget');
+    if (budget.cost !== undefined && !COSTS.includes(budget.cost))
+      throw new InvalidArgumentError(
+        `accuracyBudget.cost is speed or size; got '${budget.cost as string}'`,
+        'accuracyBudget.cost',
+      );
+    const max = budget.maxFallbackNodes;
+    if (max !== undefined && !(Number.isInteger(max) && max >= 0))
+      throw new InvalidArgumentError(
+        `accuracyBudget.maxFallbackNodes must be a whole number; got ${max}`,
+        'accuracyBudget.maxFallbackNodes',
+      );
+  }
+  const { sensitivity, sqnrFloorDb: floor } = options;
+  if (sensitivity && (options.mode !== 'static' || !options.evaluationData || !options.backend))
+    throw new InvalidArgumentError(
+      'sensitivity is measured in static mode, on evaluationData with a backend',
+      'sensitivity',
+    );
+  if (typeof sensitivity === 'object') validateSensitivityOptions(sensitivity, 'sensitivity');
+  if (floor !== undefined && floor !== false && !Number.isFinite(floor))
+    throw new InvalidArgumentError(`sqnrFloorDb must be a number of dB or false; got ${floor}`, 'sqnrFloorDb');
+}
+
+/** Opset the requested precisions need: int16 activations are QuantizeLinear opset 21. */
+export function mixedPrecisionOpset(options: QuantizeOptions): number | undefined {
+  const sensitivity = typeof options.sensitivity === 'object' ? options.sensitivity : undefined;
+  const asked = [...(options.accuracyBudget?.precisions ?? []), ...(sensitivity?.precisions ?? [])];
+  return asked.includes('int16') ? 21 : undefined;
+}
+
+/**
+ * After an evaluated static quantization: meet the accuracy budget, measure the sensitivity
+ * asked for, or (with neither) check the SQNR floor and, under it, search for the budget that
+ * would meet it. Returns the result to hand back (a variant when the budget changed layers).
+ */
+export async function refineStatic(
+  result: QuantizeResult,
+  floatModel: QuantizeResult['model'],
+  options: StaticModeOptions,
+  scheme: QuantizationScheme<never>,
+  data: CalibrationData,
+  reference?: readonly Record<string, Tensor>[],
+): Promise<QuantizeResult> {
+  const { accuracyBudget: budget, sensitivity } = options;
+  const floor = options.sqnrFloorDb === false ? undefined : (options.sqnrFloorDb ?? DEFAULT_SQNR_FLOOR_DB);
+  const underFloor = !budget && floor !== undefined && (result.sqnrDb ?? Infinity) < floor;
+  if (!budget && !sensitivity && !underFloor) return result;
+  if (underFloor && !budget && !sensitivity && !rereadable(data)) {
+    // A one-shot iterator has been read: the search cannot run, but the floor is still reported.
+    result.warnings = [floorWarning(result.sqnrDb!, floor, undefined)];
+    return result;
+  }
+  const context = await VariantContext.create(floatModel, result, options, scheme, data, reference);
+  const asked = typeof sensitivity === 'object' ? sensitivity : {};
+  const measured = sensitivity ? await measureSensitivity(context, asked) : undefined;
+  if (budget) return meetBudget(context, budget, measured);
+  if (underFloor) {
+    const search = await meetBudget(context, { minSqnrDb: floor, precisions: asked.precisions }, measured);
+    result.warnings = [floorWarning(result.sqnrDb!, floor, search)];
+    result.sensitivity = search.sensitivity;
+    return result;
+  }
+  result.sensitivity = measured;
+  return result;
+}
+
+/** The candidate each layer offers: its cheapest precision per share of noise removed. */
+function cheapestFirst(sensitivity: readonly LayerSensitivity[], cost: 'speed' | 'size'): LayerSensitivity[] {
+  const costOf = (s: LayerSensitivity) => (cost === 'size' ? s.sizeCost : s.speedCost);
+  // A layer gaining under 0.01 dB alone is measurement noise, not a lever.
+  const perShare = (s: LayerSensitivity) => (costOf(s) + 1) / s.noiseShare;
+  const best = new Map<string, LayerSensitivity>();
+  for (const s of sensitivity) {
+    if (s.gainDb < 0.01) continue;
+    const held = best.get(s.layer);
+    if (!held || perShare(s) < perShare(held)) best.set(s.layer, s);
+  }
+  return [...best.values()].sort((a, b) => perShare(a) - perShare(b));
+}
+
+/**
+ * Layers leave int8 cheapest first (cost per noise share, from their measured sensitivity)
+ * until the budget is met or `maxFallbackNodes` layers have; each step is measured.
+ */
+export async function meetBudget(
+  context: VariantContext,
+  budget: AccuracyBudget,
+  measured?: LayerSensitivity[],
+): Promise<QuantizeResult> {
+  const met = async (r: QuantizeResult, sqnrDb: number) => {
+    if (budget.metric) r.metric = await budget.metric(r.model);
+    return (
+      (budget.minSqnrDb === undefined || sqnrDb >= budget.minSqnrDb) &&
+      (r.metric === undefined || r.metric >= budget.minMetric!)
+    );
+  };
+  const base = context.base;
+  if (await met(base, base.sqnrDb ?? Infinity))
+    return { ...base, fallbackNodes: [], mixedPrecision: [], budgetMet: true, sensitivity: measured };
+  const maxLayers = budget.maxFallbackNodes ?? 10;
+  const sensitivity =
+    measured ??
+    (await measureSensitivity(context, {
+      maxCandidates: budget.maxCandidates ?? Math.max(24, 2 * maxLayers),
+      precisions: budget.precisions,
+    }));
+  const spec: { floatNodes: string[]; int16Activations: string[] } = { floatNodes: [], int16Activations: [] };
+  const layers: MixedPrecisionLayer[] = [];
+  let current: QuantizeResult | undefined;
+  let ok = false;
+  for (const candidate of cheapestFirst(sensitivity, budget.cost ?? 'speed').slice(0, maxLayers)) {
+    addTo(spec, candidate);
+    current = await context.build(spec);
+    const sqnrDbAfter = await context.outputSqnr(current.model);
+    layers.push({
+      layer: candidate.layer,
+      opType: candidate.opType,
+      nodes: candidate.nodes,
+      precision: candidate.precision,
+      gainDb: candidate.gainDb,
+      sqnrDbAfter,
+      cost: budget.cost === 'size' ? candidate.sizeCost : candidate.speedCost,
+    });
+    if ((ok = await met(current, sqnrDbAfter))) break;
+  }
+  const final = current ? await context.evaluate(current) : { ...base };
+  return Object.assign(final, {
+    fallbackNodes: [...spec.floatNodes],
+    mixedPrecision: layers,
+    budgetMet: ok,
+    sensitivity,
+  });
+}
+
+function addTo(spec: { floatNodes: string[]; int16Activations: string[] }, s: LayerSensitivity): void {
+  if (s.precision === 'float') spec.floatNodes.push(...s.nodes);
+  else spec.int16Activations.push(...s.activations.filter((a) => !spec.int16Activations.includes(a)));
+}
+
+/** Whether `data` can be read again (an array, or an iterable that is not its own one-shot iterator). */
+function rereadable(data: CalibrationData): boolean {
+  if (Array.isArray(data)) return true;
+  const sync = (data as Partial<Iterable<unknown>>)[Symbol.iterator];
+  if (sync) return sync.call(data) !== (data as unknown);
+  const async = (data as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator];
+  return !!async && async.call(data) !== (data as unknown);
+}
+
+function floorWarning(sqnrDb: number, floorDb: number, search: QuantizeResult | undefined): QuantizeWarning {
+  const layers = search?.mixedPrecision ?? [];
+  const reached = layers.length ? layers[layers.length - 1].sqnrDbAfter : sqnrDb;
+  const met = !!search?.budgetMet;
+  const which = layers.map((l) => `${l.layer} (${l.precision})`).join(', ');
+  const outcome = met
+    ? `accuracyBudget { minSqnrDb: ${floorDb} } meets it by keeping ${layers.length} layer(s) out of int8: ${which}, reaching ${reached.toFixed(1)} dB`
+    : layers.length
+      ? `the closest accuracyBudget { minSqnrDb: ${floorDb} } got within its bounds keeps ${layers.length} layer(s) out of int8: ${which}, reaching ${reached.toFixed(1)} dB`
+      : search
+        ? 'no single layer measurably raises it; try another calibration method or more calibration samples'
+        : `pass evaluation data as an array so the search for the accuracyBudget { minSqnrDb: ${floorDb} } that meets it can run`;
+  return {
+    code: 'sqnr-below-floor',
+    message: `output SQNR ${sqnrDb.toFixed(1)} dB is under the ${floorDb} dB floor; ${outcome}`,
+    floorDb,
+    sqnrDb,
+    setting: { minSqnrDb: floorDb },
+    layers,
+    reachedSqnrDb: reached,
+    met,
+  };
+}
