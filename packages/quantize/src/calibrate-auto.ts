@@ -59,10 +59,11 @@ export function chooseRange(
   type: 'uint8' | 'int8' | 'int16',
 ): TensorRange {
   const sqnrDb: Partial<Record<Method, number>> = {};
+  const methods = Object.keys(candidates) as Method[];
+  for (const method of methods) sqnrDb[method] = histogramSqnrDb(histogram, candidates[method], type);
+  // A clip must beat the extremes by more than the histogram's resolution (bins of 1/2048 of the
+  // range move the estimate by hundredths of a dB): on a tie every value stays representable.
   let best: Method = 'minmax';
-  for (const method of Object.keys(candidates) as Method[]) {
-    sqnrDb[method] = histogramSqnrDb(histogram, candidates[method], type);
-    if (sqnrDb[method] > sqnrDb[best]!) best = method;
-  }
+  for (const method of methods) if (sqnrDb[method]! > sqnrDb[best]! + (best === 'minmax' ? 0.1 : 0)) best = method;
   return { ...candidates[best], method: best, sqnrDb };
 }

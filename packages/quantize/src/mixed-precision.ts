@@ -117,18 +117,30 @@ export async function refineStatic(
   return result;
 }
 
-/** The candidate each layer offers: its cheapest precision per share of noise removed. */
-function cheapestFirst(sensitivity: readonly LayerSensitivity[], cost: 'speed' | 'size'): LayerSensitivity[] {
+/**
+ * The candidate each layer offers (its cheapest precision per share of noise removed), cheapest
+ * first. Layers that gain nothing measurable in SQNR follow, most gain first, only for a user
+ * metric: what it scores (top-1 on labels) can move where the output SQNR does not.
+ */
+function cheapestFirst(
+  sensitivity: readonly LayerSensitivity[],
+  cost: 'speed' | 'size',
+  withMetric: boolean,
+): LayerSensitivity[] {
   const costOf = (s: LayerSensitivity) => (cost === 'size' ? s.sizeCost : s.speedCost);
-  // A layer gaining under 0.01 dB alone is measurement noise, not a lever.
   const perShare = (s: LayerSensitivity) => (costOf(s) + 1) / s.noiseShare;
   const best = new Map<string, LayerSensitivity>();
+  const flat = new Map<string, LayerSensitivity>();
   for (const s of sensitivity) {
-    if (s.gainDb < 0.01) continue;
-    const held = best.get(s.layer);
-    if (!held || perShare(s) < perShare(held)) best.set(s.layer, s);
+    // Under 0.1 dB alone (2 % of the noise) a layer is not a lever: taking it costs a search step.
+    const pool = s.gainDb < 0.1 ? flat : best;
+    const held = pool.get(s.layer);
+    if (!held || (pool === best ? perShare(s) < perShare(held) : s.gainDb > held.gainDb)) pool.set(s.layer, s);
   }
-  return [...best.values()].sort((a, b) => perShare(a) - perShare(b));
+  const levers = [...best.values()].sort((a, b) => perShare(a) - perShare(b));
+  if (!withMetric) return levers;
+  const rest = [...flat.values()].filter((s) => !best.has(s.layer)).sort((a, b) => b.gainDb - a.gainDb);
+  return [...levers, ...rest];
 }
 
 /**
@@ -161,7 +173,7 @@ export async function meetBudget(
   const layers: MixedPrecisionLayer[] = [];
   let current: QuantizeResult | undefined;
   let ok = false;
-  for (const candidate of cheapestFirst(sensitivity, budget.cost ?? 'speed').slice(0, maxLayers)) {
+  for (const candidate of cheapestFirst(sensitivity, budget.cost ?? 'speed', !!budget.metric).slice(0, maxLayers)) {
     addTo(spec, candidate);
     current = await context.build(spec);
     const sqnrDbAfter = await context.outputSqnr(current.model);

@@ -68,7 +68,7 @@ const isFloatActivation = (v: Value | undefined): v is Value =>
 
 const elementsOf = (v: Value | undefined): number => {
   const shape = v?.shape;
-  return shape?.every((d) => typeof d === 'number') ? (shape).reduce((a, b) => a * b, 1) : 0;
+  return shape?.every((d) => typeof d === 'number') ? shape.reduce((a, b) => a * b, 1) : 0;
 };
 
 /**
