@@ -19,8 +19,11 @@ export interface MixedPrecisionLayer {
   precision: LayerPrecision;
   /** Output SQNR gained by this layer alone (its sensitivity). */
   gainDb: number;
-  /** Output SQNR measured once this layer and every one before it had left int8. */
-  sqnrDbAfter: number;
+  /**
+   * Output SQNR measured once this layer and every one before it had left int8; absent where
+   * the noise shares still put the target out of reach and the search went on without a run.
+   */
+  sqnrDbAfter?: number;
   /** What it gives up, in the budget's `cost` unit: speed (MACs and boundary elements) or bytes. */
   cost: number;
 }
@@ -108,7 +111,9 @@ export async function refineStatic(
   const measured = sensitivity ? await measureSensitivity(context, asked) : undefined;
   if (budget) return meetBudget(context, budget, measured);
   if (underFloor) {
-    const search = await meetBudget(context, { minSqnrDb: floor, precisions: asked.precisions }, measured);
+    // Bounded: this runs on every quantization under the floor, asked for or not.
+    const bounds = { maxCandidates: 12, maxFallbackNodes: 8 };
+    const search = await meetBudget(context, { minSqnrDb: floor, precisions: asked.precisions, ...bounds }, measured);
     result.warnings = [floorWarning(result.sqnrDb!, floor, search)];
     result.sensitivity = search.sensitivity;
     return result;
@@ -173,20 +178,27 @@ export async function meetBudget(
   const layers: MixedPrecisionLayer[] = [];
   let current: QuantizeResult | undefined;
   let ok = false;
-  for (const candidate of cheapestFirst(sensitivity, budget.cost ?? 'speed', !!budget.metric).slice(0, maxLayers)) {
+  const queue = cheapestFirst(sensitivity, budget.cost ?? 'speed', !!budget.metric).slice(0, maxLayers);
+  let removedShare = 0;
+  for (const [i, candidate] of queue.entries()) {
     addTo(spec, candidate);
-    current = await context.build(spec);
-    const sqnrDbAfter = await context.outputSqnr(current.model);
-    layers.push({
+    const layer: MixedPrecisionLayer = {
       layer: candidate.layer,
       opType: candidate.opType,
       nodes: candidate.nodes,
       precision: candidate.precision,
       gainDb: candidate.gainDb,
-      sqnrDbAfter,
       cost: budget.cost === 'size' ? candidate.sizeCost : candidate.speedCost,
-    });
-    if ((ok = await met(current, sqnrDbAfter))) break;
+    };
+    layers.push(layer);
+    // Shares of independent noise add: while they say the target is still out of reach, take the
+    // next layer without a run (a user metric is measured every step: shares do not predict it).
+    removedShare += candidate.noiseShare;
+    const predicted = (base.sqnrDb ?? 0) - 10 * Math.log10(Math.max(1e-3, 1 - removedShare));
+    if (!budget.metric && predicted < (budget.minSqnrDb ?? -Infinity) && i < queue.length - 1) continue;
+    current = await context.build(spec);
+    layer.sqnrDbAfter = await context.outputSqnr(current.model);
+    if ((ok = await met(current, layer.sqnrDbAfter))) break;
   }
   const final = current ? await context.evaluate(current) : { ...base };
   return Object.assign(final, {
@@ -213,7 +225,7 @@ function rereadable(data: CalibrationData): boolean {
 
 function floorWarning(sqnrDb: number, floorDb: number, search: QuantizeResult | undefined): QuantizeWarning {
   const layers = search?.mixedPrecision ?? [];
-  const reached = layers.length ? layers[layers.length - 1].sqnrDbAfter : sqnrDb;
+  const reached = layers.at(-1)?.sqnrDbAfter ?? sqnrDb;
   const met = !!search?.budgetMet;
   const which = layers.map((l) => `${l.layer} (${l.precision})`).join(', ');
   const outcome = met

@@ -50,7 +50,7 @@ export function warningLines(warnings: readonly QuantizeWarning[]): string[] {
   });
 }
 
-const fmtDb = (db: number) => (Number.isFinite(db) ? db.toFixed(2) : String(db));
+const fmtDb = (db: number | undefined) => (db === undefined ? '-' : Number.isFinite(db) ? db.toFixed(2) : String(db));
 
 /** Lines of the human text report for the quality fields. */
 export function qualityLines(r: QuantizeQualityReport): string[] {
@@ -66,7 +66,7 @@ export function qualityLines(r: QuantizeQualityReport): string[] {
       'mixed precision (layers out of int8, cheapest per dB first):',
       ...r.mixedPrecision.map(
         (l) =>
-          `  ${l.layer} (${l.opType}) -> ${l.precision}: +${fmtDb(l.gainDb)} dB alone, output ${fmtDb(l.sqnrDbAfter)} dB after`,
+          `  ${l.layer} (${l.opType}) -> ${l.precision}: +${fmtDb(l.gainDb)} dB alone${l.sqnrDbAfter === undefined ? '' : `, output ${fmtDb(l.sqnrDbAfter)} dB after`}`,
       ),
     );
   if (r.sensitivity?.length)
