@@ -113,9 +113,7 @@ describe('the SQNR floor', () => {
 
   it('rejects bad options with typed errors naming them', async () => {
     const bad = async (options: Partial<QuantizeOptions>, option: string) => {
-      const error = await quantize(outlierChannelNet(), { ...staticOptions, ...options } as QuantizeOptions).catch(
-        (e: unknown) => e,
-      );
+      const error = await quantize(outlierChannelNet(), { ...staticOptions, ...options }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(InvalidArgumentError);
       expect((error as InvalidArgumentError).option).toBe(option);
     };
@@ -123,7 +121,7 @@ describe('the SQNR floor', () => {
     await bad({ accuracyBudget: { minSqnrDb: 30, precisions: ['int8' as never] } }, 'accuracyBudget.precisions');
     await bad({ accuracyBudget: { minSqnrDb: 30, cost: 'latency' as never } }, 'accuracyBudget.cost');
     await bad({ sensitivity: { maxCandidates: 0 } }, 'sensitivity.maxCandidates');
-    await bad({ mode: 'dynamic', sensitivity: true } as never, 'sensitivity');
+    await bad({ mode: 'dynamic', sensitivity: true }, 'sensitivity');
   });
 });
 
@@ -176,7 +174,7 @@ describe('calibration method per tensor (auto)', () => {
       const scores = range.sqnrDb!;
       expect(Object.keys(scores).sort()).toEqual(['entropy', 'minmax', 'percentile']);
       // The chosen range is the best of the three on these values, quantized for real.
-      const all = new Float32Array(data.flatMap((d) => Array.from(d.x.data as Float32Array)));
+      const all = new Float32Array(data.flatMap((d) => Array.from(d.x.data)));
       const real = fakeQuantSqnr(all, range);
       const minmax = await calibrate(reluChain(), data, backend, ['hidden'], { method: 'minmax' });
       expect(real).toBeGreaterThanOrEqual(fakeQuantSqnr(all, minmax.get('hidden')!) - 0.5);

@@ -218,11 +218,11 @@ export function outlierChannelNet(seed = 11): Model {
     ).outputs[0];
   const stem = g.op('Relu', [conv(x, 'stem', w('stem.w', [32, 4, 3, 3]), 1)], {}, { name: 'stem_relu' }).outputs[0];
   const wideWeight = randomTensor([32, 32, 1, 1], s++, 0.2);
-  for (let i = 0; i < 32; i++) (wideWeight.data as Float32Array)[31 * 32 + i] *= 1000;
+  for (let i = 0; i < 32; i++) wideWeight.data[31 * 32 + i] *= 1000;
   const wide = conv(stem, 'wide', g.addInitializer('wide.w', wideWeight));
   wide.name = 'wide_out';
   const narrowWeight = randomTensor([32, 32, 1, 1], s++, 0.2);
-  for (let o = 0; o < 32; o++) (narrowWeight.data as Float32Array)[o * 32 + 31] = 0;
+  for (let o = 0; o < 32; o++) narrowWeight.data[o * 32 + 31] = 0;
   const narrow = conv(wide, 'narrow', g.addInitializer('narrow.w', narrowWeight));
   const relu = g.op('Relu', [narrow], {}, { name: 'narrow_relu' }).outputs[0];
   const pool = g.op('GlobalAveragePool', [relu], {}, { name: 'pool' }).outputs[0];

@@ -82,10 +82,10 @@ describe('edgeml quantize: SQNR floor and mixed precision', () => {
 
     const text = await run([...staticArgs(model, path.join(dir, 't.onnx'), samples), '--min-sqnr', '20']);
     expect(text.out).toMatch(
-      /mixed precision \(layers out of int8, cheapest per dB first\):\n(.*\n)*  narrow \(Conv\) -> float/,
+      /mixed precision \(layers out of int8, cheapest per dB first\):\n(.*\n)* {2}narrow \(Conv\) -> float/,
     );
     expect(text.out).toMatch(
-      /sensitivity \(output SQNR gained keeping one layer out of int8, top \d+\):\n  narrow \(Conv \+1\) float: \+/,
+      /sensitivity \(output SQNR gained keeping one layer out of int8, top \d+\):\n {2}narrow \(Conv \+1\) float: \+/,
     );
   });
 

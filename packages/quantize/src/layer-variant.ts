@@ -27,7 +27,18 @@ export interface VariantSpec {
   int16Activations: readonly string[];
 }
 
-/** Everything a variant is built and measured from; shared by every variant of one quantization. */
+/**
+ * Everything a variant is built and measured from; shared by every variant of one quantization.
+ * Invariant: every variant reuses the base ranges, so variants differ only in which layers
+ * leave int8, never in calibration.
+ *
+ * @example
+ * ```ts
+ * const context = await VariantContext.create(floatModel, evaluatedResult, options, quantizationSchemes.get('static'), samples);
+ * const variant = await context.build({ floatNodes: ['conv3', 'relu3'], int16Activations: [] });
+ * console.log(await context.outputSqnr(variant.model));
+ * ```
+ */
 export class VariantContext {
   /** Ranges of the base quantization, plus any calibrated for a variant (kept so none is calibrated twice). */
   private readonly ranges: Record<string, TensorRange>;
@@ -35,9 +46,11 @@ export class VariantContext {
   private constructor(
     /** The prepared float model: each variant is cut from a clone of it, and it is the reference. */
     readonly floatModel: Model,
+    /** The all-int8 quantization, evaluated: its ranges, nodes and errors are the starting point. */
     readonly base: QuantizeResult,
     private readonly options: StaticModeOptions,
     private readonly scheme: QuantizationScheme<never>,
+    /** The samples every variant is measured on (read once per measurement: an array, not a one-shot iterator). */
     readonly data: CalibrationData,
     private readonly reference: readonly Record<string, Tensor>[],
   ) {
@@ -57,6 +70,7 @@ export class VariantContext {
     return new VariantContext(floatModel, base, options, scheme, data, outputs);
   }
 
+  /** The backend the base quantization calibrated and evaluated on. */
   get backend(): Backend {
     return this.options.backend;
   }

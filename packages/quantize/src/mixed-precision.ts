@@ -150,7 +150,15 @@ function cheapestFirst(
 
 /**
  * Layers leave int8 cheapest first (cost per noise share, from their measured sensitivity)
- * until the budget is met or `maxFallbackNodes` layers have; each step is measured.
+ * until the budget is met or `maxFallbackNodes` layers have. A step is measured whenever the
+ * noise shares say the target may be met (every step for a user metric); the result is the
+ * last variant built, fully evaluated. `quantize()` runs it for `accuracyBudget`.
+ *
+ * @example
+ * ```ts
+ * const r = await meetBudget(context, { minSqnrDb: 30, precisions: ['float', 'int16'], cost: 'size' });
+ * console.log(r.budgetMet, r.mixedPrecision?.map((l) => `${l.layer}: ${l.precision}`));
+ * ```
  */
 export async function meetBudget(
   context: VariantContext,

@@ -74,6 +74,11 @@ const elementsOf = (v: Value | undefined): number => {
 /**
  * The layers of `model` (the prepared float model) among the nodes a quantization quantized,
  * in graph order. Unnamed nodes are left out: a variant names the nodes it keeps in float.
+ *
+ * @example
+ * ```ts
+ * layerBlocks(model, result.quantizedNodes); // [{ layer: 'conv1', nodes: ['conv1', 'relu1'], macs: 1204224, ... }, ...]
+ * ```
  */
 export function layerBlocks(model: Model, quantized: readonly NodeOutcome[]): LayerBlock[] {
   const graph = model.graph;
@@ -143,6 +148,7 @@ export function estimatedLossDb(
   return Math.min(100, ...first.inputs.flatMap(sourceSqnr)) - out;
 }
 
+/** Check `options` (given as `field`, e.g. `accuracyBudget`): typed errors name the field. */
 export function validateSensitivityOptions(options: SensitivityOptions, field: string): void {
   const { maxCandidates, precisions } = options;
   if (maxCandidates !== undefined && !(Number.isInteger(maxCandidates) && maxCandidates > 0))
@@ -161,6 +167,14 @@ export function validateSensitivityOptions(options: SensitivityOptions, field: s
  * Measure the sensitivity of the base quantization's layers: the `maxCandidates` blocks with the
  * highest free estimate, each at every precision asked, ranked by the output SQNR gained
  * (largest first). The base result must have been evaluated (its per-tensor errors rank them).
+ * `quantize(model, { mode: 'static', ..., sensitivity: true })` runs it for you.
+ *
+ * @example
+ * ```ts
+ * const context = await VariantContext.create(floatModel, evaluatedResult, options, quantizationSchemes.get('static'), samples);
+ * const [worst] = await measureSensitivity(context, { maxCandidates: 8, precisions: ['float', 'int16'] });
+ * console.log(worst.layer, worst.precision, worst.gainDb, worst.noiseShare);
+ * ```
  */
 export async function measureSensitivity(
   context: VariantContext,

@@ -456,7 +456,7 @@ export async function quantizeStatic(model: Model, options: StaticQuantizeOption
     : new Map<string, TensorRange>();
   for (const [n, r] of Object.entries(options.rangeOverrides ?? {})) ranges.set(n, r);
   const params = activationParams(options, actType, ranges);
-  if (actType === 'uint8') fuseActivations(graph, chosen, activations, ranges, result, params.typeOf);
+  if (actType === 'uint8') fuseActivations(graph, chosen, activations, ranges, result, (name) => params.typeOf(name));
   // Softmax outputs live in [0, 1): a fixed 1/256 step (zero point 0) covers them, and is the
   // scale onnxruntime's QLinearSoftmax requires.
   for (const n of chosen)

@@ -123,40 +123,7 @@ export function renderQuantizeMarkdown(
         ]),
       ]),
     );
-  if (result.sensitivity?.length)
-    out.push(
-      '',
-      '## Per-layer sensitivity',
-      '',
-      'Output SQNR when only this layer leaves int8, everything else quantized with the same ranges; the estimate is the SQNR the layer loses between its inputs and its output in the all-int8 model (what ranked the candidates).',
-      '',
-      table([
-        [
-          'layer',
-          'op',
-          'nodes',
-          'precision',
-          'estimate (dB)',
-          'output SQNR (dB)',
-          'gain (dB)',
-          'noise share',
-          'speed cost',
-          'size cost (bytes)',
-        ],
-        ...result.sensitivity.map((s) => [
-          s.layer,
-          s.opType,
-          String(s.nodes.length),
-          s.precision,
-          fmtDb(s.estimatedLossDb),
-          fmtDb(s.outputSqnrDb),
-          fmtDb(s.gainDb),
-          `${(100 * s.noiseShare).toFixed(1)} %`,
-          String(s.speedCost),
-          String(s.sizeCost),
-        ]),
-      ]),
-    );
+  if (result.sensitivity?.length) out.push('', ...sensitivitySection(result.sensitivity));
   if (quality.calibration)
     out.push(
       '',
@@ -165,4 +132,40 @@ export function renderQuantizeMarkdown(
       table([['tensor', 'method'], ...Object.entries(quality.calibration.methods)]),
     );
   return out.join('\n') + '\n';
+}
+
+/** The Markdown per-layer sensitivity section: every measured candidate, most output SQNR gained first. */
+function sensitivitySection(sensitivity: readonly LayerSensitivity[]): string[] {
+  return [
+    '## Per-layer sensitivity',
+    '',
+    'Output SQNR when only this layer leaves int8, everything else quantized with the same ranges; the estimate is the SQNR the layer loses between its inputs and its output in the all-int8 model (what ranked the candidates).',
+    '',
+    table([
+      [
+        'layer',
+        'op',
+        'nodes',
+        'precision',
+        'estimate (dB)',
+        'output SQNR (dB)',
+        'gain (dB)',
+        'noise share',
+        'speed cost',
+        'size cost (bytes)',
+      ],
+      ...sensitivity.map((s) => [
+        s.layer,
+        s.opType,
+        String(s.nodes.length),
+        s.precision,
+        fmtDb(s.estimatedLossDb),
+        fmtDb(s.outputSqnrDb),
+        fmtDb(s.gainDb),
+        `${(100 * s.noiseShare).toFixed(1)} %`,
+        String(s.speedCost),
+        String(s.sizeCost),
+      ]),
+    ]),
+  ];
 }

@@ -324,7 +324,8 @@ Options:
                               sensitivity table), JSON otherwise
   --json                      print one JSON object: input, output, mode, prepared[{step, count,
                               detail}], sizeBefore, sizeAfter, quantizedNodes,
-                              skippedNodes[{name, opType, reason}], sqnrDb
+                              skippedNodes[{name, opType, reason}], sqnrDb, sensitivity (top 10),
+                              mixedPrecision, calibration (--method auto), warnings
   -h, --help                  show this help
 
 Examples:
