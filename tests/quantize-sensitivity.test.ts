@@ -122,6 +122,10 @@ describe('the SQNR floor', () => {
     await bad({ accuracyBudget: { minSqnrDb: 30, cost: 'latency' as never } }, 'accuracyBudget.cost');
     await bad({ sensitivity: { maxCandidates: 0 } }, 'sensitivity.maxCandidates');
     await bad({ mode: 'dynamic', sensitivity: true }, 'sensitivity');
+    await bad(
+      { format: 'qoperator', accuracyBudget: { minSqnrDb: 30, precisions: ['int16'] } } as Partial<QuantizeOptions>,
+      'accuracyBudget.precisions',
+    );
   });
 });
 

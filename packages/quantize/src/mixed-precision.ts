@@ -73,6 +73,11 @@ export function validateMixedPrecision(options: QuantizeOptions): void {
       'sensitivity',
     );
   if (typeof sensitivity === 'object') validateSensitivityOptions(sensitivity, 'sensitivity');
+  if (mixedPrecisionOpset(options) && (options as { format?: string }).format === 'qoperator')
+    throw new InvalidArgumentError(
+      'int16 layers are QDQ only (QOperator kernels take one quantized type throughout): drop int16 from precisions or use format qdq',
+      budget?.precisions?.includes('int16') ? 'accuracyBudget.precisions' : 'sensitivity.precisions',
+    );
   if (floor !== undefined && floor !== false && !Number.isFinite(floor))
     throw new InvalidArgumentError(`sqnrFloorDb must be a number of dB or false; got ${floor}`, 'sqnrFloorDb');
 }
