@@ -191,6 +191,14 @@ export async function meetBudget(
   const layers: MixedPrecisionLayer[] = [];
   let current: QuantizeResult | undefined;
   let ok = false;
+  // Layers are not independent: a step can lower the SQNR. Short of the target, the best
+  // measured step is handed back (with the layers up to it), not the last.
+  let best = {
+    result: undefined as QuantizeResult | undefined,
+    sqnrDb: base.sqnrDb ?? -Infinity,
+    layers: 0,
+    floats: 0,
+  };
   const queue = cheapestFirst(sensitivity, budget.cost ?? 'speed', !!budget.metric).slice(0, maxLayers);
   let removedShare = 0;
   for (const [i, candidate] of queue.entries()) {
@@ -212,11 +220,15 @@ export async function meetBudget(
     current = await context.build(spec);
     layer.sqnrDbAfter = await context.outputSqnr(current.model);
     if ((ok = await met(current, layer.sqnrDbAfter))) break;
+    if (layer.sqnrDbAfter > best.sqnrDb)
+      best = { result: current, sqnrDb: layer.sqnrDbAfter, layers: layers.length, floats: spec.floatNodes.length };
   }
-  const final = current ? await context.evaluate(current) : { ...base };
+  const keepBest = !ok && !budget.metric && current && layers.length > best.layers;
+  const chosen = keepBest ? best.result : current;
+  const final = chosen ? await context.evaluate(chosen) : { ...base };
   return Object.assign(final, {
-    fallbackNodes: [...spec.floatNodes],
-    mixedPrecision: layers,
+    fallbackNodes: spec.floatNodes.slice(0, keepBest ? best.floats : undefined),
+    mixedPrecision: layers.slice(0, keepBest ? best.layers : undefined),
     budgetMet: ok,
     sensitivity,
   });
