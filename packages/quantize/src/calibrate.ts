@@ -146,14 +146,14 @@ class RangeCollector {
   }
 
   /**
-   * The extremes clipped to ±t. A one-signed tensor whose values all lie past t (a sigmoid
-   * output in [0.22, 0.77], an entropy clip at 0.2) keeps [0, t]: a range must hold zero.
+   * The extremes clipped to ±t. A one-signed tensor whose values all lie past t (every value of
+   * an offset activation above the KL threshold) keeps its observed range: clipping would leave
+   * an empty one.
    */
   private clippedAt(t: number): TensorRange {
     const min = Math.max(this.min, -t),
       max = Math.min(this.max, t);
-    if (min <= max) return { min, max };
-    return this.min > 0 ? { min: 0, max: t } : { min: -t, max: 0 };
+    return min <= max ? { min, max } : { min: this.min, max: this.max };
   }
 }
 
