@@ -142,32 +142,35 @@ describe('edgeml inspect', () => {
 });
 
 describe('edgeml demo', () => {
-  it('compares fp16 and int8 Silero VAD against float on onnxruntime', async () => {
-    const { code, out } = await run(['demo', '--runs', '5', '--json']);
+  it('quantizes the PP-OCRv4 text detector to static int8 and fp16 and checks both against float on held-out pages', async () => {
+    const { code, out } = await run(['demo', '--runs', '3', '--json']);
     expect(code).toBe(0);
     const rows = JSON.parse(out) as {
       variant: string;
       sizeBytes: number;
-      maxProbabilityDiff: number;
+      maskIoU: number;
+      boxes: number;
+      boxesMatched: number;
       sqnrDb: number | null;
       latencyP50Ms: number;
     }[];
     expect(rows.map((r) => r.variant)).toEqual([
       'float32 (original)',
+      'int8 static (8 calibration pages)',
       'fp16 weights and compute',
-      'int8 dynamic (LSTM weights)',
-      'int8 dynamic (LSTM + Conv as ConvInteger)',
     ]);
-    const [float, fp16, lstm, int8] = rows;
-    expect(lstm.sizeBytes).toBeLessThan(float.sizeBytes * 0.8);
-    expect(lstm.maxProbabilityDiff).toBeLessThan(0.05);
+    const [float, int8, fp16] = rows;
+    // The drawn pages hold text: float finds boxes on them, and agrees with itself.
+    expect(float.boxes).toBeGreaterThan(40);
+    expect(float.boxesMatched).toBe(float.boxes);
+    expect(int8.sizeBytes).toBeLessThan(float.sizeBytes * 0.35);
     expect(fp16.sizeBytes).toBeLessThan(float.sizeBytes * 0.55);
-    expect(int8.sizeBytes).toBeLessThan(lstm.sizeBytes);
-    // Speech probability: fp16 keeps ~3 significant digits; int8 activations cost more.
-    expect(fp16.maxProbabilityDiff).toBeLessThan(0.01);
-    expect(int8.maxProbabilityDiff).toBeLessThan(0.05);
-    expect(fp16.sqnrDb).toBeGreaterThan(40);
-    expect(int8.sqnrDb).toBeGreaterThan(15);
+    // fp16 keeps the masks; int8 finds most of float's boxes (it splits some lines at word gaps).
+    expect(fp16.maskIoU).toBeGreaterThan(0.99);
+    expect(fp16.boxesMatched).toBeGreaterThanOrEqual(float.boxes * 0.97);
+    expect(int8.maskIoU).toBeGreaterThan(0.65);
+    expect(int8.boxesMatched).toBeGreaterThan(float.boxes * 0.6);
+    expect(fp16.sqnrDb).toBeGreaterThan(35);
     expect(rows.every((r) => r.latencyP50Ms > 0)).toBe(true);
-  });
+  }, 300_000);
 });
