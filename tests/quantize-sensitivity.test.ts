@@ -123,7 +123,7 @@ describe('the SQNR floor', () => {
     await bad({ sensitivity: { maxCandidates: 0 } }, 'sensitivity.maxCandidates');
     await bad({ mode: 'dynamic', sensitivity: true }, 'sensitivity');
     await bad(
-      { format: 'qoperator', accuracyBudget: { minSqnrDb: 30, precisions: ['int16'] } } as Partial<QuantizeOptions>,
+      { format: 'qoperator', accuracyBudget: { minSqnrDb: 30, precisions: ['int16'] } },
       'accuracyBudget.precisions',
     );
   });
