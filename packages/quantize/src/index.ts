@@ -116,5 +116,6 @@ export {
   resolveRefinements,
   validateRefinementOptions,
   type StaticRefinementOptions,
+  type RefinableOptions,
   type RefinementResults,
 } from './refinements.js';

@@ -39,7 +39,8 @@ export interface StaticRefinementOptions {
   smoothQuant?: boolean | { alpha?: number };
 }
 
-type RefinableOptions = StaticRefinementOptions & {
+/** The refinement options with what deciding and running them needs: the samples, the backend, and the weight form. */
+export type RefinableOptions = StaticRefinementOptions & {
   calibrationData: CalibrationData;
   backend: Backend;
   perChannel?: boolean;
