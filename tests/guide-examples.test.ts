@@ -31,7 +31,13 @@ async function runExample<T>(name: string): Promise<T> {
 
 describe('guide examples', () => {
   it('lists the simplify example and the three extension examples', () => {
-    expect([...guideExamples().keys()]).toEqual(['simplify', 'custom-pass', 'custom-scheme', 'custom-backend']);
+    expect([...guideExamples().keys()]).toEqual([
+      'simplify',
+      'mixed-precision',
+      'custom-pass',
+      'custom-scheme',
+      'custom-backend',
+    ]);
   });
 
   it('simplify: the traced hard-swish becomes one HardSwish, same outputs on onnxruntime', async () => {
@@ -50,6 +56,16 @@ describe('guide examples', () => {
     const [want, got] = [await runOrt(encodeModel(original), { x }), await runOrt(encodeModel(model), { x })];
     const [a, b] = [want.y.data as Float32Array, got.y.data as Float32Array];
     expect(Math.max(...a.map((v, i) => Math.abs(v - b[i])))).toBeLessThan(1e-6);
+  });
+
+  it('mixed precision: sensitivity finds the layer reading the outlier tensor, and the floor warning names the fix', async () => {
+    const { plain, mixed } = await runExample<{ plain: QuantizeResult; mixed: QuantizeResult }>('mixed-precision');
+    expect(plain.sqnrDb!).toBeLessThan(20);
+    expect(plain.sensitivity![0].layer).toBe('narrow');
+    expect(plain.warnings![0].message).toMatch(/under the 20 dB floor; accuracyBudget \{ minSqnrDb: 20 \} meets it/);
+    expect(mixed.budgetMet).toBe(true);
+    expect(mixed.sqnrDb!).toBeGreaterThanOrEqual(20);
+    expect(mixed.mixedPrecision!.map((l) => [l.layer, l.precision])).toEqual([['narrow', 'float']]);
   });
 
   it('custom pass: Div by a constant becomes Mul, and onnxruntime gets the same answer', async () => {

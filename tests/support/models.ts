@@ -195,3 +195,46 @@ export function gemmThenMinInt16(): Model {
   g.outputs.push(y);
   return new Model(g, { opsetImports: new Map([['', 17]]), irVersion: 8 });
 }
+
+/**
+ * A CNN with one layer made sensitive on purpose: `wide` writes 32 channels, one of them 1000×
+ * the others, and `narrow` (the layer reading them) drops that channel (zero weights). Its
+ * input shares one activation scale, so int8 rounds the 31 useful channels to almost nothing:
+ * keeping `narrow` out of int8 removes most of the output error. Conv(stem) → Relu →
+ * Conv(wide) → Conv(narrow) → Relu → GlobalAveragePool → Flatten → Gemm(head), opset 17,
+ * seeded weights; input `x` of [1, 4, 8, 8].
+ */
+export function outlierChannelNet(seed = 11): Model {
+  const g = new Graph('outlier');
+  const x = g.addInput('x', tensorType('float32', [1, 4, 8, 8]));
+  let s = seed;
+  const w = (name: string, dims: number[], scale = 0.5) => g.addInitializer(name, randomTensor(dims, s++, scale));
+  const conv = (input: ReturnType<typeof w>, name: string, weight: ReturnType<typeof w>, pads = 0) =>
+    g.op(
+      'Conv',
+      [input, weight, w(`${name}.b`, [weight.const!.dims[0]], 0.1)],
+      { pads: [pads, pads, pads, pads] },
+      { name },
+    ).outputs[0];
+  const stem = g.op('Relu', [conv(x, 'stem', w('stem.w', [32, 4, 3, 3]), 1)], {}, { name: 'stem_relu' }).outputs[0];
+  const wideWeight = randomTensor([32, 32, 1, 1], s++, 0.2);
+  for (let i = 0; i < 32; i++) wideWeight.data[31 * 32 + i] *= 1000;
+  const wide = conv(stem, 'wide', g.addInitializer('wide.w', wideWeight));
+  wide.name = 'wide_out';
+  const narrowWeight = randomTensor([32, 32, 1, 1], s++, 0.2);
+  for (let o = 0; o < 32; o++) narrowWeight.data[o * 32 + 31] = 0;
+  const narrow = conv(wide, 'narrow', g.addInitializer('narrow.w', narrowWeight));
+  const relu = g.op('Relu', [narrow], {}, { name: 'narrow_relu' }).outputs[0];
+  const pool = g.op('GlobalAveragePool', [relu], {}, { name: 'pool' }).outputs[0];
+  const flat = g.op('Flatten', [pool], {}, { name: 'flatten' }).outputs[0];
+  const y = g.op('Gemm', [flat, w('head.w', [32, 3]), w('head.b', [3], 0.1)], {}, { name: 'head' }).outputs[0];
+  y.name = 'scores';
+  y.type = tensorType('float32', [1, 3]);
+  g.outputs.push(y);
+  return new Model(g, { opsetImports: new Map([['', 17]]), irVersion: 8 });
+}
+
+/** `count` samples of `outlierChannelNet`'s input, seeded (values in [-1, 1)). */
+export function outlierChannelSamples(count: number, seed: number): Record<string, Tensor>[] {
+  return Array.from({ length: count }, (_, i) => ({ x: randomTensor([1, 4, 8, 8], seed + i) }));
+}

@@ -3,15 +3,23 @@
  * streaming, so memory does not grow with the number of samples.
  */
 import { InvalidArgumentError, exposeOutputs, type Backend, type Model, type Tensor } from '@edgeml/core';
+import { chooseRange, type RangeHistogram } from './calibrate-auto.js';
 
 /** Feeds for one calibration run: input name → tensor. */
 export type CalibrationSample = Record<string, Tensor>;
 export type CalibrationData = Iterable<CalibrationSample> | AsyncIterable<CalibrationSample>;
 
-export type CalibrationMethod = 'minmax' | 'percentile' | 'entropy';
+/**
+ * How a tensor's range is chosen from its values: the extremes (`minmax`), a percentile of |x|
+ * (`percentile`), the KL-minimising clip (`entropy`), or per tensor whichever of those three
+ * quantizes that tensor's calibration values with the least error (`auto`).
+ */
+export type CalibrationMethod = 'minmax' | 'percentile' | 'entropy' | 'auto';
 
 export interface CalibrationOptions {
   method?: CalibrationMethod;
+  /** auto: the activation type the ranges are for, which sets the step each candidate range gives (default uint8). */
+  activationType?: 'uint8' | 'int8' | 'int16';
   /** minmax: exponential moving average of per-sample min/max with this constant (onnxruntime's averaging_constant), instead of the global extremes. */
   movingAverage?: number;
   /** percentile: keep this percentile of |x| (default 99.999). */
@@ -32,6 +40,10 @@ export interface CalibrationOptions {
 export interface TensorRange {
   min: number;
   max: number;
+  /** method auto: the method whose range this is. */
+  method?: Exclude<CalibrationMethod, 'auto'>;
+  /** method auto: SQNR (dB) each method's range would give this tensor's calibration values, quantized and dequantized. */
+  sqnrDb?: Partial<Record<Exclude<CalibrationMethod, 'auto'>, number>>;
 }
 
 const BINS = 2048;
@@ -96,7 +108,18 @@ class RangeCollector {
   range(): TensorRange {
     if (this.samples === 0)
       throw new InvalidArgumentError('no calibration data reached this tensor', 'calibrationData');
-    if (this.options.method === 'percentile' && this.hist) {
+    if (this.options.method !== 'auto' || !this.hist) return this.rangeBy(this.options.method);
+    const histogram: RangeHistogram = { counts: this.hist, absMax: this.histMax, zeros: this.zeros };
+    return chooseRange(
+      { minmax: this.rangeBy('minmax'), percentile: this.rangeBy('percentile'), entropy: this.rangeBy('entropy') },
+      histogram,
+      this.options.activationType ?? 'uint8',
+    );
+  }
+
+  /** The range one method gives, from the extremes and histogram collected. */
+  private rangeBy(method: CalibrationMethod): TensorRange {
+    if (method === 'percentile' && this.hist) {
       const p = (this.options.percentile ?? 99.999) / 100;
       const total = this.hist.reduce((a, b) => a + b, 0);
       let acc = 0,
@@ -108,20 +131,29 @@ class RangeCollector {
           break;
         }
       }
-      const t = ((bin + 1) / BINS) * this.histMax;
-      return { min: Math.max(this.min, -t), max: Math.min(this.max, t) };
+      return this.clippedAt(((bin + 1) / BINS) * this.histMax);
     }
-    if (this.options.method === 'entropy' && this.hist) {
+    if (method === 'entropy' && this.hist) {
       const nonZero = Float64Array.from(this.hist);
       nonZero[0] -= this.zeros;
       // A tensor that never goes negative gets all 256 uint8 levels on [0, t]; a signed one 128 per side.
       const levels = this.options.entropyLevels ?? (this.min >= 0 ? 256 : 128);
-      const t = ((klThresholdBin(nonZero, levels) + 0.5) / BINS) * this.histMax;
-      return { min: Math.max(this.min, -t), max: Math.min(this.max, t) };
+      return this.clippedAt(((klThresholdBin(nonZero, levels) + 0.5) / BINS) * this.histMax);
     }
     return this.options.movingAverage !== undefined
       ? { min: this.avgMin, max: this.avgMax }
       : { min: this.min, max: this.max };
+  }
+
+  /**
+   * The extremes clipped to ±t. A one-signed tensor whose values all lie past t (every value of
+   * an offset activation above the KL threshold) keeps its observed range: clipping would leave
+   * an empty one.
+   */
+  private clippedAt(t: number): TensorRange {
+    const min = Math.max(this.min, -t),
+      max = Math.min(this.max, t);
+    return min <= max ? { min, max } : { min: this.min, max: this.max };
   }
 }
 
@@ -229,9 +261,9 @@ export async function calibrate(
     );
   }
   const method = options.method ?? 'minmax';
-  if (method !== 'minmax' && method !== 'percentile' && method !== 'entropy')
+  if (!['minmax', 'percentile', 'entropy', 'auto'].includes(method))
     throw new InvalidArgumentError(
-      `calibration method '${method}' is not available; use minmax, percentile or entropy`,
+      `calibration method '${method}' is not available; use minmax, percentile, entropy or auto`,
       'method',
     );
   const { model: probe } = exposeOutputs(model, tensors);
@@ -246,7 +278,7 @@ export async function calibrate(
   const collectors = new Map(
     tensors.map((t) => [
       t,
-      new RangeCollector({ ...options, method: method === 'entropy' && io.has(t) ? 'minmax' : method }),
+      new RangeCollector({ ...options, method: method !== 'percentile' && io.has(t) ? 'minmax' : method }),
     ]),
   );
   let index = 0;

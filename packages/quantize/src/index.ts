@@ -92,6 +92,21 @@ export {
   type QuantizeCommonOptions,
   type AccuracyBudget,
 } from './quantize.js';
+export {
+  measureSensitivity,
+  layerBlocks,
+  estimatedLossDb,
+  type LayerBlock,
+  type LayerSensitivity,
+  type SensitivityOptions,
+} from './sensitivity.js';
+export { VariantContext, type LayerPrecision, type VariantSpec } from './layer-variant.js';
+export {
+  meetBudget,
+  DEFAULT_SQNR_FLOOR_DB,
+  type MixedPrecisionLayer,
+  type QuantizeWarning,
+} from './mixed-precision.js';
 export { qdqToQOperator, type QOperatorResult } from './qoperator.js';
 export { checkTarget, type TargetCheckResult, type UnsupportedOp } from './target-check.js';
 export { hqqBlocks, type HqqParams } from './hqq.js';

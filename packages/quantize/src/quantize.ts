@@ -22,12 +22,20 @@ import {
 import type { CalibrationData, TensorRange } from './calibrate.js';
 import type { DynamicQuantizeOptions } from './dynamic.js';
 import { evaluate } from './evaluate.js';
-import { fallBack } from './fallback.js';
 import type { Float16Options } from './float16.js';
 import type { Int4Options } from './int4.js';
 import { refineFloatModel, type RefinementResults, type StaticRefinementOptions } from './refinements.js';
+import type { LayerPrecision } from './layer-variant.js';
+import {
+  mixedPrecisionOpset,
+  refineStatic,
+  validateMixedPrecision,
+  type MixedPrecisionLayer,
+  type QuantizeWarning,
+} from './mixed-precision.js';
 import { quantizationSchemes, runScheme } from './schemes.js';
 import type { NodeOutcome } from './select.js';
+import type { LayerSensitivity, SensitivityOptions } from './sensitivity.js';
 import type { StaticQuantizeOptions } from './static-qdq.js';
 import { checkTarget, type TargetCheckResult } from './target-check.js';
 
@@ -62,12 +70,25 @@ export interface QuantizeCommonOptions {
   /** Runs the evaluation and the target check (static mode needs it anyway). */
   backend?: Backend;
   /**
-   * Static mode: keep the layers that add the most error in float until the budget is met
-   * (at most `maxFallbackNodes`, default 10): every output's SQNR on `evaluationData` reaches
-   * `minSqnrDb`, and/or your own metric of the quantized model (accuracy on a labelled set,
-   * say) reaches `minMetric`. Layers are ranked by the SQNR they lose either way.
+   * Static mode: take layers out of int8 (back to float, or to int16 activations) until the
+   * budget is met (at most `maxFallbackNodes` layers, default 10): every output's SQNR on
+   * `evaluationData` reaches `minSqnrDb`, and/or your own metric of the quantized model
+   * (accuracy on a labelled set, say) reaches `minMetric`. Layers go cheapest first: by what
+   * they cost (`cost`) per share of the output noise their measured sensitivity says they cause.
    */
   accuracyBudget?: AccuracyBudget;
+  /**
+   * Static mode with evaluation data: measure each layer's effect on output SQNR
+   * (`QuantizeResult.sensitivity`); a budget, or an output under the floor, measures it anyway.
+   */
+  sensitivity?: boolean | SensitivityOptions;
+  /**
+   * Static mode with evaluation data: when the output SQNR ends under this many dB (default
+   * 20), `QuantizeResult.warnings` says so and names the accuracy budget that would meet it,
+   * found by running the mixed-precision search (the returned model stays all-int8). `false`
+   * turns the check off. Ignored when `accuracyBudget` is given.
+   */
+  sqnrFloorDb?: number | false;
   /**
    * The runtime that will serve the model (e.g. `new WebBackend()` for wasm): the result is
    * loaded there and `QuantizeResult.target` says whether it loads and which ops it cannot run.
@@ -76,13 +97,23 @@ export interface QuantizeCommonOptions {
 }
 
 /** When a static quantization is good enough (see `QuantizeCommonOptions.accuracyBudget`). */
-export interface AccuracyBudget {
+export interface AccuracyBudget extends SensitivityOptions {
   minSqnrDb?: number;
   /** Your score of a candidate model, higher is better (e.g. top-1 accuracy on held-out data). */
   metric?: (model: Model) => number | Promise<number>;
   minMetric?: number;
+  /** Layers (blocks, see `layerBlocks`) taken out of int8 at most (default 10). */
   maxFallbackNodes?: number;
+  /**
+   * What a layer leaving int8 costs: `speed` (default: MACs leaving integer kernels and
+   * elements converted at the float/int8 boundary) or `size` (bytes the model grows by). With
+   * `precisions: ['float', 'int16']`, speed picks float (onnxruntime CPU has no int16 kernels)
+   * and size picks int16 (its weights stay int8).
+   */
+  cost?: 'speed' | 'size';
 }
+
+export type { LayerPrecision };
 
 /** Float-vs-quantized agreement of one model output. */
 export interface OutputError {
@@ -114,6 +145,12 @@ export interface QuantizeResult extends RefinementResults {
   dequantizedNames?: Record<string, string>;
   /** Nodes put back in float to meet `accuracyBudget`, in the order they were. */
   fallbackNodes?: string[];
+  /** Layers the accuracy budget took out of int8, in order, with the precision and the dB each gave. */
+  mixedPrecision?: MixedPrecisionLayer[];
+  /** Measured per-layer sensitivity, largest gain first (when asked, or when a budget or the floor needed it). */
+  sensitivity?: LayerSensitivity[];
+  /** What the caller should know about the result (e.g. an output SQNR under the floor, and the fix). */
+  warnings?: QuantizeWarning[];
   /** Whether the accuracy budget was met (when one was given). */
   budgetMet?: boolean;
   /** The user metric of the returned model, when the budget has one. */
@@ -184,12 +221,16 @@ export async function quantize(model: Model, options: QuantizeOptions): Promise<
   const scheme = quantizationSchemes.get(options.mode);
   scheme.validate(options as never);
   validateBudget(options);
+  validateMixedPrecision(options);
   if (options.mode !== 'fp16') refuseRequantization(model, options.mode);
   // Weights stored as Constant nodes or as half-precision initializers behind a Cast are weights too.
+  const needs = scheme.needs?.(options as never);
+  const mixedOpset = mixedPrecisionOpset(options);
   const { model: ready, prepared } = prepare(model, {
     foldWeightCasts: true,
     specialize: options.specialize,
-    ...scheme.needs?.(options as never),
+    ...needs,
+    ...(mixedOpset && { minOpset: Math.max(needs?.minOpset ?? 0, mixedOpset) }),
   });
   if (options.specialize) options = withoutInputs(options, Object.keys(options.specialize));
   const hasFloatWeights = [...ready.graphs()].some((g) =>
@@ -240,10 +281,9 @@ export async function quantize(model: Model, options: QuantizeOptions): Promise<
   let final = result;
   if (evaluation && options.backend) {
     await evaluate(result, preprocessed, evaluation, options.backend, reference?.outputs);
-    if (options.accuracyBudget)
-      final = await fallBack(
+    if (options.mode === 'static')
+      final = await refineStatic(
         result,
-        preprocessed,
         preprocessed,
         options as StaticModeOptions,
         scheme,

@@ -95,7 +95,11 @@ const staticScheme: QuantizationScheme<StaticQuantizeOptions & StaticRefinementO
     validateRefinementOptions(options);
   },
   // Every activation left decomposed (hard-swish as Add, Clip, Mul, Div) is Q/DQ pairs more.
-  needs: (options) => ({ minOpset: staticQuantizationOpset(withStaticDefaults(options)), fuseActivations: true }),
+  needs: (options) => ({
+    minOpset: staticQuantizationOpset(withStaticDefaults(options)),
+    fuseActivations: true,
+    fuseNormalizations: true,
+  }),
   passes: (options, record) => [
     ...withBiasCorrection(
       recordingPass('quantize-static-qdq', record, (model) =>

@@ -456,7 +456,7 @@ export async function quantizeStatic(model: Model, options: StaticQuantizeOption
     : new Map<string, TensorRange>();
   for (const [n, r] of Object.entries(options.rangeOverrides ?? {})) ranges.set(n, r);
   const params = activationParams(options, actType, ranges);
-  if (actType === 'uint8') fuseActivations(graph, chosen, activations, ranges, result);
+  if (actType === 'uint8') fuseActivations(graph, chosen, activations, ranges, result, (name) => params.typeOf(name));
   // Softmax outputs live in [0, 1): a fixed 1/256 step (zero point 0) covers them, and is the
   // scale onnxruntime's QLinearSoftmax requires.
   for (const n of chosen)
@@ -547,10 +547,14 @@ function fuseActivations(
   activations: Set<Value>,
   ranges: Map<string, TensorRange>,
   result: StaticQuantizeResult,
+  typeOf: (name: string) => ActivationType,
 ): void {
   const isChosen = new Set(chosen);
   for (const act of [...chosen]) {
     if (act.opType !== 'Relu' && act.opType !== 'Clip') continue;
+    // Only uint8's QuantizeLinear clamps at 0 (its zero point is its lowest level); a symmetric
+    // int8/int16 override of the output would let negative values through.
+    if (typeOf(act.outputs[0].name) !== 'uint8') continue;
     const x = act.inputs[0];
     const y = act.outputs[0];
     const producer = x?.producer();

@@ -16,12 +16,19 @@ import { choiceOption, intOption, listOption, numberListOption, numberOption, st
 import { progressBar, progressEnabled } from '../progress.js';
 import { fmtBytes } from './inspect.js';
 import { verifyOutputModel } from '../verify-output.js';
+import {
+  qualityLines,
+  qualityReport,
+  renderQuantizeMarkdown,
+  warningLines,
+  type QuantizeQualityReport,
+} from './quantize-report.js';
 import { fixedInputs, withFixedInputs } from '../fixed-inputs.js';
 
 type Values = CommandContext['values'];
 
 /** The JSON document `edgeml quantize --json` prints. */
-export interface QuantizeReport {
+export interface QuantizeReport extends QuantizeQualityReport {
   input: string;
   output: string;
   mode: QuantizeResult['mode'];
@@ -116,20 +123,29 @@ function modeOptions(
     case 'static': {
       if (!calibration) throw new UsageError('--mode static needs --calibration <folder of .npy samples>', 'quantize');
       const minSqnr = numberOption(values, 'min-sqnr', Number.isFinite, 'a number of dB');
+      const floor = stringOption(values, 'sqnr-floor');
+      const precisions = listOption(values, 'fallback-precision').flatMap((p) => p.split(','));
+      const search = {
+        precisions: precisions.length ? (precisions as ('float' | 'int16')[]) : undefined,
+        cost: choiceOption(values, 'fallback-cost', ['speed', 'size'] as const, 'quantize'),
+      };
       return {
         mode,
         ...common,
         typeOverrides: typeOverrides(values),
         calibrationData: calibration,
         perChannel,
-        method: choiceOption(values, 'method', ['minmax', 'percentile', 'entropy'] as const, 'quantize'),
+        method: choiceOption(values, 'method', ['minmax', 'percentile', 'entropy', 'auto'] as const, 'quantize'),
         activationType: choiceOption(values, 'activation-type', ['uint8', 'int8', 'int16'] as const, 'quantize'),
         weightType,
         opTypes,
         onProgress,
         format: format === 'qoperator' ? 'qoperator' : undefined,
         fullInteger: !!values['full-integer'],
-        accuracyBudget: minSqnr === undefined ? undefined : { minSqnrDb: minSqnr },
+        accuracyBudget: minSqnr === undefined ? undefined : { minSqnrDb: minSqnr, ...search },
+        sqnrFloorDb:
+          floor === 'off' ? false : numberOption(values, 'sqnr-floor', Number.isFinite, "a number of dB or 'off'"),
+        sensitivity: values.sensitivity ? { precisions: search.precisions } : undefined,
         ...refinementOptions(values),
       };
     }
@@ -208,7 +224,7 @@ function reportOf(input: string, output: string, result: QuantizeResult): Quanti
       tensorErrors: result.tensorErrors,
     });
   if (result.fallbackNodes) Object.assign(report, { fallbackNodes: result.fallbackNodes, budgetMet: result.budgetMet });
-  return report;
+  return Object.assign(report, qualityReport(result));
 }
 
 /** Nothing is written that the target runtime cannot load (unless --force). */
@@ -227,7 +243,7 @@ export async function runQuantize(
   values: Values,
   input: string,
   stderr: (text: string) => void,
-): Promise<QuantizeReport> {
+): Promise<{ report: QuantizeReport; markdown: () => string }> {
   const output = stringOption(values, 'output');
   if (!output) throw new UsageError('missing -o/--output <out.onnx>', 'quantize');
   if (path.resolve(output) === path.resolve(input))
@@ -256,7 +272,10 @@ export async function runQuantize(
   // The error report already ran the result on onnxruntime-node; without one, run it once here.
   if (!values.force && !result.outputErrors) await verifyOutputModel(result.model, fitted, backend, 'quantized');
   await saveModel(output, result.model);
-  return reportOf(input, output, result);
+  const report = reportOf(input, output, result);
+  for (const line of warningLines(result.warnings ?? [])) stderr(line + '\n');
+  // The Markdown report lists every measured layer, the JSON one the top few.
+  return { report, markdown: () => renderQuantizeMarkdown(report, result, report) };
 }
 
 function formatReport(r: QuantizeReport): string {
@@ -277,6 +296,7 @@ function formatReport(r: QuantizeReport): string {
     lines.push(
       `budget     ${r.budgetMet ? 'met' : 'NOT met'} with ${r.fallbackNodes.length} node(s) kept in float: ${r.fallbackNodes.join(', ') || '(none)'}`,
     );
+  lines.push(...qualityLines(r));
   if (r.target)
     lines.push(
       `target     ${r.target.runtime}: ${r.target.loads ? 'loads' : `does not load (${r.target.unsupportedOps.length ? `no kernel for ${r.target.unsupportedOps.map((o) => o.opType).join(', ')}` : r.target.error})`}`,
@@ -320,11 +340,21 @@ Options:
   --mean <a,b,c> --std <a,b,c>  image calibration: per-channel normalisation after --scale
   --scale <s>                 image calibration: pixel multiplier (default 1/255)
   --layout <l>                image calibration: nchw (default) | nhwc
-  --method <m>                static calibration: minmax (default) | percentile | entropy
+  --method <m>                static calibration: minmax (default) | percentile | entropy | auto
+                              (auto: per tensor, whichever of the three ranges quantizes that
+                              tensor's calibration values with the highest SQNR; one pass)
   --full-integer              static: uint8/int8 model inputs and outputs (parameters in the
                               model metadata under edgeml.quantization.<name>)
-  --min-sqnr <dB>             static: keep the layers adding the most error in float until every
-                              output's SQNR on the calibration samples reaches this
+  --min-sqnr <dB>             static: take layers out of int8 until every output's SQNR on the
+                              calibration samples reaches this: each layer's effect is measured
+                              (sensitivity), and they go cheapest per dB first
+  --fallback-precision <list> static, with --min-sqnr: float (default) and/or int16 (16-bit
+                              activations, opset 21; onnxruntime CPU runs those layers in float)
+  --fallback-cost <c>         static, with --min-sqnr: what to spare, speed (default) or size
+  --sqnr-floor <dB|off>       static: warn on stderr and in the report when the output SQNR is
+                              under this (default 20), naming the --min-sqnr setting that meets it
+                              (found by running that search); the model written stays all-int8
+  --sensitivity               static: measure and report every layer's effect on output SQNR
   --equalize                  static: cross-layer equalization first — Conv (or MatMul/Gemm)
                               pairs joined by Relu/LeakyRelu/PRelu/pooling get equal per-channel
                               weight ranges (float outputs unchanged); on by default with
@@ -352,10 +382,12 @@ Options:
                               onnxruntime-web's wasm runtime, and refuse to write a model it cannot
                               load (naming every op it has no kernel for)
   --force                     write the model even if the target cannot load it
-  --report <file>             also write the JSON report to a file
+  --report <file>             also write the report to a file: Markdown for .md (with the per-layer
+                              sensitivity table), JSON otherwise
   --json                      print one JSON object: input, output, mode, prepared[{step, count,
                               detail}], sizeBefore, sizeAfter, quantizedNodes,
-                              skippedNodes[{name, opType, reason}], sqnrDb; equalization,
+                              skippedNodes[{name, opType, reason}], sqnrDb, sensitivity (top 10),
+                              mixedPrecision, calibration (--method auto), warnings; equalization,
                               smoothQuant, biasCorrection when asked for
   -h, --help                  show this help
 
@@ -384,6 +416,10 @@ Examples:
     type: { type: 'string', multiple: true },
     ops: { type: 'string' },
     'min-sqnr': { type: 'string' },
+    'sqnr-floor': { type: 'string' },
+    'fallback-precision': { type: 'string', multiple: true },
+    'fallback-cost': { type: 'string' },
+    sensitivity: { type: 'boolean' },
     'full-integer': { type: 'boolean' },
     size: { type: 'string' },
     mean: { type: 'string' },
@@ -401,9 +437,10 @@ Examples:
   async run({ values, positionals, stdout, stderr }) {
     if (positionals.length !== 1)
       throw new UsageError(`expected one input model, got ${positionals.length}`, 'quantize');
-    const report = await runQuantize(values, positionals[0], stderr);
+    const { report, markdown: renderMarkdown } = await runQuantize(values, positionals[0], stderr);
     if (typeof values.report === 'string') {
-      const text = new TextEncoder().encode(JSON.stringify(report, null, 2) + '\n');
+      const markdown = /\.(md|markdown)$/i.test(values.report);
+      const text = new TextEncoder().encode(markdown ? renderMarkdown() : JSON.stringify(report, null, 2) + '\n');
       await writeFileAtomic(values.report, (fd) => void fs.writeSync(fd, text));
     }
     stdout(values.json ? JSON.stringify(report, null, 2) + '\n' : formatReport(report));

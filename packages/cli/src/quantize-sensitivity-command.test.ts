@@ -1,0 +1,129 @@
+/**
+ * `edgeml quantize` with sensitivity, mixed precision, the SQNR floor and `--method auto`, end
+ * to end on files: a network with one layer made sensitive on purpose, onnxruntime the judge.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { encodeModel, encodeNpy } from '@edgeml/core';
+import { loadModel } from '@edgeml/core/node';
+import { NodeBackend } from '@edgeml/runtime-node';
+import { compareOutputs } from '@edgeml/quantize';
+import { runCli as run } from './testing/run-cli.js';
+import { outlierChannelNet, outlierChannelSamples } from '../../../tests/support/models.js';
+import type { QuantizeReport } from './commands/quantize.js';
+
+/** The model and a folder of 8 calibration samples (.npy), in a fresh folder. */
+function outlierFiles(): { dir: string; model: string; samples: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeml-qsens-'));
+  const model = path.join(dir, 'net.onnx');
+  fs.writeFileSync(model, encodeModel(outlierChannelNet()));
+  const samples = path.join(dir, 'samples');
+  fs.mkdirSync(samples);
+  outlierChannelSamples(8, 100).forEach((s, i) => fs.writeFileSync(path.join(samples, `s${i}.npy`), encodeNpy(s.x)));
+  return { dir, model, samples };
+}
+
+const staticArgs = (model: string, out: string, samples: string) => [
+  'quantize',
+  model,
+  '-o',
+  out,
+  '--mode',
+  'static',
+  '--calibration',
+  samples,
+];
+
+describe('edgeml quantize: SQNR floor and mixed precision', () => {
+  it('warns on stderr under the floor, naming the --min-sqnr setting; that setting meets it', async () => {
+    const { dir, model, samples } = outlierFiles();
+    const plain = await run([...staticArgs(model, path.join(dir, 'q.onnx'), samples), '--json']);
+    expect(plain.code).toBe(0);
+    const report = JSON.parse(plain.out) as QuantizeReport;
+    expect(report.sqnrDb!).toBeLessThan(20);
+    const lines = plain.err.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      /^edgeml quantize: warning: output SQNR -?[\d.]+ dB is under the 20 dB floor \(--sqnr-floor\); --min-sqnr 20 keeps \d layer\(s\) out of int8 \(.*narrow \(float\).*\) and reaches [\d.]+ dB$/,
+    );
+    expect(report.warnings![0]).toMatchObject({ code: 'sqnr-below-floor', floorDb: 20, met: true });
+
+    const fixedFile = path.join(dir, 'fixed.onnx');
+    const reportMd = path.join(dir, 'report.md');
+    const fixed = await run([
+      ...staticArgs(model, fixedFile, samples),
+      '--min-sqnr',
+      '20',
+      '--report',
+      reportMd,
+      '--json',
+    ]);
+    expect(fixed.err).toBe('');
+    const fixedReport = JSON.parse(fixed.out) as QuantizeReport;
+    expect(fixedReport.budgetMet).toBe(true);
+    expect(fixedReport.sqnrDb!).toBeGreaterThanOrEqual(20);
+    expect(fixedReport.mixedPrecision!.map((l) => l.layer)).toEqual(report.warnings![0].layers.map((l) => l.layer));
+    expect(fixedReport.sensitivity![0].layer).toBe('narrow');
+    // The file written, on held-out samples through a fresh session.
+    const errors = await compareOutputs(
+      outlierChannelNet(),
+      await loadModel(fixedFile),
+      outlierChannelSamples(8, 900),
+      new NodeBackend(),
+    );
+    expect(errors[0].sqnrDb).toBeGreaterThanOrEqual(19);
+    const markdown = fs.readFileSync(reportMd, 'utf8');
+    expect(markdown).toMatch(/^# Quantization report/);
+    expect(markdown).toContain('## Per-layer sensitivity');
+    expect(markdown).toMatch(/^\| narrow \| Conv \| 2 \| float \|/m);
+    expect(markdown).toContain('## Mixed precision');
+
+    const text = await run([...staticArgs(model, path.join(dir, 't.onnx'), samples), '--min-sqnr', '20']);
+    expect(text.out).toMatch(
+      /mixed precision \(layers out of int8, cheapest per dB first\):\n(.*\n)* {2}narrow \(Conv\) -> float/,
+    );
+    expect(text.out).toMatch(
+      /sensitivity \(output SQNR gained keeping one layer out of int8, top \d+\):\n {2}narrow \(Conv \+1\) float: \+/,
+    );
+  });
+
+  it('takes --sqnr-floor off or another floor, and rejects a bad one naming the flag', async () => {
+    const { dir, model, samples } = outlierFiles();
+    const off = await run([...staticArgs(model, path.join(dir, 'a.onnx'), samples), '--sqnr-floor', 'off', '--json']);
+    expect(off.err).toBe('');
+    expect((JSON.parse(off.out) as QuantizeReport).warnings).toBeUndefined();
+    const low = await run([...staticArgs(model, path.join(dir, 'b.onnx'), samples), '--sqnr-floor=-50']);
+    expect(low.err).toBe('');
+    const bad = await run([...staticArgs(model, path.join(dir, 'c.onnx'), samples), '--sqnr-floor', 'high']);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/--sqnr-floor must be a number of dB or 'off', got 'high'/);
+    const precision = await run([
+      ...staticArgs(model, path.join(dir, 'd.onnx'), samples),
+      '--min-sqnr',
+      '20',
+      '--fallback-precision',
+      'int4',
+    ]);
+    expect(precision.code).toBe(1);
+    expect(precision.err).toMatch(/accuracyBudget\.precisions/);
+  });
+
+  it('--method auto reports the method each tensor got', async () => {
+    const { dir, model, samples } = outlierFiles();
+    const r = await run([
+      ...staticArgs(model, path.join(dir, 'auto.onnx'), samples),
+      '--method',
+      'auto',
+      '--sqnr-floor',
+      'off',
+      '--json',
+    ]);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.out) as QuantizeReport;
+    const { counts, methods } = report.calibration!;
+    expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(Object.keys(methods).length);
+    for (const m of Object.values(methods)) expect(['minmax', 'percentile', 'entropy']).toContain(m);
+  });
+});
