@@ -109,10 +109,11 @@ describe('edgeml quantize', () => {
     } finally {
       stop();
     }
-    // Calibration (its float outputs are kept as the reference), then the quantized model for the error report.
-    expect(sessions).toHaveBeenCalledTimes(2);
+    // Calibration (its float outputs are kept as the reference), bias correction's measuring run,
+    // then the quantized model for the error report.
+    expect(sessions).toHaveBeenCalledTimes(3);
     sessions.mockRestore();
-    expect(counts).toEqual({ decode: 1, encode: 2 + 1 });
+    expect(counts).toEqual({ decode: 1, encode: 3 + 1 });
   });
 
   it('static QDQ from a folder of .npy samples reports SQNR and writes the report file', async () => {

@@ -131,5 +131,6 @@ export {
   resolveRefinements,
   validateRefinementOptions,
   type StaticRefinementOptions,
+  type RefinableOptions,
   type RefinementResults,
 } from './refinements.js';

@@ -361,7 +361,7 @@ Options:
                               --per-tensor (--no-equalize to skip)
   --bias-correction           static: after quantizing, each Conv/Gemm/MatMul bias absorbs the
                               mean output shift its weight rounding causes on the calibration
-                              samples; on by default with --per-tensor (--no-bias-correction)
+                              samples; on by default (--no-bias-correction to skip)
   --smooth-quant [alpha]      static: SmoothQuant first — activations read by MatMul/Gemm have
                               per-channel outliers moved into the weights (alpha 0..1, default
                               0.5), folded into the LayerNorm/Mul/Add/MatMul producing them
