@@ -105,8 +105,10 @@ function modeOptions(
         weightType: weightType === 'int8' || weightType === 'uint8' ? weightType : undefined,
         opTypes: opTypes as ('MatMul' | 'Gemm' | 'Conv' | 'Gather' | 'LSTM' | 'GRU')[] | undefined,
       };
-    case 'static': {
-      if (!calibration) throw new UsageError('--mode static needs --calibration <folder of .npy samples>', 'quantize');
+    case 'static':
+    case 'hybrid': {
+      if (!calibration)
+        throw new UsageError(`--mode ${mode} needs --calibration <folder of .npy samples>`, 'quantize');
       const minSqnr = numberOption(values, 'min-sqnr', Number.isFinite, 'a number of dB');
       return {
         mode,
