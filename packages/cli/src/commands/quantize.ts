@@ -5,6 +5,8 @@ import { loadModel, loadSampleFolder, saveModel, writeFileAtomic } from '@edgeml
 import {
   quantizationSchemes,
   quantize,
+  quantizeAuto,
+  type AutoQuantizeOptions,
   type QuantizeOptions,
   type QuantizeResult,
   type TargetCheckResult,
@@ -17,6 +19,7 @@ import { progressBar, progressEnabled } from '../progress.js';
 import { fmtBytes } from './inspect.js';
 import { verifyOutputModel } from '../verify-output.js';
 import { fixedInputs, withFixedInputs } from '../fixed-inputs.js';
+import { checkQuantizedSpeed, measureOnTarget, speedLines, sqnrMarginOption, type SpeedReport } from '../quantize-speed.js';
 
 type Values = CommandContext['values'];
 
@@ -37,6 +40,8 @@ export interface QuantizeReport {
   fallbackNodes?: string[];
   budgetMet?: boolean;
   target?: TargetCheckResult;
+  /** Static, hybrid and auto modes: float against quantized speed on the target, and why when slower. */
+  speed?: SpeedReport;
 }
 
 /** .npy folders, or image folders for a single image input (with the preprocessing options). */
@@ -106,7 +111,8 @@ function modeOptions(
         opTypes: opTypes as ('MatMul' | 'Gemm' | 'Conv' | 'Gather' | 'LSTM' | 'GRU')[] | undefined,
       };
     case 'static':
-    case 'hybrid': {
+    case 'hybrid':
+    case 'auto': {
       if (!calibration)
         throw new UsageError(`--mode ${mode} needs --calibration <folder of .npy samples>`, 'quantize');
       const minSqnr = numberOption(values, 'min-sqnr', Number.isFinite, 'a number of dB');
@@ -183,7 +189,8 @@ export async function runQuantize(
   if (!output) throw new UsageError('missing -o/--output <out.onnx>', 'quantize');
   if (path.resolve(output) === path.resolve(input))
     throw new UsageError('the output must not overwrite the input model', 'quantize');
-  const mode = choiceOption(values, 'mode', quantizationSchemes.names(), 'quantize', 'dynamic')!;
+  const mode = choiceOption(values, 'mode', [...quantizationSchemes.names(), 'auto'], 'quantize', 'dynamic')!;
+  const sqnrMarginDb = sqnrMarginOption(values, mode);
   const target = choiceOption(values, 'target', ['node', 'wasm'] as const, 'quantize', 'node');
   const model: Model = await loadModel(input);
   const backend = await resolveCliBackend('node');
@@ -198,16 +205,27 @@ export async function runQuantize(
     exclude: listOption(values, 'exclude'),
     backend,
     evaluationData: calibration,
-    target: target === 'wasm' ? await resolveCliBackend('web-wasm') : backend,
+    // One wasm thread, as the speed check times one node thread.
+    target: target === 'wasm' ? await resolveCliBackend('web-wasm', 1) : backend,
   };
+  const speedSetup = { float: fitted, target: common.target!, profiler: backend, sample: calibration?.[0] };
   const bar = progressBar(stderr, 'calibrating', progressEnabled(values.json as boolean | undefined));
   const onProgress = calibration ? (n: number) => bar.update(n, calibration.length) : undefined;
-  const result = await quantize(model, modeOptions(values, mode, common, calibration, onProgress));
+  const options = modeOptions(values, mode, common, calibration, onProgress);
+  const result =
+    mode === 'auto'
+      ? await quantizeAuto(model, {
+          ...(options as unknown as AutoQuantizeOptions),
+          measure: measureOnTarget(speedSetup),
+          sqnrMarginDb,
+        })
+      : await quantize(model, options);
   if (!result.target!.loads && !values.force) refuseUnloadable(result.target!);
   // The error report already ran the result on onnxruntime-node; without one, run it once here.
   if (!values.force && !result.outputErrors) await verifyOutputModel(result.model, fitted, backend, 'quantized');
+  const speed = await checkQuantizedSpeed(values, mode, speedSetup, result, stderr);
   await saveModel(output, result.model);
-  return reportOf(input, output, result);
+  return { ...reportOf(input, output, result), ...(speed ? { speed } : {}) };
 }
 
 function formatReport(r: QuantizeReport): string {
@@ -231,7 +249,7 @@ function formatReport(r: QuantizeReport): string {
     lines.push(
       `target     ${r.target.runtime}: ${r.target.loads ? 'loads' : `does not load (${r.target.unsupportedOps.length ? `no kernel for ${r.target.unsupportedOps.map((o) => o.opType).join(', ')}` : r.target.error})`}`,
     );
-  return lines.join('\n') + '\n';
+  return [...lines, ...speedLines(r.speed)].join('\n') + '\n';
 }
 
 export const quantizeCommand: Command = {
@@ -253,6 +271,12 @@ ${quantizationSchemes
   .list()
   .map((s) => `  ${s.name.padEnd(26)}  ${s.summary}`)
   .join('\n')}
+  ${'auto'.padEnd(26)}  builds static, hybrid and dynamic forms, times them on --target and keeps
+  ${''.padEnd(26)}  the fastest whose output SQNR is within --sqnr-margin of static's
+
+After static, hybrid and auto quantization the result is timed against the float model on
+--target (interleaved, 1 thread, ~2 s) and profiled; a slower model gets a warning on stderr
+naming the cause (Q/DQ share of kernel time, ops left in float, per-node overhead).
 
 Options:
   -o, --output <file>         where to write the quantized model (required)
@@ -291,17 +315,21 @@ Options:
   --target <t>                node (default) or wasm: load the result in onnxruntime-node or in
                               onnxruntime-web's wasm runtime, and refuse to write a model it cannot
                               load (naming every op it has no kernel for)
+  --sqnr-margin <dB>          auto: how far under static's output SQNR a faster form may be (default 1)
+  --no-speed-check            skip timing the result against the float model
   --force                     write the model even if the target cannot load it
   --report <file>             also write the JSON report to a file
   --json                      print one JSON object: input, output, mode, prepared[{step, count,
                               detail}], sizeBefore, sizeAfter, quantizedNodes,
-                              skippedNodes[{name, opType, reason}], sqnrDb
+                              skippedNodes[{name, opType, reason}], sqnrDb, speed{floatP50Ms,
+                              quantizedP50Ms, speedup, qdqShare, topOps[], reason, candidates[]}
   -h, --help                  show this help
 
 Examples:
   edgeml quantize model.onnx -o model.int8.onnx
   edgeml quantize model.onnx -o model.qdq.onnx --mode static --calibration samples/ --per-channel
-  edgeml quantize model.onnx -o model.q4.onnx --mode int4 --block-size 32`;
+  edgeml quantize model.onnx -o model.q4.onnx --mode int4 --block-size 32
+  edgeml quantize rec.onnx -o rec.int8.onnx --mode auto --calibration samples/ --target wasm`;
   },
   options: {
     output: { type: 'string', short: 'o' },
@@ -329,6 +357,8 @@ Examples:
     scale: { type: 'string' },
     layout: { type: 'string' },
     fix: { type: 'string', multiple: true },
+    'sqnr-margin': { type: 'string' },
+    'no-speed-check': { type: 'boolean' },
   },
   async run({ values, positionals, stdout, stderr }) {
     if (positionals.length !== 1)
