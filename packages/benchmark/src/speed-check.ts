@@ -16,7 +16,8 @@ import type { OpProfile } from './profile.js';
 export const QDQ_OP_TYPES: readonly string[] = ['QuantizeLinear', 'DequantizeLinear', 'DynamicQuantizeLinear'];
 
 /** Kernels that compute in integers, as onnxruntime names them after fusing QDQ groups. */
-const INTEGER_KERNEL = /^(QLinear|QGemm|QAttention|NhwcQLinear|MatMulInteger|ConvInteger|MatMulIntegerToFloat|DynamicQuantize(MatMul|LSTM)|MatMulNBits|QEmbed|QOrdered)/;
+const INTEGER_KERNEL =
+  /^(QLinear|QGemm|QAttention|NhwcQLinear|MatMulInteger|ConvInteger|MatMulIntegerToFloat|DynamicQuantize(MatMul|LSTM)|MatMulNBits|QEmbed|QOrdered)/;
 
 /** Ops that move or reshape data (on float or integer alike), neither computing nor converting. */
 const LAYOUT_OPS = new Set([
@@ -34,6 +35,7 @@ const LAYOUT_OPS = new Set([
   'Expand',
   'Pad',
   'MaxPool',
+  'NhwcMaxPool',
   'Cast',
   'ConstantOfShape',
   'Tile',
@@ -189,7 +191,8 @@ async function profileOn(
 ): Promise<{ profile?: OpProfile; profileUnavailable?: string; backend?: string }> {
   const tried: string[] = [];
   // The timed inputs again: given values, else seeded data of the shapes the timing used.
-  const feeds = (s: Session) => makeFeeds(s.inputs, { ...options.inputs, shapes: { ...shapes, ...options.inputs?.shapes } });
+  const feeds = (s: Session) =>
+    makeFeeds(s.inputs, { ...options.inputs, shapes: { ...shapes, ...options.inputs?.shapes } });
   for (const backend of [options.backend, options.profileBackend]) {
     if (!backend) continue;
     await backend.init();

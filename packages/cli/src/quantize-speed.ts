@@ -45,14 +45,17 @@ export function sqnrMarginOption(values: CommandContext['values'], mode: string)
 /** `measure` for `quantizeAuto`: the candidates and the float model timed interleaved on the target. */
 export function measureOnTarget(setup: SpeedSetup): LatencyMeasure {
   return async (models) => {
-    const { results } = await compare([setup.float, ...models].map((model) => ({ model })), {
-      backend: setup.target,
-      threads: 1,
-      durationMs: (SPEED_CHECK_MS / 2) * (models.length + 1),
-      warmup: 3,
-      inputs: setup.sample ? { values: setup.sample } : undefined,
-      agreementSamples: 1,
-    });
+    const { results } = await compare(
+      [setup.float, ...models].map((model) => ({ model })),
+      {
+        backend: setup.target,
+        threads: 1,
+        durationMs: (SPEED_CHECK_MS / 2) * (models.length + 1),
+        warmup: 3,
+        inputs: setup.sample ? { values: setup.sample } : undefined,
+        agreementSamples: 1,
+      },
+    );
     return results.slice(1).map((r) => r.latencyMs.p50);
   };
 }

@@ -65,7 +65,12 @@ function candidateOptions(mode: AutoCandidateMode, options: AutoQuantizeOptions)
       evaluationData,
     };
   // The accuracy budget (falling back to float) is the static mode's own.
-  return { ...rest, mode, evaluationData, ...(mode === 'static' ? { accuracyBudget: options.accuracyBudget } : {}) } as QuantizeOptions;
+  return {
+    ...rest,
+    mode,
+    evaluationData,
+    ...(mode === 'static' ? { accuracyBudget: options.accuracyBudget } : {}),
+  };
 }
 
 /**
@@ -133,7 +138,7 @@ function choose(built: { candidate: AutoCandidate; result: QuantizeResult }[], m
     const sqnr = b.candidate.sqnrDb;
     const ok = sqnr === undefined || !Number.isFinite(reference) || sqnr >= reference - margin;
     if (!ok)
-      b.candidate.note = `output SQNR ${sqnr!.toFixed(1)} dB is more than ${margin} dB under ${label} ${reference.toFixed(1)} dB`;
+      b.candidate.note = `output SQNR ${sqnr.toFixed(1)} dB is more than ${margin} dB under ${label} ${reference.toFixed(1)} dB`;
     return ok;
   });
   const best = (eligible.length ? eligible : built).reduce((a, b) => (b.candidate.p50Ms! < a.candidate.p50Ms! ? b : a));

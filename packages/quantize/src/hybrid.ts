@@ -52,8 +52,7 @@ function hasConstantWeight(node: Node): boolean {
  */
 export async function quantizeHybrid(model: Model, options: HybridQuantizeOptions): Promise<QuantizationRecord> {
   const dynamicOps = new Set<string>(options.dynamicOpTypes ?? DYNAMIC_DEFAULT);
-  const dynamicPart = (n: Node) =>
-    dynamicOps.has(n.opType) && hasConstantWeight(n) && !isExcluded(n, options.exclude);
+  const dynamicPart = (n: Node) => dynamicOps.has(n.opType) && hasConstantWeight(n) && !isExcluded(n, options.exclude);
   const picked = new Set<Node>();
   for (const g of model.graphs()) for (const n of g) if (dynamicPart(n)) picked.add(n);
   const staticResult = await quantizeStatic(model, {

@@ -19,7 +19,13 @@ import { progressBar, progressEnabled } from '../progress.js';
 import { fmtBytes } from './inspect.js';
 import { verifyOutputModel } from '../verify-output.js';
 import { fixedInputs, withFixedInputs } from '../fixed-inputs.js';
-import { checkQuantizedSpeed, measureOnTarget, speedLines, sqnrMarginOption, type SpeedReport } from '../quantize-speed.js';
+import {
+  checkQuantizedSpeed,
+  measureOnTarget,
+  speedLines,
+  sqnrMarginOption,
+  type SpeedReport,
+} from '../quantize-speed.js';
 
 type Values = CommandContext['values'];
 
@@ -113,8 +119,7 @@ function modeOptions(
     case 'static':
     case 'hybrid':
     case 'auto': {
-      if (!calibration)
-        throw new UsageError(`--mode ${mode} needs --calibration <folder of .npy samples>`, 'quantize');
+      if (!calibration) throw new UsageError(`--mode ${mode} needs --calibration <folder of .npy samples>`, 'quantize');
       const minSqnr = numberOption(values, 'min-sqnr', Number.isFinite, 'a number of dB');
       return {
         mode,
