@@ -8,7 +8,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Tensor, decodeModel, encodeModel, type Model } from '@edgeml/core';
-import { quantizationSchemes, type QuantizeResult } from '@edgeml/quantize';
+import type { SpeedCheckResult } from '@edgeml/benchmark';
+import { quantizationSchemes, type AutoQuantizeResult, type QuantizeResult } from '@edgeml/quantize';
 import { runOrt } from './support/models.js';
 import { runCli } from '../packages/cli/src/testing/run-cli.js';
 
@@ -30,8 +31,14 @@ async function runExample<T>(name: string): Promise<T> {
 }
 
 describe('guide examples', () => {
-  it('lists the simplify example and the three extension examples', () => {
-    expect([...guideExamples().keys()]).toEqual(['simplify', 'custom-pass', 'custom-scheme', 'custom-backend']);
+  it('lists the simplify and quantize-auto examples and the three extension examples', () => {
+    expect([...guideExamples().keys()]).toEqual([
+      'simplify',
+      'quantize-auto',
+      'custom-pass',
+      'custom-scheme',
+      'custom-backend',
+    ]);
   });
 
   it('simplify: the traced hard-swish becomes one HardSwish, same outputs on onnxruntime', async () => {
@@ -51,6 +58,19 @@ describe('guide examples', () => {
     const [a, b] = [want.y.data as Float32Array, got.y.data as Float32Array];
     expect(Math.max(...a.map((v, i) => Math.abs(v - b[i])))).toBeLessThan(1e-6);
   });
+
+  it('quantize-auto: one candidate chosen, the fastest as accurate as static; the speed check agrees with itself', async () => {
+    const { result, speed } = await runExample<{ result: AutoQuantizeResult; speed: SpeedCheckResult }>(
+      'quantize-auto',
+    );
+    expect(result.candidates.map((c) => c.mode)).toEqual(['static', 'hybrid', 'dynamic']);
+    const [chosen] = result.candidates.filter((c) => c.chosen);
+    expect(result.mode).toBe(chosen.mode);
+    const eligible = result.candidates.filter((c) => c.sqnrDb! >= result.candidates[0].sqnrDb! - 1);
+    expect(chosen.p50Ms).toBe(Math.min(...eligible.map((c) => c.p50Ms!)));
+    expect(speed.speedup).toBeCloseTo(speed.floatP50Ms / speed.quantizedP50Ms, 6);
+    expect(speed.reason === undefined).toBe(speed.speedup >= 1);
+  }, 60_000);
 
   it('custom pass: Div by a constant becomes Mul, and onnxruntime gets the same answer', async () => {
     const { model, original } = await runExample<{ model: Model; original: Model }>('custom-pass');

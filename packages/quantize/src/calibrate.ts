@@ -93,6 +93,16 @@ class RangeCollector {
     }
   }
 
+  /**
+   * The observed range clipped to ±t. A tensor that never comes near zero (every value above t,
+   * say) would clip to an empty range: it keeps its observed extremes instead.
+   */
+  private clipped(t: number): TensorRange {
+    const min = Math.max(this.min, -t),
+      max = Math.min(this.max, t);
+    return min <= max ? { min, max } : { min: this.min, max: this.max };
+  }
+
   range(): TensorRange {
     if (this.samples === 0)
       throw new InvalidArgumentError('no calibration data reached this tensor', 'calibrationData');
@@ -109,7 +119,7 @@ class RangeCollector {
         }
       }
       const t = ((bin + 1) / BINS) * this.histMax;
-      return { min: Math.max(this.min, -t), max: Math.min(this.max, t) };
+      return this.clipped(t);
     }
     if (this.options.method === 'entropy' && this.hist) {
       const nonZero = Float64Array.from(this.hist);
@@ -117,7 +127,7 @@ class RangeCollector {
       // A tensor that never goes negative gets all 256 uint8 levels on [0, t]; a signed one 128 per side.
       const levels = this.options.entropyLevels ?? (this.min >= 0 ? 256 : 128);
       const t = ((klThresholdBin(nonZero, levels) + 0.5) / BINS) * this.histMax;
-      return { min: Math.max(this.min, -t), max: Math.min(this.max, t) };
+      return this.clipped(t);
     }
     return this.options.movingAverage !== undefined
       ? { min: this.avgMin, max: this.avgMax }
