@@ -117,6 +117,23 @@ describe('quantizeAuto', () => {
     expect(r.sqnrDb).toBe(chosen[0].sqnrDb);
   });
 
+  it("builds the hybrid form on static's calibrated ranges: the same model as hybrid on its own", async () => {
+    const auto = await quantizeAuto(convAttention(), {
+      calibrationData: samples,
+      backend,
+      measure,
+      candidates: ['static', 'hybrid'],
+    });
+    const alone = await quantize(convAttention(), {
+      mode: 'hybrid',
+      calibrationData: samples,
+      evaluationData: samples,
+      backend,
+    });
+    expect(auto.candidates[1].sqnrDb).toBeCloseTo(alone.sqnrDb!, 9);
+    expect(auto.candidates[1].sizeAfter).toBe(alone.sizeAfter);
+  });
+
   it('tries only the forms asked for, and names a form that does not apply', async () => {
     const r = await quantizeAuto(convOnly(), {
       calibrationData: samples,

@@ -50,7 +50,15 @@ export interface AutoQuantizeResult extends QuantizeResult {
 
 const DEFAULT_CANDIDATES: readonly AutoCandidateMode[] = ['static', 'hybrid', 'dynamic'];
 
-function candidateOptions(mode: AutoCandidateMode, options: AutoQuantizeOptions): QuantizeOptions {
+/**
+ * One candidate's quantize() options. The hybrid form reuses the static form's calibrated ranges
+ * (the same tensors of the same prepared model), so it calibrates only what static did not.
+ */
+function candidateOptions(
+  mode: AutoCandidateMode,
+  options: AutoQuantizeOptions,
+  staticRanges: QuantizeResult['ranges'],
+): QuantizeOptions {
   const rest: Partial<AutoQuantizeOptions> = { ...options };
   for (const key of ['measure', 'candidates', 'sqnrMarginDb', 'accuracyBudget'] as const) delete rest[key];
   const evaluationData = options.evaluationData ?? options.calibrationData;
@@ -70,6 +78,7 @@ function candidateOptions(mode: AutoCandidateMode, options: AutoQuantizeOptions)
     mode,
     evaluationData,
     ...(mode === 'static' ? { accuracyBudget: options.accuracyBudget } : {}),
+    ...(mode === 'hybrid' && staticRanges ? { rangeOverrides: { ...staticRanges, ...options.rangeOverrides } } : {}),
   };
 }
 
@@ -105,11 +114,13 @@ export async function quantizeAuto(model: Model, options: AutoQuantizeOptions): 
   if (!(margin >= 0)) throw new InvalidArgumentError(`sqnrMarginDb must be ≥ 0, got ${margin}`, 'sqnrMarginDb');
   const built: { candidate: AutoCandidate; result: QuantizeResult }[] = [];
   const candidates: AutoCandidate[] = [];
+  let staticRanges: QuantizeResult['ranges'];
   for (const mode of modes) {
     const candidate: AutoCandidate = { mode, chosen: false };
     candidates.push(candidate);
     try {
-      const result = await quantize(model, candidateOptions(mode, options));
+      const result = await quantize(model, candidateOptions(mode, options, staticRanges));
+      if (mode === 'static') staticRanges = result.ranges;
       Object.assign(candidate, { sqnrDb: result.sqnrDb, sizeAfter: result.sizeAfter });
       if (result.target && !result.target.loads) candidate.note = `does not load in ${result.target.runtime}`;
       else built.push({ candidate, result });

@@ -262,7 +262,7 @@ export const quantizeCommand: Command = {
   summary: 'quantize a model: dynamic or static int8, int4 weight-only, fp16',
   // Modes come from the scheme registry, so a registered scheme shows up here too.
   get usage() {
-    return `edgeml quantize <in.onnx> -o <out.onnx> [--mode ${quantizationSchemes.names().join('|')}] [options] [--json]`;
+    return `edgeml quantize <in.onnx> -o <out.onnx> [--mode ${[...quantizationSchemes.names(), 'auto'].join('|')}] [options] [--json]`;
   },
   get help() {
     return `Quantizes a copy of the model (the input is never modified) after preparing it
