@@ -77,6 +77,35 @@ describe('explainSlowdown', () => {
     expect(why).toMatch(/\(profiled on onnxruntime-node\)$/);
   });
 
+  it("blames the target's integer kernels when the profiler's runtime runs them faster than float", () => {
+    const why = explainSlowdown(
+      slower({ runtime: 'onnxruntime-web', kernelMsPerRun: 0.15, floatKernelMsPerRun: 0.3, floatTopOps: [] }),
+    );
+    expect(why).toMatch(
+      /^onnxruntime-web's integer kernels are the cause: on onnxruntime-node the same int8 kernels take 2\.00x less time than the float ones/,
+    );
+  });
+
+  it('names the int8 kernels that take longer than the float kernels they replace', () => {
+    const floatOps = opShares(
+      summarizeOrtProfile(
+        trace(
+          [
+            ['Conv', 30],
+            ['HardSwish', 15],
+            ['Reshape', 5],
+          ],
+          2,
+        ),
+        2,
+      ),
+    );
+    const why = explainSlowdown(slower({ kernelMsPerRun: 0.15, floatKernelMsPerRun: 0.05, floatTopOps: floatOps }));
+    expect(why).toContain(
+      'the int8 kernels take longer than the float ones (0.15 against 0.05 ms per run: QLinearConv 0.09 ms against Conv 0.03 ms)',
+    );
+  });
+
   it('says when little time is in integer kernels, and when there is no profile at all', () => {
     const floaty = opShares(
       summarizeOrtProfile(

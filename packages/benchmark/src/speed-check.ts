@@ -124,6 +124,10 @@ export interface SpeedCheckResult {
   kernelMsPerRun?: number;
   /** Kernels the quantized model runs per inference (nodes after the runtime's fusions). */
   kernelsPerRun?: number;
+  /** The float model's kernel time per run, ms, profiled the same way (on `profiledOn`). */
+  floatKernelMsPerRun?: number;
+  /** The float model's slowest op types (at most 8), to set integer kernels against the float ones they replace. */
+  floatTopOps?: OpShare[];
   /** Backend the profile came from (differs from `runtime` when that has no profiler). */
   profiledOn?: string;
   /** The slowest op types of the quantized model's profile (at most 8). */
@@ -169,14 +173,21 @@ export async function checkSpeedup(
     speedup: q.speedup,
     topOps: [],
   };
-  const profiled = await profileOn(quantizedSource, { intraOpThreads: threads }, options, q.inputShapes);
+  const session = { intraOpThreads: threads };
+  const profiled = await profileOn(quantizedSource, session, options, q.inputShapes);
   if (profiled.profile) {
     result.qdqShare = qdqShare(profiled.profile);
     result.kernelMsPerRun = profiled.profile.kernelUsPerRun / 1000;
-    result.profiledOn = profiled.backend;
+    result.profiledOn = profiled.backend!.name;
     const shares = opShares(profiled.profile);
     result.kernelsPerRun = shares.reduce((n, o) => n + o.nodes, 0);
     result.topOps = shares.slice(0, 8);
+    // The float model on the same profiler: which kernels got slower, and is it the runtime.
+    const float = await profileOn(floatSource, session, { ...options, backend: profiled.backend! }, f.inputShapes);
+    if (float.profile) {
+      result.floatKernelMsPerRun = float.profile.kernelUsPerRun / 1000;
+      result.floatTopOps = opShares(float.profile).slice(0, 8);
+    }
   } else result.profileUnavailable = profiled.profileUnavailable;
   if (result.speedup < 1) result.reason = explainSlowdown(result);
   return result;
@@ -188,7 +199,7 @@ async function profileOn(
   session: SessionOptions,
   options: SpeedCheckOptions,
   shapes: Record<string, number[]>,
-): Promise<{ profile?: OpProfile; profileUnavailable?: string; backend?: string }> {
+): Promise<{ profile?: OpProfile; profileUnavailable?: string; backend?: Backend }> {
   const tried: string[] = [];
   // The timed inputs again: given values, else seeded data of the shapes the timing used.
   const feeds = (s: Session) =>
@@ -197,10 +208,47 @@ async function profileOn(
     if (!backend) continue;
     await backend.init();
     const r = await profileModel(backend, source, session, feeds, { runs: options.profileRuns ?? 10, topK: 8 });
-    if (r.profile) return { profile: r.profile, backend: backend.name };
+    if (r.profile) return { profile: r.profile, backend };
     tried.push(r.profileUnavailable ?? `${backend.name} gave no profile`);
   }
   return { profileUnavailable: tried.join('; ') || 'no backend with a profiler' };
+}
+
+/** The integer op an onnxruntime kernel stands for, to find the float kernel it replaced. */
+const floatCounterpart = (opType: string) =>
+  opType
+    .replace(/^(NhwcQLinear|QLinear)/, '')
+    .replace(/^QGemm$/, 'Gemm')
+    .replace(/^(MatMulInteger|MatMulIntegerToFloat|DynamicQuantizeMatMul)$/, 'MatMul')
+    .replace(/^ConvInteger$/, 'Conv');
+
+/**
+ * Integer kernels against the float kernels they replace, both profiled on `profiledOn`: when
+ * they are faster there but the target runs the model slower, the target's integer kernels are
+ * the cause; when they are slower there too, which ones.
+ */
+function kernelComparison(speed: SpeedCheckResult): [weight: number, text: string] | undefined {
+  const [quantMs, floatMs] = [speed.kernelMsPerRun, speed.floatKernelMsPerRun];
+  if (quantMs === undefined || floatMs === undefined || !speed.floatTopOps) return undefined;
+  const ratio = floatMs / quantMs;
+  if (speed.profiledOn !== speed.runtime && ratio > 1.1)
+    return [
+      2,
+      `${speed.runtime}'s integer kernels are the cause: on ${speed.profiledOn} the same int8 kernels take ${ratio.toFixed(2)}x less time than the float ones`,
+    ];
+  if (ratio >= 1) return undefined;
+  const floatMsOf = new Map(speed.floatTopOps.map((o) => [o.opType, o.msPerRun]));
+  const slower = speed.topOps
+    .filter((o) => o.kind === 'integer' && (floatMsOf.get(floatCounterpart(o.opType)) ?? Infinity) < o.msPerRun)
+    .slice(0, 3)
+    .map(
+      (o) =>
+        `${o.opType} ${o.msPerRun.toFixed(2)} ms against ${floatCounterpart(o.opType)} ${floatMsOf.get(floatCounterpart(o.opType))!.toFixed(2)} ms`,
+    );
+  return [
+    1.5,
+    `the int8 kernels take longer than the float ones (${quantMs.toFixed(2)} against ${floatMs.toFixed(2)} ms per run${slower.length ? `: ${slower.join(', ')}` : ''}); layers this small gain nothing from 8-bit arithmetic`,
+  ];
 }
 
 /** Wall time per kernel under which a run is mostly dispatch, not arithmetic (µs; onnxruntime's per-node cost is a few µs). */
@@ -244,6 +292,8 @@ export function explainSlowdown(speed: SpeedCheckResult): string {
     ]);
   const integer = speed.topOps.filter((o) => o.kind === 'integer').reduce((s, o) => s + o.share, 0);
   if (integer < 0.3) causes.push([1 - integer, `only ${pct(integer)} of kernel time is in integer kernels`]);
+  const kernels = kernelComparison(speed);
+  if (kernels) causes.push(kernels);
   const where = speed.profiledOn && speed.profiledOn !== speed.runtime ? ` (profiled on ${speed.profiledOn})` : '';
   if (!causes.length)
     return `no single cause in the profile${where}: ${speed.topOps
