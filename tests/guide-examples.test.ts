@@ -8,7 +8,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Tensor, decodeModel, encodeModel, type Model } from '@edgeml/core';
-import { quantizationSchemes, type QuantizeResult } from '@edgeml/quantize';
+import type { SpeedCheckResult } from '@edgeml/benchmark';
+import { quantizationSchemes, type AutoQuantizeResult, type QuantizeResult } from '@edgeml/quantize';
 import { runOrt } from './support/models.js';
 import { runCli } from '../packages/cli/src/testing/run-cli.js';
 
@@ -30,10 +31,11 @@ async function runExample<T>(name: string): Promise<T> {
 }
 
 describe('guide examples', () => {
-  it('lists the simplify example and the three extension examples', () => {
+  it('lists the simplify, mixed-precision and quantize-auto examples and the three extension examples', () => {
     expect([...guideExamples().keys()]).toEqual([
       'simplify',
       'mixed-precision',
+      'quantize-auto',
       'custom-pass',
       'custom-scheme',
       'custom-backend',
@@ -67,6 +69,19 @@ describe('guide examples', () => {
     expect(mixed.sqnrDb!).toBeGreaterThanOrEqual(20);
     expect(mixed.mixedPrecision!.map((l) => [l.layer, l.precision])).toEqual([['narrow', 'float']]);
   });
+
+  it('quantize-auto: one candidate chosen, the fastest as accurate as static; the speed check agrees with itself', async () => {
+    const { result, speed } = await runExample<{ result: AutoQuantizeResult; speed: SpeedCheckResult }>(
+      'quantize-auto',
+    );
+    expect(result.candidates.map((c) => c.mode)).toEqual(['static', 'hybrid', 'dynamic']);
+    const [chosen] = result.candidates.filter((c) => c.chosen);
+    expect(result.mode).toBe(chosen.mode);
+    const eligible = result.candidates.filter((c) => c.sqnrDb! >= result.candidates[0].sqnrDb! - 1);
+    expect(chosen.p50Ms).toBe(Math.min(...eligible.map((c) => c.p50Ms!)));
+    expect(speed.speedup).toBeCloseTo(speed.floatP50Ms / speed.quantizedP50Ms, 6);
+    expect(speed.reason === undefined).toBe(speed.speedup >= 1);
+  }, 60_000);
 
   it('custom pass: Div by a constant becomes Mul, and onnxruntime gets the same answer', async () => {
     const { model, original } = await runExample<{ model: Model; original: Model }>('custom-pass');

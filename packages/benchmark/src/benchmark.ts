@@ -1,4 +1,12 @@
-import { InvalidArgumentError, Model, encodeModel, type Backend, type SessionOptions, type Tensor } from '@edgeml/core';
+import {
+  InvalidArgumentError,
+  Model,
+  encodeModel,
+  type Backend,
+  type Session,
+  type SessionOptions,
+  type Tensor,
+} from '@edgeml/core';
 import { makeFeeds, type InputOptions } from './inputs.js';
 import { modelSizeBytes, sourceLabel, type ModelSource } from './model-source.js';
 import { readOrtProfile, type OpProfile } from './profile.js';
@@ -121,14 +129,15 @@ export async function profileModel(
   backend: Backend,
   source: string | Uint8Array,
   session: SessionOptions,
-  feeds: Record<string, Tensor>,
+  feeds: Record<string, Tensor> | ((session: Session) => Record<string, Tensor>),
   spec: true | { runs?: number; topK?: number },
 ): Promise<{ profile?: OpProfile; profileUnavailable?: string }> {
   const { runs = 20, topK = 10 } = spec === true ? {} : spec;
   const s = await backend.createSession(source, { ...session, profiling: true });
   try {
     if (!s.endProfiling) return { profileUnavailable: `${backend.name} does not write profiles` };
-    for (let i = 0; i < runs; i++) await s.run(feeds);
+    const inputs = typeof feeds === 'function' ? feeds(s) : feeds;
+    for (let i = 0; i < runs; i++) await s.run(inputs);
     const file = await s.endProfiling();
     return file
       ? { profile: readOrtProfile(file, runs, topK) }

@@ -31,6 +31,17 @@ export { latencyStats, percentileOfSorted, histogram, type LatencyStats } from '
 export { makeFeeds, type InputOptions } from './inputs.js';
 export { benchmarkEnvironment, type BenchmarkEnvironment } from './environment.js';
 export { summarizeOrtProfile, readOrtProfile, type OpProfile, type OpTime } from './profile.js';
+export {
+  checkSpeedup,
+  explainSlowdown,
+  qdqShare,
+  opShares,
+  kernelKind,
+  QDQ_OP_TYPES,
+  type SpeedCheckOptions,
+  type SpeedCheckResult,
+  type OpShare,
+} from './speed-check.js';
 export { checkTargets, DEFAULT_THRESHOLDS, type Thresholds, type TargetCheck } from './targets.js';
 export { modelSizeBytes, type ModelSource } from './model-source.js';
 export { type BenchmarkReport } from './report-format.js';

@@ -104,6 +104,8 @@ describe('edgeml quantize', () => {
         'static',
         '--calibration',
         samples,
+        // The speed check's sessions and encodings are its own (quantize-speed.test.ts).
+        '--no-speed-check',
       ]);
       expect(r.err).toBe('');
     } finally {
@@ -137,6 +139,7 @@ describe('edgeml quantize', () => {
       '--per-channel',
       '--report',
       reportFile,
+      '--no-speed-check',
       '--json',
     ]);
     expect(r.err).toBe('');
@@ -275,6 +278,7 @@ describe('edgeml quantize with image calibration', () => {
       imgs,
       '--scale',
       '1/255',
+      '--no-speed-check',
       '--json',
     ]);
     expect(r.err).toBe('');

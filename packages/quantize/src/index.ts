@@ -107,6 +107,15 @@ export {
   type MixedPrecisionLayer,
   type QuantizeWarning,
 } from './mixed-precision.js';
+export { quantizeHybrid, hybridScheme, type HybridQuantizeOptions } from './hybrid.js';
+export {
+  quantizeAuto,
+  type AutoQuantizeOptions,
+  type AutoQuantizeResult,
+  type AutoCandidate,
+  type AutoCandidateMode,
+  type LatencyMeasure,
+} from './auto.js';
 export { qdqToQOperator, type QOperatorResult } from './qoperator.js';
 export { checkTarget, type TargetCheckResult, type UnsupportedOp } from './target-check.js';
 export { hqqBlocks, type HqqParams } from './hqq.js';

@@ -15,6 +15,7 @@ import {
 import { quantizeDynamic, validateDynamicOptions, type DynamicQuantizeOptions } from './dynamic.js';
 import { convertToFloat16, float16Ranges, type Float16Options } from './float16.js';
 import { quantizeInt4, validateInt4Options, type Int4Options } from './int4.js';
+import { hybridScheme } from './hybrid.js';
 import { qdqToQOperator } from './qoperator.js';
 import type { NodeOutcome } from './select.js';
 import {
@@ -151,12 +152,12 @@ const fp16Scheme: QuantizationScheme<Float16SchemeOptions> = {
  *
  * @example
  * ```ts
- * quantizationSchemes.names(); // ['dynamic', 'static', 'int4', 'fp16']
+ * quantizationSchemes.names(); // ['dynamic', 'static', 'hybrid', 'int4', 'fp16']
  * quantizationSchemes.register(myScheme); // quantize(model, { mode: 'mine', ... }) now runs it
  * ```
  */
 export const quantizationSchemes = new SchemeRegistry<QuantizationScheme<never>>('quantization mode', 'mode');
-for (const s of [dynamicScheme, staticScheme, int4Scheme, fp16Scheme]) quantizationSchemes.register(s);
+for (const s of [dynamicScheme, staticScheme, hybridScheme, int4Scheme, fp16Scheme]) quantizationSchemes.register(s);
 
 /** Run `scheme`'s passes on `model` (in place) and return what they did. */
 export async function runScheme(

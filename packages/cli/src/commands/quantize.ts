@@ -5,6 +5,8 @@ import { loadModel, loadSampleFolder, saveModel, writeFileAtomic } from '@edgeml
 import {
   quantizationSchemes,
   quantize,
+  quantizeAuto,
+  type AutoQuantizeOptions,
   type QuantizeOptions,
   type QuantizeResult,
   type TargetCheckResult,
@@ -24,6 +26,13 @@ import {
   type QuantizeQualityReport,
 } from './quantize-report.js';
 import { fixedInputs, withFixedInputs } from '../fixed-inputs.js';
+import {
+  checkQuantizedSpeed,
+  measureOnTarget,
+  speedLines,
+  sqnrMarginOption,
+  type SpeedReport,
+} from '../quantize-speed.js';
 
 type Values = CommandContext['values'];
 
@@ -48,6 +57,8 @@ export interface QuantizeReport extends QuantizeQualityReport {
   equalization?: QuantizeResult['equalization'];
   smoothQuant?: QuantizeResult['smoothQuant'];
   biasCorrection?: QuantizeResult['biasCorrection'];
+  /** Static, hybrid and auto modes: float against quantized speed on the target, and why when slower. */
+  speed?: SpeedReport;
 }
 
 /** .npy folders, or image folders for a single image input (with the preprocessing options). */
@@ -120,8 +131,10 @@ function modeOptions(
         weightType: weightType === 'int8' || weightType === 'uint8' ? weightType : undefined,
         opTypes: opTypes as ('MatMul' | 'Gemm' | 'Conv' | 'Gather' | 'LSTM' | 'GRU')[] | undefined,
       };
-    case 'static': {
-      if (!calibration) throw new UsageError('--mode static needs --calibration <folder of .npy samples>', 'quantize');
+    case 'static':
+    case 'hybrid':
+    case 'auto': {
+      if (!calibration) throw new UsageError(`--mode ${mode} needs --calibration <folder of .npy samples>`, 'quantize');
       const minSqnr = numberOption(values, 'min-sqnr', Number.isFinite, 'a number of dB');
       const floor = stringOption(values, 'sqnr-floor');
       const precisions = listOption(values, 'fallback-precision').flatMap((p) => p.split(','));
@@ -248,7 +261,8 @@ export async function runQuantize(
   if (!output) throw new UsageError('missing -o/--output <out.onnx>', 'quantize');
   if (path.resolve(output) === path.resolve(input))
     throw new UsageError('the output must not overwrite the input model', 'quantize');
-  const mode = choiceOption(values, 'mode', quantizationSchemes.names(), 'quantize', 'dynamic')!;
+  const mode = choiceOption(values, 'mode', [...quantizationSchemes.names(), 'auto'], 'quantize', 'dynamic')!;
+  const sqnrMarginDb = sqnrMarginOption(values, mode);
   const target = choiceOption(values, 'target', ['node', 'wasm'] as const, 'quantize', 'node');
   const model: Model = await loadModel(input);
   const backend = await resolveCliBackend('node');
@@ -263,16 +277,27 @@ export async function runQuantize(
     exclude: listOption(values, 'exclude'),
     backend,
     evaluationData: calibration,
-    target: target === 'wasm' ? await resolveCliBackend('web-wasm') : backend,
+    // One wasm thread, as the speed check times one node thread.
+    target: target === 'wasm' ? await resolveCliBackend('web-wasm', 1) : backend,
   };
+  const speedSetup = { float: fitted, target: common.target!, profiler: backend, sample: calibration?.[0] };
   const bar = progressBar(stderr, 'calibrating', progressEnabled(values.json as boolean | undefined));
   const onProgress = calibration ? (n: number) => bar.update(n, calibration.length) : undefined;
-  const result = await quantize(model, modeOptions(values, mode, common, calibration, onProgress));
+  const options = modeOptions(values, mode, common, calibration, onProgress);
+  const result =
+    mode === 'auto'
+      ? await quantizeAuto(model, {
+          ...(options as unknown as AutoQuantizeOptions),
+          measure: measureOnTarget(speedSetup),
+          sqnrMarginDb,
+        })
+      : await quantize(model, options);
   if (!result.target!.loads && !values.force) refuseUnloadable(result.target!);
   // The error report already ran the result on onnxruntime-node; without one, run it once here.
   if (!values.force && !result.outputErrors) await verifyOutputModel(result.model, fitted, backend, 'quantized');
+  const speed = await checkQuantizedSpeed(values, mode, speedSetup, result, stderr);
   await saveModel(output, result.model);
-  const report = reportOf(input, output, result);
+  const report: QuantizeReport = { ...reportOf(input, output, result), ...(speed ? { speed } : {}) };
   for (const line of warningLines(result.warnings ?? [])) stderr(line + '\n');
   // The Markdown report lists every measured layer, the JSON one the top few.
   return { report, markdown: () => renderQuantizeMarkdown(report, result, report) };
@@ -301,7 +326,7 @@ function formatReport(r: QuantizeReport): string {
     lines.push(
       `target     ${r.target.runtime}: ${r.target.loads ? 'loads' : `does not load (${r.target.unsupportedOps.length ? `no kernel for ${r.target.unsupportedOps.map((o) => o.opType).join(', ')}` : r.target.error})`}`,
     );
-  return lines.join('\n') + '\n';
+  return [...lines, ...speedLines(r.speed)].join('\n') + '\n';
 }
 
 export const quantizeCommand: Command = {
@@ -309,7 +334,7 @@ export const quantizeCommand: Command = {
   summary: 'quantize a model: dynamic or static int8, int4 weight-only, fp16',
   // Modes come from the scheme registry, so a registered scheme shows up here too.
   get usage() {
-    return `edgeml quantize <in.onnx> -o <out.onnx> [--mode ${quantizationSchemes.names().join('|')}] [options] [--json]`;
+    return `edgeml quantize <in.onnx> -o <out.onnx> [--mode ${[...quantizationSchemes.names(), 'auto'].join('|')}] [options] [--json]`;
   },
   get help() {
     return `Quantizes a copy of the model (the input is never modified) after preparing it
@@ -323,6 +348,12 @@ ${quantizationSchemes
   .list()
   .map((s) => `  ${s.name.padEnd(26)}  ${s.summary}`)
   .join('\n')}
+  ${'auto'.padEnd(26)}  builds static, hybrid and dynamic forms, times them on --target and keeps
+  ${''.padEnd(26)}  the fastest whose output SQNR is within --sqnr-margin of static's
+
+After static, hybrid and auto quantization the result is timed against the float model on
+--target (interleaved, 1 thread, ~2 s) and profiled; a slower model gets a warning on stderr
+naming the cause (Q/DQ share of kernel time, ops left in float, per-node overhead).
 
 Options:
   -o, --output <file>         where to write the quantized model (required)
@@ -381,6 +412,8 @@ Options:
   --target <t>                node (default) or wasm: load the result in onnxruntime-node or in
                               onnxruntime-web's wasm runtime, and refuse to write a model it cannot
                               load (naming every op it has no kernel for)
+  --sqnr-margin <dB>          auto: how far under static's output SQNR a faster form may be (default 1)
+  --no-speed-check            skip timing the result against the float model
   --force                     write the model even if the target cannot load it
   --report <file>             also write the report to a file: Markdown for .md (with the per-layer
                               sensitivity table), JSON otherwise
@@ -388,14 +421,16 @@ Options:
                               detail}], sizeBefore, sizeAfter, quantizedNodes,
                               skippedNodes[{name, opType, reason}], sqnrDb, sensitivity (top 10),
                               mixedPrecision, calibration (--method auto), warnings; equalization,
-                              smoothQuant, biasCorrection when asked for
+                              smoothQuant, biasCorrection when asked for; speed{floatP50Ms,
+                              quantizedP50Ms, speedup, qdqShare, topOps[], reason, candidates[]}
   -h, --help                  show this help
 
 Examples:
   edgeml quantize model.onnx -o model.int8.onnx
   edgeml quantize model.onnx -o model.qdq.onnx --mode static --calibration samples/ --per-channel
   edgeml quantize model.onnx -o model.q4.onnx --mode int4 --block-size 32
-  edgeml quantize model.onnx -o model.qdq.onnx --mode static --calibration samples/ --equalize --bias-correction`;
+  edgeml quantize model.onnx -o model.qdq.onnx --mode static --calibration samples/ --equalize --bias-correction
+  edgeml quantize rec.onnx -o rec.int8.onnx --mode auto --calibration samples/ --target wasm`;
   },
   options: {
     output: { type: 'string', short: 'o' },
@@ -432,6 +467,8 @@ Examples:
     'no-equalize': { type: 'boolean' },
     'no-bias-correction': { type: 'boolean' },
     'smooth-quant': { type: 'string' },
+    'sqnr-margin': { type: 'string' },
+    'no-speed-check': { type: 'boolean' },
   },
   optionalValues: { 'smooth-quant': (next) => next.trim() !== '' && Number.isFinite(Number(next)) },
   async run({ values, positionals, stdout, stderr }) {

@@ -1,0 +1,120 @@
+/**
+ * `edgeml quantize`'s speed guard and `--mode auto`: the quantized model timed against the
+ * float one on the target runtime (interleaved, one thread, a few seconds), its kernel time
+ * profiled by op type, and a warning on stderr naming the cause when it is slower. The
+ * candidates of `--mode auto` are timed the same way.
+ */
+import { checkSpeedup, compare, type SpeedCheckResult } from '@edgeml/benchmark';
+import type { Backend, Model, Tensor } from '@edgeml/core';
+import type { AutoCandidate, LatencyMeasure, QuantizeResult } from '@edgeml/quantize';
+import type { CommandContext } from './command.js';
+import { UsageError } from './cli-error.js';
+import { numberOption } from './options.js';
+
+/** Modes that change activations to integers, whose speed is worth checking. */
+const CHECKED_MODES = new Set(['static', 'hybrid', 'auto']);
+
+/** Timing loop of the speed check, both models together; `--mode auto` gives each candidate as long. */
+const SPEED_CHECK_MS = 2000;
+
+/** What the timing needs: the float model as the user will compare it, and where to run it. */
+export interface SpeedSetup {
+  /** The float model (with `--fix` inputs frozen), the baseline. */
+  float: Model;
+  /** The runtime of `--target`. */
+  target: Backend;
+  /** A runtime with a profiler (onnxruntime-node), for targets without one. */
+  profiler: Backend;
+  /** Real inputs: the first calibration sample (else seeded random data of the model's shapes). */
+  sample?: Record<string, Tensor>;
+}
+
+/** The JSON report's `speed`: the speed check, and with `--mode auto` every candidate timed. */
+export interface SpeedReport extends SpeedCheckResult {
+  candidates?: AutoCandidate[];
+}
+
+/** `--sqnr-margin <dB>` for `--mode auto`. */
+export function sqnrMarginOption(values: CommandContext['values'], mode: string): number | undefined {
+  const margin = numberOption(values, 'sqnr-margin', (x) => x >= 0, 'a number of dB ≥ 0');
+  if (margin !== undefined && mode !== 'auto')
+    throw new UsageError('--sqnr-margin is for --mode auto (how much SQNR a faster form may lose)', 'quantize');
+  return margin;
+}
+
+/** `measure` for `quantizeAuto`: the candidates and the float model timed interleaved on the target. */
+export function measureOnTarget(setup: SpeedSetup): LatencyMeasure {
+  return async (models) => {
+    const { results } = await compare(
+      [setup.float, ...models].map((model) => ({ model })),
+      {
+        backend: setup.target,
+        threads: 1,
+        durationMs: (SPEED_CHECK_MS / 2) * (models.length + 1),
+        warmup: 3,
+        inputs: setup.sample ? { values: setup.sample } : undefined,
+        agreementSamples: 1,
+      },
+    );
+    return results.slice(1).map((r) => r.latencyMs.p50);
+  };
+}
+
+/**
+ * The speed check after a static, hybrid or auto quantization (unless `--no-speed-check`):
+ * returns the report's `speed`, and warns on stderr when the model is slower than float.
+ */
+export async function checkQuantizedSpeed(
+  values: CommandContext['values'],
+  mode: string,
+  setup: SpeedSetup,
+  result: QuantizeResult & { candidates?: AutoCandidate[] },
+  stderr: (text: string) => void,
+): Promise<SpeedReport | undefined> {
+  if (values['no-speed-check'] || !CHECKED_MODES.has(mode)) return undefined;
+  const speed: SpeedReport = await checkSpeedup(setup.float, result.model, {
+    backend: setup.target,
+    profileBackend: setup.profiler,
+    threads: 1,
+    durationMs: SPEED_CHECK_MS,
+    inputs: setup.sample ? { values: setup.sample } : undefined,
+  });
+  if (result.candidates) speed.candidates = result.candidates;
+  if (speed.speedup < 1) stderr(`edgeml quantize: warning: ${slowerWarning(speed, result.mode)}\n`);
+  return speed;
+}
+
+/** The warning line's text: how much slower, on what, why, and what to try. */
+export function slowerWarning(speed: SpeedCheckResult, mode: string): string {
+  const tryInstead =
+    mode === 'static'
+      ? "; try --mode auto (times static, hybrid and dynamic forms on the target and keeps the fastest as accurate as static's), or keep the float model"
+      : '; the float model is faster here';
+  return (
+    `the ${mode} model is slower than float on ${speed.runtime} (${speed.speedup.toFixed(2)}x, p50 ` +
+    `${speed.quantizedP50Ms.toFixed(2)} ms against ${speed.floatP50Ms.toFixed(2)} ms, ${speed.threads} thread): ` +
+    `${speed.reason}${tryInstead}`
+  );
+}
+
+/** The text report's speed lines. */
+export function speedLines(speed: SpeedReport | undefined): string[] {
+  if (!speed) return [];
+  const lines = [
+    `speed      ${speed.speedup.toFixed(2)}x float on ${speed.runtime} (p50 ${speed.quantizedP50Ms.toFixed(2)} ms against ${speed.floatP50Ms.toFixed(2)} ms, ${speed.threads} thread, ${speed.runs} runs each)` +
+      (speed.qdqShare !== undefined ? `; Q/DQ ${(speed.qdqShare * 100).toFixed(0)} % of kernel time` : ''),
+  ];
+  if (speed.topOps.length)
+    lines.push(
+      `profile    ${speed.topOps
+        .slice(0, 5)
+        .map((o) => `${o.opType} ${(o.share * 100).toFixed(0)} %`)
+        .join(', ')}${speed.profiledOn && speed.profiledOn !== speed.runtime ? ` (on ${speed.profiledOn})` : ''}`,
+    );
+  if (speed.reason) lines.push(`why        ${speed.reason}`);
+  for (const c of speed.candidates ?? [])
+    lines.push(
+      `candidate  ${c.chosen ? '*' : ' '} ${c.mode.padEnd(8)} ${c.p50Ms === undefined ? '     —   ' : `${c.p50Ms.toFixed(2).padStart(7)} ms`}  ${c.sqnrDb === undefined ? '' : `SQNR ${c.sqnrDb.toFixed(1)} dB`}${c.note ? `  (${c.note})` : ''}`,
+    );
+  return lines;
+}
