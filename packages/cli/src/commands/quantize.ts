@@ -429,7 +429,7 @@ Examples:
   edgeml quantize model.onnx -o model.int8.onnx
   edgeml quantize model.onnx -o model.qdq.onnx --mode static --calibration samples/ --per-channel
   edgeml quantize model.onnx -o model.q4.onnx --mode int4 --block-size 32
-  edgeml quantize model.onnx -o model.qdq.onnx --mode static --calibration samples/ --equalize --bias-correction
+  edgeml quantize model.onnx -o model.qdq.onnx --mode static --calibration samples/ --equalize --smooth-quant 0.5
   edgeml quantize rec.onnx -o rec.int8.onnx --mode auto --calibration samples/ --target wasm`;
   },
   options: {
