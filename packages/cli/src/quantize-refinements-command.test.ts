@@ -61,8 +61,21 @@ function fixture(): { model: string; samples: string; out: string } {
 }
 
 /** `edgeml quantize <model> -o <out> --mode static --calibration <samples>` and `extra`. */
+// These tests read stderr for their own messages; the speed check (tested in quantize-speed.test.ts)
+// would add a slowdown warning on models this small.
 function staticArgs(f: ReturnType<typeof fixture>, ...extra: string[]): string[] {
-  return ['quantize', f.model, '-o', f.out, '--mode', 'static', '--calibration', f.samples, ...extra];
+  return [
+    'quantize',
+    f.model,
+    '-o',
+    f.out,
+    '--mode',
+    'static',
+    '--calibration',
+    f.samples,
+    '--no-speed-check',
+    ...extra,
+  ];
 }
 
 describe('edgeml quantize refinements', () => {

@@ -25,6 +25,8 @@ function outlierFiles(): { dir: string; model: string; samples: string } {
   return { dir, model, samples };
 }
 
+// These tests read stderr for the floor's warning alone; the speed check (tested in
+// quantize-speed.test.ts) would add a slowdown warning on models this small.
 const staticArgs = (model: string, out: string, samples: string) => [
   'quantize',
   model,
@@ -34,6 +36,7 @@ const staticArgs = (model: string, out: string, samples: string) => [
   'static',
   '--calibration',
   samples,
+  '--no-speed-check',
 ];
 
 describe('edgeml quantize: SQNR floor and mixed precision', () => {
