@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { InvalidArgumentError, Model, decodeModel, encodeModel } from '@edgeml/core';
+import { InvalidArgumentError, Model, decodeModel, encodedSize } from '@edgeml/core';
 import { modelTensors } from '@edgeml/core/node';
 
 /** A model to benchmark: a file path, ONNX bytes, or an IR Model. */
@@ -21,7 +21,7 @@ export function sourceLabel(source: ModelSource): string {
  */
 export function modelSizeBytes(source: ModelSource): number {
   if (source instanceof Uint8Array) return source.byteLength;
-  if (source instanceof Model) return encodeModel(source, { placeTensor: () => 'inline' }).byteLength;
+  if (source instanceof Model) return encodedSize(source, { placeTensor: () => 'inline' });
   let bytes: Uint8Array;
   try {
     bytes = fs.readFileSync(source);
