@@ -72,3 +72,13 @@ export {
 export { buildCnn, type CnnSpec } from './builders.js';
 export { matMul2d } from './matmul-op.js';
 export { loadImageFolder } from './images.js';
+export {
+  QatModel,
+  trainQat,
+  quantizationAwareTraining,
+  type QatPrepareOptions,
+  type QatTrainOptions,
+  type QatSupervision,
+  type QatTrainingSummary,
+  type QuantizationAwareTrainingOptions,
+} from './qat.js';

@@ -108,6 +108,7 @@ export {
   type QuantizeWarning,
 } from './mixed-precision.js';
 export { quantizeHybrid, hybridScheme, type HybridQuantizeOptions } from './hybrid.js';
+export { qatScheme, type QatQuantizeOptions, type QatModels, type QatTrainer } from './qat.js';
 export {
   quantizeAuto,
   type AutoQuantizeOptions,
