@@ -419,6 +419,8 @@ export function quantizationAwareTraining(
         // (ignoring labels the data may carry); 'both' weighs real labels with the teacher.
         alpha: train.alpha ?? 0.5,
         teacherLabels: supervision === 'teacher',
+        // Fine-tuning from a good start: the rate decays so the last steps settle the rounding.
+        schedule: train.schedule ?? 'cosine',
       });
       qat.writeInto(quantized);
       return { ...report, supervision, learnScales };

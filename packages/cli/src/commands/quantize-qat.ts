@@ -92,11 +92,7 @@ async function qatData(spec: string, model: Model): Promise<{ train: TensorDatas
 }
 
 function supervisionOf(values: Values, train: TensorDataset, spec: string): QatSupervision {
-  if (!values.labels) {
-    if (values.alpha !== undefined)
-      throw new UsageError('--alpha weighs labels against the teacher: give --labels too', 'quantize');
-    return 'teacher';
-  }
+  if (!values.labels) return 'teacher';
   if (!train.labels)
     throw new InvalidArgumentError(
       `--labels needs labelled data; '${spec}' has no labels.npy (or class folders)`,

@@ -422,8 +422,11 @@ Options:
                               last fifth (seeded shuffle) is held out. The first 256 training
                               samples calibrate. Without --labels training is label-free: the
                               float model teaches its quantized copy
-  --labels                    qat: train on the labels (cross-entropy); with --alpha <a>, on both
-                              (a = weight of the float model's scores)
+  --labels                    qat: train on the labels (cross-entropy); with --alpha, on the labels
+                              and the float model's scores
+  --alpha <a>                 qat: weight of the float model's softened scores (KL, T = 1), 0..1;
+                              the rest goes to the labels, or label-free to the float model's top
+                              class (default 0.5)
   --epochs <n>                qat: passes over the data (default 2)
   --lr <x>                    qat: Adam learning rate (default 0.001)
   --batch <n>                 qat: samples per step (default 64)
