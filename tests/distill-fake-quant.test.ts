@@ -83,7 +83,7 @@ describe('fake quantization gradients', () => {
     const [scaleVariable] = executor.trainableVariables;
     const input = tf.tensor(x, [40]);
     const { dx, ds } = tf.tidy(() => {
-      const f = (t: tf.Tensor) => tf.sum(executor.forward({ x: t }).y) as tf.Scalar;
+      const f = (t: tf.Tensor) => tf.sum<tf.Scalar>(executor.forward({ x: t }).y);
       const grads = tf.variableGrads(() => f(input), [scaleVariable]);
       return { dx: tf.grad(f)(input).dataSync().slice(), ds: grads.grads[scaleVariable.name].dataSync()[0] };
     });

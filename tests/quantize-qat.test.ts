@@ -138,7 +138,7 @@ describe('quantization-aware training of the MNIST CNN (held-out accuracy on onn
     const converted = qatModel.toQdq();
     const images = batchOf(test.images.slice(0, 500));
     const trained = tf.tidy(() =>
-      qatModel.trainable.forward({ image: tf.tensor(images.data as Float32Array, [...images.dims]) }).logits.dataSync(),
+      qatModel.trainable.forward({ image: tf.tensor(images.data, [...images.dims]) }).logits.dataSync(),
     );
     const step = converted.graph.initializers.get('logits_scale')!.const!.toFloat64()[0];
     // Scales and biases moved in training: the comparison is of learned parameters, not PTQ's.

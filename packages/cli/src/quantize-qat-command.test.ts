@@ -72,7 +72,17 @@ describe('edgeml quantize --mode qat', () => {
 
   it('refuses what it cannot do, naming the fix', async () => {
     const dir = await digitsFolder(false);
-    const noLabels = await runCli(['quantize', FIXTURE, '-o', path.join(dir, 'x.onnx'), '--mode', 'qat', '--data', dir, '--labels']);
+    const noLabels = await runCli([
+      'quantize',
+      FIXTURE,
+      '-o',
+      path.join(dir, 'x.onnx'),
+      '--mode',
+      'qat',
+      '--data',
+      dir,
+      '--labels',
+    ]);
     expect(noLabels.code).toBe(1);
     expect(noLabels.err).toMatch(/--labels needs labelled data; .* has no labels\.npy/);
     const noData = await runCli(['quantize', FIXTURE, '-o', path.join(dir, 'x.onnx'), '--mode', 'qat']);

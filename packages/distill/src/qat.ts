@@ -221,7 +221,7 @@ export class QatModel {
       const old = init(b.scale).const!;
       const scale = Float32Array.from({ length: old.size }, (_, c) => Math.fround(sx * sw[sw.length > 1 ? c : 0]));
       init(b.scale).const = Tensor.from('float32', [...old.dims], scale);
-      const bias = Tensor.from('float32', [scale.length], learned[b.latent].data as Float32Array);
+      const bias = Tensor.from('float32', [scale.length], learned[b.latent].data);
       init(b.quantized).const = Tensor.from(
         'int32',
         [scale.length],

@@ -161,7 +161,7 @@ const fp16Scheme: QuantizationScheme<Float16SchemeOptions> = {
  */
 export const quantizationSchemes = new SchemeRegistry<QuantizationScheme<never>>('quantization mode', 'mode');
 for (const s of [dynamicScheme, staticScheme, hybridScheme, qatScheme, int4Scheme, fp16Scheme])
-  quantizationSchemes.register(s as QuantizationScheme<never>);
+  quantizationSchemes.register(s);
 
 /** Run `scheme`'s passes on `model` (in place) and return what they did. */
 export async function runScheme(
