@@ -111,6 +111,7 @@ describe('quantization-aware training of the MNIST CNN (held-out accuracy on onn
       supervision: 'labels',
       epochs: 2,
       learningRate: 1e-3,
+      schedule: 'constant',
       learnScales: true,
     });
     results.push(`labelled int4/uint4: float ${floatAccuracy} %, PTQ ${ptqAccuracy} %, QAT ${qatAccuracy} %`);

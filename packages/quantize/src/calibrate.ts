@@ -3,7 +3,7 @@
  * streaming, so memory does not grow with the number of samples.
  */
 import { InvalidArgumentError, exposeOutputs, type Backend, type Model, type Tensor } from '@edgeml/core';
-import { chooseRange, type RangeHistogram, type RangeType } from './calibrate-auto.js';
+import { chooseRange, type RangeHistogram } from './calibrate-auto.js';
 
 /** Feeds for one calibration run: input name → tensor. */
 export type CalibrationSample = Record<string, Tensor>;
@@ -19,7 +19,7 @@ export type CalibrationMethod = 'minmax' | 'percentile' | 'entropy' | 'auto';
 export interface CalibrationOptions {
   method?: CalibrationMethod;
   /** auto: the activation type the ranges are for, which sets the step each candidate range gives (default uint8). */
-  activationType?: RangeType;
+  activationType?: 'uint8' | 'int8' | 'int16' | 'uint4' | 'int4';
   /** minmax: exponential moving average of per-sample min/max with this constant (onnxruntime's averaging_constant), instead of the global extremes. */
   movingAverage?: number;
   /** percentile: keep this percentile of |x| (default 99.999). */
