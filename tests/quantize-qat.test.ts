@@ -9,43 +9,29 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Tensor, encodeModel, type Model } from '@edgeml/core';
+import { encodeModel, type Model } from '@edgeml/core';
 import { loadModel } from '@edgeml/core/node';
 import { NodeBackend } from '@edgeml/runtime-node';
 import { quantize, type QuantizeResult } from '@edgeml/quantize';
 import { QatModel, TensorDataset, quantizationAwareTraining, tf, trainQat } from '@edgeml/distill';
-import { mnistSplit } from './support/mnist.js';
+import { mnistBatch, mnistCalibration, mnistSplit, top1Percent } from './support/mnist.js';
 import { runOrt } from './support/models.js';
 import { checkModels } from './support/onnx-checker.js';
 
 const FIXTURE = path.resolve('tests/fixtures/mnist-cnn.onnx');
 const { train, test } = mnistSplit();
 const backend = new NodeBackend();
-const batchOf = (images: Float32Array[]) => {
-  const data = new Float32Array(images.length * 784);
-  images.forEach((img, i) => data.set(img, i * 784));
-  return Tensor.from('float32', [images.length, 1, 28, 28], data);
-};
+const batchOf = mnistBatch;
 const heldOut = batchOf(test.images);
+/** 100 training digits (10 of each), in batches of 10: what calibrates PTQ and QAT alike. */
+const calibration = () => mnistCalibration(train);
 
 /** Top-1 accuracy (%) of a model on the held-out digits, on onnxruntime-node (graph optimizations on). */
 async function accuracy(model: Model): Promise<number> {
   const session = await backend.createSession(model);
   const logits = (await session.run({ image: heldOut })).logits.toFloat64();
   await session.dispose();
-  let correct = 0;
-  test.labels.forEach((label, i) => {
-    const row = logits.subarray(i * 10, i * 10 + 10);
-    if (row.indexOf(Math.max(...row)) === label) correct++;
-  });
-  return (100 * correct) / test.labels.length;
-}
-
-/** 100 training digits (10 of each), in batches of 10: what calibrates PTQ and QAT alike. */
-function calibration() {
-  const picks: Float32Array[] = [];
-  for (let d = 0; d < 10; d++) picks.push(...train.images.filter((_, i) => train.labels[i] === d).slice(0, 10));
-  return Array.from({ length: 10 }, (_, k) => ({ image: batchOf(picks.filter((_, i) => i % 10 === k)) }));
+  return top1Percent(logits, test.labels);
 }
 
 /** 2,000 training digits (a seeded quarter of the 8,000), labelled. */

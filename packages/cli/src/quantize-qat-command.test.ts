@@ -47,23 +47,8 @@ describe('edgeml quantize --mode qat', () => {
   it('--labels trains on the labels; 4-bit types are taken', async () => {
     const dir = await digitsFolder(true);
     const out = path.join(dir, 'qat4.onnx');
-    const r = await runCli([
-      'quantize',
-      FIXTURE,
-      '-o',
-      out,
-      '--mode',
-      'qat',
-      '--data',
-      dir,
-      '--labels',
-      '--epochs',
-      '1',
-      '--weight-type',
-      'int4',
-      '--activation-type',
-      'uint4',
-    ]);
+    const flags = '--labels --epochs 1 --weight-type int4 --activation-type uint4'.split(' ');
+    const r = await runCli(['quantize', FIXTURE, '-o', out, '--mode', 'qat', '--data', dir, ...flags]);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/qat: int4 weights per channel, uint4 activations, with labels/);
     expect(r.out).toMatch(/held-out {3}120 samples: float \d+\.\d\d %; ptq \d+\.\d\d %, output SQNR .* dB; qat /);
@@ -72,20 +57,11 @@ describe('edgeml quantize --mode qat', () => {
 
   it('refuses what it cannot do, naming the fix', async () => {
     const dir = await digitsFolder(false);
-    const noLabels = await runCli([
-      'quantize',
-      FIXTURE,
-      '-o',
-      path.join(dir, 'x.onnx'),
-      '--mode',
-      'qat',
-      '--data',
-      dir,
-      '--labels',
-    ]);
+    const qat = ['quantize', FIXTURE, '-o', path.join(dir, 'x.onnx'), '--mode', 'qat'];
+    const noLabels = await runCli([...qat, '--data', dir, '--labels']);
     expect(noLabels.code).toBe(1);
     expect(noLabels.err).toMatch(/--labels needs labelled data; .* has no labels\.npy/);
-    const noData = await runCli(['quantize', FIXTURE, '-o', path.join(dir, 'x.onnx'), '--mode', 'qat']);
+    const noData = await runCli(qat);
     expect(noData.code).toBe(2);
     expect(noData.err).toMatch(/--mode qat needs --data/);
     expect(fs.existsSync(path.join(dir, 'x.onnx'))).toBe(false);
