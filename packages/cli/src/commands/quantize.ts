@@ -443,7 +443,8 @@ Options:
                               depended on it folds away, an If on it is inlined (Silero VAD keeps
                               its network in such branches); the input is gone from the result
   --type <tensor=type>        static, QDQ: this tensor's quantized type, e.g. conv1_out=int16
-                              (activations: uint8, int8, int16) or fc.weight=int4 (weights) (repeatable)
+                              (activations: uint8, int8, int16, uint4, int4) or fc.weight=int4
+                              (weights) (repeatable)
   --target <t>                node (default) or wasm: load the result in onnxruntime-node or in
                               onnxruntime-web's wasm runtime, and refuse to write a model it cannot
                               load (naming every op it has no kernel for)
