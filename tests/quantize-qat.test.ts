@@ -155,7 +155,7 @@ describe('quantization-aware training of the MNIST CNN (held-out accuracy on onn
 
   it('refuses a float model and a qat mode without a trainer, saying what to pass', async () => {
     await expect(QatModel.fromQdq(model)).rejects.toThrow(/no integer weights behind a DequantizeLinear/);
-    await expect(quantize(model, { mode: 'qat', calibrationData: calibration(), backend } as never)).rejects.toThrow(
+    await expect(quantize(model, { mode: 'qat', calibrationData: calibration(), backend })).rejects.toThrow(
       /pass train, a QatTrainer/,
     );
   });
