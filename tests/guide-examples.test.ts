@@ -31,11 +31,12 @@ async function runExample<T>(name: string): Promise<T> {
 }
 
 describe('guide examples', () => {
-  it('lists the simplify, mixed-precision and quantize-auto examples and the three extension examples', () => {
+  it('lists the simplify, mixed-precision, quantize-auto and qat examples and the three extension examples', () => {
     expect([...guideExamples().keys()]).toEqual([
       'simplify',
       'mixed-precision',
       'quantize-auto',
+      'qat',
       'custom-pass',
       'custom-scheme',
       'custom-backend',
@@ -82,6 +83,19 @@ describe('guide examples', () => {
     expect(speed.speedup).toBeCloseTo(speed.floatP50Ms / speed.quantizedP50Ms, 6);
     expect(speed.reason === undefined).toBe(speed.speedup >= 1);
   }, 60_000);
+
+  it('qat: label-free 4-bit QAT writes the static placement with 4-bit Q/DQ that onnxruntime runs', async () => {
+    const { result } = await runExample<{ result: QuantizeResult }>('qat');
+    expect(result.mode).toBe('qat');
+    expect(result.training).toMatchObject({ supervision: 'teacher', learnScales: true });
+    const zeroPoints = result.model.graph.nodes
+      .filter((n) => n.opType === 'QuantizeLinear')
+      .map((n) => n.inputs[2]?.const?.dtype);
+    expect(zeroPoints.length).toBeGreaterThan(0);
+    expect(new Set(zeroPoints)).toEqual(new Set(['uint4']));
+    const image = Tensor.from('float32', [1, 1, 28, 28], new Float32Array(784).fill(0.5));
+    expect((await runOrt(encodeModel(result.model), { image })).logits.dims).toEqual([1, 10]);
+  }, 120_000);
 
   it('custom pass: Div by a constant becomes Mul, and onnxruntime gets the same answer', async () => {
     const { model, original } = await runExample<{ model: Model; original: Model }>('custom-pass');

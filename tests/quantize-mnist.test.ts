@@ -12,33 +12,17 @@ import { loadModel } from '@edgeml/core/node';
 import { NodeBackend } from '@edgeml/runtime-node';
 import { quantize, quantizeStatic } from '@edgeml/quantize';
 import { runOrt } from './support/models.js';
-import { mnistSplit } from './support/mnist.js';
+import { mnistBatch, mnistCalibration, mnistSplit, top1Percent } from './support/mnist.js';
 import { checkModels } from './support/onnx-checker.js';
 
 const FIXTURE = path.resolve('tests/fixtures/mnist-cnn.onnx');
 const { train, test } = mnistSplit();
-const batchOf = (images: Float32Array[]) => {
-  const data = new Float32Array(images.length * 784);
-  images.forEach((img, i) => data.set(img, i * 784));
-  return Tensor.from('float32', [images.length, 1, 28, 28], data);
-};
+const batchOf = mnistBatch;
+const calibration = () => mnistCalibration(train);
 
 async function accuracy(model: Uint8Array): Promise<number> {
   const out = await runOrt(model, { image: batchOf(test.images) });
-  const logits = out.logits.data as Float32Array;
-  let correct = 0;
-  test.labels.forEach((label, i) => {
-    const row = logits.subarray(i * 10, i * 10 + 10);
-    if (row.indexOf(Math.max(...row)) === label) correct++;
-  });
-  return (100 * correct) / test.labels.length;
-}
-
-/** 100 training digits (10 of each), one sample per batch of 10, for calibration. */
-function calibration() {
-  const picks: Float32Array[] = [];
-  for (let d = 0; d < 10; d++) picks.push(...train.images.filter((_, i) => train.labels[i] === d).slice(0, 10));
-  return Array.from({ length: 10 }, (_, k) => ({ image: batchOf(picks.filter((_, i) => i % 10 === k)) }));
+  return top1Percent(out.logits.data as Float32Array, test.labels);
 }
 
 describe('MNIST CNN trained here, quantized', () => {
@@ -261,15 +245,15 @@ print(json.dumps(out))`,
     expect(Math.abs(acc - floatAcc)).toBeLessThanOrEqual(2);
   });
 
-  it('refuses overrides that name nothing, mix kinds, or ask QOperator for them', async () => {
+  it('refuses overrides that name nothing, name a type activations cannot take, or ask QOperator for them', async () => {
     const model = await loadModel(FIXTURE);
     model.opsetImports.set('', 21);
     const base = { mode: 'static' as const, calibrationData: calibration(), backend: new NodeBackend() };
     await expect(quantize(model, { ...base, typeOverrides: { nope: 'int8' } })).rejects.toThrow(
       /typeOverrides\['nope'\]: the model has no tensor of that name/,
     );
-    await expect(quantize(model, { ...base, typeOverrides: { pool_out: 'int4' } })).rejects.toThrow(
-      /an activation takes uint8, int8, int16, got 'int4'/,
+    await expect(quantize(model, { ...base, typeOverrides: { pool_out: 'uint16' as 'int8' } })).rejects.toThrow(
+      /an activation takes uint8, int8, int16, uint4, int4, got 'uint16'/,
     );
     await expect(
       quantize(model, { ...base, format: 'qoperator', typeOverrides: { pool_out: 'int16' } }),

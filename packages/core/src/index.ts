@@ -65,6 +65,7 @@ export {
 } from './tensor/dtype.js';
 export { Tensor, shapeSize, type ExternalDataInfo } from './tensor/tensor.js';
 export { takeAlong, sliceAlong } from './tensor/take.js';
+export { quantTensor, integerStorage, packNibbles, roundHalfEven, type QuantType } from './tensor/integer.js';
 export * from './tensor/float16.js';
 export { float8ToFloat32 } from './tensor/float8.js';
 export {

@@ -22,8 +22,16 @@ import { TF_OPS } from './tf-ops.js';
 export interface TrainableOptions {
   /** Initializers kept fixed, by exact name or pattern (e.g. `/^features\./` for a frozen backbone). */
   freeze?: (string | RegExp)[];
-  /** Or decide per initializer name; wins over `freeze`. */
+  /**
+   * Or decide per initializer name; wins over `freeze`. A float scalar it names trains too
+   * (other scalars — a Dropout ratio, Clip bounds — are settings and stay constant).
+   */
   trainable?: (name: string) => boolean;
+  /**
+   * Fold constant subgraphs before training (default true). Quantization-aware training turns
+   * it off: a QuantizeLinear of a weight is all-constant, and folding it would freeze the weight.
+   */
+  foldConstants?: boolean;
 }
 
 /** Ops the executor cannot run, with the nodes that use them; empty when it can run the model. */
@@ -129,8 +137,8 @@ export class TrainableModel {
       !(options.freeze ?? []).some((p) => (typeof p === 'string' ? p === name : p.test(name)));
     for (const [name, v] of g.initializers) {
       const t = v.const!;
-      // Scalars (a Dropout ratio, Clip bounds) are settings, not weights.
-      if (t.dtype === 'float32' && t.dims.length > 0)
+      // Scalars (a Dropout ratio, Clip bounds) are settings, not weights, unless asked for by name.
+      if (t.dtype === 'float32' && (t.dims.length > 0 || options.trainable?.(name) === true))
         this.variables.set(
           name,
           tf.variable(
@@ -161,9 +169,8 @@ export class TrainableModel {
     // Weights exporters keep in Constant nodes (or as float16 behind a Cast) are trained like initializers.
     const { model: ready, prepared } = prepare(model, { foldWeightCasts: true });
     const copy = ready === model ? model.clone() : ready;
-    await new PassManager([constantFolding(), identityElimination(), deadCodeElimination()], { fixedPoint: true }).run(
-      copy,
-    );
+    const folding = options.foldConstants === false ? [] : [constantFolding()];
+    await new PassManager([...folding, identityElimination(), deadCodeElimination()], { fixedPoint: true }).run(copy);
     const missing = unsupportedTrainingOps(copy);
     if (missing.length) {
       const list = missing

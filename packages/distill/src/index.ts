@@ -37,7 +37,13 @@
  * await saveModel('student.onnx', student.toModel()); // runs on onnxruntime with the same outputs
  * ```
  *
+ * Quantization-aware training trains the QDQ model static quantization writes: the executor runs
+ * QuantizeLinear/DequantizeLinear as fake quantization with straight-through gradients
+ * ({@link QatModel}, {@link trainQat}, and {@link quantizationAwareTraining} for
+ * `quantize({ mode: 'qat' })` of @edgeml/quantize).
+ *
  * Guide: [train: distillation and fine-tuning](../../../docs/guide.md#train-distillation-and-fine-tuning),
+ * [quantization-aware training](../../../docs/guide.md#quantization-aware-training),
  * [MNIST end to end](../../../docs/guide.md#mnist-end-to-end); the kernels against tfjs-core's:
  * [benchmarks](../../../docs/benchmarks.md#cnn-training-step-edgemldistill-kernels-vs-stock-tfjs-core-benchdistill-convmjs).
  * @module
@@ -72,3 +78,13 @@ export {
 export { buildCnn, type CnnSpec } from './builders.js';
 export { matMul2d } from './matmul-op.js';
 export { loadImageFolder } from './images.js';
+export {
+  QatModel,
+  trainQat,
+  quantizationAwareTraining,
+  type QatPrepareOptions,
+  type QatTrainOptions,
+  type QatSupervision,
+  type QatTrainingSummary,
+  type QuantizationAwareTrainingOptions,
+} from './qat.js';

@@ -10,6 +10,7 @@ import { matMul2d } from './matmul-op.js';
 import { batchNormTrainNchw } from './batchnorm-op.js';
 import { avgPool2dNchw, maxPool2dNchw, type Pool2dAttributes } from './pool-ops.js';
 import { alongAxis, axisOf, type OpContext, type TfOp } from './op-context.js';
+import { dequantizeLinear, quantizeLinear } from './fake-quant.js';
 
 const unary =
   (f: (x: tf.Tensor) => tf.Tensor): TfOp =>
@@ -440,6 +441,9 @@ export const TF_OPS: Partial<Record<OpName, TfOp>> = {
     return [tf.gather(x, tf.cast(fixed, 'int32'), axis)];
   },
   Cast: (c) => [tf.cast(c.input(0), castTo(c.node.attr('to', 'int', 1)))],
+  // Fake quantization with straight-through gradients: a QDQ model trains as it will run.
+  QuantizeLinear: quantizeLinear,
+  DequantizeLinear: dequantizeLinear,
 };
 
 /** Ops whose output is a constant attribute value, handled by the executor (Constant). */

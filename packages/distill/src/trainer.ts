@@ -64,6 +64,12 @@ export interface DistillOptions extends TrainOptions {
   cacheTeacher?: boolean;
   /** The teacher output holding class scores (default: its first output). */
   teacherOutput?: string;
+  /**
+   * Batches without labels take the teacher's top class as their labels (weighted 1 − alpha,
+   * as labels are): hard and soft targets both from the teacher, so no labels are needed.
+   * Default false (unlabelled batches learn from the soft term alone).
+   */
+  teacherLabels?: boolean;
 }
 
 function learningRateAt(
@@ -303,7 +309,10 @@ export class DistillationTrainer {
     return train(this.student, data, options, async (batch) => {
       const teacher = await this.teacherScores(batch, options);
       return {
-        loss: (logits, _b, labels) => distillationLoss(logits, teacher, labels, temperature, alpha),
+        loss: (logits, _b, labels) => {
+          const hard = labels ?? (options.teacherLabels ? tf.argMax<tf.Tensor1D>(teacher, 1) : undefined);
+          return distillationLoss(logits, teacher, hard, temperature, alpha);
+        },
         release: () => teacher.dispose(),
       };
     });

@@ -17,12 +17,18 @@ export interface RangeHistogram {
 
 type Method = Exclude<CalibrationMethod, 'auto'>;
 
-/** Integer steps a range is divided into, for each activation type (uint8 asymmetric, int8/int16 symmetric). */
-function stepOf(range: TensorRange, type: 'uint8' | 'int8' | 'int16'): number {
+/** The activation types a range can be chosen for. */
+export type RangeType = 'uint8' | 'int8' | 'int16' | 'uint4' | 'int4';
+
+/** Levels past the first of each type: unsigned types are asymmetric, signed ones symmetric ([-127, 127], ...). */
+const STEPS: Record<RangeType, number> = { uint8: 255, int8: 254, int16: 65534, uint4: 15, int4: 14 };
+
+/** Integer steps a range is divided into, for each activation type (unsigned asymmetric, signed symmetric). */
+function stepOf(range: TensorRange, type: RangeType): number {
   const lo = Math.min(range.min, 0),
     hi = Math.max(range.max, 0);
-  if (type === 'uint8') return (hi - lo) / 255;
-  return (2 * Math.max(-lo, hi)) / (type === 'int8' ? 254 : 65534);
+  if (type.startsWith('u')) return (hi - lo) / STEPS[type];
+  return (2 * Math.max(-lo, hi)) / STEPS[type];
 }
 
 /**
@@ -30,11 +36,7 @@ function stepOf(range: TensorRange, type: 'uint8' | 'int8' | 'int16'): number {
  * rounding noise step²/12, one past the clip by its distance to the clip. Exact zeros are
  * represented exactly (the zero point), so they add signal neither noise.
  */
-export function histogramSqnrDb(
-  histogram: RangeHistogram,
-  range: TensorRange,
-  type: 'uint8' | 'int8' | 'int16',
-): number {
+export function histogramSqnrDb(histogram: RangeHistogram, range: TensorRange, type: RangeType): number {
   const { counts, absMax, zeros } = histogram;
   const width = absMax / counts.length;
   const clip = Math.max(-range.min, range.max);
@@ -56,7 +58,7 @@ export function histogramSqnrDb(
 export function chooseRange(
   candidates: Record<Method, TensorRange>,
   histogram: RangeHistogram,
-  type: 'uint8' | 'int8' | 'int16',
+  type: RangeType,
 ): TensorRange {
   const sqnrDb: Partial<Record<Method, number>> = {};
   const methods = Object.keys(candidates) as Method[];

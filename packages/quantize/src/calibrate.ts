@@ -19,7 +19,7 @@ export type CalibrationMethod = 'minmax' | 'percentile' | 'entropy' | 'auto';
 export interface CalibrationOptions {
   method?: CalibrationMethod;
   /** auto: the activation type the ranges are for, which sets the step each candidate range gives (default uint8). */
-  activationType?: 'uint8' | 'int8' | 'int16';
+  activationType?: 'uint8' | 'int8' | 'int16' | 'uint4' | 'int4';
   /** minmax: exponential moving average of per-sample min/max with this constant (onnxruntime's averaging_constant), instead of the global extremes. */
   movingAverage?: number;
   /** percentile: keep this percentile of |x| (default 99.999). */

@@ -4,7 +4,9 @@
  * blocked QDQ, round-to-nearest or HQQ) and fp16 — with a report of what changed: sizes, every
  * node quantized or left in float (and why), and the output error against the float model.
  * Static mode's accuracy refinements — cross-layer equalization, bias correction, SmoothQuant
- * (`equalize`, `biasCorrection`, `smoothQuant`) — are passes of their own as well.
+ * (`equalize`, `biasCorrection`, `smoothQuant`) — are passes of their own as well. Mode `qat`
+ * (quantization-aware training) places and calibrates Q/DQ as static does, then runs the trainer
+ * you pass in (`quantizationAwareTraining` of @edgeml/distill); this package never imports it.
  * The input model is never modified. Anything that must run a model (calibration, evaluation,
  * a target check) runs on the {@link @edgeml/core!index.Backend | Backend} you pass in.
  *
@@ -108,6 +110,7 @@ export {
   type QuantizeWarning,
 } from './mixed-precision.js';
 export { quantizeHybrid, hybridScheme, type HybridQuantizeOptions } from './hybrid.js';
+export { qatScheme, type QatQuantizeOptions, type QatModels, type QatTrainer } from './qat.js';
 export {
   quantizeAuto,
   type AutoQuantizeOptions,

@@ -37,6 +37,11 @@ const SCALE_SHARING_OPS: ReadonlySet<string> = new Set<OpName>([
   'Gather',
 ]);
 
+/** Whether onnxruntime runs `node` on the integers when the Q/DQ around it share one scale (a data-movement op). */
+export function sharesScale(node: Node): boolean {
+  return SCALE_SHARING_OPS.has(node.opType) && isDefaultDomain(node);
+}
+
 /**
  * The output of a data-movement op (Resize, MaxPool, Reshape...) takes its input's range, so its
  * Q and the DQ before it carry one scale and zero point and onnxruntime runs the op on the
@@ -50,7 +55,7 @@ export function shareScales(
 ): void {
   for (const node of chosen) {
     const input = node.inputs[0];
-    if (!SCALE_SHARING_OPS.has(node.opType) || !isDefaultDomain(node) || !input) continue;
+    if (!sharesScale(node) || !input) continue;
     const range = ranges.get(input.name);
     if (!range) continue;
     for (const o of node.outputs)

@@ -3,10 +3,9 @@
  * see the forms they expect: ranges always include 0, symmetric int8 uses [-127, 127],
  * `reduceRange` drops one bit (7-bit weights for CPUs without VNNI), rounding is half to even.
  */
-import { InvalidArgumentError, Tensor } from '@edgeml/core';
+import { InvalidArgumentError, Tensor, integerStorage, quantTensor, roundHalfEven, type QuantType } from '@edgeml/core';
 
-/** Integer element types a tensor can be quantized to. */
-export type QuantType = 'int8' | 'uint8' | 'int16' | 'uint16' | 'int4' | 'uint4';
+export { packNibbles, quantTensor, roundHalfEven, type QuantType } from '@edgeml/core';
 
 export interface QuantRange {
   qmin: number;
@@ -35,12 +34,6 @@ export function quantRange(type: QuantType, options: { symmetric?: boolean; redu
 export interface ScaleZeroPoint {
   scale: number;
   zeroPoint: number;
-}
-
-/** Round half to even, as numpy.rint and onnxruntime do. */
-export function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 /**
@@ -99,31 +92,6 @@ export interface QuantizedWeight {
   axis?: number;
 }
 
-const STORAGE: Record<
-  'int8' | 'uint8' | 'int16' | 'uint16',
-  (n: number) => Int8Array | Uint8Array | Int16Array | Uint16Array
-> = {
-  int8: (n) => new Int8Array(n),
-  uint8: (n) => new Uint8Array(n),
-  int16: (n) => new Int16Array(n),
-  uint16: (n) => new Uint16Array(n),
-};
-
-/** Pack 4-bit values (low nibble first), as ONNX int4/uint4 tensors store them. */
-export function packNibbles(values: Int32Array): Uint8Array {
-  const out = new Uint8Array(Math.ceil(values.length / 2));
-  for (let i = 0; i < values.length; i++) out[i >> 1] |= (values[i] & 0x0f) << ((i & 1) * 4);
-  return out;
-}
-
-/** Build a tensor of a quant type from integer values. */
-export function quantTensor(type: QuantType, dims: readonly number[], q: Int32Array): Tensor {
-  if (type === 'int4' || type === 'uint4') return Tensor.fromBytes(type, dims, packNibbles(q));
-  const arr = STORAGE[type](q.length);
-  arr.set(q);
-  return Tensor.from(type, dims, arr);
-}
-
 /**
  * Quantize a float weight, per tensor or per channel along `axis`.
  *
@@ -143,7 +111,7 @@ export function quantizeWeight(
   const range = quantRange(options.type, options);
   const dims = weight.dims;
   const packed = options.type === 'int4' || options.type === 'uint4';
-  const out = packed ? new Int32Array(values.length) : STORAGE[options.type as 'int8'](values.length);
+  const out = packed ? new Int32Array(values.length) : integerStorage(options.type as 'int8', values.length);
   const axis = options.axis === undefined ? undefined : options.axis < 0 ? options.axis + dims.length : options.axis;
   const channels = axis === undefined ? 1 : dims[axis];
   const inner = axis === undefined ? values.length : dims.slice(axis + 1).reduce((a, b) => a * b, 1);

@@ -24,6 +24,7 @@ import type { DynamicQuantizeOptions } from './dynamic.js';
 import { evaluate } from './evaluate.js';
 import type { Float16Options } from './float16.js';
 import type { Int4Options } from './int4.js';
+import type { QatQuantizeOptions } from './qat.js';
 import { refineFloatModel, type RefinementResults, type StaticRefinementOptions } from './refinements.js';
 import type { LayerPrecision } from './layer-variant.js';
 import {
@@ -40,7 +41,7 @@ import type { StaticQuantizeOptions } from './static-qdq.js';
 import { checkTarget, type TargetCheckResult } from './target-check.js';
 
 /** The built-in modes; `quantizationSchemes` may hold more. */
-export type QuantizeMode = 'dynamic' | 'static' | 'int4' | 'fp16';
+export type QuantizeMode = 'dynamic' | 'static' | 'qat' | 'int4' | 'fp16';
 
 /** Options of the built-in static mode (what the accuracy budget re-runs). */
 export type StaticModeOptions = { mode: 'static' } & StaticQuantizeOptions &
@@ -52,6 +53,7 @@ export type QuantizeOptions =
   | StaticModeOptions
   | ({ mode: 'int4' } & Int4Options & QuantizeCommonOptions)
   | ({ mode: 'fp16' } & Float16Options & QuantizeCommonOptions)
+  | ({ mode: 'qat' } & QatQuantizeOptions & QuantizeCommonOptions)
   /** A mode registered with `quantizationSchemes`, with the options it takes. */
   | ({ mode: string } & QuantizeCommonOptions & Record<string, unknown>);
 
@@ -157,6 +159,8 @@ export interface QuantizeResult extends RefinementResults {
   metric?: number;
   /** Whether the result loads in `options.target`, and every op it cannot run. */
   target?: TargetCheckResult;
+  /** Mode qat: what the trainer reported (epochs, losses...). */
+  training?: Record<string, unknown>;
 }
 
 /**
@@ -276,6 +280,7 @@ export async function quantize(model: Model, options: QuantizeOptions): Promise<
     dequantizedNames: record.dequantizedNames,
     ...refined,
     ...(record.biasCorrection && { biasCorrection: record.biasCorrection }),
+    ...(record.training && { training: record.training }),
   };
   const evaluation = options.evaluationData;
   let final = result;

@@ -16,6 +16,7 @@ import { quantizeDynamic, validateDynamicOptions, type DynamicQuantizeOptions } 
 import { convertToFloat16, float16Ranges, type Float16Options } from './float16.js';
 import { quantizeInt4, validateInt4Options, type Int4Options } from './int4.js';
 import { hybridScheme } from './hybrid.js';
+import { qatScheme } from './qat.js';
 import { qdqToQOperator } from './qoperator.js';
 import type { NodeOutcome } from './select.js';
 import {
@@ -38,6 +39,8 @@ export interface QuantizationRecord {
   dequantizedNames?: Record<string, string>;
   /** Static schemes with `biasCorrection`: the biases corrected. */
   biasCorrection?: BiasCorrectionResult;
+  /** Mode qat: what its trainer reported. */
+  training?: Record<string, unknown>;
 }
 
 /** A quantization mode: its options type and the record its passes fill. */
@@ -152,12 +155,13 @@ const fp16Scheme: QuantizationScheme<Float16SchemeOptions> = {
  *
  * @example
  * ```ts
- * quantizationSchemes.names(); // ['dynamic', 'static', 'hybrid', 'int4', 'fp16']
+ * quantizationSchemes.names(); // ['dynamic', 'static', 'hybrid', 'qat', 'int4', 'fp16']
  * quantizationSchemes.register(myScheme); // quantize(model, { mode: 'mine', ... }) now runs it
  * ```
  */
 export const quantizationSchemes = new SchemeRegistry<QuantizationScheme<never>>('quantization mode', 'mode');
-for (const s of [dynamicScheme, staticScheme, hybridScheme, int4Scheme, fp16Scheme]) quantizationSchemes.register(s);
+for (const s of [dynamicScheme, staticScheme, hybridScheme, qatScheme, int4Scheme, fp16Scheme])
+  quantizationSchemes.register(s);
 
 /** Run `scheme`'s passes on `model` (in place) and return what they did. */
 export async function runScheme(

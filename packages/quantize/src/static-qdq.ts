@@ -30,7 +30,13 @@ import {
   type QuantType,
 } from './quant-params.js';
 import { qdqToQOperator } from './qoperator.js';
-import { absorbScalarMuls, lowerHardActivations, quantizeConstantOperand, shareScales } from './integer-placement.js';
+import {
+  absorbScalarMuls,
+  lowerHardActivations,
+  quantizeConstantOperand,
+  shareScales,
+  sharesScale,
+} from './integer-placement.js';
 import { isExcluded, type Exclusion, type NodeOutcome } from './select.js';
 
 /**
@@ -93,17 +99,19 @@ const WEIGHT_INPUT: Partial<Record<OpName, { weight: number; bias?: number; axis
   Gemm: { weight: 1, bias: 2, axis: (n) => (n.attr('transB', 'int', 0) ? 0 : 1) },
 };
 
-/** Quantized activation types. */
-export type ActivationType = 'uint8' | 'int8' | 'int16';
+/** Quantized activation types; the 4-bit ones need opset 21 (onnxruntime runs them as float kernels between Q/DQ). */
+export type ActivationType = 'uint8' | 'int8' | 'int16' | 'uint4' | 'int4';
 /** Quantized weight types. */
 export type WeightType = 'int8' | 'uint8' | 'int16' | 'int4' | 'uint4';
-const ACTIVATION_TYPES: readonly string[] = ['uint8', 'int8', 'int16'];
+const ACTIVATION_TYPES: readonly string[] = ['uint8', 'int8', 'int16', 'uint4', 'int4'];
+/** Unsigned activation types are asymmetric, and their zero point at a range starting at 0 is their lowest level. */
+const isUnsigned = (t: string) => t.startsWith('u');
 const WEIGHT_TYPES: readonly string[] = ['int8', 'uint8', 'int16', 'int4', 'uint4'];
 
 export interface StaticQuantizeOptions extends CalibrationOptions {
   calibrationData: CalibrationData;
   backend: Backend;
-  /** Activation type (default uint8, asymmetric; int8 is symmetric). int16 needs opset 21. */
+  /** Activation type (default uint8, asymmetric; int8 is symmetric). int16, uint4 and int4 need opset 21. */
   activationType?: ActivationType;
   /** Weight type (default int8, symmetric; int16 and int4 are symmetric too and need opset 21; uint8/uint4 asymmetric). */
   weightType?: WeightType;
@@ -222,7 +230,7 @@ const OPT_IN_OPS: Partial<Record<OpName, string>> = {
  */
 function lowersHardActivations(options: StaticQuantizeOptions, actType: ActivationType): boolean {
   const ops = new Set<string>(options.opTypes ?? STATIC_OPS);
-  return actType === 'uint8' && options.format !== 'qoperator' && ['Mul', 'Add', 'Clip'].every((op) => ops.has(op));
+  return isUnsigned(actType) && options.format !== 'qoperator' && ['Mul', 'Add', 'Clip'].every((op) => ops.has(op));
 }
 
 /** The nodes to quantize, in graph order; every other candidate is recorded as skipped, with why. */
@@ -230,6 +238,7 @@ function chooseNodes(graph: Graph, options: StaticQuantizeOptions, result: Stati
   const ops = new Set(options.opTypes ?? STATIC_OPS);
   const chosen: Node[] = [];
   const skip = (node: Node, reason: string) => result.skipped.push({ name: node.name, opType: node.opType, reason });
+  const typeOf = (v: Value | undefined) => (v && options.typeOverrides?.[v.name]) ?? options.activationType ?? 'uint8';
   for (const node of graph) {
     const optIn = options.opTypes ? undefined : opEntry(OPT_IN_OPS, node);
     if (optIn) skip(node, optIn);
@@ -239,6 +248,11 @@ function chooseNodes(graph: Graph, options: StaticQuantizeOptions, result: Stati
     else if (w && !(node.inputs[w.weight]?.const?.dtype === 'float32' || isFloatActivation(node.inputs[w.weight])))
       skip(node, 'weight is not float32');
     else if (node.opType === 'Gemm' && node.attr('transA', 'int', 0)) skip(node, 'transA=1 is not quantized');
+    else if (sharesScale(node) && [node.inputs[0], node.outputs[0]].some((v) => typeOf(v).endsWith('int4')))
+      // onnxruntime drops the DQ/Q pair around a data-movement op whose scales agree, and has no
+      // 4-bit kernel for the op it leaves (the session fails). Max and reshape commute with
+      // rounding, so reading the dequantized values loses nothing.
+      skip(node, `onnxruntime has no 4-bit ${node.opType} kernel: it reads the dequantized values`);
     else if (!node.inputs.some(isFloatActivation)) skip(node, 'no float activation input');
     else if (node.opType === 'Transpose' && crossesSubgraph(node, graph))
       // onnxruntime 1.30's basic graph optimizations abort the process (a C++ assertion, not an
@@ -295,10 +309,10 @@ function activationParams(
   ranges: Map<string, TensorRange>,
 ): ActivationParams {
   const overrides = options.typeOverrides ?? {};
-  const aRange = quantRange(actType, { symmetric: actType !== 'uint8' });
+  const aRange = quantRange(actType, { symmetric: !isUnsigned(actType) });
   const typeOf = (name: string) => (overrides[name] as ActivationType | undefined) ?? actType;
   const rangeOf = (name: string) =>
-    overrides[name] ? quantRange(typeOf(name), { symmetric: typeOf(name) !== 'uint8' }) : aRange;
+    overrides[name] ? quantRange(typeOf(name), { symmetric: !isUnsigned(typeOf(name)) }) : aRange;
   for (const [name, p] of Object.entries(options.paramOverrides ?? {})) {
     const r = rangeOf(name);
     if (!(p.scale > 0) || !Number.isInteger(p.zeroPoint) || p.zeroPoint < r.qmin || p.zeroPoint > r.qmax)
@@ -317,7 +331,7 @@ function activationParams(
         ranges.get(v.name)!.min,
         ranges.get(v.name)!.max,
         rangeOf(v.name),
-        typeOf(v.name) !== 'uint8',
+        !isUnsigned(typeOf(v.name)),
       ),
   };
 }
@@ -456,7 +470,7 @@ export async function quantizeStatic(model: Model, options: StaticQuantizeOption
     : new Map<string, TensorRange>();
   for (const [n, r] of Object.entries(options.rangeOverrides ?? {})) ranges.set(n, r);
   const params = activationParams(options, actType, ranges);
-  if (actType === 'uint8') fuseActivations(graph, chosen, activations, ranges, result, (name) => params.typeOf(name));
+  if (isUnsigned(actType)) fuseActivations(graph, chosen, activations, ranges, result, (name) => params.typeOf(name));
   // Softmax outputs live in [0, 1): a fixed 1/256 step (zero point 0) covers them, and is the
   // scale onnxruntime's QLinearSoftmax requires.
   for (const n of chosen)
@@ -487,7 +501,7 @@ export async function quantizeStatic(model: Model, options: StaticQuantizeOption
     result.quantized.push({ name: node.name, opType: node.opType });
   }
   if (options.fullInteger)
-    makeFullInteger(model, ioValues, ranges, actType, quantRange(actType, { symmetric: actType !== 'uint8' }));
+    makeFullInteger(model, ioValues, ranges, actType, quantRange(actType, { symmetric: !isUnsigned(actType) }));
   eliminateDeadCode(graph);
   graph.sortTopologically();
   if (options.format === 'qoperator') qdqToQOperator(model);
@@ -499,14 +513,14 @@ function makeFullInteger(
   model: Model,
   io: Value[],
   ranges: Map<string, TensorRange>,
-  actType: 'uint8' | 'int8' | 'int16',
+  actType: ActivationType,
   aRange: ReturnType<typeof quantRange>,
 ): void {
   const graph = model.graph;
   for (const v of io) {
     const r = ranges.get(v.name);
     if (!r) continue;
-    const sz = computeScaleZeroPoint(r.min, r.max, aRange, actType !== 'uint8');
+    const sz = computeScaleZeroPoint(r.min, r.max, aRange, !isUnsigned(actType));
     model.metadata.set(
       `edgeml.quantization.${v.name}`,
       JSON.stringify({ scale: sz.scale, zeroPoint: sz.zeroPoint, type: actType }),
@@ -552,9 +566,9 @@ function fuseActivations(
   const isChosen = new Set(chosen);
   for (const act of [...chosen]) {
     if (act.opType !== 'Relu' && act.opType !== 'Clip') continue;
-    // Only uint8's QuantizeLinear clamps at 0 (its zero point is its lowest level); a symmetric
+    // Only an unsigned QuantizeLinear clamps at 0 (its zero point is its lowest level); a symmetric
     // int8/int16 override of the output would let negative values through.
-    if (typeOf(act.outputs[0].name) !== 'uint8') continue;
+    if (!isUnsigned(typeOf(act.outputs[0].name))) continue;
     const x = act.inputs[0];
     const y = act.outputs[0];
     const producer = x?.producer();

