@@ -20,7 +20,15 @@ import {
 import { makeFeeds } from './inputs.js';
 import { benchmarkIsolated, type IsolationOptions } from './isolate.js';
 import { modelSizeBytes, sourceLabel, type ModelSource } from './model-source.js';
-import { MemorySampler, harnessOverheadMs, openSession, timedRun, type OpenedSession } from './runner.js';
+import {
+  MemorySampler,
+  harnessOverheadMs,
+  openSession,
+  processId,
+  startCpuClock,
+  timedRun,
+  type OpenedSession,
+} from './runner.js';
 import { latencyStats } from './statistics.js';
 import { checkTargets } from './targets.js';
 
@@ -214,7 +222,7 @@ async function interleave(
   const wall = setups.map(() => 0);
   const memory = new MemorySampler();
   memory.sample(true);
-  const cpu0 = process.cpuUsage();
+  const cpuMs = startCpuClock();
   const t0 = performance.now();
   for (
     let round = 0;
@@ -229,7 +237,7 @@ async function interleave(
     }
     memory.sample();
   }
-  const cpu = process.cpuUsage(cpu0);
+  const cpuUsedMs = cpuMs();
   const totalRunMs = wall.reduce((a, b) => a + b, 0);
   const overhead = await harnessOverheadMs();
   const batchSize = batchSizeOf(feeds, options.batchSize);
@@ -255,9 +263,9 @@ async function interleave(
       peakRssBytes: memory.peaks.rssBytes,
       peakHeapBytes: memory.peaks.heapBytes,
       // Process CPU time shared out in proportion to each candidate's run time.
-      cpuMsPerRun: (((cpu.user + cpu.system) / 1000) * (wall[i] / totalRunMs)) / samples[i].length,
+      cpuMsPerRun: (cpuUsedMs * (wall[i] / totalRunMs)) / samples[i].length,
       harnessOverheadMs: overhead,
-      pid: process.pid,
+      pid: processId(),
       inputShapes: shapesOf(feeds),
       targets: checkTargets(latencyMs, s.sizeBytes, options.thresholds),
     };

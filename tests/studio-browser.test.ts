@@ -1,0 +1,217 @@
+/**
+ * EdgeML Studio (apps/studio) in a real headless Chromium: the built site, served cross-origin
+ * isolated from loopback, driven through its accessible names as a person would use it. What
+ * the page reports is checked against onnxruntime-node running the file the page downloaded.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createRequire } from 'node:module';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { build } from 'vite';
+import { PNG } from 'pngjs';
+import type { Browser, Page } from 'playwright-core';
+import { measureFidelity, type Tensor } from '@edgeml/core';
+import { makeFeeds } from '@edgeml/benchmark';
+import { NodeBackend } from '@edgeml/runtime-node';
+import { launchChromium } from './support/browser.js';
+import { serveStatic } from './support/static-server.js';
+import { checkModels } from './support/onnx-checker.js';
+
+const ROOT = path.join(__dirname, '..');
+const APP = path.join(ROOT, 'apps', 'studio');
+const OUT = path.join(ROOT, '.tmp', 'studio-dist');
+const ARTIFACTS = path.join(ROOT, '.tmp', 'artifacts');
+const CALIBRATION = path.join(ROOT, '.tmp', 'studio-calibration');
+const MNIST = path.join(__dirname, 'fixtures', 'mnist-cnn.onnx');
+const AGREEMENT_SAMPLES = 8;
+
+let server: Awaited<ReturnType<typeof serveStatic>>;
+let browser: Browser;
+
+/** Real MNIST digits (the `mnist` package's data) written as PNG files, as a user would have them. */
+function writeDigitPngs(): string[] {
+  fs.mkdirSync(CALIBRATION, { recursive: true });
+  const require = createRequire(import.meta.url);
+  return Array.from({ length: 10 }, (_, digit) => {
+    const flat = (require(`mnist/src/digits/${digit}.json`) as { data: number[] }).data;
+    const png = new PNG({ width: 28, height: 28 });
+    for (let i = 0; i < 784; i++) {
+      const v = Math.round(flat[i] * 255);
+      png.data.set([v, v, v, 255], i * 4);
+    }
+    const file = path.join(CALIBRATION, `digit-${digit}.png`);
+    fs.writeFileSync(file, PNG.sync.write(png));
+    return file;
+  });
+}
+
+async function openStudio(): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+  page.on('console', (m) => {
+    if (m.type() === 'error') console.error(`[studio page] ${m.text()}`);
+  });
+  await page.goto(`${server.url}/`);
+  return page;
+}
+
+/** Load a model through the file input and wait for Inspect. */
+async function loadModel(page: Page, file: string): Promise<void> {
+  await page.getByLabel('Model file').setInputFiles(file);
+  await expect.poll(() => page.locator('#status').textContent(), { timeout: 60_000 }).toMatch(/: done\.$/);
+}
+
+async function waitIdle(page: Page, timeout = 120_000): Promise<string> {
+  await page.locator('#busy').waitFor({ state: 'hidden', timeout });
+  return (await page.locator('#status').textContent()) ?? '';
+}
+
+beforeAll(async () => {
+  await build({
+    configFile: path.join(APP, 'vite.config.ts'),
+    logLevel: 'error',
+    build: { outDir: OUT, emptyOutDir: true },
+  });
+  server = await serveStatic({ '/': OUT });
+  browser = await launchChromium();
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+describe('EdgeML Studio in Chromium', () => {
+  it('loads MNIST, quantizes it (static int8 on dropped PNGs), benchmarks both, downloads what onnxruntime-node confirms', async () => {
+    const page = await openStudio();
+    const outside: string[] = [];
+    page.on('request', (r) => {
+      if (!r.url().startsWith(server.url) && !r.url().startsWith('blob:') && !r.url().startsWith('data:'))
+        outside.push(r.url());
+    });
+    await loadModel(page, MNIST);
+    const inspect = page.locator('#inspect');
+    await expect.poll(() => inspect.textContent()).toContain('image float32[batch,1,28,28]');
+    expect(await inspect.textContent()).toMatch(/MACs[\d,]+ \(dynamic dimensions at 1\)/);
+    expect(await page.getByRole('table', { name: 'Op histogram' }).getByRole('row').count()).toBeGreaterThan(3);
+
+    await page.getByLabel('Quantization').selectOption('static int8');
+    await page.getByLabel('Calibration files').setInputFiles(writeDigitPngs());
+    await page.getByRole('button', { name: 'Quantize' }).click();
+    expect(await waitIdle(page)).toBe('Quantizing (static int8): done.');
+    const table = page.getByRole('table', { name: 'Comparison' });
+    expect(await table.locator('tbody tr').count()).toBe(2);
+
+    await page.getByLabel('Runs').fill('20');
+    await page.getByRole('button', { name: 'Benchmark' }).click();
+    expect(await waitIdle(page)).toBe('Benchmarking: done.');
+    const row = table.getByRole('row', { name: /^static int8/ });
+    const reported = {
+      maxAbsDiff: Number(await row.locator('[data-field=max-abs-diff]').textContent()),
+      cosine: Number(await row.locator('[data-field=cosine]').textContent()),
+      top1: Number((await row.locator('[data-field=top1]').textContent())!.replace('%', '')) / 100,
+    };
+    expect(reported.cosine).toBeGreaterThan(0.99);
+    for (const name of ['original', 'static int8'])
+      expect(await table.getByRole('row', { name: new RegExp(`^${name}`) }).textContent()).toMatch(
+        /real-time: (met|missed).*interactive: (met|missed).*mobile size: met.*embedded size: met/,
+      );
+    expect(await page.locator('#runtime').textContent()).toMatch(/wasm with [2-4] thread\(s\); WebGPU not run: /);
+
+    // Charts: the size-vs-speed points, and the report's latency histogram + CDF per variant.
+    expect(await page.locator('svg[data-chart=size-speed] circle.point').count()).toBe(2);
+    const report = page.frameLocator('iframe[title="Benchmark report"]');
+    expect(await report.locator('svg[data-chart=latency]').count()).toBe(2);
+    expect(await report.locator('svg[data-chart=latency] polyline.cdf').count()).toBe(2);
+
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      row.getByRole('link', { name: 'Download' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe('mnist-cnn.static-int8.onnx');
+    const quantized = path.join(ARTIFACTS, 'studio-mnist-static-int8.onnx');
+    await download.saveAs(quantized);
+    const [reportDownload] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Save HTML report' }).click(),
+    ]);
+    const reportFile = path.join(ARTIFACTS, 'studio-report.html');
+    await reportDownload.saveAs(reportFile);
+    expect(fs.readFileSync(reportFile, 'utf8')).toMatch(/<svg data-chart="latency" data-model="static int8"/);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'studio.png'), fullPage: true });
+
+    // The downloaded file: a valid ONNX model (official checker), int8 inside, and on
+    // onnxruntime-node it agrees with the original as closely as the page said, on the same seeded inputs.
+    expect(checkModels([quantized]).get(quantized)).toBeNull();
+    const node = new NodeBackend();
+    const original = await node.createSession(MNIST);
+    const candidate = await node.createSession(quantized);
+    const feeds = Array.from({ length: AGREEMENT_SAMPLES }, (_, k) => makeFeeds(original.inputs, { seed: 1 + k }));
+    const run = async (s: typeof original) => {
+      const out: Record<string, Tensor>[] = [];
+      for (const f of feeds) out.push(await s.run(f));
+      return out;
+    };
+    const [fidelity] = measureFidelity(await run(original), await run(candidate));
+    await original.dispose();
+    await candidate.dispose();
+    expect(fs.readFileSync(quantized).includes(Buffer.from('QuantizeLinear'))).toBe(true);
+    expect(fidelity.cosineSimilarity).toBeCloseTo(reported.cosine, 3);
+    expect(Math.abs(fidelity.maxAbsDiff - reported.maxAbsDiff)).toBeLessThan(0.05 * reported.maxAbsDiff + 1e-3);
+    expect(fidelity.top1Agreement).toBeCloseTo(reported.top1, 5);
+    expect(outside).toEqual([]);
+    await page.close();
+  }, 180_000);
+
+  it('stays responsive while the worker benchmarks, and cancels', async () => {
+    const page = await openStudio();
+    await loadModel(page, MNIST);
+    const runs = page.getByLabel('Runs');
+    await runs.fill('1000000');
+    await page.getByRole('button', { name: 'Benchmark' }).click();
+    const progress = page.getByRole('progressbar', { name: 'Progress' });
+    await expect.poll(async () => Number(await progress.getAttribute('value')), { timeout: 60_000 }).toBeGreaterThan(0);
+    // Typing is handled (the echo follows each key) while the benchmark goes on in the worker.
+    await runs.fill('');
+    await runs.pressSequentially('123');
+    expect(await page.locator('#runs-note').textContent()).toBe('123 timed runs per variant, interleaved');
+    const before = Number(await progress.getAttribute('value'));
+    await expect.poll(async () => Number(await progress.getAttribute('value'))).toBeGreaterThan(before);
+    expect(await page.locator('#status').textContent()).toBe('Benchmarking…');
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    expect(await waitIdle(page)).toBe('Benchmarking: cancelled.');
+    expect(await page.getByRole('alert').textContent()).toBe('Cancelled.');
+    // A fresh worker took over: the next step runs.
+    await page.getByRole('button', { name: 'Simplify' }).click();
+    expect(await waitIdle(page)).toBe('Simplifying: done.');
+    expect(
+      await page
+        .getByRole('table', { name: 'Comparison' })
+        .getByRole('row', { name: /^simplified/ })
+        .count(),
+    ).toBe(1);
+    await page.close();
+  }, 180_000);
+
+  it("shows the library's one-line errors, and the page goes on working", async () => {
+    const page = await openStudio();
+    const notOnnx = path.join(CALIBRATION, 'not-a-model.onnx');
+    fs.mkdirSync(CALIBRATION, { recursive: true });
+    fs.writeFileSync(notOnnx, 'this is text, not protobuf');
+    await page.getByLabel('Model file').setInputFiles(notOnnx);
+    await waitIdle(page);
+    expect(await page.getByRole('alert').textContent()).toMatch(/not-a-model\.onnx/);
+    await loadModel(page, MNIST);
+    await page.getByLabel('Quantization').selectOption('static int8');
+    await page.getByRole('button', { name: 'Quantize' }).click();
+    await waitIdle(page);
+    expect(await page.getByRole('alert').textContent()).toBe(
+      'static int8 needs calibration data: add images or .npy files of real inputs under "Calibration files"',
+    );
+    await page.getByLabel('Quantization').selectOption('dynamic int8');
+    await page.getByRole('button', { name: 'Quantize' }).click();
+    expect(await waitIdle(page)).toBe('Quantizing (dynamic int8): done.');
+    expect(await page.getByRole('alert').isHidden()).toBe(true);
+    await page.close();
+  }, 120_000);
+});
