@@ -7,10 +7,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { build } from 'vite';
+import { build, createServer } from 'vite';
 import { PNG } from 'pngjs';
 import type { Browser, Page } from 'playwright-core';
-import { measureFidelity, type Tensor } from '@edgeml/core';
+import { Tensor, encodeNpy, measureFidelity } from '@edgeml/core';
 import { makeFeeds } from '@edgeml/benchmark';
 import { NodeBackend } from '@edgeml/runtime-node';
 import { launchChromium } from './support/browser.js';
@@ -29,28 +29,31 @@ let server: Awaited<ReturnType<typeof serveStatic>>;
 let browser: Browser;
 
 /** Real MNIST digits (the `mnist` package's data) written as PNG files, as a user would have them. */
+function digit(d: number): number[] {
+  return (createRequire(import.meta.url)(`mnist/src/digits/${d}.json`) as { data: number[] }).data.slice(0, 784);
+}
+
 function writeDigitPngs(): string[] {
   fs.mkdirSync(CALIBRATION, { recursive: true });
-  const require = createRequire(import.meta.url);
-  return Array.from({ length: 10 }, (_, digit) => {
-    const flat = (require(`mnist/src/digits/${digit}.json`) as { data: number[] }).data;
+  return Array.from({ length: 10 }, (_, d) => {
+    const flat = digit(d);
     const png = new PNG({ width: 28, height: 28 });
     for (let i = 0; i < 784; i++) {
       const v = Math.round(flat[i] * 255);
       png.data.set([v, v, v, 255], i * 4);
     }
-    const file = path.join(CALIBRATION, `digit-${digit}.png`);
+    const file = path.join(CALIBRATION, `digit-${d}.png`);
     fs.writeFileSync(file, PNG.sync.write(png));
     return file;
   });
 }
 
-async function openStudio(): Promise<Page> {
+async function openStudio(url = `${server.url}/`): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
   page.on('console', (m) => {
     if (m.type() === 'error') console.error(`[studio page] ${m.text()}`);
   });
-  await page.goto(`${server.url}/`);
+  await page.goto(url);
   return page;
 }
 
@@ -60,9 +63,11 @@ async function loadModel(page: Page, file: string): Promise<void> {
   await expect.poll(() => page.locator('#status').textContent(), { timeout: 60_000 }).toMatch(/: done\.$/);
 }
 
+/** Wait for the step to end: its status line, followed by the error shown when it failed. */
 async function waitIdle(page: Page, timeout = 120_000): Promise<string> {
   await page.locator('#busy').waitFor({ state: 'hidden', timeout });
-  return (await page.locator('#status').textContent()) ?? '';
+  const status = (await page.locator('#status').textContent()) ?? '';
+  return status.endsWith('failed.') ? `${status} ${await page.getByRole('alert').textContent()}` : status;
 }
 
 beforeAll(async () => {
@@ -199,19 +204,120 @@ describe('EdgeML Studio in Chromium', () => {
     fs.mkdirSync(CALIBRATION, { recursive: true });
     fs.writeFileSync(notOnnx, 'this is text, not protobuf');
     await page.getByLabel('Model file').setInputFiles(notOnnx);
-    await waitIdle(page);
-    expect(await page.getByRole('alert').textContent()).toMatch(/not-a-model\.onnx/);
+    expect(await waitIdle(page)).toMatch(/^Reading not-a-model\.onnx: failed\. .*not-a-model\.onnx/);
     await loadModel(page, MNIST);
     await page.getByLabel('Quantization').selectOption('static int8');
     await page.getByRole('button', { name: 'Quantize' }).click();
-    await waitIdle(page);
-    expect(await page.getByRole('alert').textContent()).toBe(
-      'static int8 needs calibration data: add images or .npy files of real inputs under "Calibration files"',
+    expect(await waitIdle(page)).toBe(
+      'Quantizing (static int8): failed. static int8 needs calibration data: add images or .npy files of real inputs under "Calibration files"',
     );
     await page.getByLabel('Quantization').selectOption('dynamic int8');
     await page.getByRole('button', { name: 'Quantize' }).click();
     expect(await waitIdle(page)).toBe('Quantizing (dynamic int8): done.');
     expect(await page.getByRole('alert').isHidden()).toBe(true);
+    // .npy calibration files, as numpy writes them: [1, 28, 28] digits (the batch axis is added).
+    const arrays = Array.from({ length: 4 }, (_, d) => {
+      const file = path.join(CALIBRATION, `digit-${d}.npy`);
+      fs.writeFileSync(file, encodeNpy(Tensor.from('float32', [1, 28, 28], digit(d))));
+      return file;
+    });
+    await page.getByLabel('Quantization').selectOption('static int8');
+    await page.getByLabel('Calibration files').setInputFiles(arrays);
+    await page.getByRole('button', { name: 'Quantize' }).click();
+    expect(await waitIdle(page)).toBe('Quantizing (static int8): done.');
+    const notes = await page
+      .getByRole('row', { name: /^static int8/ })
+      .locator('td.notes')
+      .first()
+      .textContent();
+    expect(notes).toMatch(/^5 nodes quantized.*output SQNR [\d.]+ dB on the calibration samples/);
     await page.close();
   }, 120_000);
+
+  it('makes a variant with every optimization, benchmarks them all, and each download loads in onnxruntime-node', async () => {
+    const page = await openStudio();
+    await loadModel(page, MNIST);
+    const steps: [string, () => Promise<void>][] = [
+      ['Simplifying', () => page.getByRole('button', { name: 'Simplify' }).click()],
+      [
+        'Pruning channels',
+        () =>
+          page
+            .getByLabel('Channel ratio')
+            .fill('0.5')
+            .then(() => page.getByRole('button', { name: 'Prune' }).click()),
+      ],
+      ...(['fp16', 'int4'] as const).map((mode): [string, () => Promise<void>] => [
+        `Quantizing (${mode})`,
+        () =>
+          page
+            .getByLabel('Quantization')
+            .selectOption(mode)
+            .then(() => page.getByRole('button', { name: 'Quantize' }).click()),
+      ]),
+    ];
+    const outcomes: Record<string, string> = {};
+    for (const [what, act] of steps) {
+      await act();
+      const status = await waitIdle(page);
+      outcomes[what] = status.endsWith('done.') ? 'done' : status;
+    }
+    expect(outcomes).toEqual({
+      Simplifying: 'done',
+      'Pruning channels': 'done',
+      'Quantizing (fp16)': 'done',
+      'Quantizing (int4)': 'done',
+    });
+    const table = page.getByRole('table', { name: 'Comparison' });
+    const labels = await table.locator('tbody th').allTextContents();
+    expect(labels).toEqual(['original', 'simplified', 'pruned 50%', 'fp16', 'int4']);
+    await page.getByLabel('Runs').fill('5');
+    await page.getByRole('button', { name: 'Benchmark' }).click();
+    expect(await waitIdle(page)).toBe('Benchmarking: done.');
+    const node = new NodeBackend();
+    for (const label of labels) {
+      const row = table.getByRole('row', { name: new RegExp(`^${label}`) });
+      const cosine = Number(await row.locator('[data-field=cosine]').textContent());
+      // Channels pruned without fine-tuning lose most of the accuracy: only its figure is checked there.
+      const least = { original: 0, simplified: 0.99999, 'pruned 50%': -1, fp16: 0.999, int4: 0.9 }[label]!;
+      if (label !== 'original') expect(cosine).toBeGreaterThan(least);
+      const [download] = await Promise.all([
+        page.waitForEvent('download'),
+        row.getByRole('link', { name: 'Download' }).click(),
+      ]);
+      const file = path.join(ARTIFACTS, `studio-${download.suggestedFilename()}`);
+      await download.saveAs(file);
+      const session = await node.createSession(file);
+      const out = await session.run(makeFeeds(session.inputs));
+      expect(out.logits.dims).toEqual([1, 10]);
+      await session.dispose();
+    }
+    await page.close();
+  }, 180_000);
+
+  it('runs from the dev server (`pnpm studio`): cross-origin isolated, wasm files served by the app', async () => {
+    const dev = await createServer({
+      configFile: path.join(APP, 'vite.config.ts'),
+      logLevel: 'error',
+      server: { port: 0, host: '127.0.0.1' },
+    });
+    await dev.listen();
+    try {
+      const page = await openStudio(dev.resolvedUrls!.local[0]);
+      expect(await page.evaluate(() => (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated)).toBe(
+        true,
+      );
+      await loadModel(page, MNIST);
+      await page.getByRole('button', { name: 'Quantize' }).click();
+      expect(await waitIdle(page)).toBe('Quantizing (dynamic int8): done.');
+      await page.getByLabel('Runs').fill('5');
+      await page.getByRole('button', { name: 'Benchmark' }).click();
+      expect(await waitIdle(page)).toBe('Benchmarking: done.');
+      const row = page.getByRole('table', { name: 'Comparison' }).getByRole('row', { name: /^dynamic int8/ });
+      expect(Number(await row.locator('[data-field=cosine]').textContent())).toBeGreaterThan(0.99);
+      await page.close();
+    } finally {
+      await dev.close();
+    }
+  }, 180_000);
 });

@@ -38,7 +38,11 @@ function showError(e: unknown): void {
 }
 
 /** Run one step in the worker with the progress bar and Cancel shown; the buttons wait meanwhile. */
-async function step<T>(what: string, request: StudioRequest, done: (result: T) => void): Promise<void> {
+async function step<T>(
+  what: string,
+  request: StudioRequest | (() => Promise<StudioRequest>),
+  done: (result: T) => void,
+): Promise<void> {
   $('error').hidden = true;
   $('status').textContent = `${what}…`;
   const progress = $<HTMLProgressElement>('progress');
@@ -47,11 +51,14 @@ async function step<T>(what: string, request: StudioRequest, done: (result: T) =
   $('busy').hidden = false;
   for (const b of controls) b.disabled = true;
   try {
-    const result = await worker.run<T & VariantOutput>(request, (n, total) => {
-      progress.max = total;
-      progress.value = n;
-      $('progress-note').textContent = `${n} / ${total} runs`;
-    });
+    const result = await worker.run<T & VariantOutput>(
+      typeof request === 'function' ? await request() : request,
+      (n, total) => {
+        progress.max = total;
+        progress.value = n;
+        $('progress-note').textContent = `${n} / ${total} runs`;
+      },
+    );
     done(result);
     $('status').textContent = `${what}: done.`;
   } catch (e) {
@@ -134,22 +141,23 @@ function renderRows(): void {
 $<HTMLInputElement>('model-file').addEventListener('change', (event) => {
   const file = (event.target as HTMLInputElement).files?.[0];
   if (!file) return;
-  void file.arrayBuffer().then((buffer) => {
-    const bytes = new Uint8Array(buffer);
-    for (const v of variants.splice(0)) URL.revokeObjectURL(v.url);
-    $('base').replaceChildren();
-    $('charts').replaceChildren();
-    $('report').hidden = $('report-link').hidden = true;
-    modelName = file.name.replace(/\.onnx$/i, '');
-    return step<InspectSummary>(
-      `Reading ${file.name}`,
-      { kind: 'inspect', fileName: file.name, model: bytes },
-      (summary) => {
-        $('inspect').replaceChildren(renderInspect(summary));
-        addVariant('original', { bytes, notes: ['as loaded'] });
-      },
-    );
-  });
+  for (const v of variants.splice(0)) URL.revokeObjectURL(v.url);
+  $('base').replaceChildren();
+  $('charts').replaceChildren();
+  $('report').hidden = $('report-link').hidden = true;
+  modelName = file.name.replace(/\.onnx$/i, '');
+  let bytes = new Uint8Array();
+  void step<InspectSummary>(
+    `Reading ${file.name}`,
+    async () => {
+      bytes = new Uint8Array(await file.arrayBuffer());
+      return { kind: 'inspect', fileName: file.name, model: bytes };
+    },
+    (summary) => {
+      $('inspect').replaceChildren(renderInspect(summary));
+      addVariant('original', { bytes, notes: ['as loaded'] });
+    },
+  );
 });
 
 const baseVariant = () => variants[Number($<HTMLSelectElement>('base').value) || 0];
@@ -166,18 +174,21 @@ $('simplify').addEventListener('click', () => {
 $('quantize').addEventListener('click', () => {
   const mode = $<HTMLSelectElement>('quant-mode').value as QuantizationChoice;
   const label = derivedLabel(mode);
-  void Promise.all(
-    [...($<HTMLInputElement>('calibration').files ?? [])].map(async (f): Promise<DroppedFile> => ({
-      name: f.name,
-      type: f.type,
-      bytes: new Uint8Array(await f.arrayBuffer()),
-    })),
-  ).then((calibration) =>
-    step<VariantOutput>(
-      `Quantizing (${mode})`,
-      { kind: 'quantize', model: baseVariant().bytes, mode, calibration },
-      (r) => addVariant(label, r),
-    ),
+  const model = baseVariant().bytes;
+  const files = [...($<HTMLInputElement>('calibration').files ?? [])];
+  void step<VariantOutput>(
+    `Quantizing (${mode})`,
+    async () => {
+      const calibration = await Promise.all(
+        files.map(async (f): Promise<DroppedFile> => ({
+          name: f.name,
+          type: f.type,
+          bytes: new Uint8Array(await f.arrayBuffer()),
+        })),
+      );
+      return { kind: 'quantize', model, mode, calibration };
+    },
+    (r) => addVariant(label, r),
   );
 });
 

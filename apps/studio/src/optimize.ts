@@ -33,13 +33,12 @@ async function quantizeOptions(
       return { mode: 'fp16' };
     case 'int4':
       return { mode: 'int4' };
-    case 'static int8':
-      // Calibration runs the float model on onnxruntime-web in this worker; the output error is measured on the same samples.
-      return {
-        mode: 'static',
-        calibrationData: await calibrationSamples(calibration, readModel(bytes)),
-        backend: await backend(),
-      };
+    case 'static int8': {
+      // Calibration runs the float model on onnxruntime-web in this worker; the output error is
+      // measured on the same samples (the library keeps their float outputs from calibration).
+      const samples = await calibrationSamples(calibration, readModel(bytes));
+      return { mode: 'static', calibrationData: samples, evaluationData: samples, backend: await backend() };
+    }
   }
 }
 

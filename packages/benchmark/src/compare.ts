@@ -176,11 +176,12 @@ export async function compare(candidates: readonly Candidate[], options: Compare
     const feedSets = feedSetsFor(opened[baselineIndex].session, feeds!, options);
     for (let i = 0; i < setups.length; i++) if (i !== baselineIndex) opened[i] = await open(setups[i]);
     const reference = await outputsOn(opened[baselineIndex].session, feedSets);
-    const agreements = await Promise.all(
-      opened.map(async (o, i) =>
+    // One candidate at a time: onnxruntime-web's wasm runtime refuses overlapping runs ("Session already started").
+    const agreements: (Fidelity[] | undefined)[] = [];
+    for (const [i, o] of opened.entries())
+      agreements.push(
         i === baselineIndex ? undefined : measureFidelity(reference, await outputsOn(o.session, feedSets)),
-      ),
-    );
+      );
     let measured: BenchmarkResult[];
     if (options.isolate) {
       for (const o of opened.splice(0)) await o.session.dispose();
