@@ -98,6 +98,12 @@ function targetsCell(row: BenchRow | undefined): Node {
   );
 }
 
+/** WebGPU's p50, or what ran instead: a session that cannot start on WebGPU falls back to wasm. */
+function webgpuCell(row: BenchRow | undefined): string {
+  if (!row) return '';
+  return row.executionProvider === 'webgpu' ? fmtMs(row.p50) : `not run (${row.executionProvider} instead)`;
+}
+
 function renderRows(): void {
   const fmt = (v: number | undefined, f: (x: number) => string) => (v === undefined ? '' : f(v));
   $('rows').replaceChildren(
@@ -131,7 +137,7 @@ function renderRows(): void {
           fmt(r?.top1, (x) => `${(100 * x).toFixed(1)}%`),
         ),
         h('td', { class: 'notes' }, targetsCell(r)),
-        h('td', {}, fmt(v.webgpu?.p50, fmtMs)),
+        h('td', {}, webgpuCell(v.webgpu)),
         h('td', {}, h('a', { href: v.url, download: file }, 'Download')),
       );
     }),
