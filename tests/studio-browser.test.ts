@@ -16,6 +16,8 @@ import { NodeBackend } from '@edgeml/runtime-node';
 import { launchChromium } from './support/browser.js';
 import { serveStatic } from './support/static-server.js';
 import { checkModels } from './support/onnx-checker.js';
+import { PPOCR_V4_DET } from './support/model-cache.js';
+import { SampleFactory } from './support/real-model-data.js';
 
 const ROOT = path.join(__dirname, '..');
 const APP = path.join(ROOT, 'apps', 'studio');
@@ -197,6 +199,39 @@ describe('EdgeML Studio in Chromium', () => {
     ).toBe(1);
     await page.close();
   }, 180_000);
+
+  it('stays responsive during a long static int8 quantization of a real model (PP-OCRv4 det), and cancels it', async () => {
+    // Text pages the real-model suite calibrates PP-OCRv4 with, as the .npy files a user would drop.
+    const factory = new SampleFactory({ wavFile: '', melspectrogramModel: '', embeddingModel: '' });
+    const pages = await factory.samples({
+      x: {
+        shape: [1, 3, 320, 320],
+        data: { source: 'text-image', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
+      },
+    });
+    fs.mkdirSync(CALIBRATION, { recursive: true });
+    const arrays = pages.map((sample, i) => {
+      const file = path.join(CALIBRATION, `page-${i}.npy`);
+      fs.writeFileSync(file, encodeNpy(sample.x));
+      return file;
+    });
+    const page = await openStudio();
+    await loadModel(page, PPOCR_V4_DET());
+    await page.getByLabel('Quantization').selectOption('static int8');
+    await page.getByLabel('Calibration files').setInputFiles(arrays);
+    await page.getByRole('button', { name: 'Quantize' }).click();
+    await page.locator('#busy').waitFor({ state: 'visible' });
+    const runs = page.getByLabel('Runs');
+    await runs.fill('');
+    await runs.pressSequentially('42');
+    expect(await page.locator('#runs-note').textContent()).toBe('42 timed runs per variant, interleaved');
+    // The keys were handled while the worker was still quantizing.
+    expect(await page.locator('#status').textContent()).toBe('Quantizing (static int8)…');
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    expect(await waitIdle(page)).toBe('Quantizing (static int8): cancelled.');
+    expect(await page.getByRole('table', { name: 'Comparison' }).locator('tbody tr').count()).toBe(1);
+    await page.close();
+  }, 120_000);
 
   it("shows the library's one-line errors, and the page goes on working", async () => {
     const page = await openStudio();
