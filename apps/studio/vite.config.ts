@@ -20,5 +20,18 @@ export default defineConfig({
   preview: { headers: ISOLATION_HEADERS },
   // onnxruntime-web's wasm files are the app's own assets (src/ort-files.ts); pre-bundling would part them from it.
   optimizeDeps: { exclude: ['onnxruntime-web'] },
-  build: { target: 'es2022', outDir: 'dist', emptyOutDir: true, chunkSizeWarningLimit: 1024 },
+  build: {
+    target: 'es2022',
+    outDir: 'dist',
+    emptyOutDir: true,
+    chunkSizeWarningLimit: 1024,
+    rollupOptions: {
+      // @edgeml/benchmark and runtime-web keep Node-only paths (files, child processes, /proc) that
+      // the page never takes: their Node imports become empty stubs, as intended, and need no warning.
+      onwarn(warning, warn) {
+        if (/externalized for browser compatibility|__vite-browser-external/.test(warning.message)) return;
+        warn(warning);
+      },
+    },
+  },
 });
