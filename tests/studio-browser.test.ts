@@ -72,6 +72,23 @@ async function waitIdle(page: Page, timeout = 120_000): Promise<string> {
   return status.endsWith('failed.') ? `${status} ${await page.getByRole('alert').textContent()}` : status;
 }
 
+/** The agreement the page measures, measured again on onnxruntime-node: the same seeded inputs (benchmark's seeds 1…N). */
+async function nodeAgreement(originalFile: string, candidateFile: string) {
+  const node = new NodeBackend();
+  const original = await node.createSession(originalFile);
+  const candidate = await node.createSession(candidateFile);
+  const feeds = Array.from({ length: AGREEMENT_SAMPLES }, (_, k) => makeFeeds(original.inputs, { seed: 1 + k }));
+  const run = async (s: typeof original) => {
+    const out: Record<string, Tensor>[] = [];
+    for (const f of feeds) out.push(await s.run(f));
+    return out;
+  };
+  const [fidelity] = measureFidelity(await run(original), await run(candidate));
+  await original.dispose();
+  await candidate.dispose();
+  return fidelity;
+}
+
 beforeAll(async () => {
   await build({
     configFile: path.join(APP, 'vite.config.ts'),
@@ -150,18 +167,7 @@ describe('EdgeML Studio in Chromium', () => {
     // The downloaded file: a valid ONNX model (official checker), int8 inside, and on
     // onnxruntime-node it agrees with the original as closely as the page said, on the same seeded inputs.
     expect(checkModels([quantized]).get(quantized)).toBeNull();
-    const node = new NodeBackend();
-    const original = await node.createSession(MNIST);
-    const candidate = await node.createSession(quantized);
-    const feeds = Array.from({ length: AGREEMENT_SAMPLES }, (_, k) => makeFeeds(original.inputs, { seed: 1 + k }));
-    const run = async (s: typeof original) => {
-      const out: Record<string, Tensor>[] = [];
-      for (const f of feeds) out.push(await s.run(f));
-      return out;
-    };
-    const [fidelity] = measureFidelity(await run(original), await run(candidate));
-    await original.dispose();
-    await candidate.dispose();
+    const fidelity = await nodeAgreement(MNIST, quantized);
     expect(fs.readFileSync(quantized).includes(Buffer.from('QuantizeLinear'))).toBe(true);
     expect(fidelity.cosineSimilarity).toBeCloseTo(reported.cosine, 3);
     expect(Math.abs(fidelity.maxAbsDiff - reported.maxAbsDiff)).toBeLessThan(0.05 * reported.maxAbsDiff + 1e-3);
