@@ -18,6 +18,7 @@ import { serveStatic } from './support/static-server.js';
 import { checkModels } from './support/onnx-checker.js';
 import { PPOCR_V4_DET } from './support/model-cache.js';
 import { SampleFactory } from './support/real-model-data.js';
+import { inspectModel } from '../packages/cli/src/commands/inspect.js';
 
 const ROOT = path.join(__dirname, '..');
 const APP = path.join(ROOT, 'apps', 'studio');
@@ -222,7 +223,13 @@ describe('EdgeML Studio in Chromium', () => {
       return file;
     });
     const page = await openStudio();
+    await page.getByLabel('Input shapes').fill('x=1x3x320x320');
     await loadModel(page, PPOCR_V4_DET());
+    // MACs at the shape given, as `edgeml inspect --shape x=1x3x320x320` counts them.
+    const { macs } = await inspectModel(PPOCR_V4_DET(), { x: [1, 3, 320, 320] });
+    expect(await page.locator('#inspect').textContent()).toContain(
+      `MACs${macs!.toLocaleString('en-US')}outputs`.replace('outputs', 'inputs'),
+    );
     await page.getByLabel('Quantization').selectOption('static int8');
     await page.getByLabel('Calibration files').setInputFiles(arrays);
     await page.getByRole('button', { name: 'Quantize' }).click();

@@ -2,7 +2,7 @@
 // run against the original (@edgeml/benchmark's compare), and the report it renders.
 import { compare, renderHtml, type Candidate, type ComparisonResult } from '@edgeml/benchmark';
 import type { Backend } from '@edgeml/core';
-import type { BenchCandidate, BenchRow, BenchSummary } from './protocol.js';
+import type { BenchCandidate, BenchRow, BenchSummary, InputShapes } from './protocol.js';
 
 interface GpuNavigator {
   gpu?: { requestAdapter(): Promise<unknown> };
@@ -46,7 +46,7 @@ function rowOf(r: ComparisonResult): BenchRow {
 
 export async function benchmarkVariants(
   candidates: BenchCandidate[],
-  options: { runs: number; agreementSamples: number; threads: number },
+  options: { runs: number; agreementSamples: number; threads: number; shapes: InputShapes },
   backend: Backend,
   onProgress: (done: number, total: number) => void,
 ): Promise<BenchSummary> {
@@ -62,6 +62,7 @@ export async function benchmarkVariants(
     runs: options.runs,
     warmup: 5,
     agreementSamples: options.agreementSamples,
+    inputs: { shapes: options.shapes },
     onRun: () => onProgress(++done, total),
   });
   const nav = navigator as unknown as GpuNavigator;

@@ -9,7 +9,7 @@ import {
   type Model,
   type Value,
 } from '@edgeml/core';
-import type { InspectSummary } from './protocol.js';
+import type { InputShapes, InspectSummary } from './protocol.js';
 
 /** Everything quantization (static int8 per channel) and channel pruning ask of a model before they start. */
 const TRANSFORMATION_NEEDS = {
@@ -27,7 +27,7 @@ export function readModel(bytes: Uint8Array, fileName = 'model.onnx'): Model {
   return decodeModel(bytes, { file: fileName });
 }
 
-export function inspectModel(bytes: Uint8Array, fileName: string): InspectSummary {
+export function inspectModel(bytes: Uint8Array, fileName: string, shapes: InputShapes = {}): InspectSummary {
   const model = readModel(bytes, fileName);
   const graph = model.graph;
   let preparation: string[] = [];
@@ -38,15 +38,15 @@ export function inspectModel(bytes: Uint8Array, fileName: string): InspectSummar
   } catch (e) {
     preparationError = (e as Error).message;
   }
-  // Shapes feed the MAC counts: dynamic dimensions count at 1 (a batch of one), and a shape
-  // conflict does not stop an inspection.
+  // Shapes feed the MAC counts: the shapes given, else dynamic dimensions at 1 (a batch of one);
+  // a shape conflict does not stop an inspection.
   const shaped = model.clone();
   const inputs = shaped.graph.inputs.filter((v) => !shaped.graph.initializers.has(v.name));
-  const dynamic = inputs.filter((v) => v.shape?.some((d) => typeof d !== 'number'));
-  fixInputShapes(
-    shaped,
-    Object.fromEntries(dynamic.map((v) => [v.name, v.shape!.map((d) => (typeof d === 'number' ? d : 1))])),
-  );
+  const dynamic = inputs.filter((v) => !shapes[v.name] && v.shape?.some((d) => typeof d !== 'number'));
+  fixInputShapes(shaped, {
+    ...Object.fromEntries(dynamic.map((v) => [v.name, v.shape!.map((d) => (typeof d === 'number' ? d : 1))])),
+    ...shapes,
+  });
   inferShapes(shaped, { strict: false });
   const stats = modelStats(shaped);
   return {

@@ -1,6 +1,7 @@
 // EdgeML Studio's page: wiring of controls to the worker, and the comparison table.
 import { CancelledError, StudioWorker } from './client.js';
 import type {
+  InputShapes,
   BenchRow,
   BenchSummary,
   DroppedFile,
@@ -27,6 +28,8 @@ const threads = crossOriginIsolated ? Math.max(1, Math.min(4, navigator.hardware
 const worker = new StudioWorker({ kind: 'setup', wasmPaths: ORT_WASM_FILES, numThreads: threads });
 const variants: Variant[] = [];
 let modelName = 'model';
+/** The shapes text the model was last inspected (or benchmarked) with. */
+let inspectedShapes = '';
 
 $('runtime').textContent =
   `onnxruntime-web wasm with ${threads} thread(s)${crossOriginIsolated ? '' : ' (this page is not cross-origin isolated, so no threads)'}; WebGPU is tried when the browser offers it.`;
@@ -68,6 +71,20 @@ async function step<T>(
     $('busy').hidden = true;
     for (const b of controls) b.disabled = variants.length === 0;
   }
+}
+
+/** "x=1x3x320x320, y=1x10" → { x: [1, 3, 320, 320], y: [1, 10] } (the CLI's --shape form). */
+function inputShapes(): InputShapes {
+  const text = $<HTMLInputElement>('shapes').value.trim();
+  inspectedShapes = text;
+  const entries = text ? text.split(/[,;\s]+/).filter(Boolean) : [];
+  return Object.fromEntries(
+    entries.map((entry) => {
+      const match = /^([^=]+)=(\d+(?:x\d+)*)$/.exec(entry);
+      if (!match) throw new Error(`Input shapes: '${entry}' is not name=1x3x224x224`);
+      return [match[1], match[2].split('x').map(Number)];
+    }),
+  );
 }
 
 const slug = (s: string) =>
@@ -157,7 +174,7 @@ $<HTMLInputElement>('model-file').addEventListener('change', (event) => {
     `Reading ${file.name}`,
     async () => {
       bytes = new Uint8Array(await file.arrayBuffer());
-      return { kind: 'inspect', fileName: file.name, model: bytes };
+      return { kind: 'inspect', fileName: file.name, model: bytes, shapes: inputShapes() };
     },
     (summary) => {
       $('inspect').replaceChildren(renderInspect(summary));
@@ -214,7 +231,14 @@ describeRuns();
 $('benchmark').addEventListener('click', () => {
   const runs = Number(runsInput.value);
   const candidates = variants.map((v) => ({ label: v.label, bytes: v.bytes }));
-  void step<BenchSummary>('Benchmarking', { kind: 'benchmark', candidates, runs, agreementSamples: 8 }, (summary) => {
+  const request = async (): Promise<StudioRequest> => ({
+    kind: 'benchmark',
+    candidates,
+    runs,
+    agreementSamples: 8,
+    shapes: inputShapes(),
+  });
+  void step<BenchSummary>('Benchmarking', request, (summary) => {
     for (const v of variants) {
       v.wasm = summary.rows.find((r) => r.label === v.label);
       v.webgpu = summary.rows.find((r) => r.label === `${v.label} (webgpu)`);
@@ -234,6 +258,17 @@ $('benchmark').addEventListener('click', () => {
     link.download = `${slug(modelName)}.benchmark.html`;
     link.hidden = false;
   });
+});
+
+// New shapes change the MAC count: inspect the loaded model again (its variants stay).
+$('shapes').addEventListener('change', () => {
+  const original = variants[0];
+  if (!original || worker.busy || $<HTMLInputElement>('shapes').value.trim() === inspectedShapes) return;
+  void step<InspectSummary>(
+    'Inspecting with the new input shapes',
+    async () => ({ kind: 'inspect', fileName: `${modelName}.onnx`, model: original.bytes, shapes: inputShapes() }),
+    (summary) => $('inspect').replaceChildren(renderInspect(summary)),
+  );
 });
 
 $('cancel').addEventListener('click', () => worker.cancel());

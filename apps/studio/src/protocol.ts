@@ -22,11 +22,14 @@ export interface BenchCandidate {
 }
 
 export type StudioRequest =
-  | { kind: 'inspect'; fileName: string; model: Uint8Array }
+  | { kind: 'inspect'; fileName: string; model: Uint8Array; shapes: InputShapes }
   | { kind: 'simplify'; model: Uint8Array }
   | { kind: 'quantize'; model: Uint8Array; mode: QuantizationChoice; calibration: DroppedFile[] }
   | { kind: 'prune'; model: Uint8Array; ratio: number }
-  | { kind: 'benchmark'; candidates: BenchCandidate[]; runs: number; agreementSamples: number };
+  | { kind: 'benchmark'; candidates: BenchCandidate[]; runs: number; agreementSamples: number; shapes: InputShapes };
+
+/** Concrete shapes for inputs with dynamic dimensions (the rest count at 1), e.g. `{ x: [1, 3, 320, 320] }`. */
+export type InputShapes = Record<string, number[]>;
 
 /** The first message a worker gets: where onnxruntime-web's wasm files are and how many threads to use. */
 export interface WorkerSetup {
@@ -55,7 +58,7 @@ export interface InspectSummary {
   /** Null when no Conv/Gemm/MatMul has known shapes. */
   macs: number | null;
   macsUnknownNodes: number;
-  /** Whether dynamic dimensions were counted at 1 for the MACs. */
+  /** Whether dynamic dimensions no shape was given for were counted at 1 for the MACs. */
   macsAtBatchOne: boolean;
   opCounts: [string, number][];
   /** What quantization and pruning would do to the model first, one line each. */

@@ -27,7 +27,7 @@ function webBackend(): Promise<WebBackend> {
 async function handle(id: number, request: StudioRequest): Promise<StudioResult> {
   switch (request.kind) {
     case 'inspect':
-      return inspectModel(request.model, request.fileName);
+      return inspectModel(request.model, request.fileName, request.shapes);
     case 'simplify':
       return simplifyVariant(request.model);
     case 'quantize':
@@ -37,7 +37,12 @@ async function handle(id: number, request: StudioRequest): Promise<StudioResult>
     case 'benchmark':
       return benchmarkVariants(
         request.candidates,
-        { runs: request.runs, agreementSamples: request.agreementSamples, threads: setup!.numThreads },
+        {
+          runs: request.runs,
+          agreementSamples: request.agreementSamples,
+          threads: setup!.numThreads,
+          shapes: request.shapes,
+        },
         await webBackend(),
         (done, total) => scope.postMessage({ id, kind: 'progress', done, total, note: 'timed runs' }),
       );
