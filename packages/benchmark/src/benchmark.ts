@@ -116,7 +116,7 @@ export function batchSizeOf(feeds: Record<string, Tensor>, given: number | undef
 }
 
 /** An IR Model is encoded once, not once per session. */
-export function sessionSource(model: ModelSource): string | Uint8Array {
+export function isolatedSource(model: ModelSource): string | Uint8Array {
   return model instanceof Model ? encodeModel(model, { placeTensor: () => 'inline' }) : model;
 }
 
@@ -127,7 +127,7 @@ export function shapesOf(feeds: Record<string, Tensor>): Record<string, number[]
 /** Profile in a session of its own so the timed figures carry no profiling cost. */
 export async function profileModel(
   backend: Backend,
-  source: string | Uint8Array,
+  source: ModelSource,
   session: SessionOptions,
   feeds: Record<string, Tensor> | ((session: Session) => Record<string, Tensor>),
   spec: true | { runs?: number; topK?: number },
@@ -164,8 +164,8 @@ export async function benchmark(model: ModelSource, options: BenchmarkOptions): 
   const plan = loopPlan(options);
   const sessionOptions = sessionOptionsOf(options);
   const label = options.label ?? sourceLabel(model);
-  // An in-memory Model is encoded once: its size is the size of those bytes.
-  const source = sessionSource(model);
+  // A Model goes to the backend as it is (a large one file-backed, without a copy of its bytes held here).
+  const source = model;
   const sizeBytes = modelSizeBytes(source);
   const { backend } = options;
   await backend.init();

@@ -12,7 +12,7 @@ import {
   loopPlan,
   profileModel,
   sessionOptionsOf,
-  sessionSource,
+  isolatedSource,
   shapesOf,
   type BenchmarkOptions,
   type BenchmarkResult,
@@ -89,8 +89,8 @@ function setupsOf(candidates: readonly Candidate[], options: CompareOptions): Se
         `candidate ${i} (${sourceLabel(c.model)}) has no backend and the comparison gives none`,
         'backend',
       );
-    // An in-memory Model is encoded once: its size is the size of those bytes.
-    const source = sessionSource(c.model);
+    // A Model goes to the backend as it is (a large one file-backed, without a copy of its bytes held here).
+    const source = c.model;
     return {
       backend,
       label: c.label ?? sourceLabel(c.model),
@@ -127,7 +127,7 @@ async function measureIsolated(
   for (const [i, s] of setups.entries())
     measured.push(
       await benchmarkIsolated(
-        s.source,
+        isolatedSource(s.source),
         {
           ...options,
           backend: s.backend,
@@ -206,7 +206,7 @@ export async function compare(candidates: readonly Candidate[], options: Compare
 type Setup = {
   backend: Backend;
   label: string;
-  source: string | Uint8Array;
+  source: ModelSource;
   sessionOptions: SessionOptions;
   sizeBytes: number;
 };

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { InvalidArgumentError, Model, decodeModel, encodeModel, modelTensors } from '@edgeml/core';
+import { InvalidArgumentError, Model, decodeModel, encodedSize, modelTensors } from '@edgeml/core';
 
 /** A model to benchmark: a file path, ONNX bytes, or an IR Model. */
 export type ModelSource = string | Uint8Array | Model;
@@ -20,7 +20,7 @@ export function sourceLabel(source: ModelSource): string {
  */
 export function modelSizeBytes(source: ModelSource): number {
   if (source instanceof Uint8Array) return source.byteLength;
-  if (source instanceof Model) return encodeModel(source, { placeTensor: () => 'inline' }).byteLength;
+  if (source instanceof Model) return encodedSize(source, { placeTensor: () => 'inline' });
   let bytes: Uint8Array;
   try {
     bytes = fs.readFileSync(source);

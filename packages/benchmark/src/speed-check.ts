@@ -6,7 +6,7 @@
  * a run is outside kernels at all (per-node overhead).
  */
 import type { Backend, Session, SessionOptions } from '@edgeml/core';
-import { profileModel, sessionSource } from './benchmark.js';
+import { profileModel } from './benchmark.js';
 import { compare } from './compare.js';
 import { makeFeeds, type InputOptions } from './inputs.js';
 import type { ModelSource } from './model-source.js';
@@ -154,7 +154,7 @@ export async function checkSpeedup(
   options: SpeedCheckOptions,
 ): Promise<SpeedCheckResult> {
   const threads = options.threads ?? 1;
-  const [floatSource, quantizedSource] = [sessionSource(float), sessionSource(quantized)];
+  const [floatSource, quantizedSource] = [float, quantized];
   const { results } = await compare([{ model: floatSource }, { model: quantizedSource }], {
     backend: options.backend,
     threads,
@@ -195,7 +195,7 @@ export async function checkSpeedup(
 
 /** Profile on the target when it can, else on `profileBackend`. */
 async function profileOn(
-  source: string | Uint8Array,
+  source: ModelSource,
   session: SessionOptions,
   options: SpeedCheckOptions,
   shapes: Record<string, number[]>,

@@ -23,6 +23,7 @@ export {
   folderExternalData,
   checkExternalLocation,
   type SaveOptions,
+  type LoadModelOptions,
 } from './onnx/model-file.js';
 export { modelTensors } from './ir/model-tensors.js';
 export { loadNpyFolder } from './data/npy-folder.js';

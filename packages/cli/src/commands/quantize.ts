@@ -264,7 +264,7 @@ export async function runQuantize(
   const mode = choiceOption(values, 'mode', [...quantizationSchemes.names(), 'auto'], 'quantize', 'dynamic')!;
   const sqnrMarginDb = sqnrMarginOption(values, mode);
   const target = choiceOption(values, 'target', ['node', 'wasm'] as const, 'quantize', 'node');
-  const model: Model = await loadModel(input);
+  const model: Model = await loadModel(input, { deferTensorBytes: 2 ** 20 });
   const backend = await resolveCliBackend('node');
   const specialize = fixedInputs(values, model, 'quantize');
   const folder = stringOption(values, 'calibration');

@@ -53,7 +53,12 @@ export function encodeModel(model: Model, options: EncodeOptions = {}): Uint8Arr
  * ```
  */
 export function encodedSize(model: Model, options: EncodeOptions = {}): number {
-  return sizeOf(modelToProto(model, options), ModelProtoDesc, new WeakMap());
+  return sizeOf(modelToProto(model, { ...options, sizeOnly: true }), ModelProtoDesc, new WeakMap());
+}
+
+/** How modelToProto fills tensor data: `sizeOnly` gives stand-ins of the right length, for sizing without reading. */
+interface ProtoOptions extends EncodeOptions {
+  sizeOnly?: boolean;
 }
 
 /**
@@ -73,7 +78,7 @@ export function encodeModelChunks(
   return chunks;
 }
 
-export function modelToProto(model: Model, options: EncodeOptions = {}): M {
+export function modelToProto(model: Model, options: ProtoOptions = {}): M {
   const explicitDomain = model.explicitDefaults?.has('opsetImport.domain');
   const p: M = {
     irVersion: model.irVersion,
@@ -102,16 +107,10 @@ export function modelToProto(model: Model, options: EncodeOptions = {}): M {
 
 const kv = (m: Map<string, string>): M[] => [...m].map(([key, value]) => ({ key, value }));
 
-function placed(t: Tensor, name: string, options: EncodeOptions): M {
+function placed(t: Tensor, name: string, options: ProtoOptions): M {
   const where = options.placeTensor?.(t, name);
   if (where && where !== 'inline') {
-    const p = tensorToProto(t, { inline: true });
-    delete p.rawData;
-    delete p.floatData;
-    delete p.int32Data;
-    delete p.int64Data;
-    delete p.doubleData;
-    delete p.uint64Data;
+    const p = tensorToProto(t, { header: true });
     p.dataLocation = 1;
     p.externalData = [
       { key: 'location', value: where.location },
@@ -120,10 +119,10 @@ function placed(t: Tensor, name: string, options: EncodeOptions): M {
     ];
     return p;
   }
-  return tensorToProto(t, { inline: where === 'inline' });
+  return tensorToProto(t, { inline: where === 'inline', sizeOnly: options.sizeOnly });
 }
 
-function graphToProto(g: Graph, options: EncodeOptions): M {
+function graphToProto(g: Graph, options: ProtoOptions): M {
   const p: M = { node: [], input: g.inputs.map((v) => valueInfo(v)), output: g.outputs.map((v) => valueInfo(v)) };
   if (g.name) p.name = g.name;
   if (g.docString) p.docString = g.docString;
@@ -210,7 +209,7 @@ export function typeToProto(t: ValueType): M {
   return p;
 }
 
-function nodeToProto(n: Node, options: EncodeOptions): M {
+function nodeToProto(n: Node, options: ProtoOptions): M {
   const p: M = {
     input: n.inputs.map((v) => v?.name ?? ''),
     output: n.outputs.map((v) => v.name),
@@ -244,7 +243,7 @@ const ATTR_CODE: Record<Attribute['kind'], number> = {
   type_protos: AttributeTypeCode.TYPE_PROTOS,
 };
 
-function attributeToProto(a: Attribute, options: EncodeOptions): M {
+function attributeToProto(a: Attribute, options: ProtoOptions): M {
   const p: M = { name: a.name, type: ATTR_CODE[a.kind] };
   if (a.docString) p.docString = a.docString;
   restoreDefaults(p, a, { docString: '', refAttrName: '' });
@@ -263,7 +262,7 @@ function attributeToProto(a: Attribute, options: EncodeOptions): M {
       p.s = utf8.encode(a.value);
       break;
     case 'tensor':
-      p.t = tensorToProto(a.value, { inline: false });
+      p.t = tensorToProto(a.value, { inline: false, sizeOnly: options.sizeOnly });
       break;
     case 'graph':
       p.g = graphToProto(a.value, options);
@@ -284,7 +283,7 @@ function attributeToProto(a: Attribute, options: EncodeOptions): M {
       p.strings = a.value.map((s) => utf8.encode(s));
       break;
     case 'tensors':
-      p.tensors = a.value.map((t) => tensorToProto(t));
+      p.tensors = a.value.map((t) => tensorToProto(t, { sizeOnly: options.sizeOnly }));
       break;
     case 'graphs':
       p.graphs = a.value.map((g) => graphToProto(g, options));
@@ -299,11 +298,11 @@ function attributeToProto(a: Attribute, options: EncodeOptions): M {
   return p;
 }
 
-function sparseToProto(s: SparseTensor, options: EncodeOptions): M {
+function sparseToProto(s: SparseTensor, options: ProtoOptions): M {
   return { values: placed(s.values, s.values.name, options), indices: tensorToProto(s.indices), dims: s.dims };
 }
 
-function functionToProto(f: ModelFunction, options: EncodeOptions): M {
+function functionToProto(f: ModelFunction, options: ProtoOptions): M {
   const p: M = {
     name: f.name,
     input: f.graph.inputs.map((v) => v.name),

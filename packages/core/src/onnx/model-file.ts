@@ -73,6 +73,19 @@ export function checkExternalLocation(root: string, req: Pick<ExternalDataReques
   return real;
 }
 
+/** Options of {@link loadModel}. */
+export interface LoadModelOptions extends Omit<DecodeOptions, 'file'> {
+  /**
+   * Tensors stored in the model file with at least this many bytes are not kept in memory:
+   * each is read from the file when first used (and kept from then on), or only for the
+   * moment by writers that stream (`Tensor.readBytes`, `saveModel`, file-backed sessions).
+   * Off by default. Quantizing a large model this way holds each float weight only while it
+   * is converted. The file must not change while the model is in use: a changed size or
+   * modification time is an error when a weight is read.
+   */
+  deferTensorBytes?: number;
+}
+
 /**
  * Read an ONNX model file. External data is read lazily from the model's folder; its
  * locations are checked now, so a bad path fails here rather than later.
@@ -81,12 +94,22 @@ export function checkExternalLocation(root: string, req: Pick<ExternalDataReques
  * ```ts
  * import { loadModel } from '@edgeml/core/node';
  * const model = await loadModel('model.onnx');
+ * // Weights of 1 MiB or more stay on disk until a pass reads them.
+ * const large = await loadModel('large.onnx', { deferTensorBytes: 2 ** 20 });
  * ```
  */
-export async function loadModel(file: string, options: Omit<DecodeOptions, 'file'> = {}): Promise<Model> {
+export async function loadModel(file: string, options: LoadModelOptions = {}): Promise<Model> {
+  const { deferTensorBytes, ...decodeOptions } = options;
+  if (deferTensorBytes !== undefined && !(deferTensorBytes >= 0))
+    throw new InvalidArgumentError(
+      `deferTensorBytes must be a byte count ≥ 0, got ${deferTensorBytes}`,
+      'deferTensorBytes',
+    );
   let bytes: Uint8Array;
+  let stat: fs.Stats;
   try {
     bytes = await fs.promises.readFile(file);
+    stat = fs.statSync(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new ModelFormatError(
@@ -95,16 +118,45 @@ export async function loadModel(file: string, options: Omit<DecodeOptions, 'file
     );
   }
   const dir = path.dirname(path.resolve(file));
-  const resolver = options.externalData ?? folderExternalData(dir);
-  const model = decodeModel(bytes, { ...options, file, externalData: resolver });
-  if (!options.externalData) {
+  const resolver = decodeOptions.externalData ?? folderExternalData(dir);
+  const model = decodeModel(bytes, { ...decodeOptions, file, externalData: resolver });
+  if (!decodeOptions.externalData) {
     const root = fs.realpathSync(dir);
     for (const t of modelTensors(model)) {
       const ext = t.externalData;
       if (ext) checkExternalLocation(root, { location: ext.location, tensorName: t.name });
     }
   }
+  if (deferTensorBytes !== undefined) deferToFile(model, bytes, path.resolve(file), stat, deferTensorBytes);
   return model;
+}
+
+/** Leave the model's large tensors in `file` and let go of `bytes`, the file's contents. */
+function deferToFile(model: Model, bytes: Uint8Array, file: string, stat: fs.Stats, minBytes: number): void {
+  // Offsets are within bytes.buffer, where the file starts at bytes.byteOffset. The loaders keep
+  // only that number: holding `bytes` itself would keep the whole file in memory.
+  const start = bytes.byteOffset;
+  const reader = (offset: number, length: number) => () => {
+    const now = fs.statSync(file, { throwIfNoEntry: false });
+    if (!now || now.size !== stat.size || now.mtimeMs !== stat.mtimeMs)
+      throw new ModelFormatError(
+        `model file '${file}' changed on disk while its weights were still being read from it; load it again`,
+        { file },
+      );
+    const out = new Uint8Array(length);
+    const fd = fs.openSync(file, 'r');
+    try {
+      for (let done = 0; done < length;) {
+        const n = fs.readSync(fd, out, done, length - done, offset - start + done);
+        if (n === 0) throw new ModelFormatError(`model file '${file}' ended early`, { file });
+        done += n;
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+    return out;
+  };
+  for (const t of modelTensors(model)) t.detachFrom(bytes.buffer, minBytes, reader);
 }
 
 export interface SaveOptions {
@@ -190,7 +242,7 @@ export async function saveModel(file: string, model: Model, options: SaveOptions
   }
   const dataFile = path.join(path.dirname(path.resolve(file)), location);
   await writeFileAtomic(dataFile, (fd) => {
-    for (const [t, p] of places) fs.writeSync(fd, t.bytes, 0, t.byteLength, p.offset);
+    for (const [t, p] of places) fs.writeSync(fd, t.readBytes(), 0, t.byteLength, p.offset);
   });
   const chunks = encodeModelChunks(model, { placeTensor: (t) => places.get(t) ?? 'inline' });
   await writeFileAtomic(file, (fd) => writeChunks(fd, chunks));

@@ -161,13 +161,18 @@ function typedTensor(tp: M, dtype: DType, dims: number[], count: number, where: 
   return t;
 }
 
-/** Tensor → TensorProto. External tensors keep their location unless `inline` is set. */
-export function tensorToProto(t: Tensor, options: { inline?: boolean } = {}): M {
+/**
+ * Tensor → TensorProto. External tensors keep their location unless `inline` is set; with
+ * `header`, only the fields other than the data are filled (the caller places the data); with
+ * `sizeOnly`, raw data is a stand-in of the right length, for sizing the proto without reading it.
+ */
+export function tensorToProto(t: Tensor, options: { inline?: boolean; header?: boolean; sizeOnly?: boolean } = {}): M {
   const p: M = { dims: [...t.dims], dataType: dtypeToOnnx(t.dtype) };
   if (t.name) p.name = t.name;
   if (t.docString) p.docString = t.docString;
   if (t.hasMetadata) p.metadataProps = [...t.metadata].map(([key, value]) => ({ key, value }));
   restoreDefaults(p, t, { name: '', docString: '' });
+  if (options.header) return p;
   const ext = t.externalData;
   if (ext && !options.inline) {
     p.dataLocation = 1;
@@ -185,7 +190,9 @@ export function tensorToProto(t: Tensor, options: { inline?: boolean } = {}): M 
     return p;
   }
   if (t.storedAs === 'raw') {
-    p.rawData = t.bytes;
+    // Read, not kept: encoding a model whose weights wait on disk does not pull them all in for good.
+    // Only byteLength of a bytes field is read when sizing.
+    p.rawData = options.sizeOnly ? { byteLength: t.byteLength } : t.readBytes();
     return p;
   }
   const field = typedField(t.dtype);

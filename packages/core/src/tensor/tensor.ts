@@ -36,7 +36,8 @@ type Source =
   | { kind: 'bytes'; bytes: Uint8Array }
   | { kind: 'array'; array: TypedArray }
   | { kind: 'strings'; strings: Uint8Array[] }
-  | { kind: 'external'; info: ExternalDataInfo };
+  | { kind: 'external'; info: ExternalDataInfo }
+  | { kind: 'deferred'; load: () => Uint8Array };
 
 /**
  * An n-dimensional array with an ONNX element type.
@@ -275,9 +276,18 @@ export class Tensor<D extends DType = DType> {
     return t;
   }
 
-  private resolve(): Exclude<Source, { kind: 'external' }> {
-    if (this.source.kind !== 'external') return this.source;
-    const { info } = this.source;
+  private resolve(): Exclude<Source, { kind: 'external' | 'deferred' }> {
+    if (this.source.kind !== 'external' && this.source.kind !== 'deferred') return this.source;
+    this.source = { kind: 'bytes', bytes: this.loadBytes() };
+    return this.source;
+  }
+
+  /** The bytes of an external or deferred source, read now and not kept. */
+  private loadBytes(): Uint8Array {
+    const source = this.source;
+    if (source.kind === 'deferred') return source.load();
+    if (source.kind !== 'external') throw new Error('loadBytes is for external and deferred sources');
+    const { info } = source;
     if (!info.load)
       throw new InvalidArgumentError(
         `tensor '${this.name}' has external data at '${info.location}' but no loader; decode the model with loadModel(path) or pass externalData to decodeModel`,
@@ -290,8 +300,36 @@ export class Tensor<D extends DType = DType> {
         `external data for '${this.name}' at '${info.location}' has ${bytes.byteLength} bytes; shape [${this.dims}] of ${this.dtype} needs ${need}`,
         'externalData',
       );
-    this.source = { kind: 'bytes', bytes };
-    return this.source;
+    return bytes;
+  }
+
+  /**
+   * Raw little-endian bytes, like {@link Tensor.bytes}, but bytes that live on disk (external or
+   * deferred data) are read for this call and not kept: for writers that stream a model out
+   * (sessions from files, saving) without pulling every weight into memory at once.
+   */
+  readBytes(): Uint8Array {
+    if ((this.source.kind === 'external' && this.source.info.load) || this.source.kind === 'deferred')
+      return this.loadBytes();
+    return this.bytes;
+  }
+
+  /**
+   * Stop viewing `buffer` (the bytes a model was decoded from): a view of at least `minBytes`
+   * becomes deferred to `load(offset, length)` (its offset within `buffer`), a smaller one is
+   * copied. Afterwards this tensor holds no reference to `buffer`. @internal
+   */
+  detachFrom(
+    buffer: ArrayBufferLike,
+    minBytes: number,
+    load: (offset: number, length: number) => () => Uint8Array,
+  ): void {
+    const source = this.source;
+    if (source.kind !== 'bytes' || source.bytes.buffer !== buffer) return;
+    this.cachedData = undefined;
+    const { byteOffset, byteLength } = source.bytes;
+    if (byteLength >= minBytes) this.source = { kind: 'deferred', load: load(byteOffset, byteLength) };
+    else this.source = { kind: 'bytes', bytes: source.bytes.slice() };
   }
 
   toString(): string {
