@@ -24,6 +24,11 @@ export default tseslint.config(
     },
   },
   {
+    // The studio's page and worker run in browsers.
+    files: ['apps/studio/src/**/*.ts'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
     // Tests read JSON documents and caught errors whose shape the assertions check.
     files: ['**/*.test.ts', 'tests/**/*.ts'],
     rules: {

@@ -3,11 +3,12 @@
  * `<!-- example: name -->` marker in docs/guide.md is written to .tmp and imported, and what it
  * exports is checked here — against onnxruntime where a model is involved.
  */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Tensor, decodeModel, encodeModel, type Model } from '@edgeml/core';
+import { Tensor, decodeModel, encodeModel, npySamples, type Model } from '@edgeml/core';
 import type { SpeedCheckResult } from '@edgeml/benchmark';
 import { quantizationSchemes, type AutoQuantizeResult, type QuantizeResult } from '@edgeml/quantize';
 import { runOrt } from './support/models.js';
@@ -31,9 +32,10 @@ async function runExample<T>(name: string): Promise<T> {
 }
 
 describe('guide examples', () => {
-  it('lists the simplify, mixed-precision, quantize-auto and qat examples and the three extension examples', () => {
+  it('lists the simplify, samples-from-files, mixed-precision, quantize-auto and qat examples and the three extension examples', () => {
     expect([...guideExamples().keys()]).toEqual([
       'simplify',
+      'samples-from-files',
       'mixed-precision',
       'quantize-auto',
       'qat',
@@ -59,6 +61,36 @@ describe('guide examples', () => {
     const [want, got] = [await runOrt(encodeModel(original), { x }), await runOrt(encodeModel(model), { x })];
     const [a, b] = [want.y.data as Float32Array, got.y.data as Float32Array];
     expect(Math.max(...a.map((v, i) => Math.abs(v - b[i])))).toBeLessThan(1e-6);
+  });
+
+  it("samples-from-files: numpy's own .npy files and decoded pixels become the model's input", async () => {
+    const { model, fromNpy, fromImage } = await runExample<{
+      model: Model;
+      fromNpy: Record<string, Tensor>[];
+      fromImage: Tensor;
+    }>('samples-from-files');
+    expect(fromNpy.map((s) => [[...s.image.dims], Array.from(s.image.data as Float32Array)])).toEqual([
+      [
+        [1, 1, 2, 2],
+        [0, 0.25, 0.5, 1],
+      ],
+    ]);
+    expect([[...fromImage.dims], Array.from(fromImage.data as Float32Array)]).toEqual([
+      [1, 1, 2, 2],
+      [1, 0, 1, 0],
+    ]);
+    // The same rules on files numpy wrote (float64, and a batch of 2 split for a batch-1 model).
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeml-npy-'));
+    const written = spawnSync('/usr/bin/python3', [
+      '-c',
+      `import numpy; numpy.save('${dir}/b.npy', numpy.arange(8, dtype=numpy.float64).reshape(2, 1, 2, 2) / 8)`,
+    ]);
+    expect(written.status, String(written.stderr)).toBe(0);
+    const fromNumpy = npySamples([{ name: 'b.npy', bytes: fs.readFileSync(path.join(dir, 'b.npy')) }], model);
+    expect(fromNumpy.map((s) => [s.image.dtype, [...s.image.dims], Array.from(s.image.toFloat64())])).toEqual([
+      ['float64', [1, 1, 2, 2], [0, 0.125, 0.25, 0.375]],
+      ['float64', [1, 1, 2, 2], [0.5, 0.625, 0.75, 0.875]],
+    ]);
   });
 
   it('mixed precision: sensitivity finds the layer reading the outlier tensor, and the floor warning names the fix', async () => {

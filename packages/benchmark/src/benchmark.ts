@@ -10,7 +10,7 @@ import {
 import { makeFeeds, type InputOptions } from './inputs.js';
 import { modelSizeBytes, sourceLabel, type ModelSource } from './model-source.js';
 import { readOrtProfile, type OpProfile } from './profile.js';
-import { MemorySampler, harnessOverheadMs, openSession, timedRun } from './runner.js';
+import { MemorySampler, harnessOverheadMs, openSession, processId, startCpuClock, timedRun } from './runner.js';
 import { latencyStats, type LatencyStats } from './statistics.js';
 import { checkTargets, type TargetCheck, type Thresholds } from './targets.js';
 
@@ -63,15 +63,15 @@ export interface BenchmarkResult {
   batchSize: number;
   /** Inferences per second over the loop's wall time, counting the batch. */
   throughputPerSec: number;
-  /** Peak resident set size while timing (the whole process; see `isolate` for per-model figures). */
+  /** Peak resident set size while timing (the whole process; see `isolate` for per-model figures); 0 in browsers, which do not report it. */
   peakRssBytes: number;
-  /** Peak V8 heap in use while timing. */
+  /** Peak V8 heap in use while timing; 0 in browsers. */
   peakHeapBytes: number;
-  /** CPU time (user + system) per run across all threads, ms; above the latency means several cores worked. */
+  /** CPU time (user + system) per run across all threads, ms; above the latency means several cores worked. NaN in browsers. */
   cpuMsPerRun: number;
   /** The timing loop's own cost per run, ms. */
   harnessOverheadMs: number;
-  /** The process that ran the timed loop (a child's with isolation). */
+  /** The process that ran the timed loop (a child's with isolation); 0 in browsers. */
   pid: number;
   /** Input shapes fed. */
   inputShapes: Record<string, number[]>;
@@ -183,7 +183,7 @@ export async function benchmark(model: ModelSource, options: BenchmarkOptions): 
     const memory = new MemorySampler();
     memory.sample(true);
     const samples: number[] = [];
-    const cpu0 = process.cpuUsage();
+    const cpuMs = startCpuClock();
     const t0 = performance.now();
     for (
       let i = 0;
@@ -195,7 +195,7 @@ export async function benchmark(model: ModelSource, options: BenchmarkOptions): 
       options.onProgress?.(i + 1, plan.runs);
     }
     const wallMs = performance.now() - t0;
-    const cpu = process.cpuUsage(cpu0);
+    const cpuUsedMs = cpuMs();
     memory.sample(true);
     const latencyMs = latencyStats(samples);
     const batchSize = batchSizeOf(feeds, options.batchSize);
@@ -216,9 +216,9 @@ export async function benchmark(model: ModelSource, options: BenchmarkOptions): 
       throughputPerSec: (samples.length * batchSize * 1000) / wallMs,
       peakRssBytes: memory.peaks.rssBytes,
       peakHeapBytes: memory.peaks.heapBytes,
-      cpuMsPerRun: (cpu.user + cpu.system) / 1000 / samples.length,
+      cpuMsPerRun: cpuUsedMs / samples.length,
       harnessOverheadMs: await harnessOverheadMs(),
-      pid: process.pid,
+      pid: processId(),
       inputShapes: shapesOf(feeds),
       targets: checkTargets(latencyMs, sizeBytes, options.thresholds),
     };

@@ -20,7 +20,15 @@ import {
 import { makeFeeds } from './inputs.js';
 import { benchmarkIsolated, type IsolationOptions } from './isolate.js';
 import { modelSizeBytes, sourceLabel, type ModelSource } from './model-source.js';
-import { MemorySampler, harnessOverheadMs, openSession, timedRun, type OpenedSession } from './runner.js';
+import {
+  MemorySampler,
+  harnessOverheadMs,
+  openSession,
+  processId,
+  startCpuClock,
+  timedRun,
+  type OpenedSession,
+} from './runner.js';
 import { latencyStats } from './statistics.js';
 import { checkTargets } from './targets.js';
 
@@ -168,11 +176,12 @@ export async function compare(candidates: readonly Candidate[], options: Compare
     const feedSets = feedSetsFor(opened[baselineIndex].session, feeds!, options);
     for (let i = 0; i < setups.length; i++) if (i !== baselineIndex) opened[i] = await open(setups[i]);
     const reference = await outputsOn(opened[baselineIndex].session, feedSets);
-    const agreements = await Promise.all(
-      opened.map(async (o, i) =>
+    // One candidate at a time: onnxruntime-web's wasm runtime refuses overlapping runs ("Session already started").
+    const agreements: (Fidelity[] | undefined)[] = [];
+    for (const [i, o] of opened.entries())
+      agreements.push(
         i === baselineIndex ? undefined : measureFidelity(reference, await outputsOn(o.session, feedSets)),
-      ),
-    );
+      );
     let measured: BenchmarkResult[];
     if (options.isolate) {
       for (const o of opened.splice(0)) await o.session.dispose();
@@ -214,7 +223,7 @@ async function interleave(
   const wall = setups.map(() => 0);
   const memory = new MemorySampler();
   memory.sample(true);
-  const cpu0 = process.cpuUsage();
+  const cpuMs = startCpuClock();
   const t0 = performance.now();
   for (
     let round = 0;
@@ -229,7 +238,7 @@ async function interleave(
     }
     memory.sample();
   }
-  const cpu = process.cpuUsage(cpu0);
+  const cpuUsedMs = cpuMs();
   const totalRunMs = wall.reduce((a, b) => a + b, 0);
   const overhead = await harnessOverheadMs();
   const batchSize = batchSizeOf(feeds, options.batchSize);
@@ -255,9 +264,9 @@ async function interleave(
       peakRssBytes: memory.peaks.rssBytes,
       peakHeapBytes: memory.peaks.heapBytes,
       // Process CPU time shared out in proportion to each candidate's run time.
-      cpuMsPerRun: (((cpu.user + cpu.system) / 1000) * (wall[i] / totalRunMs)) / samples[i].length,
+      cpuMsPerRun: (cpuUsedMs * (wall[i] / totalRunMs)) / samples[i].length,
       harnessOverheadMs: overhead,
-      pid: process.pid,
+      pid: processId(),
       inputShapes: shapesOf(feeds),
       targets: checkTargets(latencyMs, s.sizeBytes, options.thresholds),
     };

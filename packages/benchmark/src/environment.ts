@@ -12,6 +12,8 @@ export interface BenchmarkEnvironment {
   arch: string;
   node: string;
   totalMemoryBytes: number;
+  /** The browser a benchmark ran in (its user agent), for results measured in a page such as EdgeML Studio; reports show it in place of `node`. */
+  browser?: string;
 }
 
 // Only flags that change kernel choice: listing all ~100 would bury them.

@@ -1,6 +1,9 @@
-import { fork } from 'node:child_process';
+// Namespace imports: in a browser bundle (EdgeML Studio) Node's modules are stubs that throw when
+// a name is read from them, and a named import reads it as the module loads; this file's
+// functions are never called there.
+import * as childProcess from 'node:child_process';
 import * as fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import * as nodeUrl from 'node:url';
 import { BackendError, EdgeMLError, Tensor, type DType } from '@edgeml/core';
 import type { BenchmarkOptions, BenchmarkResult } from './benchmark.js';
 
@@ -50,7 +53,7 @@ export function fromPlain(p: PlainTensor): Tensor {
 function childScript(): string {
   // Built: dist/isolated-child.js beside this module. From sources (tests): the built one.
   for (const rel of ['./isolated-child.js', '../dist/isolated-child.js']) {
-    const file = fileURLToPath(new URL(rel, import.meta.url));
+    const file = nodeUrl.fileURLToPath(new URL(rel, import.meta.url));
     if (fs.existsSync(file)) return file;
   }
   throw new BackendError('the isolated benchmark child script is missing; build @edgeml/benchmark first', {
@@ -79,7 +82,10 @@ export async function benchmarkIsolated(
     isolation,
     options: { ...rest, inputs: inputs ? { ...inputs, values } : undefined },
   };
-  const child = fork(childScript(), [], { serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  const child = childProcess.fork(childScript(), [], {
+    serialization: 'advanced',
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+  });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     stderr += d.toString();

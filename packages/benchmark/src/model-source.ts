@@ -1,7 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { InvalidArgumentError, Model, decodeModel, encodedSize } from '@edgeml/core';
-import { modelTensors } from '@edgeml/core/node';
+import { InvalidArgumentError, Model, decodeModel, encodedSize, modelTensors } from '@edgeml/core';
 
 /** A model to benchmark: a file path, ONNX bytes, or an IR Model. */
 export type ModelSource = string | Uint8Array | Model;

@@ -57,7 +57,7 @@ export function summaryTable(report: BenchmarkReport): string[][] {
     fmtMs(r.latencyMs.p99),
     `${fmtMs(r.latencyMs.mean)} ± ${fmtMs(r.latencyMs.std)}`,
     r.throughputPerSec.toFixed(1),
-    fmtSize(r.peakRssBytes),
+    r.peakRssBytes > 0 ? fmtSize(r.peakRssBytes) : 'n/a',
     ...(isComparison(r)
       ? [`${r.speedup.toFixed(2)}×`, `${r.sizeRatio.toFixed(2)}×`, agreementSummary(r)]
       : compared
@@ -68,5 +68,5 @@ export function summaryTable(report: BenchmarkReport): string[][] {
 }
 
 export function environmentLine(env: BenchmarkEnvironment): string {
-  return `${env.cpuModel}, ${env.cores} cores${env.cpuFlags.length ? ` (${env.cpuFlags.join(' ')})` : ''}; ${env.os} ${env.arch}; Node ${env.node}`;
+  return `${env.cpuModel}, ${env.cores} cores${env.cpuFlags.length ? ` (${env.cpuFlags.join(' ')})` : ''}; ${env.os} ${env.arch}; ${env.browser ?? `Node ${env.node}`}`;
 }

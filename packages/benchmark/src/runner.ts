@@ -1,6 +1,25 @@
 import { unsizedInputs, type InputOptions } from './inputs.js';
 import { BackendError, type Backend, type Session, type SessionOptions, type Tensor } from '@edgeml/core';
 
+/**
+ * Node's `process`: absent in browsers and web workers (the studio benchmarks there), where
+ * memory, CPU time and the pid are not reported and read as 0, NaN and 0.
+ */
+const nodeProcess = (globalThis as { process?: NodeJS.Process }).process;
+
+/** A CPU-time clock started now: it returns the user + system ms used since, or NaN where the platform has none. */
+export function startCpuClock(): () => number {
+  if (!nodeProcess?.cpuUsage) return () => NaN;
+  const start = nodeProcess.cpuUsage();
+  return () => {
+    const used = nodeProcess.cpuUsage(start);
+    return (used.user + used.system) / 1000;
+  };
+}
+
+/** This process's id, or 0 where there is no process to name (browsers). */
+export const processId = (): number => nodeProcess?.pid ?? 0;
+
 /** Peak memory seen while a loop ran. */
 export interface MemoryPeaks {
   rssBytes: number;
@@ -17,8 +36,8 @@ export class MemorySampler {
   readonly peaks: MemoryPeaks = { rssBytes: 0, heapBytes: 0 };
 
   sample(force = false): void {
-    if (!force && this.count++ >= 16 && this.count % 8 !== 0) return;
-    const m = process.memoryUsage();
+    if (!nodeProcess?.memoryUsage || (!force && this.count++ >= 16 && this.count % 8 !== 0)) return;
+    const m = nodeProcess.memoryUsage();
     if (m.rss > this.peaks.rssBytes) this.peaks.rssBytes = m.rss;
     if (m.heapUsed > this.peaks.heapBytes) this.peaks.heapBytes = m.heapUsed;
   }

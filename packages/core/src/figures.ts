@@ -49,6 +49,6 @@ export function modelFigures(model: Model): ModelFigures {
  */
 export async function compressedSize(model: Model | Uint8Array): Promise<number> {
   const bytes = model instanceof Uint8Array ? model : encodeModel(model);
-  const stream = new Blob([bytes]).stream().pipeThrough(new CompressionStream('gzip'));
+  const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new CompressionStream('gzip'));
   return (await new Response(stream).arrayBuffer()).byteLength;
 }

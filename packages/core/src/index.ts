@@ -192,4 +192,13 @@ export {
 } from './ops/op-schema.js';
 export { ONNX_OPS, isOpName, opEntry, type OpName } from './ops/op-names.js';
 export { decodeNpy, encodeNpy } from './tensor/npy.js';
+export {
+  npySamples,
+  imagePreprocessFor,
+  decodedImageTensor,
+  type SampleFile,
+  type DecodedImage,
+  type ImagePreprocess,
+  type ImageSampleOptions,
+} from './data/samples.js';
 export { seededRandom } from './random.js';
