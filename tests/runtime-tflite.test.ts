@@ -17,6 +17,9 @@ import {
 } from '@edgeml/core';
 import { TFJS_TFLITE_VERSION, TfliteBackend, registerTfliteBackend } from '@edgeml/runtime-tflite';
 import { toOrtTensor } from '@edgeml/runtime-node';
+import { runCli } from '../packages/cli/src/testing/run-cli.js';
+import type { BenchJson } from '../packages/cli/src/commands/bench.js';
+import type { ComparisonResult } from '@edgeml/benchmark';
 import { loadSuite, type Suite } from './support/real-models.js';
 import { SampleFactory, type InputRecipe } from './support/real-model-data.js';
 
@@ -151,5 +154,57 @@ describe('TfliteBackend registration and version', () => {
     registerTfliteBackend();
     expect((await resolveBackend('tflite')).name).toBe('tflite');
     backendRegistry.unregister('tflite');
+  });
+});
+
+describe('edgeml bench with .tflite files', () => {
+  it('benchmarks a .tflite file on the tflite backend', async () => {
+    const { files } = context();
+    const r = await runCli(['bench', files['oww-hey-jarvis-tflite'], '--runs', '5', '--warmup', '1', '--json']);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const [res] = (JSON.parse(r.out) as BenchJson).results;
+    expect(res).toMatchObject({ backend: 'tflite', backendVersion: TFJS_TFLITE_VERSION, runs: 5 });
+    expect(res.sizeBytes).toBe(fs.statSync(files['oww-hey-jarvis-tflite']).size);
+    expect(res.inputShapes).toEqual({ 'serving_default_x.1:0': [1, 16, 96] });
+  });
+
+  it('compares ONNX on onnxruntime with the .tflite twin side by side, inputs matched by position', async () => {
+    const { files } = context();
+    const r = await runCli([
+      'bench',
+      files['oww-embedding'],
+      files['oww-embedding-tflite'],
+      '--runs',
+      '5',
+      '--warmup',
+      '1',
+      '--threads',
+      '1',
+      '--json',
+    ]);
+    expect(r.code).toBe(0);
+    const [onnx, tflite] = (JSON.parse(r.out) as { results: ComparisonResult[] }).results;
+    expect([onnx.backend, tflite.backend]).toEqual(['onnxruntime-node', 'tflite']);
+    expect(tflite.ioByPosition).toEqual({
+      inputs: { input_1: 'serving_default_input_1:0' },
+      outputs: { conv2d_19: 'StatefulPartitionedCall:0' },
+    });
+    // Random inputs in [0, 1) through the same float32 network from two converters.
+    const [agreement] = tflite.agreement!;
+    expect(agreement.cosineSimilarity).toBeGreaterThan(0.99999);
+    expect(agreement.maxAbsDiff).toBeLessThan(1e-3);
+    expect(tflite.speedup).toBeGreaterThan(0);
+    expect(tflite.sizeRatio).toBeCloseTo(
+      fs.statSync(files['oww-embedding']).size / fs.statSync(files['oww-embedding-tflite']).size,
+      6,
+    );
+  });
+
+  it('refuses --backend tflite for an ONNX model, saying what to do', async () => {
+    const { files } = context();
+    const r = await runCli(['bench', files['oww-embedding'], '--backend', 'tflite', '--runs', '1']);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/is not a \.tflite file .*export the model first/);
   });
 });
