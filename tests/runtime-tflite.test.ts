@@ -11,6 +11,7 @@ import {
   InvalidArgumentError,
   ModelFormatError,
   Tensor,
+  UnsupportedOpError,
   backendRegistry,
   decodeModel,
   resolveBackend,
@@ -21,6 +22,7 @@ import { runCli } from '../packages/cli/src/testing/run-cli.js';
 import type { BenchJson } from '../packages/cli/src/commands/bench.js';
 import type { ComparisonResult } from '@edgeml/benchmark';
 import { loadSuite, type Suite } from './support/real-models.js';
+import { runOnLiteRt } from './support/litert.js';
 import { SampleFactory, type InputRecipe } from './support/real-model-data.js';
 
 let suite: Suite | undefined;
@@ -101,6 +103,65 @@ describe('TfliteBackend on openWakeWord models (.tflite and .onnx of the same ne
   });
 });
 
+/** NCHW real glyph images (MNIST digits laid out as text) as the NHWC input MediaPipe models take. */
+async function imageInput(shape: readonly number[]): Promise<Tensor> {
+  const [, height, width, channels] = shape;
+  const { factory } = context();
+  const [sample] = await factory.samples({
+    x: {
+      shape: [1, channels, height, width],
+      data: { source: 'text-image', mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] },
+    },
+  });
+  const nchw = sample.x.data as Float32Array;
+  const nhwc = new Float32Array(nchw.length);
+  for (let c = 0; c < channels; c++)
+    for (let i = 0; i < height * width; i++) nhwc[i * channels + c] = nchw[c * height * width + i];
+  return Tensor.from('float32', shape, nhwc);
+}
+
+describe('TfliteBackend on MediaPipe models (float16 weights), judged by LiteRT.js', () => {
+  it('agrees with a second TFLite interpreter on every output', async () => {
+    const { files } = context();
+    const backend = new TfliteBackend();
+    for (const id of ['mp-face-detection-short', 'mp-face-detection-full-sparse', 'mp-hand-landmark-lite']) {
+      const session = await backend.createSession(files[id]);
+      const input = await imageInput((session.inputs[0].type as { shape: number[] }).shape);
+      const ours = await session.run({ [session.inputs[0].name]: input });
+      const theirs = await runOnLiteRt(files[id], [input]);
+      expect(theirs.length, id).toBe(session.outputs.length);
+      session.outputs.forEach((o, i) => {
+        const [got, want] = [ours[o.name], theirs[i]];
+        expect(got.dims, `${id} ${o.name}`).toEqual(want.dims);
+        const scale = Math.max(1, ...Array.from(want.data as Float32Array, Math.abs));
+        expect(maxAbsDiff(got.data as Float32Array, want.data as Float32Array), `${id} ${o.name}`).toBeLessThan(
+          1e-5 * scale,
+        );
+      });
+      await session.dispose();
+    }
+  });
+});
+
+/** A copy of a real model with its first operator code's builtin code and version overwritten. */
+function withOperatorCode(file: string, change: { builtinCode?: number; version?: number }): Uint8Array {
+  const bytes = new Uint8Array(fs.readFileSync(file));
+  const view = new DataView(bytes.buffer);
+  const field = (table: number, index: number) => {
+    const vtable = table - view.getInt32(table, true);
+    return table + view.getUint16(vtable + 4 + 2 * index, true);
+  };
+  const codes = field(view.getUint32(0, true), 1);
+  const vector = codes + view.getUint32(codes, true);
+  const first = vector + 4 + view.getUint32(vector + 4, true);
+  if (change.builtinCode !== undefined) {
+    view.setInt32(field(first, 3), change.builtinCode, true);
+    view.setInt8(field(first, 0), 127); // deprecated_builtin_code: "see builtin_code"
+  }
+  if (change.version !== undefined) view.setInt32(field(first, 2), change.version, true);
+  return bytes;
+}
+
 describe('TfliteBackend errors', () => {
   it('names the file and what is wrong with bytes that are not a .tflite model', async () => {
     const { files } = context();
@@ -122,6 +183,30 @@ describe('TfliteBackend errors', () => {
     expect(error).toBeInstanceOf(BackendError);
     expect((error as Error).message).toMatch(/melspectrogram\.tflite/);
     expect((error as Error).message).toMatch(/failed to prepare/);
+  });
+
+  it('names an op the interpreter lacks: a custom op, a newer op version, an operator code it does not know', async () => {
+    const { files } = context();
+    const backend = new TfliteBackend();
+    const custom = await backend.createSession(files['mp-selfie-segmentation']).catch((e: unknown) => e);
+    expect(custom).toBeInstanceOf(UnsupportedOpError);
+    expect(custom).toMatchObject({ opType: 'Convolution2DTransposeBias', domain: 'tflite-custom' });
+    expect((custom as Error).message).toMatch(/selfie_segmentation\.tflite': custom op Convolution2DTransposeBias/);
+    // Its first operator at version 99: TFLite kernels have a handful of versions, no op has 99.
+    const newer = await backend
+      .createSession(withOperatorCode(files['oww-alexa-tflite'], { version: 99 }))
+      .catch((e: unknown) => e);
+    expect(newer).toBeInstanceOf(UnsupportedOpError);
+    expect((newer as UnsupportedOpError).opset).toBe(99);
+    expect((newer as Error).message).toMatch(/has no kernel for builtin op \w+ version 99/);
+    const unknown = await backend
+      .createSession(withOperatorCode(files['oww-alexa-tflite'], { builtinCode: 160 }))
+      .catch((e: unknown) => e);
+    expect(unknown).toBeInstanceOf(UnsupportedOpError);
+    expect((unknown as Error).message).toMatch(/builtin operator code 160, newer than the wasm interpreter/);
+    // The backend keeps working after refusals.
+    const ok = await backend.createSession(files['oww-alexa-tflite']);
+    await ok.dispose();
   });
 
   it('checks feeds by name, dtype and shape, and refuses runs after dispose', async () => {
