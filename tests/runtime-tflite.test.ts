@@ -5,7 +5,6 @@
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import * as ort from 'onnxruntime-node';
 import {
   BackendError,
   InvalidArgumentError,
@@ -17,12 +16,12 @@ import {
   resolveBackend,
 } from '@edgeml/core';
 import { TFJS_TFLITE_VERSION, TfliteBackend, registerTfliteBackend } from '@edgeml/runtime-tflite';
-import { toOrtTensor } from '@edgeml/runtime-node';
 import { runCli } from '../packages/cli/src/testing/run-cli.js';
 import type { BenchJson } from '../packages/cli/src/commands/bench.js';
 import type { ComparisonResult } from '@edgeml/benchmark';
 import { loadSuite, type Suite } from './support/real-models.js';
 import { runOnLiteRt } from './support/litert.js';
+import { imageInputs, onOnnxruntime } from './support/tflite-cases.js';
 import { SampleFactory, type InputRecipe } from './support/real-model-data.js';
 
 let suite: Suite | undefined;
@@ -35,14 +34,6 @@ function context() {
     embeddingModel: suite.files['oww-embedding'],
   });
   return { files: suite.files, factory };
-}
-
-async function onOnnxruntime(file: string, input: Tensor): Promise<Float32Array> {
-  const session = await ort.InferenceSession.create(file);
-  const out = await session.run({ [session.inputNames[0]]: toOrtTensor(input, session.inputNames[0]) });
-  const data = out[session.outputNames[0]].data as Float32Array;
-  await session.release();
-  return data;
 }
 
 const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) =>
@@ -93,7 +84,7 @@ describe('TfliteBackend on openWakeWord models (.tflite and .onnx of the same ne
       for (const sample of samples.slice(0, 3)) {
         const out = await session.run({ [session.inputs[0].name]: sample.x });
         const got = out[session.outputs[0].name].data as Float32Array;
-        const want = await onOnnxruntime(files[c.onnx], sample.x);
+        const want = (await onOnnxruntime(files[c.onnx], [sample.x]))[0].data as Float32Array;
         expect(got.length, c.tflite).toBe(want.length);
         const scale = Math.max(...Array.from(want, Math.abs));
         expect(maxAbsDiff(got, want), c.tflite).toBeLessThanOrEqual(1e-4 * Math.max(scale, 1));
@@ -103,30 +94,13 @@ describe('TfliteBackend on openWakeWord models (.tflite and .onnx of the same ne
   });
 });
 
-/** NCHW real glyph images (MNIST digits laid out as text) as the NHWC input MediaPipe models take. */
-async function imageInput(shape: readonly number[]): Promise<Tensor> {
-  const [, height, width, channels] = shape;
-  const { factory } = context();
-  const [sample] = await factory.samples({
-    x: {
-      shape: [1, channels, height, width],
-      data: { source: 'text-image', mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] },
-    },
-  });
-  const nchw = sample.x.data as Float32Array;
-  const nhwc = new Float32Array(nchw.length);
-  for (let c = 0; c < channels; c++)
-    for (let i = 0; i < height * width; i++) nhwc[i * channels + c] = nchw[c * height * width + i];
-  return Tensor.from('float32', shape, nhwc);
-}
-
 describe('TfliteBackend on MediaPipe models (float16 weights), judged by LiteRT.js', () => {
   it('agrees with a second TFLite interpreter on every output', async () => {
     const { files } = context();
     const backend = new TfliteBackend();
     for (const id of ['mp-face-detection-short', 'mp-face-detection-full-sparse', 'mp-hand-landmark-lite']) {
       const session = await backend.createSession(files[id]);
-      const input = await imageInput((session.inputs[0].type as { shape: number[] }).shape);
+      const [input] = await imageInputs(context().factory, (session.inputs[0].type as { shape: number[] }).shape, 1);
       const ours = await session.run({ [session.inputs[0].name]: input });
       const theirs = await runOnLiteRt(files[id], [input]);
       expect(theirs.length, id).toBe(session.outputs.length);
