@@ -6,7 +6,7 @@
 import { TfliteBackend } from '@edgeml/runtime-tflite';
 import { TFLITE_CONTRACT_MODELS, describeBackendConformance } from '@edgeml/testing';
 import { loadSuite } from './support/real-models.js';
-import { SampleFactory } from './support/real-model-data.js';
+import { suiteSampleFactory } from './support/real-model-data.js';
 import { tfliteCases } from './support/tflite-cases.js';
 
 const WEB_API_LACKS = "TFLite's web API (tfjs-tflite 0.0.1-alpha.10) gives no view of this type's tensor data";
@@ -25,13 +25,7 @@ describeBackendConformance('tflite', {
     name: 'real .tflite models (oracles: onnxruntime on the ONNX twin, LiteRT.js)',
     load: () => {
       const { files } = loadSuite();
-      return tfliteCases(
-        new SampleFactory({
-          wavFile: files['lena-wav'],
-          melspectrogramModel: files['oww-melspectrogram'],
-          embeddingModel: files['oww-embedding'],
-        }),
-      );
+      return tfliteCases(suiteSampleFactory(files));
     },
     minimumCount: 8,
   },

@@ -22,17 +22,13 @@ import type { ComparisonResult } from '@edgeml/benchmark';
 import { loadSuite, type Suite } from './support/real-models.js';
 import { runOnLiteRt } from './support/litert.js';
 import { imageInputs, onOnnxruntime } from './support/tflite-cases.js';
-import { SampleFactory, type InputRecipe } from './support/real-model-data.js';
+import { suiteSampleFactory, type InputRecipe, type SampleFactory } from './support/real-model-data.js';
 
 let suite: Suite | undefined;
 let factory: SampleFactory | undefined;
 function context() {
   suite ??= loadSuite();
-  factory ??= new SampleFactory({
-    wavFile: suite.files['lena-wav'],
-    melspectrogramModel: suite.files['oww-melspectrogram'],
-    embeddingModel: suite.files['oww-embedding'],
-  });
+  factory ??= suiteSampleFactory(suite.files);
   return { files: suite.files, factory };
 }
 

@@ -50,6 +50,9 @@ export type {
   TfliteModuleFactory,
   TfliteModuleSettings,
   TfliteWasmModule,
+  WasmModelRunner,
+  WasmTensorInfo,
+  WasmVector,
 } from './wasm-interpreter.js';
 
 /** Register the TFLite backend as `'tflite'` in the process-wide registry (explicit, never on import). */

@@ -80,6 +80,7 @@ export class TfliteSession implements Session {
   private readonly runtimeInputs: WasmTensorInfo[];
   private readonly runtimeOutputs: WasmTensorInfo[];
 
+  /** @internal Sessions are made by `TfliteBackend.createSession`. */
   constructor(
     private readonly module: TfliteWasmModule,
     private readonly runner: WasmModelRunner,

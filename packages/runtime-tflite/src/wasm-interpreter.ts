@@ -14,7 +14,8 @@ export interface WasmTensorInfo {
   delete(): void;
 }
 
-interface WasmVector<T> {
+/** An embind std::vector: elements by index, freed with delete(). */
+export interface WasmVector<T> {
   size(): number;
   get(i: number): T;
   delete(): void;
