@@ -8,7 +8,15 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Tensor, decodeModel, encodeModel, npySamples, type Model } from '@edgeml/core';
+import {
+  Tensor,
+  backendRegistry,
+  decodeModel,
+  encodeModel,
+  npySamples,
+  type Model,
+  type ValueInfo,
+} from '@edgeml/core';
 import type { SpeedCheckResult } from '@edgeml/benchmark';
 import { quantizationSchemes, type AutoQuantizeResult, type QuantizeResult } from '@edgeml/quantize';
 import { runOrt } from './support/models.js';
@@ -32,10 +40,11 @@ async function runExample<T>(name: string): Promise<T> {
 }
 
 describe('guide examples', () => {
-  it('lists the simplify, samples-from-files, mixed-precision, quantize-auto and qat examples and the three extension examples', () => {
+  it('lists the simplify, samples-from-files, tflite-run, mixed-precision, quantize-auto and qat examples and the three extension examples', () => {
     expect([...guideExamples().keys()]).toEqual([
       'simplify',
       'samples-from-files',
+      'tflite-run',
       'mixed-precision',
       'quantize-auto',
       'qat',
@@ -162,6 +171,22 @@ describe('guide examples', () => {
     expect(JSON.parse(cli.out)).toMatchObject({ mode: 'weight-only-int8', quantizedNodes: 1 });
     const q = decodeModel(fs.readFileSync(path.join(dir, 'q.onnx')));
     expect(q.graph.nodes.map((n) => n.opType)).toEqual(['DequantizeLinear', 'MatMul']);
+  });
+
+  it('tflite-run: the cached .tflite file runs on TFLite and agrees with its ONNX twin on onnxruntime', async () => {
+    const { file, input, features, outputs } = await runExample<{
+      file: string;
+      input: ValueInfo;
+      features: Tensor;
+      outputs: Record<string, Tensor>;
+    }>('tflite-run');
+    backendRegistry.unregister('tflite');
+    expect(input).toMatchObject({ name: 'serving_default_x.1:0', type: { dtype: 'float32', shape: [1, 16, 96] } });
+    const [got] = Object.values(outputs);
+    const want = await runOrt(fs.readFileSync(file.replace(/\.tflite$/, '.onnx')), { 'x.1': features });
+    const p = (got.data as Float32Array)[0];
+    expect(p).toBeGreaterThanOrEqual(0);
+    expect(Math.abs(p - (Object.values(want)[0].data as Float32Array)[0])).toBeLessThan(1e-6);
   });
 
   it('custom backend: registered, resolved by name, runs a model', async () => {

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SampleFactory, type Sample } from './support/real-model-data.js';
+import { suiteSampleFactory, type SampleFactory, type Sample } from './support/real-model-data.js';
 import { checkModels } from './support/onnx-checker.js';
 import {
   COMMANDS,
@@ -47,11 +47,7 @@ let factory: SampleFactory | undefined;
 let hasSimplify: boolean | undefined;
 function context() {
   suite ??= loadSuite();
-  factory ??= new SampleFactory({
-    wavFile: suite.files['lena-wav'],
-    melspectrogramModel: suite.files['oww-melspectrogram'],
-    embeddingModel: suite.files['oww-embedding'],
-  });
+  factory ??= suiteSampleFactory(suite.files);
   hasSimplify ??= cliHasCommand('simplify');
   return { suite, factory, hasSimplify };
 }

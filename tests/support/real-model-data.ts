@@ -217,3 +217,12 @@ export class SampleFactory {
     }
   }
 }
+
+/** The factory of the real-model suite's samples, from the suite's cached files (manifest ids). */
+export function suiteSampleFactory(files: Record<string, string>): SampleFactory {
+  return new SampleFactory({
+    wavFile: files['lena-wav'],
+    melspectrogramModel: files['oww-melspectrogram'],
+    embeddingModel: files['oww-embedding'],
+  });
+}
