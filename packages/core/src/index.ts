@@ -191,4 +191,5 @@ export {
 } from './ops/op-schema.js';
 export { ONNX_OPS, isOpName, opEntry, type OpName } from './ops/op-names.js';
 export { decodeNpy, encodeNpy } from './tensor/npy.js';
+export { type ModelFormat, onnxFormat, formatForFile } from './model-format.js';
 export { seededRandom } from './random.js';

@@ -5,6 +5,7 @@
  */
 import {
   InvalidArgumentError,
+  OpsetConversionError,
   UnsupportedOpError,
   inferShapes,
   isDefaultDomain,
@@ -19,7 +20,7 @@ import { requireTensorType } from './tflite-graph.js';
 
 /** The precisions {@link exportTflite} writes. */
 export const TFLITE_QUANTIZATIONS = ['none', 'fp16'] as const;
-export type TfliteQuantization = (typeof TFLITE_QUANTIZATIONS)[number];
+export type TfliteExportQuantization = (typeof TFLITE_QUANTIZATIONS)[number];
 
 /** The layouts of 4-D inputs and outputs {@link exportTflite} writes. */
 export const TFLITE_IO_LAYOUTS = ['nchw', 'nhwc'] as const;
@@ -36,7 +37,7 @@ export interface TfliteExportOptions {
    */
   ioLayout?: TfliteIoLayout;
   /** 'none' (default): float32 weights; 'fp16': float16 weights widened by DEQUANTIZE, as TFLite's float16 quantization. */
-  quantize?: TfliteQuantization;
+  quantize?: TfliteExportQuantization;
 }
 
 /** One input or output of the written .tflite. */
@@ -96,12 +97,12 @@ function lowerGraph(model: Model, ctx: ExportContext): void {
         node.opType,
         node.domain,
         model.opset(node.domain),
-        `node '${node.name || node.opType}' (${node.domain ? `${node.domain}.` : ''}${node.opType}) has no TFLite builtin equivalent in this exporter; ops it writes: ${Object.keys(LOWERINGS).join(', ')}`,
+        `node '${node.name || node.opType}' (${node.domain ? `${node.domain}.` : ''}${node.opType}) has no TFLite builtin equivalent in this exporter (the guide's "Export to TFLite" lists the ${Object.keys(LOWERINGS).length} ops it writes)`,
         node.name,
       );
     lowering(node, ctx);
     node.outputs.forEach((out, i) => {
-      if (!ctx.isPlaced(out) && (out.uses().length || ctx.isGraphOutput(out)))
+      if (!ctx.isPlaced(out) && (out.uses().some((u) => !ctx.consumed.has(u.node)) || ctx.isGraphOutput(out)))
         throw new UnsupportedOpError(
           node.opType,
           node.domain,
@@ -110,6 +111,22 @@ function lowerGraph(model: Model, ctx: ExportContext): void {
           node.name,
         );
     });
+  }
+}
+
+/**
+ * The model simplified with the export's static shapes, at opset 14 or more where it converts
+ * exactly, so that exporter idioms fuse into ops TFLite has (x·relu6(x + 3)/6 into one HARD_SWISH).
+ */
+async function simplifyForExport(model: Model, options: TfliteExportOptions) {
+  const opset = model.opset('') ?? 1;
+  const simplifyOptions = { shapes: options.shapes, keepInferredShapes: true };
+  if (opset >= 14) return simplify(model, simplifyOptions);
+  try {
+    return await simplify(model, { ...simplifyOptions, opset: 14 });
+  } catch (e) {
+    if (!(e instanceof OpsetConversionError)) throw e;
+    return simplify(model, simplifyOptions);
   }
 }
 
@@ -124,10 +141,7 @@ function lowerGraph(model: Model, ctx: ExportContext): void {
  */
 export async function exportTflite(model: Model, options: TfliteExportOptions = {}): Promise<TfliteExportResult> {
   checkOptions(options);
-  const { model: simple, report: simplified } = await simplify(model, {
-    shapes: options.shapes,
-    keepInferredShapes: true,
-  });
+  const { model: simple, report: simplified } = await simplifyForExport(model, options);
   inferShapes(simple, { strict: false });
   const graph = simple.graph;
   const ctx = new ExportContext(simple.opset('') ?? 1, graph.outputs);

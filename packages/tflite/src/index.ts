@@ -23,10 +23,12 @@ export {
   exportTflite,
   TFLITE_QUANTIZATIONS,
   TFLITE_IO_LAYOUTS,
-  type TfliteQuantization,
+  type TfliteExportQuantization,
   type TfliteIoLayout,
   type TfliteExportOptions,
   type TfliteExportReport,
   type TfliteExportResult,
   type TfliteIo,
 } from './export.js';
+export { tfliteFormat } from './format.js';
+export { nchwToNhwc, nhwcToNchw } from './io-layout.js';

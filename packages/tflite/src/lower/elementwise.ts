@@ -146,6 +146,26 @@ function powExponent(ctx: ExportContext, node: Node, exponent: number): number {
   return cast;
 }
 
+/** HardSigmoid: max(0, min(1, αx + β)) as MUL, ADD with a fused RELU, MINIMUM. */
+export function lowerHardSigmoid(node: Node, ctx: ExportContext): void {
+  const x = node.inputs[0]!;
+  const perm = ctx.placement(x).perm;
+  const input = ctx.tensor(x, perm);
+  const shape = ctx.graph.tensors[input].shape;
+  const name = node.name || node.outputs[0].name;
+  const scaledX = ctx.scratch(`${name}/scaled`, shape);
+  ctx.emit('MUL', [input, ctx.float32(`${name}/alpha`, [node.attr('alpha', 'float', 0.2)], [])], [scaledX], 'MulOptions', {
+    fused_activation_function: Activation.NONE,
+  });
+  const shifted = ctx.scratch(`${name}/shifted`, shape);
+  ctx.emit('ADD', [scaledX, ctx.float32(`${name}/beta`, [node.attr('beta', 'float', 0.5)], [])], [shifted], 'AddOptions', {
+    fused_activation_function: Activation.RELU,
+  });
+  const one = ctx.float32(`${name}/one`, [1], []);
+  ctx.emit('MINIMUM', [shifted, one], [ctx.define(node.outputs[0], perm)], 'MaximumMinimumOptions', {});
+  ctx.count('HardSigmoid → MUL + ADD (fused RELU) + MINIMUM');
+}
+
 /** Reciprocal: DIV of 1 by the input. */
 export function lowerReciprocal(node: Node, ctx: ExportContext): void {
   const x = node.inputs[0]!;
