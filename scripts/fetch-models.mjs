@@ -27,7 +27,7 @@ const json = args.has('--json');
 const log = (line) => process.stderr.write(`${line}\n`);
 
 const cacheDir = path.resolve(process.env.EDGEML_MODEL_CACHE || path.join(os.homedir(), '.cache', 'edgeml', 'models'));
-const entries = [...manifest.models, ...manifest.assets];
+const entries = [...manifest.models, ...manifest.assets, ...(manifest.tfliteModels ?? [])];
 const fileOf = (e) => path.join(cacheDir, `${e.package}@${e.version}`, ...e.path.split('/'));
 const sha256 = (file) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
