@@ -3,6 +3,7 @@ import { BackendError, InvalidArgumentError, registerBackend, resolveBackend, ty
 import type { IsolationOptions } from '@edgeml/benchmark';
 import { NodeBackend } from '@edgeml/runtime-node';
 import { WebBackend, type WebBackendOptions } from '@edgeml/runtime-web';
+import { registerTfliteBackend } from '@edgeml/runtime-tflite';
 
 /** A runtime the CLI can run models on, and how a child process builds the same one. */
 export interface CliBackend {
@@ -77,4 +78,13 @@ export async function cliBackend(name: string, threads?: number): Promise<CliBac
           backendOptions: wasmOptions(threads),
         };
   return { backend, isolation };
+}
+
+let tfliteRegistered = false;
+
+/** TFLite's own interpreter (wasm), registered as 'tflite' on first use: the judge of every .tflite the CLI writes. */
+export async function resolveTfliteBackend(): Promise<Backend> {
+  if (!tfliteRegistered) registerTfliteBackend();
+  tfliteRegistered = true;
+  return resolveBackend('tflite');
 }

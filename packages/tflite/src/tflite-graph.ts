@@ -144,7 +144,8 @@ export class TfliteGraph {
       const t = this.tensors[index];
       if (index < 0 || t.buffer === 0 || t.type !== TensorType.FLOAT32) continue;
       const bytes = this.buffers[t.buffer];
-      const aligned = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
+      // A copy when unaligned (Buffer#slice would be a view of the same unaligned memory).
+      const aligned = bytes.byteOffset % 4 === 0 ? bytes : Uint8Array.from(bytes);
       const half = toFloat16Array(new Float32Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 4));
       this.buffers[t.buffer] = new Uint8Array(half.buffer, half.byteOffset, half.byteLength);
       this.tensors.push({ name: this.uniqueName(`${t.name}/fp16`), shape: [...t.shape], type: TensorType.FLOAT16, buffer: t.buffer });
