@@ -31,11 +31,12 @@ async function runExample<T>(name: string): Promise<T> {
 }
 
 describe('guide examples', () => {
-  it('lists the simplify, mixed-precision and quantize-auto examples and the three extension examples', () => {
+  it('lists the simplify, mixed-precision, quantize-auto and tflite-export examples and the three extension examples', () => {
     expect([...guideExamples().keys()]).toEqual([
       'simplify',
       'mixed-precision',
       'quantize-auto',
+      'tflite-export',
       'custom-pass',
       'custom-scheme',
       'custom-backend',
@@ -82,6 +83,21 @@ describe('guide examples', () => {
     expect(speed.speedup).toBeCloseTo(speed.floatP50Ms / speed.quantizedP50Ms, 6);
     expect(speed.reason === undefined).toBe(speed.speedup >= 1);
   }, 60_000);
+
+  it('tflite-export: NHWC file with the Relu fused and no transpose; TFLite agrees with onnxruntime', async () => {
+    const { model, report, image, output } = await runExample<{
+      model: Model;
+      report: { opCounts: Record<string, number>; inputs: { shape: number[] }[] };
+      image: Tensor;
+      output: Tensor;
+    }>('tflite-export');
+    expect(report.opCounts).toEqual({ CONV_2D: 1, MEAN: 1 });
+    expect(report.inputs[0].shape).toEqual([1, 32, 32, 3]);
+    const want = (await runOrt(encodeModel(model), { x: image })).y;
+    expect(output.dims).toEqual([...want.dims]);
+    const [a, b] = [want.data as Float32Array, output.data as Float32Array];
+    expect(Math.max(...a.map((v, i) => Math.abs(v - b[i])))).toBeLessThan(1e-5);
+  });
 
   it('custom pass: Div by a constant becomes Mul, and onnxruntime gets the same answer', async () => {
     const { model, original } = await runExample<{ model: Model; original: Model }>('custom-pass');

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import {
   EdgeMLError,
   Tensor,
+  UnsupportedOpError,
   decodeModel,
   decodeTensor,
   freezeInputs,
@@ -154,6 +155,55 @@ describe('real models on TFLite vs onnxruntime', () => {
     expect(report.opCounts.CONV_2D).toBe(20);
     expect(worst(diffs)).toBeLessThanOrEqual(FLOAT_TOLERANCE);
   });
+});
+
+describe('the real-model suite (scripts/real-models.json): converts, or the op that stops it', () => {
+  it('every model exports and agrees on its held-out sample, or is refused naming the op and node', async () => {
+    const suite = loadSuite();
+    const factory = new SampleFactory({
+      wavFile: suite.files['lena-wav'],
+      melspectrogramModel: suite.files['oww-melspectrogram'],
+      embeddingModel: suite.files['oww-embedding'],
+    });
+    const rows: Record<string, unknown>[] = [];
+    for (const entry of suite.models) {
+      const model = decodeModel(fs.readFileSync(suite.files[entry.id]));
+      const shapes = Object.fromEntries(Object.entries(entry.inputs).map(([name, r]) => [name, r.shape]));
+      const started = performance.now();
+      let exported;
+      try {
+        exported = await exportTflite(model, { shapes });
+      } catch (e) {
+        expect(e, entry.id).toBeInstanceOf(UnsupportedOpError);
+        const { opType, nodeName } = e as UnsupportedOpError;
+        expect(nodeName, entry.id).toBeTruthy();
+        rows.push({ id: entry.id, converts: false, opType, nodeName, reason: (e as Error).message });
+        continue;
+      }
+      const ms = Math.round(performance.now() - started);
+      const [sample] = await factory.samples(entry.inputs);
+      const diffs = await compareExport(model, exported.bytes, exported.report, sample);
+      rows.push({
+        id: entry.id,
+        converts: true,
+        exportMs: ms,
+        onnxBytes: fs.statSync(suite.files[entry.id]).size,
+        tfliteBytes: exported.bytes.byteLength,
+        operators: Object.values(exported.report.opCounts).reduce((a, b) => a + b, 0),
+        transposesInside: transposesInside(exported.bytes),
+        relativeDiff: worst(diffs),
+        maxAbsDiff: worst(await compareExport(model, exported.bytes, exported.report, sample, 0)),
+      });
+    }
+    fs.mkdirSync('.tmp', { recursive: true });
+    fs.writeFileSync('.tmp/tflite-real-models.json', JSON.stringify(rows, null, 2));
+    for (const r of rows.filter((row) => row.converts))
+      expect(r.relativeDiff, String(r.id)).toBeLessThanOrEqual(FLOAT_TOLERANCE);
+    // What converts today (docs/real-models.md, "Export to TFLite"); a model dropping out is a regression.
+    expect(rows.filter((r) => r.converts).map((r) => r.id)).toEqual(
+      expect.arrayContaining(['ppocr-v4-det', 'ppocr-v4-rec', 'ppocr-mobile-v2-cls', 'oww-embedding', 'oww-alexa']),
+    );
+  }, 600_000);
 });
 
 /**

@@ -47,11 +47,15 @@ export function randomFeeds(
   );
 }
 
-/** Largest |a − b| over the largest |a| (at least `floor`), per output of `want`; Infinity on a shape change. */
+/**
+ * Largest |a − b| over the largest |a| (at least `floor`: 1 by default, as `edgeml export` and
+ * `simplify` measure, so that outputs near 0 are judged absolutely; 0 gives max |a − b|), per
+ * output of `want`; Infinity on a shape change.
+ */
 export function relativeDiffs(
   want: Record<string, Tensor>,
   got: Record<string, Tensor>,
-  floor = 1e-6,
+  floor = 1,
 ): Record<string, number> {
   return Object.fromEntries(
     Object.entries(want).map(([name, w]) => {
@@ -59,18 +63,19 @@ export function relativeDiffs(
       if (!g || g.dims.join() !== w.dims.join()) return [name, Infinity];
       const [a, b] = [w.toFloat64(), g.toFloat64()];
       let diff = 0;
-      let scale = floor;
+      let scale = floor || 0;
       for (let i = 0; i < a.length; i++) {
         diff = Math.max(diff, Math.abs(a[i] - b[i]));
         scale = Math.max(scale, Math.abs(a[i]));
       }
-      return [name, Number.isNaN(diff) ? Infinity : diff / scale];
+      return [name, Number.isNaN(diff) ? Infinity : floor === 0 ? diff : diff / scale];
     }),
   );
 }
 
 /**
- * The exported file and the ONNX model on the same feeds: each output's relative difference.
+ * The exported file and the ONNX model on the same feeds: each output's relative difference
+ * (see {@link relativeDiffs} for `floor`).
  * NHWC inputs and outputs (ioLayout 'nhwc') are transposed to and from the ONNX layout.
  */
 export async function compareExport(
@@ -78,6 +83,7 @@ export async function compareExport(
   bytes: Uint8Array,
   report: TfliteExportReport,
   feeds: Record<string, Tensor>,
+  floor = 1,
 ): Promise<Record<string, number>> {
   const nhwc = new Set([...report.inputs, ...report.outputs].filter((io) => io.layout === 'nhwc').map((io) => io.name));
   const tfliteFeeds = Object.fromEntries(
@@ -85,5 +91,5 @@ export async function compareExport(
   );
   const got = await onTflite(bytes, tfliteFeeds);
   const back = Object.fromEntries(Object.entries(got).map(([k, t]) => [k, nhwc.has(k) ? nhwcToNchw(t) : t]));
-  return relativeDiffs(await onOnnxruntime(model, feeds), back);
+  return relativeDiffs(await onOnnxruntime(model, feeds), back, floor);
 }

@@ -68,10 +68,9 @@ export function lowerIdentity(node: Node, ctx: ExportContext): void {
     ctx.unsupported(node, 'training mode: the export is for inference, where Dropout passes its input');
 }
 
-/** Clip: RELU, RELU6 or RELU_N1_TO_1 where the bounds are theirs, MAXIMUM/MINIMUM otherwise. */
+/** Clip: RELU, RELU6 or RELU_N1_TO_1 where the bounds are theirs, MAXIMUM/MINIMUM otherwise (computed bounds too). */
 export function lowerClip(node: Node, ctx: ExportContext): void {
   const [lo, hi] = clipBounds(node);
-  if (Number.isNaN(lo) || Number.isNaN(hi)) ctx.unsupported(node, 'its min and max must be constants for TFLite');
   const x = node.inputs[0]!;
   const perm = ctx.placement(x).perm;
   const input = ctx.tensor(x, perm);
@@ -81,14 +80,17 @@ export function lowerClip(node: Node, ctx: ExportContext): void {
   if (op) return ctx.emit(op, [input], [output]);
   const name = node.name || node.outputs[0].name;
   const shape = ctx.graph.tensors[input].shape;
+  const rank = shape.length;
+  // A bound is a constant (NaN from clipBounds means computed: read it as a tensor), or absent (±Infinity).
+  const bound = (value: number, index: number, suffix: string) =>
+    Number.isNaN(value) ? ctx.broadcastTensor(node.inputs[index]!, rank, perm) : ctx.float32(`${name}/${suffix}`, [value], []);
   let current = input;
   if (lo !== -Infinity) {
     const target = hi === Infinity ? output : ctx.scratch(`${name}/lower_bounded`, shape);
-    ctx.emit('MAXIMUM', [current, ctx.float32(`${name}/min`, [lo], [])], [target], 'MaximumMinimumOptions', {});
+    ctx.emit('MAXIMUM', [current, bound(lo, 1, 'min')], [target], 'MaximumMinimumOptions', {});
     current = target;
   }
-  if (hi !== Infinity)
-    ctx.emit('MINIMUM', [current, ctx.float32(`${name}/max`, [hi], [])], [output], 'MaximumMinimumOptions', {});
+  if (hi !== Infinity) ctx.emit('MINIMUM', [current, bound(hi, 2, 'max')], [output], 'MaximumMinimumOptions', {});
   if (lo === -Infinity && hi === Infinity) ctx.reshape(current, output, shape);
 }
 
