@@ -57,59 +57,121 @@ describe('exported graphs on TFLite vs the ONNX model on onnxruntime', () => {
 
   /** Graphs whose channel-axis ops run on NHWC tensors: each must remap its axes, not transpose. */
   const layoutCases: [string, (b: ModelBuilder) => ReturnType<ModelBuilder['op']>[]][] = [
-    ['Concat on channels, Softmax over channels', (b) => {
-      const x = b.input('x', [1, 3, 9, 9]);
-      const [l, r] = [b.conv(x, 3, 4, 3), b.conv(x, 3, 2, 1, { pads: [0, 0, 0, 0] })];
-      const cat = b.op('Concat', [b.op('Slice', [l, b.constant([2], [1, 1], 'int64'), b.constant([2], [8, 8], 'int64'), b.constant([2], [2, 3], 'int64')]), b.op('Slice', [r, b.constant([2], [0, 0], 'int64'), b.constant([2], [6, 6], 'int64'), b.constant([2], [2, 3], 'int64')])], { axis: 1 });
-      return [b.op('Softmax', [cat], { axis: 1 })];
-    }],
-    ['Split on channels, ReduceMean over C without keepdims, a Mul by a per-channel constant', (b) => {
-      const x = b.input('x', [1, 2, 8, 8]);
-      const h = b.op('Mul', [b.conv(x, 2, 6, 3, { pads: [1, 1, 1, 1] }), b.constant([6, 1, 1], [1, 2, 3, 4, 5, 6])]);
-      const parts = b.graph.op('Split', [h, b.constant([2], [2, 4], 'int64')], { axis: 1 }, { outputs: ['s0', 's1'] }).outputs;
-      return [b.op('ReduceMean', [parts[0]], { axes: [1], keepdims: 0 }), b.op('Sigmoid', [parts[1]])];
-    }],
-    ['a Transpose to NHWC and a Reshape in the middle', (b) => {
-      const x = b.input('x', [1, 3, 6, 6]);
-      const nhwc = b.op('Transpose', [b.conv(x, 3, 4, 3, { strides: [2, 2], pads: [1, 1, 1, 1] })], { perm: [0, 2, 3, 1] });
-      return [b.op('Reshape', [nhwc, b.constant([3], [1, 9, 4], 'int64')])];
-    }],
-    ['asymmetric pads on an odd input, stride 2 (explicit PAD), Pad reflect, MaxPool ceil_mode', (b) => {
-      const x = b.input('x', [1, 2, 11, 11]);
-      const h = b.conv(x, 2, 4, 3, { strides: [2, 2], pads: [0, 1, 2, 1] });
-      const padded = b.op('Pad', [h, b.constant([8], [0, 0, 1, 2, 0, 0, 2, 1], 'int64')], { mode: 'reflect' });
-      return [b.op('MaxPool', [padded], { kernel_shape: [3, 3], strides: [2, 2], ceil_mode: 1 })];
-    }],
-    ['AveragePool with pads, counted and not', (b) => {
-      const x = b.input('x', [1, 3, 7, 7]);
-      const h = b.conv(x, 3, 3, 1);
-      return [
-        b.op('AveragePool', [h], { kernel_shape: [3, 3], pads: [1, 1, 1, 1], count_include_pad: 0 }),
-        b.op('AveragePool', [h], { kernel_shape: [3, 3], strides: [2, 2], pads: [0, 0, 1, 1], count_include_pad: 1 }),
-      ];
-    }],
-    ['ConvTranspose stride 2 with pads and output_padding, then Resize nearest and bilinear', (b) => {
-      const x = b.input('x', [1, 4, 5, 5]);
-      const up = b.op('ConvTranspose', [x, b.weight([4, 3, 3, 3]), b.weight([3], 0.1)], {
-        kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], output_padding: [1, 1],
-      });
-      const sizes = b.constant([4], [1, 3, 20, 20], 'int64');
-      return [
-        b.op('Resize', [up, undefined, undefined, sizes], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' }),
-        b.op('Resize', [up, undefined, undefined, sizes], { mode: 'linear', coordinate_transformation_mode: 'half_pixel' }),
-      ];
-    }],
-    ['1-D convolution and pooling on [N, C, L] (audio)', (b) => {
-      const x = b.input('x', [1, 4, 32]);
-      const h = b.op('Conv', [x, b.weight([6, 4, 5]), b.weight([6], 0.1)], { kernel_shape: [5], strides: [2], pads: [2, 2] });
-      return [b.op('MaxPool', [b.op('Relu', [h])], { kernel_shape: [2], strides: [2] })];
-    }],
-    ['Gather and LayerNormalization over the last axis of a feature map', (b) => {
-      const x = b.input('x', [1, 4, 6, 6]);
-      const h = b.conv(x, 4, 8, 1);
-      const rows = b.op('Gather', [h, b.constant([2], [5, 0], 'int64')], { axis: 2 });
-      return [b.op('LayerNormalization', [rows, b.weight([6], 1), b.weight([6], 0.1)], { axis: -1 })];
-    }],
+    [
+      'Concat on channels, Softmax over channels',
+      (b) => {
+        const x = b.input('x', [1, 3, 9, 9]);
+        const [l, r] = [b.conv(x, 3, 4, 3), b.conv(x, 3, 2, 1, { pads: [0, 0, 0, 0] })];
+        const cat = b.op(
+          'Concat',
+          [
+            b.op('Slice', [
+              l,
+              b.constant([2], [1, 1], 'int64'),
+              b.constant([2], [8, 8], 'int64'),
+              b.constant([2], [2, 3], 'int64'),
+            ]),
+            b.op('Slice', [
+              r,
+              b.constant([2], [0, 0], 'int64'),
+              b.constant([2], [6, 6], 'int64'),
+              b.constant([2], [2, 3], 'int64'),
+            ]),
+          ],
+          { axis: 1 },
+        );
+        return [b.op('Softmax', [cat], { axis: 1 })];
+      },
+    ],
+    [
+      'Split on channels, ReduceMean over C without keepdims, a Mul by a per-channel constant',
+      (b) => {
+        const x = b.input('x', [1, 2, 8, 8]);
+        const h = b.op('Mul', [b.conv(x, 2, 6, 3, { pads: [1, 1, 1, 1] }), b.constant([6, 1, 1], [1, 2, 3, 4, 5, 6])]);
+        const parts = b.graph.op(
+          'Split',
+          [h, b.constant([2], [2, 4], 'int64')],
+          { axis: 1 },
+          { outputs: ['s0', 's1'] },
+        ).outputs;
+        return [b.op('ReduceMean', [parts[0]], { axes: [1], keepdims: 0 }), b.op('Sigmoid', [parts[1]])];
+      },
+    ],
+    [
+      'a Transpose to NHWC and a Reshape in the middle',
+      (b) => {
+        const x = b.input('x', [1, 3, 6, 6]);
+        const nhwc = b.op('Transpose', [b.conv(x, 3, 4, 3, { strides: [2, 2], pads: [1, 1, 1, 1] })], {
+          perm: [0, 2, 3, 1],
+        });
+        return [b.op('Reshape', [nhwc, b.constant([3], [1, 9, 4], 'int64')])];
+      },
+    ],
+    [
+      'asymmetric pads on an odd input, stride 2 (explicit PAD), Pad reflect, MaxPool ceil_mode',
+      (b) => {
+        const x = b.input('x', [1, 2, 11, 11]);
+        const h = b.conv(x, 2, 4, 3, { strides: [2, 2], pads: [0, 1, 2, 1] });
+        const padded = b.op('Pad', [h, b.constant([8], [0, 0, 1, 2, 0, 0, 2, 1], 'int64')], { mode: 'reflect' });
+        return [b.op('MaxPool', [padded], { kernel_shape: [3, 3], strides: [2, 2], ceil_mode: 1 })];
+      },
+    ],
+    [
+      'AveragePool with pads, counted and not',
+      (b) => {
+        const x = b.input('x', [1, 3, 7, 7]);
+        const h = b.conv(x, 3, 3, 1);
+        return [
+          b.op('AveragePool', [h], { kernel_shape: [3, 3], pads: [1, 1, 1, 1], count_include_pad: 0 }),
+          b.op('AveragePool', [h], { kernel_shape: [3, 3], strides: [2, 2], pads: [0, 0, 1, 1], count_include_pad: 1 }),
+        ];
+      },
+    ],
+    [
+      'ConvTranspose stride 2 with pads and output_padding, then Resize nearest and bilinear',
+      (b) => {
+        const x = b.input('x', [1, 4, 5, 5]);
+        const up = b.op('ConvTranspose', [x, b.weight([4, 3, 3, 3]), b.weight([3], 0.1)], {
+          kernel_shape: [3, 3],
+          strides: [2, 2],
+          pads: [1, 1, 1, 1],
+          output_padding: [1, 1],
+        });
+        const sizes = b.constant([4], [1, 3, 20, 20], 'int64');
+        return [
+          b.op('Resize', [up, undefined, undefined, sizes], {
+            mode: 'nearest',
+            coordinate_transformation_mode: 'asymmetric',
+            nearest_mode: 'floor',
+          }),
+          b.op('Resize', [up, undefined, undefined, sizes], {
+            mode: 'linear',
+            coordinate_transformation_mode: 'half_pixel',
+          }),
+        ];
+      },
+    ],
+    [
+      '1-D convolution and pooling on [N, C, L] (audio)',
+      (b) => {
+        const x = b.input('x', [1, 4, 32]);
+        const h = b.op('Conv', [x, b.weight([6, 4, 5]), b.weight([6], 0.1)], {
+          kernel_shape: [5],
+          strides: [2],
+          pads: [2, 2],
+        });
+        return [b.op('MaxPool', [b.op('Relu', [h])], { kernel_shape: [2], strides: [2] })];
+      },
+    ],
+    [
+      'Gather and LayerNormalization over the last axis of a feature map',
+      (b) => {
+        const x = b.input('x', [1, 4, 6, 6]);
+        const h = b.conv(x, 4, 8, 1);
+        const rows = b.op('Gather', [h, b.constant([2], [5, 0], 'int64')], { axis: 2 });
+        return [b.op('LayerNormalization', [rows, b.weight([6], 1), b.weight([6], 0.1)], { axis: -1 })];
+      },
+    ],
   ];
 
   for (const [what, build] of layoutCases)
@@ -284,7 +346,11 @@ describe('the ONNX backend test data (node models) on TFLite', () => {
     fs.mkdirSync('.tmp', { recursive: true });
     fs.writeFileSync(
       '.tmp/tflite-export-testdata.json',
-      JSON.stringify({ passed: passed.size, int64Io, refused: Object.fromEntries([...refusals].map(([k, v]) => [k, v.length])) }, null, 2),
+      JSON.stringify(
+        { passed: passed.size, int64Io, refused: Object.fromEntries([...refusals].map(([k, v]) => [k, v.length])) },
+        null,
+        2,
+      ),
     );
     expect(wrong.join('\n')).toBe('');
     expect(passed.size).toBeGreaterThanOrEqual(350);
@@ -295,10 +361,41 @@ describe('the ONNX backend test data (node models) on TFLite', () => {
     expect(others.flatMap(([, cases]) => cases).join('\n')).toBe('');
     // The op list: each is exported and reproduces at least one case.
     const required = [
-      'Conv', 'ConvTranspose', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'Relu', 'Clip', 'HardSwish',
-      'Sigmoid', 'Tanh', 'LeakyRelu', 'PRelu', 'Softmax', 'Add', 'Sub', 'Mul', 'Div', 'Pow', 'Sqrt', 'Concat',
-      'Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Transpose', 'Pad', 'Resize', 'ReduceMean', 'ReduceMax',
-      'Slice', 'Split', 'Gather', 'Cast', 'MatMul', 'Gemm',
+      'Conv',
+      'ConvTranspose',
+      'MaxPool',
+      'AveragePool',
+      'GlobalAveragePool',
+      'Relu',
+      'Clip',
+      'HardSwish',
+      'Sigmoid',
+      'Tanh',
+      'LeakyRelu',
+      'PRelu',
+      'Softmax',
+      'Add',
+      'Sub',
+      'Mul',
+      'Div',
+      'Pow',
+      'Sqrt',
+      'Concat',
+      'Reshape',
+      'Flatten',
+      'Squeeze',
+      'Unsqueeze',
+      'Transpose',
+      'Pad',
+      'Resize',
+      'ReduceMean',
+      'ReduceMax',
+      'Slice',
+      'Split',
+      'Gather',
+      'Cast',
+      'MatMul',
+      'Gemm',
     ];
     expect(required.filter((op) => !coveredOps.has(op))).toEqual([]);
   }, 900_000);

@@ -42,7 +42,14 @@ export function randomFeeds(
     inputs.map((v) => {
       const dims = (shapes[v.name] ?? v.shape) as number[];
       const size = dims.reduce((a, b) => a * b, 1);
-      return [v.name, Tensor.from('float32', dims, Float32Array.from({ length: size }, () => random() * 2 - 1))];
+      return [
+        v.name,
+        Tensor.from(
+          'float32',
+          dims,
+          Float32Array.from({ length: size }, () => random() * 2 - 1),
+        ),
+      ];
     }),
   );
 }
@@ -86,9 +93,7 @@ export async function compareExport(
   floor = 1,
 ): Promise<Record<string, number>> {
   const nhwc = new Set([...report.inputs, ...report.outputs].filter((io) => io.layout === 'nhwc').map((io) => io.name));
-  const tfliteFeeds = Object.fromEntries(
-    Object.entries(feeds).map(([k, t]) => [k, nhwc.has(k) ? nchwToNhwc(t) : t]),
-  );
+  const tfliteFeeds = Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, nhwc.has(k) ? nchwToNhwc(t) : t]));
   const got = await onTflite(bytes, tfliteFeeds);
   const back = Object.fromEntries(Object.entries(got).map(([k, t]) => [k, nhwc.has(k) ? nhwcToNchw(t) : t]));
   return relativeDiffs(await onOnnxruntime(model, feeds), back, floor);

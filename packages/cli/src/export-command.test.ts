@@ -33,7 +33,6 @@ describe('edgeml export', () => {
     expect(rep.agreement).toHaveLength(1);
     expect(rep.agreement[0].relativeDiff).toBeLessThanOrEqual(1e-4);
     expect(sha(input)).toBe(before);
-
   });
 
   it('--io-layout nhwc --quantize fp16: NHWC input, float16 weights, half the size, agreement within 1e-2', async () => {

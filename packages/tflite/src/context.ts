@@ -85,7 +85,8 @@ export class ExportContext {
   placement(v: Value): Placement {
     const placed = this.placements.get(v);
     if (placed) return placed;
-    if (v.const) return { tensor: this.tensor(v, identityPerm(v.const.dims.length)), perm: identityPerm(v.const.dims.length) };
+    if (v.const)
+      return { tensor: this.tensor(v, identityPerm(v.const.dims.length)), perm: identityPerm(v.const.dims.length) };
     throw new UnsupportedOpError(
       v.producer()?.opType ?? 'Input',
       '',
@@ -287,7 +288,8 @@ export function clipBounds(node: Node): [number, number] {
   return [input(1) ?? attrMin ?? -Infinity, input(2) ?? attrMax ?? Infinity];
 }
 
-const layoutName = (perm: Perm) => (isIdentity(perm) ? 'onnx' : perm.length === 4 && perm.join() === '0,2,3,1' ? 'nhwc' : `p${perm.join('')}`);
+const layoutName = (perm: Perm) =>
+  isIdentity(perm) ? 'onnx' : perm.length === 4 && perm.join() === '0,2,3,1' ? 'nhwc' : `p${perm.join('')}`;
 
 /** `t` with its axes in the order `perm` (a copy unless `perm` is the identity). */
 export function transposeConstant(t: Tensor, perm: Perm): Tensor {
@@ -297,4 +299,3 @@ export function transposeConstant(t: Tensor, perm: Perm): Tensor {
   if (!out) throw new Error(`internal: cannot transpose a ${t.dtype} constant`);
   return out[0];
 }
-

@@ -98,7 +98,12 @@ export class TfliteGraph {
   addConstant(name: string, tensor: Tensor, type?: TensorTypeCode): number {
     const code = type ?? requireTensorType(tensor.dtype, 'Constant', name);
     this.buffers.push(tensor.bytes);
-    this.tensors.push({ name: this.uniqueName(name), shape: [...tensor.dims], type: code, buffer: this.buffers.length - 1 });
+    this.tensors.push({
+      name: this.uniqueName(name),
+      shape: [...tensor.dims],
+      type: code,
+      buffer: this.buffers.length - 1,
+    });
     return this.tensors.length - 1;
   }
 
@@ -106,7 +111,12 @@ export class TfliteGraph {
   addInt32(name: string, dims: readonly number[], values: readonly number[]): number {
     const data = Int32Array.from(values);
     this.buffers.push(new Uint8Array(data.buffer));
-    this.tensors.push({ name: this.uniqueName(name), shape: [...dims], type: TensorType.INT32, buffer: this.buffers.length - 1 });
+    this.tensors.push({
+      name: this.uniqueName(name),
+      shape: [...dims],
+      type: TensorType.INT32,
+      buffer: this.buffers.length - 1,
+    });
     return this.tensors.length - 1;
   }
 
@@ -148,7 +158,12 @@ export class TfliteGraph {
       const aligned = bytes.byteOffset % 4 === 0 ? bytes : Uint8Array.from(bytes);
       const half = toFloat16Array(new Float32Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 4));
       this.buffers[t.buffer] = new Uint8Array(half.buffer, half.byteOffset, half.byteLength);
-      this.tensors.push({ name: this.uniqueName(`${t.name}/fp16`), shape: [...t.shape], type: TensorType.FLOAT16, buffer: t.buffer });
+      this.tensors.push({
+        name: this.uniqueName(`${t.name}/fp16`),
+        shape: [...t.shape],
+        type: TensorType.FLOAT16,
+        buffer: t.buffer,
+      });
       t.buffer = 0;
       widen.push({ op: 'DEQUANTIZE', inputs: [this.tensors.length - 1], outputs: [index] });
     }

@@ -152,7 +152,7 @@ export async function runExport(values: Values, input: string): Promise<ExportCo
       `the .tflite's output '${bad.output}' differs from the ONNX model's by ${bad.relativeDiff.toPrecision(3)} relative (max |diff| ${bad.maxAbsDiff.toPrecision(3)}) on seeded random inputs, above --tolerance ${tolerance}; nothing was written`,
     );
   await writeFileAtomic(output, (fd) => {
-    for (let written = 0; written < bytes.byteLength; ) written += fs.writeSync(fd, bytes, written);
+    for (let written = 0; written < bytes.byteLength;) written += fs.writeSync(fd, bytes, written);
   });
   return {
     input,

@@ -21,7 +21,8 @@ function biasOf(ctx: ExportContext, node: Node, channels: number): Tensor {
 function checkFloatConv(ctx: ExportContext, node: Node): void {
   const x = node.inputs[0]!;
   if (x.dtype !== 'float32') ctx.unsupported(node, `a ${x.dtype} input; the float export takes float32`);
-  if (ctx.rank(x) !== 4) ctx.unsupported(node, `a rank-${ctx.rank(x)} input; TFLite's convolutions are 1-D or 2-D here (NHWC)`);
+  if (ctx.rank(x) !== 4)
+    ctx.unsupported(node, `a rank-${ctx.rank(x)} input; TFLite's convolutions are 1-D or 2-D here (NHWC)`);
 }
 
 /** Conv: CONV_2D, DEPTHWISE_CONV_2D, or per-group CONV_2Ds for grouped convolutions. */
@@ -79,12 +80,19 @@ function groupedConv(ctx: ExportContext, node: Node, conv: GroupedConv): void {
   const outShape = ctx.graph.tensors[conv.output].shape;
   const inPer = inShape[3] / group;
   const outPer = weight.dims[0] / group;
-  const parts = Array.from({ length: group }, (_, g) => ctx.scratch(`${name}/group${g}/in`, [...inShape.slice(0, 3), inPer]));
-  ctx.emit('SPLIT', [ctx.int32(`${name}/split_axis`, [3], []), conv.input], parts, 'SplitOptions', { num_splits: group });
+  const parts = Array.from({ length: group }, (_, g) =>
+    ctx.scratch(`${name}/group${g}/in`, [...inShape.slice(0, 3), inPer]),
+  );
+  ctx.emit('SPLIT', [ctx.int32(`${name}/split_axis`, [3], []), conv.input], parts, 'SplitOptions', {
+    num_splits: group,
+  });
   const results = parts.map((part, g) => {
     const w = sliceAlong(weight, 0, g * outPer, (g + 1) * outPer);
     const filter = ctx.graph.addConstant(`${name}/group${g}/filter_ohwi`, transposeConstant(w, [0, 2, 3, 1]));
-    const bias = ctx.graph.addConstant(`${name}/group${g}/bias`, sliceAlong(conv.bias, 0, g * outPer, (g + 1) * outPer));
+    const bias = ctx.graph.addConstant(
+      `${name}/group${g}/bias`,
+      sliceAlong(conv.bias, 0, g * outPer, (g + 1) * outPer),
+    );
     const result = ctx.scratch(`${name}/group${g}/out`, [...outShape.slice(0, 3), outPer]);
     const options = { ...conv.options, fused_activation_function: Activation.NONE };
     ctx.emit('CONV_2D', [part, filter, bias], [result], 'Conv2DOptions', options);

@@ -83,7 +83,9 @@ export function lowerClip(node: Node, ctx: ExportContext): void {
   const rank = shape.length;
   // A bound is a constant (NaN from clipBounds means computed: read it as a tensor), or absent (±Infinity).
   const bound = (value: number, index: number, suffix: string) =>
-    Number.isNaN(value) ? ctx.broadcastTensor(node.inputs[index]!, rank, perm) : ctx.float32(`${name}/${suffix}`, [value], []);
+    Number.isNaN(value)
+      ? ctx.broadcastTensor(node.inputs[index]!, rank, perm)
+      : ctx.float32(`${name}/${suffix}`, [value], []);
   let current = input;
   if (lo !== -Infinity) {
     const target = hi === Infinity ? output : ctx.scratch(`${name}/lower_bounded`, shape);
@@ -156,13 +158,25 @@ export function lowerHardSigmoid(node: Node, ctx: ExportContext): void {
   const shape = ctx.graph.tensors[input].shape;
   const name = node.name || node.outputs[0].name;
   const scaledX = ctx.scratch(`${name}/scaled`, shape);
-  ctx.emit('MUL', [input, ctx.float32(`${name}/alpha`, [node.attr('alpha', 'float', 0.2)], [])], [scaledX], 'MulOptions', {
-    fused_activation_function: Activation.NONE,
-  });
+  ctx.emit(
+    'MUL',
+    [input, ctx.float32(`${name}/alpha`, [node.attr('alpha', 'float', 0.2)], [])],
+    [scaledX],
+    'MulOptions',
+    {
+      fused_activation_function: Activation.NONE,
+    },
+  );
   const shifted = ctx.scratch(`${name}/shifted`, shape);
-  ctx.emit('ADD', [scaledX, ctx.float32(`${name}/beta`, [node.attr('beta', 'float', 0.5)], [])], [shifted], 'AddOptions', {
-    fused_activation_function: Activation.RELU,
-  });
+  ctx.emit(
+    'ADD',
+    [scaledX, ctx.float32(`${name}/beta`, [node.attr('beta', 'float', 0.5)], [])],
+    [shifted],
+    'AddOptions',
+    {
+      fused_activation_function: Activation.RELU,
+    },
+  );
   const one = ctx.float32(`${name}/one`, [1], []);
   ctx.emit('MINIMUM', [shifted, one], [ctx.define(node.outputs[0], perm)], 'MaximumMinimumOptions', {});
   ctx.count('HardSigmoid → MUL + ADD (fused RELU) + MINIMUM');
@@ -192,11 +206,7 @@ export function lowerPRelu(node: Node, ctx: ExportContext): void {
   const [x, slope] = [node.inputs[0]!, node.inputs[1]!];
   const rank = ctx.rank(x);
   const perm = ctx.placement(x).perm;
-  ctx.emit(
-    'PRELU',
-    [ctx.tensor(x, perm), ctx.broadcastTensor(slope, rank, perm)],
-    [ctx.define(node.outputs[0], perm)],
-  );
+  ctx.emit('PRELU', [ctx.tensor(x, perm), ctx.broadcastTensor(slope, rank, perm)], [ctx.define(node.outputs[0], perm)]);
 }
 
 /** Softmax and LogSoftmax: TFLite's act on the last axis, so the reduced axis is laid out last. */
@@ -221,8 +231,7 @@ export function lowerSoftmax(node: Node, ctx: ExportContext): void {
     return;
   }
   const current = ctx.placement(x).perm;
-  const perm: Perm =
-    physicalAxis(current, axis) === rank - 1 ? current : [...current.filter((a) => a !== axis), axis];
+  const perm: Perm = physicalAxis(current, axis) === rank - 1 ? current : [...current.filter((a) => a !== axis), axis];
   ctx.emit(op, [ctx.tensor(x, perm)], [ctx.define(node.outputs[0], perm)], ...options);
 }
 
@@ -243,8 +252,18 @@ export function lowerBatchNorm(node: Node, ctx: ExportContext): void {
   const dims = [1, channels, ...new Array<number>(rank - 2).fill(1)];
   const name = node.name || node.outputs[0].name;
   const asConst = (suffix: string, data: Float32Array) =>
-    ctx.graph.addConstant(`${name}/${suffix}`, Tensor.from('float32', perm.map((i) => dims[i]), data));
-  const scaled = ctx.scratch(`${name}/scaled`, perm.map((i) => ctx.shape(x)[i]));
+    ctx.graph.addConstant(
+      `${name}/${suffix}`,
+      Tensor.from(
+        'float32',
+        perm.map((i) => dims[i]),
+        data,
+      ),
+    );
+  const scaled = ctx.scratch(
+    `${name}/scaled`,
+    perm.map((i) => ctx.shape(x)[i]),
+  );
   ctx.emit('MUL', [ctx.tensor(x, perm), asConst('scale', a)], [scaled], 'MulOptions', {
     fused_activation_function: Activation.NONE,
   });

@@ -10,7 +10,11 @@ import { Activation } from '../schema.js';
 
 function scaled(t: Tensor, factor: number): Tensor {
   if (factor === 1) return t;
-  return Tensor.from('float32', t.dims, Float32Array.from(t.toFloat64(), (v) => v * factor));
+  return Tensor.from(
+    'float32',
+    t.dims,
+    Float32Array.from(t.toFloat64(), (v) => v * factor),
+  );
 }
 
 /** Gemm: Y = alpha · op(A) · op(B) + beta · C. */
@@ -45,7 +49,7 @@ export function lowerGemm(node: Node, ctx: ExportContext): void {
   const { out: result, activation } = ctx.fuse(node, fused);
   const fcOut = c && !biasInFc ? ctx.scratch(`${name}/product`, ctx.shape(out)) : ctx.define(result);
   const inputs = [input, ctx.graph.addConstant(`${name}/weights`, weights)];
-  if (biasInFc) inputs.push(ctx.graph.addConstant(`${name}/bias`, scaled(c!.const!.reshape([n]), beta)));
+  if (biasInFc) inputs.push(ctx.graph.addConstant(`${name}/bias`, scaled(c.const!.reshape([n]), beta)));
   ctx.emit('FULLY_CONNECTED', inputs, [fcOut], 'FullyConnectedOptions', { fused_activation_function: activation });
   ctx.count('Gemm → FULLY_CONNECTED (weights [out, in])');
   if (c && !biasInFc) addBias(ctx, node, fcOut, beta);
@@ -54,7 +58,9 @@ export function lowerGemm(node: Node, ctx: ExportContext): void {
 function addBias(ctx: ExportContext, node: Node, product: number, beta: number): void {
   const c = node.inputs[2]!;
   const out = node.outputs[0];
-  let bias = c.const ? ctx.graph.addConstant(`${c.name}/scaled`, scaled(c.const, beta)) : ctx.broadcastTensor(c, 2, [0, 1]);
+  let bias = c.const
+    ? ctx.graph.addConstant(`${c.name}/scaled`, scaled(c.const, beta))
+    : ctx.broadcastTensor(c, 2, [0, 1]);
   if (!c.const && beta !== 1) {
     const scaledBias = ctx.scratch(`${c.name}/scaled`, ctx.graph.tensors[bias].shape);
     const factor = ctx.float32(`${node.name || out.name}/beta`, [beta], []);

@@ -39,7 +39,8 @@ function standardize(ctx: ExportContext, x: Value, axes: number[], epsilon: numb
 function affine(ctx: ExportContext, node: Node, normalized: number, scale: number, bias: number | undefined): void {
   const out = node.outputs[0];
   const perm = ctx.placement(node.inputs[0]!).perm;
-  const scaledOut = bias === undefined ? ctx.define(out, perm) : ctx.scratch(`${out.name}/scaled`, ctx.graph.tensors[normalized].shape);
+  const scaledOut =
+    bias === undefined ? ctx.define(out, perm) : ctx.scratch(`${out.name}/scaled`, ctx.graph.tensors[normalized].shape);
   ctx.emit('MUL', [normalized, scale], [scaledOut], 'MulOptions', NONE);
   if (bias !== undefined) ctx.emit('ADD', [scaledOut, bias], [ctx.define(out, perm)], 'AddOptions', NONE);
 }
@@ -72,7 +73,11 @@ export function lowerInstanceNorm(node: Node, ctx: ExportContext): void {
     const dims = [1, t.dims[0], ...new Array<number>(rank - 2).fill(1)];
     return ctx.graph.addConstant(
       `${name}/${what}`,
-      Tensor.from('float32', perm.map((i) => dims[i]), Float32Array.from(t.toFloat64())),
+      Tensor.from(
+        'float32',
+        perm.map((i) => dims[i]),
+        Float32Array.from(t.toFloat64()),
+      ),
     );
   };
   affine(ctx, node, normalized, perChannel(1, 'scale'), perChannel(2, 'bias'));

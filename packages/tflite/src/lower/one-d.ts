@@ -14,7 +14,7 @@ const NHWC = channelsLast(4);
 /** The 2-D form of a window attribute: size 1 (or no padding) along the added height axis. */
 function widened(a: Attribute): Attribute {
   if (a.kind !== 'ints') return a;
-  const values = (a.value as number[]).map(Number);
+  const values = a.value.map(Number);
   if (a.name === 'pads') return { ...a, value: [0, values[0], 0, values[1]] };
   if (['kernel_shape', 'strides', 'dilations', 'output_padding', 'output_shape'].includes(a.name))
     return { ...a, value: [1, ...values] };

@@ -268,7 +268,13 @@ export function lowerTile(node: Node, ctx: ExportContext): void {
   const name = node.name || node.outputs[0].name;
   ctx.emit(
     'TILE',
-    [ctx.tensor(x, perm), ctx.int32(`${name}/multiples`, perm.map((a) => repeats[a]))],
+    [
+      ctx.tensor(x, perm),
+      ctx.int32(
+        `${name}/multiples`,
+        perm.map((a) => repeats[a]),
+      ),
+    ],
     [ctx.define(node.outputs[0], perm)],
   );
 }

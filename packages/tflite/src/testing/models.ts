@@ -20,7 +20,11 @@ export class ModelBuilder {
     return this.graph.addInitializer(`c${this.count++}`, Tensor.from(dtype, dims, values));
   }
 
-  op(opType: string, inputs: (Value | undefined)[], attributes: Record<string, number | number[] | string> = {}): Value {
+  op(
+    opType: string,
+    inputs: (Value | undefined)[],
+    attributes: Record<string, number | number[] | string> = {},
+  ): Value {
     return this.graph.op(opType, inputs, attributes, { name: `${opType.toLowerCase()}${this.count++}` }).outputs[0];
   }
 
@@ -50,7 +54,13 @@ export function mobileCnn(): Model {
   const b = new ModelBuilder();
   const x = b.input('x', [1, 3, 16, 16]);
   let h = b.conv(x, 3, 8, 3, { pads: [1, 1, 1, 1] });
-  h = b.op('BatchNormalization', [h, b.weight([8], 1), b.weight([8], 0.1), b.weight([8], 0.1), b.constant([8], new Array<number>(8).fill(0.5))]);
+  h = b.op('BatchNormalization', [
+    h,
+    b.weight([8], 1),
+    b.weight([8], 0.1),
+    b.weight([8], 0.1),
+    b.constant([8], new Array<number>(8).fill(0.5)),
+  ]);
   h = b.op('Relu', [h]);
   h = b.conv(h, 8, 16, 3, { group: 8, strides: [2, 2], pads: [1, 1, 1, 1] });
   h = b.op('Clip', [h, b.constant([], [0]), b.constant([], [6])]);

@@ -16,7 +16,13 @@ export interface ReadTflite {
   identifier: string;
   version: number;
   operatorCodes: { deprecatedBuiltinCode: number; builtinCode: number; version: number }[];
-  operators: { opcodeIndex: number; inputs: number[]; outputs: number[]; optionsType: number; customOptions: boolean }[];
+  operators: {
+    opcodeIndex: number;
+    inputs: number[];
+    outputs: number[];
+    optionsType: number;
+    customOptions: boolean;
+  }[];
   tensors: ReadTensor[];
   inputs: number[];
   outputs: number[];
@@ -28,8 +34,10 @@ export interface ReadTflite {
 export function readTflite(bytes: Uint8Array): ReadTflite {
   const bb = new ByteBuffer(bytes);
   const slot = (table: number, n: number) => bb.__offset(table, 4 + 2 * n);
-  const int = (table: number, n: number, fallback = 0) => (slot(table, n) ? bb.readInt32(table + slot(table, n)) : fallback);
-  const byte = (table: number, n: number, fallback = 0) => (slot(table, n) ? bb.readInt8(table + slot(table, n)) : fallback);
+  const int = (table: number, n: number, fallback = 0) =>
+    slot(table, n) ? bb.readInt32(table + slot(table, n)) : fallback;
+  const byte = (table: number, n: number, fallback = 0) =>
+    slot(table, n) ? bb.readInt8(table + slot(table, n)) : fallback;
   const str = (table: number, n: number) => (slot(table, n) ? (bb.__string(table + slot(table, n)) as string) : '');
   const tables = (table: number, n: number) => {
     const o = slot(table, n);
@@ -62,7 +70,12 @@ export function readTflite(bytes: Uint8Array): ReadTflite {
       optionsType: slot(t, 3) ? bb.readUint8(t + slot(t, 3)) : 0,
       customOptions: slot(t, 5) !== 0,
     })),
-    tensors: tables(subgraph, 0).map((t) => ({ shape: ints(t, 0), type: byte(t, 1), buffer: int(t, 2), name: str(t, 3) })),
+    tensors: tables(subgraph, 0).map((t) => ({
+      shape: ints(t, 0),
+      type: byte(t, 1),
+      buffer: int(t, 2),
+      name: str(t, 3),
+    })),
     inputs: ints(subgraph, 1),
     outputs: ints(subgraph, 2),
     bufferSizes: tables(model, 4).map((t) => (slot(t, 0) ? bb.__vector_len(t + slot(t, 0)) : 0)),
