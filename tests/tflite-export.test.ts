@@ -14,6 +14,7 @@ import {
   decodeModel,
   decodeTensor,
   freezeInputs,
+  measureFidelity,
   toleranceMismatch,
   type Model,
 } from '@edgeml/core';
@@ -22,7 +23,7 @@ import { listCases } from './support/testdata.js';
 import { PPOCR_V4_DET, OWW_MODEL } from './support/model-cache.js';
 import { SampleFactory } from './support/real-model-data.js';
 import { loadSuite } from './support/real-models.js';
-import { compareExport, onTflite, randomFeeds } from './support/tflite-oracle.js';
+import { compareExport, onOnnxruntime, onTflite, randomFeeds } from './support/tflite-oracle.js';
 import { ModelBuilder, mobileCnn } from '../packages/tflite/src/testing/models.js';
 import { opSequence, readTflite } from '../packages/tflite/src/testing/read-tflite.js';
 
@@ -40,6 +41,19 @@ function transposesInside(bytes: Uint8Array): number {
   return file.operators.filter(
     (op, i) => ops[i] === 'TRANSPOSE' && !file.inputs.includes(op.inputs[0]) && !file.outputs.includes(op.outputs[0]),
   ).length;
+}
+
+/** The real-model suite and its sample factory (text pages, speech features), made once. */
+let samples: { suite: ReturnType<typeof loadSuite>; factory: SampleFactory } | undefined;
+function realModelSamples() {
+  if (samples) return samples;
+  const suite = loadSuite();
+  const factory = new SampleFactory({
+    wavFile: suite.files['lena-wav'],
+    melspectrogramModel: suite.files['oww-melspectrogram'],
+    embeddingModel: suite.files['oww-embedding'],
+  });
+  return (samples = { suite, factory });
 }
 
 const worst = (diffs: Record<string, number>) => Math.max(...Object.values(diffs));
@@ -185,6 +199,35 @@ describe('exported graphs on TFLite vs the ONNX model on onnxruntime', () => {
     });
 });
 
+describe("dynamic-range int8 on TFLite's hybrid kernels", () => {
+  it('int8 per-channel weights, float activations: within quantization noise of the float model', async () => {
+    const file = PPOCR_V4_DET();
+    const model = decodeModel(fs.readFileSync(file));
+    const shape = [1, 3, 160, 160];
+    const float = await exportTflite(model, { shapes: { x: shape } });
+    const int8 = await exportTflite(model, { shapes: { x: shape }, quantize: 'dynamic' });
+    expect(int8.report.int8Weights).toBeGreaterThan(40);
+    expect(int8.bytes.byteLength).toBeLessThan(0.4 * float.bytes.byteLength);
+    const file8 = readTflite(int8.bytes);
+    const quantized = file8.tensors.filter((t) => t.type === 9);
+    expect(quantized.length).toBe(int8.report.int8Weights);
+    const [sample] = await realModelSamples().factory.samples({
+      x: { shape, data: { source: 'text-image', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] } },
+    });
+    const [want, got] = [await onOnnxruntime(model, sample), await onTflite(int8.bytes, sample)];
+    const [fidelity] = measureFidelity([want], [got]);
+    expect(fidelity.cosineSimilarity).toBeGreaterThan(0.99);
+    expect(fidelity.sqnrDb).toBeGreaterThan(15);
+    // The float file on the same page is exact to 1e-4: the difference is the int8 weights' and inputs' rounding.
+    const exact = measureFidelity([want], [await onTflite(float.bytes, sample)])[0];
+    expect(exact.maxAbsDiff).toBeLessThan(1e-4);
+    expect(fidelity.maxAbsDiff).toBeGreaterThan(exact.maxAbsDiff);
+    fs.mkdirSync('.tmp', { recursive: true });
+    const sizes = { float: float.bytes.byteLength, int8: int8.bytes.byteLength };
+    fs.writeFileSync('.tmp/tflite-dynamic.json', JSON.stringify({ ...sizes, fidelity, exact }, null, 2));
+  });
+});
+
 describe('real models on TFLite vs onnxruntime', () => {
   it('PP-OCRv4 det (paddle2onnx) on text images: relative error ≤ 1e-4, cosine > 0.99999, no transpose inside', async () => {
     const file = PPOCR_V4_DET();
@@ -193,12 +236,7 @@ describe('real models on TFLite vs onnxruntime', () => {
     const { bytes, report } = await exportTflite(model, { shapes: { x: shape } });
     expect(report.transposes).toBe(1);
     expect(transposesInside(bytes)).toBe(0);
-    const suite = loadSuite();
-    const factory = new SampleFactory({
-      wavFile: suite.files['lena-wav'],
-      melspectrogramModel: suite.files['oww-melspectrogram'],
-      embeddingModel: suite.files['oww-embedding'],
-    });
+    const { factory } = realModelSamples();
     const samples = await factory.samples({
       x: { shape, data: { source: 'text-image', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] } },
     });
@@ -221,12 +259,7 @@ describe('real models on TFLite vs onnxruntime', () => {
 
 describe('the real-model suite (scripts/real-models.json): converts, or the op that stops it', () => {
   it('every model exports and agrees on its held-out sample, or is refused naming the op and node', async () => {
-    const suite = loadSuite();
-    const factory = new SampleFactory({
-      wavFile: suite.files['lena-wav'],
-      melspectrogramModel: suite.files['oww-melspectrogram'],
-      embeddingModel: suite.files['oww-embedding'],
-    });
+    const { suite, factory } = realModelSamples();
     const rows: Record<string, unknown>[] = [];
     for (const entry of suite.models) {
       const model = decodeModel(fs.readFileSync(suite.files[entry.id]));

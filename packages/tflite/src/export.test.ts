@@ -74,6 +74,22 @@ describe('the .tflite flatbuffer', () => {
     expect(half.bytes.byteLength).toBeLessThan(float.bytes.byteLength * 0.75);
   });
 
+  it('stores large conv and fully-connected weights as per-channel symmetric int8 with quantize dynamic', async () => {
+    const { bytes, report } = await exportTflite(mobileCnn(), { quantize: 'dynamic' });
+    const file = readTflite(bytes);
+    const int8 = file.tensors.filter((t) => t.type === 9);
+    // Only the 12×3×3×16 conv reaches TFLiteConverter's 1024-element threshold.
+    expect(int8.map((t) => t.shape)).toEqual([[12, 3, 3, 16]]);
+    expect(report.int8Weights).toBe(1);
+    expect(int8[0].quantization).toEqual({
+      scale: expect.any(Array),
+      zeroPoint: new Array<number>(12).fill(0),
+      dimension: 0,
+    });
+    expect(int8[0].quantization!.scale).toHaveLength(12);
+    expect(file.bufferSizes[int8[0].buffer]).toBe(12 * 9 * 16);
+  });
+
   it('leaves the input model as it was', async () => {
     const model = mobileCnn();
     const before = encodeModel(model);

@@ -14,12 +14,13 @@ import {
   type Value,
 } from '@edgeml/core';
 import { ExportContext } from './context.js';
+import { quantizeWeightsDynamic } from './dynamic-range.js';
 import { channelsLast, identityPerm } from './layout.js';
 import { LOWERINGS } from './lower/index.js';
 import { requireTensorType } from './tflite-graph.js';
 
 /** The precisions {@link exportTflite} writes. */
-export const TFLITE_QUANTIZATIONS = ['none', 'fp16'] as const;
+export const TFLITE_QUANTIZATIONS = ['none', 'fp16', 'dynamic'] as const;
 export type TfliteExportQuantization = (typeof TFLITE_QUANTIZATIONS)[number];
 
 /** The layouts of 4-D inputs and outputs {@link exportTflite} writes. */
@@ -36,7 +37,11 @@ export interface TfliteExportOptions {
    * TensorImage and most TFLite tooling expect.
    */
   ioLayout?: TfliteIoLayout;
-  /** 'none' (default): float32 weights; 'fp16': float16 weights widened by DEQUANTIZE, as TFLite's float16 quantization. */
+  /**
+   * 'none' (default): float32 weights; 'fp16': float16 weights widened by DEQUANTIZE, as TFLite's
+   * float16 quantization; 'dynamic': int8 weights (per output channel) of convolutions and
+   * fully-connected layers with activations in float32, TFLite's dynamic-range quantization.
+   */
   quantize?: TfliteExportQuantization;
 }
 
@@ -61,6 +66,8 @@ export interface TfliteExportReport {
   transposes: number;
   /** float32 constants stored as float16 (quantize 'fp16'). */
   float16Weights: number;
+  /** Weight tensors stored as per-channel int8 (quantize 'dynamic'). */
+  int8Weights: number;
   inputs: TfliteIo[];
   outputs: TfliteIo[];
   sizeBytes: number;
@@ -167,6 +174,7 @@ export async function exportTflite(model: Model, options: TfliteExportOptions = 
     return index;
   });
   const float16Weights = options.quantize === 'fp16' ? ctx.graph.storeWeightsAsFloat16() : 0;
+  const int8Weights = options.quantize === 'dynamic' ? quantizeWeightsDynamic(ctx.graph) : 0;
   const bytes = ctx.graph.toBytes(inputTensors, outputTensors, {
     name: graph.name || 'main',
     description: `EdgeML export of ${model.producerName || 'an ONNX model'} (${graph.name || 'main'})`,
@@ -191,6 +199,7 @@ export async function exportTflite(model: Model, options: TfliteExportOptions = 
       opCounts,
       transposes: opCounts.TRANSPOSE ?? 0,
       float16Weights,
+      int8Weights,
       inputs: inputs.map((v, i) => io(v, inputTensors[i])),
       outputs: graph.outputs.map((v, i) => io(v, outputTensors[i])),
       sizeBytes: bytes.byteLength,

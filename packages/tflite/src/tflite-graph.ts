@@ -3,7 +3,7 @@
  * one subgraph, turned into the flatbuffer document of schema.ts at the end.
  */
 import { type DType, type Tensor, UnsupportedOpError, toFloat16Array } from '@edgeml/core';
-import { fbTable, intVector, writeFlatbuffer, type FbTable } from './flatbuffer.js';
+import { fbTable, floatVector, intVector, longVector, writeFlatbuffer, type FbTable } from './flatbuffer.js';
 import {
   BufferTable,
   BuiltinOperator,
@@ -13,6 +13,7 @@ import {
   OPTION_TABLES,
   OperatorCodeTable,
   OperatorTable,
+  QuantizationParametersTable,
   SCHEMA_VERSION,
   SignatureDefTable,
   SubGraphTable,
@@ -31,6 +32,8 @@ export interface TfliteTensor {
   type: TensorTypeCode;
   /** Index into the model's buffers; 0 (the empty placeholder) for tensors computed at run time. */
   buffer: number;
+  /** Affine quantization, `real = scale · (q − zeroPoint)`, per `dimension` when there are several scales. */
+  quantization?: { scale: number[]; zeroPoint: number[]; dimension: number };
 }
 
 export interface TfliteOperator {
@@ -129,6 +132,19 @@ export class TfliteGraph {
     return this.tensors[index].buffer !== 0;
   }
 
+  /** Give the constant tensor `index` new bytes, type and quantization (its buffer is its own). */
+  replaceConstant(
+    index: number,
+    bytes: Uint8Array,
+    type: TensorTypeCode,
+    quantization?: TfliteTensor['quantization'],
+  ): void {
+    const t = this.tensors[index];
+    this.buffers[t.buffer] = bytes;
+    t.type = type;
+    t.quantization = quantization;
+  }
+
   /** Bytes of the constant tensor `index`. */
   constantBytes(index: number): Uint8Array {
     return this.buffers[this.tensors[index].buffer];
@@ -210,7 +226,14 @@ export class TfliteGraph {
       return fbTable(OperatorTable, values);
     });
     const tensors = this.tensors.map((t) =>
-      fbTable(TensorTable, { shape: intVector(t.shape), type: t.type, buffer: t.buffer, name: t.name, has_rank: true }),
+      fbTable(TensorTable, {
+        shape: intVector(t.shape),
+        type: t.type,
+        buffer: t.buffer,
+        name: t.name,
+        quantization: t.quantization && quantizationTable(t.quantization),
+        has_rank: true,
+      }),
     );
     const tensorMap = (names: string[], indices: readonly number[]) =>
       indices.map((tensor_index, i) => fbTable(TensorMapTable, { name: names[i], tensor_index }));
@@ -241,6 +264,14 @@ export class TfliteGraph {
     const weightBytes = this.buffers.reduce((n, b) => n + b.length + 16, 0);
     return writeFlatbuffer(model, FILE_IDENTIFIER, Math.max(1 << 16, weightBytes + 4096 * this.operators.length));
   }
+}
+
+function quantizationTable(q: NonNullable<TfliteTensor['quantization']>): FbTable {
+  return fbTable(QuantizationParametersTable, {
+    scale: floatVector(q.scale),
+    zero_point: longVector(q.zeroPoint),
+    quantized_dimension: q.dimension,
+  });
 }
 
 function optionsTable(type: BuiltinOptionsName, values: Record<string, number | boolean | number[]>): FbTable {

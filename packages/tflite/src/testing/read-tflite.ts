@@ -10,6 +10,7 @@ export interface ReadTensor {
   shape: number[];
   type: number;
   buffer: number;
+  quantization?: { scale: number[]; zeroPoint: number[]; dimension: number };
 }
 
 export interface ReadTflite {
@@ -51,6 +52,18 @@ export function readTflite(bytes: Uint8Array): ReadTflite {
     const start = bb.__vector(table + o);
     return Array.from({ length: bb.__vector_len(table + o) }, (_, i) => bb.readInt32(start + 4 * i));
   };
+  const floats = (table: number, n: number) => {
+    const o = slot(table, n);
+    if (!o) return [];
+    const start = bb.__vector(table + o);
+    return Array.from({ length: bb.__vector_len(table + o) }, (_, i) => bb.readFloat32(start + 4 * i));
+  };
+  const longs = (table: number, n: number) => {
+    const o = slot(table, n);
+    if (!o) return [];
+    const start = bb.__vector(table + o);
+    return Array.from({ length: bb.__vector_len(table + o) }, (_, i) => Number(bb.readInt64(start + 8 * i)));
+  };
   const model = bb.readInt32(bb.position()) + bb.position();
   const subgraph = tables(model, 2)[0];
   const signature = tables(model, 7)[0];
@@ -70,12 +83,12 @@ export function readTflite(bytes: Uint8Array): ReadTflite {
       optionsType: slot(t, 3) ? bb.readUint8(t + slot(t, 3)) : 0,
       customOptions: slot(t, 5) !== 0,
     })),
-    tensors: tables(subgraph, 0).map((t) => ({
-      shape: ints(t, 0),
-      type: byte(t, 1),
-      buffer: int(t, 2),
-      name: str(t, 3),
-    })),
+    tensors: tables(subgraph, 0).map((t) => {
+      const tensor: ReadTensor = { shape: ints(t, 0), type: byte(t, 1), buffer: int(t, 2), name: str(t, 3) };
+      const q = slot(t, 4) ? bb.__indirect(t + slot(t, 4)) : undefined;
+      if (q !== undefined) tensor.quantization = { scale: floats(q, 2), zeroPoint: longs(q, 3), dimension: int(q, 6) };
+      return tensor;
+    }),
     inputs: ints(subgraph, 1),
     outputs: ints(subgraph, 2),
     bufferSizes: tables(model, 4).map((t) => (slot(t, 0) ? bb.__vector_len(t + slot(t, 0)) : 0)),
