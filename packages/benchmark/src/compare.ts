@@ -19,6 +19,7 @@ import {
 } from './benchmark.js';
 import { makeFeeds } from './inputs.js';
 import { benchmarkIsolated, type IsolationOptions } from './isolate.js';
+import { matchIo, type IoMatch } from './io-match.js';
 import { modelSizeBytes, sourceLabel, type ModelSource } from './model-source.js';
 import { MemorySampler, harnessOverheadMs, openSession, timedRun, type OpenedSession } from './runner.js';
 import { latencyStats } from './statistics.js';
@@ -33,6 +34,8 @@ export interface Candidate {
   backend?: Backend;
   /** Session options for this candidate, on top of the comparison's. */
   session?: SessionOptions;
+  /** How an isolated child builds this candidate's backend (default: the comparison's `isolate`). */
+  isolation?: IsolationOptions;
 }
 
 /** Options of a comparison: those of a single benchmark, applied to every candidate. */
@@ -58,6 +61,11 @@ export interface ComparisonResult extends BenchmarkResult {
   sizeRatio: number;
   /** Output agreement with the baseline on the same inputs (absent for the baseline itself). */
   agreement?: Fidelity[];
+  /**
+   * Baseline name → this candidate's name, for inputs and outputs matched by position because
+   * their names differ (see {@link matchIo}); absent when every name agrees.
+   */
+  ioByPosition?: IoMatch['byPosition'];
 }
 
 export interface CompareResult {
@@ -66,9 +74,16 @@ export interface CompareResult {
   interleaved: boolean;
 }
 
-async function outputsOn(session: Session, feedSets: Record<string, Tensor>[]): Promise<Record<string, Tensor>[]> {
+async function outputsOn(
+  session: Session,
+  feedSets: Record<string, Tensor>[],
+  match?: IoMatch,
+): Promise<Record<string, Tensor>[]> {
   const out: Record<string, Tensor>[] = [];
-  for (const f of feedSets) out.push(await session.run(f));
+  for (const f of feedSets) {
+    const outputs = await session.run(match ? match.feeds(f) : f);
+    out.push(match ? match.outputs(outputs) : outputs);
+  }
   return out;
 }
 
@@ -85,6 +100,7 @@ function setupsOf(candidates: readonly Candidate[], options: CompareOptions): Se
     const source = sessionSource(c.model);
     return {
       backend,
+      isolation: c.isolation,
       label: c.label ?? sourceLabel(c.model),
       source,
       sessionOptions: { ...common, ...c.session },
@@ -112,7 +128,7 @@ function feedSetsFor(
 /** Each candidate measured alone in its own child process, one after another. */
 async function measureIsolated(
   setups: readonly Setup[],
-  feeds: Record<string, Tensor>,
+  feeds: readonly Record<string, Tensor>[],
   options: CompareOptions & { isolate: NonNullable<CompareOptions['isolate']> },
 ): Promise<BenchmarkResult[]> {
   const measured: BenchmarkResult[] = [];
@@ -126,9 +142,10 @@ async function measureIsolated(
           session: s.sessionOptions,
           threads: undefined,
           label: s.label,
-          inputs: { ...options.inputs, values: { ...feeds } },
+          // Every input is given (under this candidate's names), so the shapes and fills keyed by the baseline's names are not needed.
+          inputs: { values: { ...feeds[i] } },
         },
-        options.isolate,
+        s.isolation ?? options.isolate,
         i,
       ),
     );
@@ -158,26 +175,39 @@ export async function compare(candidates: readonly Candidate[], options: Compare
   const setups = setupsOf(candidates, options);
   for (const s of new Set(setups.map((s) => s.backend))) await s.init();
 
-  // Every candidate sees the baseline's inputs; agreement adds further seeded sets.
+  // Every candidate sees the baseline's inputs (under its own input names); agreement adds further seeded sets.
   let feeds: Record<string, Tensor> | undefined;
-  const feedsFor = (session: Session) => (feeds ??= makeFeeds(session.inputs, options.inputs));
-  const open = (s: Setup) => openSession(s.backend, s.source, s.sessionOptions, feedsFor, s.label, options.inputs);
+  const matches: (IoMatch | undefined)[] = [];
   const opened: OpenedSession[] = [];
+  const open = (i: number) =>
+    openSession(
+      setups[i].backend,
+      setups[i].source,
+      setups[i].sessionOptions,
+      (session) => {
+        if (i === baselineIndex) return (feeds = makeFeeds(session.inputs, options.inputs));
+        matches[i] = matchIo(opened[baselineIndex].session, session, setups[i].label);
+        return matches[i].feeds(feeds!);
+      },
+      setups[i].label,
+      options.inputs,
+    );
   try {
-    opened[baselineIndex] = await open(setups[baselineIndex]);
+    opened[baselineIndex] = await open(baselineIndex);
     const feedSets = feedSetsFor(opened[baselineIndex].session, feeds!, options);
-    for (let i = 0; i < setups.length; i++) if (i !== baselineIndex) opened[i] = await open(setups[i]);
+    for (let i = 0; i < setups.length; i++) if (i !== baselineIndex) opened[i] = await open(i);
     const reference = await outputsOn(opened[baselineIndex].session, feedSets);
     const agreements = await Promise.all(
       opened.map(async (o, i) =>
-        i === baselineIndex ? undefined : measureFidelity(reference, await outputsOn(o.session, feedSets)),
+        i === baselineIndex ? undefined : measureFidelity(reference, await outputsOn(o.session, feedSets, matches[i])),
       ),
     );
+    const candidateFeeds = opened.map((o) => o.feeds);
     let measured: BenchmarkResult[];
     if (options.isolate) {
       for (const o of opened.splice(0)) await o.session.dispose();
-      measured = await measureIsolated(setups, feeds!, { ...options, isolate: options.isolate });
-    } else measured = await interleave(setups, opened, feeds!, plan, options);
+      measured = await measureIsolated(setups, candidateFeeds, { ...options, isolate: options.isolate });
+    } else measured = await interleave(setups, opened, plan, options);
     const b = measured[baselineIndex];
     return {
       interleaved: !options.isolate,
@@ -187,6 +217,7 @@ export async function compare(candidates: readonly Candidate[], options: Compare
         speedup: b.latencyMs.p50 / m.latencyMs.p50,
         sizeRatio: b.sizeBytes / m.sizeBytes,
         ...(agreements[i] ? { agreement: agreements[i] } : {}),
+        ...(matches[i]?.byPosition ? { ioByPosition: matches[i].byPosition } : {}),
       })),
     };
   } finally {
@@ -196,6 +227,7 @@ export async function compare(candidates: readonly Candidate[], options: Compare
 
 type Setup = {
   backend: Backend;
+  isolation?: IsolationOptions;
   label: string;
   source: string | Uint8Array;
   sessionOptions: SessionOptions;
@@ -205,11 +237,10 @@ type Setup = {
 async function interleave(
   setups: Setup[],
   opened: OpenedSession[],
-  feeds: Record<string, Tensor>,
   plan: ReturnType<typeof loopPlan>,
   options: CompareOptions,
 ): Promise<BenchmarkResult[]> {
-  for (let w = 0; w < plan.warmup; w++) for (const o of opened) await o.session.run(feeds);
+  for (let w = 0; w < plan.warmup; w++) for (const o of opened) await o.session.run(o.feeds);
   const samples = setups.map(() => [] as number[]);
   const wall = setups.map(() => 0);
   const memory = new MemorySampler();
@@ -222,7 +253,7 @@ async function interleave(
     round++
   ) {
     for (let i = 0; i < opened.length; i++) {
-      const ms = await timedRun(opened[i].session, feeds);
+      const ms = await timedRun(opened[i].session, opened[i].feeds);
       samples[i].push(ms);
       wall[i] += ms;
       options.onRun?.(i, ms);
@@ -232,7 +263,7 @@ async function interleave(
   const cpu = process.cpuUsage(cpu0);
   const totalRunMs = wall.reduce((a, b) => a + b, 0);
   const overhead = await harnessOverheadMs();
-  const batchSize = batchSizeOf(feeds, options.batchSize);
+  const batchSize = batchSizeOf(opened[0].feeds, options.batchSize);
   const results: BenchmarkResult[] = [];
   for (const [i, s] of setups.entries()) {
     const latencyMs = latencyStats(samples[i]);
@@ -258,11 +289,11 @@ async function interleave(
       cpuMsPerRun: (((cpu.user + cpu.system) / 1000) * (wall[i] / totalRunMs)) / samples[i].length,
       harnessOverheadMs: overhead,
       pid: process.pid,
-      inputShapes: shapesOf(feeds),
+      inputShapes: shapesOf(opened[i].feeds),
       targets: checkTargets(latencyMs, s.sizeBytes, options.thresholds),
     };
     if (options.profile)
-      Object.assign(r, await profileModel(s.backend, s.source, s.sessionOptions, feeds, options.profile));
+      Object.assign(r, await profileModel(s.backend, s.source, s.sessionOptions, opened[i].feeds, options.profile));
     results.push(r);
   }
   return results;

@@ -27,6 +27,7 @@
 export { benchmark, type BenchmarkOptions, type BenchmarkResult } from './benchmark.js';
 export { compare, type Candidate, type CompareOptions, type CompareResult, type ComparisonResult } from './compare.js';
 export { benchmarkIsolated, type IsolationOptions } from './isolate.js';
+export { matchIo, type IoMatch } from './io-match.js';
 export { latencyStats, percentileOfSorted, histogram, type LatencyStats } from './statistics.js';
 export { makeFeeds, type InputOptions } from './inputs.js';
 export { benchmarkEnvironment, type BenchmarkEnvironment } from './environment.js';

@@ -16,8 +16,15 @@ export function sourceLabel(source: ModelSource): string {
 }
 
 /**
+ * True for a TFLite flatbuffer (file identifier "TFL3" at bytes 4..8): a single self-contained
+ * file, never ONNX protobuf, so it is neither decoded nor searched for external data.
+ */
+const isTflite = (bytes: Uint8Array) =>
+  bytes.byteLength >= 8 && String.fromCharCode(...bytes.subarray(4, 8)) === 'TFL3';
+
+/**
  * Bytes a deployment ships: the .onnx file plus every external-data file it references,
- * each counted once. An in-memory Model counts as its encoded size.
+ * each counted once; a .tflite file is its own size. An in-memory Model counts as its encoded size.
  */
 export function modelSizeBytes(source: ModelSource): number {
   if (source instanceof Uint8Array) return source.byteLength;
@@ -32,6 +39,7 @@ export function modelSizeBytes(source: ModelSource): number {
       'model',
     );
   }
+  if (isTflite(bytes)) return bytes.byteLength;
   const locations = new Set<string>();
   for (const t of modelTensors(decodeModel(bytes, { file: source }))) {
     if (t.externalData) locations.add(t.externalData.location);

@@ -28,7 +28,8 @@ export function agreementSummary(r: BenchmarkResult | ComparisonResult): string 
   const maxDiff = Math.max(...r.agreement.map((a) => a.maxAbsDiff));
   const cos = Math.min(...r.agreement.map((a) => a.cosineSimilarity));
   const top1 = r.agreement.map((a) => a.top1Agreement).filter((x): x is number => x !== undefined);
-  return `max|Δ| ${maxDiff.toPrecision(3)}, cos ${cos.toFixed(5)}${top1.length ? `, top-1 ${(100 * Math.min(...top1)).toFixed(1)}%` : ''}`;
+  const byPosition = r.ioByPosition ? ' (I/O matched by position)' : '';
+  return `max|Δ| ${maxDiff.toPrecision(3)}, cos ${cos.toFixed(5)}${top1.length ? `, top-1 ${(100 * Math.min(...top1)).toFixed(1)}%` : ''}${byPosition}`;
 }
 
 /** The summary table: header plus one row per result, shared by the terminal and Markdown renderers. */

@@ -9,7 +9,7 @@ describe('CLI backends', () => {
     expect(node.name).toBe('onnxruntime-node');
     expect(await resolveBackend('node')).toBe(node);
     expect(await resolveCliBackend('node')).toBe(node);
-    expect(backendRegistry.names()).toEqual(['node', 'web-wasm']);
+    expect(backendRegistry.names()).toEqual(['node', 'web-wasm', 'tflite']);
     await expect(resolveCliBackend('tpu')).rejects.toThrow(InvalidArgumentError);
   });
 
@@ -27,7 +27,7 @@ describe('CLI backends', () => {
   });
 
   it('tell an isolated child a module and export that build the same backend', async () => {
-    for (const name of ['node', 'web-wasm']) {
+    for (const name of ['node', 'web-wasm', 'tflite']) {
       const { backend, isolation } = await cliBackend(name);
       const module = (await import(isolation.backendModule)) as Record<string, unknown>;
       expect(typeof module[isolation.backendExport], name).toBe('function');

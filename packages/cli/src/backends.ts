@@ -1,9 +1,10 @@
+import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { BackendError, InvalidArgumentError, registerBackend, resolveBackend, type Backend } from '@edgeml/core';
 import type { IsolationOptions } from '@edgeml/benchmark';
 import { NodeBackend } from '@edgeml/runtime-node';
 import { WebBackend, type WebBackendOptions } from '@edgeml/runtime-web';
-import { registerTfliteBackend } from '@edgeml/runtime-tflite';
+import { TfliteBackend, hasTfliteIdentifier } from '@edgeml/runtime-tflite';
 
 /** A runtime the CLI can run models on, and how a child process builds the same one. */
 export interface CliBackend {
@@ -14,7 +15,7 @@ export interface CliBackend {
 const require = createRequire(import.meta.url);
 
 /** The backends `--backend` names, as registered in core's registry (highest priority first). */
-export const CLI_BACKENDS = ['node', 'web-wasm'] as const;
+export const CLI_BACKENDS = ['node', 'web-wasm', 'tflite'] as const;
 export type CliBackendName = (typeof CLI_BACKENDS)[number];
 
 /**
@@ -41,6 +42,8 @@ function registerCliBackends(): void {
     },
     50,
   );
+  // Lowest: it runs .tflite files only, so it is never the default for an ONNX model.
+  registerBackend('tflite', () => new TfliteBackend(), 10);
 }
 
 function checkName(name: string): asserts name is CliBackendName {
@@ -72,19 +75,34 @@ export async function cliBackend(name: string, threads?: number): Promise<CliBac
   const isolation: IsolationOptions =
     name === 'node'
       ? { backendModule: require.resolve('@edgeml/runtime-node'), backendExport: 'NodeBackend' }
-      : {
-          backendModule: require.resolve('@edgeml/runtime-web'),
-          backendExport: 'WebBackend',
-          backendOptions: wasmOptions(threads),
-        };
+      : name === 'tflite'
+        ? { backendModule: require.resolve('@edgeml/runtime-tflite'), backendExport: 'TfliteBackend' }
+        : {
+            backendModule: require.resolve('@edgeml/runtime-web'),
+            backendExport: 'WebBackend',
+            backendOptions: wasmOptions(threads),
+          };
   return { backend, isolation };
 }
 
-let tfliteRegistered = false;
-
-/** TFLite's own interpreter (wasm), registered as 'tflite' on first use: the judge of every .tflite the CLI writes. */
-export async function resolveTfliteBackend(): Promise<Backend> {
-  if (!tfliteRegistered) registerTfliteBackend();
-  tfliteRegistered = true;
-  return resolveBackend('tflite');
+/**
+ * The backend a model file runs on: a .tflite file (by its "TFL3" file identifier, whatever its
+ * name) on `tflite`, TFLite's own interpreter; an ONNX file on `onnxBackend` (what `--backend`
+ * says). Asking for `tflite` for an ONNX file is refused here, with what to do instead.
+ */
+export async function cliBackendForFile(file: string, onnxBackend: string, threads?: number): Promise<CliBackend> {
+  const head = new Uint8Array(8);
+  const fd = fs.openSync(file, 'r');
+  try {
+    fs.readSync(fd, head, 0, 8, 0);
+  } finally {
+    fs.closeSync(fd);
+  }
+  if (hasTfliteIdentifier(head)) return cliBackend('tflite', threads);
+  if (onnxBackend === 'tflite')
+    throw new InvalidArgumentError(
+      `'${file}' is not a .tflite file (no "TFL3" identifier): the tflite backend runs .tflite files only; export the model first (edgeml export ${file} -o model.tflite) or pick --backend node or web-wasm`,
+      'backend',
+    );
+  return cliBackend(onnxBackend, threads);
 }

@@ -34,11 +34,12 @@ import { registerBackend } from '@edgeml/core';
 import { TfliteBackend } from './tflite-backend.js';
 
 export { TfliteBackend, TFJS_TFLITE_VERSION, type TfliteBackendOptions } from './tflite-backend.js';
-export { TfliteSession, type TfliteValueInfo } from './tflite-session.js';
+export { TfliteSession, WEB_API_DTYPES, type TfliteValueInfo } from './tflite-session.js';
 export {
   readTfliteHeader,
   hasTfliteIdentifier,
   TFLITE_FILE_IDENTIFIER,
+  TFLITE_TENSOR_TYPES,
   type TfliteHeader,
   type TfliteTensorHeader,
   type TfliteQuantization,

@@ -52,14 +52,24 @@ async function readSource(model: Uint8Array | string): Promise<{ bytes: Uint8Arr
 
 /** The interpreter's reason a model did not load, as the typed error that fits it. */
 function loadError(source: string, status: string, log: string[]): Error {
-  const said = log.join('; ');
+  // TFLite repeats itself (each failed delegate attempt logs again): say each thing once.
+  const said = [...new Set(log.map((l) => l.trim()).filter(Boolean))].join('; ');
+  const interpreter = `the wasm interpreter of @tensorflow/tfjs-tflite ${TFJS_TFLITE_VERSION}`;
   const builtin = /Didn't find op for builtin opcode '([^']*)' version '(\d+)'/.exec(said);
   if (builtin)
     return new UnsupportedOpError(
       builtin[1],
       'tflite',
       Number(builtin[2]),
-      `${source}: the wasm interpreter of @tensorflow/tfjs-tflite ${TFJS_TFLITE_VERSION} has no kernel for builtin op ${builtin[1]} version ${builtin[2]} (${said}). Convert the model without it, or run it on a newer TFLite runtime`,
+      `${source}: ${interpreter} has no kernel for builtin op ${builtin[1]} version ${builtin[2]} (${said}). Convert the model without it, or run it on a newer TFLite runtime`,
+    );
+  const unknown = /Op builtin_code out of range: (\d+)/.exec(said);
+  if (unknown)
+    return new UnsupportedOpError(
+      `builtin operator ${unknown[1]}`,
+      'tflite',
+      undefined,
+      `${source}: uses builtin operator code ${unknown[1]}, newer than ${interpreter} knows (${said}). Convert the model without it, or run it on a newer TFLite runtime`,
     );
   const custom = /unresolved custom op: ([^.\s]+)/i.exec(said);
   if (custom)
@@ -67,7 +77,7 @@ function loadError(source: string, status: string, log: string[]): Error {
       custom[1],
       'tflite-custom',
       undefined,
-      `${source}: custom op ${custom[1]} is not built into TFLite's wasm interpreter (${said}); custom and Select TF ops cannot run here`,
+      `${source}: custom op ${custom[1]} is not built into ${interpreter} (${said}); custom and Select TF ops cannot run here`,
     );
   return new BackendError(`${source}: TFLite could not load the model: ${status}${said ? ` (${said})` : ''}`, {
     backend: NAME,

@@ -5,7 +5,7 @@ import { FlatBufferReader } from './flatbuffer-reader.js';
  * `TensorType` of TFLite's schema (tensorflow/compiler/mlir/lite/schema/schema.fbs), by code,
  * as EdgeML dtypes; codes EdgeML has no dtype for (RESOURCE, VARIANT) are absent.
  */
-const TENSOR_TYPES: Readonly<Record<number, DType>> = {
+export const TFLITE_TENSOR_TYPES: Readonly<Record<number, DType>> = {
   0: 'float32',
   1: 'float16',
   2: 'int32',
@@ -89,7 +89,7 @@ function readTensor(r: FlatBufferReader, tensors: number[], index: number, field
   return {
     index,
     name: r.string(t, 3, `${at}.name`) ?? `tensor_${index}`,
-    dtype: TENSOR_TYPES[typeCode],
+    dtype: TFLITE_TENSOR_TYPES[typeCode],
     typeCode,
     shape: r.ints(t, 0, `${at}.shape`) ?? [],
     ...(signature?.length ? { shapeSignature: signature } : {}),

@@ -15,6 +15,18 @@ import type { InterpreterLog, TfliteWasmModule, WasmModelRunner, WasmTensorInfo 
 
 const NAME = 'tflite';
 
+/** Element types whose tensors TFLite's web API (TFLiteWebModelRunnerTensorInfo.data) gives a view of. */
+export const WEB_API_DTYPES: readonly DType[] = [
+  'float32',
+  'float64',
+  'int8',
+  'uint8',
+  'int16',
+  'int32',
+  'uint32',
+  'bool',
+];
+
 /**
  * A .tflite input or output: the contract's name and type, plus what TFLite adds. For integer
  * tensors of a quantized model `quantization` holds the scale and zero point that map them to
@@ -119,6 +131,14 @@ export class TfliteSession implements Session {
       );
   }
 
+  private bytesMismatch(role: 'input' | 'output', info: TfliteValueInfo, held: number, want: number): string {
+    const dtype = (info.type as TensorType).dtype;
+    // The web API hands out typed views only for the types it knows; for the others it shows no bytes at all.
+    if (held === 0 && want > 0)
+      return `${role} '${info.name}' is ${dtype}, and TFLite's web API exposes no data for ${dtype} tensors (it carries ${WEB_API_DTYPES.join(', ')})`;
+    return `${role} '${info.name}': TFLite's web API holds ${held} bytes for it, not ${want}`;
+  }
+
   async run(feeds: Record<string, Tensor>, options: RunOptions = {}): Promise<Record<string, Tensor>> {
     if (this.disposed) this.fail('this session was disposed; create a new one');
     const names = this.inputs.map((i) => i.name);
@@ -132,9 +152,7 @@ export class TfliteSession implements Session {
       this.checkFeed(info, t);
       const target = heapBytes(this.runtimeInputs[i]);
       if (target.byteLength !== t.byteLength)
-        this.fail(
-          `input '${info.name}': TFLite's web API holds ${target.byteLength} bytes for it, not ${t.byteLength}`,
-        );
+        this.fail(this.bytesMismatch('input', info, target.byteLength, t.byteLength));
       target.set(t.bytes);
     });
     this.log.take();
@@ -156,8 +174,8 @@ export class TfliteSession implements Session {
       const dtype = this.dtypeOf(info, 'output');
       const dims = this.runtimeOutputs[i].shape.split(',').filter(Boolean).map(Number);
       const bytes = heapBytes(this.runtimeOutputs[i]);
-      if (bytes.byteLength !== byteLengthOf(dtype, shapeSize(dims)))
-        this.fail(`output '${info.name}' (${dtype}, [${dims}]) came back as ${bytes.byteLength} bytes`);
+      const want = byteLengthOf(dtype, shapeSize(dims));
+      if (bytes.byteLength !== want) this.fail(this.bytesMismatch('output', info, bytes.byteLength, want));
       out[info.name] = Tensor.fromBytes(dtype, dims, bytes.slice());
     });
     return out;

@@ -10,6 +10,21 @@ export type CaseOutcome =
   /** The case feeds sequences or optionals, which the Tensor-based contract does not carry. */
   | { kind: 'not-applicable'; reason: string };
 
+/**
+ * One model with input sets and their expected outputs: files of serialized TensorProtos (a
+ * {@link TestCase} of the ONNX backend test data), or tensors in memory (case sets whose
+ * expected outputs an oracle computes at test time).
+ */
+export interface BackendCase extends Omit<TestCase, 'dataSets'> {
+  dataSets: { inputs: readonly (string | Tensor)[]; outputs: readonly (string | Tensor)[] }[];
+  /** Tolerances of the comparison (default: the ONNX backend tests', rtol 1e-3 and atol 1e-7). */
+  tolerance?: { rtol: number; atol: number };
+}
+
+/** A data set's tensor: given, or read from a serialized TensorProto. */
+const tensorOf = (entry: string | Tensor): Tensor =>
+  typeof entry === 'string' ? decodeTensor(fs.readFileSync(entry)) : entry;
+
 /** The error's message on one line. */
 const oneLine = (e: unknown) =>
   ((e as Error).message ?? String(e))
@@ -22,10 +37,10 @@ const oneLine = (e: unknown) =>
  * Run one case of the ONNX backend test data on a backend through the public contract:
  * load the model, feed each data set's inputs, compare every output with the expected one.
  */
-export async function runBackendCase(backend: Backend, c: TestCase): Promise<CaseOutcome> {
+export async function runBackendCase(backend: Backend, c: BackendCase): Promise<CaseOutcome> {
   let inputSets: Tensor[][];
   try {
-    inputSets = c.dataSets.map((set) => set.inputs.map((file) => decodeTensor(fs.readFileSync(file))));
+    inputSets = c.dataSets.map((set) => set.inputs.map(tensorOf));
   } catch (e) {
     return { kind: 'not-applicable', reason: `a test input is not a plain tensor: ${oneLine(e)}` };
   }
@@ -57,12 +72,12 @@ export async function runBackendCase(backend: Backend, c: TestCase): Promise<Cas
         const name = session.outputs[i].name;
         let expected: Tensor;
         try {
-          expected = decodeTensor(fs.readFileSync(file));
+          expected = tensorOf(file);
         } catch (e) {
           disagreement = `expected output ${i} is not a plain tensor: ${oneLine(e)}`;
           return;
         }
-        const why = toleranceMismatch(out[name], expected);
+        const why = toleranceMismatch(out[name], expected, c.tolerance?.rtol, c.tolerance?.atol);
         if (why) disagreement = `output '${name}': ${why}`;
       });
     }

@@ -12,8 +12,8 @@ import {
   type Backend,
   type DType,
 } from '@edgeml/core';
-import { runBackendCase, type CaseOutcome } from './backend-case.js';
-import { addMulModel, identityModel } from './contract-models.js';
+import { runBackendCase, type BackendCase, type CaseOutcome } from './backend-case.js';
+import { ONNX_CONTRACT_MODELS, type ContractModels } from './contract-models.js';
 import { listCases, type TestCase } from './testdata.js';
 
 /** How a backend takes part in the shared suite. */
@@ -40,6 +40,14 @@ export interface ConformanceOptions {
   minimumPasses?: number;
   /** Where to write the per-case report (default `.tmp/conformance-<backend>.txt`). */
   reportFile?: string;
+  /** The contract models in the format the backend runs (default {@link ONNX_CONTRACT_MODELS}). */
+  models?: ContractModels;
+  /**
+   * The cases run against their expected outputs, with a name for the report (default: a
+   * sample of the ONNX backend test data, see {@link conformanceCases}). Backends of another
+   * format bring a case set in their format, with expected outputs from an independent oracle.
+   */
+  cases?: { name: string; load: () => BackendCase[] | Promise<BackendCase[]>; minimumCount: number };
 }
 
 const IDENTITY_VALUES: Partial<Record<DType, () => Tensor>> = {
@@ -97,7 +105,8 @@ export function describeBackendConformance(name: string, options: ConformanceOpt
 
 /** The contract on models whose answers are known exactly. */
 function describeContract(name: string, options: ConformanceOptions): void {
-  describe(`${name}: backend contract`, () => {
+  const models = options.models ?? ONNX_CONTRACT_MODELS;
+  describe(`${name}: backend contract (${models.format} models)`, () => {
     const a = Tensor.from('float32', [2, 3], [1, 2, 3, 4, 5, 6]);
     const b = Tensor.from('float32', [2, 3], [0.5, -1, 2, 0, 10, -3]);
 
@@ -108,26 +117,30 @@ function describeContract(name: string, options: ConformanceOptions): void {
       expect(backend.version).toMatch(/^\d+\.\d+\.\d+/);
     });
 
-    it("creates sessions from bytes, a Model and a file path, with the model's inputs and outputs", async () => {
+    it(`creates sessions from bytes${models.takesIrModel ? ', a Model' : ''} and a file path, with the model's inputs and outputs`, async () => {
       const backend = await options.backend();
-      const bytes = addMulModel();
-      const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'edgeml-contract-')), 'add_mul.onnx');
+      const bytes = models.addMul();
+      const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'edgeml-contract-')), `add_mul${models.extension}`);
       fs.writeFileSync(file, bytes);
-      for (const source of [bytes, decodeModel(bytes), file]) {
+      for (const source of models.takesIrModel ? [bytes, decodeModel(bytes), file] : [bytes, file]) {
         const s = await backend.createSession(source);
         expect(s.inputs.map((i) => i.name)).toEqual(['a', 'b']);
         expect(s.outputs.map((o) => o.name)).toEqual(['sum', 'product']);
-        expect(s.inputs[0].type).toEqual({ kind: 'tensor', dtype: 'float32', shape: ['batch', 3] });
+        expect(s.inputs[0].type).toEqual({ kind: 'tensor', dtype: 'float32', shape: models.addMulInputShape });
         const out = await s.run({ a, b });
         expect(Array.from(out.sum.toFloat64())).toEqual([1.5, 1, 5, 4, 15, 3]);
         expect(Array.from(out.product.toFloat64())).toEqual([0.5, -2, 6, 0, 50, -18]);
         expect(out.sum.dims).toEqual([2, 3]);
         await s.dispose();
       }
+      if (!models.takesIrModel)
+        await expect(backend.createSession(decodeModel(ONNX_CONTRACT_MODELS.addMul()))).rejects.toThrow(
+          InvalidArgumentError,
+        );
     });
 
     it('fetches only the outputs asked for', async () => {
-      const s = await (await options.backend()).createSession(addMulModel());
+      const s = await (await options.backend()).createSession(models.addMul());
       const out = await s.run({ a, b }, { outputs: ['product'] });
       expect(Object.keys(out)).toEqual(['product']);
       await s.dispose();
@@ -136,7 +149,7 @@ function describeContract(name: string, options: ConformanceOptions): void {
     it('carries every element type across its API bit for bit (or refuses it with a reason)', async () => {
       const backend = await options.backend();
       for (const [dtype, make] of Object.entries(IDENTITY_VALUES) as [DType, () => Tensor][]) {
-        const s = await backend.createSession(identityModel(dtype));
+        const s = await backend.createSession(models.identity(dtype));
         const x = make();
         if (options.unsupportedTypes?.[dtype]) {
           await expect(s.run({ x }), dtype).rejects.toBeInstanceOf(EdgeMLError);
@@ -149,7 +162,7 @@ function describeContract(name: string, options: ConformanceOptions): void {
     });
 
     it('names missing and unknown inputs, and refuses runs after dispose', async () => {
-      const s = await (await options.backend()).createSession(addMulModel());
+      const s = await (await options.backend()).createSession(models.addMul());
       await expect(s.run({ a })).rejects.toThrow(InvalidArgumentError);
       await expect(s.run({ a })).rejects.toThrow(/missing input 'b'; the model takes a, b/);
       await expect(s.run({ a, b, c: a })).rejects.toThrow(/unknown input 'c'/);
@@ -159,17 +172,20 @@ function describeContract(name: string, options: ConformanceOptions): void {
       await expect(s.run({ a, b })).rejects.toThrow(/disposed/);
     });
 
-    it('refuses bytes that are not a model with a BackendError', async () => {
+    it(`refuses bytes that are not a model with a ${models.invalidBytesError.name}`, async () => {
       const backend = await options.backend();
-      await expect(backend.createSession(new Uint8Array([8, 1, 0xff, 0xff, 0xff]))).rejects.toThrow(BackendError);
-      await expect(backend.createSession('/no/such/model.onnx')).rejects.toThrow(/no\/such\/model.onnx/);
+      await expect(backend.createSession(new Uint8Array([8, 1, 0xff, 0xff, 0xff]))).rejects.toThrow(
+        models.invalidBytesError,
+      );
+      const missing = `/no/such/model${models.extension}`;
+      await expect(backend.createSession(missing)).rejects.toThrow(missing);
     });
 
     const providers = options.executionProviders;
     if (providers)
       it('falls back from an execution provider it lacks and says which one runs', async () => {
         const backend = await options.backend();
-        const s = await backend.createSession(addMulModel(), { executionProviders: [providers.unknown] });
+        const s = await backend.createSession(models.addMul(), { executionProviders: [providers.unknown] });
         expect(s.executionProviders?.length).toBeGreaterThan(0);
         expect(s.executionProviders).not.toContain(providers.unknown);
         expect(s.skippedExecutionProviders).toEqual([
@@ -184,11 +200,12 @@ function describeContract(name: string, options: ConformanceOptions): void {
 
 /** A few hundred ONNX backend test cases against their expected outputs. */
 function describeTestData(name: string, options: ConformanceOptions): void {
-  describe(`${name}: ONNX backend test data`, () => {
-    it('runs a few hundred cases within the ONNX tolerances; every disagreement is declared with its reason', async () => {
+  const caseSet = options.cases ?? { name: 'ONNX backend test data', load: conformanceCases, minimumCount: 301 };
+  describe(`${name}: ${caseSet.name}`, () => {
+    it(`runs at least ${caseSet.minimumCount} cases within their tolerances; every disagreement is declared with its reason`, async () => {
       const backend = await options.backend();
-      const cases = conformanceCases();
-      expect(cases.length).toBeGreaterThan(300);
+      const cases = await caseSet.load();
+      expect(cases.length).toBeGreaterThanOrEqual(caseSet.minimumCount);
       const outcomes = new Map<string, CaseOutcome>();
       for (const c of cases) outcomes.set(c.name, await runBackendCase(backend, c));
       const by = (k: CaseOutcome['kind']) =>
@@ -199,7 +216,7 @@ function describeTestData(name: string, options: ConformanceOptions): void {
         na = by('not-applicable');
       const known = options.knownDisagreements ?? {};
       const report = [
-        `${backend.name} ${backend.version ?? ''}: ${cases.length} cases of the ONNX backend test data`,
+        `${backend.name} ${backend.version ?? ''}: ${cases.length} cases of the ${caseSet.name}`,
         `  pass: ${pass.length}`,
         `  not applicable (inputs are sequences or optionals, which the contract does not carry): ${na.length}`,
         ...na.map(([n, o]) => `    - ${n}: ${o.reason}`),

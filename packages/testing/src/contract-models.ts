@@ -1,4 +1,13 @@
-import { Graph, Model, encodeModel, tensorType, type DType } from '@edgeml/core';
+import {
+  BackendError,
+  Graph,
+  Model,
+  encodeModel,
+  tensorType,
+  type DType,
+  type Dim,
+  type EdgeMLError,
+} from '@edgeml/core';
 
 function finish(g: Graph, opset = 17): Uint8Array {
   return encodeModel(new Model(g, { opsetImports: new Map([['', opset]]), irVersion: 8 }));
@@ -28,3 +37,36 @@ export function identityModel(dtype: DType): Uint8Array {
   g.outputs.push(y);
   return finish(g);
 }
+
+/**
+ * The contract models of one file format, and what the contract expects of a backend that
+ * runs that format. {@link ONNX_CONTRACT_MODELS} is the default; TFLite backends pass
+ * {@link TFLITE_CONTRACT_MODELS}.
+ */
+export interface ContractModels {
+  /** The format's name, in test titles. */
+  format: string;
+  /** File extension for the from-a-path case, with the dot. */
+  extension: string;
+  /** sum = a + b and product = a * b over float32 rows of 3 (exact answers). */
+  addMul(): Uint8Array;
+  /** y = x over [2, 3] for one element type. */
+  identity(dtype: DType): Uint8Array;
+  /** The shape a backend reports for add_mul's inputs. */
+  addMulInputShape: readonly Dim[];
+  /** Whether sessions are made from core's IR Model too; when not, createSession(Model) must refuse with an InvalidArgumentError. */
+  takesIrModel: boolean;
+  /** The error class for bytes that are not a model of this format. */
+  invalidBytesError: new (...args: never[]) => EdgeMLError;
+}
+
+/** ONNX: what every onnxruntime backend runs. */
+export const ONNX_CONTRACT_MODELS: ContractModels = {
+  format: 'onnx',
+  extension: '.onnx',
+  addMul: addMulModel,
+  identity: identityModel,
+  addMulInputShape: ['batch', 3],
+  takesIrModel: true,
+  invalidBytesError: BackendError,
+};

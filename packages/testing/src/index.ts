@@ -4,6 +4,7 @@
  * @module
  */
 export { describeBackendConformance, conformanceCases, type ConformanceOptions } from './conformance.js';
-export { runBackendCase, type CaseOutcome } from './backend-case.js';
+export { runBackendCase, type BackendCase, type CaseOutcome } from './backend-case.js';
 export { listCases, TESTDATA_ROOT, SUITES, type TestCase } from './testdata.js';
-export { addMulModel, identityModel } from './contract-models.js';
+export { addMulModel, identityModel, ONNX_CONTRACT_MODELS, type ContractModels } from './contract-models.js';
+export { addMulTflite, identityTflite, TFLITE_CONTRACT_MODELS } from './contract-models-tflite.js';

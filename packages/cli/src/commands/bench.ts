@@ -15,7 +15,7 @@ import {
 import type { Command, CommandContext } from '../command.js';
 import { intOption, numberOption, pairsOption, shapesOption } from '../options.js';
 import { UsageError } from '../cli-error.js';
-import { cliBackend } from '../backends.js';
+import { cliBackendForFile, type CliBackend } from '../backends.js';
 import { progressBar, progressEnabled } from '../progress.js';
 
 function thresholds(values: CommandContext['values']): Partial<Thresholds> {
@@ -53,7 +53,7 @@ export const benchCommand: Command = {
   name: 'bench',
   summary: 'measure latency percentiles, throughput, memory and size; compare models side by side',
   usage:
-    'edgeml bench <model.onnx>... [--baseline model.onnx] [--backend node|web-wasm] [--runs N | --duration S] [--warmup N] [--threads N] [--shape name=1x3x224x224] [--input name=file.npy] [--fill name=value] [--profile] [--isolate] [--json] [--md report.md] [--html report.html]',
+    'edgeml bench <model.onnx|model.tflite>... [--baseline model] [--backend node|web-wasm|tflite] [--runs N | --duration S] [--warmup N] [--threads N] [--shape name=1x3x224x224] [--input name=file.npy] [--fill name=value] [--profile] [--isolate] [--json] [--md report.md] [--html report.html]',
   help: `Runs each model on the chosen backend and reports size, session init, first run, latency
 mean/std/min/max/p50/p90/p95/p99, throughput, peak memory, CPU time, and the field's targets
 (real-time < 50 ms, interactive < 200 ms at p95; mobile < 20 MB, embedded < 5 MB). With two or
@@ -61,12 +61,19 @@ more models (or --baseline), runs them interleaved A B A B … on the same input
 speed-up, size ratio and output agreement (max |diff|, cosine, top-1) against the baseline
 (the first model unless --baseline names one).
 
+.tflite files run on TensorFlow Lite's own interpreter compiled to WebAssembly (backend tflite,
+from @tensorflow/tfjs-tflite), whatever --backend says: \`edgeml bench model.onnx model.tflite\`
+compares ONNX on onnxruntime with the .tflite on TFLite side by side. Inputs and outputs are
+matched by name, or by position when the two converters named them differently (same count,
+dtypes and fixed dimensions); the agreement column then says so.
+
 Inputs are seeded random data shaped from the model (floats in [0, 1), integers 0–9) unless
 given: --shape sets dynamic dimensions, --input feeds a .npy file, --fill a constant.
 
 Options:
   --backend <name>          node (onnxruntime-node) or web-wasm (onnxruntime-web's wasm
-                            runtime, in this Node process) (default node)
+                            runtime, in this Node process) for ONNX models (default node);
+                            .tflite files always run on tflite
   --runs <n>                timed runs per model (default 100)
   --duration <s>            run for this many seconds instead
   --warmup <n>              untimed runs first (default 10)
@@ -76,7 +83,7 @@ Options:
   --input name=file.npy     real data for an input (repeatable)
   --fill name=value         an input filled with one number, e.g. sr=16000 (repeatable)
   --seed <n>                seed of the random inputs (default 1)
-  --baseline <model.onnx>   model the others are compared with
+  --baseline <model>        model the others are compared with (.onnx or .tflite)
   --profile                 add a per-op profile (from a separate profiling session)
   --isolate                 each model in its own process, so memory figures do not mix
   --threshold key=value     change a target: realtime, interactive (ms), mobile, embedded (MB),
@@ -87,7 +94,8 @@ Options:
   -h, --help                show this help
 
 Example:
-  edgeml bench silero.onnx silero.int8.onnx --shape input=1x512 --fill sr=16000 --threads 1 --html report.html`,
+  edgeml bench silero.onnx silero.int8.onnx --shape input=1x512 --fill sr=16000 --threads 1 --html report.html
+  edgeml bench embedding_model.onnx embedding_model.tflite --threads 1 --runs 200`,
   options: {
     backend: { type: 'string' },
     runs: { type: 'string' },
@@ -130,12 +138,11 @@ Example:
       }),
     );
     const threads = intOption(values, 'threads', 0);
-    const { backend, isolation } = await cliBackend(
-      typeof values.backend === 'string' ? values.backend : 'node',
-      threads,
-    );
+    const onnxBackend = typeof values.backend === 'string' ? values.backend : 'node';
+    const backends: CliBackend[] = [];
+    for (const m of models) backends.push(await cliBackendForFile(m, onnxBackend, threads));
     const common = {
-      backend,
+      backend: backends[0].backend,
       runs,
       durationMs: duration === undefined ? undefined : duration * 1000,
       warmup: intOption(values, 'warmup', 0),
@@ -154,8 +161,12 @@ Example:
       const total = runs === undefined ? undefined : runs * models.length;
       results = (
         await compare(
-          models.map((model) => ({ model })),
-          { ...common, isolate: values.isolate ? isolation : undefined, onRun: () => progress(++done, total) },
+          models.map((model, i) => ({ model, backend: backends[i].backend, isolation: backends[i].isolation })),
+          {
+            ...common,
+            isolate: values.isolate ? backends[0].isolation : undefined,
+            onRun: () => progress(++done, total),
+          },
         )
       ).results;
     }

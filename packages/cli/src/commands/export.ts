@@ -20,7 +20,7 @@ import {
   tfliteFormat,
   type TfliteExportReport,
 } from '@edgeml/tflite';
-import { resolveCliBackend, resolveTfliteBackend } from '../backends.js';
+import { resolveCliBackend } from '../backends.js';
 import type { Command, CommandContext } from '../command.js';
 import { UsageError } from '../cli-error.js';
 import { choiceOption, numberOption, shapesOption, stringOption } from '../options.js';
@@ -98,7 +98,7 @@ export async function measureAgreement(
   shapes: Record<string, number[]>,
 ): Promise<{ agreement: ExportAgreement[]; runtimes: ExportCommandReport['runtimes'] }> {
   const onnx = await resolveCliBackend('node');
-  const tflite = await resolveTfliteBackend();
+  const tflite = await resolveCliBackend('tflite');
   const inputs = model.graph.inputs.filter((v) => !model.graph.initializers.has(v.name));
   const feeds = makeFeeds(
     inputs.map((v) => ({ name: v.name, type: v.type })),
