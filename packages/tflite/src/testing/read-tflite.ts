@@ -40,30 +40,17 @@ export function readTflite(bytes: Uint8Array): ReadTflite {
   const byte = (table: number, n: number, fallback = 0) =>
     slot(table, n) ? bb.readInt8(table + slot(table, n)) : fallback;
   const str = (table: number, n: number) => (slot(table, n) ? (bb.__string(table + slot(table, n)) as string) : '');
-  const tables = (table: number, n: number) => {
+  /** The vector in field `n` of `table`, each element read at its address by `read` (`size` bytes apart). */
+  const vector = <T>(table: number, n: number, size: number, read: (at: number) => T): T[] => {
     const o = slot(table, n);
     if (!o) return [];
     const start = bb.__vector(table + o);
-    return Array.from({ length: bb.__vector_len(table + o) }, (_, i) => bb.__indirect(start + 4 * i));
+    return Array.from({ length: bb.__vector_len(table + o) }, (_, i) => read(start + size * i));
   };
-  const ints = (table: number, n: number) => {
-    const o = slot(table, n);
-    if (!o) return [];
-    const start = bb.__vector(table + o);
-    return Array.from({ length: bb.__vector_len(table + o) }, (_, i) => bb.readInt32(start + 4 * i));
-  };
-  const floats = (table: number, n: number) => {
-    const o = slot(table, n);
-    if (!o) return [];
-    const start = bb.__vector(table + o);
-    return Array.from({ length: bb.__vector_len(table + o) }, (_, i) => bb.readFloat32(start + 4 * i));
-  };
-  const longs = (table: number, n: number) => {
-    const o = slot(table, n);
-    if (!o) return [];
-    const start = bb.__vector(table + o);
-    return Array.from({ length: bb.__vector_len(table + o) }, (_, i) => Number(bb.readInt64(start + 8 * i)));
-  };
+  const tables = (table: number, n: number) => vector(table, n, 4, (at) => bb.__indirect(at));
+  const ints = (table: number, n: number) => vector(table, n, 4, (at) => bb.readInt32(at));
+  const floats = (table: number, n: number) => vector(table, n, 4, (at) => bb.readFloat32(at));
+  const longs = (table: number, n: number) => vector(table, n, 8, (at) => Number(bb.readInt64(at)));
   const model = bb.readInt32(bb.position()) + bb.position();
   const subgraph = tables(model, 2)[0];
   const signature = tables(model, 7)[0];
