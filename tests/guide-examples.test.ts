@@ -40,7 +40,7 @@ async function runExample<T>(name: string): Promise<T> {
 }
 
 describe('guide examples', () => {
-  it('lists the simplify, samples-from-files, tflite-run, mixed-precision, quantize-auto and qat examples and the three extension examples', () => {
+  it('lists the simplify, samples-from-files, tflite-run, mixed-precision, quantize-auto, qat and tflite-export examples and the three extension examples', () => {
     expect([...guideExamples().keys()]).toEqual([
       'simplify',
       'samples-from-files',
@@ -48,6 +48,7 @@ describe('guide examples', () => {
       'mixed-precision',
       'quantize-auto',
       'qat',
+      'tflite-export',
       'custom-pass',
       'custom-scheme',
       'custom-backend',
@@ -137,6 +138,20 @@ describe('guide examples', () => {
     const image = Tensor.from('float32', [1, 1, 28, 28], new Float32Array(784).fill(0.5));
     expect((await runOrt(encodeModel(result.model), { image })).logits.dims).toEqual([1, 10]);
   }, 120_000);
+  it('tflite-export: NHWC file with the Relu fused and no transpose; TFLite agrees with onnxruntime', async () => {
+    const { model, report, image, output } = await runExample<{
+      model: Model;
+      report: { opCounts: Record<string, number>; inputs: { shape: number[] }[] };
+      image: Tensor;
+      output: Tensor;
+    }>('tflite-export');
+    expect(report.opCounts).toEqual({ CONV_2D: 1, MEAN: 1 });
+    expect(report.inputs[0].shape).toEqual([1, 32, 32, 3]);
+    const want = (await runOrt(encodeModel(model), { x: image })).y;
+    expect(output.dims).toEqual([...want.dims]);
+    const [a, b] = [want.data as Float32Array, output.data as Float32Array];
+    expect(Math.max(...a.map((v, i) => Math.abs(v - b[i])))).toBeLessThan(1e-5);
+  });
 
   it('custom pass: Div by a constant becomes Mul, and onnxruntime gets the same answer', async () => {
     const { model, original } = await runExample<{ model: Model; original: Model }>('custom-pass');

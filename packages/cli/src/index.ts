@@ -1,6 +1,6 @@
 /**
- * @edgeml/cli: the `edgeml` command line — `demo`, `inspect`, `simplify`, `quantize`, `bench`, `distill`,
- * `prune` — and the same commands as a library. Every command has `--help` and `--json` (one
+ * @edgeml/cli: the `edgeml` command line — `demo`, `inspect`, `simplify`, `quantize`, `export`, `bench`,
+ * `distill`, `prune` — and the same commands as a library. Every command has `--help` and `--json` (one
  * JSON document on stdout) and exits 0 on success, 1 on a problem with the input (one line on
  * stderr), 2 on bad usage.
  *
@@ -23,7 +23,8 @@
  * ```
  *
  * Guide: [inspect](../../../docs/guide.md#inspect); the sections on
- * [quantize](../../../docs/guide.md#quantize), [benchmark](../../../docs/guide.md#benchmark),
+ * [quantize](../../../docs/guide.md#quantize), [export to TFLite](../../../docs/guide.md#export-to-tflite),
+ * [benchmark](../../../docs/guide.md#benchmark),
  * [distill](../../../docs/guide.md#train-distillation-and-fine-tuning) and
  * [prune](../../../docs/guide.md#prune) show each command beside the API it runs.
  * @module

@@ -9,6 +9,7 @@ import { benchCommand } from './commands/bench.js';
 import { distillCommand } from './commands/distill.js';
 import { pruneCommand } from './commands/prune.js';
 import { simplifyCommand } from './commands/simplify.js';
+import { exportCommand } from './commands/export.js';
 
 /** Every command, in the order help lists them. */
 export const COMMANDS: Command[] = [
@@ -16,6 +17,7 @@ export const COMMANDS: Command[] = [
   inspectCommand,
   simplifyCommand,
   quantizeCommand,
+  exportCommand,
   benchCommand,
   distillCommand,
   pruneCommand,

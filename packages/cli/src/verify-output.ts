@@ -9,7 +9,7 @@ import { makeFeeds } from '@edgeml/benchmark';
 export const firstLine = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split('\n')[0];
 
 /** A session on a model a command is about to write; a model that does not load is a BackendError, nothing written. */
-export async function openWrittenModel(backend: Backend, model: Model, what: string): Promise<Session> {
+export async function openWrittenModel(backend: Backend, model: Model | Uint8Array, what: string): Promise<Session> {
   try {
     return await backend.createSession(model);
   } catch (e) {

@@ -201,4 +201,5 @@ export {
   type ImagePreprocess,
   type ImageSampleOptions,
 } from './data/samples.js';
+export { type ModelFormat, onnxFormat, formatForFile } from './model-format.js';
 export { seededRandom } from './random.js';

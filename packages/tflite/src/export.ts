@@ -1,0 +1,208 @@
+/**
+ * ONNX model → .tflite bytes: the model is simplified first (constants folded with the static
+ * shapes given, BatchNorm and per-channel affines folded into Convs), then lowered node by node
+ * to TFLite builtin operators in NHWC, and written as a TFLite flatbuffer.
+ */
+import {
+  InvalidArgumentError,
+  OpsetConversionError,
+  UnsupportedOpError,
+  inferShapes,
+  isDefaultDomain,
+  simplify,
+  type Model,
+  type Value,
+} from '@edgeml/core';
+import { ExportContext } from './context.js';
+import { quantizeWeightsDynamic } from './dynamic-range.js';
+import { channelsLast, identityPerm } from './layout.js';
+import { LOWERINGS } from './lower/index.js';
+import { requireTensorType } from './tflite-graph.js';
+
+/** The precisions {@link exportTflite} writes. */
+export const TFLITE_QUANTIZATIONS = ['none', 'fp16', 'dynamic'] as const;
+export type TfliteExportQuantization = (typeof TFLITE_QUANTIZATIONS)[number];
+
+/** The layouts of 4-D inputs and outputs {@link exportTflite} writes. */
+export const TFLITE_IO_LAYOUTS = ['nchw', 'nhwc'] as const;
+export type TfliteIoLayout = (typeof TFLITE_IO_LAYOUTS)[number];
+
+/** Options of {@link exportTflite}. */
+export interface TfliteExportOptions {
+  /** Static shapes for inputs with dynamic dimensions, e.g. `{ x: [1, 3, 224, 224] }`: TFLite needs static shapes. */
+  shapes?: Record<string, readonly number[]>;
+  /**
+   * 'nchw' (default): inputs and outputs keep the ONNX model's shapes and layouts, with a
+   * TRANSPOSE at the edges; 'nhwc': 4-D float inputs and outputs are NHWC, as Android's
+   * TensorImage and most TFLite tooling expect.
+   */
+  ioLayout?: TfliteIoLayout;
+  /**
+   * 'none' (default): float32 weights; 'fp16': float16 weights widened by DEQUANTIZE, as TFLite's
+   * float16 quantization; 'dynamic': int8 weights (per output channel) of convolutions and
+   * fully-connected layers with activations in float32, TFLite's dynamic-range quantization.
+   */
+  quantize?: TfliteExportQuantization;
+}
+
+/** One input or output of the written .tflite. */
+export interface TfliteIo {
+  name: string;
+  dtype: string;
+  /** The .tflite tensor's shape. */
+  shape: number[];
+  layout: 'as ONNX' | 'nhwc';
+}
+
+/** What {@link exportTflite} did. */
+export interface TfliteExportReport {
+  /** Rewrites made while simplifying before the export, by name (constant folding, BatchNorm folding, …). */
+  prepared: Record<string, number>;
+  /** How ONNX ops were lowered and fused, by description, with counts. */
+  lowered: Record<string, number>;
+  /** TFLite builtin operators of the written file, by name. */
+  opCounts: Record<string, number>;
+  /** TRANSPOSE operators in the file (only at the edges for a CNN with ONNX-layout I/O). */
+  transposes: number;
+  /** float32 constants stored as float16 (quantize 'fp16'). */
+  float16Weights: number;
+  /** Weight tensors stored as per-channel int8 (quantize 'dynamic'). */
+  int8Weights: number;
+  inputs: TfliteIo[];
+  outputs: TfliteIo[];
+  sizeBytes: number;
+}
+
+export interface TfliteExportResult {
+  /** The .tflite file's bytes. */
+  bytes: Uint8Array;
+  report: TfliteExportReport;
+}
+
+function checkOptions(options: TfliteExportOptions): void {
+  if (options.ioLayout !== undefined && !TFLITE_IO_LAYOUTS.includes(options.ioLayout))
+    throw new InvalidArgumentError(
+      `ioLayout must be one of ${TFLITE_IO_LAYOUTS.join(', ')}, got '${String(options.ioLayout)}'`,
+      'ioLayout',
+    );
+  if (options.quantize !== undefined && !TFLITE_QUANTIZATIONS.includes(options.quantize))
+    throw new InvalidArgumentError(
+      `quantize must be one of ${TFLITE_QUANTIZATIONS.join(', ')}, got '${String(options.quantize)}'`,
+      'quantize',
+    );
+}
+
+const nhwcIo = (options: TfliteExportOptions, v: Value, rank: number) =>
+  options.ioLayout === 'nhwc' && rank === 4 && v.dtype === 'float32';
+
+function lowerGraph(model: Model, ctx: ExportContext): void {
+  for (const node of model.graph.topologicalOrder()) {
+    if (ctx.consumed.has(node)) continue;
+    const lowering = isDefaultDomain(node) ? LOWERINGS[node.opType] : undefined;
+    if (!lowering)
+      throw new UnsupportedOpError(
+        node.opType,
+        node.domain,
+        model.opset(node.domain),
+        `node '${node.name || node.opType}' (${node.domain ? `${node.domain}.` : ''}${node.opType}) has no TFLite builtin equivalent in this exporter (the guide's "Export to TFLite" lists the ${Object.keys(LOWERINGS).length} ops it writes)`,
+        node.name,
+      );
+    lowering(node, ctx);
+    node.outputs.forEach((out, i) => {
+      if (!ctx.isPlaced(out) && (out.uses().some((u) => !ctx.consumed.has(u.node)) || ctx.isGraphOutput(out)))
+        throw new UnsupportedOpError(
+          node.opType,
+          node.domain,
+          model.opset(node.domain),
+          `node '${node.name || node.opType}' (${node.opType}): its output ${i} '${out.name}' is used, and TFLite's op does not compute it`,
+          node.name,
+        );
+    });
+  }
+}
+
+/**
+ * The model simplified with the export's static shapes, at opset 14 or more where it converts
+ * exactly, so that exporter idioms fuse into ops TFLite has (x·relu6(x + 3)/6 into one HARD_SWISH).
+ */
+async function simplifyForExport(model: Model, options: TfliteExportOptions) {
+  const opset = model.opset('') ?? 1;
+  const simplifyOptions = { shapes: options.shapes, keepInferredShapes: true };
+  if (opset >= 14) return simplify(model, simplifyOptions);
+  try {
+    return await simplify(model, { ...simplifyOptions, opset: 14 });
+  } catch (e) {
+    if (!(e instanceof OpsetConversionError)) throw e;
+    return simplify(model, simplifyOptions);
+  }
+}
+
+/**
+ * Export an ONNX model to TFLite. The input model is not modified.
+ *
+ * @example
+ * ```ts
+ * const { bytes, report } = await exportTflite(model, { shapes: { x: [1, 3, 224, 224] } });
+ * console.log(report.opCounts); // e.g. { TRANSPOSE: 2, CONV_2D: 20, DEPTHWISE_CONV_2D: 13, … }
+ * ```
+ */
+export async function exportTflite(model: Model, options: TfliteExportOptions = {}): Promise<TfliteExportResult> {
+  checkOptions(options);
+  const { model: simple, report: simplified } = await simplifyForExport(model, options);
+  inferShapes(simple, { strict: false });
+  const graph = simple.graph;
+  const ctx = new ExportContext(simple.opset('') ?? 1, graph.outputs);
+  const inputs = graph.inputs.filter((v) => !graph.initializers.has(v.name));
+  const inputTensors = inputs.map((v) => {
+    const rank = ctx.rank(v);
+    return ctx.define(v, nhwcIo(options, v, rank) ? channelsLast(rank) : identityPerm(rank));
+  });
+  lowerGraph(simple, ctx);
+  const taken = new Set(inputTensors);
+  const outputTensors = graph.outputs.map((v) => {
+    const rank = ctx.rank(v);
+    let index = ctx.tensor(v, nhwcIo(options, v, rank) ? channelsLast(rank) : identityPerm(rank));
+    if (taken.has(index) || ctx.graph.isConstant(index)) {
+      // An output that is an input, a constant or another output needs a tensor of its own.
+      const shape = ctx.graph.tensors[index].shape;
+      const copy = ctx.scratch(v.name, shape, v.dtype);
+      ctx.reshape(index, copy, shape);
+      index = copy;
+    }
+    taken.add(index);
+    ctx.graph.swapName(index, v.name);
+    return index;
+  });
+  const float16Weights = options.quantize === 'fp16' ? ctx.graph.storeWeightsAsFloat16() : 0;
+  const int8Weights = options.quantize === 'dynamic' ? quantizeWeightsDynamic(ctx.graph) : 0;
+  const bytes = ctx.graph.toBytes(inputTensors, outputTensors, {
+    name: graph.name || 'main',
+    description: `EdgeML export of ${model.producerName || 'an ONNX model'} (${graph.name || 'main'})`,
+    signatureNames: { inputs: inputs.map((v) => v.name), outputs: graph.outputs.map((v) => v.name) },
+  });
+  const opCounts: Record<string, number> = {};
+  for (const op of ctx.graph.operators) opCounts[op.op] = (opCounts[op.op] ?? 0) + 1;
+  const io = (v: Value, index: number): TfliteIo => {
+    requireTensorType(v.dtype ?? 'float32', 'Input', v.name);
+    return {
+      name: v.name,
+      dtype: v.dtype ?? 'float32',
+      shape: [...ctx.graph.tensors[index].shape],
+      layout: nhwcIo(options, v, ctx.rank(v)) ? 'nhwc' : 'as ONNX',
+    };
+  };
+  return {
+    bytes,
+    report: {
+      prepared: simplified.rewrites,
+      lowered: Object.fromEntries(ctx.tally),
+      opCounts,
+      transposes: opCounts.TRANSPOSE ?? 0,
+      float16Weights,
+      int8Weights,
+      inputs: inputs.map((v, i) => io(v, inputTensors[i])),
+      outputs: graph.outputs.map((v, i) => io(v, outputTensors[i])),
+      sizeBytes: bytes.byteLength,
+    },
+  };
+}

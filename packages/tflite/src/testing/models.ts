@@ -1,0 +1,74 @@
+/** Small ONNX models built in the IR for the exporter's tests, with seeded random weights. */
+import { Graph, Model, Tensor, seededRandom, tensorType, type Value } from '@edgeml/core';
+
+export class ModelBuilder {
+  readonly graph = new Graph('test');
+  private readonly random = seededRandom(7);
+  private count = 0;
+
+  input(name: string, shape: (number | string)[]): Value {
+    return this.graph.addInput(name, tensorType('float32', shape));
+  }
+
+  weight(dims: number[], scale = 0.5): Value {
+    const size = dims.reduce((a, b) => a * b, 1);
+    const data = Float32Array.from({ length: size }, () => (this.random() * 2 - 1) * scale);
+    return this.graph.addInitializer(`w${this.count++}`, Tensor.from('float32', dims, data));
+  }
+
+  constant(dims: number[], values: number[], dtype: 'float32' | 'int64' = 'float32'): Value {
+    return this.graph.addInitializer(`c${this.count++}`, Tensor.from(dtype, dims, values));
+  }
+
+  op(
+    opType: string,
+    inputs: (Value | undefined)[],
+    attributes: Record<string, number | number[] | string> = {},
+  ): Value {
+    return this.graph.op(opType, inputs, attributes, { name: `${opType.toLowerCase()}${this.count++}` }).outputs[0];
+  }
+
+  conv(x: Value, cin: number, cout: number, k: number, attributes: Record<string, number | number[] | string> = {}) {
+    const group = typeof attributes.group === 'number' ? attributes.group : 1;
+    return this.op('Conv', [x, this.weight([cout, cin / group, k, k]), this.weight([cout], 0.1)], {
+      kernel_shape: [k, k],
+      ...attributes,
+    });
+  }
+
+  model(outputs: Value[], opset = 17): Model {
+    outputs.forEach((v, i) => {
+      v.name = `out${i}`;
+      this.graph.outputs.push(v);
+    });
+    return new Model(this.graph, { opsetImports: new Map([['', opset]]) });
+  }
+}
+
+/**
+ * A mobile-style CNN: Conv + BatchNorm + Relu, a stride-2 depthwise Conv with symmetric pads
+ * (asymmetric for TFLite's SAME) and Relu6, a grouped Conv, MaxPool, HardSwish, a Conv whose
+ * output a Relu reads, global pooling, Flatten, Gemm and Softmax. Input x [1, 3, 16, 16].
+ */
+export function mobileCnn(): Model {
+  const b = new ModelBuilder();
+  const x = b.input('x', [1, 3, 16, 16]);
+  let h = b.conv(x, 3, 8, 3, { pads: [1, 1, 1, 1] });
+  h = b.op('BatchNormalization', [
+    h,
+    b.weight([8], 1),
+    b.weight([8], 0.1),
+    b.weight([8], 0.1),
+    b.constant([8], new Array<number>(8).fill(0.5)),
+  ]);
+  h = b.op('Relu', [h]);
+  h = b.conv(h, 8, 16, 3, { group: 8, strides: [2, 2], pads: [1, 1, 1, 1] });
+  h = b.op('Clip', [h, b.constant([], [0]), b.constant([], [6])]);
+  h = b.conv(h, 16, 16, 1, { group: 2 });
+  h = b.op('MaxPool', [h], { kernel_shape: [2, 2], strides: [2, 2] });
+  h = b.op('HardSwish', [h]);
+  h = b.op('Relu', [b.conv(h, 16, 12, 3, { pads: [1, 1, 1, 1] })]);
+  h = b.op('Flatten', [b.op('GlobalAveragePool', [h])]);
+  h = b.op('Gemm', [h, b.weight([10, 12]), b.weight([10], 0.1)], { transB: 1 });
+  return b.model([b.op('Softmax', [h], { axis: 1 })]);
+}
