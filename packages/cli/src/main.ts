@@ -9,6 +9,7 @@ import { benchCommand } from './commands/bench.js';
 import { distillCommand } from './commands/distill.js';
 import { pruneCommand } from './commands/prune.js';
 import { simplifyCommand } from './commands/simplify.js';
+import { federatedCommand } from './commands/federated.js';
 
 /** Every command, in the order help lists them. */
 export const COMMANDS: Command[] = [
@@ -19,6 +20,7 @@ export const COMMANDS: Command[] = [
   benchCommand,
   distillCommand,
   pruneCommand,
+  federatedCommand,
 ];
 
 export interface MainIO {
