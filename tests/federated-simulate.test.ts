@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeModel } from '@edgeml/core';
 import { TrainableModel, buildCnn, evaluate, fineTune, loadMnist } from '@edgeml/distill';
 import {
+  FederatedClient,
   RdpAccountant,
   decodeCheckpoint,
   encodeCheckpoint,
@@ -148,5 +149,25 @@ describe('federated simulation on MNIST', () => {
     expect(() => decodeCheckpoint(new Uint8Array(10), 'x.ckpt')).toThrow(
       /'x.ckpt' is not an EdgeML federated checkpoint/,
     );
+  });
+
+  it("FedProx's proximal term keeps a client near the global weights; a client evaluates and rejects weights of another model", async () => {
+    const { train } = await digits(200, 10);
+    const global = (await TrainableModel.fromModel(mlp())).getWeights();
+    const drift = async (proximalMu: number) => {
+      const client = new FederatedClient(await TrainableModel.fromModel(mlp()), train);
+      const update = await client.fit(global, { epochs: 2, batchSize: 20, learningRate: 1e-2, proximalMu });
+      expect(update.sampleCount).toBe(200);
+      return Math.hypot(...flattenWeights(update.delta).values);
+    };
+    const free = await drift(0),
+      held = await drift(10);
+    expect(held).toBeLessThan(0.5 * free);
+    const client = new FederatedClient(await TrainableModel.fromModel(mlp()), train);
+    expect((await client.evaluate(global)).sampleCount).toBe(200);
+    const other = (
+      await TrainableModel.fromModel(buildCnn({ input: [1, 28, 28], convs: [], hidden: [8], classes: 10 }))
+    ).getWeights();
+    expect(() => client.setWeights(other)).toThrow(/global weights: weight 'fc0.bias' is \[8\], the model's is \[32\]/);
   });
 });
