@@ -4,34 +4,17 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
-import { Tensor, encodeModel, encodeNpy } from '@edgeml/core';
-import { buildCnn, loadMnist } from '@edgeml/distill';
+import { encodeModel } from '@edgeml/core';
+import { buildCnn } from '@edgeml/distill';
 import { runCli } from './testing/run-cli.js';
+import { mnistNpyFolders } from './testing/npy-folder.js';
 import type { DistillReport } from './commands/distill.js';
 
 const TEACHER = path.join(__dirname, '..', '..', '..', 'tests', 'fixtures', 'mnist-cnn.onnx');
 
-async function npyFolder(
-  dir: string,
-  data: Awaited<ReturnType<typeof loadMnist>>['train'],
-  count: number,
-  seed: number,
-): Promise<void> {
-  const [, part] = data.split(count / data.size, seed);
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'image.npy'), encodeNpy(part.inputs.image));
-  fs.writeFileSync(
-    path.join(dir, 'labels.npy'),
-    encodeNpy(Tensor.from('int64', [part.size], Array.from(part.labels!, BigInt))),
-  );
-}
-
 describe('edgeml distill', () => {
   it('trains a student from .npy folders and writes a model onnxruntime runs', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeml-distill-cli-'));
-    const { train, test } = await loadMnist();
-    await npyFolder(path.join(dir, 'train'), train, 1500, 1);
-    await npyFolder(path.join(dir, 'val'), test, 200, 2);
+    const { dir } = await mnistNpyFolders('edgeml-distill-cli-', 1500, 200);
     const student = path.join(dir, 'student.onnx');
     fs.writeFileSync(
       student,

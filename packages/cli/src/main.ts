@@ -10,6 +10,7 @@ import { distillCommand } from './commands/distill.js';
 import { pruneCommand } from './commands/prune.js';
 import { simplifyCommand } from './commands/simplify.js';
 import { exportCommand } from './commands/export.js';
+import { federatedCommand } from './commands/federated.js';
 
 /** Every command, in the order help lists them. */
 export const COMMANDS: Command[] = [
@@ -21,6 +22,7 @@ export const COMMANDS: Command[] = [
   benchCommand,
   distillCommand,
   pruneCommand,
+  federatedCommand,
 ];
 
 export interface MainIO {

@@ -200,6 +200,11 @@ export class TrainableModel {
     return [...this.variables.values()].filter((v) => v.trainable);
   }
 
+  /** Initializer names of {@link trainableVariables}, in the same order. */
+  get trainableWeightNames(): string[] {
+    return [...this.variables].filter(([, v]) => v.trainable).map(([name]) => name);
+  }
+
   /**
    * Run the model. In training mode Dropout drops and BatchNorm normalises with batch
    * statistics (updating its running statistics). Call inside `tf.tidy` or an optimizer's

@@ -50,6 +50,11 @@ export interface TrainOptions {
   onProgress?: (event: ProgressEvent) => void;
   /** The student output holding class scores (default: its first output). */
   outputName?: string;
+  /**
+   * A term added to every batch's loss, computed from the model's variables inside the same
+   * gradient tape (FedProx's proximal term μ/2·‖w − w_global‖², a weight decay of your own).
+   */
+  penalty?: () => tf.Scalar;
 }
 
 /** A teacher: a session on any Backend (e.g. onnxruntime-node), another trainable model, or a tfjs function. */
@@ -169,7 +174,10 @@ async function train(
           value = tf.tidy(() => {
             const labels = batch.labels ? tf.tensor1d(batch.labels, 'int32') : undefined;
             const cost = optimizer.minimize(
-              () => prepared.loss(model.forward(toTf(batch.inputs), { training: true })[out], batch, labels),
+              () => {
+                const loss = prepared.loss(model.forward(toTf(batch.inputs), { training: true })[out], batch, labels);
+                return options.penalty ? tf.add<tf.Scalar>(loss, options.penalty()) : loss;
+              },
               true,
               model.trainableVariables,
             );

@@ -1,21 +1,12 @@
 import * as fs from 'node:fs';
 import { InvalidArgumentError } from '@edgeml/core';
-import { loadModel, saveModel, type ImagePreprocess } from '@edgeml/core/node';
-import {
-  DistillationTrainer,
-  TensorDataset,
-  TrainableModel,
-  evaluate,
-  loadImageFolder,
-  loadMnist,
-  loadNpyDataset,
-  type EpochReport,
-} from '@edgeml/distill';
-import type { Model, PreparedStep } from '@edgeml/core';
+import { loadModel, saveModel } from '@edgeml/core/node';
+import { DistillationTrainer, TensorDataset, TrainableModel, evaluate, type EpochReport } from '@edgeml/distill';
+import type { PreparedStep } from '@edgeml/core';
 import { resolveCliBackend } from '../backends.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../cli-error.js';
-import { forModel } from '../model-data.js';
+import { dataFor, forModel } from '../model-data.js';
 import { numberOption } from '../options.js';
 import { progressBar, progressEnabled } from '../progress.js';
 import { verifyOutputModel } from '../verify-output.js';
@@ -35,56 +26,6 @@ export interface DistillReport {
   studentAccuracyBefore?: number;
   studentAccuracy?: number;
   teacherAccuracy?: number;
-}
-
-/** Image size and layout from a model's 4-D image input ([N,C,H,W] or [N,H,W,C], C = 1 or 3). */
-function imageSpec(model: Model): ImagePreprocess {
-  const input = model.graph.inputs.find((v) => !model.graph.initializers.has(v.name));
-  const s = input?.shape;
-  const nchw = s?.length === 4 && (s[1] === 1 || s[1] === 3);
-  const nhwc = s?.length === 4 && (s[3] === 1 || s[3] === 3);
-  if (!s || (!nchw && !nhwc) || s.some((d, i) => i > 0 && typeof d !== 'number'))
-    throw new InvalidArgumentError(
-      `image folders need a student with one fixed-size image input ([N,C,H,W] or [N,H,W,C]); it takes [${s?.map((d) => d ?? '?') ?? '?'}]`,
-      'data',
-    );
-  const [c, h, w] = (nchw ? [s[1], s[2], s[3]] : [s[3], s[1], s[2]]) as number[];
-  return {
-    width: w,
-    height: h,
-    channels: c as 1 | 3,
-    scale: 1 / 255,
-    mean: [0],
-    std: [1],
-    layout: nchw ? 'nchw' : 'nhwc',
-  };
-}
-
-async function folder(dir: string, inputNames: string[], model: Model): Promise<TensorDataset> {
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory())
-    throw new InvalidArgumentError(
-      `--data takes 'mnist', a folder of .npy files (one per model input, plus labels.npy), or a folder of class subfolders of images; '${dir}' is none of these`,
-      'data',
-    );
-  const hasNpy = fs.readdirSync(dir).some((f) => f.endsWith('.npy'));
-  return hasNpy ? loadNpyDataset(dir, inputNames) : loadImageFolder(dir, imageSpec(model)).data;
-}
-
-/** Training (and held-out) samples from `--data`: mnist, a folder of .npy files, or class folders of images. */
-export async function dataFor(
-  spec: string,
-  inputNames: string[],
-  validation: string | undefined,
-  model: Model,
-): Promise<{ train: TensorDataset; test?: TensorDataset }> {
-  if (spec === 'mnist') {
-    const { train, test } = await loadMnist();
-    return { train, test };
-  }
-  return {
-    train: await folder(spec, inputNames, model),
-    test: validation ? await folder(validation, inputNames, model) : undefined,
-  };
 }
 
 export const distillCommand: Command = {

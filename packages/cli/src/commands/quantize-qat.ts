@@ -11,11 +11,10 @@ import { quantize, type QuantizeResult } from '@edgeml/quantize';
 import { resolveCliBackend } from '../backends.js';
 import type { CommandContext } from '../command.js';
 import { UsageError } from '../cli-error.js';
-import { forModel } from '../model-data.js';
+import { dataFor, forModel } from '../model-data.js';
 import { choiceOption, intOption, numberOption, stringOption } from '../options.js';
 import { progressBar, progressEnabled } from '../progress.js';
 import { verifyOutputModel } from '../verify-output.js';
-import { dataFor } from './distill.js';
 
 type Values = CommandContext['values'];
 

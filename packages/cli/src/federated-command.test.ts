@@ -1,0 +1,70 @@
+/** `edgeml federated simulate` end to end on MNIST .npy folders: report, ε, checkpoints, resume, and errors. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import * as ort from 'onnxruntime-node';
+import { encodeModel } from '@edgeml/core';
+import { buildCnn } from '@edgeml/distill';
+import { RdpAccountant } from '@edgeml/federated';
+import { runCli } from './testing/run-cli.js';
+import { mnistNpyFolders } from './testing/npy-folder.js';
+import type { FederatedSimulateReport } from './commands/federated.js';
+
+describe('edgeml federated simulate', () => {
+  it('trains among non-IID clients with DP and secure aggregation, reports ε and bytes, checkpoints and resumes', async () => {
+    const { dir } = await mnistNpyFolders('edgeml-federated-cli-', 300, 100);
+    const model = path.join(dir, 'mlp.onnx');
+    fs.writeFileSync(
+      model,
+      encodeModel(buildCnn({ input: [1, 28, 28], convs: [], hidden: [16], classes: 10, seed: 2 })),
+    );
+    const out = path.join(dir, 'global.onnx');
+    // Temporary paths hold no spaces: the command line splits on them.
+    const args = (
+      `federated simulate --model ${model} --data ${path.join(dir, 'train')} --validation ${path.join(dir, 'val')} -o ${out} ` +
+      '--clients 3 --rounds 2 --non-iid 1 --clip 1 --noise-multiplier 0.8 --secure-aggregation --batch 25 --json'
+    ).split(' ');
+    const { code, out: stdout, err } = await runCli([...args, '--checkpoint-dir', path.join(dir, 'ckpt')]);
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout) as FederatedSimulateReport;
+    expect(report.rounds).toHaveLength(2);
+    expect(report.clientSizes.reduce((a, b) => a + b, 0)).toBe(300);
+    const accountant = new RdpAccountant();
+    accountant.step(1, 0.8, 2);
+    expect(report.epsilon).toBeCloseTo(accountant.epsilon(1e-5).epsilon, 10);
+    expect(report.rounds.every((r) => r.accuracy! >= 0 && r.bytesSent > 0)).toBe(true);
+    const session = await ort.InferenceSession.create(out);
+    const logits = (await session.run({ image: new ort.Tensor('float32', new Float32Array(784), [1, 1, 28, 28]) }))
+      .logits;
+    expect(logits.dims).toEqual([1, 10]);
+    await session.release();
+    expect(fs.readdirSync(path.join(dir, 'ckpt')).sort()).toEqual(['round-1.ckpt', 'round-2.ckpt']);
+
+    const resumed = await runCli([...args, '--resume', path.join(dir, 'ckpt', 'round-1.ckpt')]);
+    expect(resumed.code).toBe(0);
+    expect((JSON.parse(resumed.out) as FederatedSimulateReport).rounds.map((r) => r.round)).toEqual([1, 2]);
+  });
+
+  it('bad usage exits 2, bad input 1, each with a one-line reason', async () => {
+    expect((await runCli(['federated', 'train'])).code).toBe(2);
+    const missing = await runCli(['federated', 'simulate', '--model', 'nope.onnx', '--data', 'mnist', '-o', 'x.onnx']);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toMatch(/model file 'nope.onnx' does not exist/);
+    const compress = await runCli([
+      'federated',
+      'simulate',
+      '--model',
+      'm.onnx',
+      '--data',
+      'mnist',
+      '-o',
+      'x.onnx',
+      '--compress',
+      'zip',
+    ]);
+    expect(compress.code).toBe(2);
+    const help = await runCli(['federated', '--help']);
+    expect(help.out).toMatch(/--secure-aggregation/);
+  });
+});
