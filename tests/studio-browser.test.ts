@@ -240,6 +240,10 @@ describe('EdgeML Studio in Chromium', () => {
     expect(await page.locator('#runs-note').textContent()).toBe('42 timed runs per variant, interleaved');
     // The keys were handled while the worker was still quantizing.
     expect(await page.locator('#status').textContent()).toBe('Quantizing (static int8)…');
+    // Calibration reports each page it has run through the float model.
+    await expect
+      .poll(async () => page.locator('#progress-note').textContent(), { timeout: 90_000 })
+      .toMatch(new RegExp(`^[1-9]\\d* / ${arrays.length} calibration samples$`));
     await page.getByRole('button', { name: 'Cancel' }).click();
     expect(await waitIdle(page)).toBe('Quantizing (static int8): cancelled.');
     expect(await page.getByRole('table', { name: 'Comparison' }).locator('tbody tr').count()).toBe(1);

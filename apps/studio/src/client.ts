@@ -18,7 +18,7 @@ interface Pending {
   id: number;
   resolve(result: StudioResult): void;
   reject(error: Error): void;
-  onProgress?: (done: number, total: number) => void;
+  onProgress?: (done: number, total: number, note: string) => void;
 }
 
 export class StudioWorker {
@@ -37,7 +37,7 @@ export class StudioWorker {
       const message = event.data;
       const pending = this.pending;
       if (!pending || pending.id !== message.id) return;
-      if (message.kind === 'progress') return pending.onProgress?.(message.done, message.total);
+      if (message.kind === 'progress') return pending.onProgress?.(message.done, message.total, message.note);
       this.pending = undefined;
       if (message.kind === 'done') pending.resolve(message.result);
       else pending.reject(new StudioError(message.name, message.message));
@@ -55,7 +55,10 @@ export class StudioWorker {
     return this.pending !== undefined;
   }
 
-  run<T extends StudioResult>(request: StudioRequest, onProgress?: (done: number, total: number) => void): Promise<T> {
+  run<T extends StudioResult>(
+    request: StudioRequest,
+    onProgress?: (done: number, total: number, note: string) => void,
+  ): Promise<T> {
     if (this.pending) return Promise.reject(new StudioError('Error', 'another step is still running'));
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {

@@ -56,10 +56,10 @@ async function step<T>(
   try {
     const result = await worker.run<T & VariantOutput>(
       typeof request === 'function' ? await request() : request,
-      (n, total) => {
+      (n, total, note) => {
         progress.max = total;
         progress.value = n;
-        $('progress-note').textContent = `${n} / ${total} runs`;
+        $('progress-note').textContent = `${n} / ${total} ${note}`;
       },
     );
     done(result);

@@ -25,6 +25,7 @@ async function quantizeOptions(
   choice: QuantizationChoice,
   calibration: DroppedFile[],
   backend: () => Promise<Backend>,
+  onProgress: (done: number, total: number) => void,
 ): Promise<QuantizeOptions> {
   switch (choice) {
     case 'dynamic int8':
@@ -37,7 +38,13 @@ async function quantizeOptions(
       // Calibration runs the float model on onnxruntime-web in this worker; the output error is
       // measured on the same samples (the library keeps their float outputs from calibration).
       const samples = await calibrationSamples(calibration, readModel(bytes));
-      return { mode: 'static', calibrationData: samples, evaluationData: samples, backend: await backend() };
+      return {
+        mode: 'static',
+        calibrationData: samples,
+        evaluationData: samples,
+        backend: await backend(),
+        onProgress: (done) => onProgress(done, samples.length),
+      };
     }
   }
 }
@@ -47,8 +54,10 @@ export async function quantizeVariant(
   choice: QuantizationChoice,
   calibration: DroppedFile[],
   backend: () => Promise<Backend>,
+  onProgress: (done: number, total: number) => void = () => {},
 ): Promise<VariantOutput> {
-  const r = await quantize(readModel(bytes), await quantizeOptions(bytes, choice, calibration, backend));
+  // Static int8 reports calibration samples as they run; the other forms are quick.
+  const r = await quantize(readModel(bytes), await quantizeOptions(bytes, choice, calibration, backend, onProgress));
   const notes = [
     `${r.quantizedNodes.length} nodes quantized, ${r.skippedNodes.length} left in float; size ${kB(r.sizeBefore)} → ${kB(r.sizeAfter)}`,
     ...r.prepared.map((p) => `prepared: ${p.detail}`),
