@@ -14,7 +14,8 @@
  * const [input] = session.inputs;
  * const x = Tensor.from('float32', [1, 16, 96], new Float32Array(1536));
  * // An int8 input takes quantized values: quantize with the model's own parameters.
- * const feed = input.quantization ? quantizeTensor(x, input.type!.dtype, input.quantization) : x;
+ * const dtype = input.type?.kind === 'tensor' ? input.type.dtype : undefined;
+ * const feed = input.quantization && dtype ? quantizeTensor(x, dtype, input.quantization) : x;
  * const outputs = await session.run({ [input.name]: feed });
  * await session.dispose();
  *
