@@ -165,13 +165,12 @@ export async function benchmark(model: ModelSource, options: BenchmarkOptions): 
   const sessionOptions = sessionOptionsOf(options);
   const label = options.label ?? sourceLabel(model);
   // A Model goes to the backend as it is (a large one file-backed, without a copy of its bytes held here).
-  const source = model;
-  const sizeBytes = modelSizeBytes(source);
+  const sizeBytes = modelSizeBytes(model);
   const { backend } = options;
   await backend.init();
   const opened = await openSession(
     backend,
-    source,
+    model,
     sessionOptions,
     (s) => makeFeeds(s.inputs, options.inputs),
     label,
@@ -223,7 +222,7 @@ export async function benchmark(model: ModelSource, options: BenchmarkOptions): 
       targets: checkTargets(latencyMs, sizeBytes, options.thresholds),
     };
     if (options.profile)
-      Object.assign(result, await profileModel(backend, source, sessionOptions, feeds, options.profile));
+      Object.assign(result, await profileModel(backend, model, sessionOptions, feeds, options.profile));
     return result;
   } finally {
     await session.dispose();

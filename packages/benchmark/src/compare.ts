@@ -104,15 +104,14 @@ function setupsOf(candidates: readonly Candidate[], options: CompareOptions): Se
         `candidate ${i} (${sourceLabel(c.model)}) has no backend and the comparison gives none`,
         'backend',
       );
-    // A Model goes to the backend as it is (a large one file-backed, without a copy of its bytes held here).
-    const source = c.model;
     return {
       backend,
       isolation: c.isolation,
       label: c.label ?? sourceLabel(c.model),
-      source,
+      // A Model goes to the backend as it is (a large one file-backed, without a copy of its bytes held here).
+      source: c.model,
       sessionOptions: { ...common, ...c.session },
-      sizeBytes: modelSizeBytes(source),
+      sizeBytes: modelSizeBytes(c.model),
     };
   });
 }

@@ -106,10 +106,11 @@ export async function loadModel(file: string, options: LoadModelOptions = {}): P
       'deferTensorBytes',
     );
   let bytes: Uint8Array;
-  let stat: fs.Stats;
+  let stat: fs.Stats | undefined;
   try {
     bytes = await fs.promises.readFile(file);
-    stat = fs.statSync(file);
+    // Only deferred weights need the file's identity later, to notice it changed.
+    if (deferTensorBytes !== undefined) stat = fs.statSync(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new ModelFormatError(
@@ -127,7 +128,7 @@ export async function loadModel(file: string, options: LoadModelOptions = {}): P
       if (ext) checkExternalLocation(root, { location: ext.location, tensorName: t.name });
     }
   }
-  if (deferTensorBytes !== undefined) deferToFile(model, bytes, path.resolve(file), stat, deferTensorBytes);
+  if (stat && deferTensorBytes !== undefined) deferToFile(model, bytes, path.resolve(file), stat, deferTensorBytes);
   return model;
 }
 
