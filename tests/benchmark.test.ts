@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
+import type { Backend } from '@edgeml/core';
 import { loadModel } from '@edgeml/core/node';
 import { NodeBackend } from '@edgeml/runtime-node';
 import { quantize } from '@edgeml/quantize';
@@ -152,6 +153,44 @@ describe('compare', () => {
     expect(out.maxAbsDiff).toBeGreaterThan(0);
     expect(results[1].sizeRatio).toBeCloseTo(fs.statSync(SILERO_VAD).size / results[1].sizeBytes, 12);
     expect(results[1].sizeRatio).toBeGreaterThan(1.5);
+  });
+
+  it('times candidates one at a time, holding one session, with the agreement onnxruntime shows', async () => {
+    const float = await loadModel(SILERO_VAD);
+    const half = (await quantize(float, { mode: 'fp16' })).model;
+    const feeds = sileroFeeds(3);
+    // The real backend, counting the sessions it has open.
+    let open = 0;
+    let mostOpen = 0;
+    const counting: Backend = {
+      name: backend.name,
+      version: backend.version,
+      init: () => backend.init(),
+      createSession: async (model, options) => {
+        const session = await backend.createSession(model, options);
+        mostOpen = Math.max(mostOpen, ++open);
+        const dispose = session.dispose.bind(session);
+        session.dispose = () => (open--, dispose());
+        return session;
+      },
+    };
+    const order: number[] = [];
+    const { results, interleaved } = await compare([{ model: float }, { model: half, label: 'fp16' }], {
+      backend: counting,
+      runs: 4,
+      warmup: 1,
+      inputs: { values: feeds },
+      oneAtATime: true,
+      onRun: (i) => order.push(i),
+    });
+    expect(interleaved).toBe(false);
+    expect(order).toEqual([0, 0, 0, 0, 1, 1, 1, 1]);
+    expect(mostOpen).toBe(1);
+    expect(open).toBe(0);
+    const [x, y] = [await runOrt(SILERO_VAD, feeds), await runOrt(half, feeds)];
+    const out = results[1].agreement!.find((a) => a.output === 'output')!;
+    expect(out.maxAbsDiff).toBeCloseTo(maxAbsDiff(x.output, y.output), 6);
+    expect(results[1].speedup).toBeCloseTo(results[0].latencyMs.p50 / results[1].latencyMs.p50, 12);
   });
 
   it('isolates each candidate in its own process', async () => {

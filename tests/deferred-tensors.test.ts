@@ -7,10 +7,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { InvalidArgumentError, ModelFormatError, encodeModel, encodedSize } from '@edgeml/core';
+import { InvalidArgumentError, ModelFormatError, encodeModel, encodedSize, modelTensors } from '@edgeml/core';
 import { loadModel } from '@edgeml/core/node';
 import { NodeBackend } from '@edgeml/runtime-node';
 import { buildConvBnNet, randomTensor, runOrt } from './support/models.js';
+import { loadSuite } from './support/real-models.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeml-deferred-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -78,5 +79,35 @@ describe('deferred tensors', () => {
     touch(file);
     expect(Buffer.from(encodeModel(model)).equals(fs.readFileSync(file))).toBe(true);
     await expect(loadModel(file, { deferTensorBytes: -1 })).rejects.toThrow(InvalidArgumentError);
+  });
+
+  it('leave the weights of real models of every exporter on disk, initializers and Constant nodes in subgraphs too', async () => {
+    const suite = loadSuite();
+    for (const entry of suite.models) {
+      const file = path.join(dir, `${entry.id}.onnx`);
+      fs.copyFileSync(suite.files[entry.id], file);
+      const whole = encodeModel(await loadModel(file));
+      const deferred = await loadModel(file, { deferTensorBytes: 1024 });
+      expect(Buffer.from(encodeModel(deferred)).equals(Buffer.from(whole)), entry.id).toBe(true);
+      // A changed file shows which weights were left there: exactly those of 1 KiB or more.
+      touch(file);
+      let left = 0;
+      for (const t of modelTensors(deferred)) {
+        if (t.dtype === 'string' || t.externalData) continue;
+        if (t.byteLength >= 1024) {
+          expect(() => t.readBytes(), `${entry.id}: ${t.name}`).toThrow(/changed on disk/);
+          left++;
+        } else expect(t.readBytes().byteLength).toBe(t.byteLength);
+      }
+      expect(left, entry.id).toBeGreaterThan(0);
+    }
+  });
+
+  it("a damaged file is the decoder's ModelFormatError, with weights deferred or not", async () => {
+    const { file, bytes } = savedNet('cut.onnx');
+    fs.writeFileSync(file, bytes.subarray(0, bytes.length - 100));
+    await expect(loadModel(file, { deferTensorBytes: 256 })).rejects.toThrow(ModelFormatError);
+    await expect(loadModel(path.join(dir, 'missing.onnx'), { deferTensorBytes: 256 })).rejects.toThrow(/no such file/);
+    await expect(loadModel(dir, { deferTensorBytes: 256 })).rejects.toThrow(/it is a folder/);
   });
 });

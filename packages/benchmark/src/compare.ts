@@ -56,6 +56,13 @@ export interface CompareOptions extends Omit<BenchmarkOptions, 'label' | 'backen
   agreementSamples?: number;
   /** Run each candidate alone in its own child process, so memory figures do not mix (no interleaving then). */
   isolate?: IsolationOptions;
+  /**
+   * Open, time and close the candidates one after another in this process, so that only one
+   * session is held at a time: for models too large to hold two of in memory. Drift between
+   * the candidates' blocks is then not cancelled as interleaving cancels it (`interleaved` is
+   * false in the result); each candidate's memory figures are its own.
+   */
+  oneAtATime?: boolean;
   /** Called after every timed run: which candidate ran, and how long it took. */
   onRun?: (candidate: number, ms: number) => void;
 }
@@ -186,22 +193,43 @@ export async function compare(candidates: readonly Candidate[], options: Compare
   let feeds: Record<string, Tensor> | undefined;
   const matches: (IoMatch | undefined)[] = [];
   const opened: OpenedSession[] = [];
+  // The baseline's declared inputs and outputs outlive its session when candidates run one at a time.
+  let baselineIo: Pick<Session, 'inputs' | 'outputs'> | undefined;
   const open = (i: number) =>
     openSession(
       setups[i].backend,
       setups[i].source,
       setups[i].sessionOptions,
       (session) => {
-        if (i === baselineIndex) return (feeds = makeFeeds(session.inputs, options.inputs));
-        matches[i] = matchIo(opened[baselineIndex].session, session, setups[i].label);
+        if (i === baselineIndex) {
+          baselineIo = { inputs: session.inputs, outputs: session.outputs };
+          return (feeds = makeFeeds(session.inputs, options.inputs));
+        }
+        matches[i] = matchIo(baselineIo!, session, setups[i].label);
         return matches[i].feeds(feeds!);
       },
       setups[i].label,
       options.inputs,
     );
+  const results = (measured: BenchmarkResult[], agreements: (Fidelity[] | undefined)[]): CompareResult => {
+    const b = measured[baselineIndex];
+    return {
+      interleaved: !options.isolate && !options.oneAtATime,
+      results: measured.map((m, i) => ({
+        ...m,
+        isBaseline: i === baselineIndex,
+        speedup: b.latencyMs.p50 / m.latencyMs.p50,
+        sizeRatio: b.sizeBytes / m.sizeBytes,
+        ...(agreements[i] ? { agreement: agreements[i] } : {}),
+        ...(matches[i]?.byPosition ? { ioByPosition: matches[i].byPosition } : {}),
+      })),
+    };
+  };
   try {
     opened[baselineIndex] = await open(baselineIndex);
     const feedSets = feedSetsFor(opened[baselineIndex].session, feeds!, options);
+    if (options.oneAtATime)
+      return results(...(await oneAtATime(setups, opened, open, feedSets, matches, plan, options)));
     for (let i = 0; i < setups.length; i++) if (i !== baselineIndex) opened[i] = await open(i);
     const reference = await outputsOn(opened[baselineIndex].session, feedSets);
     // One candidate at a time: onnxruntime-web's wasm runtime refuses overlapping runs ("Session already started").
@@ -216,21 +244,44 @@ export async function compare(candidates: readonly Candidate[], options: Compare
       for (const o of opened.splice(0)) await o.session.dispose();
       measured = await measureIsolated(setups, candidateFeeds, { ...options, isolate: options.isolate });
     } else measured = await interleave(setups, opened, plan, options);
-    const b = measured[baselineIndex];
-    return {
-      interleaved: !options.isolate,
-      results: measured.map((m, i) => ({
-        ...m,
-        isBaseline: i === baselineIndex,
-        speedup: b.latencyMs.p50 / m.latencyMs.p50,
-        sizeRatio: b.sizeBytes / m.sizeBytes,
-        ...(agreements[i] ? { agreement: agreements[i] } : {}),
-        ...(matches[i]?.byPosition ? { ioByPosition: matches[i].byPosition } : {}),
-      })),
-    };
+    return results(measured, agreements);
   } finally {
     for (const o of opened) await o?.session.dispose();
   }
+}
+
+/**
+ * The baseline (open in `opened`) then each other candidate, each opened, checked against the
+ * baseline's outputs, timed alone and closed before the next is opened.
+ */
+async function oneAtATime(
+  setups: Setup[],
+  opened: OpenedSession[],
+  open: (i: number) => Promise<OpenedSession>,
+  feedSets: Record<string, Tensor>[],
+  matches: (IoMatch | undefined)[],
+  plan: ReturnType<typeof loopPlan>,
+  options: CompareOptions,
+): Promise<[BenchmarkResult[], (Fidelity[] | undefined)[]]> {
+  const baselineIndex = options.baseline ?? 0;
+  const reference = await outputsOn(opened[baselineIndex].session, feedSets);
+  const measured: BenchmarkResult[] = [];
+  const agreements: (Fidelity[] | undefined)[] = [];
+  for (const i of [baselineIndex, ...setups.keys()].filter((k, n) => n === 0 || k !== baselineIndex)) {
+    const o = i === baselineIndex ? opened[baselineIndex] : await open(i);
+    // This loop closes each session itself; compare's cleanup must not close one twice.
+    opened.length = 0;
+    try {
+      if (i !== baselineIndex)
+        agreements[i] = measureFidelity(reference, await outputsOn(o.session, feedSets, matches[i]));
+      // A comparison of one: the interleaved loop over a single session is a plain timed loop.
+      const onRun = (_: number, ms: number) => options.onRun?.(i, ms);
+      measured[i] = (await interleave([setups[i]], [o], plan, { ...options, onRun }))[0];
+    } finally {
+      await o.session.dispose();
+    }
+  }
+  return [measured, agreements];
 }
 
 type Setup = {

@@ -57,7 +57,11 @@ function positional(baseline: readonly ValueInfo[], candidate: readonly ValueInf
  * const out = match.outputs(await tfliteSession.run(match.feeds(feeds))); // keyed like the ONNX outputs
  * ```
  */
-export function matchIo(baseline: Session, candidate: Session, label: string): IoMatch {
+export function matchIo(
+  baseline: Pick<Session, 'inputs' | 'outputs'>,
+  candidate: Pick<Session, 'inputs' | 'outputs'>,
+  label: string,
+): IoMatch {
   const inputsAgree = sameNames(baseline.inputs, candidate.inputs);
   const outputsAgree = sameNames(baseline.outputs, candidate.outputs);
   if (inputsAgree && outputsAgree) return { feeds: (f) => f, outputs: (o) => o };

@@ -49,6 +49,7 @@ const slower = (over: Partial<SpeedCheckResult>): SpeedCheckResult => ({
   runtime: 'onnxruntime-node',
   threads: 1,
   runs: 50,
+  interleaved: true,
   floatP50Ms: 20,
   quantizedP50Ms: 25,
   speedup: 0.8,

@@ -105,6 +105,11 @@ export interface SpeedCheckOptions {
   profileRuns?: number;
   /** What to feed: real samples (`values`) or shapes for dynamic dimensions. */
   inputs?: InputOptions;
+  /**
+   * Time the two models one after the other, holding one session at a time, instead of
+   * interleaved (see `CompareOptions.oneAtATime`): for models too large to hold twice.
+   */
+  oneAtATime?: boolean;
 }
 
 /** Float against quantized speed, and what the profile says about it. */
@@ -114,6 +119,8 @@ export interface SpeedCheckResult {
   threads: number;
   /** Timed runs of each model. */
   runs: number;
+  /** False when the models were timed one after the other (`oneAtATime`), not run by run. */
+  interleaved: boolean;
   floatP50Ms: number;
   quantizedP50Ms: number;
   /** Float p50 ÷ quantized p50: below 1 the quantized model is slower. */
@@ -124,9 +131,9 @@ export interface SpeedCheckResult {
   kernelMsPerRun?: number;
   /** Kernels the quantized model runs per inference (nodes after the runtime's fusions). */
   kernelsPerRun?: number;
-  /** The float model's kernel time per run, ms, profiled the same way (on `profiledOn`). */
+  /** When the quantized model is slower: the float model's kernel time per run, ms, profiled the same way (on `profiledOn`). */
   floatKernelMsPerRun?: number;
-  /** The float model's slowest op types (at most 8), to set integer kernels against the float ones they replace. */
+  /** When the quantized model is slower: the float model's slowest op types (at most 8), to set integer kernels against the float ones they replace. */
   floatTopOps?: OpShare[];
   /** Backend the profile came from (differs from `runtime` when that has no profiler). */
   profiledOn?: string;
@@ -155,10 +162,13 @@ export async function checkSpeedup(
 ): Promise<SpeedCheckResult> {
   const threads = options.threads ?? 1;
   const [floatSource, quantizedSource] = [float, quantized];
-  const { results } = await compare([{ model: floatSource }, { model: quantizedSource }], {
+  const durationMs = options.durationMs ?? 2000;
+  const { results, interleaved } = await compare([{ model: floatSource }, { model: quantizedSource }], {
     backend: options.backend,
     threads,
-    durationMs: options.durationMs ?? 2000,
+    // The same time for each model whichever way they are timed.
+    durationMs: options.oneAtATime ? durationMs / 2 : durationMs,
+    oneAtATime: options.oneAtATime,
     warmup: options.warmup ?? 3,
     inputs: options.inputs,
     agreementSamples: 1,
@@ -168,6 +178,7 @@ export async function checkSpeedup(
     runtime: options.backend.name,
     threads,
     runs: Math.min(f.runs, q.runs),
+    interleaved,
     floatP50Ms: f.latencyMs.p50,
     quantizedP50Ms: q.latencyMs.p50,
     speedup: q.speedup,
@@ -182,8 +193,12 @@ export async function checkSpeedup(
     const shares = opShares(profiled.profile);
     result.kernelsPerRun = shares.reduce((n, o) => n + o.nodes, 0);
     result.topOps = shares.slice(0, 8);
-    // The float model on the same profiler: which kernels got slower, and is it the runtime.
-    const float = await profileOn(floatSource, session, { ...options, backend: profiled.backend! }, f.inputShapes);
+    // Only a slower model needs the float profile (which kernels got slower, is it the runtime);
+    // skipping it otherwise spares a third session of the float model, the largest.
+    const float =
+      result.speedup < 1
+        ? await profileOn(floatSource, session, { ...options, backend: profiled.backend! }, f.inputShapes)
+        : {};
     if (float.profile) {
       result.floatKernelMsPerRun = float.profile.kernelUsPerRun / 1000;
       result.floatTopOps = opShares(float.profile).slice(0, 8);

@@ -5,7 +5,7 @@
  * candidates of `--mode auto` are timed the same way.
  */
 import { checkSpeedup, compare, type SpeedCheckResult } from '@edgeml/benchmark';
-import type { Backend, Model, Tensor } from '@edgeml/core';
+import { modelByteEstimate, type Backend, type Model, type Tensor } from '@edgeml/core';
 import type { AutoCandidate, LatencyMeasure, QuantizeResult } from '@edgeml/quantize';
 import type { CommandContext } from './command.js';
 import { UsageError } from './cli-error.js';
@@ -16,6 +16,14 @@ const CHECKED_MODES = new Set(['static', 'hybrid', 'auto']);
 
 /** Timing loop of the speed check, both models together; `--mode auto` gives each candidate as long. */
 const SPEED_CHECK_MS = 2000;
+
+/**
+ * Float models with this many bytes of weights or more are timed one session at a time, not
+ * interleaved: two sessions of a large model would double the command's peak memory.
+ */
+const ONE_AT_A_TIME_BYTES = 64 * 2 ** 20;
+
+const oneAtATime = (setup: SpeedSetup) => modelByteEstimate(setup.float) >= ONE_AT_A_TIME_BYTES;
 
 /** What the timing needs: the float model as the user will compare it, and where to run it. */
 export interface SpeedSetup {
@@ -54,6 +62,7 @@ export function measureOnTarget(setup: SpeedSetup): LatencyMeasure {
         warmup: 3,
         inputs: setup.sample ? { values: setup.sample } : undefined,
         agreementSamples: 1,
+        oneAtATime: oneAtATime(setup),
       },
     );
     return results.slice(1).map((r) => r.latencyMs.p50);
@@ -78,6 +87,7 @@ export async function checkQuantizedSpeed(
     threads: 1,
     durationMs: SPEED_CHECK_MS,
     inputs: setup.sample ? { values: setup.sample } : undefined,
+    oneAtATime: oneAtATime(setup),
   });
   if (result.candidates) speed.candidates = result.candidates;
   if (speed.speedup < 1) stderr(`edgeml quantize: warning: ${slowerWarning(speed, result.mode)}\n`);
@@ -101,7 +111,7 @@ export function slowerWarning(speed: SpeedCheckResult, mode: string): string {
 export function speedLines(speed: SpeedReport | undefined): string[] {
   if (!speed) return [];
   const lines = [
-    `speed      ${speed.speedup.toFixed(2)}x float on ${speed.runtime} (p50 ${speed.quantizedP50Ms.toFixed(2)} ms against ${speed.floatP50Ms.toFixed(2)} ms, ${speed.threads} thread, ${speed.runs} runs each)` +
+    `speed      ${speed.speedup.toFixed(2)}x float on ${speed.runtime} (p50 ${speed.quantizedP50Ms.toFixed(2)} ms against ${speed.floatP50Ms.toFixed(2)} ms, ${speed.threads} thread, ${speed.runs} runs each${speed.interleaved ? '' : ', one model after the other'})` +
       (speed.qdqShare !== undefined ? `; Q/DQ ${(speed.qdqShare * 100).toFixed(0)} % of kernel time` : ''),
   ];
   if (speed.topOps.length)

@@ -63,7 +63,7 @@ export {
   byteLengthOf,
   storageLengthOf,
 } from './tensor/dtype.js';
-export { Tensor, shapeSize, type ExternalDataInfo } from './tensor/tensor.js';
+export { ReadBuffer, Tensor, shapeSize, type ExternalDataInfo } from './tensor/tensor.js';
 export { takeAlong, sliceAlong } from './tensor/take.js';
 export { quantTensor, integerStorage, packNibbles, roundHalfEven, type QuantType } from './tensor/integer.js';
 export * from './tensor/float16.js';

@@ -3,7 +3,15 @@
  * see the forms they expect: ranges always include 0, symmetric int8 uses [-127, 127],
  * `reduceRange` drops one bit (7-bit weights for CPUs without VNNI), rounding is half to even.
  */
-import { InvalidArgumentError, Tensor, integerStorage, quantTensor, roundHalfEven, type QuantType } from '@edgeml/core';
+import {
+  InvalidArgumentError,
+  ReadBuffer,
+  Tensor,
+  integerStorage,
+  quantTensor,
+  roundHalfEven,
+  type QuantType,
+} from '@edgeml/core';
 
 export { packNibbles, quantTensor, roundHalfEven, type QuantType } from '@edgeml/core';
 
@@ -92,6 +100,9 @@ export interface QuantizedWeight {
   axis?: number;
 }
 
+/** Where float weights still on disk are read, one at a time (it grows to the largest). */
+const weightBuffer = new ReadBuffer();
+
 /**
  * Quantize a float weight, per tensor or per channel along `axis`.
  *
@@ -107,7 +118,9 @@ export function quantizeWeight(
   weight: Tensor,
   options: { type: QuantType; symmetric: boolean; reduceRange?: boolean; axis?: number },
 ): QuantizedWeight {
-  const values: ArrayLike<number> = weight.dtype === 'float32' ? (weight.data as Float32Array) : weight.toFloat64();
+  // A weight left in the model file is read into the shared buffer: no garbage per weight.
+  const values: ArrayLike<number> =
+    weight.dtype === 'float32' ? (weight.readData(weightBuffer) as Float32Array) : weight.toFloat64();
   const range = quantRange(options.type, options);
   const dims = weight.dims;
   const packed = options.type === 'int4' || options.type === 'uint4';

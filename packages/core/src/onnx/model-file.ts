@@ -8,10 +8,11 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ExternalDataError, InvalidArgumentError, ModelFormatError } from '../errors.js';
 import type { Model } from '../ir/model.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { ReadBuffer, type Tensor } from '../tensor/tensor.js';
 import { decodeModel, type DecodeOptions } from './decode.js';
 import { encodeModelChunks } from './encode.js';
 import type { ExternalDataRequest } from './tensor-proto.js';
+import { SELF_LOCATION, readModelSkeleton } from './model-skeleton.js';
 
 /**
  * A resolver that reads external data only from inside `baseDir`: absolute locations,
@@ -79,8 +80,9 @@ export interface LoadModelOptions extends Omit<DecodeOptions, 'file'> {
    * Tensors stored in the model file with at least this many bytes are not kept in memory:
    * each is read from the file when first used (and kept from then on), or only for the
    * moment by writers that stream (`Tensor.readBytes`, `saveModel`, file-backed sessions).
-   * Off by default. Quantizing a large model this way holds each float weight only while it
-   * is converted. The file must not change while the model is in use: a changed size or
+   * Off by default. The file is then never read whole: its structure is walked and those
+   * weights' bytes are skipped, so loading costs the model without them. Quantizing a large
+   * model this way holds each float weight only while it is converted. The file must not change while the model is in use: a changed size or
    * modification time is an error when a weight is read.
    */
   deferTensorBytes?: number;
@@ -105,50 +107,96 @@ export async function loadModel(file: string, options: LoadModelOptions = {}): P
       `deferTensorBytes must be a byte count ≥ 0, got ${deferTensorBytes}`,
       'deferTensorBytes',
     );
-  let bytes: Uint8Array;
-  let stat: fs.Stats | undefined;
-  try {
-    bytes = await fs.promises.readFile(file);
-    // Only deferred weights need the file's identity later, to notice it changed.
-    if (deferTensorBytes !== undefined) stat = fs.statSync(file);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new ModelFormatError(
-      `cannot read model file '${file}': ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : (e as Error).message}`,
-      { file, cause: e },
-    );
-  }
   const dir = path.dirname(path.resolve(file));
-  const resolver = decodeOptions.externalData ?? folderExternalData(dir);
-  const model = decodeModel(bytes, { ...decodeOptions, file, externalData: resolver });
+  // Made on first use: the folder is only known to exist once the model file has been read.
+  let folder: ((request: ExternalDataRequest) => Uint8Array) | undefined;
+  const folderResolver =
+    decodeOptions.externalData ?? ((r: ExternalDataRequest) => (folder ??= folderExternalData(dir))(r));
+  const model =
+    deferTensorBytes === undefined ? undefined : loadSkeleton(file, decodeOptions, folderResolver, deferTensorBytes);
+  const decoded =
+    model ?? decodeModel(await readModelFile(file), { ...decodeOptions, file, externalData: folderResolver });
   if (!decodeOptions.externalData) {
     const root = fs.realpathSync(dir);
-    for (const t of modelTensors(model)) {
+    for (const t of modelTensors(decoded)) {
       const ext = t.externalData;
       if (ext) checkExternalLocation(root, { location: ext.location, tensorName: t.name });
     }
   }
-  if (stat && deferTensorBytes !== undefined) deferToFile(model, bytes, path.resolve(file), stat, deferTensorBytes);
+  return decoded;
+}
+
+async function readModelFile(file: string): Promise<Uint8Array> {
+  try {
+    return await fs.promises.readFile(file);
+  } catch (e) {
+    throw cannotRead(file, e);
+  }
+}
+
+function cannotRead(file: string, e: unknown): ModelFormatError {
+  const code = (e as NodeJS.ErrnoException).code;
+  return new ModelFormatError(
+    `cannot read model file '${file}': ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : (e as Error).message}`,
+    { file, cause: e },
+  );
+}
+
+/**
+ * Decode the model without reading its large weights (see model-skeleton.ts): they become
+ * deferred tensors read from the file when used. Undefined when the file is not laid out as
+ * the skeleton reader expects; the caller then decodes it whole.
+ */
+function loadSkeleton(
+  file: string,
+  decodeOptions: Omit<DecodeOptions, 'file'>,
+  folderResolver: (request: ExternalDataRequest) => Uint8Array,
+  minBytes: number,
+): Model | undefined {
+  let stat: fs.Stats;
+  let skeleton: ReturnType<typeof readModelSkeleton>;
+  try {
+    stat = fs.statSync(file);
+    if (stat.isDirectory()) throw Object.assign(new Error('is a folder'), { code: 'EISDIR' });
+    skeleton = readModelSkeleton(file, minBytes);
+  } catch (e) {
+    throw cannotRead(file, e);
+  }
+  if (!skeleton) return undefined;
+  const absolute = path.resolve(file);
+  const readAt = fileReader(absolute, stat);
+  const externalData = (request: ExternalDataRequest) =>
+    request.location === SELF_LOCATION ? readAt(request.offset, request.length ?? 0)() : folderResolver(request);
+  const model = decodeModel(skeleton.bytes, { ...decodeOptions, file, externalData });
+  for (const t of modelTensors(model)) {
+    const ext = t.externalData;
+    if (ext?.location !== SELF_LOCATION) continue;
+    const length = ext.length ?? 0;
+    const need = t.dtype === 'string' ? NaN : t.byteLength;
+    if (length !== need)
+      throw new ModelFormatError(
+        `tensor '${t.name}' in '${file}': ${t.dtype === 'string' ? 'string tensors cannot use raw_data' : `raw_data has ${length} bytes; shape [${t.dims}] of ${t.dtype} needs ${need}`}`,
+        { file, byteOffset: ext.offset },
+      );
+    t.deferTo(readAt(ext.offset, length));
+  }
   return model;
 }
 
-/** Leave the model's large tensors in `file` and let go of `bytes`, the file's contents. */
-function deferToFile(model: Model, bytes: Uint8Array, file: string, stat: fs.Stats, minBytes: number): void {
-  // Offsets are within bytes.buffer, where the file starts at bytes.byteOffset. The loaders keep
-  // only that number: holding `bytes` itself would keep the whole file in memory.
-  const start = bytes.byteOffset;
-  const reader = (offset: number, length: number) => () => {
+/** Reads a range of `file` when called, failing if the file changed since `stat`. */
+function fileReader(file: string, stat: fs.Stats) {
+  return (offset: number, length: number) => (into?: Uint8Array) => {
     const now = fs.statSync(file, { throwIfNoEntry: false });
     if (!now || now.size !== stat.size || now.mtimeMs !== stat.mtimeMs)
       throw new ModelFormatError(
         `model file '${file}' changed on disk while its weights were still being read from it; load it again`,
         { file },
       );
-    const out = new Uint8Array(length);
+    const out = into ?? new Uint8Array(length);
     const fd = fs.openSync(file, 'r');
     try {
       for (let done = 0; done < length;) {
-        const n = fs.readSync(fd, out, done, length - done, offset - start + done);
+        const n = fs.readSync(fd, out, done, length - done, offset + done);
         if (n === 0) throw new ModelFormatError(`model file '${file}' ended early`, { file });
         done += n;
       }
@@ -157,7 +205,6 @@ function deferToFile(model: Model, bytes: Uint8Array, file: string, stat: fs.Sta
     }
     return out;
   };
-  for (const t of modelTensors(model)) t.detachFrom(bytes.buffer, minBytes, reader);
 }
 
 export interface SaveOptions {
@@ -242,8 +289,9 @@ export async function saveModel(file: string, model: Model, options: SaveOptions
     }
   }
   const dataFile = path.join(path.dirname(path.resolve(file)), location);
+  const buffer = new ReadBuffer();
   await writeFileAtomic(dataFile, (fd) => {
-    for (const [t, p] of places) fs.writeSync(fd, t.readBytes(), 0, t.byteLength, p.offset);
+    for (const [t, p] of places) fs.writeSync(fd, t.readBytes(buffer), 0, t.byteLength, p.offset);
   });
   const chunks = encodeModelChunks(model, { placeTensor: (t) => places.get(t) ?? 'inline' });
   await writeFileAtomic(file, (fd) => writeChunks(fd, chunks));

@@ -37,7 +37,7 @@ type Source =
   | { kind: 'array'; array: TypedArray }
   | { kind: 'strings'; strings: Uint8Array[] }
   | { kind: 'external'; info: ExternalDataInfo }
-  | { kind: 'deferred'; load: () => Uint8Array };
+  | { kind: 'deferred'; load: (into?: Uint8Array) => Uint8Array };
 
 /**
  * An n-dimensional array with an ONNX element type.
@@ -282,10 +282,10 @@ export class Tensor<D extends DType = DType> {
     return this.source;
   }
 
-  /** The bytes of an external or deferred source, read now and not kept. */
-  private loadBytes(): Uint8Array {
+  /** The bytes of an external or deferred source, read now (deferred ones into `into` when given) and not kept. */
+  private loadBytes(into?: ReadBuffer): Uint8Array {
     const source = this.source;
-    if (source.kind === 'deferred') return source.load();
+    if (source.kind === 'deferred') return source.load(into?.bytes(this.byteLength));
     if (source.kind !== 'external') throw new Error('loadBytes is for external and deferred sources');
     const { info } = source;
     if (!info.load)
@@ -306,30 +306,41 @@ export class Tensor<D extends DType = DType> {
   /**
    * Raw little-endian bytes, like {@link Tensor.bytes}, but bytes that live on disk (external or
    * deferred data) are read for this call and not kept: for writers that stream a model out
-   * (sessions from files, saving) without pulling every weight into memory at once.
+   * (sessions from files, saving) without pulling every weight into memory at once. With a
+   * `buffer`, weights left in the model file are read into it, so that reading them one after
+   * another leaves no garbage behind: the result is then valid until the buffer's next use.
    */
-  readBytes(): Uint8Array {
+  readBytes(buffer?: ReadBuffer): Uint8Array {
     if ((this.source.kind === 'external' && this.source.info.load) || this.source.kind === 'deferred')
-      return this.loadBytes();
+      return this.loadBytes(buffer);
     return this.bytes;
   }
 
   /**
-   * Stop viewing `buffer` (the bytes a model was decoded from): a view of at least `minBytes`
-   * becomes deferred to `load(offset, length)` (its offset within `buffer`), a smaller one is
-   * copied. Afterwards this tensor holds no reference to `buffer`. @internal
+   * The elements, like {@link Tensor.data}, read as {@link Tensor.readBytes} reads: bytes on disk
+   * are not kept (and with a `buffer`, land in it). For passes that read each large weight once.
    */
-  detachFrom(
-    buffer: ArrayBufferLike,
-    minBytes: number,
-    load: (offset: number, length: number) => () => Uint8Array,
-  ): void {
-    const source = this.source;
-    if (source.kind !== 'bytes' || source.bytes.buffer !== buffer) return;
+  readData(buffer?: ReadBuffer): DTypeStorage[D] {
+    if (
+      this.cachedData ||
+      this.dtype === 'string' ||
+      (this.source.kind !== 'external' && this.source.kind !== 'deferred')
+    )
+      return this.data;
+    const bytes = this.readBytes(buffer);
+    const Ctor = dtypeInfo(this.dtype).array!;
+    const aligned = bytes.byteOffset % Ctor.BYTES_PER_ELEMENT === 0 ? bytes : bytes.slice();
+    return new Ctor(aligned.buffer, aligned.byteOffset, aligned.byteLength / Ctor.BYTES_PER_ELEMENT) as DTypeStorage[D];
+  }
+
+  /**
+   * Read the bytes from `load` when they are first needed, instead of from the source this
+   * tensor has now (loadModel points weights it left in the model file here). `load` must
+   * return exactly {@link Tensor.byteLength} bytes, in `into` when it is given. @internal
+   */
+  deferTo(load: (into?: Uint8Array) => Uint8Array): void {
     this.cachedData = undefined;
-    const { byteOffset, byteLength } = source.bytes;
-    if (byteLength >= minBytes) this.source = { kind: 'deferred', load: load(byteOffset, byteLength) };
-    else this.source = { kind: 'bytes', bytes: source.bytes.slice() };
+    this.source = { kind: 'deferred', load };
   }
 
   toString(): string {
@@ -368,4 +379,25 @@ function toFloat64(t: Tensor): Float64Array {
 const FP4 = [0, 0.5, 1, 1.5, 2, 3, 4, 6];
 function float4e2m1ToFloat32(v: number): number {
   return (v & 8 ? -1 : 1) * FP4[v & 7];
+}
+
+/**
+ * A reusable byte buffer for reading large weights one at a time ({@link Tensor.readBytes},
+ * {@link Tensor.readData}): each read lands in the same memory, so a pass over a large model
+ * leaves no weight-sized garbage behind for the collector. It grows to the largest read.
+ *
+ * @example
+ * ```ts
+ * const buffer = new ReadBuffer();
+ * for (const v of model.graph.initializers.values()) checksum(v.const!.readBytes(buffer));
+ * ```
+ */
+export class ReadBuffer {
+  private buffer = new Uint8Array(0);
+
+  /** A view of `length` bytes of the buffer (its earlier contents are not kept). */
+  bytes(length: number): Uint8Array {
+    if (this.buffer.byteLength < length) this.buffer = new Uint8Array(length);
+    return this.buffer.subarray(0, length);
+  }
 }
