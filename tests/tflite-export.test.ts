@@ -23,8 +23,8 @@ import { listCases } from './support/testdata.js';
 import { PPOCR_V4_DET, OWW_MODEL } from './support/model-cache.js';
 import { SampleFactory } from './support/real-model-data.js';
 import { loadSuite } from './support/real-models.js';
-import { compareExport, onOnnxruntime, onTflite, randomFeeds } from './support/tflite-oracle.js';
-import { ModelBuilder, mobileCnn } from '../packages/tflite/src/testing/models.js';
+import { compareExport, onOnnxruntime, onTflite, randomFeeds, relativeDiffs } from './support/tflite-oracle.js';
+import { ModelBuilder, branchyModel, mobileCnn } from '../packages/tflite/src/testing/models.js';
 import { opSequence, readTflite } from '../packages/tflite/src/testing/read-tflite.js';
 
 const FLOAT_TOLERANCE = 1e-4;
@@ -197,6 +197,38 @@ describe('exported graphs on TFLite vs the ONNX model on onnxruntime', () => {
       expect(worst(diffs)).toBeLessThanOrEqual(FLOAT_TOLERANCE);
       expect(transposesInside(bytes)).toBe(0);
     });
+});
+
+describe('If as TFLite IF with branch subgraphs', () => {
+  it('nested Ifs reading outer values across layouts agree with onnxruntime on every branch', async () => {
+    const model = branchyModel();
+    const { bytes, report } = await exportTflite(model);
+    expect(report.opCounts.IF).toBe(2);
+    const file = readTflite(bytes);
+    expect(file.subgraphCount).toBe(5); // main, then (holding the nested If's two branches), else
+    const [x] = Object.values(randomFeeds(model, 3, { x: [1, 3, 8, 8] })).slice(0, 1);
+    for (const [level, gate] of [
+      [-1, 1],
+      [-1, -1],
+      [1e6, 1],
+    ]) {
+      const feeds = { x, level: Tensor.from('float32', [], [level]), gate: Tensor.from('float32', [1], [gate]) };
+      const diffs = await compareExport(model, bytes, report, feeds);
+      expect(worst(diffs), `level ${level}, gate ${gate}`).toBeLessThanOrEqual(FLOAT_TOLERANCE);
+    }
+  });
+
+  it('an If on a fixed input (specialize) is replaced by its branch: no IF, no such input', async () => {
+    const model = branchyModel();
+    const level = Tensor.from('float32', [], [-1]);
+    const { bytes, report } = await exportTflite(model, { specialize: { level } });
+    expect(report.inputs.map((i) => i.name)).toEqual(['x', 'gate']);
+    expect(report.prepared.specialize).toBe(1);
+    const feeds = { ...randomFeeds(model, 4, { x: [1, 3, 8, 8] }), gate: Tensor.from('float32', [1], [-1]) };
+    const want = await onOnnxruntime(model, { ...feeds, level });
+    const got = await onTflite(bytes, { x: feeds.x, gate: feeds.gate });
+    expect(worst(relativeDiffs(want, got))).toBeLessThanOrEqual(FLOAT_TOLERANCE);
+  });
 });
 
 describe("dynamic-range int8 on TFLite's hybrid kernels", () => {

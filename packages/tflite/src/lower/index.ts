@@ -2,6 +2,7 @@
 import type { Node } from '@edgeml/core';
 import type { ExportContext } from '../context.js';
 import { lowerConv, lowerConvTranspose } from './conv.js';
+import { lowerIf } from './control-flow.js';
 import {
   lowerBatchNorm,
   lowerBinary,
@@ -79,4 +80,5 @@ export const LOWERINGS: Readonly<Record<string, Lowering>> = {
   ...each(['ArgMax', 'ArgMin'], lowerArgReduce),
   Tile: lowerTile,
   Expand: lowerExpand,
+  If: lowerIf,
 };

@@ -1,5 +1,5 @@
 /** Small ONNX models built in the IR for the exporter's tests, with seeded random weights. */
-import { Graph, Model, Tensor, seededRandom, tensorType, type Value } from '@edgeml/core';
+import { Graph, Model, Tensor, attr, seededRandom, tensorType, type Value } from '@edgeml/core';
 
 export class ModelBuilder {
   readonly graph = new Graph('test');
@@ -71,4 +71,51 @@ export function mobileCnn(): Model {
   h = b.op('Flatten', [b.op('GlobalAveragePool', [h])]);
   h = b.op('Gemm', [h, b.weight([10, 12]), b.weight([10], 0.1)], { transB: 1 });
   return b.model([b.op('Softmax', [h], { axis: 1 })]);
+}
+
+/**
+ * Control flow across layouts and scopes: h = Relu(Conv(x)) (NHWC in TFLite) feeds an If on
+ * ReduceMean(h) > level whose then branch convolves h again with a weight of the main graph
+ * and holds a nested If on gate > 0 that reads `gate` from two scopes up; the else branch is
+ * Sigmoid(h). Inputs x [1, 3, 8, 8], level [], gate [1]: `level` and `gate` pick the branches.
+ */
+export function branchyModel(): Model {
+  const b = new ModelBuilder();
+  const x = b.input('x', [1, 3, 8, 8]);
+  const level = b.input('level', []);
+  const gate = b.input('gate', [1]);
+  const h = b.op('Relu', [b.conv(x, 3, 4, 3, { pads: [1, 1, 1, 1] })]);
+  const cond = b.op('Greater', [b.op('ReduceMean', [h], { keepdims: 0 }), level]);
+  const [w, bias, zero] = [b.weight([4, 4, 3, 3]), b.weight([4], 0.1), b.constant([1], [0])];
+  const inner = (name: string, op: string, inputs: Value[]) => {
+    const g = new Graph(name);
+    g.outputs.push(g.op(op, inputs, {}, { outputs: [`${name}_out`] }).outputs[0]);
+    return g;
+  };
+  const thenBranch = new Graph('then');
+  const convolved = thenBranch.op(
+    'Conv',
+    [h, w, bias],
+    { kernel_shape: [3, 3], pads: [1, 1, 1, 1] },
+    { outputs: ['t_conv'] },
+  ).outputs[0];
+  const gateOn = thenBranch.op('Greater', [gate, zero], {}, { outputs: ['t_gate'] }).outputs[0];
+  const nested = thenBranch.op(
+    'If',
+    [gateOn],
+    [
+      attr('then_branch', 'graph', inner('gated', 'Mul', [convolved, gate])),
+      attr('else_branch', 'graph', inner('negated', 'Neg', [convolved])),
+    ],
+    { outputs: ['t_if'], name: 'nested_if' },
+  ).outputs[0];
+  thenBranch.outputs.push(nested);
+  const elseBranch = inner('else', 'Sigmoid', [h]);
+  const picked = b.graph.op(
+    'If',
+    [cond],
+    [attr('then_branch', 'graph', thenBranch), attr('else_branch', 'graph', elseBranch)],
+    { outputs: ['picked'], name: 'outer_if' },
+  ).outputs[0];
+  return b.model([b.op('Add', [picked, h])]);
 }
