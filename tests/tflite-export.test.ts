@@ -13,6 +13,8 @@ import {
   UnsupportedOpError,
   decodeModel,
   decodeTensor,
+  evaluateNode,
+  Node,
   freezeInputs,
   measureFidelity,
   toleranceMismatch,
@@ -24,7 +26,13 @@ import { PPOCR_V4_DET, OWW_MODEL } from './support/model-cache.js';
 import { SampleFactory } from './support/real-model-data.js';
 import { loadSuite } from './support/real-models.js';
 import { compareExport, onOnnxruntime, onTflite, randomFeeds, relativeDiffs } from './support/tflite-oracle.js';
-import { ModelBuilder, branchyModel, mobileCnn } from '../packages/tflite/src/testing/models.js';
+import {
+  ModelBuilder,
+  branchyModel,
+  mobileCnn,
+  recurrentModel,
+  type RecurrentCase,
+} from '../packages/tflite/src/testing/models.js';
 import { opSequence, readTflite } from '../packages/tflite/src/testing/read-tflite.js';
 
 const FLOAT_TOLERANCE = 1e-4;
@@ -229,6 +237,51 @@ describe('If as TFLite IF with branch subgraphs', () => {
     const got = await onTflite(bytes, { x: feeds.x, gate: feeds.gate });
     expect(worst(relativeDiffs(want, got))).toBeLessThanOrEqual(FLOAT_TOLERANCE);
   });
+});
+
+describe('LSTM, GRU and RNN unrolled into FULLY_CONNECTED and elementwise ops', () => {
+  const cases: RecurrentCase[] = [
+    { op: 'LSTM', seq: 1 },
+    { op: 'LSTM', seq: 5, initialStates: true, peepholes: true },
+    { op: 'LSTM', seq: 4, direction: 'bidirectional', layout: 1, initialStates: true },
+    { op: 'LSTM', seq: 3, direction: 'reverse', clip: 0.5 },
+    { op: 'GRU', seq: 6, initialStates: true },
+    { op: 'GRU', seq: 3, linearBeforeReset: true, direction: 'bidirectional', initialStates: true },
+    { op: 'GRU', seq: 2, layout: 1, linearBeforeReset: true },
+    { op: 'RNN', seq: 7, initialStates: true, direction: 'bidirectional' },
+    { op: 'RNN', seq: 3, layout: 1 },
+  ];
+  /** `t` with its axes in the order `perm`, computed by core's reference kernel. */
+  const transposed = (t: Tensor, perm: number[]) =>
+    evaluateNode(new Node({ opType: 'Transpose', attributes: { perm }, inputs: [], outputs: 1 }), [t], 13)![0];
+
+  /**
+   * onnxruntime has no batch-major (layout 1) recurrences: a layout-1 case is judged against
+   * its layout-0 twin (the same seeded weights) on onnxruntime, inputs and outputs transposed.
+   */
+  async function expected(c: RecurrentCase, feeds: Record<string, Tensor>) {
+    if (!c.layout) return onOnnxruntime(recurrentModel(c), feeds);
+    const swap = [1, 0, 2];
+    const twinFeeds = Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, transposed(t, swap)]));
+    const out = await onOnnxruntime(recurrentModel({ ...c, layout: 0 }), twinFeeds);
+    return Object.fromEntries(
+      Object.entries(out).map(([k, t]) => [k, transposed(t, t.dims.length === 4 ? [2, 0, 1, 3] : swap)]),
+    );
+  }
+
+  for (const c of cases)
+    it(`${JSON.stringify(c)}: Y, Y_h (and Y_c) agree with onnxruntime on two input sets`, async () => {
+      const model = recurrentModel(c);
+      const { bytes, report } = await exportTflite(model);
+      expect(report.opCounts.FULLY_CONNECTED).toBeGreaterThan(c.seq);
+      expect(report.outputs.length).toBe(c.op === 'LSTM' ? 3 : 2);
+      for (const seed of [1, 2]) {
+        const feeds = randomFeeds(model, seed);
+        const diffs = relativeDiffs(await expected(c, feeds), await onTflite(bytes, feeds));
+        expect(Object.keys(diffs).length).toBe(report.outputs.length);
+        expect(worst(diffs), `seed ${seed}`).toBeLessThanOrEqual(FLOAT_TOLERANCE);
+      }
+    });
 });
 
 describe("dynamic-range int8 on TFLite's hybrid kernels", () => {

@@ -3,6 +3,7 @@ import type { Node } from '@edgeml/core';
 import type { ExportContext } from '../context.js';
 import { lowerConv, lowerConvTranspose } from './conv.js';
 import { lowerIf } from './control-flow.js';
+import { lowerRecurrent } from './recurrent.js';
 import {
   lowerBatchNorm,
   lowerBinary,
@@ -81,4 +82,5 @@ export const LOWERINGS: Readonly<Record<string, Lowering>> = {
   Tile: lowerTile,
   Expand: lowerExpand,
   If: lowerIf,
+  ...each(['LSTM', 'GRU', 'RNN'], lowerRecurrent),
 };

@@ -119,3 +119,51 @@ export function branchyModel(): Model {
   ).outputs[0];
   return b.model([b.op('Add', [picked, h])]);
 }
+
+/** What {@link recurrentModel} builds. */
+export interface RecurrentCase {
+  op: 'LSTM' | 'GRU' | 'RNN';
+  seq: number;
+  batch?: number;
+  input?: number;
+  hidden?: number;
+  direction?: 'forward' | 'reverse' | 'bidirectional';
+  layout?: 0 | 1;
+  /** initial_h (and initial_c) as graph inputs. */
+  initialStates?: boolean;
+  peepholes?: boolean;
+  clip?: number;
+  linearBeforeReset?: boolean;
+}
+
+/**
+ * One LSTM, GRU or RNN with seeded random weights and biases, all three outputs (Y, Y_h, Y_c)
+ * as graph outputs. Inputs: x (and h0, c0 with `initialStates`), in the case's layout.
+ */
+export function recurrentModel(c: RecurrentCase): Model {
+  const b = new ModelBuilder();
+  const [batch, inputSize, hidden] = [c.batch ?? 2, c.input ?? 5, c.hidden ?? 4];
+  const dirs = c.direction === 'bidirectional' ? 2 : 1;
+  const gates = { LSTM: 4, GRU: 3, RNN: 1 }[c.op];
+  const layout = c.layout ?? 0;
+  const x = b.input('x', layout ? [batch, c.seq, inputSize] : [c.seq, batch, inputSize]);
+  const stateShape = layout ? [batch, dirs, hidden] : [dirs, batch, hidden];
+  const h0 = c.initialStates ? b.input('h0', stateShape) : undefined;
+  const c0 = c.initialStates && c.op === 'LSTM' ? b.input('c0', stateShape) : undefined;
+  const inputs = [
+    x,
+    b.weight([dirs, gates * hidden, inputSize]),
+    b.weight([dirs, gates * hidden, hidden]),
+    b.weight([dirs, 2 * gates * hidden], 0.3),
+    undefined,
+    h0,
+  ];
+  if (c.op === 'LSTM') inputs.push(c0, c.peepholes ? b.weight([dirs, 3 * hidden]) : undefined);
+  const attributes: Record<string, number | string> = { hidden_size: hidden, layout };
+  if (c.direction) attributes.direction = c.direction;
+  if (c.clip !== undefined) attributes.clip = c.clip;
+  if (c.linearBeforeReset) attributes.linear_before_reset = 1;
+  const outputs = c.op === 'LSTM' ? ['y', 'y_h', 'y_c'] : ['y', 'y_h'];
+  const node = b.graph.op(c.op, inputs, attributes, { outputs, name: c.op.toLowerCase() });
+  return b.model(node.outputs, 14);
+}
