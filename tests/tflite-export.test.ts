@@ -14,6 +14,7 @@ import {
   decodeModel,
   decodeTensor,
   evaluateNode,
+  exposeOutputs,
   Node,
   freezeInputs,
   measureFidelity,
@@ -65,6 +66,7 @@ function realModelSamples() {
 }
 
 const worst = (diffs: Record<string, number>) => Math.max(...Object.values(diffs));
+const size = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
 
 describe('exported graphs on TFLite vs the ONNX model on onnxruntime', () => {
   it('a mobile CNN (BN, depthwise, grouped, padded, HardSwish, Gemm, Softmax) in every I/O layout and precision', async () => {
@@ -342,22 +344,90 @@ describe('real models on TFLite vs onnxruntime', () => {
   });
 });
 
+describe('real models with If and LSTM on TFLite vs onnxruntime', () => {
+  it('openWakeWord hey-jarvis: its verifier runs in an IF on score ≥ 0.5, agreeing on both branches', async () => {
+    const { suite, factory } = realModelSamples();
+    const entry = suite.models.find((m) => m.id === 'oww-hey-jarvis')!;
+    const model = decodeModel(fs.readFileSync(suite.files[entry.id]));
+    const { bytes, report } = await exportTflite(model, { shapes: { 'x.1': [1, 16, 96] } });
+    expect(report.opCounts.IF).toBe(1);
+    // The real features (scores < 0.5: the else branch) and a synthetic pattern that scores above it (the then branch).
+    const pattern = Float32Array.from({ length: 16 * 96 }, (_, i) => Math.sin(i * 0.37 + 1));
+    const feeds = [...(await factory.samples(entry.inputs)), { 'x.1': Tensor.from('float32', [1, 16, 96], pattern) }];
+    // The If's condition is GreaterOrEqual(p1.1, 0.5); onnxruntime reads p1.1 off a copy that outputs it.
+    const { model: probe } = exposeOutputs(model, ['p1.1']);
+    const taken = new Set<boolean>();
+    for (const sample of feeds) {
+      taken.add((await onOnnxruntime(probe, sample))['p1.1'].toFloat64()[0] >= 0.5);
+      expect(worst(await compareExport(model, bytes, report, sample))).toBeLessThanOrEqual(FLOAT_TOLERANCE);
+    }
+    expect([...taken].sort()).toEqual([false, true]);
+  });
+
+  it('Silero VAD v4, v5, v6 with sr fixed: speech streamed chunk by chunk, state fed back, as onnxruntime', async () => {
+    const { suite, factory } = realModelSamples();
+    for (const id of ['silero-vad-v4', 'silero-vad-v5', 'silero-vad-v6']) {
+      const entry = suite.models.find((m) => m.id === id)!;
+      const model = decodeModel(fs.readFileSync(suite.files[entry.id]));
+      const sr = Tensor.from('int64', [], [16000]);
+      const stateNames = id === 'silero-vad-v4' ? ['h', 'c'] : ['state'];
+      const shapes = Object.fromEntries(
+        Object.entries(entry.inputs)
+          .filter(([name]) => name !== 'sr')
+          .map(([name, r]) => [name, r.shape]),
+      );
+      const { bytes, report } = await exportTflite(model, { shapes, specialize: { sr } });
+      expect(report.inputs.map((i) => i.name).sort(), id).toEqual(['input', ...stateNames].sort());
+      expect(report.opCounts.IF, id).toBeUndefined(); // every If folded once sr is fixed
+      expect(
+        Object.keys(report.lowered).some((k) => k.startsWith('LSTM unrolled')),
+        id,
+      ).toBe(true);
+      const chunks = await factory.samples(entry.inputs);
+      let feeds = chunks[0];
+      for (const chunk of chunks) {
+        const want = await onOnnxruntime(model, { ...feeds, input: chunk.input, sr });
+        const got = await onTflite(bytes, {
+          ...Object.fromEntries(stateNames.map((n) => [n, feeds[n]])),
+          input: chunk.input,
+        });
+        expect(worst(relativeDiffs(want, got)), id).toBeLessThanOrEqual(FLOAT_TOLERANCE);
+        // The next chunk starts from onnxruntime's state: each step is judged on the same inputs.
+        const outs = model.graph.outputs.map((v) => v.name);
+        feeds = { ...feeds, ...Object.fromEntries(stateNames.map((n, i) => [n, want[outs[i + 1]]])) };
+      }
+    }
+  }, 120_000);
+});
+
 describe('the real-model suite (scripts/real-models.json): converts, or the op that stops it', () => {
   it('every model exports and agrees on its held-out sample, or is refused naming the op and node', async () => {
     const { suite, factory } = realModelSamples();
     const rows: Record<string, unknown>[] = [];
     for (const entry of suite.models) {
       const model = decodeModel(fs.readFileSync(suite.files[entry.id]));
-      const shapes = Object.fromEntries(Object.entries(entry.inputs).map(([name, r]) => [name, r.shape]));
+      const recipes = Object.entries(entry.inputs);
+      // Inputs the recipe holds constant (Silero's sample rate) are fixed, as `edgeml export --fix` does.
+      const specialize = Object.fromEntries(
+        recipes.flatMap(([name, r]) =>
+          r.data.source === 'constant'
+            ? [[name, Tensor.from(r.dtype ?? 'float32', r.shape, new Array<number>(size(r.shape)).fill(r.data.value))]]
+            : [],
+        ),
+      );
+      const shapes = Object.fromEntries(
+        recipes.filter(([name]) => !specialize[name]).map(([name, r]) => [name, r.shape]),
+      );
+      const fixed = Object.keys(specialize);
       const started = performance.now();
       let exported;
       try {
-        exported = await exportTflite(model, { shapes });
+        exported = await exportTflite(model, { shapes, specialize: fixed.length ? specialize : undefined });
       } catch (e) {
         expect(e, entry.id).toBeInstanceOf(UnsupportedOpError);
         const { opType, nodeName } = e as UnsupportedOpError;
         expect(nodeName, entry.id).toBeTruthy();
-        rows.push({ id: entry.id, converts: false, opType, nodeName, reason: (e as Error).message });
+        rows.push({ id: entry.id, converts: false, fixed, opType, nodeName, reason: (e as Error).message });
         continue;
       }
       const ms = Math.round(performance.now() - started);
@@ -366,6 +436,8 @@ describe('the real-model suite (scripts/real-models.json): converts, or the op t
       rows.push({
         id: entry.id,
         converts: true,
+        fixed,
+        opCounts: exported.report.opCounts,
         exportMs: ms,
         onnxBytes: fs.statSync(suite.files[entry.id]).size,
         tfliteBytes: exported.bytes.byteLength,
@@ -514,6 +586,10 @@ describe('the ONNX backend test data (node models) on TFLite', () => {
       'Cast',
       'MatMul',
       'Gemm',
+      'If',
+      'LSTM',
+      'GRU',
+      'RNN',
     ];
     expect(required.filter((op) => !coveredOps.has(op))).toEqual([]);
   }, 900_000);

@@ -6,7 +6,7 @@
  * inputs after the condition). Constants are not passed: each branch holds its own, sharing the
  * file's buffers. Values cross the boundary in the ONNX layout.
  */
-import { capturedInputs, type Graph, type Node, type Value } from '@edgeml/core';
+import { capturedInputs, constantNodeValue, type Graph, type Node, type Value } from '@edgeml/core';
 import { ExportContext } from '../context.js';
 import { identityPerm } from '../layout.js';
 import { lowerNodes, outputTensors } from '../lower-graph.js';
@@ -46,4 +46,15 @@ export function lowerIf(node: Node, ctx: ExportContext): void {
   const outputs = node.outputs.map((out) => ctx.define(out));
   ctx.emit('IF', inputs, outputs, 'IfOptions', { then_subgraph_index, else_subgraph_index });
   ctx.count('If written as IF with two branch subgraphs');
+}
+
+/**
+ * A Constant node left in the graph (constant lifting keeps those that produce a branch's
+ * output): its value as a constant tensor of the subgraph.
+ */
+export function lowerConstant(node: Node, ctx: ExportContext): void {
+  const value = constantNodeValue(node);
+  if (!value) ctx.unsupported(node, 'its value attribute is missing or sparse beyond densifying');
+  const tensor = ctx.graph.addConstant(node.outputs[0].name, value);
+  ctx.place(node.outputs[0], { tensor, perm: identityPerm(value.dims.length) });
 }

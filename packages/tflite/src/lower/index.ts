@@ -2,7 +2,7 @@
 import type { Node } from '@edgeml/core';
 import type { ExportContext } from '../context.js';
 import { lowerConv, lowerConvTranspose } from './conv.js';
-import { lowerIf } from './control-flow.js';
+import { lowerConstant, lowerIf } from './control-flow.js';
 import { lowerRecurrent } from './recurrent.js';
 import {
   lowerBatchNorm,
@@ -82,5 +82,6 @@ export const LOWERINGS: Readonly<Record<string, Lowering>> = {
   Tile: lowerTile,
   Expand: lowerExpand,
   If: lowerIf,
+  Constant: lowerConstant,
   ...each(['LSTM', 'GRU', 'RNN'], lowerRecurrent),
 };
