@@ -323,7 +323,7 @@ export function lowerRecurrent(node: Node, ctx: ExportContext): void {
     finals.push(state);
   }
   writeOutputs(node, ctx, e, { ys, finals, seq, dirs, layout });
-  ctx.count(`${node.opType} unrolled over ${seq} time step${seq === 1 ? "" : "s"} (FULLY_CONNECTED + elementwise)`);
+  ctx.count(`${node.opType} unrolled over ${seq} time step${seq === 1 ? '' : 's'} (FULLY_CONNECTED + elementwise)`);
 }
 
 /** Y [seq, dirs, batch, hidden], Y_h and Y_c [dirs, batch, hidden], placed in the node's layout. */
