@@ -165,5 +165,5 @@ export function recurrentModel(c: RecurrentCase): Model {
   if (c.linearBeforeReset) attributes.linear_before_reset = 1;
   const outputs = c.op === 'LSTM' ? ['y', 'y_h', 'y_c'] : ['y', 'y_h'];
   const node = b.graph.op(c.op, inputs, attributes, { outputs, name: c.op.toLowerCase() });
-  return b.model(node.outputs, 14);
+  return b.model([...node.outputs], 14);
 }
