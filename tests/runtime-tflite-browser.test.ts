@@ -9,11 +9,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { build } from 'vite';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { Tensor, decodeModel } from '@edgeml/core';
 import { exportTflite, type TfliteExportOptions } from '@edgeml/tflite';
-import { launchChromium } from './support/browser.js';
+import { buildTestPage, launchChromium, openTestPage } from './support/browser.js';
+import { fromPlain, toPlain, type PlainTensor } from './support/plain-tensor.js';
 import { serveStatic } from './support/static-server.js';
 import { loadSuite } from './support/real-models.js';
 import { SampleFactory } from './support/real-model-data.js';
@@ -29,41 +29,19 @@ const TFLITE_WASM = path.dirname(
   ),
 );
 
-type Plain = { dtype: string; dims: number[]; data: number[] };
-const plain = (feeds: Record<string, Tensor>): Record<string, Plain> =>
-  Object.fromEntries(
-    Object.entries(feeds).map(([k, t]) => [k, { dtype: t.dtype, dims: [...t.dims], data: Array.from(t.toFloat64()) }]),
-  );
-const fromPlain = (t: Plain) => Tensor.from('float32', t.dims, Float32Array.from(t.data));
-
 let server: Awaited<ReturnType<typeof serveStatic>>;
 let browser: Browser;
 
 beforeAll(async () => {
-  await build({
-    root: path.join(__dirname, 'browser', 'tflite-page'),
-    configFile: false,
-    logLevel: 'error',
-    build: { outDir: OUT, emptyOutDir: true, chunkSizeWarningLimit: 100_000 },
-  });
   fs.mkdirSync(MODELS, { recursive: true });
-  server = await serveStatic({ '/': OUT, '/tflite/': TFLITE_WASM, '/models/': MODELS });
-  browser = await launchChromium();
+  [, server, browser] = await Promise.all([
+    buildTestPage(path.join(__dirname, 'browser', 'tflite-page'), OUT),
+    serveStatic({ '/': OUT, '/tflite/': TFLITE_WASM, '/models/': MODELS }),
+    launchChromium(),
+  ]);
 }, 180_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-async function openPage(): Promise<Page> {
-  const page = await browser.newPage();
-  await page.goto(`${server.url}/`);
-  await page.waitForFunction(() => (globalThis as { edgeml?: unknown }).edgeml !== undefined, undefined, {
-    timeout: 60_000,
-  });
-  return page;
-}
+afterAll(() => Promise.all([browser?.close(), server?.close()]));
 
 describe('runtime-tflite in Chromium', () => {
   it('runs .tflite files exported from real models (CNN, IF, LSTM); outputs match onnxruntime-node', async () => {
@@ -73,7 +51,7 @@ describe('runtime-tflite in Chromium', () => {
       melspectrogramModel: suite.files['oww-melspectrogram'],
       embeddingModel: suite.files['oww-embedding'],
     });
-    const page = await openPage();
+    const page = await openTestPage(browser, `${server.url}/`);
     const status = await page.evaluate(() => (globalThis as unknown as { edgeml: { initError?: string } }).edgeml);
     expect(status.initError).toBeUndefined();
     const sr = Tensor.from('int64', [], [16000]);
@@ -98,13 +76,13 @@ describe('runtime-tflite in Chromium', () => {
       const web = await page.evaluate(
         ([url, f]) =>
           (
-            globalThis as unknown as { edgeml: { run(u: string, f: unknown): Promise<Record<string, Plain>> } }
+            globalThis as unknown as { edgeml: { run(u: string, f: unknown): Promise<Record<string, PlainTensor>> } }
           ).edgeml.run(url, f),
-        [`/models/${id}.tflite`, plain(feeds)] as const,
+        [`/models/${id}.tflite`, toPlain(feeds)] as const,
       );
       const want = await onOnnxruntime(model, sample);
       expect(Object.keys(web).sort(), id).toEqual(report.outputs.map((o) => o.name).sort());
-      const diffs = relativeDiffs(want, Object.fromEntries(Object.entries(web).map(([k, t]) => [k, fromPlain(t)])));
+      const diffs = relativeDiffs(want, fromPlain(web));
       expect(Math.max(...Object.values(diffs)), id).toBeLessThanOrEqual(1e-4);
     }
     fs.mkdirSync(ARTIFACTS, { recursive: true });

@@ -49,8 +49,7 @@ describe('edgeml export', () => {
       'input=1x512',
       '--json',
     ]);
-    expect(r.err).toBe('');
-    expect(r.code).toBe(0);
+    expect({ code: r.code, err: r.err }).toEqual({ code: 0, err: '' });
     const rep = JSON.parse(r.out) as ExportCommandReport;
     expect(rep.inputs.map((i) => i.name)).not.toContain('sr');
     expect(rep.opCounts.IF).toBeUndefined();

@@ -1,14 +1,9 @@
 // The browser side of tests/runtime-tflite-browser.test.ts: loads @edgeml/runtime-tflite as an
 // app would (bundled by Vite), with TFLite's wasm interpreter served beside the page, runs the
 // .tflite files the test asks for and hands back their outputs.
-import { Tensor, type DType } from '@edgeml/core';
 import { TfliteBackend, type TfliteModuleFactory } from '@edgeml/runtime-tflite';
+import { fromPlain, toPlain, type PlainTensor } from '../../support/plain-tensor.js';
 
-interface PlainTensor {
-  dtype: DType;
-  dims: number[];
-  data: number[];
-}
 interface Page {
   tflite_web_api_ModuleFactory?: TfliteModuleFactory;
   document: {
@@ -24,11 +19,7 @@ const backend = new TfliteBackend({
 async function run(modelUrl: string, feeds: Record<string, PlainTensor>) {
   const session = await backend.createSession(modelUrl);
   try {
-    const inputs = Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, Tensor.from(t.dtype, t.dims, t.data)]));
-    const out = await session.run(inputs);
-    const outputs = Object.fromEntries(
-      Object.entries(out).map(([k, t]) => [k, { dtype: t.dtype, dims: [...t.dims], data: Array.from(t.toFloat64()) }]),
-    );
+    const outputs = toPlain(await session.run(fromPlain(feeds)));
     const line = Object.entries(outputs)
       .map(
         ([k, t]) =>
