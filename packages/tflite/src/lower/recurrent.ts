@@ -7,8 +7,9 @@
  * reverse and bidirectional; `layout` 0 and 1; initial states from any tensor; Y, Y_h and Y_c.
  *
  * Why not TFLite's UNIDIRECTIONAL_SEQUENCE_LSTM: its states are variable tensors that the
- * interpreter keeps from one invocation to the next (an ONNX LSTM starts each run from
- * `initial_h`/`initial_c`, an input), and it has no Y_h/Y_c outputs, which stateful models
+ * interpreter keeps from one invocation to the next until `reset_all_variables()` (outputs differ
+ * between runs otherwise: tensorflow/tensorflow#47813), whereas an ONNX LSTM starts each run from
+ * its `initial_h`/`initial_c` inputs; and it has no Y_h/Y_c outputs, which stateful models
  * such as Silero VAD return; GRU has no TFLite builtin at all. The unrolled form is exact for
  * every case and runs on every delegate; its size grows with the sequence length, so long
  * sequences make long graphs.
