@@ -31,6 +31,7 @@ import { compareExport, onOnnxruntime, onTflite, randomFeeds, relativeDiffs } fr
 import {
   ModelBuilder,
   branchyModel,
+  loopModel,
   mobileCnn,
   recurrentModel,
   type RecurrentCase,
@@ -246,6 +247,25 @@ describe('If as TFLite IF with branch subgraphs', () => {
         FLOAT_TOLERANCE,
       );
     }
+  });
+});
+
+describe('Loop as TFLite WHILE with cond and body subgraphs', () => {
+  it('a data-dependent loop (early exit, trip count, outer value, iteration number) agrees with onnxruntime', async () => {
+    const model = loopModel();
+    const { bytes, report } = await exportTflite(model);
+    expect(report.opCounts.WHILE).toBe(1);
+    expect(readTflite(bytes).subgraphCount).toBe(3);
+    const x = Tensor.from('float32', [1, 4], [0.5, -1, 2, 0.25]);
+    // Exits after the first iteration, part-way, and never (the trip count of 10 stops it).
+    const finals = new Set<string>();
+    for (const limit of [0, 12, 1e9]) {
+      const feeds = { x, limit: Tensor.from('float32', [], [limit]) };
+      const diffs = await compareExport(model, bytes, report, feeds);
+      expect(worst(diffs), `limit ${limit}`).toBeLessThanOrEqual(FLOAT_TOLERANCE);
+      finals.add((await onOnnxruntime(model, feeds)).out0.toFloat64().join());
+    }
+    expect(finals.size).toBe(3); // three different iteration counts
   });
 });
 

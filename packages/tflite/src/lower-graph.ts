@@ -36,9 +36,30 @@ export function lowerNodes(graph: Graph, ctx: ExportContext, opsetOf: (domain: s
 }
 
 /**
- * The tensors of a graph's outputs, each in layout `permOf(v)` and named as the ONNX output. An
- * output that is an input (in `taken`), a constant or another output gets a copy of its own, as
- * a TFLite subgraph's outputs must be distinct computed tensors.
+ * `index` itself, or a RESHAPE copy of it (to `shape`, default its own) when it is an input of
+ * the subgraph (in `taken`), a constant, already used, or of another shape: TFLite subgraph
+ * outputs must be distinct computed tensors. The tensor returned is added to `taken`.
+ */
+export function distinctTensor(
+  ctx: ExportContext,
+  index: number,
+  name: string,
+  taken: Set<number>,
+  shape: readonly number[] = ctx.graph.tensors[index].shape,
+): number {
+  const own = ctx.graph.tensors[index];
+  let out = index;
+  if (taken.has(index) || ctx.graph.isConstant(index) || own.shape.join() !== shape.join()) {
+    out = ctx.graph.addTensor(name, shape, own.type);
+    ctx.reshape(index, out, shape);
+  }
+  taken.add(out);
+  return out;
+}
+
+/**
+ * The tensors of a graph's outputs, each in layout `permOf(v)` and named as the ONNX output
+ * (copied by {@link distinctTensor} where they must be).
  */
 export function outputTensors(
   ctx: ExportContext,
@@ -47,14 +68,7 @@ export function outputTensors(
   permOf: (v: Value) => Perm,
 ): number[] {
   return outputs.map((v) => {
-    let index = ctx.tensor(v, permOf(v));
-    if (taken.has(index) || ctx.graph.isConstant(index)) {
-      const shape = ctx.graph.tensors[index].shape;
-      const copy = ctx.scratch(v.name, shape, v.dtype);
-      ctx.reshape(index, copy, shape);
-      index = copy;
-    }
-    taken.add(index);
+    const index = distinctTensor(ctx, ctx.tensor(v, permOf(v)), v.name, taken);
     ctx.graph.swapName(index, v.name);
     return index;
   });

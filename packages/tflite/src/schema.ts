@@ -137,6 +137,7 @@ export const BuiltinOperator = {
   ROUND: 116,
   HARD_SWISH: 117,
   IF: 118,
+  WHILE: 119,
   SELECT_V2: 123,
   BATCH_MATMUL: 126,
   PLACEHOLDER_FOR_GREATER_OP_CODES: 127,
@@ -179,6 +180,7 @@ export const BuiltinOptionsType = {
   SplitVOptions: 79,
   HardSwishOptions: 91,
   IfOptions: 92,
+  WhileOptions: 93,
   BatchMatMulOptions: 101,
   GeluOptions: 116,
   ResizeBilinearOptions: 15,
@@ -280,6 +282,10 @@ export const OPTION_TABLES: Record<BuiltinOptionsName, TableDesc> = {
   IfOptions: table('IfOptions', [
     ['then_subgraph_index', 'int'],
     ['else_subgraph_index', 'int'],
+  ]),
+  WhileOptions: table('WhileOptions', [
+    ['cond_subgraph_index', 'int'],
+    ['body_subgraph_index', 'int'],
   ]),
   BatchMatMulOptions: table('BatchMatMulOptions', [
     ['adj_x', 'bool'],

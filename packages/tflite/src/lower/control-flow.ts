@@ -12,7 +12,7 @@ import { identityPerm } from '../layout.js';
 import { lowerNodes, outputTensors } from '../lower-graph.js';
 
 /** Non-constant values the subgraphs of `node` read from outside them, in first-use order. */
-function outerValues(node: Node): Value[] {
+export function outerValues(node: Node): Value[] {
   const seen = new Set<Value>();
   const ownInputs = new Set(node.inputs);
   for (const v of capturedInputs(node)) if (!ownInputs.has(v) && !v.const) seen.add(v);

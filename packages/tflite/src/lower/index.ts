@@ -3,6 +3,7 @@ import type { Node } from '@edgeml/core';
 import type { ExportContext } from '../context.js';
 import { lowerConv, lowerConvTranspose } from './conv.js';
 import { lowerConstant, lowerIf } from './control-flow.js';
+import { lowerLoop } from './loop.js';
 import { lowerRecurrent } from './recurrent.js';
 import {
   lowerBatchNorm,
@@ -82,6 +83,7 @@ export const LOWERINGS: Readonly<Record<string, Lowering>> = {
   Tile: lowerTile,
   Expand: lowerExpand,
   If: lowerIf,
+  Loop: lowerLoop,
   Constant: lowerConstant,
   ...each(['LSTM', 'GRU', 'RNN'], lowerRecurrent),
 };

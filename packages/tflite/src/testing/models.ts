@@ -167,3 +167,32 @@ export function recurrentModel(c: RecurrentCase): Model {
   const node = b.graph.op(c.op, inputs, attributes, { outputs, name: c.op.toLowerCase() });
   return b.model([...node.outputs], 14);
 }
+
+/**
+ * A data-dependent loop: s = Relu(x) in the main graph, then v ← 0.9·v + s + iteration while
+ * Σ|v| < limit, at most 10 times (ONNX Loop with a constant trip count, a body reading `s` from
+ * the outer scope and its iteration number). Inputs x [1, 4] and limit []; output the final v.
+ */
+export function loopModel(): Model {
+  const b = new ModelBuilder();
+  const x = b.input('x', [1, 4]);
+  const limit = b.input('limit', []);
+  const s = b.op('Relu', [x]);
+  const body = new Graph('body');
+  const iteration = body.addInput('i', tensorType('int64', []));
+  const condIn = body.addInput('cond_in', tensorType('bool', []));
+  const vIn = body.addInput('v_in', tensorType('float32', [1, 4]));
+  const step = (op: string, inputs: Value[], name: string, attributes = {}) =>
+    body.op(op, inputs, attributes, { outputs: [name] }).outputs[0];
+  const decay = b.constant([], [0.9]);
+  const count = step('Cast', [iteration], 'count', { to: 1 });
+  const vOut = step('Add', [step('Add', [step('Mul', [vIn, decay], 'decayed'), s], 'fed'), count], 'v_out');
+  const total = step('ReduceSum', [step('Abs', [vOut], 'magnitude')], 'total', { keepdims: 0 });
+  body.outputs.push(step('Less', [total, limit], 'cond_out'), vOut);
+  void condIn;
+  const loop = b.graph.op('Loop', [b.constant([], [10], 'int64'), undefined, x], [attr('body', 'graph', body)], {
+    outputs: ['v_final'],
+    name: 'loop',
+  });
+  return b.model([loop.outputs[0]]);
+}
