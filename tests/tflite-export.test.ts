@@ -228,6 +228,13 @@ describe('If as TFLite IF with branch subgraphs', () => {
       const diffs = await compareExport(model, bytes, report, feeds);
       expect(worst(diffs), `level ${level}, gate ${gate}`).toBeLessThanOrEqual(FLOAT_TOLERANCE);
     }
+    // fp16 weights reach the branches too: the then branch's Conv weight and bias are stored as float16.
+    const half = await exportTflite(model, { quantize: 'fp16' });
+    const inMain = opSequence(readTflite(half.bytes)).filter((op) => op === 'DEQUANTIZE').length;
+    expect(half.report.opCounts.DEQUANTIZE).toBe(half.report.float16Weights);
+    expect(inMain).toBeLessThan(half.report.float16Weights);
+    const feeds = { x, level: Tensor.from('float32', [], [-1]), gate: Tensor.from('float32', [1], [1]) };
+    expect(worst(await compareExport(model, half.bytes, half.report, feeds))).toBeLessThanOrEqual(1e-2);
   });
 
   it('an If on a fixed input (specialize) is replaced by its branch: that IF and the input are gone', async () => {
