@@ -202,7 +202,9 @@ is simplified with the static shapes given (TFLite needs static shapes: --shape 
 input dimensions), lowered to TFLite builtin operators in NHWC (Conv weights OIHW -> OHWI,
 depthwise and grouped convolutions, asymmetric padding as an explicit PAD, Relu/Relu6 fused
 into the op before), and layouts change only where an op needs it, so a CNN has TRANSPOSEs at
-its edges only. An op TFLite cannot express stops the export with its name and node.
+its edges only. If and Loop become TFLite's IF and WHILE (branches and bodies as subgraphs),
+LSTM, GRU and RNN are unrolled over their sequence length. An op TFLite cannot express stops
+the export with its name and node.
 
 Before writing, the .tflite runs on TFLite's interpreter and the ONNX model on
 onnxruntime-node, on the same seeded random inputs: every output must agree within
