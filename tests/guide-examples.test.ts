@@ -40,7 +40,7 @@ async function runExample<T>(name: string): Promise<T> {
 }
 
 describe('guide examples', () => {
-  it('lists the simplify, samples-from-files, tflite-run, mixed-precision, quantize-auto, qat and tflite-export examples and the three extension examples', () => {
+  it('lists the simplify, samples-from-files, tflite-run, mixed-precision, quantize-auto, qat, tflite-export and tflite-recurrent examples and the three extension examples', () => {
     expect([...guideExamples().keys()]).toEqual([
       'simplify',
       'samples-from-files',
@@ -49,6 +49,7 @@ describe('guide examples', () => {
       'quantize-auto',
       'qat',
       'tflite-export',
+      'tflite-recurrent',
       'custom-pass',
       'custom-scheme',
       'custom-backend',
@@ -151,6 +152,23 @@ describe('guide examples', () => {
     expect(output.dims).toEqual([...want.dims]);
     const [a, b] = [want.data as Float32Array, output.data as Float32Array];
     expect(Math.max(...a.map((v, i) => Math.abs(v - b[i])))).toBeLessThan(1e-5);
+  });
+
+  it('tflite-recurrent: the LSTM unrolled; Y, Y_h and Y_c on TFLite agree with onnxruntime from given states', async () => {
+    const { model, report, feeds, outputs } = await runExample<{
+      model: Model;
+      report: { lowered: Record<string, number>; opCounts: Record<string, number> };
+      feeds: Record<string, Tensor>;
+      outputs: Record<string, Tensor>;
+    }>('tflite-recurrent');
+    expect(report.lowered).toEqual({ 'LSTM unrolled over 4 time steps (FULLY_CONNECTED + elementwise)': 1 });
+    const want = await runOrt(encodeModel(model), feeds);
+    expect(Object.keys(outputs).sort()).toEqual(['y', 'y_c', 'y_h']);
+    for (const name of ['y', 'y_h', 'y_c']) {
+      expect(outputs[name].dims).toEqual([...want[name].dims]);
+      const [a, b] = [want[name].data as Float32Array, outputs[name].data as Float32Array];
+      expect(Math.max(...a.map((v, i) => Math.abs(v - b[i]))), name).toBeLessThan(1e-5);
+    }
   });
 
   it('custom pass: Div by a constant becomes Mul, and onnxruntime gets the same answer', async () => {

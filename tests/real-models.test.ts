@@ -5,10 +5,8 @@
  * one-line typed reason) or a defect; a model's test fails listing its defects. The results go to
  * .tmp/real-models.json; `node scripts/real-models-table.mjs` turns them into docs/real-models.md.
  */
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { suiteSampleFactory, type SampleFactory, type Sample } from './support/real-model-data.js';
 import { checkModels } from './support/onnx-checker.js';
@@ -19,6 +17,7 @@ import {
   compareOutputs,
   judgeFailure,
   loadSuite,
+  measuredTree,
   modelFacts,
   runCli,
   runFile,
@@ -252,14 +251,7 @@ describe('real models through every command', () => {
     const ordered = manifest.models.map((m) => rows.get(m.id)).filter((r) => r !== undefined);
     if (!ordered.length) return;
     fs.mkdirSync(path.dirname(REPORT), { recursive: true });
-    // The tree measured, for the doc: the commit, and whether the code differed from it.
-    const git = (...args: string[]) => spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' }).stdout.trim();
-    const measured = {
-      commit: git('rev-parse', '--short', 'HEAD'),
-      dirty: git('status', '--porcelain', '--', '.', ':!docs/real-models.md').length > 0,
-      onnxruntime: ort.env.versions.node ?? 'unknown',
-      node: process.version,
-    };
+    const measured = measuredTree();
     fs.writeFileSync(
       REPORT,
       JSON.stringify({ measured, commands: [...COMMANDS.map((c) => c.label), 'bench'], models: ordered }, null, 2) +

@@ -7,11 +7,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { build } from 'vite';
 import type { Browser, Page } from 'playwright-core';
 import { Tensor } from '@edgeml/core';
 import { NodeBackend } from '@edgeml/runtime-node';
-import { launchChromium } from './support/browser.js';
+import { buildTestPage, launchChromium, openTestPage } from './support/browser.js';
+import { toPlain, type PlainTensor } from './support/plain-tensor.js';
 import { serveStatic } from './support/static-server.js';
 import { SILERO_VAD, sileroFeeds } from './support/models.js';
 
@@ -25,31 +25,15 @@ const ORT_WEB_DIST = path.dirname(
 );
 const MODELS = path.join(ROOT, '.tmp', 'web-models');
 
-type Plain = { dtype: string; dims: number[]; data: number[] };
-const plain = (feeds: Record<string, Tensor>): Record<string, Plain> =>
-  Object.fromEntries(
-    Object.entries(feeds).map(([k, t]) => [k, { dtype: t.dtype, dims: [...t.dims], data: Array.from(t.toFloat64()) }]),
-  );
-
 let server: Awaited<ReturnType<typeof serveStatic>>;
 let browser: Browser;
 
-async function openPage(query = ''): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1100, height: 700 } });
-  await page.goto(`${server.url}/${query}`);
-  await page.waitForFunction(() => (globalThis as { edgeml?: unknown }).edgeml !== undefined, undefined, {
-    timeout: 60_000,
-  });
-  return page;
+function openPage(query = ''): Promise<Page> {
+  return openTestPage(browser, `${server.url}/${query}`, { width: 1100, height: 700 });
 }
 
 beforeAll(async () => {
-  await build({
-    root: path.join(__dirname, 'browser', 'web-page'),
-    configFile: false,
-    logLevel: 'warn',
-    build: { outDir: OUT, emptyOutDir: true, chunkSizeWarningLimit: 100_000 },
-  });
+  await buildTestPage(path.join(__dirname, 'browser', 'web-page'), OUT);
   fs.mkdirSync(MODELS, { recursive: true });
   fs.copyFileSync(path.join(__dirname, 'fixtures', 'mnist-cnn.onnx'), path.join(MODELS, 'mnist-cnn.onnx'));
   fs.copyFileSync(SILERO_VAD, path.join(MODELS, 'silero_vad.onnx'));
@@ -85,11 +69,14 @@ describe('runtime-web in Chromium', () => {
           (
             globalThis as unknown as {
               edgeml: {
-                run(u: string, f: unknown): Promise<{ outputs: Record<string, Plain>; executionProviders: string[] }>;
+                run(
+                  u: string,
+                  f: unknown,
+                ): Promise<{ outputs: Record<string, PlainTensor>; executionProviders: string[] }>;
               };
             }
           ).edgeml.run(u, f),
-        [url, plain(feeds)] as const,
+        [url, toPlain(feeds)] as const,
       );
       expect(web.executionProviders).toEqual(['wasm']);
       const session = await node.createSession(file);

@@ -331,3 +331,17 @@ export function compareOutputs(
   }
   return { maxAbsDiff, cosine };
 }
+
+/**
+ * The tree a suite measured, for the generated tables: the commit, whether the code differed
+ * from it (the generated doc itself aside), onnxruntime-node's and Node's versions.
+ */
+export function measuredTree() {
+  const git = (...args: string[]) => spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' }).stdout.trim();
+  return {
+    commit: git('rev-parse', '--short', 'HEAD'),
+    dirty: git('status', '--porcelain', '--', '.', ':!docs/real-models.md').length > 0,
+    onnxruntime: ort.env.versions.node ?? 'unknown',
+    node: process.version,
+  };
+}

@@ -83,7 +83,8 @@ export function relativeDiffs(
 /**
  * The exported file and the ONNX model on the same feeds: each output's relative difference
  * (see {@link relativeDiffs} for `floor`).
- * NHWC inputs and outputs (ioLayout 'nhwc') are transposed to and from the ONNX layout.
+ * NHWC inputs and outputs (ioLayout 'nhwc') are transposed to and from the ONNX layout; feeds of
+ * inputs the export fixed (`specialize`) go to onnxruntime only.
  */
 export async function compareExport(
   model: Model,
@@ -93,7 +94,12 @@ export async function compareExport(
   floor = 1,
 ): Promise<Record<string, number>> {
   const nhwc = new Set([...report.inputs, ...report.outputs].filter((io) => io.layout === 'nhwc').map((io) => io.name));
-  const tfliteFeeds = Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, nhwc.has(k) ? nchwToNhwc(t) : t]));
+  const kept = new Set(report.inputs.map((io) => io.name));
+  const tfliteFeeds = Object.fromEntries(
+    Object.entries(feeds)
+      .filter(([k]) => kept.has(k))
+      .map(([k, t]) => [k, nhwc.has(k) ? nchwToNhwc(t) : t]),
+  );
   const got = await onTflite(bytes, tfliteFeeds);
   const back = Object.fromEntries(Object.entries(got).map(([k, t]) => [k, nhwc.has(k) ? nhwcToNchw(t) : t]));
   return relativeDiffs(await onOnnxruntime(model, feeds), back, floor);

@@ -12,6 +12,7 @@ import { Graph, Model, encodeModel, tensorType } from '@edgeml/core';
 import { runCli } from './testing/run-cli.js';
 import type { ExportCommandReport } from './commands/export.js';
 import { PPOCR_V4_DET } from '../../../tests/support/model-cache.js';
+import { defaultModelPath } from './default-model.js';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'edgeml-export-cli-'));
 const sha = (file: string) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
@@ -33,6 +34,31 @@ describe('edgeml export', () => {
     expect(rep.agreement).toHaveLength(1);
     expect(rep.agreement[0].relativeDiff).toBeLessThanOrEqual(1e-4);
     expect(sha(input)).toBe(before);
+  });
+
+  it('--fix sr=16000 on Silero VAD: the If on the sample rate folds, its LSTM is unrolled, sr is no input', async () => {
+    const out = path.join(tmp(), 'vad.tflite');
+    const r = await runCli([
+      'export',
+      defaultModelPath(),
+      '-o',
+      out,
+      '--fix',
+      'sr=16000',
+      '--shape',
+      'input=1x512',
+      '--json',
+    ]);
+    expect({ code: r.code, err: r.err }).toEqual({ code: 0, err: '' });
+    const rep = JSON.parse(r.out) as ExportCommandReport;
+    expect(rep.inputs.map((i) => i.name)).not.toContain('sr');
+    expect(rep.opCounts.IF).toBeUndefined();
+    expect(rep.prepared.specialize).toBe(1);
+    expect(Object.keys(rep.lowered).filter((k) => k.startsWith('LSTM unrolled'))).not.toEqual([]);
+    expect(rep.agreement.every((a) => a.relativeDiff <= 1e-4)).toBe(true);
+    const bad = await runCli(['export', defaultModelPath(), '-o', out, '--fix', 'rate=16000']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/no input 'rate'/);
   });
 
   it('--io-layout nhwc --quantize fp16: NHWC input, float16 weights, half the size, agreement within 1e-2', async () => {

@@ -42,7 +42,6 @@ export interface FusedActivation {
 }
 
 export class ExportContext {
-  readonly graph = new TfliteGraph();
   /** Nodes lowered as part of another (activations fused into their producer). */
   readonly consumed = new Set<Node>();
   /** What was fused or lowered, by description, for the report. */
@@ -54,6 +53,8 @@ export class ExportContext {
   constructor(
     readonly opset: number,
     graphOutputs: readonly Value[],
+    /** The subgraph written to: the file's main graph, or an IF branch made with `graph.subgraph()`. */
+    readonly graph: TfliteGraph = new TfliteGraph(),
   ) {
     this.graphOutputs = new Set(graphOutputs);
   }

@@ -6,17 +6,17 @@
 import {
   InvalidArgumentError,
   OpsetConversionError,
-  UnsupportedOpError,
   inferShapes,
-  isDefaultDomain,
+  prepare,
   simplify,
   type Model,
+  type Tensor,
   type Value,
 } from '@edgeml/core';
 import { ExportContext } from './context.js';
 import { quantizeWeightsDynamic } from './dynamic-range.js';
 import { channelsLast, identityPerm } from './layout.js';
-import { LOWERINGS } from './lower/index.js';
+import { lowerNodes, outputTensors } from './lower-graph.js';
 import { requireTensorType } from './tflite-graph.js';
 
 /** The precisions {@link exportTflite} writes. */
@@ -43,6 +43,13 @@ export interface TfliteExportOptions {
    * fully-connected layers with activations in float32, TFLite's dynamic-range quantization.
    */
   quantize?: TfliteExportQuantization;
+  /**
+   * Inputs fixed to a value, e.g. `{ sr: Tensor.from('int64', [], [16000n]) }`: they become
+   * constants, what depends on them folds, and an If on them is replaced by the branch it takes
+   * (core's `prepare` with `specialize`), so the .tflite has no such input. Silero VAD's network
+   * sits in an If on its sample rate; fixed, it exports as a plain graph.
+   */
+  specialize?: Record<string, Tensor>;
 }
 
 /** One input or output of the written .tflite. */
@@ -95,39 +102,19 @@ function checkOptions(options: TfliteExportOptions): void {
 const nhwcIo = (options: TfliteExportOptions, v: Value, rank: number) =>
   options.ioLayout === 'nhwc' && rank === 4 && v.dtype === 'float32';
 
-function lowerGraph(model: Model, ctx: ExportContext): void {
-  for (const node of model.graph.topologicalOrder()) {
-    if (ctx.consumed.has(node)) continue;
-    const lowering = isDefaultDomain(node) ? LOWERINGS[node.opType] : undefined;
-    if (!lowering)
-      throw new UnsupportedOpError(
-        node.opType,
-        node.domain,
-        model.opset(node.domain),
-        `node '${node.name || node.opType}' (${node.domain ? `${node.domain}.` : ''}${node.opType}) has no TFLite builtin equivalent in this exporter (the guide's "Export to TFLite" lists the ${Object.keys(LOWERINGS).length} ops it writes)`,
-        node.name,
-      );
-    lowering(node, ctx);
-    node.outputs.forEach((out, i) => {
-      if (!ctx.isPlaced(out) && (out.uses().some((u) => !ctx.consumed.has(u.node)) || ctx.isGraphOutput(out)))
-        throw new UnsupportedOpError(
-          node.opType,
-          node.domain,
-          model.opset(node.domain),
-          `node '${node.name || node.opType}' (${node.opType}): its output ${i} '${out.name}' is used, and TFLite's op does not compute it`,
-          node.name,
-        );
-    });
-  }
-}
-
 /**
  * The model simplified with the export's static shapes, at opset 14 or more where it converts
  * exactly, so that exporter idioms fuse into ops TFLite has (x·relu6(x + 3)/6 into one HARD_SWISH).
  */
 async function simplifyForExport(model: Model, options: TfliteExportOptions) {
   const opset = model.opset('') ?? 1;
-  const simplifyOptions = { shapes: options.shapes, keepInferredShapes: true };
+  // TFLite's kernels need constant weights: constant subexpressions fold further than simplify's
+  // default (an LSTM's gate weights sliced and concatenated from a PyTorch parameter, Silero VAD).
+  const simplifyOptions = {
+    shapes: options.shapes,
+    keepInferredShapes: true,
+    constantFolding: { maxGrowthElements: 1 << 16 },
+  };
   if (opset >= 14) return simplify(model, simplifyOptions);
   try {
     return await simplify(model, { ...simplifyOptions, opset: 14 });
@@ -148,7 +135,10 @@ async function simplifyForExport(model: Model, options: TfliteExportOptions) {
  */
 export async function exportTflite(model: Model, options: TfliteExportOptions = {}): Promise<TfliteExportResult> {
   checkOptions(options);
-  const { model: simple, report: simplified } = await simplifyForExport(model, options);
+  const specialized = options.specialize ? prepare(model, { specialize: options.specialize }) : undefined;
+  const { model: simple, report: simplified } = await simplifyForExport(specialized?.model ?? model, options);
+  const prepared = { ...simplified.rewrites };
+  for (const step of specialized?.prepared ?? []) prepared[step.step] = (prepared[step.step] ?? 0) + step.count;
   inferShapes(simple, { strict: false });
   const graph = simple.graph;
   const ctx = new ExportContext(simple.opset('') ?? 1, graph.outputs);
@@ -157,31 +147,23 @@ export async function exportTflite(model: Model, options: TfliteExportOptions = 
     const rank = ctx.rank(v);
     return ctx.define(v, nhwcIo(options, v, rank) ? channelsLast(rank) : identityPerm(rank));
   });
-  lowerGraph(simple, ctx);
-  const taken = new Set(inputTensors);
-  const outputTensors = graph.outputs.map((v) => {
+  lowerNodes(graph, ctx, (domain) => simple.opset(domain));
+  const outputs = outputTensors(ctx, graph.outputs, new Set(inputTensors), (v) => {
     const rank = ctx.rank(v);
-    let index = ctx.tensor(v, nhwcIo(options, v, rank) ? channelsLast(rank) : identityPerm(rank));
-    if (taken.has(index) || ctx.graph.isConstant(index)) {
-      // An output that is an input, a constant or another output needs a tensor of its own.
-      const shape = ctx.graph.tensors[index].shape;
-      const copy = ctx.scratch(v.name, shape, v.dtype);
-      ctx.reshape(index, copy, shape);
-      index = copy;
-    }
-    taken.add(index);
-    ctx.graph.swapName(index, v.name);
-    return index;
+    return nhwcIo(options, v, rank) ? channelsLast(rank) : identityPerm(rank);
   });
-  const float16Weights = options.quantize === 'fp16' ? ctx.graph.storeWeightsAsFloat16() : 0;
-  const int8Weights = options.quantize === 'dynamic' ? quantizeWeightsDynamic(ctx.graph) : 0;
-  const bytes = ctx.graph.toBytes(inputTensors, outputTensors, {
+  // Weights of IF branches are converted as the main graph's are.
+  const graphs = [ctx.graph, ...ctx.graph.subgraphs];
+  const sum = (f: (g: (typeof graphs)[number]) => number) => graphs.reduce((n, g) => n + f(g), 0);
+  const float16Weights = options.quantize === 'fp16' ? sum((g) => g.storeWeightsAsFloat16()) : 0;
+  const int8Weights = options.quantize === 'dynamic' ? sum(quantizeWeightsDynamic) : 0;
+  const bytes = ctx.graph.toBytes(inputTensors, outputs, {
     name: graph.name || 'main',
     description: `EdgeML export of ${model.producerName || 'an ONNX model'} (${graph.name || 'main'})`,
     signatureNames: { inputs: inputs.map((v) => v.name), outputs: graph.outputs.map((v) => v.name) },
   });
   const opCounts: Record<string, number> = {};
-  for (const op of ctx.graph.operators) opCounts[op.op] = (opCounts[op.op] ?? 0) + 1;
+  for (const g of graphs) for (const op of g.operators) opCounts[op.op] = (opCounts[op.op] ?? 0) + 1;
   const io = (v: Value, index: number): TfliteIo => {
     requireTensorType(v.dtype ?? 'float32', 'Input', v.name);
     return {
@@ -194,14 +176,14 @@ export async function exportTflite(model: Model, options: TfliteExportOptions = 
   return {
     bytes,
     report: {
-      prepared: simplified.rewrites,
+      prepared,
       lowered: Object.fromEntries(ctx.tally),
       opCounts,
       transposes: opCounts.TRANSPOSE ?? 0,
       float16Weights,
       int8Weights,
       inputs: inputs.map((v, i) => io(v, inputTensors[i])),
-      outputs: graph.outputs.map((v, i) => io(v, outputTensors[i])),
+      outputs: graph.outputs.map((v, i) => io(v, outputs[i])),
       sizeBytes: bytes.byteLength,
     },
   };

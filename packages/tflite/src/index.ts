@@ -4,8 +4,10 @@
  * TFLite builtin operators in NHWC — weights permuted at export time, depthwise and grouped
  * convolutions, asymmetric padding as an explicit PAD, Relu/Relu6 fused into the op before —
  * and layouts change only where an op needs it, so a CNN's .tflite has transposes at its edges
- * only (none with `ioLayout: 'nhwc'`). An op TFLite cannot express is an `UnsupportedOpError`
- * naming the op and the node.
+ * only (none with `ioLayout: 'nhwc'`). If becomes TFLite's IF with its branches as subgraphs
+ * (or folds to the branch taken when `specialize` fixes the input it tests), Loop TFLite's WHILE;
+ * LSTM, GRU and RNN are unrolled over their static sequence length. An op TFLite cannot express
+ * is an `UnsupportedOpError` naming the op and the node.
  *
  * ```ts
  * import { loadModel } from '@edgeml/core/node';

@@ -136,6 +136,8 @@ export const BuiltinOperator = {
   ELU: 111,
   ROUND: 116,
   HARD_SWISH: 117,
+  IF: 118,
+  WHILE: 119,
   SELECT_V2: 123,
   BATCH_MATMUL: 126,
   PLACEHOLDER_FOR_GREATER_OP_CODES: 127,
@@ -177,6 +179,8 @@ export const BuiltinOptionsType = {
   MirrorPadOptions: 77,
   SplitVOptions: 79,
   HardSwishOptions: 91,
+  IfOptions: 92,
+  WhileOptions: 93,
   BatchMatMulOptions: 101,
   GeluOptions: 116,
   ResizeBilinearOptions: 15,
@@ -275,6 +279,14 @@ export const OPTION_TABLES: Record<BuiltinOptionsName, TableDesc> = {
   MirrorPadOptions: table('MirrorPadOptions', [['mode', 'byte']]),
   SplitVOptions: table('SplitVOptions', [['num_splits', 'int']]),
   HardSwishOptions: table('HardSwishOptions', []),
+  IfOptions: table('IfOptions', [
+    ['then_subgraph_index', 'int'],
+    ['else_subgraph_index', 'int'],
+  ]),
+  WhileOptions: table('WhileOptions', [
+    ['cond_subgraph_index', 'int'],
+    ['body_subgraph_index', 'int'],
+  ]),
   BatchMatMulOptions: table('BatchMatMulOptions', [
     ['adj_x', 'bool'],
     ['adj_y', 'bool'],

@@ -83,13 +83,45 @@ export function requireTensorType(dtype: DType, opType: string, nodeName: string
  */
 const MIN_VERSIONS: Partial<Record<BuiltinOperatorName, number>> = { BROADCAST_TO: 2 };
 
-/** One subgraph under construction. */
+/** What the subgraphs of one file share: its constant buffers and the list of subgraphs. */
+interface TfliteFile {
+  /** Buffer 0 is the empty placeholder every computed tensor points at. */
+  readonly buffers: Uint8Array[];
+  /** Subgraphs after the main one (IF branches), in file order from index 1. */
+  readonly subgraphs: TfliteGraph[];
+}
+
+/**
+ * One subgraph under construction. The main graph owns the file; {@link TfliteGraph.subgraph}
+ * adds another (an IF branch) that shares its buffers and is written after it.
+ */
 export class TfliteGraph {
   readonly tensors: TfliteTensor[] = [];
   readonly operators: TfliteOperator[] = [];
-  /** Buffer 0 is the empty placeholder every computed tensor points at. */
-  private readonly buffers: Uint8Array[] = [new Uint8Array(0)];
+  /** A branch subgraph's inputs and outputs (tensor indices); the main graph's are given to toBytes. */
+  readonly io = { inputs: [] as number[], outputs: [] as number[] };
+  private readonly buffers: Uint8Array[];
   private readonly names = new Set<string>();
+
+  constructor(
+    private readonly file: TfliteFile = { buffers: [new Uint8Array(0)], subgraphs: [] },
+    /** The subgraph's name in the file. */
+    readonly name = 'main',
+  ) {
+    this.buffers = file.buffers;
+  }
+
+  /** A new subgraph of the same file and its index there (1 for the first: 0 is the main graph). */
+  subgraph(name: string): { graph: TfliteGraph; index: number } {
+    const graph = new TfliteGraph(this.file, name);
+    this.file.subgraphs.push(graph);
+    return { graph, index: this.file.subgraphs.length };
+  }
+
+  /** The branch subgraphs of the file, in index order from 1. */
+  get subgraphs(): readonly TfliteGraph[] {
+    return this.file.subgraphs;
+  }
 
   /** A tensor computed at run time; its name is made unique. */
   addTensor(name: string, shape: readonly number[], type: TensorTypeCode): number {
@@ -203,8 +235,9 @@ export class TfliteGraph {
     outputs: readonly number[],
     options: { name: string; description: string; signatureNames: { inputs: string[]; outputs: string[] } },
   ): Uint8Array {
+    const graphs = [this, ...this.file.subgraphs];
     const codes = new Map<BuiltinOperatorName, number>();
-    for (const op of this.operators) if (!codes.has(op.op)) codes.set(op.op, codes.size);
+    for (const graph of graphs) for (const op of graph.operators) if (!codes.has(op.op)) codes.set(op.op, codes.size);
     const operatorCodes = [...codes.keys()].map((op) => {
       const code = BuiltinOperator[op];
       return fbTable(OperatorCodeTable, {
@@ -213,6 +246,38 @@ export class TfliteGraph {
         builtin_code: code,
       });
     });
+    const tensorMap = (names: string[], indices: readonly number[]) =>
+      indices.map((tensor_index, i) => fbTable(TensorMapTable, { name: names[i], tensor_index }));
+    const signature = fbTable(SignatureDefTable, {
+      inputs: tensorMap(options.signatureNames.inputs, inputs),
+      outputs: tensorMap(options.signatureNames.outputs, outputs),
+      signature_key: 'serving_default',
+      subgraph_index: 0,
+    });
+    const subgraphs = graphs.map((graph, i) =>
+      graph.subgraphTable(codes, i === 0 ? { inputs, outputs, name: options.name } : { ...graph.io, name: graph.name }),
+    );
+    const buffers = this.buffers.map((bytes, i) =>
+      i === 0 ? fbTable(BufferTable, {}) : fbTable(BufferTable, { data: { bytes, align: 16 } }),
+    );
+    const model = fbTable(ModelTable, {
+      version: SCHEMA_VERSION,
+      operator_codes: operatorCodes,
+      subgraphs,
+      description: options.description,
+      buffers,
+      signature_defs: [signature],
+    });
+    const weightBytes = this.buffers.reduce((n, b) => n + b.length + 16, 0);
+    const operatorCount = graphs.reduce((n, g) => n + g.operators.length, 0);
+    return writeFlatbuffer(model, FILE_IDENTIFIER, Math.max(1 << 16, weightBytes + 4096 * operatorCount));
+  }
+
+  /** This subgraph's table, operators pointing at `codes`. */
+  private subgraphTable(
+    codes: ReadonlyMap<BuiltinOperatorName, number>,
+    io: { inputs: readonly number[]; outputs: readonly number[]; name: string },
+  ): FbTable {
     const operators = this.operators.map((op) => {
       const values: Record<string, FbTable['values'][string]> = {
         opcode_index: codes.get(op.op)!,
@@ -235,34 +300,13 @@ export class TfliteGraph {
         has_rank: true,
       }),
     );
-    const tensorMap = (names: string[], indices: readonly number[]) =>
-      indices.map((tensor_index, i) => fbTable(TensorMapTable, { name: names[i], tensor_index }));
-    const signature = fbTable(SignatureDefTable, {
-      inputs: tensorMap(options.signatureNames.inputs, inputs),
-      outputs: tensorMap(options.signatureNames.outputs, outputs),
-      signature_key: 'serving_default',
-      subgraph_index: 0,
-    });
-    const subgraph = fbTable(SubGraphTable, {
+    return fbTable(SubGraphTable, {
       tensors,
-      inputs: intVector(inputs),
-      outputs: intVector(outputs),
+      inputs: intVector(io.inputs),
+      outputs: intVector(io.outputs),
       operators,
-      name: options.name,
+      name: io.name,
     });
-    const buffers = this.buffers.map((bytes, i) =>
-      i === 0 ? fbTable(BufferTable, {}) : fbTable(BufferTable, { data: { bytes, align: 16 } }),
-    );
-    const model = fbTable(ModelTable, {
-      version: SCHEMA_VERSION,
-      operator_codes: operatorCodes,
-      subgraphs: [subgraph],
-      description: options.description,
-      buffers,
-      signature_defs: [signature],
-    });
-    const weightBytes = this.buffers.reduce((n, b) => n + b.length + 16, 0);
-    return writeFlatbuffer(model, FILE_IDENTIFIER, Math.max(1 << 16, weightBytes + 4096 * this.operators.length));
   }
 }
 

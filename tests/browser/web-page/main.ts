@@ -1,13 +1,7 @@
 // The browser side of tests/runtime-web-browser.test.ts: loads @edgeml/runtime-web as an app
 // would (bundled by Vite), runs models the test asks for, and shows the outputs on the page.
-import { Tensor, type DType } from '@edgeml/core';
 import { WebBackend } from '@edgeml/runtime-web';
-
-interface PlainTensor {
-  dtype: DType;
-  dims: number[];
-  data: (number | string)[];
-}
+import { fromPlain, toPlain, type PlainTensor } from '../../support/plain-tensor.js';
 interface Page {
   crossOriginIsolated: boolean;
   location: { search: string };
@@ -28,13 +22,7 @@ const backend = new WebBackend({ wasmPaths, numThreads: threads });
 
 async function run(modelUrl: string, feeds: Record<string, PlainTensor>, executionProviders?: string[]) {
   const session = await backend.createSession(modelUrl, { executionProviders });
-  const inputs = Object.fromEntries(
-    Object.entries(feeds).map(([k, t]) => [k, Tensor.from(t.dtype, t.dims, t.data as number[])]),
-  );
-  const out = await session.run(inputs);
-  const result = Object.fromEntries(
-    Object.entries(out).map(([k, t]) => [k, { dtype: t.dtype, dims: [...t.dims], data: Array.from(t.toFloat64()) }]),
-  );
+  const result = toPlain(await session.run(fromPlain(feeds)));
   const rows = Object.entries(result)
     .map(
       ([k, t]) =>

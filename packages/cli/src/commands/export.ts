@@ -26,6 +26,7 @@ import { UsageError } from '../cli-error.js';
 import { choiceOption, numberOption, shapesOption, stringOption } from '../options.js';
 import { fmtBytes } from './inspect.js';
 import { firstLine, openWrittenModel } from '../verify-output.js';
+import { fixedInputs, withFixedInputs } from '../fixed-inputs.js';
 
 type Values = CommandContext['values'];
 
@@ -141,8 +142,9 @@ export async function runExport(values: Values, input: string): Promise<ExportCo
   const shapes = shapesOption(values, 'export');
   const tolerance = numberOption(values, 'tolerance', (n) => n >= 0, 'a number ≥ 0', TOLERANCE[quantize])!;
   const model = await loadModel(input);
-  const { bytes, report } = await exportTflite(model, { shapes, ioLayout, quantize });
-  const { agreement, runtimes } = await measureAgreement(model, bytes, report, shapes);
+  const specialize = fixedInputs(values, model, 'export');
+  const { bytes, report } = await exportTflite(model, { shapes, ioLayout, quantize, specialize });
+  const { agreement, runtimes } = await measureAgreement(withFixedInputs(model, specialize), bytes, report, shapes);
   const bad = agreement.find((a) => !(a.relativeDiff <= tolerance));
   if (bad)
     throw new GraphError(
@@ -194,13 +196,15 @@ export const exportCommand: Command = {
   name: 'export',
   summary: 'write an ONNX model as a TFLite (.tflite) file, checked on TFLite’s own interpreter',
   usage:
-    'edgeml export <in.onnx> -o <out.tflite> [--quantize none|fp16] [--io-layout nchw|nhwc] [--shape name=1x3x224x224] [--tolerance r] [--json]',
+    'edgeml export <in.onnx> -o <out.tflite> [--quantize none|fp16] [--io-layout nchw|nhwc] [--shape name=1x3x224x224] [--fix name=value] [--tolerance r] [--json]',
   help: `Exports a copy of the model (the input is never modified) to TensorFlow Lite: the model
 is simplified with the static shapes given (TFLite needs static shapes: --shape fixes dynamic
 input dimensions), lowered to TFLite builtin operators in NHWC (Conv weights OIHW -> OHWI,
 depthwise and grouped convolutions, asymmetric padding as an explicit PAD, Relu/Relu6 fused
 into the op before), and layouts change only where an op needs it, so a CNN has TRANSPOSEs at
-its edges only. An op TFLite cannot express stops the export with its name and node.
+its edges only. If and Loop become TFLite's IF and WHILE (branches and bodies as subgraphs),
+LSTM, GRU and RNN are unrolled over their sequence length. An op TFLite cannot express stops
+the export with its name and node.
 
 Before writing, the .tflite runs on TFLite's interpreter and the ONNX model on
 onnxruntime-node, on the same seeded random inputs: every output must agree within
@@ -215,6 +219,8 @@ Options:
   --io-layout <layout>     nchw: inputs and outputs as in the ONNX model (default); nhwc: 4-D
                            image inputs and outputs NHWC, as Android's TensorImage expects
   --shape <name=dims>      an input's static shape, e.g. x=1x3x640x640 (repeatable)
+  --fix <name=value>       fix an input to a constant first (repeatable), e.g. sr=16000: an If
+                           on it becomes the branch taken and the .tflite has no such input
   --tolerance <r>          largest relative output difference accepted (default 1e-4, 1e-2
                            with --quantize fp16)
   --json                   print one JSON object: input, output, format, quantize, ioLayout,
@@ -231,6 +237,7 @@ Examples:
     quantize: { type: 'string' },
     'io-layout': { type: 'string' },
     shape: { type: 'string', multiple: true },
+    fix: { type: 'string', multiple: true },
     tolerance: { type: 'string' },
   },
   async run({ values, positionals, stdout }) {

@@ -83,6 +83,17 @@ export const KERNELS: Partial<Record<OpName, Kernel>> = {
   Abs: unary(Math.abs),
   Sqrt: unary(Math.sqrt),
   Reciprocal: unary((a) => 1 / a),
+  // Silero VAD's LSTM branches test Not(Equal(...)) of shapes: folded, the If picks its branch.
+  Not: (_n, [a]) =>
+    a?.dtype === 'bool'
+      ? [
+          fromFloat64(
+            'bool',
+            a.dims,
+            a.toFloat64().map((x) => (x ? 0 : 1)),
+          ),
+        ]
+      : undefined,
 
   Shape: (node, [a]) => {
     if (!a) return undefined;

@@ -73,6 +73,16 @@ const ifRule: Rule = ({ node, consts }) => {
   });
 };
 
+/**
+ * Loop: a carried output has its body output's type (body outputs are cond, carried…, scans…),
+ * or its initial value's where the body does not say; scan outputs are left unknown.
+ */
+const loopRule: Rule = ({ node, types }) => {
+  const body = node.attr('body', 'graph');
+  const carried = node.inputs.length - 2;
+  return node.outputs.map((_, k) => (k < carried ? (tensorTypeOf(body?.outputs[1 + k]) ?? types[2 + k]) : undefined));
+};
+
 export function inferGraphShapes(
   graph: Graph,
   opset: number,
@@ -99,7 +109,8 @@ export function inferGraphShapes(
       result.unsupported.push(...r.unsupported);
       result.errors.push(...r.errors);
     }
-    const rule = isDefaultDomain(node) && node.opType === 'If' ? ifRule : opEntry(RULES, node);
+    const control = isDefaultDomain(node) ? { If: ifRule, Loop: loopRule }[node.opType] : undefined;
+    const rule = control ?? opEntry(RULES, node);
     if (!rule) {
       result.unsupported.push({ node: node.name, opType: node.opType, domain: node.domain });
       continue;

@@ -2,6 +2,9 @@
 import type { Node } from '@edgeml/core';
 import type { ExportContext } from '../context.js';
 import { lowerConv, lowerConvTranspose } from './conv.js';
+import { lowerConstant, lowerIf } from './control-flow.js';
+import { lowerLoop } from './loop.js';
+import { lowerRecurrent } from './recurrent.js';
 import {
   lowerBatchNorm,
   lowerBinary,
@@ -79,4 +82,8 @@ export const LOWERINGS: Readonly<Record<string, Lowering>> = {
   ...each(['ArgMax', 'ArgMin'], lowerArgReduce),
   Tile: lowerTile,
   Expand: lowerExpand,
+  If: lowerIf,
+  Loop: lowerLoop,
+  Constant: lowerConstant,
+  ...each(['LSTM', 'GRU', 'RNN'], lowerRecurrent),
 };

@@ -30,6 +30,8 @@ export interface ReadTflite {
   bufferSizes: number[];
   signatureInputs: string[];
   signatureOutputs: string[];
+  /** Subgraphs in the file (the fields above are the main one's). */
+  subgraphCount: number;
 }
 
 export function readTflite(bytes: Uint8Array): ReadTflite {
@@ -81,6 +83,7 @@ export function readTflite(bytes: Uint8Array): ReadTflite {
     bufferSizes: tables(model, 4).map((t) => (slot(t, 0) ? bb.__vector_len(t + slot(t, 0)) : 0)),
     signatureInputs: names(0),
     signatureOutputs: names(1),
+    subgraphCount: tables(model, 2).length,
   };
 }
 
