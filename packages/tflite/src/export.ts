@@ -15,12 +15,15 @@ import {
 } from '@edgeml/core';
 import { ExportContext } from './context.js';
 import { quantizeWeightsDynamic } from './dynamic-range.js';
+import { TFLITE_IO_TYPES, makeFullInteger, type TfliteIoType } from './full-integer.js';
+import { foldQdq, isQdqModel } from './qdq.js';
+import { TensorType } from './schema.js';
 import { channelsLast, identityPerm } from './layout.js';
 import { LOWERINGS } from './lower/index.js';
 import { requireTensorType } from './tflite-graph.js';
 
 /** The precisions {@link exportTflite} writes. */
-export const TFLITE_QUANTIZATIONS = ['none', 'fp16', 'dynamic'] as const;
+export const TFLITE_QUANTIZATIONS = ['none', 'fp16', 'dynamic', 'int8'] as const;
 export type TfliteExportQuantization = (typeof TFLITE_QUANTIZATIONS)[number];
 
 /** The layouts of 4-D inputs and outputs {@link exportTflite} writes. */
@@ -40,9 +43,24 @@ export interface TfliteExportOptions {
   /**
    * 'none' (default): float32 weights; 'fp16': float16 weights widened by DEQUANTIZE, as TFLite's
    * float16 quantization; 'dynamic': int8 weights (per output channel) of convolutions and
-   * fully-connected layers with activations in float32, TFLite's dynamic-range quantization.
+   * fully-connected layers with activations in float32, TFLite's dynamic-range quantization;
+   * 'int8': full-integer int8 (per-channel int8 weights, int8 activations, int32 biases), from
+   * a QDQ model: the scales and zero points are those of its QuantizeLinear/DequantizeLinear
+   * pairs. Make it with @edgeml/quantize's static mode (`activationType: 'int8'`,
+   * `activationSymmetric: false`, `perChannel: true`, `opTypes: TFLITE_STATIC_OPS`) on
+   * representative data, what TFLiteConverter's representative dataset is for; this package
+   * does not import @edgeml/quantize (DESIGN.md: packages depend on core only), and
+   * `edgeml export --quantize int8 --calibration dir` composes the two.
    */
   quantize?: TfliteExportQuantization;
+  /**
+   * With quantize 'int8': 'float32' (default) keeps float inputs and outputs (QUANTIZE and
+   * DEQUANTIZE inside, as TFLiteConverter's defaults); 'int8' and 'uint8' make them integer,
+   * with their scale and zero point in the tensors' quantization parameters (as the
+   * converter's `inference_input_type` / `inference_output_type`; what the Edge TPU and
+   * microcontrollers take).
+   */
+  ioType?: TfliteIoType;
 }
 
 /** One input or output of the written .tflite. */
@@ -52,6 +70,8 @@ export interface TfliteIo {
   /** The .tflite tensor's shape. */
   shape: number[];
   layout: 'as ONNX' | 'nhwc';
+  /** Integer inputs and outputs (ioType int8/uint8): `real = scale · (q − zeroPoint)`. */
+  quantization?: { scale: number; zeroPoint: number };
 }
 
 /** What {@link exportTflite} did. */
@@ -66,8 +86,14 @@ export interface TfliteExportReport {
   transposes: number;
   /** float32 constants stored as float16 (quantize 'fp16'). */
   float16Weights: number;
-  /** Weight tensors stored as per-channel int8 (quantize 'dynamic'). */
+  /** Weight tensors stored as per-channel int8 (quantize 'dynamic' and 'int8'). */
   int8Weights: number;
+  /** Tensors stored as int8, activations and weights (quantize 'int8'). */
+  int8Tensors: number;
+  /** QUANTIZE operators requantizing an activation to the scale its reader's int8 kernel requires (quantize 'int8'). */
+  requantized: number;
+  /** Element type of the float inputs and outputs in the file (ioType). */
+  ioType: TfliteIoType;
   inputs: TfliteIo[];
   outputs: TfliteIo[];
   sizeBytes: number;
@@ -90,6 +116,27 @@ function checkOptions(options: TfliteExportOptions): void {
       `quantize must be one of ${TFLITE_QUANTIZATIONS.join(', ')}, got '${String(options.quantize)}'`,
       'quantize',
     );
+  if (options.ioType !== undefined && !TFLITE_IO_TYPES.includes(options.ioType))
+    throw new InvalidArgumentError(
+      `ioType must be one of ${TFLITE_IO_TYPES.join(', ')}, got '${String(options.ioType)}'`,
+      'ioType',
+    );
+  if ((options.ioType ?? 'float32') !== 'float32' && options.quantize !== 'int8')
+    throw new InvalidArgumentError(
+      `ioType '${options.ioType}' needs quantize 'int8': integer inputs and outputs carry an int8 model's scales`,
+      'ioType',
+    );
+}
+
+/** The float model to lower and, for quantize 'int8', its activations' scales and zero points. */
+function sourceModel(model: Model, options: TfliteExportOptions) {
+  if (options.quantize !== 'int8') return { model, activations: undefined };
+  if (!isQdqModel(model))
+    throw new InvalidArgumentError(
+      "quantize 'int8' exports a QDQ model: quantize it first with @edgeml/quantize's static mode (activationType 'int8', activationSymmetric false, perChannel, opTypes TFLITE_STATIC_OPS) on representative inputs, or run `edgeml export --quantize int8 --calibration <dir>`, which does",
+      'quantize',
+    );
+  return foldQdq(model);
 }
 
 const nhwcIo = (options: TfliteExportOptions, v: Value, rank: number) =>
@@ -148,18 +195,20 @@ async function simplifyForExport(model: Model, options: TfliteExportOptions) {
  */
 export async function exportTflite(model: Model, options: TfliteExportOptions = {}): Promise<TfliteExportResult> {
   checkOptions(options);
-  const { model: simple, report: simplified } = await simplifyForExport(model, options);
+  const source = sourceModel(model, options);
+  const { model: simple, report: simplified } = await simplifyForExport(source.model, options);
   inferShapes(simple, { strict: false });
   const graph = simple.graph;
   const ctx = new ExportContext(simple.opset('') ?? 1, graph.outputs);
+  ctx.activationQuantization = source.activations;
   const inputs = graph.inputs.filter((v) => !graph.initializers.has(v.name));
-  const inputTensors = inputs.map((v) => {
+  let inputTensors = inputs.map((v) => {
     const rank = ctx.rank(v);
     return ctx.define(v, nhwcIo(options, v, rank) ? channelsLast(rank) : identityPerm(rank));
   });
   lowerGraph(simple, ctx);
   const taken = new Set(inputTensors);
-  const outputTensors = graph.outputs.map((v) => {
+  let outputTensors = graph.outputs.map((v) => {
     const rank = ctx.rank(v);
     let index = ctx.tensor(v, nhwcIo(options, v, rank) ? channelsLast(rank) : identityPerm(rank));
     if (taken.has(index) || ctx.graph.isConstant(index)) {
@@ -174,7 +223,16 @@ export async function exportTflite(model: Model, options: TfliteExportOptions = 
     return index;
   });
   const float16Weights = options.quantize === 'fp16' ? ctx.graph.storeWeightsAsFloat16() : 0;
-  const int8Weights = options.quantize === 'dynamic' ? quantizeWeightsDynamic(ctx.graph) : 0;
+  let int8Weights = options.quantize === 'dynamic' ? quantizeWeightsDynamic(ctx.graph) : 0;
+  const integer =
+    options.quantize === 'int8' ? makeFullInteger(ctx.graph, inputTensors, outputTensors, options.ioType) : undefined;
+  if (integer) {
+    inputTensors = integer.inputs;
+    outputTensors = integer.outputs;
+    int8Weights = ctx.graph.tensors.filter(
+      (t, i) => t.type === TensorType.INT8 && t.quantization?.scale.length !== 1 && ctx.graph.isConstant(i),
+    ).length;
+  }
   const bytes = ctx.graph.toBytes(inputTensors, outputTensors, {
     name: graph.name || 'main',
     description: `EdgeML export of ${model.producerName || 'an ONNX model'} (${graph.name || 'main'})`,
@@ -184,11 +242,16 @@ export async function exportTflite(model: Model, options: TfliteExportOptions = 
   for (const op of ctx.graph.operators) opCounts[op.op] = (opCounts[op.op] ?? 0) + 1;
   const io = (v: Value, index: number): TfliteIo => {
     requireTensorType(v.dtype ?? 'float32', 'Input', v.name);
+    const t = ctx.graph.tensors[index];
+    const integerIo = t.type === TensorType.INT8 || (t.type === TensorType.UINT8 && v.dtype === 'float32');
     return {
       name: v.name,
-      dtype: v.dtype ?? 'float32',
-      shape: [...ctx.graph.tensors[index].shape],
+      dtype: integerIo ? (t.type === TensorType.INT8 ? 'int8' : 'uint8') : (v.dtype ?? 'float32'),
+      shape: [...t.shape],
       layout: nhwcIo(options, v, ctx.rank(v)) ? 'nhwc' : 'as ONNX',
+      ...(integerIo && t.quantization
+        ? { quantization: { scale: t.quantization.scale[0], zeroPoint: t.quantization.zeroPoint[0] } }
+        : {}),
     };
   };
   return {
@@ -200,6 +263,9 @@ export async function exportTflite(model: Model, options: TfliteExportOptions = 
       transposes: opCounts.TRANSPOSE ?? 0,
       float16Weights,
       int8Weights,
+      int8Tensors: integer?.int8Tensors ?? 0,
+      requantized: integer?.requantized ?? 0,
+      ioType: options.ioType ?? 'float32',
       inputs: inputs.map((v, i) => io(v, inputTensors[i])),
       outputs: graph.outputs.map((v, i) => io(v, outputTensors[i])),
       sizeBytes: bytes.byteLength,

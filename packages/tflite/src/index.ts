@@ -31,4 +31,5 @@ export {
   type TfliteIo,
 } from './export.js';
 export { tfliteFormat } from './format.js';
+export { TFLITE_IO_TYPES, INT8_OPERATORS, type TfliteIoType } from './full-integer.js';
 export { nchwToNhwc, nhwcToNchw } from './io-layout.js';
