@@ -216,3 +216,40 @@ describe('full-integer int8 on a real classifier', () => {
     },
   );
 });
+
+describe('Edge TPU requirements of a written file', () => {
+  const met = (report: { edgeTpu: { requirements: { requirement: string; met: boolean }[] } }, prefix: string) =>
+    report.edgeTpu.requirements.find((r) => r.requirement.startsWith(prefix))!.met;
+
+  it('full-integer files meet the 8-bit requirement (float I/O through QUANTIZE/DEQUANTIZE too); float ones do not', async () => {
+    const model = mobileCnn();
+    const qdq = await quantizeForTflite(model, [randomSample([1, 3, 16, 16], 1), randomSample([1, 3, 16, 16], 2)]);
+    const float = (await exportTflite(model)).report;
+    const int8 = (await exportTflite(qdq, { quantize: 'int8', ioType: 'int8', ioLayout: 'nhwc' })).report;
+    const floatIo = (await exportTflite(qdq, { quantize: 'int8' })).report;
+    expect(met(float, '8-bit')).toBe(false);
+    expect(float.edgeTpu.meets).toBe(false);
+    expect(met(int8, '8-bit')).toBe(true);
+    expect(met(floatIo, '8-bit')).toBe(true);
+    for (const r of [int8, floatIo]) {
+      expect(met(r, 'static shapes')).toBe(true);
+      expect(met(r, 'batch 1')).toBe(true);
+      expect(r.edgeTpu.perChannelWeights).toBeGreaterThan(0);
+    }
+    // HARD_SWISH is not in coral.ai's table: the compiler would leave it (and what follows) to the CPU.
+    expect(int8.edgeTpu.requirements.find((r) => r.requirement.startsWith('only operators'))).toMatchObject({
+      met: false,
+      detail: expect.stringContaining('HARD_SWISH') as string,
+    });
+  });
+
+  it('batch 2 and 4-D tensors with a batch are reported', async () => {
+    const b = new ModelBuilder();
+    const x = b.input('x', [2, 3, 8, 8]);
+    const model = b.model([b.op('Relu', [b.conv(x, 3, 4, 3)])]);
+    const { report } = await exportTflite(model);
+    expect(met(report, 'batch 1')).toBe(false);
+    expect(met(report, 'at most 3 dimensions')).toBe(false);
+    expect(report.edgeTpu.meets).toBe(false);
+  });
+});

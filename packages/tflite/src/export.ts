@@ -17,6 +17,7 @@ import { ExportContext } from './context.js';
 import { quantizeWeightsDynamic } from './dynamic-range.js';
 import { TFLITE_IO_TYPES, makeFullInteger, type TfliteIoType } from './full-integer.js';
 import { foldQdq, isQdqModel } from './qdq.js';
+import { checkEdgeTpu, type EdgeTpuReport } from './edge-tpu.js';
 import { TensorType } from './schema.js';
 import { channelsLast, identityPerm } from './layout.js';
 import { LOWERINGS } from './lower/index.js';
@@ -97,6 +98,8 @@ export interface TfliteExportReport {
   inputs: TfliteIo[];
   outputs: TfliteIo[];
   sizeBytes: number;
+  /** Which of the Edge TPU compiler's requirements the file meets (see the guide's "Edge TPU"). */
+  edgeTpu: EdgeTpuReport;
 }
 
 export interface TfliteExportResult {
@@ -269,6 +272,7 @@ export async function exportTflite(model: Model, options: TfliteExportOptions = 
       inputs: inputs.map((v, i) => io(v, inputTensors[i])),
       outputs: graph.outputs.map((v, i) => io(v, outputTensors[i])),
       sizeBytes: bytes.byteLength,
+      edgeTpu: checkEdgeTpu(ctx.graph, inputTensors, outputTensors),
     },
   };
 }

@@ -81,6 +81,8 @@ export interface ExportCommandReport {
   /** Smallest SQNR accepted (dynamic and int8); null for float32 and fp16. */
   minSqnrDb: number | null;
   runtimes: { onnx: string; tflite: string };
+  /** Which of the Edge TPU compiler's requirements the file meets. */
+  edgeTpu: TfliteExportReport['edgeTpu'];
 }
 
 /** Float precisions are gated by the relative difference, integer ones by the SQNR (their error is rounding noise). */
@@ -237,13 +239,22 @@ export async function runExport(
     tolerance: tolerance ?? null,
     minSqnrDb: minSqnr ?? null,
     runtimes,
+    edgeTpu: report.edgeTpu,
   };
 }
 
 const agreementLine = (a: ExportAgreement) =>
   `${a.output} max |diff| ${a.maxAbsDiff.toPrecision(3)} (cosine ${a.cosineSimilarity.toFixed(6)}, SQNR ${a.sqnrDb.toFixed(1)} dB${a.top1Agreement !== undefined ? `, top-1 ${(100 * a.top1Agreement).toFixed(1)}%` : ''}, ${a.samples} sample${a.samples === 1 ? '' : 's'})`;
 
-function formatReport(r: ExportCommandReport): string {
+function edgeTpuLines(r: ExportCommandReport): string[] {
+  const tpu = r.edgeTpu;
+  return [
+    `edge tpu   ${tpu.meets ? 'meets every requirement checked here' : 'does not meet every requirement (the compiler maps the rest to the CPU)'}`,
+    ...tpu.requirements.map((q) => `  ${q.met ? 'yes' : 'NO '} ${q.requirement}${q.detail ? `: ${q.detail}` : ''}`),
+  ];
+}
+
+function formatReport(r: ExportCommandReport, edgeTpu = false): string {
   const ops = Object.entries(r.opCounts).sort((a, b) => b[1] - a[1]);
   const io = (x: ExportCommandReport['inputs'][number]) => `${x.name} ${x.dtype}[${x.shape.join(', ')}] (${x.layout})`;
   return (
@@ -263,6 +274,7 @@ function formatReport(r: ExportCommandReport): string {
       'lowered',
       ...Object.entries(r.lowered).map(([what, n]) => `  ${what} ×${n}`),
       `checked    ${r.runtimes.tflite} vs ${r.runtimes.onnx}, same inputs: ${r.agreement.map(agreementLine).join(', ')}`,
+      ...(edgeTpu ? edgeTpuLines(r) : []),
     ].join('\n') + '\n'
   );
 }
@@ -271,7 +283,7 @@ export const exportCommand: Command = {
   name: 'export',
   summary: 'write an ONNX model as a TFLite (.tflite) file, checked on TFLite’s own interpreter',
   usage:
-    'edgeml export <in.onnx> -o <out.tflite> [--quantize none|fp16|dynamic|int8] [--calibration dir] [--io-type float32|int8|uint8] [--io-layout nchw|nhwc] [--shape name=1x3x224x224] [--tolerance r] [--min-sqnr dB] [--json]',
+    'edgeml export <in.onnx> -o <out.tflite> [--quantize none|fp16|dynamic|int8] [--calibration dir] [--io-type float32|int8|uint8] [--io-layout nchw|nhwc] [--shape name=1x3x224x224] [--tolerance r] [--min-sqnr dB] [--edgetpu] [--json]',
   help: `Exports a copy of the model (the input is never modified) to TensorFlow Lite: the model
 is simplified with the static shapes given (TFLite needs static shapes: --shape fixes dynamic
 input dimensions), lowered to TFLite builtin operators in NHWC (Conv weights OIHW -> OHWI,
@@ -308,13 +320,17 @@ Options:
   --tolerance <r>          largest relative output difference accepted (default 1e-4, 1e-2
                            with --quantize fp16; not checked for dynamic and int8 unless given)
   --min-sqnr <dB>          smallest output SQNR accepted for dynamic and int8 (default 10)
+  --edgetpu                list which of the Edge TPU compiler's requirements the file meets
+                           (8-bit tensors, static shapes, batch 1, rank, supported ops and
+                           their limits, parameter size; always in --json as edgeTpu)
   --json                   print one JSON object: input, output, format, quantize, ioLayout,
                            ioType, calibration {source, samples}, int8Tensors, requantized,
                            sizeBytes {onnx, tflite}, opCounts, transposes, prepared, lowered,
                            float16Weights, inputs, outputs (with quantization for integer
                            I/O), agreement [{output, maxAbsDiff, relativeDiff,
                            cosineSimilarity, sqnrDb, top1Agreement, samples}], tolerance,
-                           minSqnrDb, runtimes
+                           minSqnrDb, runtimes, edgeTpu {meets, requirements [{requirement,
+                           met, detail}], perChannelWeights, parameterBytes}
   -h, --help               show this help
 
 Examples:
@@ -328,12 +344,13 @@ Examples:
     'io-type': { type: 'string' },
     calibration: { type: 'string' },
     'min-sqnr': { type: 'string' },
+    edgetpu: { type: 'boolean' },
     shape: { type: 'string', multiple: true },
     tolerance: { type: 'string' },
   },
   async run({ values, positionals, stdout, stderr }) {
     if (positionals.length !== 1) throw new UsageError(`expected one input model, got ${positionals.length}`, 'export');
     const report = await runExport(values, positionals[0], stderr);
-    stdout(values.json ? JSON.stringify(report, null, 2) + '\n' : formatReport(report));
+    stdout(values.json ? JSON.stringify(report, null, 2) + '\n' : formatReport(report, !!values.edgetpu));
   },
 };
