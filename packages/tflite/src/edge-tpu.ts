@@ -10,10 +10,10 @@
  * Not checkable without the compiler: which ops it maps for a given size (RESIZE_BILINEAR, for one).
  */
 import type { TfliteGraph } from './tflite-graph.js';
-import { Activation, TensorType, type BuiltinOperatorName } from './schema.js';
+import { Activation, TensorType } from './schema.js';
 
 /** Operators of coral.ai's table of ops the Edge TPU runs (those this exporter writes). */
-export const EDGE_TPU_OPERATORS: readonly BuiltinOperatorName[] = [
+export const EDGE_TPU_OPERATORS: readonly string[] = [
   'ADD',
   'AVERAGE_POOL_2D',
   'CONCATENATION',
@@ -62,7 +62,7 @@ export interface EdgeTpuRequirement {
   detail?: string;
 }
 
-/** What {@link checkEdgeTpu} found. */
+/** Which Edge TPU requirements an exported file meets (`TfliteExportReport.edgeTpu`). */
 export interface EdgeTpuReport {
   /** Every requirement met: the compiler can map the whole graph. */
   meets: boolean;
@@ -82,7 +82,7 @@ const requirement = (text: string, broken: string[], detail?: string): EdgeTpuRe
   ...(broken.length ? { detail: list(broken) } : detail ? { detail } : {}),
 });
 
-/** Which Edge TPU requirements the graph meets. */
+/** Which Edge TPU requirements the graph meets (every export reports it as `report.edgeTpu`). */
 export function checkEdgeTpu(graph: TfliteGraph, inputs: readonly number[], outputs: readonly number[]): EdgeTpuReport {
   const ops = graph.operators;
   const edges = new Set<number>();

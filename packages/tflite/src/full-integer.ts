@@ -84,7 +84,7 @@ const INT8_RULES: Partial<Record<BuiltinOperatorName, Rule>> = {
 };
 
 /** The operators whose int8 kernels the export writes. */
-export const INT8_OPERATORS = Object.keys(INT8_RULES) as BuiltinOperatorName[];
+export const INT8_OPERATORS: readonly string[] = Object.keys(INT8_RULES);
 
 const paramsOf = (t: TfliteTensor): Params | undefined =>
   t.quantization && { scale: t.quantization.scale[0], zeroPoint: t.quantization.zeroPoint[0] };

@@ -31,6 +31,6 @@ export {
   type TfliteIo,
 } from './export.js';
 export { tfliteFormat } from './format.js';
-export { checkEdgeTpu, EDGE_TPU_OPERATORS, type EdgeTpuReport, type EdgeTpuRequirement } from './edge-tpu.js';
+export { EDGE_TPU_OPERATORS, type EdgeTpuReport, type EdgeTpuRequirement } from './edge-tpu.js';
 export { TFLITE_IO_TYPES, INT8_OPERATORS, type TfliteIoType } from './full-integer.js';
 export { nchwToNhwc, nhwcToNchw } from './io-layout.js';
