@@ -91,8 +91,11 @@ describe('edgeml export', () => {
     expect((await runCli(['export', model])).code).toBe(2);
     const ext = await runCli(['export', model, '-o', path.join(dir, 'out.pb')]);
     expect([ext.code, ext.err]).toEqual([2, expect.stringMatching(/export writes \.tflite/)]);
-    const int8 = await runCli(['export', model, '-o', out, '--quantize', 'int8']);
-    expect([int8.code, int8.err]).toEqual([2, expect.stringMatching(/--quantize must be one of none, fp16/)]);
+    const int4 = await runCli(['export', model, '-o', out, '--quantize', 'int4']);
+    expect([int4.code, int4.err]).toEqual([
+      2,
+      expect.stringMatching(/--quantize must be one of none, fp16, dynamic, int8/),
+    ]);
     const refused = await runCli(['export', model, '-o', out]);
     expect(refused.code).toBe(1);
     expect(refused.err).toMatch(/^edgeml export: node 'the_hardmax' \(Hardmax\) has no TFLite builtin/);

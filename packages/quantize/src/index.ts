@@ -53,6 +53,7 @@ export {
   type ScaleZeroPoint,
   type QuantizedWeight,
 } from './quant-params.js';
+export { TFLITE_STATIC_OPS } from './tflite-ops.js';
 export { isExcluded, type Exclusion, type NodeOutcome } from './select.js';
 export {
   quantizeStatic,

@@ -38,6 +38,7 @@ import {
   sharesScale,
 } from './integer-placement.js';
 import { isExcluded, type Exclusion, type NodeOutcome } from './select.js';
+import { fixOutputRanges } from './fixed-ranges.js';
 
 /**
  * Chosen ops that onnxruntime runs as integer kernels once their output is quantized too
@@ -106,6 +107,9 @@ export type WeightType = 'int8' | 'uint8' | 'int16' | 'int4' | 'uint4';
 const ACTIVATION_TYPES: readonly string[] = ['uint8', 'int8', 'int16', 'uint4', 'int4'];
 /** Unsigned activation types are asymmetric, and their zero point at a range starting at 0 is their lowest level. */
 const isUnsigned = (t: string) => t.startsWith('u');
+/** Whether activations of type `t` are symmetric: signed ones unless `activationSymmetric` is false. */
+const symmetricOf = (options: StaticQuantizeOptions, t: string) =>
+  !isUnsigned(t) && options.activationSymmetric !== false;
 const WEIGHT_TYPES: readonly string[] = ['int8', 'uint8', 'int16', 'int4', 'uint4'];
 
 export interface StaticQuantizeOptions extends CalibrationOptions {
@@ -113,6 +117,15 @@ export interface StaticQuantizeOptions extends CalibrationOptions {
   backend: Backend;
   /** Activation type (default uint8, asymmetric; int8 is symmetric). int16, uint4 and int4 need opset 21. */
   activationType?: ActivationType;
+  /**
+   * Whether signed activations (int8, int16, int4) are symmetric, zero point 0 (default true, what
+   * onnxruntime's quantizer does). false: asymmetric, with a zero point anywhere in the type's
+   * range, as TFLite's full-integer int8 expects (a Relu output then uses all 256 levels); with
+   * int8 activations it also gives Softmax and Sigmoid outputs the fixed scale 1/256 and zero
+   * point −128, and Tanh's 1/128 and 0, which TFLite's int8 kernels require
+   * (tensorflow.org/lite/performance/quantization_spec). See {@link TFLITE_STATIC_OPS}.
+   */
+  activationSymmetric?: boolean;
   /** Weight type (default int8, symmetric; int16 and int4 are symmetric too and need opset 21; uint8/uint4 asymmetric). */
   weightType?: WeightType;
   /**
@@ -309,10 +322,10 @@ function activationParams(
   ranges: Map<string, TensorRange>,
 ): ActivationParams {
   const overrides = options.typeOverrides ?? {};
-  const aRange = quantRange(actType, { symmetric: !isUnsigned(actType) });
+  const aRange = quantRange(actType, { symmetric: symmetricOf(options, actType) });
   const typeOf = (name: string) => (overrides[name] as ActivationType | undefined) ?? actType;
   const rangeOf = (name: string) =>
-    overrides[name] ? quantRange(typeOf(name), { symmetric: !isUnsigned(typeOf(name)) }) : aRange;
+    overrides[name] ? quantRange(typeOf(name), { symmetric: symmetricOf(options, typeOf(name)) }) : aRange;
   for (const [name, p] of Object.entries(options.paramOverrides ?? {})) {
     const r = rangeOf(name);
     if (!(p.scale > 0) || !Number.isInteger(p.zeroPoint) || p.zeroPoint < r.qmin || p.zeroPoint > r.qmax)
@@ -331,7 +344,7 @@ function activationParams(
         ranges.get(v.name)!.min,
         ranges.get(v.name)!.max,
         rangeOf(v.name),
-        !isUnsigned(typeOf(v.name)),
+        symmetricOf(options, typeOf(v.name)),
       ),
   };
 }
@@ -471,15 +484,10 @@ export async function quantizeStatic(model: Model, options: StaticQuantizeOption
   for (const [n, r] of Object.entries(options.rangeOverrides ?? {})) ranges.set(n, r);
   const params = activationParams(options, actType, ranges);
   if (isUnsigned(actType)) fuseActivations(graph, chosen, activations, ranges, result, (name) => params.typeOf(name));
-  // Softmax outputs live in [0, 1): a fixed 1/256 step (zero point 0) covers them, and is the
-  // scale onnxruntime's QLinearSoftmax requires.
-  for (const n of chosen)
-    if (
-      n.opType === 'Softmax' &&
-      params.typeOf(n.outputs[0].name) === 'uint8' &&
-      !options.paramOverrides?.[n.outputs[0].name]
-    )
-      ranges.set(n.outputs[0].name, { min: 0, max: 255 / 256 });
+  fixOutputRanges(chosen, ranges, options.paramOverrides, (name) => {
+    const type = params.typeOf(name);
+    return { type, symmetric: symmetricOf(options, type) };
+  });
   const fixed = (name: string) => !!options.paramOverrides?.[name];
   shareScales(chosen, ranges, (a, b) => !fixed(a) && !fixed(b) && params.typeOf(a) === params.typeOf(b));
   const ops = new Set<string>(options.opTypes ?? STATIC_OPS);
@@ -500,8 +508,7 @@ export async function quantizeStatic(model: Model, options: StaticQuantizeOption
     quantizeNodeWeights(graph, node, options, weightType, dqScale);
     result.quantized.push({ name: node.name, opType: node.opType });
   }
-  if (options.fullInteger)
-    makeFullInteger(model, ioValues, ranges, actType, quantRange(actType, { symmetric: !isUnsigned(actType) }));
+  if (options.fullInteger) makeFullInteger(model, ioValues, ranges, actType, symmetricOf(options, actType));
   eliminateDeadCode(graph);
   graph.sortTopologically();
   if (options.format === 'qoperator') qdqToQOperator(model);
@@ -514,13 +521,14 @@ function makeFullInteger(
   io: Value[],
   ranges: Map<string, TensorRange>,
   actType: ActivationType,
-  aRange: ReturnType<typeof quantRange>,
+  symmetric: boolean,
 ): void {
   const graph = model.graph;
+  const aRange = quantRange(actType, { symmetric });
   for (const v of io) {
     const r = ranges.get(v.name);
     if (!r) continue;
-    const sz = computeScaleZeroPoint(r.min, r.max, aRange, !isUnsigned(actType));
+    const sz = computeScaleZeroPoint(r.min, r.max, aRange, symmetric);
     model.metadata.set(
       `edgeml.quantization.${v.name}`,
       JSON.stringify({ scale: sz.scale, zeroPoint: sz.zeroPoint, type: actType }),

@@ -46,6 +46,11 @@ export class ExportContext {
   readonly consumed = new Set<Node>();
   /** What was fused or lowered, by description, for the report. */
   readonly tally = new Map<string, number>();
+  /**
+   * Scale and zero point of activations by value name, for the full-integer export: a tensor
+   * defined for such a value carries them (still float32; full-integer.ts makes it int8).
+   */
+  activationQuantization?: ReadonlyMap<string, { scale: number; zeroPoint: number }>;
   private readonly placements = new Map<Value, Placement>();
   private readonly layouts = new Map<Value, Map<string, number>>();
   private readonly graphOutputs: Set<Value>;
@@ -121,6 +126,8 @@ export class ExportContext {
     }
     const type = requireTensorType(dtype, v.producer()?.opType ?? 'Input', v.producer()?.name ?? v.name);
     const tensor = this.graph.addTensor(v.name, permuteDims(this.shape(v), perm), type);
+    const q = this.activationQuantization?.get(v.name);
+    if (q) this.graph.tensors[tensor].quantization = { scale: [q.scale], zeroPoint: [q.zeroPoint], dimension: 0 };
     this.place(v, { tensor, perm: [...perm] });
     return tensor;
   }

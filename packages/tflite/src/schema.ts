@@ -134,6 +134,7 @@ export const BuiltinOperator = {
   CEIL: 104,
   COS: 108,
   ELU: 111,
+  QUANTIZE: 114,
   ROUND: 116,
   HARD_SWISH: 117,
   IF: 118,

@@ -142,6 +142,13 @@ export class TfliteGraph {
     return this.tensors.length - 1;
   }
 
+  /** A constant tensor of `type` holding `bytes` as they are (little-endian, row-major in `shape`). */
+  addConstantBytes(name: string, shape: readonly number[], bytes: Uint8Array, type: TensorTypeCode): number {
+    this.buffers.push(bytes);
+    this.tensors.push({ name: this.uniqueName(name), shape: [...shape], type, buffer: this.buffers.length - 1 });
+    return this.tensors.length - 1;
+  }
+
   /** An int32 constant, for shapes, axes, permutations and paddings. */
   addInt32(name: string, dims: readonly number[], values: readonly number[]): number {
     const data = Int32Array.from(values);

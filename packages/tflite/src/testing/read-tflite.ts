@@ -102,6 +102,9 @@ export const OP_NAMES: Record<number, string> = {
   2: 'CONCATENATION',
   49: 'SPLIT',
   19: 'RELU',
+  25: 'SOFTMAX',
+  114: 'QUANTIZE',
+  117: 'HARD_SWISH',
 };
 
 /** The file's operators by name, in order. */
