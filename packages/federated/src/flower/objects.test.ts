@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { Tensor, encodeNpy } from '@edgeml/core';
 import { messageFromObjects, messageToObjects, type FlowerMessage } from './message-objects.js';
 import { MAX_ARRAY_CHUNK_BYTES, objectBytes, objectId, parseObject, pyJson } from './objects.js';
-import { NUMPY_STYPE, type FlowerArray } from './records.js';
+import { NUMPY_STYPE, type FlowerArray, type MetricValue } from './records.js';
 
 const ORACLE = `
 import hashlib, io, json, sys
@@ -104,7 +104,7 @@ describe('Flower objects', () => {
           'metrics',
           {
             kind: 'metrics',
-            values: new Map([
+            values: new Map<string, MetricValue>([
               ['num-examples', 60n],
               ['train_loss', 0.25],
             ]),
