@@ -84,8 +84,8 @@ export async function runClient({ values, positionals, stdout, stderr }: Command
   const abort = new AbortController();
   const onSignal = () => abort.abort();
   process.once('SIGINT', onSignal);
-  let messages: FlowerMessageReport[] = [];
-  let nodeId = 0n;
+  let messages: FlowerMessageReport[];
+  let nodeId: bigint;
   try {
     nodeId = await flower.connect();
     if (!values.json) stderr(`connected to ${superlink} as node ${nodeId}\n`);

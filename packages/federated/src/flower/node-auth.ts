@@ -80,7 +80,7 @@ export class NodeIdentity {
   ) {}
 
   static async generate(): Promise<NodeIdentity> {
-    const keys = (await subtle().generateKey({ name: 'ECDSA', namedCurve: 'P-384' }, false, ['sign', 'verify']));
+    const keys = await subtle().generateKey({ name: 'ECDSA', namedCurve: 'P-384' }, false, ['sign', 'verify']);
     const der = new Uint8Array(await subtle().exportKey('spki', keys.publicKey));
     return new NodeIdentity(keys.privateKey, new TextEncoder().encode(spkiPem(der)));
   }
