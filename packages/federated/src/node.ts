@@ -4,9 +4,12 @@
  * {@link FleetTestServer}, an in-process Fleet API server for tests and examples.
  *
  * ```ts
+ * import { TrainableModel, buildCnn, loadMnist } from '@edgeml/distill';
  * import { FederatedClient, FlowerClient } from '@edgeml/federated';
  * import { grpcFleetTransport } from '@edgeml/federated/node';
  *
+ * const trainable = await TrainableModel.fromModel(buildCnn({ input: [1, 28, 28], convs: [], hidden: [32], classes: 10 }));
+ * const data = (await loadMnist()).train.fitTo({ image: [null, 1, 28, 28] });
  * const flower = new FlowerClient(new FederatedClient(trainable, data), {
  *   transport: grpcFleetTransport('superlink.example.org:9092', { insecure: true }),
  * });
