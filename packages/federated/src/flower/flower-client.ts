@@ -10,7 +10,7 @@ import {
   type FlowerMessage,
 } from './message-objects.js';
 import { NodeIdentity } from './node-auth.js';
-import { postOrder, type ObjectTree } from './objects.js';
+import { postOrder, treeFrom } from './objects.js';
 import { FLEET_RPCS, type FleetRpc } from './proto.js';
 import type { ConfigValue } from './records.js';
 import type { FleetTransport } from './transport.js';
@@ -68,11 +68,6 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     const timer = setTimeout(resolve, ms);
     signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
   });
-
-const treeFrom = (p: ProtoMessage): ObjectTree => ({
-  objectId: (p.objectId as string | undefined) ?? '',
-  children: ((p.children ?? []) as ProtoMessage[]).map(treeFrom),
-});
 
 /**
  * A Flower SuperNode in TypeScript: connects an EdgeML {@link FederatedClient} to a Flower

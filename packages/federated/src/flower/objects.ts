@@ -148,3 +148,11 @@ export function* postOrder(tree: ObjectTree): Generator<ObjectTree> {
   for (const child of tree.children) yield* postOrder(child);
   yield tree;
 }
+
+/** A tree as decoded from `flwr.proto.ObjectTree` (absent fields at their defaults). */
+export function treeFrom(p: Record<string, unknown>): ObjectTree {
+  return {
+    objectId: typeof p.objectId === 'string' ? p.objectId : '',
+    children: Array.isArray(p.children) ? (p.children as Record<string, unknown>[]).map(treeFrom) : [],
+  };
+}

@@ -17,7 +17,7 @@ import {
   metadataProto,
   type FlowerMessage,
 } from './message-objects.js';
-import { objectId, postOrder, type ObjectTree } from './objects.js';
+import { objectId, postOrder, treeFrom, type ObjectTree } from './objects.js';
 import { FLEET_RPCS, fleetPath, type FleetRpc } from './proto.js';
 import type { RecordDict } from './records.js';
 
@@ -46,11 +46,6 @@ class RpcFailure extends Error {
 }
 
 type Handler = (request: ProtoMessage, node: NodeEntry | undefined) => Promise<ProtoMessage> | ProtoMessage;
-
-const treeFrom = (p: ProtoMessage): ObjectTree => ({
-  objectId: (p.objectId as string | undefined) ?? '',
-  children: ((p.children ?? []) as ProtoMessage[]).map(treeFrom),
-});
 
 /**
  * @example
