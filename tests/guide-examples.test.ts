@@ -40,7 +40,7 @@ async function runExample<T>(name: string): Promise<T> {
 }
 
 describe('guide examples', () => {
-  it('lists the simplify, samples-from-files, tflite-run, mixed-precision, quantize-auto, qat, tflite-export and tflite-recurrent examples and the three extension examples', () => {
+  it('lists the simplify, samples-from-files, tflite-run, mixed-precision, quantize-auto, qat, tflite-export, tflite-recurrent and flower-client examples and the three extension examples', () => {
     expect([...guideExamples().keys()]).toEqual([
       'simplify',
       'samples-from-files',
@@ -50,6 +50,7 @@ describe('guide examples', () => {
       'qat',
       'tflite-export',
       'tflite-recurrent',
+      'flower-client',
       'custom-pass',
       'custom-scheme',
       'custom-backend',
@@ -220,6 +221,23 @@ describe('guide examples', () => {
     const p = (got.data as Float32Array)[0];
     expect(p).toBeGreaterThanOrEqual(0);
     expect(Math.abs(p - (Object.values(want)[0].data as Float32Array)[0])).toBeLessThan(1e-6);
+  });
+
+  it('flower-client: the client registers with the Fleet server, trains on the train message and replies with arrays and metrics', async () => {
+    const { nodeId, reports, reply } = await runExample<{
+      nodeId: bigint;
+      reports: { messageType: string; metrics: Record<string, number> }[];
+      reply: {
+        error?: unknown;
+        content?: Map<string, { kind: string; arrays?: Map<string, unknown>; values?: Map<string, unknown> }>;
+      };
+    }>('flower-client');
+    expect(nodeId).toBeGreaterThan(0n);
+    expect(reports.map((r) => r.messageType)).toEqual(['train']);
+    expect(reply.error).toBeUndefined();
+    expect(reply.content!.get('arrays')!.arrays!.size).toBe(4); // two Gemm layers' weights and biases
+    expect(reply.content!.get('metrics')!.values!.get('num-examples')).toBe(BigInt(reports[0].metrics['num-examples']));
+    expect(Number.isFinite(reports[0].metrics.train_loss)).toBe(true);
   });
 
   it('custom backend: registered, resolved by name, runs a model', async () => {

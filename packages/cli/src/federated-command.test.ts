@@ -9,6 +9,7 @@ import { RdpAccountant } from '@edgeml/federated';
 import { runCli } from './testing/run-cli.js';
 import { mnistNpyFolders } from './testing/npy-folder.js';
 import type { FederatedSimulateReport } from './commands/federated.js';
+import type { FederatedClientReport } from './commands/federated-client.js';
 
 describe('edgeml federated simulate', () => {
   it('trains among non-IID clients with DP and secure aggregation, reports ε and bytes, checkpoints and resumes', async () => {
@@ -66,5 +67,66 @@ describe('edgeml federated simulate', () => {
     expect(compress.code).toBe(2);
     const help = await runCli(['federated', '--help']);
     expect(help.out).toMatch(/--secure-aggregation/);
+  });
+});
+
+describe('edgeml federated client', () => {
+  it('answers a train and an evaluate message from a Fleet server and prints the report; bad usage exits 2', async () => {
+    const { FleetTestServer } = await import('@edgeml/federated/node');
+    const { encodeNpy } = await import('@edgeml/core');
+    const { dir } = await mnistNpyFolders('edgeml-federated-client-', 120, 60);
+    const built = buildCnn({ input: [1, 28, 28], convs: [], hidden: [16], classes: 10, seed: 4 });
+    const model = path.join(dir, 'mlp.onnx');
+    fs.writeFileSync(model, encodeModel(built));
+    const server = await FleetTestServer.start();
+    try {
+      const arrays = new Map(
+        [...built.graph.initializers].map(([name, v]) => {
+          const t = v.const!;
+          return [name, { dtype: t.dtype, shape: [...t.dims], stype: 'numpy.ndarray', data: encodeNpy(t) }];
+        }),
+      );
+      const content = new Map([
+        ['arrays', { kind: 'arrays' as const, arrays }],
+        ['config', { kind: 'config' as const, values: new Map([['local-epochs', 2n]]) }],
+      ]);
+      const out = path.join(dir, 'trained.onnx');
+      const cli = runCli(
+        `federated client --superlink ${server.address} --insecure --model ${model} --data ${path.join(dir, 'train')} --validation ${path.join(dir, 'val')} --max-messages 2 -o ${out} --json`.split(
+          ' ',
+        ),
+      );
+      const trainId = await server.send('train', content, { groupId: '1' });
+      const evalId = await server.send('evaluate', new Map([['arrays', { kind: 'arrays' as const, arrays }]]));
+      const { code, out: stdout, err } = await cli;
+      expect(err).toBe('');
+      expect(code).toBe(0);
+      const report = JSON.parse(stdout) as FederatedClientReport;
+      expect(report.messages.map((m) => [m.messageId, m.messageType])).toEqual([
+        [trainId, 'train'],
+        [evalId, 'evaluate'],
+      ]);
+      expect(report.messages[0].config).toEqual({ 'local-epochs': 2 });
+      expect(report.messages[0].metrics['num-examples']).toBe(120);
+      expect(report.messages[1].metrics['num-examples']).toBe(60);
+      const evalReply = await server.reply(evalId);
+      const metrics = evalReply.content!.get('metrics');
+      expect(metrics?.kind === 'metrics' && metrics.values.get('eval_acc')).toBe(report.messages[1].metrics.eval_acc);
+      expect(fs.existsSync(out)).toBe(true);
+    } finally {
+      await server.stop();
+    }
+    const usage = await runCli([
+      'federated',
+      'client',
+      '--superlink',
+      'nohost',
+      '--model',
+      'm.onnx',
+      '--data',
+      'mnist',
+    ]);
+    expect(usage.code).toBe(2);
+    expect(usage.err).toMatch(/host:port/);
   });
 });

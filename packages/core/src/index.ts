@@ -182,6 +182,16 @@ export {
 export { OP_VERSIONS, MIN_CONVERTIBLE_OPSET, MAX_CONVERTIBLE_OPSET } from './passes/opset/versions.js';
 export type { ProtoMessage } from './onnx/schema.js';
 export {
+  decodeProto,
+  defineProtoMessage,
+  encodeProto,
+  protoField,
+  type ProtoFieldDesc,
+  type ProtoFieldKind,
+  type ProtoFieldOptions,
+  type ProtoMessageDesc,
+} from './onnx/proto-schema.js';
+export {
   Op,
   OP_ATTRIBUTES,
   isOp,

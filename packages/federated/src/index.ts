@@ -5,6 +5,8 @@
  * Dirichlet non-IID splits, client sampling, dropouts and timeouts, checkpoints — with
  * client-level differential privacy (ε from an {@link RdpAccountant}), secure aggregation by
  * pairwise masking ({@link SecureAggregationClient}) and compressed updates ({@link encodeUpdate}).
+ * {@link FlowerClient} lets a Flower SuperLink (Flower 1.26's Fleet protocol) drive a client;
+ * its gRPC transport is in `@edgeml/federated/node`.
  *
  * ```ts
  * import { buildCnn, loadMnist } from '@edgeml/distill';
@@ -41,3 +43,30 @@ export { SecureAggregationClient, unmaskSum, MASKED_VALUE_BYTES } from './secure
 export { encodeUpdate, decodeUpdate, type CompressionOptions } from './compression.js';
 export { encodeCheckpoint, decodeCheckpoint, type SimulationCheckpoint } from './checkpoint.js';
 export { flattenWeights, unflattenWeights, type Weights } from './weights.js';
+export {
+  FlowerClient,
+  CLIENT_APP_RAISED_EXCEPTION,
+  type FlowerClientOptions,
+  type FlowerMessageReport,
+  type FlowerRunOptions,
+} from './flower/flower-client.js';
+export type { FleetTransport } from './flower/transport.js';
+export { FlowerConnectionError, FlowerProtocolError } from './flower/errors.js';
+export { NodeIdentity, type FleetAuthHeaders } from './flower/node-auth.js';
+export {
+  messageFromObjects,
+  messageToObjects,
+  type FlowerMessage,
+  type FlowerMetadata,
+  type MessageObjects,
+} from './flower/message-objects.js';
+export { objectId, type ObjectTree } from './flower/objects.js';
+export {
+  NUMPY_STYPE,
+  type ConfigValue,
+  type FlowerArray,
+  type FlowerRecord,
+  type MetricValue,
+  type RecordDict,
+} from './flower/records.js';
+export { FLEET_RPCS, type FleetRpc } from './flower/proto.js';

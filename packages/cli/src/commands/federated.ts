@@ -17,6 +17,7 @@ import { dataFor, forModel } from '../model-data.js';
 import { choiceOption, intOption, numberOption, stringOption } from '../options.js';
 import { progressBar, progressEnabled } from '../progress.js';
 import { verifyOutputModel } from '../verify-output.js';
+import { CLIENT_HELP, runClient } from './federated-client.js';
 
 /** The document `edgeml federated simulate --json` prints. */
 export interface FederatedSimulateReport {
@@ -74,7 +75,8 @@ Options:
   -h, --help                 show this help
 
 Example:
-  edgeml federated simulate --model mlp.onnx --data mnist -o global.onnx --clients 10 --rounds 10 --non-iid 0.5`;
+  edgeml federated simulate --model mlp.onnx --data mnist -o global.onnx --clients 10 --rounds 10 --non-iid 0.5
+${CLIENT_HELP}`;
 
 function compressionOption(values: CommandContext['values']): CompressionOptions | undefined {
   const raw = stringOption(values, 'compress');
@@ -201,9 +203,10 @@ function formatReport(report: FederatedSimulateReport): string {
 
 export const federatedCommand: Command = {
   name: 'federated',
-  summary: 'federated learning: simulate FedAvg/FedProx clients with privacy and secure aggregation',
+  summary:
+    'federated learning: simulate FedAvg/FedProx clients with privacy and secure aggregation, or serve a Flower SuperLink as a client',
   usage:
-    'edgeml federated simulate --model <m.onnx> --data <dir|mnist> -o <global.onnx> [--clients N] [--rounds R] [--fraction F] [--non-iid alpha] [--algorithm fedavg|fedprox] [--clip C --noise-multiplier S] [--secure-aggregation] [--compress int8|topk:F] [--json]',
+    'edgeml federated simulate --model <m.onnx> --data <dir|mnist> -o <global.onnx> [--clients N] [--rounds R] [--fraction F] [--non-iid alpha] [--algorithm fedavg|fedprox] [--clip C --noise-multiplier S] [--secure-aggregation] [--compress int8|topk:F] [--json]\n       edgeml federated client --superlink <host:port> --model <m.onnx> --data <dir|mnist> [--insecure] [--max-messages N] [--idle-timeout S] [-o <m.onnx>] [--json]',
   help: HELP,
   options: {
     model: { type: 'string' },
@@ -228,12 +231,21 @@ export const federatedCommand: Command = {
     'checkpoint-dir': { type: 'string' },
     resume: { type: 'string' },
     seed: { type: 'string' },
+    superlink: { type: 'string' },
+    insecure: { type: 'boolean' },
+    'root-certificates': { type: 'string' },
+    'max-messages': { type: 'string' },
+    'idle-timeout': { type: 'string' },
+    'heartbeat-interval': { type: 'string' },
   },
   async run(ctx) {
     const [sub] = ctx.positionals;
+    if (sub === 'client') return runClient(ctx);
     if (sub !== 'simulate')
       throw new UsageError(
-        sub ? `unknown subcommand '${sub}'; the subcommand is 'simulate'` : "a subcommand is required: 'simulate'",
+        sub
+          ? `unknown subcommand '${sub}'; the subcommands are 'simulate' and 'client'`
+          : "a subcommand is required: 'simulate' or 'client'",
         'federated',
       );
     await runSimulate(ctx);

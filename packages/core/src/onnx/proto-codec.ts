@@ -109,9 +109,31 @@ function readScalar(
       return field.typed ? BigInt.asUintN(64, r.varintBig()) : r.varint();
     case 'int32':
       return r.varint() | 0;
+    case 'bool':
+      return r.varint() !== 0;
+    case 'sint64': {
+      const z = unzigzag(BigInt.asUintN(64, r.varintBig()));
+      return field.typed ? z : Number(z);
+    }
     default:
       return r.varint();
   }
+}
+
+function unzigzag(u: bigint): bigint {
+  return (u >> 1n) ^ -(u & 1n);
+}
+
+/** The varint a bool or sint64 value is written as; other integer kinds as they are. */
+function wireInt(field: FieldDesc, v: unknown): number | bigint {
+  if (field.kind === 'bool') return v ? 1 : 0;
+  // The writer takes 64-bit varints as int64 bigints: unsigned values past 2^63 wrap to their bit pattern.
+  if (field.kind === 'sint64') {
+    const b = BigInt(v as number | bigint);
+    return BigInt.asIntN(64, (b << 1n) ^ (b >> 63n));
+  }
+  if (field.kind === 'uint64' && typeof v === 'bigint') return BigInt.asIntN(64, v);
+  return v as number | bigint;
 }
 
 function readPacked(
@@ -140,6 +162,10 @@ function readPacked(
       for (let i = 0; i < count; i++)
         out[i] = field.kind === 'int64' ? r.varintBig() : BigInt.asUintN(64, r.varintBig());
       values = out;
+    } else if (field.kind === 'bool' || field.kind === 'sint64') {
+      const out = new Array<number | boolean>(count);
+      for (let i = 0; i < count; i++) out[i] = readScalar(r, field, WireType.Varint, end, desc, at) as number | boolean;
+      values = out as ArrayLike<number>;
     } else {
       const out = field.typed ? new Int32Array(count) : new Array<number>(count);
       for (let i = 0; i < count; i++) out[i] = field.kind === 'int32' ? r.varint() | 0 : r.varint();
@@ -161,6 +187,7 @@ function typedCtor(field: FieldDesc) {
     case 'double':
       return Float64Array;
     case 'int64':
+    case 'sint64':
       return BigInt64Array;
     case 'uint64':
       return BigUint64Array;
@@ -260,7 +287,7 @@ function scalarOrMessageSize(field: FieldDesc, v: unknown, sizes: Sizes): number
     case 'double':
       return 8;
     default:
-      return intSize(v as number | bigint);
+      return intSize(wireInt(field, v));
   }
 }
 
@@ -272,7 +299,7 @@ function packedBodySize(field: FieldDesc, arr: ArrayLike<unknown>): number {
   if (field.kind === 'float') return arr.length * 4;
   if (field.kind === 'double') return arr.length * 8;
   let n = 0;
-  for (let i = 0; i < arr.length; i++) n += intSize(arr[i] as number | bigint);
+  for (let i = 0; i < arr.length; i++) n += intSize(wireInt(field, arr[i]));
   return n;
 }
 
@@ -298,7 +325,7 @@ function writeMessage(w: WireWriter, obj: ProtoMessage, desc: MessageDesc, sizes
             if (field.kind === 'float') w.float(arr[i] as number);
             else w.double(arr[i] as number);
           }
-      } else for (let i = 0; i < arr.length; i++) writeInt(w, arr[i] as number | bigint);
+      } else for (let i = 0; i < arr.length; i++) writeInt(w, wireInt(field, arr[i]));
     } else for (let i = 0; i < arr.length; i++) writeField(w, field, arr[i], sizes);
   }
   if (obj.$unknown) for (const u of obj.$unknown) w.raw(u);
@@ -337,6 +364,6 @@ function writeField(w: WireWriter, field: FieldDesc, v: unknown, sizes: Sizes): 
       return;
     default:
       w.tag(field.no, WireType.Varint);
-      writeInt(w, v as number | bigint);
+      writeInt(w, wireInt(field, v));
   }
 }

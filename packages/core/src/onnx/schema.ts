@@ -5,7 +5,9 @@
  * written back unchanged, so nothing is lost in a round trip.
  */
 
-export type FieldKind = 'int64' | 'int32' | 'uint64' | 'float' | 'double' | 'string' | 'bytes' | 'message';
+/** A field's protobuf type; `sint64` is zigzag-encoded, `bool` a 0/1 varint (neither occurs in onnx.proto). */
+export type FieldKind =
+  'int64' | 'int32' | 'uint64' | 'sint64' | 'bool' | 'float' | 'double' | 'string' | 'bytes' | 'message';
 
 export interface FieldDesc {
   readonly no: number;
@@ -14,7 +16,10 @@ export interface FieldDesc {
   readonly repeated: boolean;
   /** Written packed (proto2 `[packed = true]`); both forms are always accepted on read. */
   readonly packed: boolean;
-  /** Repeated numeric field decoded into a typed array (tensor payloads) rather than number[]. */
+  /**
+   * Repeated numeric field decoded into a typed array (tensor payloads) rather than number[];
+   * on a singular 64-bit field, decoded as an exact bigint rather than a number.
+   */
   readonly typed: boolean;
   readonly message?: () => MessageDesc;
 }
