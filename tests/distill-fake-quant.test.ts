@@ -3,7 +3,9 @@
  * onnxruntime-node running the same Q→DQ model, for every type QAT uses (4-bit at opset 21),
  * per tensor and per channel, on values that land on rounding ties and past both saturation
  * points; and their gradients against the definitions of the clipped straight-through estimator
- * and of LSQ (Esser et al., 2020, eq. 3).
+ * and of LSQ (Esser et al., 2020, eq. 3, with the gradient scale g = 1/√(N·Qp) of section 2.2),
+ * derived by hand here (a finite difference of the true staircase would not give LSQ's estimator:
+ * the −x/s term is the straight-through part by definition).
  */
 import { describe, expect, it } from 'vitest';
 import { Graph, Model, Tensor, quantTensor, roundHalfEven, tensorType, type QuantType } from '@edgeml/core';
@@ -74,6 +76,17 @@ describe('fake quantization = onnxruntime QuantizeLinear/DequantizeLinear', () =
     });
 });
 
+/** LSQ's scale gradient of Σy over one channel's elements (eq. 3), before the gradient scale; x/s in float32 as ONNX divides. */
+function lsqSum(values: ArrayLike<number>, scale: number, zero: number, qmin: number, qmax: number): number {
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) {
+    const u = Math.fround(values[i] / Math.fround(scale));
+    const t = u + zero;
+    sum += t < qmin ? qmin - zero : t > qmax ? qmax - zero : roundHalfEven(u) - u;
+  }
+  return sum;
+}
+
 describe('fake quantization gradients', () => {
   it('pass straight through inside the range, stop where it saturates, and give LSQ the scale gradient', async () => {
     const [scale, zero, type] = [0.25, 3, 'uint4' as const];
@@ -88,16 +101,50 @@ describe('fake quantization gradients', () => {
       return { dx: tf.grad(f)(input).dataSync().slice(), ds: grads.grads[scaleVariable.name].dataSync()[0] };
     });
     const [qmin, qmax] = RANGES[type];
-    let lsq = 0;
     x.forEach((v, i) => {
       const t = Math.fround(v / scale) + zero;
-      const inside = t >= qmin && t <= qmax;
-      expect(dx[i]).toBe(inside ? 1 : 0);
-      // LSQ, eq. 3: ∂x̂/∂s = round(x/s) − x/s inside, qmin − z below, qmax − z above.
-      const u = Math.fround(v / scale);
-      lsq += inside ? roundHalfEven(u) - u : t < qmin ? qmin - zero : qmax - zero;
+      expect(dx[i]).toBe(t >= qmin && t <= qmax ? 1 : 0);
     });
-    expect(ds).toBeCloseTo(lsq, 4);
+    // LSQ, eq. 3: ∂x̂/∂s = round(x/s) − x/s inside, qmin − z below, qmax − z above; times
+    // g = 1/√(N·Qp) with N = 40 elements (a rank-1 tensor is one sample) and Qp = 15 − 3 levels.
+    const g = 1 / Math.sqrt(40 * (qmax - zero));
+    expect(ds).toBeCloseTo(g * lsqSum(x, scale, zero, qmin, qmax), 5);
     executor.dispose();
+  });
+
+  it('scale LSQ gradients by 1/√(N·Qp): N per sample for activations, per channel for weights', async () => {
+    // The op sums the Q and DQ halves of the gradient apart in float32 (two sums of up to ~Σ|x/s|
+    // that nearly cancel), hence 4 decimals. An activation batch: 4 samples × 10 features, per
+    // tensor, int8 (Qp = 127 − z).
+    const act = qdqModel('int8', [0.05], [-2], [4, 10]);
+    const xa = probe(0.05, -2, 'int8', 40);
+    const ea = await TrainableModel.fromModel(act, { foldConstants: false, trainable: (n) => n === 'scale' });
+    const dsAct = tf.tidy(() => {
+      const grads = tf.variableGrads(() => tf.sum<tf.Scalar>(ea.forward({ x: tf.tensor(xa, [4, 10]) }).y));
+      return grads.grads[ea.trainableVariables[0].name].dataSync()[0];
+    });
+    expect(dsAct).toBeCloseTo(lsqSum(xa, 0.05, -2, -128, 127) / Math.sqrt(10 * 129), 4);
+    ea.dispose();
+
+    // A weight [3, 2, 20] quantized per channel along axis 0: N = 40 elements per scale.
+    const scales = [0.02, 0.1, 0.5];
+    const weight = qdqModel('int8', scales, [0, 0, 0], [3, 2, 20], 0);
+    const w = probeFor({ type: 'int8', scale: scales, zero: [0, 0, 0], dims: [3, 2, 20], axis: 0 });
+    weight.graph.addInitializer('w', Tensor.from('float32', [3, 2, 20], w));
+    const q = weight.graph.nodes.find((n) => n.name === 'q')!;
+    q.setInput(0, weight.graph.initializers.get('w'));
+    weight.graph.inputs.splice(0, weight.graph.inputs.length);
+    weight.graph.outputs.splice(0, weight.graph.outputs.length, weight.graph.findValue('y')!);
+    const ew = await TrainableModel.fromModel(weight, { foldConstants: false, trainable: (n) => n === 'scale' });
+    const dsWeight = tf.tidy(() => {
+      const scaleVariable = ew.trainableVariables.find((_, i) => ew.trainableWeightNames[i] === 'scale')!;
+      const grads = tf.variableGrads(() => tf.sum<tf.Scalar>(ew.forward({}).y), [scaleVariable]);
+      return Array.from(grads.grads[scaleVariable.name].dataSync());
+    });
+    scales.forEach((s, ch) => {
+      const run = w.subarray(ch * 40, (ch + 1) * 40);
+      expect(dsWeight[ch]).toBeCloseTo(lsqSum(run, s, 0, -128, 127) / Math.sqrt(40 * 127), 4);
+    });
+    ew.dispose();
   });
 });

@@ -129,7 +129,7 @@ class AudioFeatures {
 }
 
 /** Dark digit strokes on white: one line for a line-height input, lines of varying length for a page. */
-function textPage(height: number, width: number, sample: number, digits: Float32Array[]): Float32Array {
+export function textPage(height: number, width: number, sample: number, digits: Float32Array[]): Float32Array {
   const ink = new Float32Array(height * width);
   const glyph = height <= 64 ? Math.round(height * 0.75) : 32;
   const lineStep = height <= 64 ? height : Math.round(glyph * 1.6);

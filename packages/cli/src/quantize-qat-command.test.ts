@@ -64,6 +64,9 @@ describe('edgeml quantize --mode qat', () => {
     const noData = await runCli(qat);
     expect(noData.code).toBe(2);
     expect(noData.err).toMatch(/--mode qat needs --data/);
+    const badFreeze = await runCli([...qat, '--data', dir, '--freeze-bn-after', '-1']);
+    expect(badFreeze.code).toBe(2);
+    expect(badFreeze.err).toMatch(/--freeze-bn-after/);
     expect(fs.existsSync(path.join(dir, 'x.onnx'))).toBe(false);
   }, 60_000);
 });

@@ -149,7 +149,7 @@ export { identityElimination, eliminateIdentities } from './passes/identity.js';
 export { constantFolding, foldConstants, type ConstantFoldingOptions } from './passes/constant-folding.js';
 export { constantLifting, liftConstants, constantNodeValue } from './passes/lift-constants.js';
 export { prepare, type PrepareNeeds, type PreparedStep, type PrepareResult } from './passes/prepare.js';
-export { batchNormFolding, foldBatchNorms } from './passes/batchnorm-folding.js';
+export { batchNormFolding, foldBatchNorms, type FoldedBatchNorm } from './passes/batchnorm-folding.js';
 export { shapeInference } from './passes/shape-inference.js';
 export { fixDimensions, fixDimensionsPass, fixInputShapes, freezeInputs } from './passes/fix-dims.js';
 export { dedupeInitializers, initializerDeduplication, type DedupeResult } from './passes/dedupe-initializers.js';

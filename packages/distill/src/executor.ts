@@ -116,6 +116,7 @@ export class TrainableModel {
   private readonly variables = new Map<string, tf.Variable>();
   private readonly constants = new Map<string, tf.Tensor>();
   private readonly bnStats = new Map<Node, { mean: tf.Variable; variance: tf.Variable }>();
+  private statisticsFrozen = false;
   private readonly opset: number;
   /** What was done to the model before training it (Constant-node weights lifted, ...). */
   prepared: readonly PreparedStep[] = [];
@@ -195,6 +196,20 @@ export class TrainableModel {
     return trainable;
   }
 
+  /**
+   * Freeze every BatchNormalization's statistics (or thaw them): training then normalises with
+   * the running mean and variance and no longer updates them, as torch.ao's `freeze_bn_stats`
+   * does after the first part of quantization-aware training. γ and β still train.
+   */
+  freezeBatchNormStatistics(frozen = true): void {
+    this.statisticsFrozen = frozen;
+  }
+
+  /** Whether {@link freezeBatchNormStatistics} froze the statistics. */
+  get batchNormStatisticsFrozen(): boolean {
+    return this.statisticsFrozen;
+  }
+
   /** The variables an optimizer updates. */
   get trainableVariables(): tf.Variable[] {
     return [...this.variables.values()].filter((v) => v.trainable);
@@ -253,7 +268,7 @@ export class TrainableModel {
             return t;
           },
           isData: (i) => data.has(node.inputs[i]?.name ?? ''),
-          runningStats: (n) => this.bnStats.get(n),
+          runningStats: (n) => (this.statisticsFrozen ? undefined : this.bnStats.get(n)),
         };
         outs = opEntry(TF_OPS, node)!(ctx);
       }

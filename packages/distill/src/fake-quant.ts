@@ -5,7 +5,11 @@
  * the identity (the straight-through estimator). The saturation keeps its true gradient, zero
  * outside the range: the clipped STE of Bengio et al. and of torch.ao's FakeQuantize. Through
  * the scale the same formulas give LSQ's gradient (Esser et al., 2020): round(x/s) − x/s inside
- * the range, qmin − z or qmax − z outside.
+ * the range, qmin − z or qmax − z outside, times LSQ's gradient scale g = 1/√(N·Qp) (N the
+ * elements one scale value quantizes — per sample for activations —, Qp = qmax − z the positive
+ * levels), which keeps a step size's updates in proportion to the step size however large the
+ * tensor (section 2.2 of the paper; torch.ao's `_LearnableFakeQuantize` with `use_grad_scaling`).
+ * Only learned scales see it: the gradient of a fixed scale is never read.
  */
 import { UnsupportedOpError, roundHalfEven, type DType } from '@edgeml/core';
 import { tf } from './tf.js';
@@ -85,15 +89,49 @@ const zeroPointsOf = (c: OpContext, channels: number): Float32Array =>
   c.inputs[2] ? Float32Array.from(c.inputs[2].dataSync() as ArrayLike<number>) : new Float32Array(channels);
 
 /**
+ * Whether the tensor a Q/DQ pair quantizes is an activation (a batch along axis 0) rather than a
+ * weight: a weight is an initializer, quantized directly or through the QuantizeLinear before it.
+ */
+function quantizesActivation(c: OpContext): boolean {
+  const x = c.node.inputs[0];
+  if (!x || x.const) return false;
+  const q = c.node.opType === 'DequantizeLinear' ? x.producer() : undefined;
+  return !(q?.opType === 'QuantizeLinear' && q.inputs[0]?.const);
+}
+
+/**
+ * LSQ's gradient scale per channel, g = 1/√(N·Qp): N the elements one scale value covers (per
+ * sample for an activation, whose loss is a batch mean), Qp = qmax − z (at least 1).
+ */
+function lsqGradientScale(c: OpContext, x: tf.Tensor, layout: QuantLayout, zero: Float32Array, qmax: number) {
+  const batch = quantizesActivation(c) && x.rank > 1 ? x.shape[0] : 1;
+  const elements = x.size / layout.channels / batch;
+  return Float32Array.from(
+    { length: layout.channels },
+    (_, ch) => 1 / Math.sqrt(elements * Math.max(1, qmax - zero[ch])),
+  );
+}
+
+/** The integer type a DequantizeLinear reads: its zero point's, else what the QuantizeLinear before it writes. */
+function dequantizedTypeOf(c: OpContext): DType {
+  const declared = c.node.inputs[2]?.const?.dtype ?? c.node.inputs[2]?.dtype ?? c.node.inputs[0]?.const?.dtype;
+  if (declared) return declared;
+  const q = c.node.inputs[0]?.producer();
+  if (q?.opType === 'QuantizeLinear') return quantizedTypeOf({ ...c, node: q });
+  return c.node.inputs[0]?.dtype ?? 'uint8';
+}
+
+/**
  * QuantizeLinear: the integers, held in float32 (tfjs has no int8), in one pass over the data.
- * Backward: ∂q/∂x = 1/s inside the range (rounding passes straight through), ∂q/∂s = −x/s²
- * inside; both 0 where the value saturated.
+ * Backward: ∂q/∂x = 1/s inside the range (rounding passes straight through), ∂q/∂s = −x/s² · g
+ * inside (g: LSQ's gradient scale); both 0 where the value saturated.
  */
 export const quantizeLinear: TfOp = (c) => {
   const [qmin, qmax] = rangeOf(c, quantizedTypeOf(c));
   const x = c.input(0);
   const layout = layoutOf(c, x, c.input(1));
   const zero = zeroPointsOf(c, layout.channels);
+  const lsq = lsqGradientScale(c, x, layout, zero, qmax);
   const fake = tf.customGrad(((input: tf.Tensor, scale: tf.Tensor, save: tf.GradSaveFunc) => {
     const xs = input.dataSync() as Float32Array;
     const ss = scale.dataSync() as Float32Array;
@@ -115,11 +153,12 @@ export const quantizeLinear: TfOp = (c) => {
         eachElement(g.length, layout, (i, ch) => {
           if (qv[i] <= qmin || qv[i] >= qmax) {
             // Saturated: no gradient, unless the value sits exactly on the last level.
-            const inside = xv[i] / sv[ch] + zero[ch];
+            // The quotient the forward pass rounded (float32), so a value on a saturation point is judged alike.
+            const inside = Math.fround(xv[i] / sv[ch]) + zero[ch];
             if (inside < qmin || inside > qmax) return;
           }
           dx[i] = g[i] / sv[ch];
-          ds[ch] -= (g[i] * xv[i]) / (sv[ch] * sv[ch]);
+          ds[ch] -= (lsq[ch] * g[i] * xv[i]) / (sv[ch] * sv[ch]);
         });
         return [tf.tensor(dx, xt.shape, 'float32'), tf.tensor(ds, st.shape, 'float32')];
       },
@@ -128,11 +167,12 @@ export const quantizeLinear: TfOp = (c) => {
   return [fake(x, c.input(1))];
 };
 
-/** DequantizeLinear: (q − z) · s in one pass; ∂y/∂q = s, ∂y/∂s = q − z. */
+/** DequantizeLinear: (q − z) · s in one pass; ∂y/∂q = s, ∂y/∂s = (q − z) · g (LSQ's gradient scale). */
 export const dequantizeLinear: TfOp = (c) => {
   const x = c.input(0);
   const layout = layoutOf(c, x, c.input(1));
   const zero = zeroPointsOf(c, layout.channels);
+  const lsq = lsqGradientScale(c, x, layout, zero, rangeOf(c, dequantizedTypeOf(c))[1]);
   const real = tf.customGrad(((input: tf.Tensor, scale: tf.Tensor, save: tf.GradSaveFunc) => {
     const qs = input.dataSync() as ArrayLike<number>;
     const ss = scale.dataSync() as Float32Array;
@@ -150,7 +190,7 @@ export const dequantizeLinear: TfOp = (c) => {
         const ds = new Float32Array(sv.length);
         eachElement(g.length, layout, (i, ch) => {
           dq[i] = g[i] * sv[ch];
-          ds[ch] += g[i] * (qv[i] - zero[ch]);
+          ds[ch] += lsq[ch] * g[i] * (qv[i] - zero[ch]);
         });
         return [tf.tensor(dq, qt.shape, qt.dtype), tf.tensor(ds, st.shape, 'float32')];
       },

@@ -88,3 +88,4 @@ export {
   type QatTrainingSummary,
   type QuantizationAwareTrainingOptions,
 } from './qat.js';
+export type { TrainedFold } from './qat-batchnorm.js';

@@ -18,9 +18,11 @@
  * graph, new numbers.
  *
  * BatchNorm: static quantization folds every BatchNormalization into its convolution before
- * placing Q/DQ (quantize()'s preparation), so the QDQ model trained here has none left; the
- * folded weight is what trains. torch.ao's fold-with-batch-statistics-then-freeze schedule is
- * not reproduced.
+ * placing Q/DQ, so the QDQ model has none left. Given what each fold removed (`batchNorms`, which
+ * the qat mode of @edgeml/quantize hands its trainer), each folded Conv trains as the Conv and
+ * BatchNormalization pair it was, with the folded weight fake-quantized, batch statistics for
+ * the first steps and frozen running statistics after (torch.ao's ConvBn QAT modules; see
+ * qat-batchnorm.ts); converting writes the folded Conv. Without them the folded weight trains.
  */
 import {
   GraphBuilder,
@@ -30,12 +32,14 @@ import {
   isDefaultDomain,
   quantTensor,
   roundHalfEven,
+  type FoldedBatchNorm,
   type Model,
   type Node,
   type QuantType,
   type Value,
 } from '@edgeml/core';
 import { TrainableModel } from './executor.js';
+import { foldedParameters, trainFoldApart, type TrainedFold } from './qat-batchnorm.js';
 import type { Dataset } from './data.js';
 import { DistillationTrainer, fineTune, type DistillOptions, type Teacher, type TrainReport } from './trainer.js';
 
@@ -67,6 +71,12 @@ export interface QatPrepareOptions {
   float?: Model;
   /** Learn the scales too (LSQ); zero points stay as calibrated. Default false: scales stay calibrated. */
   learnScales?: boolean;
+  /**
+   * What each BatchNormalization fold removed (`QatModels.batchNorms` of @edgeml/quantize's qat
+   * mode, or `foldBatchNorms(graph, folds)` of core): those Convs train with the normalization
+   * apart — batch statistics, then frozen ones — and convert folded. Empty: the folded weights train.
+   */
+  batchNorms?: readonly FoldedBatchNorm[];
 }
 
 const QUANT_TYPES: readonly string[] = ['int8', 'uint8', 'int16', 'uint16', 'int4', 'uint4'];
@@ -138,6 +148,8 @@ export class QatModel {
     private readonly biases: RequantizedBias[],
     /** Activation and weight scales, by name; with tied scales, the name whose value each takes. */
     private readonly scales: Map<string, string>,
+    /** Conv→BatchNormalization pairs trained apart (empty when none). */
+    readonly batchNorms: readonly TrainedFold[] = [],
   ) {}
 
   /** Prepare a QDQ model for training (a copy; the input is never modified). */
@@ -163,6 +175,8 @@ export class QatModel {
       } else if (QUANT_TYPES.includes(ints.dtype) && readers.length)
         weights.push(asFakeQuantWeight(work, dq, options.float));
     }
+    const latentNames = new Set(weights.map((w) => w.latent));
+    const folds = (options.batchNorms ?? []).flatMap((f) => trainFoldApart(graph, f, latentNames) ?? []);
     eliminateDeadCode(graph);
     if (!weights.length)
       throw new InvalidArgumentError(
@@ -170,13 +184,16 @@ export class QatModel {
         'model',
       );
     if (options.learnScales) tieSharedScales(work, scales);
-    const latents = new Set([...weights, ...biases].map((p) => p.latent));
+    const latents = new Set([
+      ...[...weights, ...biases].map((p) => p.latent),
+      ...folds.flatMap((f) => [f.weight, f.bias, f.scale, f.shift]),
+    ]);
     const learned = new Set(options.learnScales ? scales.values() : []);
     const trainable = await TrainableModel.fromModel(work, {
       foldConstants: false,
       trainable: (name) => latents.has(name) || learned.has(name),
     });
-    return new QatModel(qdq, trainable, weights, biases, scales);
+    return new QatModel(qdq, trainable, weights, biases, scales, folds);
   }
 
   /** The QDQ model with the learned weights, biases and scales (a copy of the one prepared from). */
@@ -188,7 +205,9 @@ export class QatModel {
 
   /** Write the learned parameters into `model` — the QDQ model prepared from, or a copy of it — in place. */
   writeInto(model: Model): void {
-    const learned = this.trainable.getWeights();
+    const trained = this.trainable.getWeights();
+    const folded = foldedParameters(this.batchNorms, trained);
+    const learned = { ...trained, ...folded };
     const init = (name: string) => {
       const v = model.graph.initializers.get(name);
       if (!v?.const)
@@ -215,6 +234,10 @@ export class QatModel {
       );
       q.const = quantTensor(w.type, [...q.const!.dims], ints);
     }
+    // A folded bias left in float (its Conv's input not quantized) is written as it is.
+    const requantized = new Set(this.biases.map((b) => b.latent));
+    for (const f of this.batchNorms)
+      if (f.foldedBias && !requantized.has(f.foldedBias)) init(f.foldedBias).const = folded[f.foldedBias];
     for (const b of this.biases) {
       const sx = init(b.inputScale).const!.toFloat64()[0];
       const sw = init(b.weightScale).const!.toFloat64();
@@ -291,8 +314,10 @@ function asFakeQuantWeight(model: Model, dq: Node, float: Model | undefined): Fa
 
 /**
  * An int32 bias of a Conv/Gemm whose input and weight are dequantized becomes a float latent
- * read directly (bias rounding is far below the activations' step; torch.ao trains it in float
- * too). Other int32 constants stay as they are.
+ * fake-quantized to int32 at input scale × weight scale (computed in the graph, so learned
+ * scales move it): training sees the bias the converted model holds, whose rounding, small as
+ * it is, would otherwise flip activations' roundings that deep networks carry to the output.
+ * Other int32 constants stay as they are.
  */
 function asFloatBias(model: Model, dq: Node, float: Model | undefined): RequantizedBias | undefined {
   const uses = dq.outputs[0].uses();
@@ -305,12 +330,25 @@ function asFloatBias(model: Model, dq: Node, float: Model | undefined): Requanti
     return undefined;
   const ints = dq.inputs[0]!;
   const start = floatInput(float, reader, 2, ints.const!) ?? dequantized(dq);
-  const latent = new GraphBuilder(model.graph).constant(latentName(model, ints.name), start);
-  dq.outputs[0].replaceAllUsesWith(latent);
+  const rw = new GraphBuilder(model.graph, dq.name || 'DequantizeLinear');
+  const latent = rw.constant(latentName(model, ints.name), start);
+  const perChannel = weightScale.const!.size > 1;
+  const zero = rw.constant(
+    `${latent.name}_zero_point`,
+    Tensor.from('int32', perChannel ? [weightScale.const!.size] : [], new Int32Array(weightScale.const!.size)),
+  );
+  const [scale] = rw.op('Mul', [inputScale, weightScale]);
+  const [fake] = rw.op('QuantizeLinear', [latent, scale, zero], { axis: 0 }, [`${latent.name}_fake_quantized`]);
+  rw.insertBefore(dq);
+  const biasScale = dq.inputs[1]!.name;
+  dq.setInput(0, fake);
+  dq.setInput(1, scale);
+  dq.setInput(2, zero);
+  dq.setAttr('axis', 'int', 0);
   return {
     latent: latent.name,
     quantized: ints.name,
-    scale: dq.inputs[1]!.name,
+    scale: biasScale,
     inputScale: inputScale.name,
     weightScale: weightScale.name,
   };
@@ -333,6 +371,8 @@ function tieSharedScales(model: Model, scales: Map<string, string>): void {
     if (zIn && q.inputs[2]?.const && !sameTensor(zIn, q.inputs[2].const)) continue;
     for (const reader of [q, ...q.outputs[0].uses().map((u) => u.node)])
       if (reader.inputs[1] === own) reader.setInput(1, source);
+    // A bias's scale product (input scale × weight scale, see asFloatBias) follows too.
+    for (const use of own.uses()) if (use.node.opType === 'Mul') use.node.setInput(use.index, source);
     scales.set(own.name, scales.get(source.name) ?? source.name);
   }
 }
@@ -348,11 +388,46 @@ export interface QatTrainOptions extends DistillOptions {
    * Without a teacher the data must be labelled (cross-entropy).
    */
   teacher?: Teacher;
+  /**
+   * Steps (batches) after which BatchNormalization statistics freeze, for Convs trained with
+   * their normalization apart (`batchNorms`): before, the batch's statistics normalise and the
+   * running ones follow them; after, the running ones normalise, so training computes what the
+   * converted model does. Default: half the training's steps (PyTorch's QAT tutorial updates
+   * them for 4 of its 8 epochs); 0 freezes them from the start.
+   */
+  freezeBatchNormAfter?: number;
+}
+
+/** Options with an onProgress that freezes BatchNorm statistics after the step the options say. */
+function freezingBatchNorms(model: QatModel, data: Dataset, options: QatTrainOptions): DistillOptions {
+  const { teacher: _teacher, freezeBatchNormAfter, ...train } = options;
+  if (freezeBatchNormAfter !== undefined && !(Number.isInteger(freezeBatchNormAfter) && freezeBatchNormAfter >= 0))
+    throw new InvalidArgumentError(
+      `freezeBatchNormAfter must be a whole number of steps (0 or more), got ${freezeBatchNormAfter}`,
+      'freezeBatchNormAfter',
+    );
+  if (!model.batchNorms.length) return train;
+  const steps = data.size ? options.epochs * Math.ceil(data.size / (options.batchSize ?? 64)) : undefined;
+  const after = freezeBatchNormAfter ?? (steps ? Math.ceil(steps / 2) : undefined);
+  const trainable = model.trainable;
+  trainable.freezeBatchNormStatistics(after === 0);
+  let step = 0;
+  return {
+    ...train,
+    onProgress: (e) => {
+      if (e.kind === 'batch' && ++step === after) trainable.freezeBatchNormStatistics();
+      // A dataset of unknown size: frozen from the second half's first epoch.
+      if (e.kind === 'epoch' && after === undefined && e.report.epoch + 1 >= Math.ceil(options.epochs / 2))
+        trainable.freezeBatchNormStatistics();
+      train.onProgress?.(e);
+    },
+  };
 }
 
 /**
  * Train a prepared QDQ model with the package's trainer (optimizers, schedules, validation,
- * early stopping, checkpoints): label-free from a teacher, with labels, or both.
+ * early stopping, checkpoints): label-free from a teacher, with labels, or both. Convs trained
+ * with their BatchNormalization apart freeze its statistics after `freezeBatchNormAfter` steps.
  *
  * @example
  * ```ts
@@ -360,9 +435,14 @@ export interface QatTrainOptions extends DistillOptions {
  * ```
  */
 export async function trainQat(model: QatModel, data: Dataset, options: QatTrainOptions): Promise<TrainReport> {
-  const { teacher, ...train } = options;
-  if (!teacher) return fineTune(model.trainable, data, train);
-  return new DistillationTrainer(model.trainable, teacher).fit(data, train);
+  const train = freezingBatchNorms(model, data, options);
+  try {
+    if (!options.teacher) return await fineTune(model.trainable, data, train);
+    return await new DistillationTrainer(model.trainable, options.teacher).fit(data, train);
+  } finally {
+    // Whatever the schedule, the model ends as it converts: running statistics.
+    model.trainable.freezeBatchNormStatistics();
+  }
 }
 
 /** What QAT learns from: the float model's scores (label-free), the labels, or both. */
@@ -378,6 +458,14 @@ export interface QuantizationAwareTrainingOptions extends DistillOptions {
   learnScales?: boolean;
   /** The teacher, when not the float model itself (run on the trainable executor). */
   teacher?: Teacher;
+  /**
+   * Train each folded Conv→BatchNormalization pair with the normalization apart (batch
+   * statistics, frozen after `freezeBatchNormAfter` steps), as torch.ao does; default true.
+   * False trains the folded weights (the statistics stay the float model's).
+   */
+  trainBatchNorms?: boolean;
+  /** See {@link QatTrainOptions.freezeBatchNormAfter}. */
+  freezeBatchNormAfter?: number;
 }
 
 /** What {@link quantizationAwareTraining} reports. */
@@ -385,6 +473,8 @@ export interface QatTrainingSummary extends TrainReport {
   [key: string]: unknown;
   supervision: QatSupervision;
   learnScales: boolean;
+  /** Conv→BatchNormalization pairs trained with the normalization apart. */
+  batchNormsTrained: number;
 }
 
 /**
@@ -401,15 +491,26 @@ export interface QatTrainingSummary extends TrainReport {
  */
 export function quantizationAwareTraining(
   options: QuantizationAwareTrainingOptions,
-): (models: { quantized: Model; float: Model }) => Promise<QatTrainingSummary> {
-  const { data, supervision = 'teacher', learnScales = false, teacher: given, ...train } = options;
+): (models: { quantized: Model; float: Model; batchNorms?: FoldedBatchNorm[] }) => Promise<QatTrainingSummary> {
+  const {
+    data,
+    supervision = 'teacher',
+    learnScales = false,
+    teacher: given,
+    trainBatchNorms = true,
+    ...train
+  } = options;
   if (!['teacher', 'labels', 'both'].includes(supervision))
     throw new InvalidArgumentError(
       `supervision must be teacher, labels or both; got '${supervision as string}'`,
       'supervision',
     );
-  return async ({ quantized, float }) => {
-    const qat = await QatModel.fromQdq(quantized, { float, learnScales });
+  return async ({ quantized, float, batchNorms }) => {
+    const qat = await QatModel.fromQdq(quantized, {
+      float,
+      learnScales,
+      batchNorms: trainBatchNorms ? batchNorms : undefined,
+    });
     const teacher = supervision === 'labels' ? undefined : (given ?? (await TrainableModel.fromModel(float)));
     try {
       const report = await trainQat(qat, data, {
@@ -423,7 +524,7 @@ export function quantizationAwareTraining(
         schedule: train.schedule ?? 'cosine',
       });
       qat.writeInto(quantized);
-      return { ...report, supervision, learnScales };
+      return { ...report, supervision, learnScales, batchNormsTrained: qat.batchNorms.length };
     } finally {
       qat.dispose();
       if (teacher && !given && teacher instanceof TrainableModel) teacher.dispose();

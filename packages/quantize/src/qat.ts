@@ -3,9 +3,16 @@
  * the Q/DQ pairs (the one placement both modes share), then a trainer you pass in trains the
  * quantized model through them and writes the learned numbers back. This package never imports
  * a trainer: @edgeml/distill has one (`quantizationAwareTraining`), and the CLI composes the two,
- * as it does backends.
+ * as it does backends. BatchNormalization is folded here rather than in `quantize()`'s
+ * preprocessing, so the trainer learns what each fold removed (`QatModels.batchNorms`).
  */
-import { InvalidArgumentError, type Model } from '@edgeml/core';
+import {
+  InvalidArgumentError,
+  eliminateDeadCode,
+  foldBatchNorms,
+  type FoldedBatchNorm,
+  type Model,
+} from '@edgeml/core';
 import type { QuantizationRecord, QuantizationScheme } from './schemes.js';
 import {
   quantizeStatic,
@@ -23,6 +30,12 @@ export interface QatModels {
   quantized: Model;
   /** The float model it was quantized from (prepared as quantize() prepares it): the teacher, and the weights training starts from. */
   float: Model;
+  /**
+   * Every BatchNormalization folded into the layer before it (by name in both models), with
+   * what the fold removed: a trainer may train the pair as torch.ao's ConvBn modules do (batch
+   * statistics, then frozen ones) and write the folded layer back.
+   */
+  batchNorms: FoldedBatchNorm[];
 }
 
 /**
@@ -48,6 +61,7 @@ const withQatDefaults = (options: QatQuantizeOptions): QatQuantizeOptions => ({
  */
 export const qatScheme: QuantizationScheme<QatQuantizeOptions> = {
   name: 'qat',
+  foldsBatchNorms: true,
   summary:
     'quantization-aware training: static QDQ placement, then weights (and optionally scales) trained through fake quantization',
   validate: (options) => {
@@ -73,13 +87,15 @@ export const qatScheme: QuantizationScheme<QatQuantizeOptions> = {
       name: 'quantization-aware-training',
       inPlace: true,
       async run(model) {
+        const batchNorms: FoldedBatchNorm[] = [];
+        if (foldBatchNorms(model.graph, batchNorms)) eliminateDeadCode(model.graph);
         const float = model.clone();
         const r = await quantizeStatic(model, withQatDefaults(options));
         record.quantized.push(...r.quantized);
         record.skipped.push(...r.skipped);
         record.ranges = r.ranges;
         record.dequantizedNames = r.dequantizedNames;
-        record.training = (await options.train({ quantized: model, float })) ?? {};
+        record.training = (await options.train({ quantized: model, float, batchNorms })) ?? {};
         return { model, modified: true };
       },
     },

@@ -185,11 +185,11 @@ class ReferenceOutputs {
   }
 }
 
-/** The preparation every mode gets first (unless `preprocess: false`). */
-const PREPROCESS = () => [
+/** The preparation every mode gets first (unless `preprocess: false`); BatchNorm folding unless the scheme folds. */
+const PREPROCESS = (foldBatchNorms: boolean) => [
   shapeInference({ strict: false }),
   constantFolding(),
-  batchNormFolding(),
+  ...(foldBatchNorms ? [batchNormFolding()] : []),
   identityElimination(),
   deadCodeElimination(),
 ];
@@ -247,7 +247,8 @@ export async function quantize(model: Model, options: QuantizeOptions): Promise<
     );
   // The input is never modified, so it is the float reference itself; passes edit a clone.
   const work = ready === model ? model.clone() : ready;
-  if (options.preprocess ?? true) await new PassManager(PREPROCESS(), { fixedPoint: true }).run(work);
+  if (options.preprocess ?? true)
+    await new PassManager(PREPROCESS(!scheme.foldsBatchNorms), { fixedPoint: true }).run(work);
   // Equalization and smoothing change no output, so the rescaled model is the float reference too
   // (its inner tensors are the ones the quantized model approximates).
   const refined = options.mode === 'static' ? await refineFloatModel(work, options as StaticModeOptions) : {};

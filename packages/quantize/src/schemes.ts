@@ -44,7 +44,14 @@ export interface QuantizationRecord {
 }
 
 /** A quantization mode: its options type and the record its passes fill. */
-export type QuantizationScheme<O = Record<string, unknown>> = Scheme<O, QuantizationRecord>;
+export interface QuantizationScheme<O = Record<string, unknown>> extends Scheme<O, QuantizationRecord> {
+  /**
+   * The scheme folds BatchNormalization into the layer before it itself, so `quantize()`'s
+   * preprocessing leaves it (qat: the trainer is handed what each fold removed, to train with the
+   * normalization's statistics apart). Default false: preprocessing folds.
+   */
+  readonly foldsBatchNorms?: boolean;
+}
 
 /** An in-place pass that runs `edit` and always counts as a change (quantizers always rewrite). */
 export function quantizationPass(name: string, edit: (model: Model) => void | Promise<void>): Pass {

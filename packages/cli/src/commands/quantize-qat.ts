@@ -37,6 +37,8 @@ export interface QatReport {
   perChannel: boolean;
   supervision: QatSupervision;
   learnScales: boolean;
+  /** Conv→BatchNormalization pairs trained with the normalization apart (batch, then frozen statistics). */
+  batchNormsTrained: number;
   sizeBefore: number;
   sizeAfter: number;
   quantizedNodes: number;
@@ -148,6 +150,8 @@ export async function runQat(
       alpha: numberOption(values, 'alpha', (n) => n >= 0 && n <= 1, 'between 0 and 1'),
       temperature: 1,
       learnScales: !!values['learn-scales'],
+      trainBatchNorms: !values['no-bn-fold'],
+      freezeBatchNormAfter: intOption(values, 'freeze-bn-after', 0),
       onProgress: (e) => {
         if (e.kind === 'batch')
           bar.update(e.batch, e.batches, `epoch ${e.epoch + 1}/${epochs}  loss ${e.loss.toFixed(4)}`);
@@ -165,6 +169,7 @@ export async function runQat(
     perChannel: common.perChannel,
     supervision,
     learnScales: !!values['learn-scales'],
+    batchNormsTrained: (qat.training?.batchNormsTrained as number | undefined) ?? 0,
     sizeBefore: qat.sizeBefore,
     sizeAfter: qat.sizeAfter,
     quantizedNodes: qat.quantizedNodes.length,
@@ -187,6 +192,9 @@ export function formatQatReport(r: QatReport): string {
     [
       `quantized ${r.input} -> ${r.output} (qat: ${r.weightType} weights${r.perChannel ? ' per channel' : ''}, ${r.activationType} activations, ${r.supervision === 'teacher' ? 'label-free from the float model' : r.supervision === 'labels' ? 'with labels' : 'labels and the float model'}${r.learnScales ? ', learned scales' : ''})`,
       `size       ${r.sizeBefore} -> ${r.sizeAfter} bytes; ${r.quantizedNodes} nodes quantized, ${r.skippedNodes.length} left in float`,
+      ...(r.batchNormsTrained
+        ? [`batchnorm  ${r.batchNormsTrained} Conv+BatchNormalization pairs trained apart, folded on output`]
+        : []),
       ...r.epochs.map((e) => `epoch ${e.epoch + 1}    loss ${e.loss.toFixed(4)} (${e.seconds.toFixed(1)} s)`),
       `held-out   ${r.heldOutSamples} samples: float ${pct(r.float.accuracy)}; ptq ${pct(r.ptq.accuracy)}${db(r.ptq.sqnrDb)}; qat ${pct(r.qat.accuracy)}${db(r.qat.sqnrDb)}`,
     ].join('\n') + '\n'

@@ -431,6 +431,10 @@ Options:
   --lr <x>                    qat: Adam learning rate (default 0.001)
   --batch <n>                 qat: samples per step (default 64)
   --learn-scales              qat: learn the scales too (LSQ); zero points stay calibrated
+  --freeze-bn-after <n>       qat: steps after which BatchNorm statistics freeze, for Convs trained
+                              with their BatchNormalization apart (default: half the steps)
+  --no-bn-fold                qat: train the BatchNorm-folded weights instead (statistics stay the
+                              float model's)
   --block-size <n>            int4: weights per scale (default 32)
   --algorithm <a>             int4: rtn (round to nearest, default) or hqq (Half-Quadratic
                               Quantization: per-block float zero points fitted to the weights;
@@ -513,6 +517,8 @@ Examples:
     batch: { type: 'string' },
     alpha: { type: 'string' },
     'learn-scales': { type: 'boolean' },
+    'freeze-bn-after': { type: 'string' },
+    'no-bn-fold': { type: 'boolean' },
   },
   optionalValues: { 'smooth-quant': (next) => next.trim() !== '' && Number.isFinite(Number(next)) },
   async run({ values, positionals, stdout, stderr }) {

@@ -93,11 +93,54 @@ function foldIntoGemm(gemm: Node, bn: Node, g: Graph, aff: { s: Float64Array; t:
 }
 
 /**
+ * What one fold removed: the node's weights before folding and the BatchNormalization's
+ * parameters. Quantization-aware training reads it to train with the normalization apart
+ * (batch statistics, then frozen ones) while converting to the folded node.
+ */
+export interface FoldedBatchNorm {
+  /** The node folded into (kept, with the folded weights), by name and by its output's name. */
+  node: string;
+  output: string;
+  opType: 'Conv' | 'ConvTranspose' | 'Gemm';
+  /** Its weight and bias before the fold (no bias: none). */
+  weight: Tensor;
+  bias?: Tensor;
+  /** The BatchNormalization's name, γ, β, running mean and variance, epsilon and momentum. */
+  batchNorm: string;
+  scale: Tensor;
+  shift: Tensor;
+  mean: Tensor;
+  variance: Tensor;
+  epsilon: number;
+  momentum: number;
+}
+
+function foldRecord(prod: Node, bn: Node): FoldedBatchNorm {
+  const { epsilon = 1e-5, momentum = 0.9 } = opAttributes(bn, 'BatchNormalization');
+  const [scale, shift, mean, variance] = bn.inputs.slice(1, 5).map((v) => v!.const!);
+  return {
+    node: prod.name,
+    output: prod.outputs[0].name,
+    opType: prod.opType as FoldedBatchNorm['opType'],
+    weight: prod.inputs[1]!.const!,
+    bias: prod.inputs[2]?.const,
+    batchNorm: bn.name,
+    scale,
+    shift,
+    mean,
+    variance,
+    epsilon,
+    momentum,
+  };
+}
+
+/**
  * Fold inference-mode BatchNormalization into the Conv, ConvTranspose or Gemm before it
  * (when that node's output feeds only the BatchNormalization): the weights are scaled per
  * output channel and the bias absorbs the shift, so the BatchNormalization disappears.
+ * Each fold is pushed on `folds` when given (what it removed, see {@link FoldedBatchNorm}).
  */
-export function foldBatchNorms(graph: Graph): number {
+export function foldBatchNorms(graph: Graph, folds?: FoldedBatchNorm[]): number {
   let folded = 0;
   for (const bn of graph) {
     if (!isOp(bn, Op.BatchNormalization)) continue;
@@ -114,9 +157,11 @@ export function foldBatchNorms(graph: Graph): number {
     if (x.uses().length !== 1 || graph.outputs.includes(x)) continue;
     const aff = bnAffine(bn, graph);
     if (!aff) continue;
+    const record = folds && foldRecord(prod, bn);
     const ok = prod.opType === 'Gemm' ? foldIntoGemm(prod, bn, graph, aff) : foldIntoConv(prod, graph, aff);
     if (!ok) continue;
     const y = bn.outputs[0];
+    if (record) folds.push({ ...record, output: graph.outputs.includes(y) ? y.name : record.output });
     if (graph.outputs.includes(y)) {
       // Keep the graph output's name: the folded node now produces it.
       bn.clearInputs();
