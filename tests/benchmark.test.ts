@@ -3,11 +3,18 @@ import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import type { Backend } from '@edgeml/core';
+import { InvalidArgumentError, type Backend, type Model } from '@edgeml/core';
 import { loadModel } from '@edgeml/core/node';
 import { NodeBackend } from '@edgeml/runtime-node';
 import { quantize } from '@edgeml/quantize';
-import { benchmark, compare, readOrtProfile, type BenchmarkResult } from '@edgeml/benchmark';
+import {
+  benchmark,
+  checkSpeedup,
+  compare,
+  measureSpeedBaseline,
+  readOrtProfile,
+  type BenchmarkResult,
+} from '@edgeml/benchmark';
 import { SILERO_VAD, maxAbsDiff, runOrt, sileroFeeds } from './support/models.js';
 
 const MNIST = path.join(__dirname, 'fixtures', 'mnist-cnn.onnx');
@@ -191,6 +198,34 @@ describe('compare', () => {
     const out = results[1].agreement!.find((a) => a.output === 'output')!;
     expect(out.maxAbsDiff).toBeCloseTo(maxAbsDiff(x.output, y.output), 6);
     expect(results[1].speedup).toBeCloseTo(results[0].latencyMs.p50 / results[1].latencyMs.p50, 12);
+  });
+
+  it('checks speed against a float baseline timed first, opening only the quantized model then', async () => {
+    const float = await loadModel(SILERO_VAD);
+    const half = (await quantize(float, { mode: 'fp16' })).model;
+    const inputs = { values: sileroFeeds(3) };
+    const opened: Model[] = [];
+    const recording: Backend = {
+      name: backend.name,
+      version: backend.version,
+      init: () => backend.init(),
+      createSession: (model, options) => (opened.push(model as Model), backend.createSession(model, options)),
+    };
+    const baseline = await measureSpeedBaseline(float, { backend: recording, durationMs: 200, inputs });
+    expect(opened.every((m) => m === float)).toBe(true);
+    opened.length = 0;
+    const speed = await checkSpeedup(baseline, half, { backend: recording, durationMs: 400, inputs });
+    expect(speed.interleaved).toBe(false);
+    expect(speed.floatP50Ms).toBe(baseline.p50Ms);
+    expect(speed.speedup).toBeCloseTo(baseline.p50Ms / speed.quantizedP50Ms, 12);
+    // The float model comes back only for the profile of a slower result.
+    expect(opened.filter((m) => m !== half).every((m) => m === float && speed.speedup < 1)).toBe(true);
+    expect(opened).toContain(half);
+    const err = await checkSpeedup(baseline, half, { backend: recording, threads: 2, inputs }).catch((e) => e);
+    expect(err).toBeInstanceOf(InvalidArgumentError);
+    expect(err.message).toMatch(
+      /timed on onnxruntime-node with 1 thread\(s\), but the check runs on onnxruntime-node with 2/,
+    );
   });
 
   it('isolates each candidate in its own process', async () => {

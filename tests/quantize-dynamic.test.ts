@@ -10,6 +10,7 @@ import { decodeModel, encodeModel, modelStats, Graph, Model, Tensor, tensorType 
 import { loadModel } from '@edgeml/core/node';
 import { quantizeDynamic } from '@edgeml/quantize';
 import {
+  REDUCE_RANGE,
   SILERO_VAD,
   buildConvBnNet,
   buildMlp as mlp,
@@ -35,7 +36,7 @@ describe('dynamic quantization', () => {
       const float = mlp();
       const floatBytes = encodeModel(float);
       const model = decodeModel(floatBytes);
-      const r = quantizeDynamic(model, { perChannel });
+      const r = quantizeDynamic(model, { perChannel, reduceRange: REDUCE_RANGE });
       expect(r.quantized.map((n) => n.name)).toEqual(['gemm0', 'mm1', 'gemm2', 'mm3']);
       expect(r.skipped).toEqual([]);
       const bytes = checked(encodeModel(model), `mlp-${perChannel}`);
@@ -51,7 +52,7 @@ describe('dynamic quantization', () => {
     const float = buildConvBnNet();
     const floatBytes = encodeModel(float);
     const model = decodeModel(floatBytes);
-    const r = quantizeDynamic(model, { perChannel: true, opTypes: ['Conv', 'Gemm'] });
+    const r = quantizeDynamic(model, { perChannel: true, opTypes: ['Conv', 'Gemm'], reduceRange: REDUCE_RANGE });
     expect(r.quantized.map((n) => n.opType).sort()).toEqual(['Conv', 'Conv', 'Gemm']);
     const bytes = checked(encodeModel(model), 'convbn');
     const feeds = { x: randomTensor([2, 3, 16, 16], 4) };
@@ -150,7 +151,7 @@ describe('dynamic GRU (weight-only)', () => {
     it(`stores W and R in 8 bits${perChannel ? ' per gate row' : ''}; onnxruntime runs it close to float and the checker accepts it`, async () => {
       const float = encodeModel(gruModel());
       const model = gruModel();
-      const r = quantizeDynamic(model, { perChannel });
+      const r = quantizeDynamic(model, { perChannel, reduceRange: REDUCE_RANGE });
       expect(r.quantized).toEqual([{ name: 'gru', opType: 'GRU' }]);
       const bytes = encodeModel(model);
       // W and R (34 kB of 35 kB) shrink 4×; the float bias and the scales stay.

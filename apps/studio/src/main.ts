@@ -199,6 +199,7 @@ $('quantize').addEventListener('click', () => {
   const label = derivedLabel(mode);
   const model = baseVariant().bytes;
   const files = [...($<HTMLInputElement>('calibration').files ?? [])];
+  const reduceRange = $<HTMLInputElement>('reduce-range').checked;
   void step<VariantOutput>(
     `Quantizing (${mode})`,
     async () => {
@@ -209,7 +210,7 @@ $('quantize').addEventListener('click', () => {
           bytes: new Uint8Array(await f.arrayBuffer()),
         })),
       );
-      return { kind: 'quantize', model, mode, calibration };
+      return { kind: 'quantize', model, mode, calibration, reduceRange };
     },
     (r) => addVariant(label, r),
   );

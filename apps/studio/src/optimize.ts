@@ -20,16 +20,22 @@ export async function simplifyVariant(bytes: Uint8Array): Promise<VariantOutput>
   };
 }
 
+/** The quantization asked for: the form, and 7-bit weights for x86 CPUs without VNNI. */
+export interface QuantizationRequest {
+  choice: QuantizationChoice;
+  reduceRange: boolean;
+}
+
 async function quantizeOptions(
   bytes: Uint8Array,
-  choice: QuantizationChoice,
+  { choice, reduceRange }: QuantizationRequest,
   calibration: DroppedFile[],
   backend: () => Promise<Backend>,
   onProgress: (done: number, total: number) => void,
 ): Promise<QuantizeOptions> {
   switch (choice) {
     case 'dynamic int8':
-      return { mode: 'dynamic' };
+      return { mode: 'dynamic', reduceRange };
     case 'fp16':
       return { mode: 'fp16' };
     case 'int4':
@@ -40,6 +46,7 @@ async function quantizeOptions(
       const samples = await calibrationSamples(calibration, readModel(bytes));
       return {
         mode: 'static',
+        reduceRange,
         calibrationData: samples,
         evaluationData: samples,
         backend: await backend(),
@@ -51,16 +58,17 @@ async function quantizeOptions(
 
 export async function quantizeVariant(
   bytes: Uint8Array,
-  choice: QuantizationChoice,
+  request: QuantizationRequest,
   calibration: DroppedFile[],
   backend: () => Promise<Backend>,
   onProgress: (done: number, total: number) => void = () => {},
 ): Promise<VariantOutput> {
   // Static int8 reports calibration samples as they run; the other forms are quick.
-  const r = await quantize(readModel(bytes), await quantizeOptions(bytes, choice, calibration, backend, onProgress));
+  const r = await quantize(readModel(bytes), await quantizeOptions(bytes, request, calibration, backend, onProgress));
   const notes = [
     `${r.quantizedNodes.length} nodes quantized, ${r.skippedNodes.length} left in float; size ${kB(r.sizeBefore)} → ${kB(r.sizeAfter)}`,
     ...r.prepared.map((p) => `prepared: ${p.detail}`),
+    ...(r.reducedRange || request.reduceRange ? ['weights: 7-bit (for x86 CPUs without VNNI)'] : []),
     ...(r.sqnrDb !== undefined ? [`output SQNR ${r.sqnrDb.toFixed(1)} dB on the calibration samples`] : []),
     ...(r.warnings ?? []).map((w) => w.message),
   ];

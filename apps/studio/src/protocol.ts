@@ -24,7 +24,14 @@ export interface BenchCandidate {
 export type StudioRequest =
   | { kind: 'inspect'; fileName: string; model: Uint8Array; shapes: InputShapes }
   | { kind: 'simplify'; model: Uint8Array }
-  | { kind: 'quantize'; model: Uint8Array; mode: QuantizationChoice; calibration: DroppedFile[] }
+  | {
+      kind: 'quantize';
+      model: Uint8Array;
+      mode: QuantizationChoice;
+      calibration: DroppedFile[];
+      /** 7-bit int8 weights, for onnxruntime on x86-64 CPUs without VNNI (wasm does not need them). */
+      reduceRange: boolean;
+    }
   | { kind: 'prune'; model: Uint8Array; ratio: number }
   | { kind: 'benchmark'; candidates: BenchCandidate[]; runs: number; agreementSamples: number; shapes: InputShapes };
 

@@ -31,8 +31,12 @@ async function handle(id: number, request: StudioRequest): Promise<StudioResult>
     case 'simplify':
       return simplifyVariant(request.model);
     case 'quantize':
-      return quantizeVariant(request.model, request.mode, request.calibration, webBackend, (done, total) =>
-        scope.postMessage({ id, kind: 'progress', done, total, note: 'calibration samples' }),
+      return quantizeVariant(
+        request.model,
+        { choice: request.mode, reduceRange: request.reduceRange },
+        request.calibration,
+        webBackend,
+        (done, total) => scope.postMessage({ id, kind: 'progress', done, total, note: 'calibration samples' }),
       );
     case 'prune':
       return pruneVariant(request.model, request.ratio);

@@ -43,6 +43,7 @@ export {
   type SpeedCheckResult,
   type OpShare,
 } from './speed-check.js';
+export { measureSpeedBaseline, type SpeedBaseline, type TimedModel, type TimingOptions } from './speed-baseline.js';
 export { checkTargets, DEFAULT_THRESHOLDS, type Thresholds, type TargetCheck } from './targets.js';
 export { modelSizeBytes, type ModelSource } from './model-source.js';
 export { type BenchmarkReport } from './report-format.js';

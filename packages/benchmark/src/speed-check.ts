@@ -11,6 +11,14 @@ import { compare } from './compare.js';
 import { makeFeeds, type InputOptions } from './inputs.js';
 import type { ModelSource } from './model-source.js';
 import type { OpProfile } from './profile.js';
+import {
+  checkBaselineFits,
+  isSpeedBaseline,
+  timeAlone,
+  timedOf,
+  type SpeedBaseline,
+  type TimedModel,
+} from './speed-baseline.js';
 
 /** Op types that only convert between float and integer (their time is the price of the placement). */
 export const QDQ_OP_TYPES: readonly string[] = ['QuantizeLinear', 'DequantizeLinear', 'DynamicQuantizeLinear'];
@@ -147,7 +155,9 @@ export interface SpeedCheckResult {
 
 /**
  * Time `float` and `quantized` interleaved on `options.backend`, profile the quantized one,
- * and say why when it is not faster (see `explainSlowdown`).
+ * and say why when it is not faster (see `explainSlowdown`). `float` may be a
+ * `SpeedBaseline` timed earlier (`measureSpeedBaseline`): only the quantized model is timed
+ * then, and the float session need not be held while the quantized model exists.
  *
  * @example
  * ```ts
@@ -156,36 +166,40 @@ export interface SpeedCheckResult {
  * ```
  */
 export async function checkSpeedup(
-  float: ModelSource,
+  float: ModelSource | SpeedBaseline,
   quantized: ModelSource,
   options: SpeedCheckOptions,
 ): Promise<SpeedCheckResult> {
   const threads = options.threads ?? 1;
-  const [floatSource, quantizedSource] = [float, quantized];
   const durationMs = options.durationMs ?? 2000;
-  const { results, interleaved } = await compare([{ model: floatSource }, { model: quantizedSource }], {
-    backend: options.backend,
-    threads,
-    // The same time for each model whichever way they are timed.
-    durationMs: options.oneAtATime ? durationMs / 2 : durationMs,
-    oneAtATime: options.oneAtATime,
-    warmup: options.warmup ?? 3,
-    inputs: options.inputs,
-    agreementSamples: 1,
-  });
-  const [f, q] = results;
+  const timing = { backend: options.backend, threads, warmup: options.warmup ?? 3, inputs: options.inputs };
+  let f: TimedModel, q: TimedModel, interleaved: boolean;
+  if (isSpeedBaseline(float)) {
+    checkBaselineFits(float, options.backend.name, threads);
+    [f, q, interleaved] = [float, await timeAlone(quantized, { ...timing, durationMs: durationMs / 2 }), false];
+  } else {
+    const compared = await compare([{ model: float }, { model: quantized }], {
+      ...timing,
+      // The same time for each model whichever way they are timed.
+      durationMs: options.oneAtATime ? durationMs / 2 : durationMs,
+      oneAtATime: options.oneAtATime,
+      agreementSamples: 1,
+    });
+    [f, q, interleaved] = [timedOf(compared.results[0]), timedOf(compared.results[1]), compared.interleaved];
+  }
+  const floatSource = isSpeedBaseline(float) ? float.source : float;
   const result: SpeedCheckResult = {
     runtime: options.backend.name,
     threads,
     runs: Math.min(f.runs, q.runs),
     interleaved,
-    floatP50Ms: f.latencyMs.p50,
-    quantizedP50Ms: q.latencyMs.p50,
-    speedup: q.speedup,
+    floatP50Ms: f.p50Ms,
+    quantizedP50Ms: q.p50Ms,
+    speedup: f.p50Ms / q.p50Ms,
     topOps: [],
   };
   const session = { intraOpThreads: threads };
-  const profiled = await profileOn(quantizedSource, session, options, q.inputShapes);
+  const profiled = await profileOn(quantized, session, options, q.inputShapes);
   if (profiled.profile) {
     result.qdqShare = qdqShare(profiled.profile);
     result.kernelMsPerRun = profiled.profile.kernelUsPerRun / 1000;

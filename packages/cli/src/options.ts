@@ -94,3 +94,10 @@ export function shapesOption(values: Values, command: string): Record<string, nu
     }),
   );
 }
+
+/** `--reduce-range` / `--no-reduce-range`; neither lets quantize() decide from the target's CPU. */
+export function reduceRangeOption(values: Values): boolean | undefined {
+  if (values['reduce-range'] && values['no-reduce-range'])
+    throw new UsageError('give --reduce-range or --no-reduce-range, not both', 'quantize');
+  return values['reduce-range'] ? true : values['no-reduce-range'] ? false : undefined;
+}

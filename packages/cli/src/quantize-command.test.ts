@@ -9,7 +9,7 @@ import { Graph, Model, Tensor, tensorType, encodeModel, encodeNpy, observeCodec 
 import { NodeBackend } from '@edgeml/runtime-node';
 import { runCli } from './testing/run-cli.js';
 import { defaultModelPath } from './default-model.js';
-import { gemmThenMinInt16 } from '../../../tests/support/models.js';
+import { REDUCE_RANGE, gemmThenMinInt16 } from '../../../tests/support/models.js';
 import type { QuantizeReport } from './commands/quantize.js';
 
 const run = runCli;
@@ -186,6 +186,40 @@ describe('edgeml quantize', () => {
     expect(
       (await run(['quantize', model, '-o', typed, '--mode', 'static', '--calibration', samples, '--type', 'fc'])).code,
     ).toBe(2);
+  });
+
+  it('--reduce-range keeps int8 weights to 7 bits, --no-reduce-range to 8; the default follows this CPU', async () => {
+    const { dir, model, samples } = convWithSamples(8, (i) => Math.cos(i * 0.21));
+    const largest = (file: string) =>
+      Number(
+        spawnSync(
+          '/usr/bin/python3',
+          [
+            '-c',
+            'import onnx,sys; from onnx import numpy_helper as h; m=onnx.load(sys.argv[1]); print(int(abs(h.to_array(next(i for i in m.graph.initializer if i.name=="w_quantized")).astype(int)).max()))',
+            file,
+          ],
+          { encoding: 'utf8' },
+        ).stdout,
+      );
+    const reports: Record<string, QuantizeReport> = {};
+    for (const flag of ['--reduce-range', '--no-reduce-range', undefined]) {
+      const out = path.join(dir, `${flag ?? 'default'}.onnx`);
+      const args = ['quantize', model, '-o', out, '--mode', 'static', '--calibration', samples, '--no-speed-check'];
+      const r = await run([...args, ...(flag ? [flag] : []), '--json']);
+      expect(r.code, r.err).toBe(0);
+      reports[flag ?? 'default'] = { ...(JSON.parse(r.out) as QuantizeReport), output: out };
+    }
+    expect(largest(reports['--reduce-range'].output)).toBeLessThanOrEqual(64);
+    expect(largest(reports['--no-reduce-range'].output)).toBe(127);
+    expect(largest(reports.default.output)).toBe(REDUCE_RANGE ? 64 : 127);
+    // Said only when the CPU decided it, with the reason.
+    expect(reports['--reduce-range'].reducedRange).toBeUndefined();
+    if (REDUCE_RANGE) expect(reports.default.reducedRange).toMatch(/onnxruntime-node on this CPU \(x86-64/);
+    else expect(reports.default.reducedRange).toBeUndefined();
+    const both = await run(['quantize', model, '-o', path.join(dir, 'x.onnx'), '--reduce-range', '--no-reduce-range']);
+    expect(both.code).toBe(2);
+    expect(both.err).toMatch(/give --reduce-range or --no-reduce-range, not both/);
   });
 
   it('fp16 and int4 modes write loadable models', async () => {

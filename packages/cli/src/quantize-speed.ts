@@ -4,7 +4,13 @@
  * profiled by op type, and a warning on stderr naming the cause when it is slower. The
  * candidates of `--mode auto` are timed the same way.
  */
-import { checkSpeedup, compare, type SpeedCheckResult } from '@edgeml/benchmark';
+import {
+  checkSpeedup,
+  compare,
+  measureSpeedBaseline,
+  type SpeedBaseline,
+  type SpeedCheckResult,
+} from '@edgeml/benchmark';
 import { modelByteEstimate, type Backend, type Model, type Tensor } from '@edgeml/core';
 import type { AutoCandidate, LatencyMeasure, QuantizeResult } from '@edgeml/quantize';
 import type { CommandContext } from './command.js';
@@ -69,6 +75,28 @@ export function measureOnTarget(setup: SpeedSetup): LatencyMeasure {
   };
 }
 
+const checks = (values: CommandContext['values'], mode: string) => !values['no-speed-check'] && CHECKED_MODES.has(mode);
+
+/**
+ * A large float model's timing, taken before quantizing (undefined for small models and when
+ * no check runs): its session is then closed before the quantized model is built, so the
+ * command never holds both (the peak of static quantization of a large model).
+ */
+export async function floatTimingFirst(
+  values: CommandContext['values'],
+  mode: string,
+  setup: SpeedSetup,
+): Promise<SpeedBaseline | undefined> {
+  // --mode auto times its candidates against the float model itself.
+  if (!checks(values, mode) || mode === 'auto' || !oneAtATime(setup)) return undefined;
+  return measureSpeedBaseline(setup.float, {
+    backend: setup.target,
+    threads: 1,
+    durationMs: SPEED_CHECK_MS / 2,
+    inputs: setup.sample ? { values: setup.sample } : undefined,
+  });
+}
+
 /**
  * The speed check after a static, hybrid or auto quantization (unless `--no-speed-check`):
  * returns the report's `speed`, and warns on stderr when the model is slower than float.
@@ -79,9 +107,10 @@ export async function checkQuantizedSpeed(
   setup: SpeedSetup,
   result: QuantizeResult & { candidates?: AutoCandidate[] },
   stderr: (text: string) => void,
+  floatTiming?: SpeedBaseline,
 ): Promise<SpeedReport | undefined> {
-  if (values['no-speed-check'] || !CHECKED_MODES.has(mode)) return undefined;
-  const speed: SpeedReport = await checkSpeedup(setup.float, result.model, {
+  if (!checks(values, mode)) return undefined;
+  const speed: SpeedReport = await checkSpeedup(floatTiming ?? setup.float, result.model, {
     backend: setup.target,
     profileBackend: setup.profiler,
     threads: 1,

@@ -109,6 +109,7 @@ export {
 } from './onnx/tensor-proto.js';
 export {
   type Backend,
+  type IntegerKernelTraits,
   type Session,
   type SessionOptions,
   type RunOptions,

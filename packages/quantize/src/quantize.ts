@@ -38,6 +38,7 @@ import { quantizationSchemes, runScheme } from './schemes.js';
 import type { NodeOutcome } from './select.js';
 import type { LayerSensitivity, SensitivityOptions } from './sensitivity.js';
 import type { StaticQuantizeOptions } from './static-qdq.js';
+import { withReduceRangeDefault } from './reduce-range.js';
 import { checkTarget, type TargetCheckResult } from './target-check.js';
 
 /** The built-in modes; `quantizationSchemes` may hold more. */
@@ -161,7 +162,14 @@ export interface QuantizeResult extends RefinementResults {
   target?: TargetCheckResult;
   /** Mode qat: what the trainer reported (epochs, losses...). */
   training?: Record<string, unknown>;
+  /**
+   * Why the int8 weights were kept to 7 bits when the options did not say (`reduceRange`
+   * left out and the serving runtime's kernels overflow on full-range weights on this CPU).
+   */
+  reducedRange?: string;
 }
+
+type RangeDefaults = { reduceRange?: boolean; weightType?: string };
 
 /**
  * Float outputs of the calibration run, kept as the reference of the error report when the
@@ -221,7 +229,9 @@ function validateBudget(options: QuantizeOptions): void {
  * console.log(r.sizeBefore / r.sizeAfter, r.sqnrDb, r.skippedNodes);
  * ```
  */
-export async function quantize(model: Model, options: QuantizeOptions): Promise<QuantizeResult> {
+export async function quantize(model: Model, given: QuantizeOptions): Promise<QuantizeResult> {
+  const { options: decided, reason: reducedRange } = withReduceRangeDefault(given as QuantizeOptions & RangeDefaults);
+  let options: QuantizeOptions = decided;
   const scheme = quantizationSchemes.get(options.mode);
   scheme.validate(options as never);
   validateBudget(options);
@@ -282,6 +292,7 @@ export async function quantize(model: Model, options: QuantizeOptions): Promise<
     ...refined,
     ...(record.biasCorrection && { biasCorrection: record.biasCorrection }),
     ...(record.training && { training: record.training }),
+    ...(reducedRange && { reducedRange }),
   };
   const evaluation = options.evaluationData;
   let final = result;

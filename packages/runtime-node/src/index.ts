@@ -39,6 +39,7 @@ import { registerBackend } from '@edgeml/core';
 import { NodeBackend } from './node-backend.js';
 
 export { NodeBackend, availableExecutionProviders, type NodeBackendOptions } from './node-backend.js';
+export { detectIntegerKernels } from './integer-kernels.js';
 export { toOrtTensor, fromOrtTensor } from './tensor-bridge.js';
 
 /** Register onnxruntime-node in the process-wide registry (explicit, never on import). */

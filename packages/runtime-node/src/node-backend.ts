@@ -9,9 +9,15 @@ import {
   encodeModel,
   modelByteEstimate,
   type Backend,
+  type IntegerKernelTraits,
   type Session,
   type SessionOptions,
 } from '@edgeml/core';
+import { collectGarbage } from './collect-garbage.js';
+import { detectIntegerKernels } from './integer-kernels.js';
+
+let integerKernels: IntegerKernelTraits | undefined;
+const integerKernelsOfThisCpu = () => (integerKernels ??= detectIntegerKernels());
 import {
   OrtSessionAdapter,
   createSessionWithFallback,
@@ -41,7 +47,7 @@ function profilePrefixOf(options: SessionOptions): string | undefined {
 /** Options of {@link NodeBackend}. */
 export interface NodeBackendOptions {
   /**
-   * In-memory models whose tensors hold at least this many bytes (default 64 MiB) reach onnxruntime as a
+   * In-memory models whose tensors hold at least this many bytes (default 16 MiB) reach onnxruntime as a
    * temporary file with page-aligned external data instead of one protobuf buffer: onnxruntime
    * then maps the weights rather than parsing and copying them, and no encoded copy of the model
    * is held in JavaScript. On a 96 MiB model this halves what session creation adds to peak RSS.
@@ -54,6 +60,9 @@ async function fileBacked(model: Model): Promise<{ dir: string; file: string }> 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeml-session-'));
   const file = path.join(dir, 'model.onnx');
   await saveModel(file, model, { externalData: { location: 'model.onnx.data', threshold: 4096, align: 4096 } });
+  // The session about to open is the largest thing this process holds; let no garbage (the
+  // previous phases' and the writer's own) sit beside it.
+  collectGarbage();
   return { dir, file };
 }
 
@@ -72,10 +81,12 @@ async function fileBacked(model: Model): Promise<{ dir: string; file: string }> 
 export class NodeBackend implements Backend {
   readonly name = NAME;
   readonly version = ort.env.versions.node;
+  /** Detected once per process: whether this CPU's int8 kernels saturate (see `IntegerKernelTraits`). */
+  readonly integerKernels: IntegerKernelTraits = integerKernelsOfThisCpu();
   private readonly fileBackedThreshold: number;
 
   constructor(options: NodeBackendOptions = {}) {
-    const t = options.fileBackedThresholdBytes ?? 64 * 2 ** 20;
+    const t = options.fileBackedThresholdBytes ?? 16 * 2 ** 20;
     if (!(t >= 0))
       throw new InvalidArgumentError(
         `fileBackedThresholdBytes must be a byte count ≥ 0, got ${t}`,

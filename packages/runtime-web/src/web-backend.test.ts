@@ -40,7 +40,7 @@ describe('quantized models on wasm', () => {
       ),
     }));
     const forms: [string, QuantizeOptions][] = [
-      ['dynamic int8', { mode: 'dynamic' }],
+      ['dynamic int8', { mode: 'dynamic', backend: node }],
       ['static QDQ int8, per channel', { mode: 'static', calibrationData: images, backend: node, perChannel: true }],
       ['static QOperator', { mode: 'static', format: 'qoperator', calibrationData: images, backend: node }],
       ['int4 MatMulNBits', { mode: 'int4' }],

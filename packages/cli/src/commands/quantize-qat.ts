@@ -12,7 +12,7 @@ import { resolveCliBackend } from '../backends.js';
 import type { CommandContext } from '../command.js';
 import { UsageError } from '../cli-error.js';
 import { dataFor, forModel } from '../model-data.js';
-import { choiceOption, intOption, numberOption, stringOption } from '../options.js';
+import { choiceOption, intOption, numberOption, reduceRangeOption, stringOption } from '../options.js';
 import { progressBar, progressEnabled } from '../progress.js';
 import { verifyOutputModel } from '../verify-output.js';
 
@@ -133,6 +133,7 @@ export async function runQat(
     weightType,
     activationType,
     perChannel: !values['per-tensor'],
+    reduceRange: reduceRangeOption(values),
     sqnrFloorDb: false as const,
   };
   const ptq = await quantize(model, { mode: 'static', ...common });

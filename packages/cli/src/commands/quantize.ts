@@ -14,7 +14,15 @@ import {
 import { resolveCliBackend } from '../backends.js';
 import type { Command, CommandContext } from '../command.js';
 import { UsageError } from '../cli-error.js';
-import { choiceOption, intOption, listOption, numberListOption, numberOption, stringOption } from '../options.js';
+import {
+  choiceOption,
+  intOption,
+  listOption,
+  numberListOption,
+  numberOption,
+  reduceRangeOption,
+  stringOption,
+} from '../options.js';
 import { progressBar, progressEnabled } from '../progress.js';
 import { fmtBytes } from './inspect.js';
 import { verifyOutputModel } from '../verify-output.js';
@@ -29,6 +37,7 @@ import { fixedInputs, withFixedInputs } from '../fixed-inputs.js';
 import { formatQatReport, runQat } from './quantize-qat.js';
 import {
   checkQuantizedSpeed,
+  floatTimingFirst,
   measureOnTarget,
   speedLines,
   sqnrMarginOption,
@@ -58,6 +67,8 @@ export interface QuantizeReport extends QuantizeQualityReport {
   equalization?: QuantizeResult['equalization'];
   smoothQuant?: QuantizeResult['smoothQuant'];
   biasCorrection?: QuantizeResult['biasCorrection'];
+  /** Why the int8 weights are 7-bit, when the serving runtime's CPU chose it (see `--reduce-range`). */
+  reducedRange?: string;
   /** Static, hybrid and auto modes: float against quantized speed on the target, and why when slower. */
   speed?: SpeedReport;
 }
@@ -123,12 +134,14 @@ function modeOptions(
     throw new UsageError('give --per-channel or --per-tensor, not both', 'quantize');
   // Unset lets each mode use its default (static: per channel; dynamic: per tensor).
   const perChannel = values['per-channel'] ? true : values['per-tensor'] ? false : undefined;
+  const reduceRange = reduceRangeOption(values);
   switch (mode) {
     case 'dynamic':
       return {
         mode,
         ...common,
         perChannel,
+        reduceRange,
         weightType: weightType === 'int8' || weightType === 'uint8' ? weightType : undefined,
         opTypes: opTypes as ('MatMul' | 'Gemm' | 'Conv' | 'Gather' | 'LSTM' | 'GRU')[] | undefined,
       };
@@ -149,6 +162,7 @@ function modeOptions(
         typeOverrides: typeOverrides(values),
         calibrationData: calibration,
         perChannel,
+        reduceRange,
         method: choiceOption(values, 'method', ['minmax', 'percentile', 'entropy', 'auto'] as const, 'quantize'),
         activationType: choiceOption(
           values,
@@ -235,6 +249,7 @@ function reportOf(input: string, output: string, result: QuantizeResult): Quanti
     equalization: result.equalization,
     smoothQuant: result.smoothQuant,
     biasCorrection: result.biasCorrection,
+    ...(result.reducedRange && { reducedRange: result.reducedRange }),
   };
   if (result.sqnrDb !== undefined)
     Object.assign(report, {
@@ -296,6 +311,7 @@ export async function runQuantize(
   const bar = progressBar(stderr, 'calibrating', progressEnabled(values.json as boolean | undefined));
   const onProgress = calibration ? (n: number) => bar.update(n, calibration.length) : undefined;
   const options = modeOptions(values, mode, common, calibration, onProgress);
+  const floatTiming = await floatTimingFirst(values, mode, speedSetup);
   const result =
     mode === 'auto'
       ? await quantizeAuto(model, {
@@ -307,7 +323,7 @@ export async function runQuantize(
   if (!result.target!.loads && !values.force) refuseUnloadable(result.target!);
   // The error report already ran the result on onnxruntime-node; without one, run it once here.
   if (!values.force && !result.outputErrors) await verifyOutputModel(result.model, fitted, backend, 'quantized');
-  const speed = await checkQuantizedSpeed(values, mode, speedSetup, result, stderr);
+  const speed = await checkQuantizedSpeed(values, mode, speedSetup, result, stderr, floatTiming);
   await saveModel(output, result.model);
   const report: QuantizeReport = { ...reportOf(input, output, result), ...(speed ? { speed } : {}) };
   for (const line of warningLines(result.warnings ?? [])) stderr(line + '\n');
@@ -319,6 +335,7 @@ function formatReport(r: QuantizeReport): string {
   const lines = [
     `quantized ${r.input} -> ${r.output} (${r.mode})`,
     ...r.prepared.map((p) => `prepared   ${p.detail}`),
+    ...(r.reducedRange ? [`weights    7-bit (reduce range): ${r.reducedRange}`] : []),
     `size       ${fmtBytes(r.sizeBefore)} -> ${fmtBytes(r.sizeAfter)} (${(r.sizeBefore / r.sizeAfter).toFixed(2)}x smaller)`,
     `nodes      ${r.quantizedNodes} quantized, ${r.skippedNodes.length} left in float`,
     ...r.skippedNodes.slice(0, 20).map((n) => `  ${n.opType} ${n.name || '(unnamed)'}: ${n.reason}`),
@@ -379,6 +396,10 @@ Options:
   --format <f>                static: qdq (default) | qoperator; int4: matmulnbits (default) | qdq (opset 21)
   --per-channel               one scale per output channel for weights (static's default)
   --per-tensor                one scale per weight tensor (dynamic's default)
+  --reduce-range              7-bit int8 weights: onnxruntime on x86-64 CPUs without VNNI sums
+                              int8 products in 16 bits and overflows on full-range weights;
+                              the default when the target runtime runs on such a CPU (this one)
+  --no-reduce-range           full 8-bit weights, for models served on VNNI or ARM CPUs
   --weight-type <t>           int8 (default) | uint8; static also int16 | int4 | uint4 (opset 21);
                               qat: int8 | int4
   --activation-type <t>       static, qat: uint8 (default) | int8; static also int16, and both
@@ -510,6 +531,8 @@ Examples:
     'smooth-quant': { type: 'string' },
     'sqnr-margin': { type: 'string' },
     'no-speed-check': { type: 'boolean' },
+    'reduce-range': { type: 'boolean' },
+    'no-reduce-range': { type: 'boolean' },
     data: { type: 'string' },
     labels: { type: 'boolean' },
     epochs: { type: 'string' },

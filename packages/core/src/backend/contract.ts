@@ -48,6 +48,19 @@ export interface Session {
   dispose(): Promise<void>;
 }
 
+/** What a runtime's integer kernels do on this machine, where it changes how to quantize for it. */
+export interface IntegerKernelTraits {
+  /**
+   * True when u8×s8 products are summed in pairs into 16 bits before they are widened
+   * (onnxruntime's x86-64 kernels on AVX2 or AVX-512 without VNNI use `vpmaddubsw`, which
+   * saturates): two products of a full-range uint8 activation and int8 weight (255·127·2) then
+   * overflow and the output is wrong. Quantizers keep weights to 7 bits there (`reduceRange`).
+   */
+  pairSumsSaturate: boolean;
+  /** What was detected, for reports (e.g. "x86-64 AVX2 without VNNI"). */
+  detail: string;
+}
+
 /**
  * A runtime that can execute models. Each runtime package implements it; transformations that
  * must run a model take a Backend argument rather than importing a runtime, and one conformance
@@ -57,6 +70,8 @@ export interface Backend {
   readonly name: string;
   /** Version of the underlying runtime (not of EdgeML), for reports. */
   readonly version?: string;
+  /** How its integer kernels behave on this machine, when the backend knows (quantizers adapt to it). */
+  readonly integerKernels?: IntegerKernelTraits;
   init(): Promise<void>;
   createSession(model: Model | Uint8Array | string, options?: SessionOptions): Promise<Session>;
 }
