@@ -58,31 +58,9 @@ describe('edgeml federated simulate', () => {
     const missing = await runCli(['federated', 'simulate', '--model', 'nope.onnx', '--data', 'mnist', '-o', 'x.onnx']);
     expect(missing.code).toBe(1);
     expect(missing.err).toMatch(/model file 'nope.onnx' does not exist/);
-    const compress = await runCli([
-      'federated',
-      'simulate',
-      '--model',
-      'm.onnx',
-      '--data',
-      'mnist',
-      '-o',
-      'x.onnx',
-      '--compress',
-      'zip',
-    ]);
-    expect(compress.code).toBe(2);
-    const threshold = await runCli([
-      'federated',
-      'simulate',
-      '--model',
-      'm.onnx',
-      '--data',
-      'mnist',
-      '-o',
-      'x.onnx',
-      '--secure-threshold',
-      '2',
-    ]);
+    const simulateArgs = 'federated simulate --model m.onnx --data mnist -o x.onnx'.split(' ');
+    expect((await runCli([...simulateArgs, '--compress', 'zip'])).code).toBe(2);
+    const threshold = await runCli([...simulateArgs, '--secure-threshold', '2']);
     expect(threshold.code).toBe(2);
     expect(threshold.err).toMatch(/--secure-threshold goes with --secure-aggregation/);
     const help = await runCli(['federated', '--help']);

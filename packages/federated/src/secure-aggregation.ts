@@ -114,9 +114,9 @@ export class SecureAggregationClient {
   static async create(id: number): Promise<SecureAggregationClient> {
     if (!Number.isInteger(id) || id < 0 || id > 0xffff)
       throw new InvalidArgumentError(`a secure aggregation client id is an integer in [0, 65535], got ${id}`, 'id');
-    const encryption = (await subtle().generateKey(ECDH, false, ['deriveBits'])) as KeyPair;
+    const encryption = await subtle().generateKey(ECDH, false, ['deriveBits']);
     // Extractable: its scalar is what gets Shamir-shared.
-    const masking = (await subtle().generateKey(ECDH, true, ['deriveBits'])) as KeyPair;
+    const masking = await subtle().generateKey(ECDH, true, ['deriveBits']);
     const keys = {
       encryptionKey: new Uint8Array(await subtle().exportKey('raw', encryption.publicKey)),
       maskingKey: new Uint8Array(await subtle().exportKey('raw', masking.publicKey)),
