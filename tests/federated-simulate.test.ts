@@ -98,6 +98,36 @@ describe('federated simulation on MNIST', () => {
     const start = flattenWeights((await TrainableModel.fromModel(mlp())).getWeights()).values;
     expect(maxDiff(a, start)).toBeGreaterThan(1e-3);
     expect(secure.rounds[0].bytesSent).toBeGreaterThan(plain.rounds[0].bytesSent);
+    // Default threshold: a majority of 4, so the round with 3 survivors finishes at once.
+    expect(secure.rounds.map((r) => r.secureAggregation!.threshold)).toEqual([3, 3]);
+    expect(secure.rounds.map((r) => [r.secureAggregation!.attempts, r.secureAggregation!.aborted])).toEqual([
+      [1, false],
+      [1, false],
+    ]);
+    const extra = secure.rounds[0].secureAggregation!.extraBytesPerClient;
+    expect(secure.rounds[0].bytesSent).toBe(plain.rounds[0].bytesSent + 4 * extra);
+  });
+
+  it('a secure round with fewer survivors than its threshold is redone, then keeps the global weights; the run goes on', async () => {
+    const { train } = await digits(300, 10);
+    const base: SimulationOptions = { model: mlp(), train, clients: 4, rounds: 3, local: { epochs: 1, batchSize: 25 } };
+    const secure = await simulate({
+      ...base,
+      secureAggregation: { threshold: 4 },
+      faults: (round, client) => (round === 2 && client === 1 ? 'drop' : undefined),
+    });
+    expect(secure.rounds[1].secureAggregation).toMatchObject({ threshold: 4, attempts: 2, aborted: true });
+    expect(secure.rounds[1].bytesSent).toBe(0);
+    expect(secure.rounds[2].completed).toEqual([0, 1, 2, 3]);
+    expect(secure.rounds[2].secureAggregation).toMatchObject({ attempts: 1, aborted: false });
+    // The same as plain FedAvg with nobody answering in round 2.
+    const plain = await simulate({ ...base, faults: (round) => (round === 2 ? 'drop' : undefined) });
+    const a = flattenWeights(plain.weights).values,
+      b = flattenWeights(secure.weights).values;
+    expect(maxDiff(a, b)).toBeLessThan(1e-6);
+    await expect(simulate({ ...base, secureAggregation: { threshold: 5 } })).rejects.toThrow(
+      /secureAggregation.threshold must be an integer in \[1, 4\]/,
+    );
   });
 
   it('client-level DP reports the accountant’s ε for (q, σ, rounds, δ) and costs accuracy; compression reports bytes saved', async () => {

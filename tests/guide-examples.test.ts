@@ -40,7 +40,7 @@ async function runExample<T>(name: string): Promise<T> {
 }
 
 describe('guide examples', () => {
-  it('lists the simplify, samples-from-files, tflite-run, mixed-precision, quantize-auto, qat, tflite-export, tflite-recurrent and flower-client examples and the three extension examples', () => {
+  it('lists the simplify, samples-from-files, tflite-run, mixed-precision, quantize-auto, qat, tflite-export, tflite-recurrent, secure-aggregation and flower-client examples and the three extension examples', () => {
     expect([...guideExamples().keys()]).toEqual([
       'simplify',
       'samples-from-files',
@@ -50,6 +50,7 @@ describe('guide examples', () => {
       'qat',
       'tflite-export',
       'tflite-recurrent',
+      'secure-aggregation',
       'flower-client',
       'custom-pass',
       'custom-scheme',
@@ -238,6 +239,14 @@ describe('guide examples', () => {
     expect(reply.content!.get('arrays')!.arrays!.size).toBe(4); // two Gemm layers' weights and biases
     expect(reply.content!.get('metrics')!.values!.get('num-examples')).toBe(BigInt(reports[0].metrics['num-examples']));
     expect(Number.isFinite(reports[0].metrics.train_loss)).toBe(true);
+  });
+
+  it('secure-aggregation: the unmasked sum is the plain one within fixed-point rounding; a masked input is not', async () => {
+    const { sum, masked0 } = await runExample<{ sum: Float64Array; masked0: Float64Array }>('secure-aggregation');
+    expect(Math.abs(sum[0] - 3)).toBeLessThan(3 * 2 ** -24);
+    expect(Math.abs(sum[1] - 1.5)).toBeLessThan(3 * 2 ** -24);
+    expect(masked0[0]).not.toBe(0);
+    expect(masked0[1]).not.toBe(2 ** 23);
   });
 
   it('custom backend: registered, resolved by name, runs a model', async () => {

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { encodeModel } from '@edgeml/core';
 import { buildCnn } from '@edgeml/distill';
-import { RdpAccountant } from '@edgeml/federated';
+import { RdpAccountant, SHARE_MESSAGE_BYTES, shamirShareBytes } from '@edgeml/federated';
 import { runCli } from './testing/run-cli.js';
 import { mnistNpyFolders } from './testing/npy-folder.js';
 import type { FederatedSimulateReport } from './commands/federated.js';
@@ -35,6 +35,12 @@ describe('edgeml federated simulate', () => {
     accountant.step(1, 0.8, 2);
     expect(report.epsilon).toBeCloseTo(accountant.epsilon(1e-5).epsilon, 10);
     expect(report.rounds.every((r) => r.accuracy! >= 0 && r.bytesSent > 0)).toBe(true);
+    // SecAgg's extra upload per client, from the wire format: two public keys, an encrypted share message
+    // per peer, a seed share per survivor in the unmask answer, 48-bit masked values (one more: the weight).
+    const values = report.rounds[0].bytesDense / 4 / 3;
+    const extra = 2 * 65 + 2 * SHARE_MESSAGE_BYTES + 3 * (2 + shamirShareBytes(32)) + 6 * (values + 1) - 4 * values;
+    expect(report.secureAggregation).toEqual({ threshold: 2, extraBytesPerClient: extra, abortedRounds: [] });
+    expect(report.rounds[0].bytesSent).toBe(3 * (4 * values + extra));
     const session = await ort.InferenceSession.create(out);
     const logits = (await session.run({ image: new ort.Tensor('float32', new Float32Array(784), [1, 1, 28, 28]) }))
       .logits;
@@ -52,19 +58,11 @@ describe('edgeml federated simulate', () => {
     const missing = await runCli(['federated', 'simulate', '--model', 'nope.onnx', '--data', 'mnist', '-o', 'x.onnx']);
     expect(missing.code).toBe(1);
     expect(missing.err).toMatch(/model file 'nope.onnx' does not exist/);
-    const compress = await runCli([
-      'federated',
-      'simulate',
-      '--model',
-      'm.onnx',
-      '--data',
-      'mnist',
-      '-o',
-      'x.onnx',
-      '--compress',
-      'zip',
-    ]);
-    expect(compress.code).toBe(2);
+    const simulateArgs = 'federated simulate --model m.onnx --data mnist -o x.onnx'.split(' ');
+    expect((await runCli([...simulateArgs, '--compress', 'zip'])).code).toBe(2);
+    const threshold = await runCli([...simulateArgs, '--secure-threshold', '2']);
+    expect(threshold.code).toBe(2);
+    expect(threshold.err).toMatch(/--secure-threshold goes with --secure-aggregation/);
     const help = await runCli(['federated', '--help']);
     expect(help.out).toMatch(/--secure-aggregation/);
   });

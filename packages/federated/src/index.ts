@@ -3,8 +3,8 @@
  * trains an ONNX model on data that stays on the device (Node or a browser) and returns its
  * update; {@link simulate} runs many clients in one process — FedAvg or FedProx, IID or
  * Dirichlet non-IID splits, client sampling, dropouts and timeouts, checkpoints — with
- * client-level differential privacy (ε from an {@link RdpAccountant}), secure aggregation by
- * pairwise masking ({@link SecureAggregationClient}) and compressed updates ({@link encodeUpdate}).
+ * client-level differential privacy (ε from an {@link RdpAccountant}), secure aggregation
+ * (SecAgg: pairwise and self masks, Shamir-shared keys; {@link SecureAggregationClient}) and compressed updates ({@link encodeUpdate}).
  * {@link FlowerClient} lets a Flower SuperLink (Flower 1.26's Fleet protocol) drive a client;
  * its gRPC transport is in `@edgeml/federated/node`.
  *
@@ -39,7 +39,19 @@ export {
 } from './simulate.js';
 export { partitionDataset, partitionIndices, type PartitionOptions, type PartitionScheme } from './partition.js';
 export { RdpAccountant, RDP_ORDERS, epsilonFromRdp, sampledGaussianRdp } from './rdp-accountant.js';
-export { SecureAggregationClient, unmaskSum, MASKED_VALUE_BYTES } from './secure-aggregation.js';
+export {
+  SecureAggregationClient,
+  unmaskSum,
+  unmaskResponseBytes,
+  MASKED_VALUE_BYTES,
+  SHARE_MESSAGE_BYTES,
+  type AdvertisedKeys,
+  type UnmaskRequest,
+  type UnmaskResponse,
+} from './secure-aggregation.js';
+export { SecureAggregationAbortedError, SecureAggregationRefusedError } from './secure-aggregation-errors.js';
+export type { SecureAggregationOptions, SecureAggregationReport } from './secure-aggregation-round.js';
+export { shamirSplit, shamirCombine, shamirShareBytes, SHAMIR_PRIME } from './shamir.js';
 export { encodeUpdate, decodeUpdate, type CompressionOptions } from './compression.js';
 export { encodeCheckpoint, decodeCheckpoint, type SimulationCheckpoint } from './checkpoint.js';
 export { flattenWeights, unflattenWeights, type Weights } from './weights.js';

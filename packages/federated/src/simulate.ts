@@ -6,7 +6,13 @@ import { decodeUpdate, encodeUpdate, type CompressionOptions } from './compressi
 import { partitionDataset, type PartitionScheme } from './partition.js';
 import { RandomStream } from './random.js';
 import { RdpAccountant } from './rdp-accountant.js';
-import { MASKED_VALUE_BYTES, SecureAggregationClient, unmaskSum } from './secure-aggregation.js';
+import { SecureAggregationAbortedError } from './secure-aggregation-errors.js';
+import {
+  SecureRound,
+  defaultThreshold,
+  type SecureAggregationOptions,
+  type SecureAggregationReport,
+} from './secure-aggregation-round.js';
 import { flattenWeights, l2Norm, unflattenWeights, type Weights } from './weights.js';
 
 /** Client-level differential privacy: clip each client's update, add Gaussian noise to their sum. */
@@ -40,8 +46,11 @@ export interface SimulationOptions {
   /** Local training per round (default 1 epoch, the trainer's defaults otherwise). */
   local?: Partial<LocalTrainingOptions>;
   privacy?: PrivacyOptions;
-  /** Pairwise-masked secure aggregation (not combinable with `compression`). */
-  secureAggregation?: boolean;
+  /**
+   * Secure aggregation (Bonawitz et al. 2017: pairwise and self masks, Shamir-shared keys;
+   * not combinable with `compression`). `true` takes the default threshold.
+   */
+  secureAggregation?: boolean | SecureAggregationOptions;
   compression?: CompressionOptions;
   /** Chance that a sampled client drops out of a round (seeded). */
   dropoutRate?: number;
@@ -75,6 +84,8 @@ export interface RoundReport {
   bytesDense: number;
   /** ε spent so far, for `privacy.delta`, when differential privacy is on. */
   epsilon?: number;
+  /** Threshold, extra bytes per client and attempts, when secure aggregation is on. */
+  secureAggregation?: SecureAggregationReport;
 }
 
 export interface SimulationResult {
@@ -111,6 +122,13 @@ function checkOptions(o: SimulationOptions): void {
     throw new InvalidArgumentError(
       'secure aggregation sums fixed-point values and cannot carry compressed updates: drop one of the two',
       'compression',
+    );
+  const threshold = typeof o.secureAggregation === 'object' ? o.secureAggregation.threshold : undefined;
+  const sampled = Math.max(1, Math.round(fraction * o.clients));
+  if (threshold !== undefined && !(Number.isInteger(threshold) && threshold >= 1 && threshold <= sampled))
+    throw new InvalidArgumentError(
+      `secureAggregation.threshold must be an integer in [1, ${sampled}] (the clients sampled a round), got ${threshold}`,
+      'threshold',
     );
   if (o.resume && !(o.resume.round >= 0 && o.resume.round <= o.rounds))
     throw new InvalidArgumentError(`the checkpoint is at round ${o.resume.round} of ${o.rounds}`, 'resume');
@@ -191,26 +209,22 @@ function plainSum(
   return { sum: sum!, weight, bytes };
 }
 
-/** The same sum by pairwise masking: masks over every sampled client, the dropped ones' removed afterwards. */
-async function maskedSum(
-  keys: Map<number, SecureAggregationClient>,
-  vectors: Map<number, { values: Float64Array; weight: number }>,
-): Promise<{ sum: Float64Array; weight: number; bytes: number }> {
-  const publicKeys = new Map([...keys].map(([id, k]) => [id, k.publicKey]));
-  const dropped = new Map([...publicKeys].filter(([id]) => !vectors.has(id)));
-  const masked = new Map<number, Float64Array>();
-  const revealed = new Map<number, Map<number, Uint8Array>>();
-  let bytes = 0;
-  for (const [id, { values, weight }] of vectors) {
-    const input = new Float64Array(values.length + 1);
-    for (let i = 0; i < values.length; i++) input[i] = weight * values[i];
-    input[values.length] = weight;
-    masked.set(id, await keys.get(id)!.maskedInput(input, publicKeys));
-    if (dropped.size) revealed.set(id, await keys.get(id)!.revealSecrets(dropped));
-    bytes += MASKED_VALUE_BYTES * input.length + keys.get(id)!.publicKey.length + 32 * dropped.size;
-  }
-  const total = await unmaskSum(masked, revealed);
-  return { sum: total.subarray(0, total.length - 1), weight: total[total.length - 1], bytes };
+/** Rounds with fewer survivors than secure aggregation's threshold are tried this many times. */
+const SECURE_ATTEMPTS = 2;
+
+function roundReport(round: number, selected: number[], outcomes: Outcome[]): Omit<RoundReport, 'accuracy' | 'loss'> {
+  const done = outcomes.filter((o) => o.result);
+  const samples = done.reduce((n, o) => n + o.result!.sampleCount, 0);
+  return {
+    round,
+    selected,
+    completed: done.map((o) => o.client),
+    dropped: outcomes.filter((o) => o.fault === 'drop' || o.fault === 'hang').map((o) => o.client),
+    timedOut: outcomes.filter((o) => o.fault === 'timeout').map((o) => o.client),
+    trainLoss: done.length ? done.reduce((s, o) => s + o.result!.metrics.loss * o.result!.sampleCount, 0) / samples : 0,
+    bytesSent: 0,
+    bytesDense: 0,
+  };
 }
 
 async function runRound(
@@ -223,38 +237,53 @@ async function runRound(
   const rand = new RandomStream((options.seed ?? 1) * 1_000_003 + round);
   const count = Math.max(1, Math.round((options.fraction ?? 1) * options.clients));
   const selected = rand.choose(options.clients, count).sort((a, b) => a - b);
-  const keys = new Map<number, SecureAggregationClient>();
-  // SecAgg's first step: every sampled client advertises a key before anyone trains.
-  if (options.secureAggregation) for (const id of selected) keys.set(id, await SecureAggregationClient.create(id));
-  const outcomes = await trainSelected(state, round, selected, global, rand);
-  const done = outcomes.filter((o) => o.result);
-  const report = {
-    round,
-    selected,
-    completed: done.map((o) => o.client),
-    dropped: outcomes.filter((o) => o.fault === 'drop' || o.fault === 'hang').map((o) => o.client),
-    timedOut: outcomes.filter((o) => o.fault === 'timeout').map((o) => o.client),
-    trainLoss: 0,
-    bytesSent: 0,
-    bytesDense: 0,
-  };
   if (accountant) accountant.step(count / options.clients, options.privacy!.noiseMultiplier);
-  if (!done.length) return { weights: global, report };
-  const samples = done.reduce((n, o) => n + o.result!.sampleCount, 0);
-  report.trainLoss = done.reduce((s, o) => s + o.result!.metrics.loss * o.result!.sampleCount, 0) / samples;
-  const vectors = new Map(done.map((o) => [o.client, clientVector(o.result!, options.privacy)]));
-  const { sum, weight, bytes } = options.secureAggregation
-    ? await maskedSum(keys, vectors)
-    : plainSum(vectors, options.compression);
-  if (options.privacy) {
-    const std = options.privacy.noiseMultiplier * options.privacy.clipNorm;
-    for (let i = 0; i < sum.length; i++) sum[i] += std * rand.normal();
+  const secureOptions = options.secureAggregation === true ? {} : options.secureAggregation || undefined;
+  const threshold = secureOptions && (secureOptions.threshold ?? defaultThreshold(count));
+  for (let attempt = 1; ; attempt++) {
+    // SecAgg's first steps: keys advertised and shared before anyone trains.
+    const secure = threshold ? await SecureRound.setup(selected, threshold) : undefined;
+    const outcomes = await trainSelected(state, round, selected, global, rand);
+    const report = roundReport(round, selected, outcomes);
+    const done = outcomes.filter((o) => o.result);
+    if (!done.length && !secure) return { weights: global, report };
+    const vectors = new Map(done.map((o) => [o.client, clientVector(o.result!, options.privacy)]));
+    let aggregate: {
+      sum: Float64Array;
+      weight: number;
+      bytes: number;
+      extraBytesPerClient?: number;
+      protocolBytesPerClient?: number;
+    };
+    try {
+      aggregate = secure ? await secure.sum(vectors) : plainSum(vectors, options.compression);
+    } catch (e) {
+      if (!(e instanceof SecureAggregationAbortedError)) throw e;
+      const failed = { threshold: threshold!, extraBytesPerClient: 0, protocolBytesPerClient: 0 };
+      report.secureAggregation = { ...failed, attempts: attempt, aborted: true };
+      // Redone once (fresh keys, fresh dropout draws); a second failure keeps the global weights, so the run goes on.
+      if (attempt < SECURE_ATTEMPTS) continue;
+      return { weights: global, report };
+    }
+    const { sum, weight, bytes } = aggregate;
+    if (secure)
+      report.secureAggregation = {
+        threshold: threshold!,
+        extraBytesPerClient: aggregate.extraBytesPerClient!,
+        protocolBytesPerClient: aggregate.protocolBytesPerClient!,
+        attempts: attempt,
+        aborted: false,
+      };
+    if (options.privacy) {
+      const std = options.privacy.noiseMultiplier * options.privacy.clipNorm;
+      for (let i = 0; i < sum.length; i++) sum[i] += std * rand.normal();
+    }
+    const { values: base } = flattenWeights(global);
+    for (let i = 0; i < base.length; i++) base[i] += sum[i] / weight;
+    report.bytesSent = bytes;
+    report.bytesDense = 4 * base.length * done.length;
+    return { weights: unflattenWeights(base, global), report };
   }
-  const { values: base } = flattenWeights(global);
-  for (let i = 0; i < base.length; i++) base[i] += sum[i] / weight;
-  report.bytesSent = bytes;
-  report.bytesDense = 4 * base.length * done.length;
-  return { weights: unflattenWeights(base, global), report };
 }
 
 /**
@@ -263,8 +292,9 @@ async function runRound(
  * global weights, trains them locally (FedAvg, or FedProx with its proximal term), and averages
  * their updates weighted by sample count into the next global model. Clients that drop out or
  * time out are left out of that round and return in later ones. Optional: client-level
- * differential privacy with ε reported by an RDP accountant, pairwise-masked secure
- * aggregation, compressed updates. Deterministic for a seed, and resumable from the checkpoint
+ * differential privacy with ε reported by an RDP accountant, secure aggregation (SecAgg:
+ * a round with fewer survivors than its threshold is redone once, then skipped), compressed
+ * updates. Deterministic for a seed, and resumable from the checkpoint
  * every round hands to `onRound`.
  *
  * @example

@@ -37,6 +37,8 @@ export interface FederatedSimulateReport {
   delta?: number;
   bytesSent: number;
   bytesDense: number;
+  /** With --secure-aggregation: its threshold, the mean extra upload per client and round, and rounds it aborted. */
+  secureAggregation?: { threshold: number; extraBytesPerClient: number; abortedRounds: number[] };
 }
 
 const HELP = `Trains a model by federated averaging among simulated clients in this process: the
@@ -65,7 +67,12 @@ Options:
   --clip <C>                 client-level DP: clip each update to L2 norm C (with --noise-multiplier)
   --noise-multiplier <s>     Gaussian noise of std s*C on the sum of updates; epsilon is reported
   --delta <d>                delta epsilon is reported for (default 1e-5)
-  --secure-aggregation       pairwise-masked secure aggregation (ECDH P-256 + AES-CTR masks)
+  --secure-aggregation       secure aggregation as SecAgg (Bonawitz et al. 2017): pairwise and
+                             self masks, keys Shamir-shared among the clients; the JSON reports
+                             the extra bytes each client uploads
+  --secure-threshold <t>     shares needed to unmask, and the fewest clients a round finishes
+                             with (default: a majority of the sampled clients); a round with
+                             fewer is redone once, then keeps the global weights
   --compress <spec>          int8, topk:<fraction>, or topk:<fraction>,int8
   --dropout-rate <p>         chance a sampled client drops out of a round (default 0)
   --checkpoint-dir <dir>     write round-<r>.ckpt after every round (atomic)
@@ -105,6 +112,26 @@ function privacyOption(values: CommandContext['values']): SimulationOptions['pri
   return { clipNorm, noiseMultiplier: noiseMultiplier!, delta };
 }
 
+function secureOption(values: CommandContext['values']): SimulationOptions['secureAggregation'] {
+  const threshold = intOption(values, 'secure-threshold', 1);
+  if (threshold !== undefined && values['secure-aggregation'] !== true)
+    throw new UsageError('--secure-threshold goes with --secure-aggregation', 'federated');
+  return values['secure-aggregation'] === true ? { threshold } : false;
+}
+
+/** Secure aggregation's figures over the run: extra bytes are the mean over the rounds that finished. */
+function secureSummary(rounds: RoundReport[]): FederatedSimulateReport['secureAggregation'] {
+  const secure = rounds.filter((r) => r.secureAggregation);
+  if (!secure.length) return undefined;
+  const finished = secure.filter((r) => !r.secureAggregation!.aborted);
+  const extra = finished.reduce((n, r) => n + r.secureAggregation!.extraBytesPerClient, 0);
+  return {
+    threshold: secure[0].secureAggregation!.threshold,
+    extraBytesPerClient: finished.length ? Math.round(extra / finished.length) : 0,
+    abortedRounds: secure.filter((r) => r.secureAggregation!.aborted).map((r) => r.round),
+  };
+}
+
 function readCheckpoint(file: string) {
   if (!fs.existsSync(file)) throw new InvalidArgumentError(`checkpoint '${file}' does not exist`, 'resume');
   return decodeCheckpoint(fs.readFileSync(file), file);
@@ -118,6 +145,7 @@ async function runSimulate({ values, positionals, stdout, stderr }: CommandConte
   // Usage errors first (exit 2), before any file is read.
   const compression = compressionOption(values);
   const privacy = privacyOption(values);
+  const secureAggregation = secureOption(values);
   if (!fs.existsSync(modelFile)) throw new InvalidArgumentError(`model file '${modelFile}' does not exist`, 'model');
   const rounds = intOption(values, 'rounds', 1, 10)!;
   const nonIid = numberOption(values, 'non-iid', (n) => n > 0, 'a positive Dirichlet alpha');
@@ -145,7 +173,7 @@ async function runSimulate({ values, positionals, stdout, stderr }: CommandConte
       proximalMu: numberOption(values, 'mu', (n) => n >= 0, 'a number ≥ 0', 0.01),
     },
     privacy,
-    secureAggregation: values['secure-aggregation'] === true,
+    secureAggregation,
     compression,
     dropoutRate: numberOption(values, 'dropout-rate', (n) => n >= 0 && n < 1, 'in [0, 1)', 0),
     seed: numberOption(values, 'seed', (n) => Number.isInteger(n), 'an integer', 1),
@@ -175,6 +203,7 @@ async function runSimulate({ values, positionals, stdout, stderr }: CommandConte
     delta: result.delta,
     bytesSent: result.rounds.reduce((n, r) => n + r.bytesSent, 0),
     bytesDense: result.rounds.reduce((n, r) => n + r.bytesDense, 0),
+    secureAggregation: secureSummary(result.rounds),
   };
   stdout(values.json ? JSON.stringify(report, null, 2) + '\n' : formatReport(report));
 }
@@ -184,7 +213,10 @@ function formatRound(r: RoundReport): string {
   return (
     `round ${r.round}: ${r.completed.length}/${r.selected.length} clients${lost.length ? ` (lost ${lost.join(', ')})` : ''}, ` +
     `train loss ${r.trainLoss.toFixed(4)}${r.accuracy !== undefined ? `, held-out ${(100 * r.accuracy).toFixed(2)} %` : ''}` +
-    `${r.epsilon !== undefined ? `, ε ${r.epsilon.toFixed(3)}` : ''}, sent ${r.bytesSent} B`
+    `${r.epsilon !== undefined ? `, ε ${r.epsilon.toFixed(3)}` : ''}, sent ${r.bytesSent} B` +
+    (r.secureAggregation?.aborted
+      ? `; secure aggregation aborted (fewer than ${r.secureAggregation.threshold} clients), weights kept`
+      : '')
   );
 }
 
@@ -197,7 +229,10 @@ function formatReport(report: FederatedSimulateReport): string {
     (report.epsilon !== undefined
       ? `differential privacy: ε = ${report.epsilon.toFixed(3)} for δ = ${report.delta}\n`
       : '') +
-    `uploaded ${report.bytesSent} bytes (${saved} % below dense float32)\n`
+    `uploaded ${report.bytesSent} bytes (${saved} % below dense float32)\n` +
+    (report.secureAggregation
+      ? `secure aggregation: threshold ${report.secureAggregation.threshold}, ${report.secureAggregation.extraBytesPerClient} extra bytes per client and round\n`
+      : '')
   );
 }
 
@@ -206,7 +241,7 @@ export const federatedCommand: Command = {
   summary:
     'federated learning: simulate FedAvg/FedProx clients with privacy and secure aggregation, or serve a Flower SuperLink as a client',
   usage:
-    'edgeml federated simulate --model <m.onnx> --data <dir|mnist> -o <global.onnx> [--clients N] [--rounds R] [--fraction F] [--non-iid alpha] [--algorithm fedavg|fedprox] [--clip C --noise-multiplier S] [--secure-aggregation] [--compress int8|topk:F] [--json]\n       edgeml federated client --superlink <host:port> --model <m.onnx> --data <dir|mnist> [--insecure] [--max-messages N] [--idle-timeout S] [-o <m.onnx>] [--json]',
+    'edgeml federated simulate --model <m.onnx> --data <dir|mnist> -o <global.onnx> [--clients N] [--rounds R] [--fraction F] [--non-iid alpha] [--algorithm fedavg|fedprox] [--clip C --noise-multiplier S] [--secure-aggregation [--secure-threshold T]] [--compress int8|topk:F] [--json]\n       edgeml federated client --superlink <host:port> --model <m.onnx> --data <dir|mnist> [--insecure] [--max-messages N] [--idle-timeout S] [-o <m.onnx>] [--json]',
   help: HELP,
   options: {
     model: { type: 'string' },
@@ -226,6 +261,7 @@ export const federatedCommand: Command = {
     'noise-multiplier': { type: 'string' },
     delta: { type: 'string' },
     'secure-aggregation': { type: 'boolean' },
+    'secure-threshold': { type: 'string' },
     compress: { type: 'string' },
     'dropout-rate': { type: 'string' },
     'checkpoint-dir': { type: 'string' },
