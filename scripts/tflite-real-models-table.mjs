@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 /**
  * Writes the TFLite column of the real-model suite (.tmp/tflite-real-models.json, written by
- * the "real-model suite" test of tests/tflite-export.test.ts) into docs/real-models.md's
+ * the "real-model suite" test of tests/tflite-real-models.test.ts) into docs/real-models.md's
  * "Export to TFLite" section, between its own generated-section markers, so the table cannot
  * drift from what the test measured.
  *
- *   pnpm vitest run tests/tflite-export.test.ts -t "real-model suite"; node scripts/tflite-real-models-table.mjs
+ *   pnpm vitest run tests/tflite-real-models.test.ts -t "real-model suite"; node scripts/tflite-real-models-table.mjs
  */
 import { esc, readResults, writeGeneratedSection } from './generated-section.mjs';
 
@@ -16,7 +16,7 @@ const END = '<!-- end of generated TFLite section -->';
 
 const results = readResults(
   new URL('.tmp/tflite-real-models.json', root),
-  'pnpm vitest run tests/tflite-export.test.ts -t "real-model suite"',
+  'pnpm vitest run tests/tflite-real-models.test.ts -t "real-model suite"',
 );
 
 const size = (bytes) =>

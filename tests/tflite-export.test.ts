@@ -1,33 +1,37 @@
 /**
- * @edgeml/tflite judged by third parties: every exported file runs on TFLite's own interpreter
- * (@edgeml/runtime-tflite, the wasm build of @tensorflow/tfjs-tflite) and is compared with the
- * ONNX model on onnxruntime-node (float: max relative error ≤ 1e-4), and the ONNX backend test
- * data's node models reproduce their expected outputs. Layouts are where an exporter breaks
- * (onnx2tf's README says so), so the graphs here put channel-axis ops after NHWC convolutions.
+ * @edgeml/tflite judged by third parties on synthetic graphs and the ONNX backend test data:
+ * every exported file runs on TFLite's own interpreter (@edgeml/runtime-tflite, the wasm build of
+ * @tensorflow/tfjs-tflite) and is compared with the ONNX model on onnxruntime-node (float: max
+ * relative error ≤ 1e-4), and the test data's node models reproduce their expected outputs.
+ * Layouts are where an exporter breaks (onnx2tf's README says so), so the graphs here put
+ * channel-axis ops after NHWC convolutions. Real models are in tests/tflite-real-models.test.ts.
  */
 import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   EdgeMLError,
   Tensor,
-  UnsupportedOpError,
   decodeModel,
   decodeTensor,
   evaluateNode,
-  exposeOutputs,
   Node,
   freezeInputs,
-  measureFidelity,
   toleranceMismatch,
   type Model,
 } from '@edgeml/core';
-import { exportTflite, type TfliteExportOptions } from '@edgeml/tflite';
+import { exportTflite } from '@edgeml/tflite';
 import { listCases } from './support/testdata.js';
-import { PPOCR_V4_DET, OWW_MODEL } from './support/model-cache.js';
-import { SampleFactory } from './support/real-model-data.js';
-import { loadSuite, measuredTree } from './support/real-models.js';
-import { TfliteBackend } from '@edgeml/runtime-tflite';
-import { compareExport, onOnnxruntime, onTflite, randomFeeds, relativeDiffs } from './support/tflite-oracle.js';
+import {
+  FLOAT_TOLERANCE,
+  compareExport,
+  exportAndCompare,
+  onOnnxruntime,
+  onTflite,
+  randomFeeds,
+  relativeDiffs,
+  transposesInside,
+  worst,
+} from './support/tflite-oracle.js';
 import {
   ModelBuilder,
   branchyModel,
@@ -37,38 +41,6 @@ import {
   type RecurrentCase,
 } from '../packages/tflite/src/testing/models.js';
 import { opSequence, readTflite } from '../packages/tflite/src/testing/read-tflite.js';
-
-const FLOAT_TOLERANCE = 1e-4;
-
-async function exportAndCompare(model: Model, options: TfliteExportOptions = {}) {
-  const { bytes, report } = await exportTflite(model, options);
-  return { bytes, report, diffs: await compareExport(model, bytes, report, randomFeeds(model, 1, options.shapes)) };
-}
-
-/** TRANSPOSE operators that neither read a graph input nor write a graph output, read from the file. */
-function transposesInside(bytes: Uint8Array): number {
-  const file = readTflite(bytes);
-  const ops = opSequence(file);
-  return file.operators.filter(
-    (op, i) => ops[i] === 'TRANSPOSE' && !file.inputs.includes(op.inputs[0]) && !file.outputs.includes(op.outputs[0]),
-  ).length;
-}
-
-/** The real-model suite and its sample factory (text pages, speech features), made once. */
-let samples: { suite: ReturnType<typeof loadSuite>; factory: SampleFactory } | undefined;
-function realModelSamples() {
-  if (samples) return samples;
-  const suite = loadSuite();
-  const factory = new SampleFactory({
-    wavFile: suite.files['lena-wav'],
-    melspectrogramModel: suite.files['oww-melspectrogram'],
-    embeddingModel: suite.files['oww-embedding'],
-  });
-  return (samples = { suite, factory });
-}
-
-const worst = (diffs: Record<string, number>) => Math.max(...Object.values(diffs));
-const size = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
 
 describe('exported graphs on TFLite vs the ONNX model on onnxruntime', () => {
   it('a mobile CNN (BN, depthwise, grouped, padded, HardSwish, Gemm, Softmax) in every I/O layout and precision', async () => {
@@ -319,179 +291,6 @@ describe('LSTM, GRU and RNN unrolled into FULLY_CONNECTED and elementwise ops', 
         expect(worst(diffs), `seed ${seed}`).toBeLessThanOrEqual(FLOAT_TOLERANCE);
       }
     });
-});
-
-describe("dynamic-range int8 on TFLite's hybrid kernels", () => {
-  it('int8 per-channel weights, float activations: within quantization noise of the float model', async () => {
-    const file = PPOCR_V4_DET();
-    const model = decodeModel(fs.readFileSync(file));
-    const shape = [1, 3, 160, 160];
-    const float = await exportTflite(model, { shapes: { x: shape } });
-    const int8 = await exportTflite(model, { shapes: { x: shape }, quantize: 'dynamic' });
-    expect(int8.report.int8Weights).toBeGreaterThan(40);
-    expect(int8.bytes.byteLength).toBeLessThan(0.4 * float.bytes.byteLength);
-    const file8 = readTflite(int8.bytes);
-    const quantized = file8.tensors.filter((t) => t.type === 9);
-    expect(quantized.length).toBe(int8.report.int8Weights);
-    const [sample] = await realModelSamples().factory.samples({
-      x: { shape, data: { source: 'text-image', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] } },
-    });
-    const [want, got] = [await onOnnxruntime(model, sample), await onTflite(int8.bytes, sample)];
-    const [fidelity] = measureFidelity([want], [got]);
-    expect(fidelity.cosineSimilarity).toBeGreaterThan(0.99);
-    expect(fidelity.sqnrDb).toBeGreaterThan(15);
-    // The float file on the same page is exact to 1e-4: the difference is the int8 weights' and inputs' rounding.
-    const exact = measureFidelity([want], [await onTflite(float.bytes, sample)])[0];
-    expect(exact.maxAbsDiff).toBeLessThan(1e-4);
-    expect(fidelity.maxAbsDiff).toBeGreaterThan(exact.maxAbsDiff);
-    fs.mkdirSync('.tmp', { recursive: true });
-    const sizes = { float: float.bytes.byteLength, int8: int8.bytes.byteLength };
-    fs.writeFileSync('.tmp/tflite-dynamic.json', JSON.stringify({ ...sizes, fidelity, exact }, null, 2));
-  });
-});
-
-describe('real models on TFLite vs onnxruntime', () => {
-  it('PP-OCRv4 det (paddle2onnx) on text images: relative error ≤ 1e-4, cosine > 0.99999, no transpose inside', async () => {
-    const file = PPOCR_V4_DET();
-    const model = decodeModel(fs.readFileSync(file));
-    const shape = [1, 3, 320, 320];
-    const { bytes, report } = await exportTflite(model, { shapes: { x: shape } });
-    expect(report.transposes).toBe(1);
-    expect(transposesInside(bytes)).toBe(0);
-    const { factory } = realModelSamples();
-    const samples = await factory.samples({
-      x: { shape, data: { source: 'text-image', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] } },
-    });
-    for (const sample of samples.slice(0, 2)) {
-      const diffs = await compareExport(model, bytes, report, sample);
-      expect(worst(diffs)).toBeLessThanOrEqual(FLOAT_TOLERANCE);
-      const got = await onTflite(bytes, sample);
-      const probabilities = got[model.graph.outputs[0].name].toFloat64();
-      expect(Math.max(...probabilities)).toBeGreaterThan(0.5); // text found: not a map of zeros
-    }
-  });
-
-  it('openWakeWord embedding (tf2onnx, NHWC in ONNX already) converts and agrees', async () => {
-    const model = decodeModel(fs.readFileSync(OWW_MODEL('embedding_model')));
-    const { report, diffs } = await exportAndCompare(model, { shapes: { input_1: [1, 76, 32, 1] } });
-    expect(report.opCounts.CONV_2D).toBe(20);
-    expect(worst(diffs)).toBeLessThanOrEqual(FLOAT_TOLERANCE);
-  });
-});
-
-describe('real models with If and LSTM on TFLite vs onnxruntime', () => {
-  it('openWakeWord hey-jarvis: its verifier runs in an IF on score ≥ 0.5, agreeing on both branches', async () => {
-    const { suite, factory } = realModelSamples();
-    const entry = suite.models.find((m) => m.id === 'oww-hey-jarvis')!;
-    const model = decodeModel(fs.readFileSync(suite.files[entry.id]));
-    const { bytes, report } = await exportTflite(model, { shapes: { 'x.1': [1, 16, 96] } });
-    expect(report.opCounts.IF).toBe(1);
-    // The real features (scores < 0.5: the else branch) and a synthetic pattern that scores above it (the then branch).
-    const pattern = Float32Array.from({ length: 16 * 96 }, (_, i) => Math.sin(i * 0.37 + 1));
-    const feeds = [...(await factory.samples(entry.inputs)), { 'x.1': Tensor.from('float32', [1, 16, 96], pattern) }];
-    // The If's condition is GreaterOrEqual(p1.1, 0.5); onnxruntime reads p1.1 off a copy that outputs it.
-    const { model: probe } = exposeOutputs(model, ['p1.1']);
-    const taken = new Set<boolean>();
-    for (const sample of feeds) {
-      taken.add((await onOnnxruntime(probe, sample))['p1.1'].toFloat64()[0] >= 0.5);
-      expect(worst(await compareExport(model, bytes, report, sample))).toBeLessThanOrEqual(FLOAT_TOLERANCE);
-    }
-    expect([...taken].sort()).toEqual([false, true]);
-  });
-
-  it('Silero VAD v4, v5, v6 with sr fixed: speech streamed chunk by chunk, state fed back, as onnxruntime', async () => {
-    const { suite, factory } = realModelSamples();
-    for (const id of ['silero-vad-v4', 'silero-vad-v5', 'silero-vad-v6']) {
-      const entry = suite.models.find((m) => m.id === id)!;
-      const model = decodeModel(fs.readFileSync(suite.files[entry.id]));
-      const sr = Tensor.from('int64', [], [16000]);
-      const stateNames = id === 'silero-vad-v4' ? ['h', 'c'] : ['state'];
-      const shapes = Object.fromEntries(
-        Object.entries(entry.inputs)
-          .filter(([name]) => name !== 'sr')
-          .map(([name, r]) => [name, r.shape]),
-      );
-      const { bytes, report } = await exportTflite(model, { shapes, specialize: { sr } });
-      expect(report.inputs.map((i) => i.name).sort(), id).toEqual(['input', ...stateNames].sort());
-      expect(report.opCounts.IF, id).toBeUndefined(); // every If folded once sr is fixed
-      expect(
-        Object.keys(report.lowered).some((k) => k.startsWith('LSTM unrolled')),
-        id,
-      ).toBe(true);
-      const chunks = await factory.samples(entry.inputs);
-      let feeds = chunks[0];
-      for (const chunk of chunks) {
-        const want = await onOnnxruntime(model, { ...feeds, input: chunk.input, sr });
-        const got = await onTflite(bytes, {
-          ...Object.fromEntries(stateNames.map((n) => [n, feeds[n]])),
-          input: chunk.input,
-        });
-        expect(worst(relativeDiffs(want, got)), id).toBeLessThanOrEqual(FLOAT_TOLERANCE);
-        // The next chunk starts from onnxruntime's state: each step is judged on the same inputs.
-        const outs = model.graph.outputs.map((v) => v.name);
-        feeds = { ...feeds, ...Object.fromEntries(stateNames.map((n, i) => [n, want[outs[i + 1]]])) };
-      }
-    }
-  }, 120_000);
-});
-
-describe('the real-model suite (scripts/real-models.json): converts, or the op that stops it', () => {
-  it('every model exports and agrees on its held-out sample, or is refused naming the op and node', async () => {
-    const { suite, factory } = realModelSamples();
-    const rows: Record<string, unknown>[] = [];
-    for (const entry of suite.models) {
-      const model = decodeModel(fs.readFileSync(suite.files[entry.id]));
-      const recipes = Object.entries(entry.inputs);
-      // Inputs the recipe holds constant (Silero's sample rate) are fixed, as `edgeml export --fix` does.
-      const specialize = Object.fromEntries(
-        recipes.flatMap(([name, r]) =>
-          r.data.source === 'constant'
-            ? [[name, Tensor.from(r.dtype ?? 'float32', r.shape, new Array<number>(size(r.shape)).fill(r.data.value))]]
-            : [],
-        ),
-      );
-      const shapes = Object.fromEntries(
-        recipes.filter(([name]) => !specialize[name]).map(([name, r]) => [name, r.shape]),
-      );
-      const fixed = Object.keys(specialize);
-      const started = performance.now();
-      let exported;
-      try {
-        exported = await exportTflite(model, { shapes, specialize: fixed.length ? specialize : undefined });
-      } catch (e) {
-        expect(e, entry.id).toBeInstanceOf(UnsupportedOpError);
-        const { opType, nodeName } = e as UnsupportedOpError;
-        expect(nodeName, entry.id).toBeTruthy();
-        rows.push({ id: entry.id, converts: false, fixed, opType, nodeName, reason: (e as Error).message });
-        continue;
-      }
-      const ms = Math.round(performance.now() - started);
-      const [sample] = await factory.samples(entry.inputs);
-      const diffs = await compareExport(model, exported.bytes, exported.report, sample);
-      rows.push({
-        id: entry.id,
-        converts: true,
-        fixed,
-        opCounts: exported.report.opCounts,
-        lowered: exported.report.lowered,
-        exportMs: ms,
-        onnxBytes: fs.statSync(suite.files[entry.id]).size,
-        tfliteBytes: exported.bytes.byteLength,
-        operators: Object.values(exported.report.opCounts).reduce((a, b) => a + b, 0),
-        transposesInside: transposesInside(exported.bytes),
-        relativeDiff: worst(diffs),
-        maxAbsDiff: worst(await compareExport(model, exported.bytes, exported.report, sample, 0)),
-      });
-    }
-    fs.mkdirSync('.tmp', { recursive: true });
-    // scripts/tflite-real-models-table.mjs writes this into docs/real-models.md ("Export to TFLite").
-    const measured = { ...measuredTree(), tflite: `${new TfliteBackend().name} ${new TfliteBackend().version}` };
-    fs.writeFileSync('.tmp/tflite-real-models.json', JSON.stringify({ measured, models: rows }, null, 2) + '\n');
-    for (const r of rows.filter((row) => row.converts))
-      expect(r.relativeDiff, String(r.id)).toBeLessThanOrEqual(FLOAT_TOLERANCE);
-    // Every model converts today (docs/real-models.md, "Export to TFLite"); a model dropping out is a regression.
-    expect(rows.filter((r) => !r.converts).map((r) => `${String(r.id)}: ${String(r.reason)}`)).toEqual([]);
-  }, 600_000);
 });
 
 /**

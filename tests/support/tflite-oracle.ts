@@ -5,7 +5,14 @@
 import { Tensor, seededRandom, type Model } from '@edgeml/core';
 import { NodeBackend } from '@edgeml/runtime-node';
 import { TfliteBackend } from '@edgeml/runtime-tflite';
-import { nchwToNhwc, nhwcToNchw, type TfliteExportReport } from '@edgeml/tflite';
+import {
+  exportTflite,
+  nchwToNhwc,
+  nhwcToNchw,
+  type TfliteExportOptions,
+  type TfliteExportReport,
+} from '@edgeml/tflite';
+import { opSequence, readTflite } from '../../packages/tflite/src/testing/read-tflite.js';
 
 const tflite = new TfliteBackend();
 const onnx = new NodeBackend();
@@ -103,4 +110,25 @@ export async function compareExport(
   const got = await onTflite(bytes, tfliteFeeds);
   const back = Object.fromEntries(Object.entries(got).map(([k, t]) => [k, nhwc.has(k) ? nhwcToNchw(t) : t]));
   return relativeDiffs(await onOnnxruntime(model, feeds), back, floor);
+}
+
+/** The float bar: max relative error of an exported float file against onnxruntime. */
+export const FLOAT_TOLERANCE = 1e-4;
+
+/** The largest of a {@link relativeDiffs} record. */
+export const worst = (diffs: Record<string, number>) => Math.max(...Object.values(diffs));
+
+/** Export `model` and compare the file with the ONNX model on seeded random feeds. */
+export async function exportAndCompare(model: Model, options: TfliteExportOptions = {}) {
+  const { bytes, report } = await exportTflite(model, options);
+  return { bytes, report, diffs: await compareExport(model, bytes, report, randomFeeds(model, 1, options.shapes)) };
+}
+
+/** TRANSPOSE operators that neither read a graph input nor write a graph output, read from the file. */
+export function transposesInside(bytes: Uint8Array): number {
+  const file = readTflite(bytes);
+  const ops = opSequence(file);
+  return file.operators.filter(
+    (op, i) => ops[i] === 'TRANSPOSE' && !file.inputs.includes(op.inputs[0]) && !file.outputs.includes(op.outputs[0]),
+  ).length;
 }

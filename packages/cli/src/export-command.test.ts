@@ -1,6 +1,6 @@
 /**
  * `edgeml export` end to end: PP-OCRv4 det (paddle2onnx) written as .tflite, run on TFLite's own
- * interpreter and compared with onnxruntime by the command itself (tests/tflite-export.test.ts
+ * interpreter and compared with onnxruntime by the command itself (tests/tflite-real-models.test.ts
  * compares on text images too); usage and input errors exit 2 and 1 and write nothing.
  */
 import { createHash } from 'node:crypto';

@@ -12,6 +12,7 @@ import { runCli } from './testing/run-cli.js';
 import type { ExportCommandReport } from './commands/export.js';
 import { mobileCnn } from '../../tflite/src/testing/models.js';
 import { readTflite } from '../../tflite/src/testing/read-tflite.js';
+import { SILERO_VAD } from '../../../tests/support/model-cache.js';
 
 const INT8 = 9;
 
@@ -64,6 +65,17 @@ describe('edgeml export --quantize int8', () => {
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/--io-type uint8 needs --quantize int8/);
     expect(fs.existsSync(path.join(dir, 'b.tflite'))).toBe(false);
+  });
+
+  it('Silero VAD (its network in an If on sr) without --fix: exit 1 naming the If and --fix sr, before calibrating', async () => {
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'edgeml-export-int8-')), 'vad.tflite');
+    const shapes = ['--shape', 'input=1x512', '--shape', 'state=2x1x128'];
+    const r = await runCli(['export', SILERO_VAD('silero_vad_v5'), '-o', out, '--quantize', 'int8', ...shapes]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^edgeml export: node 'If_0' \(If\) runs subgraphs/);
+    expect(r.err).toContain('`edgeml export --fix sr=<value>`');
+    expect(r.err).not.toMatch(/random inputs/); // refused before the calibration samples were made
+    expect(fs.existsSync(out)).toBe(false);
   });
 
   it('--quantize dynamic: int8 weights on the hybrid kernels, gated by SQNR instead of the float tolerance', async () => {

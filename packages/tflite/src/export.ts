@@ -3,16 +3,7 @@
  * shapes given, BatchNorm and per-channel affines folded into Convs), then lowered node by node
  * to TFLite builtin operators in NHWC, and written as a TFLite flatbuffer.
  */
-import {
-  InvalidArgumentError,
-  OpsetConversionError,
-  inferShapes,
-  prepare,
-  simplify,
-  type Model,
-  type Tensor,
-  type Value,
-} from '@edgeml/core';
+import { InvalidArgumentError, inferShapes, prepare, type Model, type Tensor, type Value } from '@edgeml/core';
 import { ExportContext } from './context.js';
 import { quantizeWeightsDynamic } from './dynamic-range.js';
 import { TFLITE_IO_TYPES, makeFullInteger, type TfliteIoType } from './full-integer.js';
@@ -22,6 +13,8 @@ import { TensorType } from './schema.js';
 import { channelsLast, identityPerm } from './layout.js';
 import { lowerNodes, outputTensors } from './lower-graph.js';
 import { requireTensorType } from './tflite-graph.js';
+import { simplifyForExport } from './simplify-for-export.js';
+import { checkFullIntegerControlFlow } from './int8-control-flow.js';
 
 /** The precisions {@link exportTflite} writes. */
 export const TFLITE_QUANTIZATIONS = ['none', 'fp16', 'dynamic', 'int8'] as const;
@@ -153,28 +146,6 @@ const nhwcIo = (options: TfliteExportOptions, v: Value, rank: number) =>
   options.ioLayout === 'nhwc' && rank === 4 && v.dtype === 'float32';
 
 /**
- * The model simplified with the export's static shapes, at opset 14 or more where it converts
- * exactly, so that exporter idioms fuse into ops TFLite has (x·relu6(x + 3)/6 into one HARD_SWISH).
- */
-async function simplifyForExport(model: Model, options: TfliteExportOptions) {
-  const opset = model.opset('') ?? 1;
-  // TFLite's kernels need constant weights: constant subexpressions fold further than simplify's
-  // default (an LSTM's gate weights sliced and concatenated from a PyTorch parameter, Silero VAD).
-  const simplifyOptions = {
-    shapes: options.shapes,
-    keepInferredShapes: true,
-    constantFolding: { maxGrowthElements: 1 << 16 },
-  };
-  if (opset >= 14) return simplify(model, simplifyOptions);
-  try {
-    return await simplify(model, { ...simplifyOptions, opset: 14 });
-  } catch (e) {
-    if (!(e instanceof OpsetConversionError)) throw e;
-    return simplify(model, simplifyOptions);
-  }
-}
-
-/**
  * Export an ONNX model to TFLite. The input model is not modified.
  *
  * @example
@@ -186,6 +157,9 @@ async function simplifyForExport(model: Model, options: TfliteExportOptions) {
 export async function exportTflite(model: Model, options: TfliteExportOptions = {}): Promise<TfliteExportResult> {
   checkOptions(options);
   const specialized = options.specialize ? prepare(model, { specialize: options.specialize }) : undefined;
+  // Before "quantize it first": quantizing would not help a model whose network sits in a branch.
+  if (options.quantize === 'int8')
+    await checkFullIntegerControlFlow(specialized?.model ?? model, { shapes: options.shapes });
   const source = sourceModel(specialized?.model ?? model, options);
   const { model: simple, report: simplified } = await simplifyForExport(source.model, options);
   const prepared = { ...simplified.rewrites };

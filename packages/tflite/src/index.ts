@@ -36,3 +36,4 @@ export { tfliteFormat } from './format.js';
 export { EDGE_TPU_OPERATORS, type EdgeTpuReport, type EdgeTpuRequirement } from './edge-tpu.js';
 export { TFLITE_IO_TYPES, INT8_OPERATORS, type TfliteIoType } from './full-integer.js';
 export { nchwToNhwc, nhwcToNchw } from './io-layout.js';
+export { checkFullIntegerControlFlow } from './int8-control-flow.js';

@@ -16,6 +16,7 @@ import {
   TFLITE_IO_LAYOUTS,
   TFLITE_IO_TYPES,
   TFLITE_QUANTIZATIONS,
+  checkFullIntegerControlFlow,
   exportTflite,
   nchwToNhwc,
   nhwcToNchw,
@@ -201,6 +202,8 @@ export async function runExport(
   const model = await loadModel(input);
   const specialize = fixedInputs(values, model, 'export');
   const fitted = withFixedInputs(model, specialize);
+  // Control flow is refused before calibrating: the quantizer would say only that nothing was quantized.
+  if (quantize === 'int8') await checkFullIntegerControlFlow(model, { shapes, specialize });
   // Int8 calibrates the model with its --fix inputs frozen, so the quantized one has no such input.
   const samples = quantize === 'int8' ? calibrationSamples(fitted, folder, shapes, warn) : undefined;
   const source = samples ? await quantizeForTflite(fitted, samples, shapes) : model;
@@ -314,7 +317,9 @@ noise), or nothing is written. The file is written atomically.
 representative dataset): @edgeml/quantize calibrates the model on --calibration's samples
 (asymmetric int8 activations, per-channel symmetric int8 weights, int32 biases, TFLite's
 fixed Softmax/Logistic/Tanh scales), and the QDQ model is lowered to int8 TFLite tensors.
-Without --calibration it calibrates on 16 random inputs and says so on stderr.
+Without --calibration it calibrates on 16 random inputs and says so on stderr. A model
+whose network runs in an If or Loop is refused before calibrating, naming the node: --fix
+the input its condition reads (Silero VAD: --fix sr=16000), or use --quantize dynamic.
 
 Options:
   -o, --output <file>      where to write the .tflite (required; the extension picks the format)
