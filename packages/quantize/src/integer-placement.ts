@@ -14,6 +14,7 @@ import {
   type Value,
 } from '@edgeml/core';
 import type { TensorRange } from './calibrate.js';
+import type { StaticQuantizeResult } from './static-qdq.js';
 import { quantizeWeight } from './quant-params.js';
 import { isExcluded, type Exclusion, type NodeOutcome } from './select.js';
 
@@ -180,4 +181,51 @@ export function absorbScalarMuls(
     });
   }
   return folded;
+}
+
+/**
+ * Relu (and Clip to a constant range) after a quantized producer disappears: with uint8
+ * activations the QuantizeLinear on the producer's output, using the activation's range
+ * (which starts at 0), clamps exactly as the activation did. onnxruntime then sees
+ * DQ → Conv → Q and fuses it into one integer kernel.
+ */
+export function fuseActivations(
+  graph: Graph,
+  chosen: Node[],
+  activations: Set<Value>,
+  ranges: Map<string, TensorRange>,
+  result: StaticQuantizeResult,
+  unsignedOutput: (name: string) => boolean,
+): void {
+  const isChosen = new Set(chosen);
+  for (const act of [...chosen]) {
+    if (act.opType !== 'Relu' && act.opType !== 'Clip') continue;
+    // Only an unsigned QuantizeLinear clamps at 0 (its zero point is its lowest level); a symmetric
+    // int8/int16 override of the output would let negative values through.
+    if (!unsignedOutput(act.outputs[0].name)) continue;
+    const x = act.inputs[0];
+    const y = act.outputs[0];
+    const producer = x?.producer();
+    if (!x || !producer || !isChosen.has(producer) || x.uses().length !== 1 || graph.outputs.includes(x)) continue;
+    // Every reader of the activation's output must go through its QuantizeLinear, or the clamp would be lost.
+    if (graph.outputs.includes(y) || y.uses().length === 0 || y.uses().some((u) => !isChosen.has(u.node))) continue;
+    const r = ranges.get(y.name);
+    if (!r || r.min < 0) continue;
+    if (act.opType === 'Clip') {
+      const lo = act.inputs[1]?.const?.toFloat64()[0] ?? act.attr('min', 'float');
+      const hi = act.inputs[2]?.const?.toFloat64()[0] ?? act.attr('max', 'float');
+      if (lo !== 0 || hi === undefined || r.max > hi + 1e-6) continue;
+      // The quantization range must end where the clip does, so Q clamps at the same place.
+      ranges.set(y.name, { min: 0, max: hi });
+    }
+    // The producer computes the activation's output itself (same name, same readers).
+    replaceSubgraph([act], [], new Map([[y, x]]));
+    activations.delete(x);
+    chosen.splice(chosen.indexOf(act), 1);
+    result.quantized.push({
+      name: act.name,
+      opType: act.opType,
+      reason: `fused into ${producer.opType} '${producer.name}' (its QuantizeLinear clamps at 0)`,
+    });
+  }
 }

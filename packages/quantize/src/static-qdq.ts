@@ -12,7 +12,6 @@ import {
   UnsupportedOpError,
   eliminateDeadCode,
   insertOnEdge,
-  replaceSubgraph,
   type Node,
   type Value,
   type Backend,
@@ -32,6 +31,7 @@ import {
 import { qdqToQOperator } from './qoperator.js';
 import {
   absorbScalarMuls,
+  fuseActivations,
   lowerHardActivations,
   quantizeConstantOperand,
   shareScales,
@@ -39,6 +39,7 @@ import {
 } from './integer-placement.js';
 import { isExcluded, type Exclusion, type NodeOutcome } from './select.js';
 import { fixOutputRanges } from './fixed-ranges.js';
+import { checkFourBitConvWeights, defaultWeightType, guardFourBitActivations } from './four-bit-guards.js';
 
 /**
  * Chosen ops that onnxruntime runs as integer kernels once their output is quantized too
@@ -126,7 +127,10 @@ export interface StaticQuantizeOptions extends CalibrationOptions {
    * (tensorflow.org/lite/performance/quantization_spec). See {@link TFLITE_STATIC_OPS}.
    */
   activationSymmetric?: boolean;
-  /** Weight type (default int8, symmetric; int16 and int4 are symmetric too and need opset 21; uint8/uint4 asymmetric). */
+  /**
+   * Weight type (default int8, symmetric; int4 with 4-bit activations, which onnxruntime cannot
+   * run against 8-bit Conv weights; int16 and int4 are symmetric too and need opset 21; uint8/uint4 asymmetric).
+   */
   weightType?: WeightType;
   /**
    * One weight scale per output channel of Conv/ConvTranspose/Gemm/MatMul (opset 13). Through
@@ -463,12 +467,17 @@ function quantizeNodeWeights(
 export async function quantizeStatic(model: Model, options: StaticQuantizeOptions): Promise<StaticQuantizeResult> {
   validateStaticOptions(options);
   const actType = options.activationType ?? 'uint8';
-  const weightType = options.weightType ?? 'int8';
+  const weightType = defaultWeightType(actType, options.weightType);
   checkOpset(model, options, actType, weightType);
   const graph = model.graph;
   const result: StaticQuantizeResult = { quantized: [], skipped: [], ranges: {}, dequantizedNames: {} };
   if (lowersHardActivations(options, actType)) lowerHardActivations(graph, options.exclude);
   const chosen = chooseNodes(graph, options, result);
+  checkFourBitConvWeights(
+    chosen,
+    (v) => options.typeOverrides?.[v.name] ?? actType,
+    (w) => options.typeOverrides?.[w.name] ?? weightType,
+  );
   const ioValues = options.fullInteger
     ? [
         ...graph.inputs.filter((v) => !v.const && v.dtype === 'float32'),
@@ -483,7 +492,8 @@ export async function quantizeStatic(model: Model, options: StaticQuantizeOption
     : new Map<string, TensorRange>();
   for (const [n, r] of Object.entries(options.rangeOverrides ?? {})) ranges.set(n, r);
   const params = activationParams(options, actType, ranges);
-  if (isUnsigned(actType)) fuseActivations(graph, chosen, activations, ranges, result, (name) => params.typeOf(name));
+  if (isUnsigned(actType))
+    fuseActivations(graph, chosen, activations, ranges, result, (name) => isUnsigned(params.typeOf(name)));
   fixOutputRanges(chosen, ranges, options.paramOverrides, (name) => {
     const type = params.typeOf(name);
     return { type, symmetric: symmetricOf(options, type) };
@@ -503,6 +513,8 @@ export async function quantizeStatic(model: Model, options: StaticQuantizeOption
     !options.fullInteger,
   );
   result.quantized.push(...absorbScalarMuls(graph, chosen, dqScale, result.dequantizedNames));
+  // Before the weights: a bias whose input the guard leaves float stays float too.
+  result.skipped.push(...guardFourBitActivations(graph, result));
   for (const node of chosen) {
     if (!node.graph) continue;
     quantizeNodeWeights(graph, node, options, weightType, dqScale);
@@ -554,53 +566,6 @@ function makeFullInteger(
       q.type = { kind: 'tensor', dtype: actType, shape };
       insertOnEdge(v, rw.nodes, { uses: [] });
     }
-  }
-}
-
-/**
- * Relu (and Clip to a constant range) after a quantized producer disappears: with uint8
- * activations the QuantizeLinear on the producer's output, using the activation's range
- * (which starts at 0), clamps exactly as the activation did. onnxruntime then sees
- * DQ → Conv → Q and fuses it into one integer kernel.
- */
-function fuseActivations(
-  graph: Graph,
-  chosen: Node[],
-  activations: Set<Value>,
-  ranges: Map<string, TensorRange>,
-  result: StaticQuantizeResult,
-  typeOf: (name: string) => ActivationType,
-): void {
-  const isChosen = new Set(chosen);
-  for (const act of [...chosen]) {
-    if (act.opType !== 'Relu' && act.opType !== 'Clip') continue;
-    // Only an unsigned QuantizeLinear clamps at 0 (its zero point is its lowest level); a symmetric
-    // int8/int16 override of the output would let negative values through.
-    if (!isUnsigned(typeOf(act.outputs[0].name))) continue;
-    const x = act.inputs[0];
-    const y = act.outputs[0];
-    const producer = x?.producer();
-    if (!x || !producer || !isChosen.has(producer) || x.uses().length !== 1 || graph.outputs.includes(x)) continue;
-    // Every reader of the activation's output must go through its QuantizeLinear, or the clamp would be lost.
-    if (graph.outputs.includes(y) || y.uses().length === 0 || y.uses().some((u) => !isChosen.has(u.node))) continue;
-    const r = ranges.get(y.name);
-    if (!r || r.min < 0) continue;
-    if (act.opType === 'Clip') {
-      const lo = act.inputs[1]?.const?.toFloat64()[0] ?? act.attr('min', 'float');
-      const hi = act.inputs[2]?.const?.toFloat64()[0] ?? act.attr('max', 'float');
-      if (lo !== 0 || hi === undefined || r.max > hi + 1e-6) continue;
-      // The quantization range must end where the clip does, so Q clamps at the same place.
-      ranges.set(y.name, { min: 0, max: hi });
-    }
-    // The producer computes the activation's output itself (same name, same readers).
-    replaceSubgraph([act], [], new Map([[y, x]]));
-    activations.delete(x);
-    chosen.splice(chosen.indexOf(act), 1);
-    result.quantized.push({
-      name: act.name,
-      opType: act.opType,
-      reason: `fused into ${producer.opType} '${producer.name}' (its QuantizeLinear clamps at 0)`,
-    });
   }
 }
 

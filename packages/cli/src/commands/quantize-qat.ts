@@ -116,13 +116,21 @@ export async function runQat(
   const backend = await resolveCliBackend('node');
   const { train, test } = await qatData(spec, model);
   const supervision = supervisionOf(values, train, spec);
-  const weightType = choiceOption(values, 'weight-type', ['int8', 'int4'] as const, 'quantize', 'int8')!;
   const activationType = choiceOption(
     values,
     'activation-type',
     ['uint8', 'int8', 'uint4', 'int4'] as const,
     'quantize',
     'uint8',
+  )!;
+  // 4-bit activations take 4-bit weights unless told otherwise: onnxruntime cannot run a Conv
+  // whose 4-bit input meets 8-bit weights.
+  const weightType = choiceOption(
+    values,
+    'weight-type',
+    ['int8', 'int4'] as const,
+    'quantize',
+    activationType.endsWith('int4') ? 'int4' : 'int8',
   )!;
   const epochs = intOption(values, 'epochs', 1, 2)!;
   const heldOut = calibrationBatches(test, test.size, 256);

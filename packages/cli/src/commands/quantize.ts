@@ -400,10 +400,12 @@ Options:
                               int8 products in 16 bits and overflows on full-range weights;
                               the default when the target runtime runs on such a CPU (this one)
   --no-reduce-range           full 8-bit weights, for models served on VNNI or ARM CPUs
-  --weight-type <t>           int8 (default) | uint8; static also int16 | int4 | uint4 (opset 21);
-                              qat: int8 | int4
+  --weight-type <t>           int8 (default; int4 with 4-bit activations) | uint8; static also
+                              int16 | int4 | uint4 (opset 21); qat: int8 | int4
   --activation-type <t>       static, qat: uint8 (default) | int8; static also int16, and both
-                              uint4 | int4 (opset 21; onnxruntime runs those layers in float)
+                              uint4 | int4 (opset 21; onnxruntime runs those layers in float, and
+                              MaxPool, and a Clip it cannot fold, read and write float; a Conv
+                              takes 4-bit or 16-bit weights, not 8-bit)
   --calibration <dir>         folder of .npy samples (<input>.<name>.npy with several inputs) or of
                               .png/.jpg images (one image input); required for static, and used
                               to report output SQNR; fp16 keeps layers whose values pass
