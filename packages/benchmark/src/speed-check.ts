@@ -173,10 +173,11 @@ export async function checkSpeedup(
   const threads = options.threads ?? 1;
   const durationMs = options.durationMs ?? 2000;
   const timing = { backend: options.backend, threads, warmup: options.warmup ?? 3, inputs: options.inputs };
-  let f: TimedModel, q: TimedModel, interleaved: boolean;
+  let f: TimedModel, q: TimedModel, interleaved: boolean, floatSource: ModelSource;
   if (isSpeedBaseline(float)) {
     checkBaselineFits(float, options.backend.name, threads);
     [f, q, interleaved] = [float, await timeAlone(quantized, { ...timing, durationMs: durationMs / 2 }), false];
+    floatSource = float.source;
   } else {
     const compared = await compare([{ model: float }, { model: quantized }], {
       ...timing,
@@ -186,8 +187,8 @@ export async function checkSpeedup(
       agreementSamples: 1,
     });
     [f, q, interleaved] = [timedOf(compared.results[0]), timedOf(compared.results[1]), compared.interleaved];
+    floatSource = float;
   }
-  const floatSource = isSpeedBaseline(float) ? float.source : float;
   const result: SpeedCheckResult = {
     runtime: options.backend.name,
     threads,

@@ -169,8 +169,6 @@ export interface QuantizeResult extends RefinementResults {
   reducedRange?: string;
 }
 
-type RangeDefaults = { reduceRange?: boolean; weightType?: string };
-
 /**
  * Float outputs of the calibration run, kept as the reference of the error report when the
  * evaluation samples are the calibration samples, up to `budget` bytes: past that, holding them
@@ -230,7 +228,7 @@ function validateBudget(options: QuantizeOptions): void {
  * ```
  */
 export async function quantize(model: Model, given: QuantizeOptions): Promise<QuantizeResult> {
-  const { options: decided, reason: reducedRange } = withReduceRangeDefault(given as QuantizeOptions & RangeDefaults);
+  const { options: decided, reason: reducedRange } = withReduceRangeDefault(given);
   let options: QuantizeOptions = decided;
   const scheme = quantizationSchemes.get(options.mode);
   scheme.validate(options as never);

@@ -10,19 +10,20 @@ const INTEGER_WEIGHT_MODES = new Set(['dynamic', 'static', 'qat', 'hybrid']);
 
 interface RangeOptions {
   mode: string;
-  reduceRange?: boolean;
-  weightType?: string;
   backend?: Backend;
   target?: Backend;
 }
+
+/** What the integer-weight modes' options add to every mode's. */
+type WeightRange = { reduceRange?: boolean; weightType?: string };
 
 /**
  * `options` with `reduceRange` decided when the caller left it out, and why it was turned on
  * (for the result's `reducedRange`); the serving runtime (`target`, else `backend`) decides.
  */
 export function withReduceRangeDefault<T extends RangeOptions>(options: T): { options: T; reason?: string } {
-  if (options.reduceRange !== undefined || !INTEGER_WEIGHT_MODES.has(options.mode)) return { options };
-  if ((options.weightType ?? 'int8') !== 'int8') return { options };
+  const { reduceRange, weightType = 'int8' } = options as T & WeightRange;
+  if (reduceRange !== undefined || !INTEGER_WEIGHT_MODES.has(options.mode) || weightType !== 'int8') return { options };
   const runtime = options.target ?? options.backend;
   const traits = runtime?.integerKernels;
   if (!traits?.pairSumsSaturate) return { options };

@@ -23,6 +23,11 @@ export function detectIntegerKernels(
     : { pairSumsSaturate: true, detail: 'x86-64 without VNNI (u8×s8 pairs summed in 16 bits)' };
 }
 
+let thisCpu: IntegerKernelTraits | undefined;
+
+/** {@link detectIntegerKernels} of this process's CPU, read once. */
+export const integerKernelsOfThisCpu = (): IntegerKernelTraits => (thisCpu ??= detectIntegerKernels());
+
 /** The CPU's feature flags as the OS lists them, or undefined where it does not say. */
 function cpuFeatures(): string | undefined {
   try {

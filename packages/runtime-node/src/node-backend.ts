@@ -14,10 +14,7 @@ import {
   type SessionOptions,
 } from '@edgeml/core';
 import { collectGarbage } from './collect-garbage.js';
-import { detectIntegerKernels } from './integer-kernels.js';
-
-let integerKernels: IntegerKernelTraits | undefined;
-const integerKernelsOfThisCpu = () => (integerKernels ??= detectIntegerKernels());
+import { integerKernelsOfThisCpu } from './integer-kernels.js';
 import {
   OrtSessionAdapter,
   createSessionWithFallback,
