@@ -56,7 +56,7 @@ describe('integer kernels of this CPU', () => {
     expect(detectIntegerKernels('x64', alderlake).pairSumsSaturate).toBe(false);
     // macOS's sysctl spells it AVX512VNNI.
     expect(detectIntegerKernels('x64', 'AVX2 BMI2 AVX512F AVX512VNNI').pairSumsSaturate).toBe(false);
-    expect(detectIntegerKernels('x64', undefined).pairSumsSaturate).toBe(true);
-    expect(detectIntegerKernels('arm64', undefined).pairSumsSaturate).toBe(false);
+    expect(detectIntegerKernels('x64', null).pairSumsSaturate).toBe(true);
+    expect(detectIntegerKernels('arm64', null).pairSumsSaturate).toBe(false);
   });
 });

@@ -11,10 +11,11 @@ import type { IntegerKernelTraits } from '@edgeml/core';
  */
 export function detectIntegerKernels(
   arch: string = os.arch(),
-  features: string | undefined = cpuFeatures(),
+  // null, not undefined, says "unknown": an undefined argument would take the default and read this CPU.
+  features: string | null = cpuFeatures(),
 ): IntegerKernelTraits {
   if (arch !== 'x64') return { pairSumsSaturate: false, detail: `${arch}: integer kernels sum in 32 bits` };
-  if (features === undefined)
+  if (features === null)
     // Unknown features: 7-bit weights cost a little precision, overflow costs the answers.
     return { pairSumsSaturate: true, detail: 'x86-64 whose CPU features could not be read (assumed without VNNI)' };
   const vnni = /\b(avx512_?vnni|avx_?vnni|avxvnni)\b/i.test(features);
@@ -28,17 +29,18 @@ let thisCpu: IntegerKernelTraits | undefined;
 /** {@link detectIntegerKernels} of this process's CPU, read once. */
 export const integerKernelsOfThisCpu = (): IntegerKernelTraits => (thisCpu ??= detectIntegerKernels());
 
-/** The CPU's feature flags as the OS lists them, or undefined where it does not say. */
-function cpuFeatures(): string | undefined {
+/** The CPU's feature flags as the OS lists them, or null where it does not say. */
+function cpuFeatures(): string | null {
   try {
-    if (process.platform === 'linux') return /^flags\s*:(.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1];
+    if (process.platform === 'linux')
+      return /^flags\s*:(.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? null;
     if (process.platform === 'darwin')
       return execFileSync('sysctl', ['-n', 'machdep.cpu.features', 'machdep.cpu.leaf7_features'], {
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'ignore'],
       });
   } catch {
-    return undefined;
+    return null;
   }
-  return undefined;
+  return null;
 }
