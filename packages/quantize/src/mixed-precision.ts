@@ -9,6 +9,7 @@ import type { CalibrationData } from './calibrate.js';
 import { VariantContext, type LayerPrecision } from './layer-variant.js';
 import type { AccuracyBudget, QuantizeOptions, QuantizeResult, StaticModeOptions } from './quantize.js';
 import type { QuantizationScheme } from './schemes.js';
+import { searchActivationRuns } from './activation-runs.js';
 import { measureSensitivity, validateSensitivityOptions, type LayerSensitivity } from './sensitivity.js';
 
 /** One layer the search took out of int8, and why. */
@@ -17,6 +18,11 @@ export interface MixedPrecisionLayer {
   opType: string;
   nodes: string[];
   precision: LayerPrecision;
+  /**
+   * For a run of activations widened together (opType `activations`, found by the run search
+   * when no layer alone was enough): the activations, in graph order.
+   */
+  activations?: string[];
   /** Output SQNR gained by this layer alone (its sensitivity). */
   gainDb: number;
   /**
@@ -171,7 +177,7 @@ export async function meetBudget(
   measured?: LayerSensitivity[],
 ): Promise<QuantizeResult> {
   const met = async (r: QuantizeResult, sqnrDb: number) => {
-    if (budget.metric) r.metric = await budget.metric(r.model);
+    if (budget.metric) r.metric ??= await budget.metric(r.model);
     return (
       (budget.minSqnrDb === undefined || sqnrDb >= budget.minSqnrDb) &&
       (r.metric === undefined || r.metric >= budget.minMetric!)
@@ -181,12 +187,15 @@ export async function meetBudget(
   if (await met(base, base.sqnrDb ?? Infinity))
     return { ...base, fallbackNodes: [], mixedPrecision: [], budgetMet: true, sensitivity: measured };
   const maxLayers = budget.maxFallbackNodes ?? 10;
+  // No layers to take: the single-layer measurements would go unused (the run search still runs).
   const sensitivity =
     measured ??
-    (await measureSensitivity(context, {
-      maxCandidates: budget.maxCandidates ?? Math.max(24, 2 * maxLayers),
-      precisions: budget.precisions,
-    }));
+    (maxLayers === 0
+      ? []
+      : await measureSensitivity(context, {
+          maxCandidates: budget.maxCandidates ?? Math.max(24, 2 * maxLayers),
+          precisions: budget.precisions,
+        }));
   const spec: { floatNodes: string[]; int16Activations: string[] } = { floatNodes: [], int16Activations: [] };
   const layers: MixedPrecisionLayer[] = [];
   let current: QuantizeResult | undefined;
@@ -223,6 +232,10 @@ export async function meetBudget(
     if (layer.sqnrDbAfter > best.sqnrDb)
       best = { result: current, sqnrDb: layer.sqnrDbAfter, layers: layers.length, floats: spec.floatNodes.length };
   }
+  if (!ok && budget.precisions?.includes('int16') && budget.runSearch !== false) {
+    const byRuns = await meetByRuns(context, budget, met, sensitivity);
+    if (byRuns) return byRuns;
+  }
   const keepBest = !ok && !budget.metric && current && layers.length > best.layers;
   const chosen = keepBest ? best.result : current;
   const final = chosen ? await context.evaluate(chosen) : { ...base };
@@ -232,6 +245,47 @@ export async function meetBudget(
     budgetMet: ok,
     sensitivity,
   });
+}
+
+/**
+ * The run search (activation-runs.ts), from the base quantization: runs of elementwise
+ * activations widened to int16 together. Returns the evaluated variant when it meets the budget.
+ */
+async function meetByRuns(
+  context: VariantContext,
+  budget: AccuracyBudget,
+  met: (r: QuantizeResult, sqnrDb: number) => Promise<boolean>,
+  sensitivity: LayerSensitivity[],
+): Promise<QuantizeResult | undefined> {
+  const search = await searchActivationRuns(context, {
+    score: async (r, sqnrDb) => (budget.metric ? (r.metric ??= await budget.metric(r.model)) : sqnrDb),
+    met,
+  });
+  if (!search.met || !search.result) return undefined;
+  const final = await context.evaluate(search.result);
+  const shaped = await context.shaped();
+  const elements = (names: readonly string[]) => {
+    const wanted = new Set(names);
+    let sum = 0;
+    for (const n of shaped.graph)
+      for (const v of n.outputs)
+        if (wanted.has(v.name) && v.shape?.every((d) => typeof d === 'number'))
+          sum += v.shape.reduce((a, b) => a * b, 1);
+    return sum;
+  };
+  const sizeGrowth = Math.max(0, final.sizeAfter - context.base.sizeAfter);
+  const layers = search.runs.map((run): MixedPrecisionLayer => ({
+    layer: `${run[0]} … ${run[run.length - 1]}`,
+    opType: 'activations',
+    nodes: [],
+    precision: 'int16',
+    activations: run,
+    gainDb: search.sqnrDb - (context.base.sqnrDb ?? search.sqnrDb),
+    sqnrDbAfter: search.sqnrDb,
+    // int16 activations convert at each widened op's input and output: their elements are the speed cost.
+    cost: budget.cost === 'size' ? sizeGrowth / search.runs.length : 2 * elements(run),
+  }));
+  return Object.assign(final, { fallbackNodes: [], mixedPrecision: layers, budgetMet: true, sensitivity });
 }
 
 function addTo(spec: { floatNodes: string[]; int16Activations: string[] }, s: LayerSensitivity): void {

@@ -114,6 +114,12 @@ export interface AccuracyBudget extends SensitivityOptions {
    * and size picks int16 (its weights stay int8).
    */
   cost?: 'speed' | 'size';
+  /**
+   * With `precisions` including `int16`: when no set of single layers meets the budget, search
+   * runs of elementwise activations to widen to int16 together (error that accumulates over a
+   * stretch of the network, which no one layer shows). Default true; false skips it.
+   */
+  runSearch?: boolean;
 }
 
 export type { LayerPrecision };
