@@ -135,11 +135,23 @@ class Integerizer {
 
   params(index: number, op: TfliteOperator): Params {
     const p = paramsOf(this.graph.tensors[index]);
-    if (!p)
-      throw new GraphError(
-        `tensor '${this.graph.tensors[index].name}' (${op.op}) has no calibrated range: the int8 export needs every activation quantized. Quantize with @edgeml/quantize's TFLITE_STATIC_OPS first (edgeml export --quantize int8 does)`,
+    if (p) return p;
+    const name = this.graph.tensors[index].name;
+    const origin = this.graph.origins.get(op);
+    // A tensor that one ONNX node's operators write and read, and no value of that node: a step
+    // inside its lowering, which calibration never saw.
+    const producer = this.graph.operators.find((o) => o.outputs.includes(index));
+    if (origin && producer && this.graph.origins.get(producer) === origin && !origin.values.has(name))
+      throw new UnsupportedOpError(
+        origin.opType,
+        '',
+        undefined,
+        `node '${origin.name}' (${origin.opType}) is written as several TFLite operators, and the tensor '${name}' between them (${op.op}) has no calibrated range: calibration observes the ONNX model's values only; export it with quantize 'dynamic' or 'none'`,
+        origin.name,
       );
-    return p;
+    throw new GraphError(
+      `tensor '${name}' (${op.op}) has no calibrated range: the int8 export needs every activation quantized. Quantize with @edgeml/quantize's TFLITE_STATIC_OPS first (edgeml export --quantize int8 does)`,
+    );
   }
 
   setParams(index: number, p: Params): void {
@@ -212,14 +224,20 @@ class Integerizer {
     const floatOut = op.outputs.filter((i) => this.isFloat(i));
     if (!floatIn.length && !floatOut.length) return void this.ops.push(op);
     const rule = INT8_RULES[op.op];
-    if (!rule)
+    if (!rule) {
+      const tensor = this.graph.tensors[op.outputs[0]]?.name;
+      const origin = this.graph.origins.get(op);
+      const what = origin
+        ? `node '${origin.name}' (${origin.opType}) is written as ${op.op} (its output '${tensor}')`
+        : `'${tensor}' is computed by ${op.op}`;
       throw new UnsupportedOpError(
-        op.op,
+        origin?.opType ?? op.op,
         '',
         undefined,
-        `'${this.graph.tensors[op.outputs[0]]?.name}' is computed by ${op.op}, which has no int8 kernel in TFLite (the guide's "Full-integer int8" lists the ${INT8_OPERATORS.length} the export writes); export it with quantize 'dynamic' or 'none'`,
-        this.graph.tensors[op.outputs[0]]?.name,
+        `${what}, which has no int8 kernel in TFLite (the guide's "Full-integer int8" lists the ${INT8_OPERATORS.length} the export writes); export it with quantize 'dynamic' or 'none'`,
+        origin?.name ?? tensor,
       );
+    }
     const data = op.inputs.find((i) => this.activations.has(i));
     if (rule.kind === 'weights') this.weights(op, rule);
     else if (rule.kind === 'same' || rule.kind === 'concat') {
