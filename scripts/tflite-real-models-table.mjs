@@ -33,9 +33,26 @@ function structure(m) {
   return notes.join(', ') || '—';
 }
 
+const db = (x) => (Number.isFinite(x) ? `${x.toFixed(1)} dB` : String(x));
+
+/** The full-integer int8 cells: converts (size) or the op and node that stop it; agreement on the held-out sample. */
+function int8Cells(r) {
+  if (!r) return ['—', '—'];
+  if (!r.converts) return [`no: \`${r.opType}\` (node \`${r.nodeName}\`)`, '—'];
+  // The worst output: lowest SQNR against the float model.
+  const i = r.vsFloat.reduce((w, f, k) => (f.sqnrDb < r.vsFloat[w].sqnrDb ? k : w), 0);
+  const [f, q] = [r.vsFloat[i], r.vsQdq[i]];
+  const top1 = f.top1Agreement === undefined ? '' : `, top-1 ${f.top1Agreement === 1 ? 'same' : 'differs'}`;
+  return [
+    `yes, ${size(r.tfliteBytes)}`,
+    `${db(f.sqnrDb)}, cosine ${f.cosineSimilarity.toFixed(3)}, max |Δ| ${small(f.maxAbsDiff)}${top1} (vs QDQ: ${db(q.sqnrDb)})`,
+  ];
+}
+
 function row(m) {
   const fixed = m.fixed?.length ? ` (${m.fixed.join(', ')} fixed)` : '';
-  if (!m.converts) return [m.id, `no: \`${m.opType}\` (node \`${m.nodeName}\`)${fixed}`, '—', '—', '—', '—', '—', '—'];
+  if (!m.converts)
+    return [m.id, `no: \`${m.opType}\` (node \`${m.nodeName}\`)${fixed}`, '—', '—', '—', '—', '—', '—', '—', '—'];
   return [
     m.id,
     `yes${fixed}`,
@@ -45,6 +62,7 @@ function row(m) {
     structure(m),
     small(m.maxAbsDiff),
     `${(m.exportMs / 1000).toFixed(1)} s`,
+    ...int8Cells(m.int8),
   ];
 }
 
@@ -59,11 +77,15 @@ function generated() {
     'control flow, recurrence',
     'max \\|Δ\\| vs onnxruntime (held-out sample)',
     'export time',
+    'full-integer int8',
+    'int8 vs float on onnxruntime (held-out sample; vs the QDQ model)',
   ];
   const converted = models.filter((m) => m.converts).length;
+  const int8 = models.filter((m) => m.int8?.converts).length;
   return [
     `Measured at ${measured.commit}${measured.dirty ? ' (with uncommitted changes)' : ''}, ${measured.tflite}, ` +
-      `onnxruntime-node ${measured.onnxruntime}, Node ${measured.node}: ${converted} of ${models.length} models convert.`,
+      `onnxruntime-node ${measured.onnxruntime}, Node ${measured.node}: ${converted} of ${models.length} models convert, ` +
+      `${int8} to full-integer int8.`,
     '',
     `| ${header.join(' | ')} |`,
     `| ${header.map(() => '---').join(' | ')} |`,

@@ -205,7 +205,9 @@ describe('guide examples', () => {
       got.push(await onTflite(bytes, inputs));
     }
     expect(heldOut).toHaveLength(200);
-    expect(got.map((o) => Array.from(o.logits.data))).toEqual(int8s.map((o) => Array.from(o.logits.data)));
+    expect(got.map((o) => Array.from(o.logits.toFloat64()))).toEqual(
+      int8s.map((o) => Array.from(o.logits.toFloat64())),
+    );
     expect(measureFidelity(want, floats)[0].maxAbsDiff).toBeLessThan(1e-4);
     const [tflite] = measureFidelity(want, got);
     const [ort] = measureFidelity(want, ref);

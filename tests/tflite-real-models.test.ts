@@ -23,6 +23,7 @@ import {
   worst,
 } from './support/tflite-oracle.js';
 import { readTflite } from '../packages/tflite/src/testing/read-tflite.js';
+import { int8Row, type Int8Row } from './support/tflite-int8-real.js';
 
 /** The real-model suite and its sample factory (text pages, speech features), made once. */
 let samples: { suite: ReturnType<typeof loadSuite>; factory: SampleFactory } | undefined;
@@ -184,8 +185,10 @@ describe('the real-model suite (scripts/real-models.json): converts, or the op t
         continue;
       }
       const ms = Math.round(performance.now() - started);
-      const [sample] = await factory.samples(entry.inputs);
+      const samples = await factory.samples(entry.inputs);
+      const [sample] = samples;
       const diffs = await compareExport(model, exported.bytes, exported.report, sample);
+      const int8 = await int8Row(model, samples, shapes, fixed.length ? specialize : undefined);
       rows.push({
         id: entry.id,
         converts: true,
@@ -199,6 +202,7 @@ describe('the real-model suite (scripts/real-models.json): converts, or the op t
         transposesInside: transposesInside(exported.bytes),
         relativeDiff: worst(diffs),
         maxAbsDiff: worst(await compareExport(model, exported.bytes, exported.report, sample, 0)),
+        int8,
       });
     }
     fs.mkdirSync('.tmp', { recursive: true });
@@ -209,5 +213,25 @@ describe('the real-model suite (scripts/real-models.json): converts, or the op t
       expect(r.relativeDiff, String(r.id)).toBeLessThanOrEqual(FLOAT_TOLERANCE);
     // Every model converts today (docs/real-models.md, "Export to TFLite"); a model dropping out is a regression.
     expect(rows.filter((r) => !r.converts).map((r) => `${String(r.id)}: ${String(r.reason)}`)).toEqual([]);
+    const int8 = rows.map((r) => [String(r.id), r.int8 as Int8Row] as const);
+    for (const [id, r] of int8) {
+      if (!r.converts) {
+        // Refused by the op that stops it: UnsupportedOpError (int8Row rethrows anything else), naming op and node.
+        expect(r.opType, id).toBeTruthy();
+        expect(r.reason, id).toContain(`'${r.nodeName}' (${r.opType})`);
+        continue;
+      }
+      // Every output comes back at its shape (measureFidelity gives Infinity otherwise) and within int8 noise
+      // of the float model on the held-out sample: cosine ≥ 0.9, or, where an output is ~0 (a wake word not
+      // said), within 1% of 1. Four calibration samples; the table records the figures.
+      for (const f of r.vsFloat) expect(Number.isFinite(f.maxAbsDiff), `${id} ${f.output}`).toBe(true);
+      const close = r.vsFloat.every((f) => f.cosineSimilarity >= 0.9) || r.relativeDiff <= 0.01;
+      expect(close, `${id}: ${JSON.stringify(r.vsFloat)}`).toBe(true);
+    }
+    // These convert today; one dropping out is a regression (docs/real-models.md has why the others stop).
+    const converted = int8.filter(([, r]) => r.converts).map(([id]) => id);
+    expect(converted).toEqual(
+      expect.arrayContaining(['ppocr-v4-det', 'ppocr-mobile-v2-cls', 'oww-embedding', 'oww-alexa', 'oww-timer']),
+    );
   }, 600_000);
 });
