@@ -147,6 +147,36 @@ describe('full-integer int8 export', () => {
     }
   });
 
+  it('a QuantizeLinear read by several DequantizeLinears, one rescaled (a scalar Mul folded into its scale): as the QDQ model', async () => {
+    const b = new ModelBuilder();
+    const x = b.input('x', [1, 3, 8, 8]);
+    const h = b.op('Relu', [b.conv(x, 3, 4, 3, { pads: [1, 1, 1, 1] })]);
+    // h feeds a Conv and a Mul by 0.25: quantize writes one Q on h, a DQ per reader, and folds the Mul into a DQ's scale.
+    const left = b.conv(h, 4, 4, 1);
+    const right = b.op('Mul', [h, b.constant([], [0.25])]);
+    const model = b.model([b.op('Add', [left, right])]);
+    const qdq = await quantizeForTflite(model, [randomSample([1, 3, 8, 8], 1), randomSample([1, 3, 8, 8], 2)]);
+    const q = qdq.graph.nodes.find((n) => n.opType === 'QuantizeLinear' && n.inputs[0]!.producer()?.opType === 'Relu')!;
+    const readers = q.outputs[0].uses().map((u) => u.node);
+    expect(readers.map((r) => r.opType)).toEqual(['DequantizeLinear', 'DequantizeLinear']);
+    const scales = readers.map((r) => r.inputs[1]!.const!.toNumbers()[0] / q.inputs[1]!.const!.toNumbers()[0]);
+    expect(scales.sort()).toEqual([0.25, 1].map((v) => expect.closeTo(v, 6) as number));
+    expect(qdq.graph.nodes.some((n) => n.opType === 'Mul')).toBe(false);
+    const { bytes } = await exportTflite(qdq, { quantize: 'int8' });
+    const { file, ops } = checkIntegerGraph(bytes);
+    const mul = file.operators[ops.indexOf('MUL')]; // the Mul back, its output at the rescaled scale
+    expect(ops.filter((op) => op === 'MUL')).toHaveLength(1);
+    const [input, output] = [file.tensors[mul.inputs[0]], file.tensors[mul.outputs[0]]];
+    expect(output.quantization!.scale[0] / input.quantization!.scale[0]).toBeCloseTo(0.25, 6);
+    const step = file.tensors[file.operators[ops.lastIndexOf('DEQUANTIZE')].inputs[0]].quantization!.scale[0];
+    for (let seed = 50; seed < 54; seed++) {
+      const sample = randomSample([1, 3, 8, 8], seed);
+      const [ref, got] = [await onOnnxruntime(qdq, sample), await onTflite(bytes, sample)];
+      // Integer kernels round at each op (both branches of the Add) where the QDQ model rounds at its Qs only.
+      expect(measureFidelity([ref], [got])[0].maxAbsDiff).toBeLessThanOrEqual(3 * step);
+    }
+  });
+
   it('a model without Q/DQ, or an op with no int8 kernel, is refused with a typed error', async () => {
     await expect(exportTflite(mobileCnn(), { quantize: 'int8' })).rejects.toThrow(InvalidArgumentError);
     await expect(exportTflite(mobileCnn(), { ioType: 'int8' })).rejects.toThrow(/needs quantize 'int8'/);
@@ -160,6 +190,11 @@ describe('full-integer int8 export', () => {
     );
     await expect(exportTflite(qdq, { quantize: 'int8' })).rejects.toThrow(EdgeMLError);
     await expect(exportTflite(qdq, { quantize: 'int8' })).rejects.toThrow(/EXP|no calibrated range/);
+    // The refusal names the ONNX node, not a TFLite tensor.
+    const exp = model.graph.nodes.find((n) => n.opType === 'Exp')!;
+    const e = await refusal(exportTflite(qdq, { quantize: 'int8' }));
+    expect([e.opType, e.nodeName]).toEqual(['Exp', exp.name]);
+    expect(e.message).toContain(`node '${exp.name}' (Exp) is written as EXP`);
   });
 });
 

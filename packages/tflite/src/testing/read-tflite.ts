@@ -94,6 +94,7 @@ export const OP_NAMES: Record<number, string> = {
   4: 'DEPTHWISE_CONV_2D',
   9: 'FULLY_CONNECTED',
   17: 'MAX_POOL_2D',
+  18: 'MUL',
   22: 'RESHAPE',
   34: 'PAD',
   39: 'TRANSPOSE',
