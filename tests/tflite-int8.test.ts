@@ -198,6 +198,53 @@ describe('full-integer int8 export', () => {
   });
 });
 
+describe('int8 with floatFallback: what has no int8 kernel runs in float between DEQUANTIZE and QUANTIZE', () => {
+  /** Conv → Relu → MaxPool → Sqrt → Conv: TFLite has no int8 SQRT. */
+  function sqrtNet() {
+    const b = new ModelBuilder();
+    const x = b.input('x', [1, 3, 8, 8]);
+    const relu = b.op('Relu', [b.conv(x, 3, 4, 3, { pads: [1, 1, 1, 1] })]);
+    const h = b.op('Sqrt', [b.op('MaxPool', [relu], { kernel_shape: [2, 2], strides: [2, 2] })]);
+    return b.model([b.conv(h, 4, 4, 1)]);
+  }
+
+  it('refused naming the Sqrt without it; with it the SQRT runs in float and the file agrees with the QDQ model', async () => {
+    const model = sqrtNet();
+    const qdq = await quantizeForTflite(
+      model,
+      [1, 2, 3, 4].map((seed) => randomSample([1, 3, 8, 8], seed)),
+    );
+    const sqrt = model.graph.nodes.find((n) => n.opType === 'Sqrt')!;
+    const e = await refusal(exportTflite(qdq, { quantize: 'int8' }));
+    expect([e.opType, e.nodeName]).toEqual(['Sqrt', sqrt.name]);
+    expect(e.message).toContain('floatFallback');
+    await expect(exportTflite(model, { floatFallback: true })).rejects.toThrow(/floatFallback needs quantize 'int8'/);
+    const { bytes, report } = await exportTflite(qdq, { quantize: 'int8', floatFallback: true });
+    expect(report.floatOperators).toEqual({ SQRT: 1 });
+    const file = readTflite(bytes);
+    const ops = opSequence(file);
+    const at = ops.indexOf('SQRT'); // a float island, its int8 input dequantized, its output quantized back
+    expect(ops.slice(at - 1, at + 2)).toEqual(['DEQUANTIZE', 'SQRT', 'QUANTIZE']);
+    const island = file.operators[at];
+    expect([file.tensors[island.inputs[0]].type, file.tensors[island.outputs[0]].type]).toEqual([FLOAT32, FLOAT32]);
+    for (const op of ['CONV_2D']) expect(ops.filter((o) => o === op)).toHaveLength(2);
+    expect(report.edgeTpu.requirements.find((r) => r.requirement.startsWith('8-bit'))!.met).toBe(false);
+    const step = file.tensors[file.operators[ops.lastIndexOf('DEQUANTIZE')].inputs[0]].quantization!.scale[0];
+    for (let seed = 60; seed < 64; seed++) {
+      const sample = randomSample([1, 3, 8, 8], seed);
+      const [float, ref, got] = [
+        await onOnnxruntime(model, sample),
+        await onOnnxruntime(qdq, sample),
+        await onTflite(bytes, sample),
+      ];
+      // A step of rounding before the SQRT grows where √ is steep (near 0): a few output steps apart.
+      expect(measureFidelity([ref], [got])[0].maxAbsDiff).toBeLessThanOrEqual(4 * step);
+      expect(measureFidelity([ref], [got])[0].cosineSimilarity).toBeGreaterThan(0.999);
+      expect(measureFidelity([float], [got])[0].cosineSimilarity).toBeGreaterThan(0.99);
+    }
+  });
+});
+
 /** The UnsupportedOpError `run` rejects with. */
 async function refusal(run: Promise<unknown>): Promise<UnsupportedOpError> {
   const error = await run.then(

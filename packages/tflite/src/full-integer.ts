@@ -117,6 +117,8 @@ export interface FullIntegerResult {
   int8Tensors: number;
   /** QUANTIZE operators inserted to requantize an input to the scale its reader requires. */
   requantized: number;
+  /** floatFallback: operators left in float (between DEQUANTIZE and QUANTIZE), by operator. */
+  floatOperators: Record<string, number>;
 }
 
 /** The rewrite of one graph, operator by operator. */
@@ -126,8 +128,15 @@ class Integerizer {
   private readonly constants = new Map<string, number>();
   readonly ops: TfliteOperator[] = [];
   requantized = 0;
+  /** floatFallback: operators run in float, by operator; the float constants they read; the float copies of int8 tensors. */
+  readonly floatOperators: Record<string, number> = {};
+  private readonly floatConstants = new Set<number>();
+  private readonly dequantized = new Map<number, number>();
 
-  constructor(readonly graph: TfliteGraph) {
+  constructor(
+    readonly graph: TfliteGraph,
+    readonly floatFallback = false,
+  ) {
     graph.tensors.forEach((t, i) => {
       if (t.type === TensorType.FLOAT32 && !graph.isConstant(i)) this.activations.add(i);
     });
@@ -146,7 +155,7 @@ class Integerizer {
         origin.opType,
         '',
         undefined,
-        `node '${origin.name}' (${origin.opType}) is written as several TFLite operators, and the tensor '${name}' between them (${op.op}) has no calibrated range: calibration observes the ONNX model's values only; export it with quantize 'dynamic' or 'none'`,
+        `node '${origin.name}' (${origin.opType}) is written as several TFLite operators, and the tensor '${name}' between them (${op.op}) has no calibrated range: calibration observes the ONNX model's values only; export it with floatFallback (edgeml export --float-fallback: the node runs in float), or quantize 'dynamic' or 'none'`,
         origin.name,
       );
     throw new GraphError(
@@ -181,7 +190,7 @@ class Integerizer {
     const q = Int8Array.from(values, (v) => clamp(Math.round(v / p.scale) + p.zeroPoint, -128, 127));
     const bytes = new Uint8Array(q.buffer);
     let target = index;
-    if (this.graph.tensors[index].type !== TensorType.FLOAT32) {
+    if (this.graph.tensors[index].type !== TensorType.FLOAT32 || this.floatConstants.has(index)) {
       const t = this.graph.tensors[index];
       target = this.graph.addConstantBytes(`${t.name}/requantized`, t.shape, bytes, TensorType.INT8);
     }
@@ -224,6 +233,7 @@ class Integerizer {
     const floatOut = op.outputs.filter((i) => this.isFloat(i));
     if (!floatIn.length && !floatOut.length) return void this.ops.push(op);
     const rule = INT8_RULES[op.op];
+    if (this.floatFallback && !this.integerPossible(op, rule)) return this.inFloat(op);
     if (!rule) {
       const tensor = this.graph.tensors[op.outputs[0]]?.name;
       const origin = this.graph.origins.get(op);
@@ -234,7 +244,7 @@ class Integerizer {
         origin?.opType ?? op.op,
         '',
         undefined,
-        `${what}, which has no int8 kernel in TFLite (the guide's "Full-integer int8" lists the ${INT8_OPERATORS.length} the export writes); export it with quantize 'dynamic' or 'none'`,
+        `${what}, which has no int8 kernel in TFLite (the guide's "Full-integer int8" lists the ${INT8_OPERATORS.length} the export writes); export it with floatFallback (edgeml export --float-fallback: it runs in float between DEQUANTIZE and QUANTIZE), or quantize 'dynamic' or 'none'`,
         origin?.name ?? tensor,
       );
     }
@@ -254,6 +264,58 @@ class Integerizer {
     }
     for (const i of op.inputs) if (this.isFloat(i)) this.params(i, op);
     this.ops.push(op);
+  }
+
+  /**
+   * Whether `op` can run on its int8 kernel: it has one, every float tensor it reads is a
+   * constant or a calibrated activation, and its outputs get parameters (calibrated, from the
+   * input, fixed, or derived by interval arithmetic for an ADD, SUB or MUL inside a lowering).
+   */
+  private integerPossible(op: TfliteOperator, rule: Rule | undefined): boolean {
+    if (!rule) return false;
+    const ranged = (i: number) => this.activations.has(i) && !!paramsOf(this.graph.tensors[i]);
+    if (op.inputs.some((i) => this.isFloat(i) && !this.graph.isConstant(i) && !ranged(i))) return false;
+    if (rule.kind === 'same' || rule.kind === 'concat' || rule.kind === 'fixed') return true;
+    const derivable = rule.kind === 'free' && ['ADD', 'SUB', 'MUL'].includes(op.op) && op.inputs.length === 2;
+    return derivable || op.outputs.every((o) => !this.activations.has(o) || ranged(o));
+  }
+
+  /**
+   * `op` in float, as TFLiteConverter leaves an op it cannot quantize (its default op set):
+   * int8 inputs through a DEQUANTIZE (one per tensor), float constants kept float, and each
+   * calibrated output QUANTIZEd back to its parameters; an output without a range stays float
+   * for its readers (which then run in float too).
+   */
+  private inFloat(op: TfliteOperator): void {
+    op.inputs = op.inputs.map((i) => {
+      if (i < 0) return i;
+      const t = this.graph.tensors[i];
+      if (t.type === TensorType.FLOAT32 && this.graph.isConstant(i)) this.floatConstants.add(i);
+      if (t.type !== TensorType.INT8 || !t.quantization || t.quantization.scale.length !== 1) return i;
+      let copy = this.dequantized.get(i);
+      if (copy === undefined) {
+        copy = this.graph.addTensor(`${t.name}/float`, t.shape, TensorType.FLOAT32);
+        this.ops.push({ op: 'DEQUANTIZE', inputs: [i], outputs: [copy] });
+        this.dequantized.set(i, copy);
+      }
+      return copy;
+    });
+    const requantize: TfliteOperator[] = [];
+    op.outputs = op.outputs.map((o) => {
+      if (!this.activations.has(o)) return o;
+      const p = paramsOf(this.graph.tensors[o]);
+      if (!p) {
+        this.activations.delete(o);
+        return o;
+      }
+      const t = this.graph.tensors[o];
+      const float = this.graph.addTensor(`${t.name}/float`, t.shape, TensorType.FLOAT32);
+      this.setParams(o, p);
+      requantize.push({ op: 'QUANTIZE', inputs: [float], outputs: [o] });
+      return float;
+    });
+    this.ops.push(op, ...requantize);
+    this.floatOperators[op.op] = (this.floatOperators[op.op] ?? 0) + 1;
   }
 
   /** The real interval tensor `index` covers: its parameters' for an activation, its values' for a constant. */
@@ -337,17 +399,20 @@ const asUint8 = (p: Params): TfliteTensor['quantization'] => ({
 
 /**
  * Rewrite `graph` (lowered in float, activations carrying their parameters) into a full-integer
- * int8 graph in place; returns its new inputs and outputs.
+ * int8 graph in place; returns its new inputs and outputs. With `floatFallback`, an operator
+ * without an int8 kernel or a calibrated range runs in float between DEQUANTIZE and QUANTIZE
+ * instead of being refused (TFLiteConverter's default op set; `TFLITE_BUILTINS_INT8` refuses).
  */
 export function makeFullInteger(
   graph: TfliteGraph,
   inputs: readonly number[],
   outputs: readonly number[],
   ioType: TfliteIoType = 'float32',
+  floatFallback = false,
 ): FullIntegerResult {
   if (!TFLITE_IO_TYPES.includes(ioType))
     throw new InvalidArgumentError(`ioType must be one of ${TFLITE_IO_TYPES.join(', ')}, got '${ioType}'`, 'ioType');
-  const work = new Integerizer(graph);
+  const work = new Integerizer(graph, floatFallback);
   work.fillBackwards();
   const entry = { op: 'QUANTIZE' as const, inputs: [] as number[] };
   const newInputs = inputs.map((index) => {
@@ -383,5 +448,6 @@ export function makeFullInteger(
     outputs: newOutputs,
     int8Tensors: graph.tensors.filter((t) => t.type === TensorType.INT8).length,
     requantized: work.requantized,
+    floatOperators: work.floatOperators,
   };
 }

@@ -95,6 +95,7 @@ export const OP_NAMES: Record<number, string> = {
   9: 'FULLY_CONNECTED',
   17: 'MAX_POOL_2D',
   18: 'MUL',
+  75: 'SQRT',
   22: 'RESHAPE',
   34: 'PAD',
   39: 'TRANSPOSE',
