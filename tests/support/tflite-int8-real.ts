@@ -3,8 +3,9 @@
  * static QDQ scheme with TFLite's conventions, calibrated on the suite's calibration samples (the
  * samples after the held-out one: what tests/real-models.test.ts writes to
  * .tmp/real-models/<id>/calibration and `edgeml export --quantize int8 --calibration` reads),
- * exported by @edgeml/tflite, and judged on the held-out sample: the .tflite on TFLite's int8
- * kernels against the float ONNX model and the QDQ model, both on onnxruntime-node.
+ * exported by @edgeml/tflite full-integer or, where that is refused, with floatFallback, and
+ * judged on the held-out sample: the .tflite on TFLite's int8 kernels against the float ONNX
+ * model and the QDQ model, both on onnxruntime-node.
  */
 import {
   Tensor,
@@ -18,26 +19,35 @@ import {
 import { TFLITE_STATIC_OPS, quantize } from '@edgeml/quantize';
 import { NodeBackend } from '@edgeml/runtime-node';
 import { checkFullIntegerControlFlow, exportTflite } from '@edgeml/tflite';
-import { onOnnxruntime, onTflite, relativeDiffs, worst } from './tflite-oracle.js';
+import { onOnnxruntime, onTflite, relativeDiffs } from './tflite-oracle.js';
 import type { Sample } from './real-model-data.js';
-
-/** What the int8 column records for one model. */
-export type Int8Row =
-  | { converts: false; opType: string; nodeName: string; reason: string }
-  | {
-      converts: true;
-      tfliteBytes: number;
-      int8Tensors: number;
-      exportMs: number;
-      /** Per output: the .tflite against the float model, and against the QDQ model it was made from. */
-      vsFloat: Int8Fidelity[];
-      vsQdq: Int8Fidelity[];
-      /** Largest |Δ| against the float model over its output's largest magnitude (at least 1). */
-      relativeDiff: number;
-    };
 
 /** The figures the table shows, of one output. */
 export type Int8Fidelity = Pick<Fidelity, 'output' | 'sqnrDb' | 'cosineSimilarity' | 'maxAbsDiff' | 'top1Agreement'>;
+
+/** A written int8 file, judged on the held-out sample. */
+export interface Int8Export {
+  tfliteBytes: number;
+  int8Tensors: number;
+  /** Operators left in float (floatFallback), by operator. */
+  floatOperators: Record<string, number>;
+  exportMs: number;
+  /** Per output: the .tflite against the float model, and against the QDQ model it was made from. */
+  vsFloat: Int8Fidelity[];
+  vsQdq: Int8Fidelity[];
+  /** Per output: largest |Δ| against the float model over its output's largest magnitude (at least 1). */
+  relativeDiffs: Record<string, number>;
+}
+
+/** What the int8 columns record for one model: strict full-integer, and with floatFallback where that is refused. */
+export interface Int8Row {
+  /** Full-integer (no float operator): converts, or the op and node that stop it. */
+  converts: boolean;
+  refusal?: { opType: string; nodeName: string; reason: string };
+  /** The strict file, or the floatFallback one where the strict export is refused (undefined if that is refused too). */
+  exported?: Int8Export;
+  fallbackRefusal?: { opType: string; nodeName: string; reason: string };
+}
 
 const fidelity = (f: Fidelity): Int8Fidelity => ({
   output: f.output,
@@ -47,9 +57,38 @@ const fidelity = (f: Fidelity): Int8Fidelity => ({
   ...(f.top1Agreement === undefined ? {} : { top1Agreement: f.top1Agreement }),
 });
 
+/** The calibrated QDQ model of `model` (its `specialize` inputs frozen, `shapes` fixed), as `edgeml export --quantize int8` makes it. */
+async function quantizeForTflite(
+  model: Model,
+  samples: Sample[],
+  shapes: Record<string, number[]>,
+  specialize: Record<string, Tensor> | undefined,
+): Promise<Model> {
+  const work = model.clone();
+  if (specialize) freezeInputs(work, specialize);
+  fixInputShapes(work, shapes);
+  const { model: qdq } = await quantize(work, {
+    mode: 'static',
+    calibrationData: samples,
+    backend: new NodeBackend(),
+    activationType: 'int8',
+    activationSymmetric: false,
+    weightType: 'int8',
+    perChannel: true,
+    opTypes: TFLITE_STATIC_OPS,
+  });
+  return qdq;
+}
+
+const refusalOf = (e: unknown) => {
+  if (!(e instanceof UnsupportedOpError)) throw e;
+  return { opType: e.opType, nodeName: e.nodeName ?? '', reason: e.message };
+};
+
 /**
- * Quantize, export and judge `model` (its inputs in `specialize` fixed, the others at `shapes`);
- * an UnsupportedOpError (the op and node that stop it) is recorded, any other error thrown.
+ * Quantize `model` (its inputs in `specialize` fixed, the others at `shapes`) on the samples after
+ * the held-out one, export it full-integer, else with floatFallback, and judge the file on the
+ * held-out sample. An UnsupportedOpError (the op and node that stop it) is recorded, any other error thrown.
  */
 export async function int8Row(
   model: Model,
@@ -59,42 +98,43 @@ export async function int8Row(
 ): Promise<Int8Row> {
   const free = (s: Sample) => Object.fromEntries(Object.entries(s).filter(([name]) => !specialize?.[name]));
   const started = performance.now();
-  let qdq: Model, bytes: Uint8Array, int8Tensors: number;
   try {
     // As `edgeml export --quantize int8` runs: control flow refused before calibrating.
     await checkFullIntegerControlFlow(model, { shapes, specialize });
-    const work = model.clone();
-    if (specialize) freezeInputs(work, specialize);
-    fixInputShapes(work, shapes);
-    ({ model: qdq } = await quantize(work, {
-      mode: 'static',
-      calibrationData: samples.slice(1).map(free),
-      backend: new NodeBackend(),
-      activationType: 'int8',
-      activationSymmetric: false,
-      weightType: 'int8',
-      perChannel: true,
-      opTypes: TFLITE_STATIC_OPS,
-    }));
-    const exported = await exportTflite(qdq, { quantize: 'int8', shapes });
-    [bytes, int8Tensors] = [exported.bytes, exported.report.int8Tensors];
   } catch (e) {
-    if (!(e instanceof UnsupportedOpError)) throw e;
-    return { converts: false, opType: e.opType, nodeName: e.nodeName ?? '', reason: e.message };
+    return { converts: false, refusal: refusalOf(e), fallbackRefusal: refusalOf(e) };
+  }
+  const qdq = await quantizeForTflite(model, samples.slice(1).map(free), shapes, specialize);
+  let refusal: Int8Row['refusal'];
+  let exported: Awaited<ReturnType<typeof exportTflite>>;
+  try {
+    exported = await exportTflite(qdq, { quantize: 'int8', shapes });
+  } catch (e) {
+    refusal = refusalOf(e);
+    try {
+      exported = await exportTflite(qdq, { quantize: 'int8', shapes, floatFallback: true });
+    } catch (again) {
+      return { converts: false, refusal, fallbackRefusal: refusalOf(again) };
+    }
   }
   const exportMs = Math.round(performance.now() - started);
+  const { bytes, report } = exported;
   const [float, reference, got] = [
     await onOnnxruntime(model, samples[0]),
     await onOnnxruntime(qdq, free(samples[0])),
     await onTflite(bytes, free(samples[0])),
   ];
   return {
-    converts: true,
-    tfliteBytes: bytes.byteLength,
-    int8Tensors,
-    exportMs,
-    vsFloat: measureFidelity([float], [got]).map(fidelity),
-    vsQdq: measureFidelity([reference], [got]).map(fidelity),
-    relativeDiff: worst(relativeDiffs(float, got)),
+    converts: !refusal,
+    refusal,
+    exported: {
+      tfliteBytes: bytes.byteLength,
+      int8Tensors: report.int8Tensors,
+      floatOperators: report.floatOperators,
+      exportMs,
+      vsFloat: measureFidelity([float], [got]).map(fidelity),
+      vsQdq: measureFidelity([reference], [got]).map(fidelity),
+      relativeDiffs: relativeDiffs(float, got),
+    },
   };
 }
