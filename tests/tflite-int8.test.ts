@@ -177,6 +177,29 @@ describe('full-integer int8 export', () => {
     }
   });
 
+  it("a Cast to its input's own type (Silero's STFT) and x² (Pow by 2) are written as no CAST and a MUL, which int8 has", async () => {
+    const b = new ModelBuilder();
+    const x = b.input('x', [1, 3, 8, 8]);
+    const relu = b.op('Relu', [b.conv(x, 3, 4, 3, { pads: [1, 1, 1, 1] })]);
+    const h = b.op('Cast', [b.op('MaxPool', [relu], { kernel_shape: [2, 2], strides: [2, 2] })], { to: 1 });
+    const squared = b.op('Pow', [h, b.constant([], [2])]);
+    const model = b.model([b.conv(squared, 4, 4, 1)]);
+    const qdq = await quantizeForTflite(
+      model,
+      [1, 2, 3].map((seed) => randomSample([1, 3, 8, 8], seed)),
+    );
+    const { bytes, report } = await exportTflite(qdq, { quantize: 'int8' });
+    expect(report.opCounts.CAST).toBeUndefined();
+    expect(report.opCounts.POW).toBeUndefined();
+    expect(report.opCounts.MUL).toBe(1);
+    const { file, ops } = checkIntegerGraph(bytes);
+    const mul = file.operators[ops.indexOf('MUL')];
+    expect(mul.inputs[0]).toBe(mul.inputs[1]); // x · x
+    const sample = randomSample([1, 3, 8, 8], 70);
+    const [float, got] = [await onOnnxruntime(model, sample), await onTflite(bytes, sample)];
+    expect(measureFidelity([float], [got])[0].cosineSimilarity).toBeGreaterThan(0.99);
+  });
+
   it('a model without Q/DQ, or an op with no int8 kernel, is refused with a typed error', async () => {
     await expect(exportTflite(mobileCnn(), { quantize: 'int8' })).rejects.toThrow(InvalidArgumentError);
     await expect(exportTflite(mobileCnn(), { ioType: 'int8' })).rejects.toThrow(/needs quantize 'int8'/);

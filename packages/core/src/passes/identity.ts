@@ -1,20 +1,12 @@
 import { isDefaultDomain } from '../ops/op-schema.js';
-import { dtypeFromOnnx } from '../tensor/dtype.js';
 import type { Graph } from '../ir/graph.js';
 import type { Node } from '../ir/node.js';
 import type { Pass } from './pass.js';
 
-/**
- * Identity, a Cast to the type its input already has (PyTorch's STFT writes one; onnx-simplifier
- * drops them too), and Dropout in inference form (no training_mode, mask unused) pass values through.
- */
+/** Identity, and Dropout in inference form (no training_mode, mask unused), pass values through. */
 function passThroughInput(n: Node): boolean {
   if (!isDefaultDomain(n)) return false;
   if (n.opType === 'Identity') return n.inputs.length === 1 && !!n.inputs[0];
-  if (n.opType === 'Cast') {
-    const dtype = n.inputs[0]?.dtype;
-    return dtype !== undefined && dtypeFromOnnx(n.attr('to', 'int', 0)) === dtype;
-  }
   if (n.opType === 'Dropout') {
     const training = n.inputs[2];
     const trainingOff =

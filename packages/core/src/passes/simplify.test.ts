@@ -65,17 +65,3 @@ describe('simplify', () => {
     await expectSameOutputs(model, out, { x: randomFeed([2, 3, 4, 4]) });
   });
 });
-
-describe('no-op casts', () => {
-  it("drops a Cast to its input's own type (PyTorch's STFT writes one), keeps real conversions; same outputs", async () => {
-    const { graph: g, x } = graphWithInput([1, 8]);
-    const same = op(g, 'Cast', [op(g, 'Relu', [x])], { to: 1 }); // float32 → float32
-    const half = op(g, 'Cast', [same], { to: 10 }); // float32 → float16: a conversion, kept
-    const model = finish(g, op(g, 'Cast', [half], { to: 1 }), 17);
-    const { model: simplified, report } = await simplify(model);
-    expect(opTypes(simplified)).toEqual(['Relu', 'Cast', 'Cast']);
-    expect(simplified.graph.nodes.map((n) => n.attr('to', 'int', 0)).slice(1)).toEqual([10, 1]);
-    expect(report.rewrites['identity-elimination']).toBe(1);
-    await expectSameOutputs(model, simplified, { x: randomFeed([1, 8]) });
-  });
-});
