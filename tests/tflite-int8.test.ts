@@ -16,6 +16,7 @@ import {
   measureFidelity,
   seededRandom,
   type Model,
+  type Value,
 } from '@edgeml/core';
 import { quantize, TFLITE_STATIC_OPS } from '@edgeml/quantize';
 import { NodeBackend } from '@edgeml/runtime-node';
@@ -198,6 +199,33 @@ describe('full-integer int8 export', () => {
     const sample = randomSample([1, 3, 8, 8], 70);
     const [float, got] = [await onOnnxruntime(model, sample), await onTflite(bytes, sample)];
     expect(measureFidelity([float], [got])[0].cosineSimilarity).toBeGreaterThan(0.99);
+  });
+
+  it("a constant two MAXIMUMs share (tf2onnx's −0.4) is given to each at its input's parameters", async () => {
+    const b = new ModelBuilder();
+    const x = b.input('x', [1, 16]);
+    const floor = b.constant([1, 1], [-0.4]);
+    const dense = (h: Value, scale: number) =>
+      b.op('Gemm', [h, b.weight([16, 16], scale), b.weight([16], 0.1)], { transB: 1 });
+    const block = (h: Value, scale: number) =>
+      b.op('Max', [b.op('LeakyRelu', [dense(h, scale)], { alpha: 0.2 }), floor]);
+    const model = b.model([dense(block(block(x, 0.5), 4), 0.5)]);
+    const qdq = await quantizeForTflite(
+      model,
+      [1, 2, 3, 4].map((seed) => randomSample([1, 16], seed)),
+    );
+    const { bytes } = await exportTflite(qdq, { quantize: 'int8' });
+    const { file, ops } = checkIntegerGraph(bytes);
+    const maxima = file.operators.filter((_, i) => ops[i] === 'MAXIMUM');
+    expect(maxima).toHaveLength(2);
+    for (const op of maxima) {
+      // MAXIMUM compares raw int8 values: the constant must be at its data input's scale and zero point.
+      const [data, bound] = op.inputs.map((i) => file.tensors[i]);
+      expect(bound.quantization).toEqual(data.quantization);
+    }
+    const sample = randomSample([1, 16], 80);
+    const [ref, got] = [await onOnnxruntime(qdq, sample), await onTflite(bytes, sample)];
+    expect(measureFidelity([ref], [got])[0].cosineSimilarity).toBeGreaterThan(0.999);
   });
 
   it('a model without Q/DQ, or an op with no int8 kernel, is refused with a typed error', async () => {

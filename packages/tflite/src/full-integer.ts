@@ -211,8 +211,15 @@ class Integerizer {
     return copy;
   }
 
+  /**
+   * Whether `index` holds real values the int8 rewrite gives parameters: an activation, a float
+   * constant, or a float constant already converted for another reader (a constant two ops share,
+   * such as tf2onnx's −0.4 of every Maximum: each reader gets it at the parameters it needs).
+   */
   isFloat(index: number): boolean {
-    return index >= 0 && (this.activations.has(index) || this.graph.tensors[index].type === TensorType.FLOAT32);
+    if (index < 0) return false;
+    if (this.activations.has(index) || this.graph.tensors[index].type === TensorType.FLOAT32) return true;
+    return this.graph.isConstant(index) && this.floats.has(index);
   }
 
   /** Outputs of data-movement ops and concatenations computed only to feed them take their readers' parameters. */

@@ -96,6 +96,7 @@ export const OP_NAMES: Record<number, string> = {
   17: 'MAX_POOL_2D',
   18: 'MUL',
   75: 'SQRT',
+  55: 'MAXIMUM',
   22: 'RESHAPE',
   34: 'PAD',
   39: 'TRANSPOSE',
