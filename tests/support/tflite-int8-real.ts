@@ -58,7 +58,7 @@ const fidelity = (f: Fidelity): Int8Fidelity => ({
 });
 
 /** The calibrated QDQ model of `model` (its `specialize` inputs frozen, `shapes` fixed), as `edgeml export --quantize int8` makes it. */
-async function quantizeForTflite(
+export async function quantizeForTflite(
   model: Model,
   samples: Sample[],
   shapes: Record<string, number[]>,
@@ -98,25 +98,26 @@ export async function int8Row(
 ): Promise<Int8Row> {
   const free = (s: Sample) => Object.fromEntries(Object.entries(s).filter(([name]) => !specialize?.[name]));
   const started = performance.now();
+  let refusal: Int8Row['refusal'];
   try {
-    // As `edgeml export --quantize int8` runs: control flow refused before calibrating.
+    // As `edgeml export --quantize int8` runs: control flow refused before calibrating (not with --float-fallback).
     await checkFullIntegerControlFlow(model, { shapes, specialize });
   } catch (e) {
-    return { converts: false, refusal: refusalOf(e), fallbackRefusal: refusalOf(e) };
+    refusal = refusalOf(e);
   }
   const qdq = await quantizeForTflite(model, samples.slice(1).map(free), shapes, specialize);
-  let refusal: Int8Row['refusal'];
-  let exported: Awaited<ReturnType<typeof exportTflite>>;
-  try {
-    exported = await exportTflite(qdq, { quantize: 'int8', shapes });
-  } catch (e) {
-    refusal = refusalOf(e);
+  let exported: Awaited<ReturnType<typeof exportTflite>> | undefined;
+  if (!refusal)
+    exported = await exportTflite(qdq, { quantize: 'int8', shapes }).catch((e: unknown) => {
+      refusal = refusalOf(e);
+      return undefined;
+    });
+  if (!exported)
     try {
       exported = await exportTflite(qdq, { quantize: 'int8', shapes, floatFallback: true });
     } catch (again) {
       return { converts: false, refusal, fallbackRefusal: refusalOf(again) };
     }
-  }
   const exportMs = Math.round(performance.now() - started);
   const { bytes, report } = exported;
   const [float, reference, got] = [

@@ -132,6 +132,8 @@ class Integerizer {
   readonly floatOperators: Record<string, number> = {};
   private readonly floatConstants = new Set<number>();
   private readonly dequantized = new Map<number, number>();
+  /** The int8 copy of each float graph input (after its QUANTIZE) → the float input: a float island reads the original. */
+  readonly floatInputs = new Map<number, number>();
 
   constructor(
     readonly graph: TfliteGraph,
@@ -296,6 +298,8 @@ class Integerizer {
   private inFloat(op: TfliteOperator): void {
     op.inputs = op.inputs.map((i) => {
       if (i < 0) return i;
+      const original = this.floatInputs.get(i);
+      if (original !== undefined) return original;
       const t = this.graph.tensors[i];
       if (t.type === TensorType.FLOAT32 && this.graph.isConstant(i)) this.floatConstants.add(i);
       if (t.type !== TensorType.INT8 || !t.quantization || t.quantization.scale.length !== 1) return i;
@@ -437,6 +441,7 @@ export function makeFullInteger(
     t.quantization = ioType === 'uint8' ? asUint8(p) : undefined;
     t.type = ioType === 'uint8' ? TensorType.UINT8 : TensorType.FLOAT32;
     work.ops.push({ op: 'QUANTIZE', inputs: [index], outputs: [inner] });
+    if (ioType === 'float32') work.floatInputs.set(inner, index);
     return index;
   });
   for (const op of graph.operators) work.lower(op);

@@ -208,7 +208,7 @@ export async function runExport(
   const specialize = fixedInputs(values, model, 'export');
   const fitted = withFixedInputs(model, specialize);
   // Control flow is refused before calibrating: the quantizer would say only that nothing was quantized.
-  if (quantize === 'int8') await checkFullIntegerControlFlow(model, { shapes, specialize });
+  if (quantize === 'int8' && !floatFallback) await checkFullIntegerControlFlow(model, { shapes, specialize });
   // Int8 calibrates the model with its --fix inputs frozen, so the quantized one has no such input.
   const samples = quantize === 'int8' ? calibrationSamples(fitted, folder, shapes, warn) : undefined;
   const source = samples ? await quantizeForTflite(fitted, samples, shapes) : model;
@@ -333,7 +333,8 @@ representative dataset): @edgeml/quantize calibrates the model on --calibration'
 fixed Softmax/Logistic/Tanh scales), and the QDQ model is lowered to int8 TFLite tensors.
 Without --calibration it calibrates on 16 random inputs and says so on stderr. A model
 whose network runs in an If or Loop is refused before calibrating, naming the node: --fix
-the input its condition reads (Silero VAD: --fix sr=16000), or use --quantize dynamic. An op
+the input its condition reads (Silero VAD: --fix sr=16000), use --float-fallback (the node and
+its subgraphs run in float), or --quantize dynamic. An op
 with no int8 kernel in TFLite (SQRT, LOG, DIV, …) or no calibrated range (the steps inside a
 LayerNormalization) is refused naming the node; --float-fallback runs such ops in float
 between DEQUANTIZE and QUANTIZE instead, as TFLiteConverter's default op set does (the file
