@@ -33,9 +33,35 @@ function structure(m) {
   return notes.join(', ') || '—';
 }
 
+/** SQNR in dB; JSON writes an exact match's Infinity as null. */
+const sqnr = (f) => f.sqnrDb ?? Infinity;
+const db = (x) => (Number.isFinite(x) ? `${x.toFixed(1)} dB` : x > 0 ? '∞ dB (identical)' : String(x));
+
+const refusal = (r) => `no: \`${r.opType}\` (node \`${r.nodeName}\`)`;
+
+/** Full-integer int8 (or the op and node that stop it), with floatFallback where refused, and the written file's agreement. */
+function int8Cells(r) {
+  if (!r) return ['—', '—', '—'];
+  const strict = r.converts ? `yes, ${size(r.exported.tfliteBytes)}` : refusal(r.refusal);
+  if (!r.exported) return [strict, refusal(r.fallbackRefusal), '—'];
+  const floatOps = Object.entries(r.exported.floatOperators).map(([op, n]) => `${op} ×${n}`);
+  const fallback = r.converts ? 'not needed' : `yes, ${size(r.exported.tfliteBytes)}; in float: ${floatOps.join(', ')}`;
+  // The worst output: lowest SQNR against the float model.
+  const { vsFloat, vsQdq } = r.exported;
+  const i = vsFloat.reduce((w, f, k) => (sqnr(f) < sqnr(vsFloat[w]) ? k : w), 0);
+  const [f, q] = [vsFloat[i], vsQdq[i]];
+  const top1 = f.top1Agreement === undefined ? '' : `, top-1 ${f.top1Agreement === 1 ? 'same' : 'differs'}`;
+  return [
+    strict,
+    fallback,
+    `${db(sqnr(f))}, cosine ${f.cosineSimilarity.toFixed(3)}, max |Δ| ${small(f.maxAbsDiff)}${top1} (vs QDQ: ${db(sqnr(q))})`,
+  ];
+}
+
 function row(m) {
   const fixed = m.fixed?.length ? ` (${m.fixed.join(', ')} fixed)` : '';
-  if (!m.converts) return [m.id, `no: \`${m.opType}\` (node \`${m.nodeName}\`)${fixed}`, '—', '—', '—', '—', '—', '—'];
+  if (!m.converts)
+    return [m.id, `no: \`${m.opType}\` (node \`${m.nodeName}\`)${fixed}`, '—', '—', '—', '—', '—', '—', '—', '—', '—'];
   return [
     m.id,
     `yes${fixed}`,
@@ -45,6 +71,7 @@ function row(m) {
     structure(m),
     small(m.maxAbsDiff),
     `${(m.exportMs / 1000).toFixed(1)} s`,
+    ...int8Cells(m.int8),
   ];
 }
 
@@ -59,11 +86,17 @@ function generated() {
     'control flow, recurrence',
     'max \\|Δ\\| vs onnxruntime (held-out sample)',
     'export time',
+    'full-integer int8',
+    'int8 with float fallback',
+    'int8 vs float on onnxruntime (worst output, held-out sample; vs the QDQ model)',
   ];
   const converted = models.filter((m) => m.converts).length;
+  const int8 = models.filter((m) => m.int8?.converts).length;
+  const fallback = models.filter((m) => m.int8?.exported && !m.int8.converts).length;
   return [
     `Measured at ${measured.commit}${measured.dirty ? ' (with uncommitted changes)' : ''}, ${measured.tflite}, ` +
-      `onnxruntime-node ${measured.onnxruntime}, Node ${measured.node}: ${converted} of ${models.length} models convert.`,
+      `onnxruntime-node ${measured.onnxruntime}, Node ${measured.node}: ${converted} of ${models.length} models convert, ` +
+      `${int8} to full-integer int8, ${fallback} more to int8 with float fallback.`,
     '',
     `| ${header.join(' | ')} |`,
     `| ${header.map(() => '---').join(' | ')} |`,

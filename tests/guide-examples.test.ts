@@ -13,6 +13,7 @@ import {
   backendRegistry,
   decodeModel,
   encodeModel,
+  measureFidelity,
   npySamples,
   type Model,
   type ValueInfo,
@@ -20,6 +21,8 @@ import {
 import type { SpeedCheckResult } from '@edgeml/benchmark';
 import { quantizationSchemes, type AutoQuantizeResult, type QuantizeResult } from '@edgeml/quantize';
 import { runOrt } from './support/models.js';
+import { onOnnxruntime, onTflite } from './support/tflite-oracle.js';
+import { opSequence, readTflite } from '../packages/tflite/src/testing/read-tflite.js';
 import { runCli } from '../packages/cli/src/testing/run-cli.js';
 
 function guideExamples(): Map<string, string> {
@@ -40,7 +43,7 @@ async function runExample<T>(name: string): Promise<T> {
 }
 
 describe('guide examples', () => {
-  it('lists the simplify, samples-from-files, tflite-run, mixed-precision, quantize-auto, qat, tflite-export, tflite-recurrent, secure-aggregation and flower-client examples and the three extension examples', () => {
+  it('lists the simplify, samples-from-files, tflite-run, mixed-precision, quantize-auto, qat, tflite-export, tflite-recurrent, tflite-int8, secure-aggregation and flower-client examples and the three extension examples', () => {
     expect([...guideExamples().keys()]).toEqual([
       'simplify',
       'samples-from-files',
@@ -50,6 +53,7 @@ describe('guide examples', () => {
       'qat',
       'tflite-export',
       'tflite-recurrent',
+      'tflite-int8',
       'secure-aggregation',
       'flower-client',
       'custom-pass',
@@ -172,6 +176,55 @@ describe('guide examples', () => {
       expect(Math.max(...a.map((v, i) => Math.abs(v - b[i]))), name).toBeLessThan(1e-5);
     }
   });
+
+  it("tflite-int8: int8 between QUANTIZE and DEQUANTIZE; on held-out digits TFLite tracks onnxruntime's float and QDQ models", async () => {
+    const { model, qdq, bytes, report, heldOut, floats, int8s } = await runExample<{
+      model: Model;
+      qdq: Model;
+      bytes: Uint8Array;
+      report: { opCounts: Record<string, number>; int8Tensors: number };
+      heldOut: { inputs: Record<string, Tensor>; labels?: Int32Array }[];
+      floats: Record<string, Tensor>[];
+      int8s: Record<string, Tensor>[];
+    }>('tflite-int8');
+    // What the flatbuffer holds: float only at the QUANTIZE in and the DEQUANTIZE out, per-channel int8 weights.
+    const file = readTflite(bytes);
+    const ops = opSequence(file);
+    expect([ops[0], ops.at(-1)]).toEqual(['QUANTIZE', 'DEQUANTIZE']);
+    expect(ops).toEqual(expect.arrayContaining(['CONV_2D', 'MAX_POOL_2D', 'FULLY_CONNECTED']));
+    const inner = file.operators.slice(1, -1).flatMap((op) => [...op.inputs, ...op.outputs].filter((i) => i >= 0));
+    expect(new Set(inner.map((i) => file.tensors[i].type))).toEqual(new Set([9, 2])); // int8, int32 (biases, shapes)
+    expect(report.int8Tensors).toBe(file.tensors.filter((t) => t.type === 9).length);
+    const conv = file.operators[ops.indexOf('CONV_2D')];
+    expect(file.tensors[conv.inputs[1]].quantization!.scale).toHaveLength(8); // one scale per output channel
+    // The example's answers are the interpreters': TFLite is deterministic, onnxruntime the float model.
+    const [want, ref, got] = [[], [], []] as Record<string, Tensor>[][];
+    for (const { inputs } of heldOut) {
+      want.push(await onOnnxruntime(model, inputs));
+      ref.push(await onOnnxruntime(qdq, inputs));
+      got.push(await onTflite(bytes, inputs));
+    }
+    expect(heldOut).toHaveLength(200);
+    expect(got.map((o) => Array.from(o.logits.toFloat64()))).toEqual(
+      int8s.map((o) => Array.from(o.logits.toFloat64())),
+    );
+    expect(measureFidelity(want, floats)[0].maxAbsDiff).toBeLessThan(1e-4);
+    const [tflite] = measureFidelity(want, got);
+    const [ort] = measureFidelity(want, ref);
+    const [vsQdq] = measureFidelity(ref, got);
+    // Int8 rounding costs the float model's digit on at most 2 of 200, as onnxruntime's own QDQ run does;
+    // TFLite's integer kernels and onnxruntime's float arithmetic between Q/DQ pick the same digit on all.
+    expect(tflite.top1Agreement).toBeGreaterThanOrEqual(0.99);
+    expect(tflite.sqnrDb).toBeGreaterThan(Math.min(30, ort.sqnrDb - 1));
+    expect(vsQdq.top1Agreement).toBe(1);
+    expect(vsQdq.sqnrDb).toBeGreaterThan(35);
+    const accuracy = (outs: Record<string, Tensor>[]) =>
+      outs.filter((o, i) => {
+        const row = Array.from(o.logits.toFloat64());
+        return row.indexOf(Math.max(...row)) === heldOut[i].labels![0];
+      }).length / outs.length;
+    expect(accuracy(got)).toBeGreaterThanOrEqual(accuracy(want) - 0.01);
+  }, 120_000);
 
   it('custom pass: Div by a constant becomes Mul, and onnxruntime gets the same answer', async () => {
     const { model, original } = await runExample<{ model: Model; original: Model }>('custom-pass');

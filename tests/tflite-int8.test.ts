@@ -16,6 +16,7 @@ import {
   measureFidelity,
   seededRandom,
   type Model,
+  type Value,
 } from '@edgeml/core';
 import { quantize, TFLITE_STATIC_OPS } from '@edgeml/quantize';
 import { NodeBackend } from '@edgeml/runtime-node';
@@ -147,6 +148,86 @@ describe('full-integer int8 export', () => {
     }
   });
 
+  it('a QuantizeLinear read by several DequantizeLinears, one rescaled (a scalar Mul folded into its scale): as the QDQ model', async () => {
+    const b = new ModelBuilder();
+    const x = b.input('x', [1, 3, 8, 8]);
+    const h = b.op('Relu', [b.conv(x, 3, 4, 3, { pads: [1, 1, 1, 1] })]);
+    // h feeds a Conv and a Mul by 0.25: quantize writes one Q on h, a DQ per reader, and folds the Mul into a DQ's scale.
+    const left = b.conv(h, 4, 4, 1);
+    const right = b.op('Mul', [h, b.constant([], [0.25])]);
+    const model = b.model([b.op('Add', [left, right])]);
+    const qdq = await quantizeForTflite(model, [randomSample([1, 3, 8, 8], 1), randomSample([1, 3, 8, 8], 2)]);
+    const q = qdq.graph.nodes.find((n) => n.opType === 'QuantizeLinear' && n.inputs[0]!.producer()?.opType === 'Relu')!;
+    const readers = q.outputs[0].uses().map((u) => u.node);
+    expect(readers.map((r) => r.opType)).toEqual(['DequantizeLinear', 'DequantizeLinear']);
+    const scales = readers.map((r) => r.inputs[1]!.const!.toNumbers()[0] / q.inputs[1]!.const!.toNumbers()[0]);
+    expect(scales.sort()).toEqual([0.25, 1].map((v) => expect.closeTo(v, 6) as number));
+    expect(qdq.graph.nodes.some((n) => n.opType === 'Mul')).toBe(false);
+    const { bytes } = await exportTflite(qdq, { quantize: 'int8' });
+    const { file, ops } = checkIntegerGraph(bytes);
+    const mul = file.operators[ops.indexOf('MUL')]; // the Mul back, its output at the rescaled scale
+    expect(ops.filter((op) => op === 'MUL')).toHaveLength(1);
+    const [input, output] = [file.tensors[mul.inputs[0]], file.tensors[mul.outputs[0]]];
+    expect(output.quantization!.scale[0] / input.quantization!.scale[0]).toBeCloseTo(0.25, 6);
+    const step = file.tensors[file.operators[ops.lastIndexOf('DEQUANTIZE')].inputs[0]].quantization!.scale[0];
+    for (let seed = 50; seed < 54; seed++) {
+      const sample = randomSample([1, 3, 8, 8], seed);
+      const [ref, got] = [await onOnnxruntime(qdq, sample), await onTflite(bytes, sample)];
+      // Integer kernels round at each op (both branches of the Add) where the QDQ model rounds at its Qs only.
+      expect(measureFidelity([ref], [got])[0].maxAbsDiff).toBeLessThanOrEqual(3 * step);
+    }
+  });
+
+  it("a Cast to its input's own type (Silero's STFT) and x² (Pow by 2) are written as no CAST and a MUL, which int8 has", async () => {
+    const b = new ModelBuilder();
+    const x = b.input('x', [1, 3, 8, 8]);
+    const relu = b.op('Relu', [b.conv(x, 3, 4, 3, { pads: [1, 1, 1, 1] })]);
+    const h = b.op('Cast', [b.op('MaxPool', [relu], { kernel_shape: [2, 2], strides: [2, 2] })], { to: 1 });
+    const squared = b.op('Pow', [h, b.constant([], [2])]);
+    const model = b.model([b.conv(squared, 4, 4, 1)]);
+    const qdq = await quantizeForTflite(
+      model,
+      [1, 2, 3].map((seed) => randomSample([1, 3, 8, 8], seed)),
+    );
+    const { bytes, report } = await exportTflite(qdq, { quantize: 'int8' });
+    expect(report.opCounts.CAST).toBeUndefined();
+    expect(report.opCounts.POW).toBeUndefined();
+    expect(report.opCounts.MUL).toBe(1);
+    const { file, ops } = checkIntegerGraph(bytes);
+    const mul = file.operators[ops.indexOf('MUL')];
+    expect(mul.inputs[0]).toBe(mul.inputs[1]); // x · x
+    const sample = randomSample([1, 3, 8, 8], 70);
+    const [float, got] = [await onOnnxruntime(model, sample), await onTflite(bytes, sample)];
+    expect(measureFidelity([float], [got])[0].cosineSimilarity).toBeGreaterThan(0.99);
+  });
+
+  it("a constant two MAXIMUMs share (tf2onnx's −0.4) is given to each at its input's parameters", async () => {
+    const b = new ModelBuilder();
+    const x = b.input('x', [1, 16]);
+    const floor = b.constant([1, 1], [-0.4]);
+    const dense = (h: Value, scale: number) =>
+      b.op('Gemm', [h, b.weight([16, 16], scale), b.weight([16], 0.1)], { transB: 1 });
+    const block = (h: Value, scale: number) =>
+      b.op('Max', [b.op('LeakyRelu', [dense(h, scale)], { alpha: 0.2 }), floor]);
+    const model = b.model([dense(block(block(x, 0.5), 4), 0.5)]);
+    const qdq = await quantizeForTflite(
+      model,
+      [1, 2, 3, 4].map((seed) => randomSample([1, 16], seed)),
+    );
+    const { bytes } = await exportTflite(qdq, { quantize: 'int8' });
+    const { file, ops } = checkIntegerGraph(bytes);
+    const maxima = file.operators.filter((_, i) => ops[i] === 'MAXIMUM');
+    expect(maxima).toHaveLength(2);
+    for (const op of maxima) {
+      // MAXIMUM compares raw int8 values: the constant must be at its data input's scale and zero point.
+      const [data, bound] = op.inputs.map((i) => file.tensors[i]);
+      expect(bound.quantization).toEqual(data.quantization);
+    }
+    const sample = randomSample([1, 16], 80);
+    const [ref, got] = [await onOnnxruntime(qdq, sample), await onTflite(bytes, sample)];
+    expect(measureFidelity([ref], [got])[0].cosineSimilarity).toBeGreaterThan(0.999);
+  });
+
   it('a model without Q/DQ, or an op with no int8 kernel, is refused with a typed error', async () => {
     await expect(exportTflite(mobileCnn(), { quantize: 'int8' })).rejects.toThrow(InvalidArgumentError);
     await expect(exportTflite(mobileCnn(), { ioType: 'int8' })).rejects.toThrow(/needs quantize 'int8'/);
@@ -160,6 +241,58 @@ describe('full-integer int8 export', () => {
     );
     await expect(exportTflite(qdq, { quantize: 'int8' })).rejects.toThrow(EdgeMLError);
     await expect(exportTflite(qdq, { quantize: 'int8' })).rejects.toThrow(/EXP|no calibrated range/);
+    // The refusal names the ONNX node, not a TFLite tensor.
+    const exp = model.graph.nodes.find((n) => n.opType === 'Exp')!;
+    const e = await refusal(exportTflite(qdq, { quantize: 'int8' }));
+    expect([e.opType, e.nodeName]).toEqual(['Exp', exp.name]);
+    expect(e.message).toContain(`node '${exp.name}' (Exp) is written as EXP`);
+  });
+});
+
+describe('int8 with floatFallback: what has no int8 kernel runs in float between DEQUANTIZE and QUANTIZE', () => {
+  /** Conv → Relu → MaxPool → Sqrt → Conv: TFLite has no int8 SQRT. */
+  function sqrtNet() {
+    const b = new ModelBuilder();
+    const x = b.input('x', [1, 3, 8, 8]);
+    const relu = b.op('Relu', [b.conv(x, 3, 4, 3, { pads: [1, 1, 1, 1] })]);
+    const h = b.op('Sqrt', [b.op('MaxPool', [relu], { kernel_shape: [2, 2], strides: [2, 2] })]);
+    return b.model([b.conv(h, 4, 4, 1)]);
+  }
+
+  it('refused naming the Sqrt without it; with it the SQRT runs in float and the file agrees with the QDQ model', async () => {
+    const model = sqrtNet();
+    const qdq = await quantizeForTflite(
+      model,
+      [1, 2, 3, 4].map((seed) => randomSample([1, 3, 8, 8], seed)),
+    );
+    const sqrt = model.graph.nodes.find((n) => n.opType === 'Sqrt')!;
+    const e = await refusal(exportTflite(qdq, { quantize: 'int8' }));
+    expect([e.opType, e.nodeName]).toEqual(['Sqrt', sqrt.name]);
+    expect(e.message).toContain('floatFallback');
+    await expect(exportTflite(model, { floatFallback: true })).rejects.toThrow(/floatFallback needs quantize 'int8'/);
+    const { bytes, report } = await exportTflite(qdq, { quantize: 'int8', floatFallback: true });
+    expect(report.floatOperators).toEqual({ SQRT: 1 });
+    const file = readTflite(bytes);
+    const ops = opSequence(file);
+    const at = ops.indexOf('SQRT'); // a float island, its int8 input dequantized, its output quantized back
+    expect(ops.slice(at - 1, at + 2)).toEqual(['DEQUANTIZE', 'SQRT', 'QUANTIZE']);
+    const island = file.operators[at];
+    expect([file.tensors[island.inputs[0]].type, file.tensors[island.outputs[0]].type]).toEqual([FLOAT32, FLOAT32]);
+    for (const op of ['CONV_2D']) expect(ops.filter((o) => o === op)).toHaveLength(2);
+    expect(report.edgeTpu.requirements.find((r) => r.requirement.startsWith('8-bit'))!.met).toBe(false);
+    const step = file.tensors[file.operators[ops.lastIndexOf('DEQUANTIZE')].inputs[0]].quantization!.scale[0];
+    for (let seed = 60; seed < 64; seed++) {
+      const sample = randomSample([1, 3, 8, 8], seed);
+      const [float, ref, got] = [
+        await onOnnxruntime(model, sample),
+        await onOnnxruntime(qdq, sample),
+        await onTflite(bytes, sample),
+      ];
+      // A step of rounding before the SQRT grows where √ is steep (near 0): a few output steps apart.
+      expect(measureFidelity([ref], [got])[0].maxAbsDiff).toBeLessThanOrEqual(4 * step);
+      expect(measureFidelity([ref], [got])[0].cosineSimilarity).toBeGreaterThan(0.999);
+      expect(measureFidelity([float], [got])[0].cosineSimilarity).toBeGreaterThan(0.99);
+    }
   });
 });
 

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { Tensor, encodeModel, encodeNpy, seededRandom } from '@edgeml/core';
 import { runCli } from './testing/run-cli.js';
 import type { ExportCommandReport } from './commands/export.js';
-import { mobileCnn } from '../../tflite/src/testing/models.js';
+import { ModelBuilder, mobileCnn } from '../../tflite/src/testing/models.js';
 import { readTflite } from '../../tflite/src/testing/read-tflite.js';
 import { SILERO_VAD } from '../../../tests/support/model-cache.js';
 
@@ -65,6 +65,32 @@ describe('edgeml export --quantize int8', () => {
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/--io-type uint8 needs --quantize int8/);
     expect(fs.existsSync(path.join(dir, 'b.tflite'))).toBe(false);
+  });
+
+  it('--float-fallback: an op with no int8 kernel runs in float (listed, and in the text report) instead of exit 1', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeml-export-int8-'));
+    const b = new ModelBuilder();
+    const x = b.input('x', [1, 3, 8, 8]);
+    const pooled = b.op('MaxPool', [b.op('Relu', [b.conv(x, 3, 4, 3)])], { kernel_shape: [2, 2], strides: [2, 2] });
+    const model = path.join(dir, 'sqrt.onnx');
+    fs.writeFileSync(model, encodeModel(b.model([b.conv(b.op('Sqrt', [pooled]), 4, 4, 1)])));
+    const args = ['export', model, '-o', path.join(dir, 'sqrt.tflite'), '--quantize', 'int8'];
+    const refused = await runCli(args);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(/^edgeml export: node .* \(Sqrt\) is written as SQRT.*--float-fallback/m);
+    expect(fs.existsSync(path.join(dir, 'sqrt.tflite'))).toBe(false);
+    const r = await runCli([...args, '--float-fallback', '--json']);
+    expect(r.code).toBe(0);
+    const rep = JSON.parse(r.out) as ExportCommandReport;
+    expect(rep.floatOperators).toEqual({ SQRT: 1 });
+    expect(rep.agreement[0].sqnrDb).toBeGreaterThan(20);
+    const text = await runCli([...args, '-o', path.join(dir, 'b.tflite'), '--float-fallback']);
+    expect(text.out).toMatch(/^in float {3}SQRT ×1 \(--float-fallback/m);
+    const bad = await runCli(['export', model, '-o', path.join(dir, 'c.tflite'), '--float-fallback']);
+    expect([bad.code, bad.err]).toEqual([
+      2,
+      expect.stringMatching(/--float-fallback is for --quantize int8/) as string,
+    ]);
   });
 
   it('Silero VAD (its network in an If on sr) without --fix: exit 1 naming the If and --fix sr, before calibrating', async () => {

@@ -62,6 +62,15 @@ export interface TfliteExportOptions {
    * microcontrollers take).
    */
   ioType?: TfliteIoType;
+  /**
+   * With quantize 'int8': an op that has no int8 kernel in TFLite (SQRT, LOG, DIV, CAST, …) or
+   * no calibrated range (the steps inside a LayerNormalization's lowering) runs in float between
+   * a DEQUANTIZE of its int8 inputs and a QUANTIZE of its outputs, as TFLiteConverter's default
+   * op set does, instead of being an UnsupportedOpError (`TFLITE_BUILTINS_INT8`, the default
+   * false). The file is then no longer full-integer: the Edge TPU and int8-only runtimes refuse
+   * it; `report.floatOperators` lists what runs in float.
+   */
+  floatFallback?: boolean;
 }
 
 /** One input or output of the written .tflite. */
@@ -93,6 +102,8 @@ export interface TfliteExportReport {
   int8Tensors: number;
   /** QUANTIZE operators requantizing an activation to the scale its reader's int8 kernel requires (quantize 'int8'). */
   requantized: number;
+  /** floatFallback: operators left in float between DEQUANTIZE and QUANTIZE, by operator (empty when none). */
+  floatOperators: Record<string, number>;
   /** Element type of the float inputs and outputs in the file (ioType). */
   ioType: TfliteIoType;
   inputs: TfliteIo[];
@@ -129,6 +140,11 @@ function checkOptions(options: TfliteExportOptions): void {
       `ioType '${options.ioType}' needs quantize 'int8': integer inputs and outputs carry an int8 model's scales`,
       'ioType',
     );
+  if (options.floatFallback && options.quantize !== 'int8')
+    throw new InvalidArgumentError(
+      "floatFallback needs quantize 'int8': it leaves in float what the int8 export cannot quantize",
+      'floatFallback',
+    );
 }
 
 /** The float model to lower and, for quantize 'int8', its activations' scales and zero points. */
@@ -158,7 +174,8 @@ export async function exportTflite(model: Model, options: TfliteExportOptions = 
   checkOptions(options);
   const specialized = options.specialize ? prepare(model, { specialize: options.specialize }) : undefined;
   // Before "quantize it first": quantizing would not help a model whose network sits in a branch.
-  if (options.quantize === 'int8')
+  // With floatFallback an If or Loop runs in float (its subgraphs never see int8), so it passes.
+  if (options.quantize === 'int8' && !options.floatFallback)
     await checkFullIntegerControlFlow(specialized?.model ?? model, { shapes: options.shapes });
   const source = sourceModel(specialized?.model ?? model, options);
   const { model: simple, report: simplified } = await simplifyForExport(source.model, options);
@@ -184,7 +201,9 @@ export async function exportTflite(model: Model, options: TfliteExportOptions = 
   const float16Weights = options.quantize === 'fp16' ? sum((g) => g.storeWeightsAsFloat16()) : 0;
   let int8Weights = options.quantize === 'dynamic' ? sum(quantizeWeightsDynamic) : 0;
   const integer =
-    options.quantize === 'int8' ? makeFullInteger(ctx.graph, inputTensors, outputs, options.ioType) : undefined;
+    options.quantize === 'int8'
+      ? makeFullInteger(ctx.graph, inputTensors, outputs, options.ioType, options.floatFallback)
+      : undefined;
   if (integer) {
     inputTensors = integer.inputs;
     outputs = integer.outputs;
@@ -224,6 +243,7 @@ export async function exportTflite(model: Model, options: TfliteExportOptions = 
       int8Weights,
       int8Tensors: integer?.int8Tensors ?? 0,
       requantized: integer?.requantized ?? 0,
+      floatOperators: integer?.floatOperators ?? {},
       ioType: options.ioType ?? 'float32',
       inputs: inputs.map((v, i) => io(v, inputTensors[i])),
       outputs: graph.outputs.map((v, i) => io(v, outputs[i])),

@@ -117,6 +117,8 @@ export interface FullIntegerResult {
   int8Tensors: number;
   /** QUANTIZE operators inserted to requantize an input to the scale its reader requires. */
   requantized: number;
+  /** floatFallback: operators left in float (between DEQUANTIZE and QUANTIZE), by operator. */
+  floatOperators: Record<string, number>;
 }
 
 /** The rewrite of one graph, operator by operator. */
@@ -126,8 +128,17 @@ class Integerizer {
   private readonly constants = new Map<string, number>();
   readonly ops: TfliteOperator[] = [];
   requantized = 0;
+  /** floatFallback: operators run in float, by operator; the float constants they read; the float copies of int8 tensors. */
+  readonly floatOperators: Record<string, number> = {};
+  private readonly floatConstants = new Set<number>();
+  private readonly dequantized = new Map<number, number>();
+  /** The int8 copy of each float graph input (after its QUANTIZE) → the float input: a float island reads the original. */
+  readonly floatInputs = new Map<number, number>();
 
-  constructor(readonly graph: TfliteGraph) {
+  constructor(
+    readonly graph: TfliteGraph,
+    readonly floatFallback = false,
+  ) {
     graph.tensors.forEach((t, i) => {
       if (t.type === TensorType.FLOAT32 && !graph.isConstant(i)) this.activations.add(i);
     });
@@ -135,11 +146,23 @@ class Integerizer {
 
   params(index: number, op: TfliteOperator): Params {
     const p = paramsOf(this.graph.tensors[index]);
-    if (!p)
-      throw new GraphError(
-        `tensor '${this.graph.tensors[index].name}' (${op.op}) has no calibrated range: the int8 export needs every activation quantized. Quantize with @edgeml/quantize's TFLITE_STATIC_OPS first (edgeml export --quantize int8 does)`,
+    if (p) return p;
+    const name = this.graph.tensors[index].name;
+    const origin = this.graph.origins.get(op);
+    // A tensor that one ONNX node's operators write and read, and no value of that node: a step
+    // inside its lowering, which calibration never saw.
+    const producer = this.graph.operators.find((o) => o.outputs.includes(index));
+    if (origin && producer && this.graph.origins.get(producer) === origin && !origin.values.has(name))
+      throw new UnsupportedOpError(
+        origin.opType,
+        '',
+        undefined,
+        `node '${origin.name}' (${origin.opType}) is written as several TFLite operators, and the tensor '${name}' between them (${op.op}) has no calibrated range: calibration observes the ONNX model's values only; export it with floatFallback (edgeml export --float-fallback: the node runs in float), or quantize 'dynamic' or 'none'`,
+        origin.name,
       );
-    return p;
+    throw new GraphError(
+      `tensor '${name}' (${op.op}) has no calibrated range: the int8 export needs every activation quantized. Quantize with @edgeml/quantize's TFLITE_STATIC_OPS first (edgeml export --quantize int8 does)`,
+    );
   }
 
   setParams(index: number, p: Params): void {
@@ -169,7 +192,7 @@ class Integerizer {
     const q = Int8Array.from(values, (v) => clamp(Math.round(v / p.scale) + p.zeroPoint, -128, 127));
     const bytes = new Uint8Array(q.buffer);
     let target = index;
-    if (this.graph.tensors[index].type !== TensorType.FLOAT32) {
+    if (this.graph.tensors[index].type !== TensorType.FLOAT32 || this.floatConstants.has(index)) {
       const t = this.graph.tensors[index];
       target = this.graph.addConstantBytes(`${t.name}/requantized`, t.shape, bytes, TensorType.INT8);
     }
@@ -190,8 +213,15 @@ class Integerizer {
     return copy;
   }
 
+  /**
+   * Whether `index` holds real values the int8 rewrite gives parameters: an activation, a float
+   * constant, or a float constant already converted for another reader (a constant two ops share,
+   * such as tf2onnx's −0.4 of every Maximum: each reader gets it at the parameters it needs).
+   */
   isFloat(index: number): boolean {
-    return index >= 0 && (this.activations.has(index) || this.graph.tensors[index].type === TensorType.FLOAT32);
+    if (index < 0) return false;
+    if (this.activations.has(index) || this.graph.tensors[index].type === TensorType.FLOAT32) return true;
+    return this.graph.isConstant(index) && this.floats.has(index);
   }
 
   /** Outputs of data-movement ops and concatenations computed only to feed them take their readers' parameters. */
@@ -212,14 +242,21 @@ class Integerizer {
     const floatOut = op.outputs.filter((i) => this.isFloat(i));
     if (!floatIn.length && !floatOut.length) return void this.ops.push(op);
     const rule = INT8_RULES[op.op];
-    if (!rule)
+    if (this.floatFallback && !this.integerPossible(op, rule)) return this.inFloat(op);
+    if (!rule) {
+      const tensor = this.graph.tensors[op.outputs[0]]?.name;
+      const origin = this.graph.origins.get(op);
+      const what = origin
+        ? `node '${origin.name}' (${origin.opType}) is written as ${op.op} (its output '${tensor}')`
+        : `'${tensor}' is computed by ${op.op}`;
       throw new UnsupportedOpError(
-        op.op,
+        origin?.opType ?? op.op,
         '',
         undefined,
-        `'${this.graph.tensors[op.outputs[0]]?.name}' is computed by ${op.op}, which has no int8 kernel in TFLite (the guide's "Full-integer int8" lists the ${INT8_OPERATORS.length} the export writes); export it with quantize 'dynamic' or 'none'`,
-        this.graph.tensors[op.outputs[0]]?.name,
+        `${what}, which has no int8 kernel in TFLite (the guide's "Full-integer int8" lists the ${INT8_OPERATORS.length} the export writes); export it with floatFallback (edgeml export --float-fallback: it runs in float between DEQUANTIZE and QUANTIZE), or quantize 'dynamic' or 'none'`,
+        origin?.name ?? tensor,
       );
+    }
     const data = op.inputs.find((i) => this.activations.has(i));
     if (rule.kind === 'weights') this.weights(op, rule);
     else if (rule.kind === 'same' || rule.kind === 'concat') {
@@ -236,6 +273,60 @@ class Integerizer {
     }
     for (const i of op.inputs) if (this.isFloat(i)) this.params(i, op);
     this.ops.push(op);
+  }
+
+  /**
+   * Whether `op` can run on its int8 kernel: it has one, every float tensor it reads is a
+   * constant or a calibrated activation, and its outputs get parameters (calibrated, from the
+   * input, fixed, or derived by interval arithmetic for an ADD, SUB or MUL inside a lowering).
+   */
+  private integerPossible(op: TfliteOperator, rule: Rule | undefined): boolean {
+    if (!rule) return false;
+    const ranged = (i: number) => this.activations.has(i) && !!paramsOf(this.graph.tensors[i]);
+    if (op.inputs.some((i) => this.isFloat(i) && !this.graph.isConstant(i) && !ranged(i))) return false;
+    if (rule.kind === 'same' || rule.kind === 'concat' || rule.kind === 'fixed') return true;
+    const derivable = rule.kind === 'free' && ['ADD', 'SUB', 'MUL'].includes(op.op) && op.inputs.length === 2;
+    return derivable || op.outputs.every((o) => !this.activations.has(o) || ranged(o));
+  }
+
+  /**
+   * `op` in float, as TFLiteConverter leaves an op it cannot quantize (its default op set):
+   * int8 inputs through a DEQUANTIZE (one per tensor), float constants kept float, and each
+   * calibrated output QUANTIZEd back to its parameters; an output without a range stays float
+   * for its readers (which then run in float too).
+   */
+  private inFloat(op: TfliteOperator): void {
+    op.inputs = op.inputs.map((i) => {
+      if (i < 0) return i;
+      const original = this.floatInputs.get(i);
+      if (original !== undefined) return original;
+      const t = this.graph.tensors[i];
+      if (t.type === TensorType.FLOAT32 && this.graph.isConstant(i)) this.floatConstants.add(i);
+      if (t.type !== TensorType.INT8 || !t.quantization || t.quantization.scale.length !== 1) return i;
+      let copy = this.dequantized.get(i);
+      if (copy === undefined) {
+        copy = this.graph.addTensor(`${t.name}/float`, t.shape, TensorType.FLOAT32);
+        this.ops.push({ op: 'DEQUANTIZE', inputs: [i], outputs: [copy] });
+        this.dequantized.set(i, copy);
+      }
+      return copy;
+    });
+    const requantize: TfliteOperator[] = [];
+    op.outputs = op.outputs.map((o) => {
+      if (!this.activations.has(o)) return o;
+      const p = paramsOf(this.graph.tensors[o]);
+      if (!p) {
+        this.activations.delete(o);
+        return o;
+      }
+      const t = this.graph.tensors[o];
+      const float = this.graph.addTensor(`${t.name}/float`, t.shape, TensorType.FLOAT32);
+      this.setParams(o, p);
+      requantize.push({ op: 'QUANTIZE', inputs: [float], outputs: [o] });
+      return float;
+    });
+    this.ops.push(op, ...requantize);
+    this.floatOperators[op.op] = (this.floatOperators[op.op] ?? 0) + 1;
   }
 
   /** The real interval tensor `index` covers: its parameters' for an activation, its values' for a constant. */
@@ -319,17 +410,20 @@ const asUint8 = (p: Params): TfliteTensor['quantization'] => ({
 
 /**
  * Rewrite `graph` (lowered in float, activations carrying their parameters) into a full-integer
- * int8 graph in place; returns its new inputs and outputs.
+ * int8 graph in place; returns its new inputs and outputs. With `floatFallback`, an operator
+ * without an int8 kernel or a calibrated range runs in float between DEQUANTIZE and QUANTIZE
+ * instead of being refused (TFLiteConverter's default op set; `TFLITE_BUILTINS_INT8` refuses).
  */
 export function makeFullInteger(
   graph: TfliteGraph,
   inputs: readonly number[],
   outputs: readonly number[],
   ioType: TfliteIoType = 'float32',
+  floatFallback = false,
 ): FullIntegerResult {
   if (!TFLITE_IO_TYPES.includes(ioType))
     throw new InvalidArgumentError(`ioType must be one of ${TFLITE_IO_TYPES.join(', ')}, got '${ioType}'`, 'ioType');
-  const work = new Integerizer(graph);
+  const work = new Integerizer(graph, floatFallback);
   work.fillBackwards();
   const entry = { op: 'QUANTIZE' as const, inputs: [] as number[] };
   const newInputs = inputs.map((index) => {
@@ -347,6 +441,7 @@ export function makeFullInteger(
     t.quantization = ioType === 'uint8' ? asUint8(p) : undefined;
     t.type = ioType === 'uint8' ? TensorType.UINT8 : TensorType.FLOAT32;
     work.ops.push({ op: 'QUANTIZE', inputs: [index], outputs: [inner] });
+    if (ioType === 'float32') work.floatInputs.set(inner, index);
     return index;
   });
   for (const op of graph.operators) work.lower(op);
@@ -365,5 +460,6 @@ export function makeFullInteger(
     outputs: newOutputs,
     int8Tensors: graph.tensors.filter((t) => t.type === TensorType.INT8).length,
     requantized: work.requantized,
+    floatOperators: work.floatOperators,
   };
 }

@@ -4,7 +4,8 @@
  * has no ranges for what a branch computes, and the export writes no int8 IF/WHILE branches: a
  * model whose main graph still holds control flow after `specialize` and simplification is
  * refused up front, naming the node and what to do, instead of failing later on whichever
- * unquantized tensor the lowering meets first.
+ * unquantized tensor the lowering meets first. With `floatFallback` the export skips this check:
+ * the node (its subgraphs included) runs in float between DEQUANTIZE and QUANTIZE.
  */
 import {
   UnsupportedOpError,
@@ -54,7 +55,7 @@ const quoted = (names: string[]) => names.map((n) => `'${n}'`).join(', ');
 /** What to do about `node`: fix the settings its condition reads, or keep the weights-only precisions. */
 function advice(graph: Graph, node: Node): string {
   const keep =
-    "export it with quantize 'dynamic' (int8 weights, branches included, float activations) or 'none'/'fp16'";
+    "export it with floatFallback (`edgeml export --float-fallback`: the node and its subgraphs run in float between DEQUANTIZE and QUANTIZE, the rest in int8), quantize 'dynamic' (int8 weights, branches included, float activations) or 'none'/'fp16'";
   const deciding = decidingInputs(graph, node).map((v) => ({
     name: v.name,
     setting: elements(v.shape) <= SETTING_ELEMENTS,

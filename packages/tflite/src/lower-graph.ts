@@ -21,7 +21,16 @@ export function lowerNodes(graph: Graph, ctx: ExportContext, opsetOf: (domain: s
         `node '${node.name || node.opType}' (${node.domain ? `${node.domain}.` : ''}${node.opType}) has no TFLite builtin equivalent in this exporter (the guide's "Export to TFLite" lists the ${Object.keys(LOWERINGS).length} ops it writes)`,
         node.name,
       );
+    const [before, fused] = [ctx.graph.operators.length, new Set(ctx.consumed)];
     lowering(node, ctx);
+    // The values of the node and of those it fused (an activation after a Conv) are the ONNX model's.
+    const nodes = [node, ...[...ctx.consumed].filter((n) => !fused.has(n))];
+    const origin = {
+      opType: node.opType,
+      name: node.name || node.outputs[0]?.name || node.opType,
+      values: new Set(nodes.flatMap((n) => [...n.inputs, ...n.outputs].flatMap((v) => (v ? [v.name] : [])))),
+    };
+    for (const op of ctx.graph.operators.slice(before)) ctx.graph.origins.set(op, origin);
     node.outputs.forEach((out, i) => {
       if (!ctx.isPlaced(out) && (out.uses().some((u) => !ctx.consumed.has(u.node)) || ctx.isGraphOutput(out)))
         throw new UnsupportedOpError(

@@ -7,7 +7,16 @@
  * constant again. The model left is the float network the lowering already writes; its tensors
  * take those parameters afterwards (full-integer.ts), as TFLiteConverter folds fake-quant ops.
  */
-import { InvalidArgumentError, Tensor, eliminateDeadCode, replaceSubgraph, type Model, type Value } from '@edgeml/core';
+import {
+  InvalidArgumentError,
+  Node,
+  Tensor,
+  eliminateDeadCode,
+  replaceSubgraph,
+  type Graph,
+  type Model,
+  type Value,
+} from '@edgeml/core';
 
 /** An activation's affine int8 quantization, `real = scale · (q − zeroPoint)`. */
 export interface ActivationQuantization {
@@ -45,7 +54,8 @@ function dequantizeConstant(q: Tensor, scale: Tensor, zeroPoint: Tensor | undefi
 
 /**
  * The float model under a QDQ model, and the quantization its activation Q/DQ pairs carried.
- * A DequantizeLinear reading a computed value that no QuantizeLinear produces (an integer graph
+ * A QuantizeLinear may feed several DequantizeLinears (one per reader) at its own scale and zero
+ * point. A DequantizeLinear reading a computed value that no QuantizeLinear produces (an integer graph
  * input, as quantize's `fullInteger` writes) is an InvalidArgumentError: the export makes
  * integer inputs itself (`ioType`).
  */
@@ -54,6 +64,7 @@ export function foldQdq(input: Model): FoldedQdq {
   const graph = model.graph;
   const activations = new Map<string, ActivationQuantization>();
   let weights = 0;
+  const folded = new Set<Node>();
   for (const dq of [...graph.nodes]) {
     if (dq.opType !== 'DequantizeLinear' || (dq.domain !== '' && dq.domain !== 'ai.onnx')) continue;
     const [x, scale, zp] = dq.inputs;
@@ -66,8 +77,16 @@ export function foldQdq(input: Model): FoldedQdq {
       weights++;
       continue;
     }
+    if (folded.has(dq)) continue;
     const q = x.producer();
-    if (!q || q.opType !== 'QuantizeLinear' || x.uses().length !== 1 || graph.outputs.includes(x))
+    // One QuantizeLinear may feed a DequantizeLinear per reader (onnxruntime's QDQ format allows it): all fold.
+    const readers = x.uses().map((u) => u.node);
+    if (
+      !q ||
+      q.opType !== 'QuantizeLinear' ||
+      graph.outputs.includes(x) ||
+      readers.some((r) => r.opType !== 'DequantizeLinear' || r.inputs[0] !== x)
+    )
       throw new InvalidArgumentError(
         `DequantizeLinear '${dq.name || out.name}' reads '${x.name}', which is not the QuantizeLinear of a float activation: the int8 export takes a QDQ model with float inputs and outputs (make integer I/O with ioType, not quantize's fullInteger)`,
         'quantize',
@@ -82,14 +101,52 @@ export function foldQdq(input: Model): FoldedQdq {
         'quantize',
       );
     const float = q.inputs[0]!;
-    // The DequantizeLinear's output value takes the float one's place (its producer writes it);
-    // a graph input is read directly. Either name may be the one left.
+    // Each DequantizeLinear's output value takes the float one's place (its producer writes it);
+    // a graph input is read directly. Any of the names may be the one left.
     activations.set(float.name, params);
-    activations.set(out.name, params);
-    replaceSubgraph([q, dq], [], new Map([[out, float]]));
+    const replacements = new Map<Value, Value>();
+    const scaled: Node[] = [];
+    let same: Value | undefined; // the one DQ output that takes the float value's place; its twins read it
+    for (const r of [...readers].sort(
+      (a, b) => +graph.outputs.includes(b.outputs[0]) - +graph.outputs.includes(a.outputs[0]),
+    )) {
+      const out = r.outputs[0];
+      const rescaled = rescale(graph, q, r, float, params);
+      activations.set(out.name, { scale: scalarOf(r.inputs[1], NaN), zeroPoint: params.zeroPoint });
+      folded.add(r);
+      if (rescaled) {
+        scaled.push(rescaled);
+        replacements.set(out, rescaled.outputs[0]);
+      } else if (same) out.replaceAllUsesWith(same);
+      else replacements.set((same = out), float);
+    }
+    replaceSubgraph([q, ...readers], scaled, replacements);
   }
   eliminateDeadCode(graph);
   return { model, activations, weights };
+}
+
+/**
+ * A DequantizeLinear at scale s' of a QuantizeLinear at scale s (same zero point) is `DQ(x) · s'/s`:
+ * @edgeml/quantize folds a positive scalar Mul into the scale that way (onnxruntime then runs one
+ * op fewer). TFLite has one quantization per tensor, so the Mul comes back (a float Mul by s'/s,
+ * whose output takes s'); undefined when the scales agree. Another zero point is an
+ * InvalidArgumentError.
+ */
+function rescale(graph: Graph, q: Node, dq: Node, float: Value, params: ActivationQuantization): Node | undefined {
+  const scale = scalarOf(dq.inputs[1], NaN);
+  if (scale === params.scale && scalarOf(dq.inputs[2], 0) === params.zeroPoint) return undefined;
+  if (!(scale > 0) || (dq.inputs[1]?.const?.size ?? 0) !== 1 || scalarOf(dq.inputs[2], 0) !== params.zeroPoint)
+    throw new InvalidArgumentError(
+      `DequantizeLinear '${dq.name || dq.outputs[0].name}' reads '${q.outputs[0].name}' at another zero point (or no per-tensor scale) than its QuantizeLinear '${q.name || q.outputs[0].name}': the int8 export takes Q/DQ pairs that agree`,
+      'quantize',
+    );
+  const name = dq.outputs[0].name;
+  const factor = graph.addInitializer(
+    graph.names.value(`${name}_rescale`),
+    Tensor.from('float32', [], [scale / params.scale]),
+  );
+  return new Node({ opType: 'Mul', inputs: [float, factor], outputs: [graph.names.value(`${name}_rescaled`)] });
 }
 
 /** Whether `model` holds QuantizeLinear/DequantizeLinear nodes (a QDQ model). */

@@ -36,6 +36,13 @@ export interface TfliteTensor {
   quantization?: { scale: number[]; zeroPoint: number[]; dimension: number };
 }
 
+/** The ONNX node an operator was written for, and the values it reads and writes. */
+export interface OperatorOrigin {
+  opType: string;
+  name: string;
+  values: ReadonlySet<string>;
+}
+
 export interface TfliteOperator {
   op: BuiltinOperatorName;
   inputs: number[];
@@ -98,6 +105,8 @@ interface TfliteFile {
 export class TfliteGraph {
   readonly tensors: TfliteTensor[] = [];
   readonly operators: TfliteOperator[] = [];
+  /** The ONNX node each operator was lowered from, for errors that name it (full-integer int8). */
+  readonly origins = new WeakMap<TfliteOperator, OperatorOrigin>();
   /** A branch subgraph's inputs and outputs (tensor indices); the main graph's are given to toBytes. */
   readonly io = { inputs: [] as number[], outputs: [] as number[] };
   private readonly buffers: Uint8Array[];

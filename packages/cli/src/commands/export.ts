@@ -65,6 +65,8 @@ export interface ExportCommandReport {
   /** quantize int8: tensors stored as int8, and QUANTIZEs requantizing to a kernel's required scale. */
   int8Tensors: number;
   requantized: number;
+  /** --float-fallback: TFLite operators left in float between DEQUANTIZE and QUANTIZE, by operator. */
+  floatOperators: TfliteExportReport['floatOperators'];
   sizeBytes: { onnx: number; tflite: number };
   /** TFLite builtin operators of the written file. */
   opCounts: TfliteExportReport['opCounts'];
@@ -193,6 +195,9 @@ export async function runExport(
   const ioType = choiceOption(values, 'io-type', TFLITE_IO_TYPES, 'export', 'float32')!;
   if (ioType !== 'float32' && quantize !== 'int8')
     throw new UsageError(`--io-type ${ioType} needs --quantize int8 (integer I/O carries the int8 scales)`, 'export');
+  const floatFallback = !!values['float-fallback'];
+  if (floatFallback && quantize !== 'int8')
+    throw new UsageError('--float-fallback is for --quantize int8 (what it cannot quantize stays float)', 'export');
   const folder = stringOption(values, 'calibration');
   if (folder && quantize !== 'int8')
     throw new UsageError('--calibration is for --quantize int8 (the representative data)', 'export');
@@ -203,7 +208,7 @@ export async function runExport(
   const specialize = fixedInputs(values, model, 'export');
   const fitted = withFixedInputs(model, specialize);
   // Control flow is refused before calibrating: the quantizer would say only that nothing was quantized.
-  if (quantize === 'int8') await checkFullIntegerControlFlow(model, { shapes, specialize });
+  if (quantize === 'int8' && !floatFallback) await checkFullIntegerControlFlow(model, { shapes, specialize });
   // Int8 calibrates the model with its --fix inputs frozen, so the quantized one has no such input.
   const samples = quantize === 'int8' ? calibrationSamples(fitted, folder, shapes, warn) : undefined;
   const source = samples ? await quantizeForTflite(fitted, samples, shapes) : model;
@@ -212,6 +217,7 @@ export async function runExport(
     ioLayout,
     quantize,
     ioType,
+    floatFallback,
     specialize: samples ? undefined : specialize,
   });
   const compared = folder ? samples!.slice(0, AGREEMENT_SAMPLES) : undefined;
@@ -239,6 +245,7 @@ export async function runExport(
     ioType,
     ...(samples ? { calibration: { source: folder ? 'folder' : 'random', samples: samples.length } } : {}),
     int8Tensors: report.int8Tensors,
+    floatOperators: report.floatOperators,
     requantized: report.requantized,
     sizeBytes: { onnx: fs.statSync(input).size, tflite: bytes.byteLength },
     opCounts: report.opCounts,
@@ -278,6 +285,13 @@ function formatReport(r: ExportCommandReport, edgeTpu = false): string {
             `calibrated on ${r.calibration.samples} ${r.calibration.source === 'folder' ? 'samples' : 'random inputs'}; ${r.int8Tensors} int8 tensors, ${r.requantized} requantizations`,
           ]
         : []),
+      ...(Object.keys(r.floatOperators).length
+        ? [
+            `in float   ${Object.entries(r.floatOperators)
+              .map(([op, n]) => `${op} ×${n}`)
+              .join(', ')} (--float-fallback: no int8 kernel or no calibrated range)`,
+          ]
+        : []),
       `size       ${fmtBytes(r.sizeBytes.onnx)} -> ${fmtBytes(r.sizeBytes.tflite)}`,
       `inputs     ${r.inputs.map(io).join(', ')}`,
       `outputs    ${r.outputs.map(io).join(', ')}`,
@@ -296,7 +310,7 @@ export const exportCommand: Command = {
   name: 'export',
   summary: 'write an ONNX model as a TFLite (.tflite) file, checked on TFLite’s own interpreter',
   usage:
-    'edgeml export <in.onnx> -o <out.tflite> [--quantize none|fp16|dynamic|int8] [--calibration dir] [--io-type float32|int8|uint8] [--io-layout nchw|nhwc] [--shape name=1x3x224x224] [--fix name=value] [--tolerance r] [--min-sqnr dB] [--edgetpu] [--json]',
+    'edgeml export <in.onnx> -o <out.tflite> [--quantize none|fp16|dynamic|int8] [--calibration dir] [--io-type float32|int8|uint8] [--float-fallback] [--io-layout nchw|nhwc] [--shape name=1x3x224x224] [--fix name=value] [--tolerance r] [--min-sqnr dB] [--edgetpu] [--json]',
   help: `Exports a copy of the model (the input is never modified) to TensorFlow Lite: the model
 is simplified with the static shapes given (TFLite needs static shapes: --shape fixes dynamic
 input dimensions), lowered to TFLite builtin operators in NHWC (Conv weights OIHW -> OHWI,
@@ -319,7 +333,12 @@ representative dataset): @edgeml/quantize calibrates the model on --calibration'
 fixed Softmax/Logistic/Tanh scales), and the QDQ model is lowered to int8 TFLite tensors.
 Without --calibration it calibrates on 16 random inputs and says so on stderr. A model
 whose network runs in an If or Loop is refused before calibrating, naming the node: --fix
-the input its condition reads (Silero VAD: --fix sr=16000), or use --quantize dynamic.
+the input its condition reads (Silero VAD: --fix sr=16000), use --float-fallback (the node and
+its subgraphs run in float), or --quantize dynamic. An op
+with no int8 kernel in TFLite (SQRT, LOG, DIV, …) or no calibrated range (the steps inside a
+LayerNormalization) is refused naming the node; --float-fallback runs such ops in float
+between DEQUANTIZE and QUANTIZE instead, as TFLiteConverter's default op set does (the file
+is then not full-integer: the Edge TPU and int8-only runtimes refuse it).
 
 Options:
   -o, --output <file>      where to write the .tflite (required; the extension picks the format)
@@ -331,6 +350,8 @@ Options:
                            --calibration (.npy per input, or images)
   --io-type <type>         int8: float32 inputs and outputs (default; QUANTIZE/DEQUANTIZE
                            inside), int8, or uint8 (scale and zero point in the tensors)
+  --float-fallback         int8: run ops without an int8 kernel or range in float (listed as
+                           floatOperators) instead of refusing them
   --io-layout <layout>     nchw: inputs and outputs as in the ONNX model (default); nhwc: 4-D
                            image inputs and outputs NHWC, as Android's TensorImage expects
   --shape <name=dims>      an input's static shape, e.g. x=1x3x640x640 (repeatable)
@@ -344,6 +365,7 @@ Options:
                            their limits, parameter size; always in --json as edgeTpu)
   --json                   print one JSON object: input, output, format, quantize, ioLayout,
                            ioType, calibration {source, samples}, int8Tensors, requantized,
+                           floatOperators,
                            sizeBytes {onnx, tflite}, opCounts, transposes, prepared, lowered,
                            float16Weights, inputs, outputs (with quantization for integer
                            I/O), agreement [{output, maxAbsDiff, relativeDiff,
@@ -364,6 +386,7 @@ Examples:
     calibration: { type: 'string' },
     'min-sqnr': { type: 'string' },
     edgetpu: { type: 'boolean' },
+    'float-fallback': { type: 'boolean' },
     shape: { type: 'string', multiple: true },
     fix: { type: 'string', multiple: true },
     tolerance: { type: 'string' },

@@ -126,6 +126,12 @@ export function lowerBinary(node: Node, ctx: ExportContext): void {
   if (tensors.length === 1) return ctx.place(out, { tensor: tensors[0], perm });
   if (node.opType === 'Pow' && inputs[0].dtype !== 'float32' && inputs[0].dtype !== 'int32')
     ctx.unsupported(node, `a ${inputs[0].dtype} base: TFLite's POW computes in float32 or int32`);
+  // x² as MUL(x, x), as TFLiteConverter squares: exact, and TFLite's int8 kernels have MUL, not POW.
+  const [base, result] = [inputs[0].shape, node.outputs[0].shape];
+  if (node.opType === 'Pow' && isSquare(inputs[1]) && !!base && base.join() === result?.join())
+    return void ctx.emit('MUL', [tensors[0], tensors[0]], [ctx.define(out, perm)], 'MulOptions', {
+      fused_activation_function: Activation.NONE,
+    });
   if (node.opType === 'Pow' && inputs[1].dtype !== inputs[0].dtype) tensors[1] = powExponent(ctx, node, tensors[1]);
   const output = ctx.define(out, perm);
   const options: Record<string, number> = spec.fuses ? { fused_activation_function: activation } : {};
@@ -137,6 +143,9 @@ export function lowerBinary(node: Node, ctx: ExportContext): void {
     current = target;
   }
 }
+
+/** A constant exponent of 2 (any dtype, one element). */
+const isSquare = (exponent: Value) => exponent.const?.size === 1 && exponent.const.toNumbers()[0] === 2;
 
 /** Pow's exponent cast to the base's type: TFLite's POW takes two operands of one type (float32 or int32). */
 function powExponent(ctx: ExportContext, node: Node, exponent: number): number {

@@ -9,7 +9,7 @@ import type { ExportContext } from '../context.js';
 import { dropAxes, identityPerm, invertPerm, physicalAxis, type Perm } from '../layout.js';
 import { MirrorPadMode } from '../schema.js';
 import { requireTensorType } from '../tflite-graph.js';
-import { sharedPerm } from './elementwise.js';
+import { lowerIdentity, sharedPerm } from './elementwise.js';
 
 const normAxis = (axis: number, rank: number) => (axis < 0 ? axis + rank : axis);
 
@@ -170,10 +170,14 @@ export function lowerPad(node: Node, ctx: ExportContext): void {
   ctx.emit('PADV2', [...inputs, fill], [output], 'PadV2Options', {});
 }
 
-/** Cast: CAST between TFLite's types. */
+/**
+ * Cast: CAST between TFLite's types; a Cast to its input's own type (PyTorch's STFT writes one)
+ * passes the input through, as Identity: no CAST, which has no int8 kernel.
+ */
 export function lowerCast(node: Node, ctx: ExportContext): void {
   const x = node.inputs[0]!;
   const out = node.outputs[0];
+  if (x.dtype !== undefined && x.dtype === out.dtype) return lowerIdentity(node, ctx);
   const perm = ctx.placement(x).perm;
   const from = requireTensorType(x.dtype ?? 'float32', 'Cast', node.name);
   const to = requireTensorType(out.dtype ?? 'float32', 'Cast', node.name);
