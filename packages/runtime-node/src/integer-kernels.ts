@@ -17,11 +17,11 @@ export function detectIntegerKernels(
   if (arch !== 'x64') return { pairSumsSaturate: false, detail: `${arch}: integer kernels sum in 32 bits` };
   if (features === null)
     // Unknown features: 7-bit weights cost a little precision, overflow costs the answers.
-    return { pairSumsSaturate: true, detail: 'x86-64 whose CPU features could not be read (assumed without VNNI)' };
+    return { pairSumsSaturate: true, detail: 'x86-64 whose CPU features could not be read, assumed without VNNI' };
   const vnni = /\b(avx512_?vnni|avx_?vnni|avxvnni)\b/i.test(features);
   return vnni
-    ? { pairSumsSaturate: false, detail: 'x86-64 with VNNI (32-bit sums)' }
-    : { pairSumsSaturate: true, detail: 'x86-64 without VNNI (u8×s8 pairs summed in 16 bits)' };
+    ? { pairSumsSaturate: false, detail: 'x86-64 with VNNI, 32-bit sums' }
+    : { pairSumsSaturate: true, detail: 'x86-64 without VNNI: u8×s8 pairs summed in 16 bits' };
 }
 
 let thisCpu: IntegerKernelTraits | undefined;
