@@ -86,14 +86,26 @@ describe('benchmark on onnxruntime-node', () => {
     for (let i = 0; i < 5; i++) await s.run(sileroFeeds(i));
     const file = (await s.endProfiling!())!;
     await s.dispose();
-    const trace = JSON.parse(fs.readFileSync(file, 'utf8')) as { name: string; dur: number }[];
+    const trace = JSON.parse(fs.readFileSync(file, 'utf8')) as {
+      name: string;
+      dur: number;
+      cat?: string;
+      args?: { op_name?: string };
+    }[];
     const runs = trace.filter((e) => e.name === 'model_run');
     const runUs = runs.reduce((a, e) => a + e.dur, 0);
     const p = readOrtProfile(file, runs.length);
     expect(p.kernelUsPerRun * runs.length).toBeLessThanOrEqual(runUs);
     expect(p.kernelUsPerRun * runs.length).toBeGreaterThan(0.3 * runUs);
-    // Counted inclusively, If alone would be ~90 %; its own time (the gaps between its subgraph's kernels) is far less.
-    expect(p.byOpType.find((o) => o.opType === 'If')!.share).toBeLessThan(0.5);
+    // onnxruntime traces an If over the whole of its branch; the If is charged only the gaps between
+    // the branch's kernels, which are charged to their own op types (how big the gaps are depends
+    // on the machine's load, so the test compares with the trace, not with a share).
+    const ifInclusiveUs = trace
+      .filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time') && e.args?.op_name === 'If')
+      .reduce((a, e) => a + e.dur, 0);
+    const ifSelfUs = p.byOpType.find((o) => o.opType === 'If')!.totalUs;
+    expect(ifSelfUs).toBeLessThan(ifInclusiveUs);
+    expect(p.byOpType.filter((o) => o.opType !== 'If').length).toBeGreaterThan(3);
   });
 
   it('reads profiles onnxruntime wrote itself', async () => {
