@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Tensor } from './tensor/tensor.js';
-import { measureFidelity, toleranceMismatch } from './fidelity.js';
+import { editDistance, measureFidelity, toleranceMismatch } from './fidelity.js';
 
 const f32 = (dims: number[], v: number[]) => Tensor.from('float32', dims, v);
 
@@ -81,5 +81,16 @@ describe('fidelity extras', () => {
     expect(toleranceMismatch(f32([2], [1, 2.01]), f32([2], [1, 2]))).toBe('element 1: 2.009999990463257 vs expected 2');
     expect(toleranceMismatch(f32([2], [NaN, 1]), f32([2], [NaN, 1]))).toBeUndefined();
     expect(toleranceMismatch(f32([1, 2], [1, 2]), f32([2], [1, 2]))).toBe('shape [1,2] vs expected [2]');
+  });
+});
+
+describe('editDistance', () => {
+  it('counts insertions, deletions and substitutions (the textbook cases)', () => {
+    expect(editDistance('kitten', 'sitting')).toBe(3);
+    expect(editDistance('flaw', 'lawn')).toBe(2);
+    expect(editDistance('', 'abc')).toBe(3);
+    expect(editDistance('abc', '')).toBe(3);
+    expect(editDistance('same', 'same')).toBe(0);
+    expect(editDistance([1, 2, 3], [1, 3])).toBe(1);
   });
 });

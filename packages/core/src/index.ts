@@ -128,6 +128,7 @@ export {
   FidelityAccumulator,
   measureFidelity,
   toleranceMismatch,
+  editDistance,
   ONNX_TEST_RTOL,
   ONNX_TEST_ATOL,
   type Fidelity,

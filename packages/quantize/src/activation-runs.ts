@@ -25,9 +25,8 @@ export interface ActivationRunSearch {
   result?: QuantizeResult;
   /** The runs widened to int16, in the order taken; each lists its activations in graph order. */
   runs: string[][];
-  /** The chosen variant's output SQNR (dB) and, with a user metric, its score. */
+  /** The chosen variant's output SQNR (dB); with a user metric, its score is `result.metric`. */
   sqnrDb: number;
-  metric?: number;
   met: boolean;
   /** Variants built and measured. */
   measured: number;
@@ -109,7 +108,7 @@ interface Measured {
 /**
  * Widen runs of elementwise activations to int16 until `goal` is met: split the candidates into
  * `segments` runs and measure each (on top of the runs already taken); when the best meets the
- * goal, halve it while a half still does; otherwise take the best and go again, `rounds` times.
+ * goal, narrow it by halving (see `narrowed`); otherwise take the best and go again, `rounds` times.
  * The base ranges are reused throughout (no calibration).
  *
  * @example
@@ -154,7 +153,6 @@ export async function searchActivationRuns(context: VariantContext, goal: RunSea
     result: best.result,
     runs: taken,
     sqnrDb: best.sqnrDb,
-    metric: best.result.metric,
     met: best.met,
     measured: measuredCount,
   };

@@ -10,7 +10,7 @@ import { VariantContext, type LayerPrecision } from './layer-variant.js';
 import type { AccuracyBudget, QuantizeOptions, QuantizeResult, StaticModeOptions } from './quantize.js';
 import type { QuantizationScheme } from './schemes.js';
 import { searchActivationRuns } from './activation-runs.js';
-import { measureSensitivity, validateSensitivityOptions, type LayerSensitivity } from './sensitivity.js';
+import { elementsOf, measureSensitivity, validateSensitivityOptions, type LayerSensitivity } from './sensitivity.js';
 
 /** One layer the search took out of int8, and why. */
 export interface MixedPrecisionLayer {
@@ -267,10 +267,7 @@ async function meetByRuns(
   const elements = (names: readonly string[]) => {
     const wanted = new Set(names);
     let sum = 0;
-    for (const n of shaped.graph)
-      for (const v of n.outputs)
-        if (wanted.has(v.name) && v.shape?.every((d) => typeof d === 'number'))
-          sum += v.shape.reduce((a, b) => a * b, 1);
+    for (const n of shaped.graph) for (const v of n.outputs) if (wanted.has(v.name)) sum += elementsOf(v);
     return sum;
   };
   const sizeGrowth = Math.max(0, final.sizeAfter - context.base.sizeAfter);

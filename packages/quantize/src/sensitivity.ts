@@ -66,7 +66,8 @@ const PRECISIONS: readonly string[] = ['float', 'int16'];
 const isFloatActivation = (v: Value | undefined): v is Value =>
   !!v && !v.const && !!v.name && (v.dtype === undefined || v.dtype === 'float32');
 
-const elementsOf = (v: Value | undefined): number => {
+/** Elements of a value whose shape is fully known (0 where a dimension is symbolic). */
+export const elementsOf = (v: Value | undefined): number => {
   const shape = v?.shape;
   return shape?.every((d) => typeof d === 'number') ? shape.reduce((a, b) => a * b, 1) : 0;
 };
