@@ -94,7 +94,8 @@ for (const [id, refinements] of Object.entries(MODELS)) {
       const changed = [
         r.equalization && `${r.equalization.pairs.length} pairs`,
         r.smoothQuant && `${r.smoothQuant.smoothed.length} smoothed`,
-        r.biasCorrection && `${r.biasCorrection.corrected.length} biases`,
+        r.biasCorrection &&
+          `${r.biasCorrection.corrected.length} biases${r.biasCorrection.kept === false ? ' (dropped)' : ''}`,
       ].filter(Boolean);
       console.log(
         `| ${id} | ${perChannel ? 'per-channel' : 'per-tensor'} | ${label(config)} | ${changed.join(', ') || '—'} | ${r.sqnrDb.toFixed(1)} | ${held.toFixed(1)} |`,

@@ -306,7 +306,31 @@ describe('bias correction', () => {
       };
       expect(meanError(q1)).toBeLessThan(meanError(q0) / 10);
       expect(sqnrDb(ref, q1)).toBeGreaterThan(sqnrDb(ref, q0));
+      // The pass kept the corrections because they raised the calibration SQNR, which it reports.
+      const measured = corrected.biasCorrection!.outputSqnrDb!;
+      expect(corrected.biasCorrection?.kept).toBe(true);
+      expect(measured.corrected).toBeGreaterThan(measured.uncorrected);
+      const calibration = await runAll([model, plain.model, corrected.model], options.calibrationData as never);
+      expect(measured.uncorrected).toBeCloseTo(sqnrDb(calibration[0], calibration[1]), 1);
+      expect(measured.corrected).toBeCloseTo(sqnrDb(calibration[0], calibration[2]), 1);
     });
+
+  it('corrections that lower the held-out SQNR are dropped: the model is the uncorrected one, and the result says so', async () => {
+    const { model, dims } = shiftedLayer('Conv');
+    // The mean shift fitted on inputs in [0, 1) has the opposite sign on inputs in [-1, 0).
+    const samples = (n: number, seed: number, lo: number) =>
+      Array.from({ length: n }, (_, i) => ({ x: noise(dims, seed + i, lo, lo + 1) }));
+    const options = { ...perTensorWithout(samples(8, 1, 0)), evaluationData: samples(6, 300, -1) };
+    const plain = await quantize(model, options);
+    const judged = await quantize(model, { ...options, biasCorrection: true });
+    const bc = judged.biasCorrection!;
+    expect(bc.corrected.map((c) => c.node)).toEqual(['layer']);
+    expect(bc.kept).toBe(false);
+    expect(bc.outputSqnrDb!.corrected).toBeLessThan(bc.outputSqnrDb!.uncorrected);
+    const [ref, q0, q1] = await runAll([model, plain.model, judged.model], options.evaluationData);
+    expect(bc.outputSqnrDb!.uncorrected).toBeCloseTo(sqnrDb(ref, q0), 1);
+    expect(q1).toEqual(q0);
+  });
 });
 
 describe('refinement options', () => {

@@ -111,11 +111,12 @@ describe('edgeml quantize', () => {
     } finally {
       stop();
     }
-    // Calibration (its float outputs are kept as the reference), bias correction's measuring run,
-    // then the quantized model for the error report.
-    expect(sessions).toHaveBeenCalledTimes(3);
+    // Calibration (its float outputs are kept as the reference), bias correction's measuring run
+    // and its check (float once, the model without and with the corrections), then the quantized
+    // model for the error report.
+    expect(sessions).toHaveBeenCalledTimes(6);
     sessions.mockRestore();
-    expect(counts).toEqual({ decode: 1, encode: 3 + 1 });
+    expect(counts).toEqual({ decode: 1, encode: 6 + 1 });
   });
 
   it('static QDQ from a folder of .npy samples reports SQNR and writes the report file', async () => {

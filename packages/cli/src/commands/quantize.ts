@@ -228,11 +228,16 @@ function refinementLines(r: QuantizeReport): string[] {
       `smoothed   ${sq.smoothed.length} activation(s) read by ${sq.smoothed.reduce((n, g) => n + g.readers.length, 0)} MatMul/Gemm${sq.skipped.length ? ` (${sq.skipped.length} left alone, see --json)` : ''}`,
     );
   const bc = r.biasCorrection;
-  if (bc)
-    lines.push(
-      `biases     ${bc.corrected.length} corrected${bc.skipped.length ? `, ${bc.skipped.length} left alone` : ''}`,
-    );
+  if (bc) lines.push(`biases     ${biasLine(bc)}`);
   return lines;
+}
+
+/** How many biases were corrected, or why the corrections were dropped. */
+function biasLine(bc: NonNullable<QuantizeResult['biasCorrection']>): string {
+  const alone = bc.skipped.length ? `, ${bc.skipped.length} left alone` : '';
+  const sqnr = bc.outputSqnrDb;
+  if (bc.kept !== false || !sqnr) return `${bc.corrected.length} corrected${alone}`;
+  return `${bc.corrected.length} corrections dropped: output SQNR ${sqnr.uncorrected.toFixed(1)} → ${sqnr.corrected.toFixed(1)} dB with them on the calibration samples${alone}`;
 }
 
 function reportOf(input: string, output: string, result: QuantizeResult): QuantizeReport {
@@ -435,7 +440,8 @@ Options:
                               --per-tensor (--no-equalize to skip)
   --bias-correction           static: after quantizing, each Conv/Gemm/MatMul bias absorbs the
                               mean output shift its weight rounding causes on the calibration
-                              samples; on by default (--no-bias-correction to skip)
+                              samples, dropped if that lowers the output SQNR on them by over
+                              1 dB; on by default (--no-bias-correction to skip)
   --smooth-quant [alpha]      static: SmoothQuant first — activations read by MatMul/Gemm have
                               per-channel outliers moved into the weights (alpha 0..1, default
                               0.5), folded into the LayerNorm/Mul/Add/MatMul producing them
