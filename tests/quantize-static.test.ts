@@ -149,6 +149,21 @@ describe('static QDQ quantization', () => {
     expect(relErr(outputs[0], outputs[1])).toBeLessThan(0.02);
   });
 
+  it('refuses an option its mode does not read, naming it and the one most likely meant, instead of ignoring it', async () => {
+    const model = buildConvBnNet();
+    const calibrationData = [{ x: randomTensor([1, 3, 16, 16], 1) }];
+    const typo = { mode: 'static', calibrationData, backend, calibrationMethod: 'entropy' } as never;
+    const err = await quantize(model, typo).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidArgumentError);
+    expect((err as InvalidArgumentError).option).toBe('calibrationMethod');
+    expect((err as Error).message).toMatch(/mode static has no option 'calibrationMethod' \(did you mean 'method'\?\)/);
+    // Another mode's option is refused too; the calibration samples pass in every mode.
+    const int4Only = { mode: 'dynamic', calibrationData, backend, blockSize: 32 } as never;
+    await expect(quantize(model, int4Only)).rejects.toThrow(/mode dynamic has no option 'blockSize'/);
+    const spelt = await quantize(model, { mode: 'static', calibrationData, backend, method: 'entropy' });
+    expect(spelt.quantizedNodes.length).toBeGreaterThan(0);
+  });
+
   it('rejects bad calibration data with the sample and input named, writing nothing', async () => {
     const model = buildConvBnNet();
     const before = encodeModel(model);

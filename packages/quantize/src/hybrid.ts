@@ -20,6 +20,7 @@ import {
   validateStaticOptions,
   type StaticQuantizeOptions,
 } from './static-qdq.js';
+import { OPTION_NAMES } from './option-names.js';
 
 /** Options of the hybrid mode: the static mode's (for the static part) plus where the dynamic part goes. */
 export interface HybridQuantizeOptions extends StaticQuantizeOptions {
@@ -88,6 +89,7 @@ export async function quantizeHybrid(model: Model, options: HybridQuantizeOption
 /** The hybrid mode as a scheme of `quantizationSchemes` (`quantize(model, { mode: 'hybrid', ... })`). */
 export const hybridScheme: QuantizationScheme<HybridQuantizeOptions> = {
   name: 'hybrid',
+  optionNames: OPTION_NAMES.hybrid,
   summary:
     'static int8 convolutions with dynamic int8 MatMul/Gemm (recognizers, transformers); needs calibration like static',
   validate: validateStaticOptions,

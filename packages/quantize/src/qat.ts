@@ -20,6 +20,7 @@ import {
   validateStaticOptions,
   type StaticQuantizeOptions,
 } from './static-qdq.js';
+import { OPTION_NAMES } from './option-names.js';
 
 /** The two models a QAT trainer gets. */
 export interface QatModels {
@@ -61,6 +62,7 @@ const withQatDefaults = (options: QatQuantizeOptions): QatQuantizeOptions => ({
  */
 export const qatScheme: QuantizationScheme<QatQuantizeOptions> = {
   name: 'qat',
+  optionNames: OPTION_NAMES.qat,
   foldsBatchNorms: true,
   summary:
     'quantization-aware training: static QDQ placement, then weights (and optionally scales) trained through fake quantization',

@@ -40,6 +40,7 @@ import type { LayerSensitivity, SensitivityOptions } from './sensitivity.js';
 import type { StaticQuantizeOptions } from './static-qdq.js';
 import { withReduceRangeDefault } from './reduce-range.js';
 import { checkTarget, type TargetCheckResult } from './target-check.js';
+import { refuseUnknownOptions } from './option-names.js';
 
 /** The built-in modes; `quantizationSchemes` may hold more. */
 export type QuantizeMode = 'dynamic' | 'static' | 'qat' | 'int4' | 'fp16';
@@ -237,6 +238,7 @@ export async function quantize(model: Model, given: QuantizeOptions): Promise<Qu
   const { options: decided, reason: reducedRange } = withReduceRangeDefault(given);
   let options: QuantizeOptions = decided;
   const scheme = quantizationSchemes.get(options.mode);
+  if (scheme.optionNames) refuseUnknownOptions(given as Record<string, unknown>, scheme.optionNames);
   scheme.validate(options as never);
   validateBudget(options);
   validateMixedPrecision(options);

@@ -18,6 +18,7 @@ import { quantizeInt4, validateInt4Options, type Int4Options } from './int4.js';
 import { hybridScheme } from './hybrid.js';
 import { qatScheme } from './qat.js';
 import { qdqToQOperator } from './qoperator.js';
+import { OPTION_NAMES } from './option-names.js';
 import type { NodeOutcome } from './select.js';
 import {
   quantizeStatic,
@@ -51,6 +52,12 @@ export interface QuantizationScheme<O = Record<string, unknown>> extends Scheme<
    * normalization's statistics apart). Default false: preprocessing folds.
    */
   readonly foldsBatchNorms?: boolean;
+  /**
+   * Every option the scheme reads besides `mode` and {@link QuantizeCommonOptions}'s. When given,
+   * `quantize()` refuses any other with an InvalidArgumentError naming it (and the closest of
+   * these), rather than ignoring a misspelt one.
+   */
+  readonly optionNames?: readonly string[];
 }
 
 /** An in-place pass that runs `edit` and always counts as a change (quantizers always rewrite). */
@@ -82,6 +89,7 @@ function recordingPass(
 
 const dynamicScheme: QuantizationScheme<DynamicQuantizeOptions> = {
   name: 'dynamic',
+  optionNames: OPTION_NAMES.dynamic,
   summary: 'int8 weights, activations quantized at run time (MatMul, Gemm, Gather, LSTM, GRU; Conv on request)',
   validate: validateDynamicOptions,
   // DynamicQuantizeLinear is opset 11; per-channel weights need DequantizeLinear's axis (13).
@@ -100,6 +108,7 @@ const withStaticDefaults = (options: StaticQuantizeOptions): StaticQuantizeOptio
 
 const staticScheme: QuantizationScheme<StaticQuantizeOptions & StaticRefinementOptions> = {
   name: 'static',
+  optionNames: OPTION_NAMES.static,
   summary: 'calibrated int8 weights and activations (QDQ pairs, or QOperator with format qoperator)',
   validate: (options) => {
     validateStaticOptions(options);
@@ -127,6 +136,7 @@ const staticScheme: QuantizationScheme<StaticQuantizeOptions & StaticRefinementO
 
 const int4Scheme: QuantizationScheme<Int4Options> = {
   name: 'int4',
+  optionNames: OPTION_NAMES.int4,
   summary: '4-bit blocked weights for MatMul/Gemm/Gather (MatMulNBits, or blocked QDQ at opset 21)',
   validate: validateInt4Options,
   // Blocked DequantizeLinear is opset 21; MatMulNBits is a com.microsoft op and needs none.
@@ -139,6 +149,7 @@ type Float16SchemeOptions = Float16Options & { evaluationData?: CalibrationData;
 
 const fp16Scheme: QuantizationScheme<Float16SchemeOptions> = {
   name: 'fp16',
+  optionNames: OPTION_NAMES.fp16,
   summary:
     'float16 weights and activations; numerically fragile ops, and layers that overflow float16 on the samples, kept in float32',
   validate: () => undefined,
