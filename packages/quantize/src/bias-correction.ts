@@ -22,7 +22,7 @@ import {
 } from '@edgeml/core';
 import type { CalibrationData } from './calibrate.js';
 import { channelStatistics } from './channel-stats.js';
-import { compareOutputs } from './evaluate.js';
+import { floatOutputs, lowestOutputSqnr } from './evaluate.js';
 
 /** One corrected bias. */
 export interface CorrectedBias {
@@ -213,28 +213,6 @@ export async function correctBiases(
  */
 const IN_SAMPLE_TOLERANCE_DB = 1;
 
-/** Output SQNR (dB, the lowest over outputs) of each of `quantized` against `float` on `data`; float runs once. */
-async function outputSqnrs(
-  float: Model,
-  quantized: readonly Model[],
-  data: CalibrationData,
-  backend: Backend,
-): Promise<number[]> {
-  const reference: Record<string, Tensor>[] = [];
-  const session = await backend.createSession(float);
-  try {
-    for await (const sample of data as AsyncIterable<Record<string, Tensor>>) reference.push(await session.run(sample));
-  } finally {
-    await session.dispose();
-  }
-  const sqnr: number[] = [];
-  for (const model of quantized) {
-    const errors = await compareOutputs(float, model, data, backend, [], {}, reference);
-    sqnr.push(Math.min(...errors.map((e) => e.sqnrDb)));
-  }
-  return sqnr;
-}
-
 /** Put back every initializer of `model` whose tensor `saved` (a structural clone taken earlier) held otherwise. */
 function restoreInitializers(model: Model, saved: Model): void {
   const old = new Map<string, Tensor | undefined>();
@@ -267,7 +245,9 @@ export function biasCorrection(
       const uncorrectedModel = model.clone();
       const result = await correctBiases(model, float(), data, backend);
       if (result.corrected.length) {
-        const [uncorrected, corrected] = await outputSqnrs(float(), [uncorrectedModel, model], judgeData, backend);
+        const reference = await floatOutputs(float(), judgeData, backend);
+        const sqnrOf = (m: Model) => lowestOutputSqnr(float(), m, judgeData, backend, reference);
+        const [uncorrected, corrected] = [await sqnrOf(uncorrectedModel), await sqnrOf(model)];
         result.outputSqnrDb = { uncorrected, corrected };
         result.kept = corrected >= uncorrected - (judgeData === data ? IN_SAMPLE_TOLERANCE_DB : 0);
         if (!result.kept) restoreInitializers(model, uncorrectedModel);

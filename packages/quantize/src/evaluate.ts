@@ -61,6 +61,34 @@ export async function compareOutputs(
   });
 }
 
+/** The float model's outputs on every sample, in order: the reference later comparisons reuse instead of running it again. */
+export async function floatOutputs(
+  model: Model,
+  data: CalibrationData,
+  backend: Backend,
+): Promise<Record<string, Tensor>[]> {
+  const session = await backend.createSession(model);
+  const outputs: Record<string, Tensor>[] = [];
+  try {
+    for await (const sample of data as AsyncIterable<CalibrationSample>) outputs.push(await session.run(sample));
+  } finally {
+    await session.dispose();
+  }
+  return outputs;
+}
+
+/** Lowest output SQNR (dB) of `quantModel` against `floatModel` on `data` (outputs only: the cheap measure). */
+export async function lowestOutputSqnr(
+  floatModel: Model,
+  quantModel: Model,
+  data: CalibrationData,
+  backend: Backend,
+  reference?: readonly Record<string, Tensor>[],
+): Promise<number> {
+  const errors = await compareOutputs(floatModel, quantModel, data, backend, [], {}, reference);
+  return Math.min(...errors.map((e) => e.sqnrDb));
+}
+
 /** Fill in `result`'s output errors (and per-tensor errors for static modes) against `original`. */
 export async function evaluate(
   result: QuantizeResult,

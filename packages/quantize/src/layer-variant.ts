@@ -14,7 +14,7 @@ import {
   type Tensor,
 } from '@edgeml/core';
 import type { CalibrationData, CalibrationSample, TensorRange } from './calibrate.js';
-import { compareOutputs, evaluate } from './evaluate.js';
+import { evaluate, floatOutputs, lowestOutputSqnr } from './evaluate.js';
 import type { QuantizeResult, StaticModeOptions } from './quantize.js';
 import { runScheme, type QuantizationScheme } from './schemes.js';
 
@@ -124,8 +124,7 @@ export class VariantContext {
 
   /** Lowest output SQNR of `model` against the float model on the data (outputs only: the cheap measure). */
   async outputSqnr(model: Model): Promise<number> {
-    const errors = await compareOutputs(this.floatModel, model, this.data, this.backend, [], {}, this.reference);
-    return Math.min(...errors.map((e) => e.sqnrDb));
+    return lowestOutputSqnr(this.floatModel, model, this.data, this.backend, this.reference);
   }
 
   /** The full error report of a variant (per output and per tensor), as the base result has. */
@@ -133,16 +132,4 @@ export class VariantContext {
     await evaluate(result, this.floatModel, this.data, this.backend, this.reference);
     return result;
   }
-}
-
-/** The float model's outputs on every sample, in order (the reference every variant is compared with). */
-async function floatOutputs(model: Model, data: CalibrationData, backend: Backend): Promise<Record<string, Tensor>[]> {
-  const session = await backend.createSession(model);
-  const outputs: Record<string, Tensor>[] = [];
-  try {
-    for await (const sample of data as AsyncIterable<CalibrationSample>) outputs.push(await session.run(sample));
-  } finally {
-    await session.dispose();
-  }
-  return outputs;
 }

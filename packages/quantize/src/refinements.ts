@@ -33,8 +33,9 @@ export interface StaticRefinementOptions {
   /**
    * Empirical bias correction after quantizing: each Conv, Gemm and MatMul bias absorbs the mean
    * output shift its weight rounding causes on the calibration samples (see {@link correctBiases}),
-   * kept only when that raises the output SQNR on them (`biasCorrection.kept` in the result says
-   * which; on PP-OCRv4 det it lowered it). Default: on, unless the samples are a one-shot iterator (they would be read twice) or
+   * dropped when that lowers the output SQNR (at all on held-out `evaluationData`, by over 1 dB on
+   * the calibration samples; `biasCorrection.kept` in the result says which; on PP-OCRv4 det it
+   * lowered it). Default: on, unless the samples are a one-shot iterator (they would be read twice) or
    * `fullInteger` is set.
    */
   biasCorrection?: boolean;
