@@ -35,32 +35,47 @@ async function outputsOf(model, samples) {
   return out;
 }
 
+/** The float model, and its static int8 with the defaults (minmax) and with `method: 'auto'` (chosen by output SQNR). */
 async function int8Of(file, calibration) {
   const float = await loadModel(path.join(assets, file));
-  const r = await quantize(float, { mode: 'static', calibrationData: calibration, backend, sqnrFloorDb: false });
-  return [float, r.model];
+  const options = { mode: 'static', calibrationData: calibration, backend, sqnrFloorDb: false };
+  const defaults = await quantize(float, options);
+  const started = Date.now();
+  // The search judges on the calibration samples, as `edgeml quantize --method auto` does.
+  const auto = await quantize(float, { ...options, method: 'auto', evaluationData: calibration });
+  const seconds = ((Date.now() - started) / 1000).toFixed(0);
+  return [
+    float,
+    defaults.model,
+    auto.model,
+    `${auto.rangeSearch.steps.filter((s) => s.kept).length} steps kept, ${seconds} s`,
+  ];
 }
 
 async function detector() {
   const pages = await renderPages(8 + held(16), 0, 320);
   const x = pages.map(({ grey }) => ({ x: tensor(grey, 320, 320, [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]) }));
-  const [float, int8] = await int8Of('ch_PP-OCRv4_det_infer.onnx', x.slice(0, 8));
-  const [p, q] = [await outputsOf(float, x.slice(8)), await outputsOf(int8, x.slice(8))];
-  let both = 0,
-    either = 0;
-  p.forEach((t, k) =>
-    t.data.forEach((v, i) => {
-      both += v > 0.3 && q[k].data[i] > 0.3 ? 1 : 0;
-      either += v > 0.3 || q[k].data[i] > 0.3 ? 1 : 0;
-    }),
-  );
-  return `PP-OCRv4 det | ${pages.length - 8} pages | text-mask IoU with float ${(both / either).toFixed(3)}`;
+  const [float, int8, auto, search] = await int8Of('ch_PP-OCRv4_det_infer.onnx', x.slice(0, 8));
+  const p = await outputsOf(float, x.slice(8));
+  const iou = async (model) => {
+    const q = await outputsOf(model, x.slice(8));
+    let both = 0,
+      either = 0;
+    p.forEach((t, k) =>
+      t.data.forEach((v, i) => {
+        both += v > 0.3 && q[k].data[i] > 0.3 ? 1 : 0;
+        either += v > 0.3 || q[k].data[i] > 0.3 ? 1 : 0;
+      }),
+    );
+    return `text-mask IoU with float ${(both / either).toFixed(3)}`;
+  };
+  return `PP-OCRv4 det | ${pages.length - 8} pages | ${await iou(int8)} | ${await iou(auto)} (${search})`;
 }
 
 async function recognizer() {
   const lines = await renderLines(16 + held(200), 0, 320);
   const x = lines.map(({ grey, text }) => ({ x: tensor(grey, 48, 320, [0.5, 0.5, 0.5], [0.5, 0.5, 0.5]), text }));
-  const [float, int8] = await int8Of(
+  const [float, int8, auto, search] = await int8Of(
     'ch_PP-OCRv4_rec_infer.onnx',
     x.slice(0, 16).map(({ x: t }) => ({ x: t })),
   );
@@ -75,7 +90,8 @@ async function recognizer() {
     });
     return (100 * (1 - errors / chars)).toFixed(1);
   };
-  return `PP-OCRv4 rec | ${heldOut.length} lines | character accuracy float ${await accuracy(float)} %, int8 ${await accuracy(int8)} %`;
+  const floatAccuracy = await accuracy(float);
+  return `PP-OCRv4 rec | ${heldOut.length} lines | character accuracy float ${floatAccuracy} %, int8 ${await accuracy(int8)} % | int8 ${await accuracy(auto)} % (${search})`;
 }
 
 async function classifier() {
@@ -83,21 +99,25 @@ async function classifier() {
   const x = lines.flatMap(({ grey }) =>
     [false, true].map((t) => ({ x: tensor(grey, 48, 192, [0.5, 0.5, 0.5], [0.5, 0.5, 0.5], t), t })),
   );
-  const [float, int8] = await int8Of(
+  const [float, int8, auto, search] = await int8Of(
     'ch_ppocr_mobile_v2.0_cls_infer.onnx',
     x.slice(0, 32).map(({ x: t }) => ({ x: t })),
   );
   const heldOut = x.slice(32);
-  const [p, q] = [await outputsOf(float, heldOut), await outputsOf(int8, heldOut)];
+  const p = await outputsOf(float, heldOut);
   const turned = (t) => t.data[1] > t.data[0];
   const count = (f) => heldOut.filter((_, k) => f(k)).length;
-  const agree = count((k) => turned(p[k]) === turned(q[k]));
-  const floatRight = count((k) => turned(p[k]) === heldOut[k].t);
-  const int8Right = count((k) => turned(q[k]) === heldOut[k].t);
   const pct = (n) => ((100 * n) / heldOut.length).toFixed(1);
-  return `PP-OCR mobile v2 cls | ${heldOut.length} images | top-1 agreement ${pct(agree)} %; correct: float ${pct(floatRight)} %, int8 ${pct(int8Right)} %`;
+  const floatRight = count((k) => turned(p[k]) === heldOut[k].t);
+  const fidelity = async (model) => {
+    const q = await outputsOf(model, heldOut);
+    const agree = count((k) => turned(p[k]) === turned(q[k]));
+    const right = count((k) => turned(q[k]) === heldOut[k].t);
+    return `top-1 agreement ${pct(agree)} %; correct: float ${pct(floatRight)} %, int8 ${pct(right)} %`;
+  };
+  return `PP-OCR mobile v2 cls | ${heldOut.length} images | ${await fidelity(int8)} | ${await fidelity(auto)} (${search})`;
 }
 
-console.log('| model | held out | task fidelity of static int8 (defaults) |');
-console.log('| ----- | -------- | --------------------------------------- |');
+console.log('| model | held out | static int8 (defaults: minmax) | static int8, method auto (chosen by output SQNR) |');
+console.log('| ----- | -------- | ------------------------------ | ------------------------------------------------ |');
 for (const run of [detector, recognizer, classifier]) console.log(`| ${await run()} |`);

@@ -128,5 +128,23 @@ describe('edgeml quantize: SQNR floor and mixed precision', () => {
     const { counts, methods } = report.calibration!;
     expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(Object.keys(methods).length);
     for (const m of Object.values(methods)) expect(['minmax', 'percentile', 'entropy']).toContain(m);
+    // Chosen by the output: the written model's SQNR, measured here on onnxruntime, is the search's.
+    const search = report.rangeSearch!;
+    expect(Object.keys(search.wholeModel).sort()).toEqual(['entropy', 'local', 'minmax', 'percentile']);
+    const data = outlierChannelSamples(8, 100);
+    const written = await loadModel(path.join(dir, 'auto.onnx'));
+    const [error] = await compareOutputs(outlierChannelNet(), written, data, new NodeBackend());
+    expect(error.sqnrDb).toBeCloseTo(search.sqnrDb, 1);
+    expect(search.sqnrDb).toBeGreaterThanOrEqual(Math.max(...Object.values(search.wholeModel)) - 0.5);
+    const text = await run([...staticArgs(model, path.join(dir, 'auto2.onnx'), samples), '--method', 'auto']);
+    expect(text.out).toMatch(/calibration chosen by output SQNR: whole model minmax [\d.-]+, percentile/);
+    const bounded = await run([
+      ...staticArgs(model, path.join(dir, 'auto3.onnx'), samples),
+      ...['--method', 'auto', '--range-search', '1', '--json'],
+    ]);
+    expect((JSON.parse(bounded.out) as QuantizeReport).rangeSearch!.steps.length).toBeLessThanOrEqual(1);
+    const misplaced = await run([...staticArgs(model, path.join(dir, 'x.onnx'), samples), '--range-search', 'off']);
+    expect(misplaced.code).toBe(2);
+    expect(misplaced.err).toMatch(/--range-search goes with --method auto/);
   });
 });

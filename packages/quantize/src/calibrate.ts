@@ -44,6 +44,8 @@ export interface TensorRange {
   method?: Exclude<CalibrationMethod, 'auto'>;
   /** method auto: SQNR (dB) each method's range would give this tensor's calibration values, quantized and dequantized. */
   sqnrDb?: Partial<Record<Exclude<CalibrationMethod, 'auto'>, number>>;
+  /** method auto: every method's range, so that a later step can choose by the output instead (see `rangeSearch`). */
+  candidates?: Partial<Record<Exclude<CalibrationMethod, 'auto'>, { min: number; max: number }>>;
 }
 
 const BINS = 2048;
@@ -164,41 +166,55 @@ class RangeCollector {
  */
 export function klThresholdBin(hist: Float64Array, levels: number): number {
   const n = hist.length;
+  // Prefix sums make each group's terms O(1): within a group Q is one value q, so
+  // Σ p·log(p/q) = (Σ h·log h − Σ h·log T)/T − log q · Σ h/T, with T the whole mass (P's total
+  // at every threshold: what lies past it is folded into its last bin).
+  const mass = new Float64Array(n + 1),
+    hLogH = new Float64Array(n + 1),
+    nonZero = new Float64Array(n + 1);
+  for (let k = 0; k < n; k++) {
+    const h = hist[k];
+    mass[k + 1] = mass[k] + h;
+    hLogH[k + 1] = hLogH[k] + (h > 0 ? h * Math.log(h) : 0);
+    nonZero[k + 1] = nonZero[k] + (h > 0 ? 1 : 0);
+  }
+  const total = mass[n];
   let best = n - 1,
     bestKl = Infinity;
-  const suffix = new Float64Array(n + 1);
-  for (let i = n - 1; i >= 0; i--) suffix[i] = suffix[i + 1] + hist[i];
+  if (total === 0) return best;
+  const logTotal = Math.log(total);
+  const groupMass = new Float64Array(levels),
+    groupNonZero = new Float64Array(levels);
   for (let i = levels; i <= n; i++) {
-    const p = Float64Array.from(hist.subarray(0, i));
-    p[i - 1] += suffix[i];
-    const total = p.reduce((a, b) => a + b, 0);
-    if (total === 0) continue;
-    // Q: the clipped histogram without the folded outliers, merged into `levels` groups,
-    // each group's mass spread evenly over the bins where P is non-zero.
-    const q = new Float64Array(i);
+    // P: the histogram clipped at bin i − 1, the outliers folded into it. Q: the clipped
+    // histogram without them, merged into `levels` groups, each group's mass spread evenly over
+    // the bins where P is non-zero.
+    const last = i - 1,
+      pLast = hist[last] + (total - mass[i]);
     const per = i / levels;
+    const bounds = (g: number) => [Math.floor(g * per), g === levels - 1 ? i : Math.floor((g + 1) * per)];
+    let qTotal = 0;
     for (let g = 0; g < levels; g++) {
-      const start = Math.floor(g * per),
-        end = g === levels - 1 ? i : Math.floor((g + 1) * per);
-      let mass = 0,
-        nonzero = 0;
-      for (let k = start; k < end; k++) {
-        mass += hist[k];
-        if (p[k] > 0) nonzero++;
-      }
-      for (let k = start; k < end; k++) if (p[k] > 0 && nonzero) q[k] = mass / nonzero;
+      const [start, end] = bounds(g);
+      groupMass[g] = mass[end] - mass[start];
+      groupNonZero[g] = nonZero[end] - nonZero[start];
+      if (end === i) groupNonZero[g] += (pLast > 0 ? 1 : 0) - (hist[last] > 0 ? 1 : 0);
+      if (groupNonZero[g]) qTotal += groupMass[g];
     }
-    const qTotal = q.reduce((a, b) => a + b, 0);
     let kl = 0;
-    for (let k = 0; k < i; k++) {
-      if (p[k] === 0) continue;
-      const pk = p[k] / total,
-        qk = q[k] / qTotal;
-      kl += qk > 0 ? pk * Math.log(pk / qk) : pk * 20;
+    for (let g = 0; g < levels; g++) {
+      if (!groupNonZero[g]) continue;
+      const [start, end] = bounds(g);
+      const q = groupMass[g] / groupNonZero[g] / qTotal;
+      // Every bin but P's last is hist itself.
+      const upTo = end === i ? last : end;
+      const h = mass[upTo] - mass[start];
+      if (h > 0) kl += (hLogH[upTo] - hLogH[start] - h * logTotal) / total - (Math.log(q) * h) / total;
+      if (end === i && pLast > 0) kl += q > 0 ? (pLast / total) * Math.log(pLast / total / q) : (pLast / total) * 20;
     }
     if (kl < bestKl) {
       bestKl = kl;
-      best = i - 1;
+      best = last;
     }
   }
   return best;

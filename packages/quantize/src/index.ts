@@ -153,3 +153,4 @@ export {
   type RefinableOptions,
   type RefinementResults,
 } from './refinements.js';
+export { searchRanges, type RangeSearchOptions, type RangeSearchResult, type RangeSearchStep } from './range-search.js';

@@ -25,6 +25,10 @@ export type LayerPrecision = 'float' | 'int16';
 export interface VariantSpec {
   floatNodes: readonly string[];
   int16Activations: readonly string[];
+  /** Ranges used instead of the base ones, by tensor name (the calibration method search tries them). */
+  ranges?: Record<string, TensorRange>;
+  /** `false`: biases left as quantized, even where the options correct them (a cheaper variant to compare ranges by). */
+  biasCorrection?: false;
 }
 
 /**
@@ -53,8 +57,9 @@ export class VariantContext {
     /** The samples every variant is measured on (read once per measurement: an array, not a one-shot iterator). */
     readonly data: CalibrationData,
     private readonly reference: readonly Record<string, Tensor>[],
+    known?: Record<string, TensorRange>,
   ) {
-    this.ranges = { ...base.ranges };
+    this.ranges = { ...known, ...base.ranges };
   }
 
   /** A context for `base`; the float outputs on `data` are computed once here when not given. */
@@ -68,6 +73,11 @@ export class VariantContext {
   ): Promise<VariantContext> {
     const outputs = reference ?? (await floatOutputs(floatModel, data, options.backend));
     return new VariantContext(floatModel, base, options, scheme, data, outputs);
+  }
+
+  /** A context for variants of `base` instead (a variant of this one), sharing the float reference. */
+  rebased(base: QuantizeResult): VariantContext {
+    return new VariantContext(this.floatModel, base, this.options, this.scheme, this.data, this.reference, this.ranges);
   }
 
   /** The backend the base quantization calibrated and evaluated on. */
@@ -89,9 +99,13 @@ export class VariantContext {
       ...this.options,
       exclude,
       typeOverrides: { ...this.options.typeOverrides, ...int16 },
-      rangeOverrides: { ...this.options.rangeOverrides, ...this.ranges },
+      rangeOverrides: { ...this.options.rangeOverrides, ...this.ranges, ...spec.ranges },
+      ...(spec.biasCorrection === false && { biasCorrection: false }),
     });
-    Object.assign(this.ranges, record.ranges);
+    // Only ranges first calibrated here are kept (fused-away tensors' too, or every variant would
+    // calibrate them again): a spec's own ranges are for its variant alone.
+    for (const [name, range] of Object.entries({ ...record.calibratedRanges, ...record.ranges }))
+      this.ranges[name] ??= range;
     return {
       ...this.base,
       model,

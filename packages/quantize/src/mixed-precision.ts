@@ -10,6 +10,7 @@ import { VariantContext, type LayerPrecision } from './layer-variant.js';
 import type { AccuracyBudget, QuantizeOptions, QuantizeResult, StaticModeOptions } from './quantize.js';
 import type { QuantizationScheme } from './schemes.js';
 import { searchActivationRuns } from './activation-runs.js';
+import { searchRanges } from './range-search.js';
 import { elementsOf, measureSensitivity, validateSensitivityOptions, type LayerSensitivity } from './sensitivity.js';
 
 /** One layer the search took out of int8, and why. */
@@ -96,7 +97,8 @@ export function mixedPrecisionOpset(options: QuantizeOptions): number | undefine
 }
 
 /**
- * After an evaluated static quantization: meet the accuracy budget, measure the sensitivity
+ * After an evaluated static quantization: with `method: 'auto'`, choose each tensor's calibration
+ * method by the output SQNR (see {@link searchRanges}); then meet the accuracy budget, measure the sensitivity
  * asked for, or (with neither) check the SQNR floor and, under it, search for the budget that
  * would meet it. Returns the result to hand back (a variant when the budget changed layers).
  */
@@ -109,6 +111,13 @@ export async function refineStatic(
   reference?: readonly Record<string, Tensor>[],
 ): Promise<QuantizeResult> {
   const { accuracyBudget: budget, sensitivity } = options;
+  let context: VariantContext | undefined;
+  if (options.method === 'auto' && options.rangeSearch !== false && rereadable(data)) {
+    // The calibration method per tensor is chosen by the output first: every later step starts from it.
+    const searched = await VariantContext.create(floatModel, result, options, scheme, data, reference);
+    result = await searchRanges(searched, typeof options.rangeSearch === 'object' ? options.rangeSearch : {});
+    context = searched.rebased(result);
+  }
   const floor = options.sqnrFloorDb === false ? undefined : (options.sqnrFloorDb ?? DEFAULT_SQNR_FLOOR_DB);
   const underFloor = !budget && floor !== undefined && (result.sqnrDb ?? Infinity) < floor;
   if (!budget && !sensitivity && !underFloor) return result;
@@ -117,7 +126,7 @@ export async function refineStatic(
     result.warnings = [floorWarning(result.sqnrDb!, floor, undefined)];
     return result;
   }
-  const context = await VariantContext.create(floatModel, result, options, scheme, data, reference);
+  context ??= await VariantContext.create(floatModel, result, options, scheme, data, reference);
   const asked = typeof sensitivity === 'object' ? sensitivity : {};
   const measured = sensitivity ? await measureSensitivity(context, asked) : undefined;
   if (budget) return meetBudget(context, budget, measured);

@@ -59,6 +59,7 @@ const REFINEMENTS = {
   equalize: true,
   biasCorrection: true,
   smoothQuant: true,
+  rangeSearch: true,
 } satisfies NamesOf<StaticRefinementOptions>;
 
 const INT4 = {

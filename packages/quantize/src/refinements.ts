@@ -19,6 +19,7 @@ import { InvalidArgumentError, PassManager, type Backend, type Model, type Pass 
 import { biasCorrection, type BiasCorrectionResult } from './bias-correction.js';
 import type { CalibrationData } from './calibrate.js';
 import { crossLayerEqualization, type EqualizationResult } from './equalize.js';
+import { validateRangeSearch, type RangeSearchOptions, type RangeSearchResult } from './range-search.js';
 import { smoothQuantization, type SmoothQuantResult } from './smooth-quant.js';
 
 /** Options of static quantization that refine its accuracy. */
@@ -41,6 +42,13 @@ export interface StaticRefinementOptions {
   biasCorrection?: boolean;
   /** SmoothQuant before calibration: `true` (α = 0.5) or `{ alpha }` (see {@link smoothQuant}). Default off. */
   smoothQuant?: boolean | { alpha?: number };
+  /**
+   * With `method: 'auto'` and evaluation data (an array): choose each tensor's calibration method
+   * by the output SQNR on the evaluation samples, not by its own values alone (see
+   * {@link searchRanges}; `QuantizeResult.rangeSearch` says what was measured). Default on;
+   * `false` keeps the per-tensor choice; `{ maxTensors }` bounds the runs (4, plus one per tensor tried: by default every tensor whose ranges differ).
+   */
+  rangeSearch?: boolean | RangeSearchOptions;
 }
 
 /** The refinement options with what deciding and running them needs: the samples, the backend, and the weight form. */
@@ -56,7 +64,7 @@ export type RefinableOptions = StaticRefinementOptions & {
 const isOneShot = (data: unknown) => !!data && (data as Iterable<unknown>)[Symbol.iterator]?.() === (data as unknown);
 
 /** The refinements that run for these options: the explicit choices, else the measured defaults. */
-export function resolveRefinements(options: RefinableOptions): Required<StaticRefinementOptions> {
+export function resolveRefinements(options: RefinableOptions): Required<Omit<StaticRefinementOptions, 'rangeSearch'>> {
   const perTensor = options.perChannel === false;
   return {
     equalize: options.equalize ?? perTensor,
@@ -70,12 +78,15 @@ export interface RefinementResults {
   equalization?: EqualizationResult;
   smoothQuant?: SmoothQuantResult;
   biasCorrection?: BiasCorrectionResult;
+  /** `method: 'auto'` with evaluation data: the output SQNR of each calibration method, and the per-tensor steps tried. */
+  rangeSearch?: RangeSearchResult;
 }
 
 /** The refinement options' checks: types, alpha's range, and data that can be read more than once. */
 export function validateRefinementOptions(
   options: StaticRefinementOptions & { calibrationData?: unknown; fullInteger?: boolean },
 ): void {
+  validateRangeSearch(options.rangeSearch);
   for (const name of ['equalize', 'biasCorrection'] as const)
     if (options[name] !== undefined && typeof options[name] !== 'boolean')
       throw new InvalidArgumentError(`${name} must be true or false, got ${String(options[name])}`, name);

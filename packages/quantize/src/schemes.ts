@@ -38,6 +38,8 @@ export interface QuantizationRecord {
   ranges?: Record<string, TensorRange>;
   /** Static schemes: activation name → the value holding its dequantized form. */
   dequantizedNames?: Record<string, string>;
+  /** Static schemes: every range calibrated or given, fused-away tensors' too (see `StaticQuantizeResult`). */
+  calibratedRanges?: Record<string, TensorRange>;
   /** Static schemes with `biasCorrection`: the biases corrected. */
   biasCorrection?: BiasCorrectionResult;
   /** Mode qat: what its trainer reported. */
@@ -84,6 +86,7 @@ function recordingPass(
     record.skipped.push(...(r.skipped ?? []));
     if (r.ranges) record.ranges = r.ranges;
     if (r.dequantizedNames) record.dequantizedNames = r.dequantizedNames;
+    if (r.calibratedRanges) record.calibratedRanges = r.calibratedRanges;
   });
 }
 

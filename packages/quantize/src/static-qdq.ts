@@ -168,6 +168,12 @@ export interface StaticQuantizeResult {
   ranges: Record<string, TensorRange>;
   /** For each quantized activation, the value carrying its dequantized form (what readers see). */
   dequantizedNames: Record<string, string>;
+  /**
+   * Every range calibrated or given, before fusion and scale sharing: also those of tensors a
+   * fused Relu then left unquantized, which a later quantization of a variant would otherwise
+   * calibrate again (a full run over the samples).
+   */
+  calibratedRanges?: Record<string, TensorRange>;
 }
 
 const isFloatActivation = (v: Value | undefined): v is Value =>
@@ -491,6 +497,7 @@ export async function quantizeStatic(model: Model, options: StaticQuantizeOption
     ? await calibrate(model, options.calibrationData, options.backend, names, options)
     : new Map<string, TensorRange>();
   for (const [n, r] of Object.entries(options.rangeOverrides ?? {})) ranges.set(n, r);
+  result.calibratedRanges = Object.fromEntries(ranges);
   const params = activationParams(options, actType, ranges);
   if (isUnsigned(actType))
     fuseActivations(graph, chosen, activations, ranges, result, (name) => isUnsigned(params.typeOf(name)));

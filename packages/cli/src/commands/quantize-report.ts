@@ -3,7 +3,13 @@
  * precision took out of int8, the calibration method chosen per tensor, warnings, and the
  * Markdown report `--report file.md` writes.
  */
-import type { LayerSensitivity, MixedPrecisionLayer, QuantizeResult, QuantizeWarning } from '@edgeml/quantize';
+import type {
+  LayerSensitivity,
+  MixedPrecisionLayer,
+  QuantizeResult,
+  QuantizeWarning,
+  RangeSearchResult,
+} from '@edgeml/quantize';
 
 /** Layers of the sensitivity ranking the text and JSON reports show (the Markdown report shows all measured). */
 export const SENSITIVITY_SHOWN = 10;
@@ -16,6 +22,8 @@ export interface QuantizeQualityReport {
   mixedPrecision?: MixedPrecisionLayer[];
   /** `--method auto`: how many tensors got each method, and the method of every tensor. */
   calibration?: { counts: Record<string, number>; methods: Record<string, string> };
+  /** `--method auto`: the output SQNR of each method for the whole model, and the per-tensor steps tried on top of the best. */
+  rangeSearch?: RangeSearchResult;
   /** E.g. the output SQNR under `--sqnr-floor`, with the `--min-sqnr` setting that would meet it. */
   warnings?: QuantizeWarning[];
 }
@@ -26,6 +34,7 @@ export function qualityReport(result: QuantizeResult): QuantizeQualityReport {
   if (result.sensitivity?.length) report.sensitivity = result.sensitivity.slice(0, SENSITIVITY_SHOWN);
   if (result.mixedPrecision) report.mixedPrecision = result.mixedPrecision;
   if (result.warnings?.length) report.warnings = result.warnings;
+  if (result.rangeSearch) report.rangeSearch = result.rangeSearch;
   const methods = Object.fromEntries(
     Object.entries(result.ranges ?? {}).flatMap(([name, r]) => (r.method ? [[name, r.method]] : [])),
   );
@@ -50,6 +59,13 @@ export function warningLines(warnings: readonly QuantizeWarning[]): string[] {
   });
 }
 
+/** The search's whole-model figures and how far the per-tensor steps took it. */
+function rangeSearchLine(search: RangeSearchResult): string {
+  const { wholeModel: whole, steps } = search;
+  const kept = steps.filter((s) => s.kept).length;
+  return `calibration chosen by output SQNR: whole model minmax ${fmtDb(whole.minmax)}, percentile ${fmtDb(whole.percentile)}, entropy ${fmtDb(whole.entropy)}, each tensor's own ${fmtDb(whole.local)} dB; from ${search.startedFrom === 'local' ? "each tensor's own" : search.startedFrom}, ${kept} of ${steps.length} tensor step(s) kept: ${fmtDb(search.sqnrDb)} dB`;
+}
+
 const fmtDb = (db: number | undefined) => (db === undefined ? '-' : Number.isFinite(db) ? db.toFixed(2) : String(db));
 
 /** Lines of the human text report for the quality fields. */
@@ -61,6 +77,7 @@ export function qualityLines(r: QuantizeQualityReport): string[] {
         .map(([m, n]) => `${m} ${n}`)
         .join(', ')} tensor(s)`,
     );
+  if (r.rangeSearch) lines.push(rangeSearchLine(r.rangeSearch));
   if (r.mixedPrecision?.length)
     lines.push(
       'mixed precision (layers out of int8, cheapest per dB first):',

@@ -164,6 +164,7 @@ function modeOptions(
         perChannel,
         reduceRange,
         method: choiceOption(values, 'method', ['minmax', 'percentile', 'entropy', 'auto'] as const, 'quantize'),
+        rangeSearch: rangeSearchOption(values),
         activationType: choiceOption(
           values,
           'activation-type',
@@ -194,6 +195,21 @@ function modeOptions(
       // fp16, and schemes registered by the application, take the common options.
       return { mode, ...common };
   }
+}
+
+/** --range-search <n|off>: a bound on the tensors tried, or no search. */
+function rangeSearchOption(values: Values) {
+  const given = stringOption(values, 'range-search');
+  if (given === undefined) return undefined;
+  if (values.method !== 'auto') throw new UsageError('--range-search goes with --method auto', 'quantize');
+  if (given === 'off') return false;
+  const maxTensors = numberOption(
+    values,
+    'range-search',
+    (n) => Number.isInteger(n) && n >= 0,
+    "a whole number or 'off'",
+  );
+  return { maxTensors };
 }
 
 /** --equalize, --bias-correction and --smooth-quant [alpha]. */
@@ -420,8 +436,12 @@ Options:
   --scale <s>                 image calibration: pixel multiplier (default 1/255)
   --layout <l>                image calibration: nchw (default) | nhwc
   --method <m>                static calibration: minmax (default) | percentile | entropy | auto
-                              (auto: per tensor, whichever of the three ranges quantizes that
-                              tensor's calibration values with the highest SQNR; one pass)
+                              (auto: the three ranges from one pass, then each tensor's chosen by
+                              the output SQNR on the calibration samples: the whole model at each
+                              method, then tensor by tensor from the best, a step kept when it
+                              raises the SQNR; 4 runs plus one per tensor whose ranges differ)
+  --range-search <n|off>      --method auto: try at most n tensors one at a time (default all);
+                              off: each tensor keeps the range its own values favour
   --full-integer              static: uint8/int8 model inputs and outputs (parameters in the
                               model metadata under edgeml.quantization.<name>)
   --min-sqnr <dB>             static: take layers out of int8 until every output's SQNR on the
@@ -522,6 +542,7 @@ Examples:
     ops: { type: 'string' },
     'min-sqnr': { type: 'string' },
     'sqnr-floor': { type: 'string' },
+    'range-search': { type: 'string' },
     'fallback-precision': { type: 'string', multiple: true },
     'fallback-cost': { type: 'string' },
     sensitivity: { type: 'boolean' },
