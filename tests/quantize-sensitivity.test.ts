@@ -84,6 +84,27 @@ describe('mixed precision to an SQNR target', () => {
     const [float, wide] = ['float', 'int16'].map((p) => measured.find((s) => s.precision === p)!);
     expect(wide.sizeCost).toBeLessThan(float.sizeCost);
   });
+
+  it('says so when the int16 run search was tried and fell short, with what it measured', async () => {
+    const base = await quantize(outlierChannelNet(), { ...staticOptions, sqnrFloorDb: false });
+    const r = await quantize(outlierChannelNet(), {
+      ...staticOptions,
+      accuracyBudget: { minSqnrDb: 300, precisions: ['int16'], maxFallbackNodes: 0 },
+    });
+    expect(r.budgetMet).toBe(false);
+    expect(r.mixedPrecision).toEqual([]);
+    const runs = r.runSearch!;
+    expect(runs.met).toBe(false);
+    expect(runs.measured).toBeGreaterThan(0);
+    // Its best variant is at least the base (it starts there) and far from an unreachable 300 dB.
+    expect(runs.sqnrDb).toBeGreaterThanOrEqual(base.sqnrDb! - 1e-9);
+    expect(runs.sqnrDb).toBeLessThan(300);
+    const met = await quantize(outlierChannelNet(), {
+      ...staticOptions,
+      accuracyBudget: { minSqnrDb: base.sqnrDb! + 15, precisions: ['int16'] },
+    });
+    expect(met.runSearch).toBeUndefined();
+  });
 });
 
 describe('the SQNR floor', () => {

@@ -90,6 +90,16 @@ describe('edgeml quantize: SQNR floor and mixed precision', () => {
     expect(text.out).toMatch(
       /sensitivity \(output SQNR gained keeping one layer out of int8, top \d+\):\n {2}narrow \(Conv \+1\) float: \+/,
     );
+    // Out of reach: the int16 run search is tried too, and the report says what it measured.
+    const unreachable = ['--min-sqnr', '300', '--fallback-precision', 'int16'];
+    const short = await run([...staticArgs(model, path.join(dir, 'u.onnx'), samples), ...unreachable, '--json']);
+    const runSearch = (JSON.parse(short.out) as QuantizeReport).runSearch!;
+    expect(runSearch.met).toBe(false);
+    expect(runSearch.measured).toBeGreaterThan(0);
+    const shortText = await run([...staticArgs(model, path.join(dir, 'v.onnx'), samples), ...unreachable]);
+    expect(shortText.out).toMatch(
+      /int16 run search \(runs of activations widened together\): \d+ variant\(s\) measured/,
+    );
   });
 
   it('takes --sqnr-floor off or another floor, and rejects a bad one naming the flag', async () => {

@@ -108,6 +108,7 @@ export {
   meetBudget,
   DEFAULT_SQNR_FLOOR_DB,
   type MixedPrecisionLayer,
+  type MixedPrecisionRunSearch,
   type QuantizeWarning,
 } from './mixed-precision.js';
 export {

@@ -35,6 +35,17 @@ export interface MixedPrecisionLayer {
   cost: number;
 }
 
+/** A run search that did not meet the budget: what it measured (`QuantizeResult.runSearch`). */
+export interface MixedPrecisionRunSearch {
+  met: false;
+  /** The runs of activations its best variant widened to int16 (none when no run improved on the base). */
+  runs: string[][];
+  /** Output SQNR of its best variant (the base's when none improved). */
+  sqnrDb: number;
+  /** Variants it built and measured. */
+  measured: number;
+}
+
 /** Something the caller should know about the written model (the CLI prints each on stderr). */
 export interface QuantizeWarning {
   /** `sqnr-below-floor`: the output SQNR is under `QuantizeCommonOptions.sqnrFloorDb`. */
@@ -241,9 +252,11 @@ export async function meetBudget(
     if (layer.sqnrDbAfter > best.sqnrDb)
       best = { result: current, sqnrDb: layer.sqnrDbAfter, layers: layers.length, floats: spec.floatNodes.length };
   }
+  let runSearch: MixedPrecisionRunSearch | undefined;
   if (!ok && budget.precisions?.includes('int16') && budget.runSearch !== false) {
     const byRuns = await meetByRuns(context, budget, met, sensitivity);
-    if (byRuns) return byRuns;
+    if ('model' in byRuns) return byRuns;
+    runSearch = byRuns;
   }
   const keepBest = !ok && !budget.metric && current && layers.length > best.layers;
   const chosen = keepBest ? best.result : current;
@@ -253,24 +266,27 @@ export async function meetBudget(
     mixedPrecision: layers.slice(0, keepBest ? best.layers : undefined),
     budgetMet: ok,
     sensitivity,
+    ...(runSearch && { runSearch }),
   });
 }
 
 /**
  * The run search (activation-runs.ts), from the base quantization: runs of elementwise
- * activations widened to int16 together. Returns the evaluated variant when it meets the budget.
+ * activations widened to int16 together. Returns the evaluated variant when it meets the budget,
+ * else what it tried.
  */
 async function meetByRuns(
   context: VariantContext,
   budget: AccuracyBudget,
   met: (r: QuantizeResult, sqnrDb: number) => Promise<boolean>,
   sensitivity: LayerSensitivity[],
-): Promise<QuantizeResult | undefined> {
+): Promise<QuantizeResult | MixedPrecisionRunSearch> {
   const search = await searchActivationRuns(context, {
     score: async (r, sqnrDb) => (budget.metric ? (r.metric ??= await budget.metric(r.model)) : sqnrDb),
     met,
   });
-  if (!search.met || !search.result) return undefined;
+  if (!search.met || !search.result)
+    return { met: false, runs: search.runs, sqnrDb: search.sqnrDb, measured: search.measured };
   const final = await context.evaluate(search.result);
   const shaped = await context.shaped();
   const elements = (names: readonly string[]) => {
@@ -320,9 +336,13 @@ function floorWarning(sqnrDb: number, floorDb: number, search: QuantizeResult | 
       : search
         ? 'no single layer measurably raises it; try another calibration method or more calibration samples'
         : `pass evaluation data as an array so the search for the accuracyBudget { minSqnrDb: ${floorDb} } that meets it can run`;
+  const runs = search?.runSearch;
+  const tried = runs
+    ? `; the search for runs of activations to widen to int16 together, also tried, measured ${runs.measured} variant(s) and reached ${runs.sqnrDb.toFixed(1)} dB`
+    : '';
   return {
     code: 'sqnr-below-floor',
-    message: `output SQNR ${sqnrDb.toFixed(1)} dB is under the ${floorDb} dB floor; ${outcome}`,
+    message: `output SQNR ${sqnrDb.toFixed(1)} dB is under the ${floorDb} dB floor; ${outcome}${tried}`,
     floorDb,
     sqnrDb,
     setting: { minSqnrDb: floorDb },

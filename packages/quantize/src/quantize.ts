@@ -32,6 +32,7 @@ import {
   refineStatic,
   validateMixedPrecision,
   type MixedPrecisionLayer,
+  type MixedPrecisionRunSearch,
   type QuantizeWarning,
 } from './mixed-precision.js';
 import { quantizationSchemes, runScheme } from './schemes.js';
@@ -161,6 +162,11 @@ export interface QuantizeResult extends RefinementResults {
   sensitivity?: LayerSensitivity[];
   /** What the caller should know about the result (e.g. an output SQNR under the floor, and the fix). */
   warnings?: QuantizeWarning[];
+  /**
+   * The run search of the accuracy budget (int16 runs of activations), when it ran and did not
+   * meet the budget: what it measured. (When it meets it, `mixedPrecision` lists its runs.)
+   */
+  runSearch?: MixedPrecisionRunSearch;
   /** Whether the accuracy budget was met (when one was given). */
   budgetMet?: boolean;
   /** The user metric of the returned model, when the budget has one. */

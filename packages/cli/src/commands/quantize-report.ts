@@ -6,6 +6,7 @@
 import type {
   LayerSensitivity,
   MixedPrecisionLayer,
+  MixedPrecisionRunSearch,
   QuantizeResult,
   QuantizeWarning,
   RangeSearchResult,
@@ -20,6 +21,8 @@ export interface QuantizeQualityReport {
   sensitivity?: LayerSensitivity[];
   /** Layers `--min-sqnr` took out of int8, in the order it did, with the precision and the SQNR after each. */
   mixedPrecision?: MixedPrecisionLayer[];
+  /** `--min-sqnr` with int16: the search for runs of activations to widen together, when it ran and fell short. */
+  runSearch?: MixedPrecisionRunSearch;
   /** `--method auto`: how many tensors got each method, and the method of every tensor. */
   calibration?: { counts: Record<string, number>; methods: Record<string, string> };
   /** `--method auto`: the output SQNR of each method for the whole model, and the per-tensor steps tried on top of the best. */
@@ -33,6 +36,7 @@ export function qualityReport(result: QuantizeResult): QuantizeQualityReport {
   const report: QuantizeQualityReport = {};
   if (result.sensitivity?.length) report.sensitivity = result.sensitivity.slice(0, SENSITIVITY_SHOWN);
   if (result.mixedPrecision) report.mixedPrecision = result.mixedPrecision;
+  if (result.runSearch) report.runSearch = result.runSearch;
   if (result.warnings?.length) report.warnings = result.warnings;
   if (result.rangeSearch) report.rangeSearch = result.rangeSearch;
   const methods = Object.fromEntries(
@@ -85,6 +89,10 @@ export function qualityLines(r: QuantizeQualityReport): string[] {
         (l) =>
           `  ${l.layer} (${l.opType}) -> ${l.precision}: +${fmtDb(l.gainDb)} dB alone${l.sqnrDbAfter === undefined ? '' : `, output ${fmtDb(l.sqnrDbAfter)} dB after`}`,
       ),
+    );
+  if (r.runSearch)
+    lines.push(
+      `int16 run search (runs of activations widened together): ${r.runSearch.measured} variant(s) measured, best ${fmtDb(r.runSearch.sqnrDb)} dB, short of --min-sqnr`,
     );
   if (r.sensitivity?.length)
     lines.push(
