@@ -6,7 +6,7 @@
  *  - direction classifier: top-1 agreement with float, and both against the truth, on 48 × 192
  *    lines upright and turned 180°.
  * Calibration and held-out samples never share a seed. Run: node bench/ocr-rendered.mjs
- * (HELD_OUT=n held-out pages/lines, default 16 pages and 200 lines).
+ * (HELD_OUT=n held-out pages/lines, default 16 pages and 200 lines; ONLY=det|rec|cls one model).
  */
 import * as path from 'node:path';
 import { Tensor, editDistance } from '@edgeml/core';
@@ -14,6 +14,7 @@ import { loadModel } from '@edgeml/core/node';
 import { NodeBackend } from '@edgeml/runtime-node';
 import { assets, ctcDecode } from './ocr-models.mjs';
 import { quantize } from '@edgeml/quantize';
+import { compare } from '@edgeml/benchmark';
 import { renderLines, renderPages } from './rendered-text.mjs';
 
 const backend = new NodeBackend();
@@ -69,7 +70,14 @@ async function detector() {
     );
     return `text-mask IoU with float ${(both / either).toFixed(3)}`;
   };
-  return `PP-OCRv4 det | ${pages.length - 8} pages | ${await iou(int8)} | ${await iou(auto)} (${search})`;
+  // Speed, interleaved run by run on one held-out page: the search changes ranges, not the graph.
+  const { results } = await compare(
+    [float, int8, auto].map((model, i) => ({ model, label: ['float', 'int8', 'auto'][i] })),
+    { backend, runs: 60, warmup: 10, threads: 1, inputs: { values: x[8] } },
+  );
+  const speed = (r) =>
+    `${r.latencyMs.p50.toFixed(1)} ms, ${r.speedup.toFixed(2)}× float's ${results[0].latencyMs.p50.toFixed(1)} ms`;
+  return `PP-OCRv4 det | ${pages.length - 8} pages | ${await iou(int8)}; ${speed(results[1])} | ${await iou(auto)} (${search}); ${speed(results[2])}`;
 }
 
 async function recognizer() {
@@ -120,4 +128,7 @@ async function classifier() {
 
 console.log('| model | held out | static int8 (defaults: minmax) | static int8, method auto (chosen by output SQNR) |');
 console.log('| ----- | -------- | ------------------------------ | ------------------------------------------------ |');
-for (const run of [detector, recognizer, classifier]) console.log(`| ${await run()} |`);
+// ONLY=det (or rec, cls) runs one model.
+const runs = { det: detector, rec: recognizer, cls: classifier };
+for (const [name, run] of Object.entries(runs))
+  if (!process.env.ONLY || process.env.ONLY === name) console.log(`| ${await run()} |`);
