@@ -294,6 +294,30 @@ describe('int8 with floatFallback: what has no int8 kernel runs in float between
       expect(measureFidelity([float], [got])[0].cosineSimilarity).toBeGreaterThan(0.99);
     }
   });
+
+  it('Conv → Relu → Sqrt: the Relu output left float for the Sqrt is refused as the Sqrt, not as a tensor without a range', async () => {
+    const b = new ModelBuilder();
+    const x = b.input('x', [1, 3, 8, 8]);
+    const relu = b.op('Relu', [b.conv(x, 3, 4, 3, { pads: [1, 1, 1, 1] })]);
+    const model = b.model([b.conv(b.op('Sqrt', [relu]), 4, 4, 1)]);
+    const qdq = await quantizeForTflite(
+      model,
+      [1, 2, 3, 4].map((seed) => randomSample([1, 3, 8, 8], seed)),
+    );
+    const sqrt = model.graph.nodes.find((n) => n.opType === 'Sqrt')!;
+    const e = await refusal(exportTflite(qdq, { quantize: 'int8' }));
+    expect([e.opType, e.nodeName]).toEqual(['Sqrt', sqrt.name]);
+    expect(e.message).toMatch(/its input '.*' was left float for it/);
+    expect(e.message).toContain('floatFallback');
+    // The fix it names works: the CONV_2D writing the float tensor and the SQRT run in float.
+    const { bytes, report } = await exportTflite(qdq, { quantize: 'int8', floatFallback: true });
+    expect(report.floatOperators).toEqual({ CONV_2D: 1, SQRT: 1 });
+    for (let seed = 70; seed < 73; seed++) {
+      const sample = randomSample([1, 3, 8, 8], seed);
+      const [ref, got] = [await onOnnxruntime(qdq, sample), await onTflite(bytes, sample)];
+      expect(measureFidelity([ref], [got])[0].cosineSimilarity).toBeGreaterThan(0.999);
+    }
+  });
 });
 
 /** The UnsupportedOpError `run` rejects with. */

@@ -160,6 +160,14 @@ class Integerizer {
         `node '${origin.name}' (${origin.opType}) is written as several TFLite operators, and the tensor '${name}' between them (${op.op}) has no calibrated range: calibration observes the ONNX model's values only; export it with floatFallback (edgeml export --float-fallback: the node runs in float), or quantize 'dynamic' or 'none'`,
         origin.name,
       );
+    // Read only by operators without an int8 kernel, the quantizer rightly left it float (a Relu
+    // feeding a Sqrt, say): the refusal is theirs, though the operator writing it is lowered first.
+    const reader = this.graph.operators.find((o) => o.inputs.includes(index) && !INT8_RULES[o.op]);
+    if (reader)
+      throw this.noInt8Kernel(
+        reader,
+        `, and its input '${name}' was left float for it, so ${op.op} cannot write it in int8 either`,
+      );
     throw new GraphError(
       `tensor '${name}' (${op.op}) has no calibrated range: the int8 export needs every activation quantized. Quantize with @edgeml/quantize's TFLITE_STATIC_OPS first (edgeml export --quantize int8 does)`,
     );
@@ -243,20 +251,7 @@ class Integerizer {
     if (!floatIn.length && !floatOut.length) return void this.ops.push(op);
     const rule = INT8_RULES[op.op];
     if (this.floatFallback && !this.integerPossible(op, rule)) return this.inFloat(op);
-    if (!rule) {
-      const tensor = this.graph.tensors[op.outputs[0]]?.name;
-      const origin = this.graph.origins.get(op);
-      const what = origin
-        ? `node '${origin.name}' (${origin.opType}) is written as ${op.op} (its output '${tensor}')`
-        : `'${tensor}' is computed by ${op.op}`;
-      throw new UnsupportedOpError(
-        origin?.opType ?? op.op,
-        '',
-        undefined,
-        `${what}, which has no int8 kernel in TFLite (the guide's "Full-integer int8" lists the ${INT8_OPERATORS.length} the export writes); export it with floatFallback (edgeml export --float-fallback: it runs in float between DEQUANTIZE and QUANTIZE), or quantize 'dynamic' or 'none'`,
-        origin?.name ?? tensor,
-      );
-    }
+    if (!rule) throw this.noInt8Kernel(op);
     const data = op.inputs.find((i) => this.activations.has(i));
     if (rule.kind === 'weights') this.weights(op, rule);
     else if (rule.kind === 'same' || rule.kind === 'concat') {
@@ -273,6 +268,22 @@ class Integerizer {
     }
     for (const i of op.inputs) if (this.isFloat(i)) this.params(i, op);
     this.ops.push(op);
+  }
+
+  /** The refusal of an operator TFLite has no int8 kernel for, naming the ONNX node it came from. */
+  private noInt8Kernel(op: TfliteOperator, via = ''): UnsupportedOpError {
+    const tensor = this.graph.tensors[op.outputs[0]]?.name;
+    const origin = this.graph.origins.get(op);
+    const what = origin
+      ? `node '${origin.name}' (${origin.opType}) is written as ${op.op} (its output '${tensor}')`
+      : `'${tensor}' is computed by ${op.op}`;
+    return new UnsupportedOpError(
+      origin?.opType ?? op.op,
+      '',
+      undefined,
+      `${what}, which has no int8 kernel in TFLite (the guide's "Full-integer int8" lists the ${INT8_OPERATORS.length} the export writes)${via}; export it with floatFallback (edgeml export --float-fallback: it runs in float between DEQUANTIZE and QUANTIZE), or quantize 'dynamic' or 'none'`,
+      origin?.name ?? tensor,
+    );
   }
 
   /**
