@@ -1,23 +1,7 @@
 /** Debian's Chromium driven by playwright-core (it cannot download a browser of its own here). */
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 
-export const CHROMIUM_PATH = '/usr/bin/chromium';
-
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM_PATH,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-quic',
-    ],
-  });
-}
+export { CHROMIUM_PATH, launchChromium } from '../../scripts/chromium.mjs';
 
 /** Bundle a test page (a folder with index.html and its main.ts) with Vite into `outDir`. */
 export async function buildTestPage(pageDir: string, outDir: string): Promise<void> {
