@@ -259,8 +259,8 @@ describe('int8 with floatFallback: what has no int8 kernel runs in float between
     return b.model([b.conv(h, 4, 4, 1)]);
   }
 
-  it('refused naming the Sqrt without it; with it the SQRT runs in float and the file agrees with the QDQ model', async () => {
-    const model = sqrtNet();
+  /** `model` quantized for TFLite; its plain int8 export must be refused as its Sqrt, naming the fix. */
+  async function refusedAtSqrt(model: Model): Promise<{ qdq: Model; message: string }> {
     const qdq = await quantizeForTflite(
       model,
       [1, 2, 3, 4].map((seed) => randomSample([1, 3, 8, 8], seed)),
@@ -269,6 +269,12 @@ describe('int8 with floatFallback: what has no int8 kernel runs in float between
     const e = await refusal(exportTflite(qdq, { quantize: 'int8' }));
     expect([e.opType, e.nodeName]).toEqual(['Sqrt', sqrt.name]);
     expect(e.message).toContain('floatFallback');
+    return { qdq, message: e.message };
+  }
+
+  it('refused naming the Sqrt without it; with it the SQRT runs in float and the file agrees with the QDQ model', async () => {
+    const model = sqrtNet();
+    const { qdq } = await refusedAtSqrt(model);
     await expect(exportTflite(model, { floatFallback: true })).rejects.toThrow(/floatFallback needs quantize 'int8'/);
     const { bytes, report } = await exportTflite(qdq, { quantize: 'int8', floatFallback: true });
     expect(report.floatOperators).toEqual({ SQRT: 1 });
@@ -299,16 +305,8 @@ describe('int8 with floatFallback: what has no int8 kernel runs in float between
     const b = new ModelBuilder();
     const x = b.input('x', [1, 3, 8, 8]);
     const relu = b.op('Relu', [b.conv(x, 3, 4, 3, { pads: [1, 1, 1, 1] })]);
-    const model = b.model([b.conv(b.op('Sqrt', [relu]), 4, 4, 1)]);
-    const qdq = await quantizeForTflite(
-      model,
-      [1, 2, 3, 4].map((seed) => randomSample([1, 3, 8, 8], seed)),
-    );
-    const sqrt = model.graph.nodes.find((n) => n.opType === 'Sqrt')!;
-    const e = await refusal(exportTflite(qdq, { quantize: 'int8' }));
-    expect([e.opType, e.nodeName]).toEqual(['Sqrt', sqrt.name]);
-    expect(e.message).toMatch(/its input '.*' was left float for it/);
-    expect(e.message).toContain('floatFallback');
+    const { qdq, message } = await refusedAtSqrt(b.model([b.conv(b.op('Sqrt', [relu]), 4, 4, 1)]));
+    expect(message).toMatch(/its input '.*' was left float for it/);
     // The fix it names works: the CONV_2D writing the float tensor and the SQRT run in float.
     const { bytes, report } = await exportTflite(qdq, { quantize: 'int8', floatFallback: true });
     expect(report.floatOperators).toEqual({ CONV_2D: 1, SQRT: 1 });
