@@ -102,6 +102,28 @@ describe('edgeml quantize: SQNR floor and mixed precision', () => {
     );
   });
 
+  it('--evaluation judges on samples of its own: the SQNR reported is the one onnxruntime gives on them', async () => {
+    const { dir, model, samples } = outlierFiles();
+    const heldOut = path.join(dir, 'held-out');
+    fs.mkdirSync(heldOut);
+    const evaluation = outlierChannelSamples(8, 900);
+    evaluation.forEach((s, i) => fs.writeFileSync(path.join(heldOut, `s${i}.npy`), encodeNpy(s.x)));
+    const out = path.join(dir, 'held.onnx');
+    const args = [...staticArgs(model, out, samples), '--sqnr-floor', 'off', '--json'];
+    const r = await run([...args, '--evaluation', heldOut]);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.out) as QuantizeReport;
+    const written = await loadModel(out);
+    const backend = new NodeBackend();
+    const [onHeldOut] = await compareOutputs(outlierChannelNet(), written, evaluation, backend);
+    const [onCalibration] = await compareOutputs(outlierChannelNet(), written, outlierChannelSamples(8, 100), backend);
+    expect(report.sqnrDb).toBeCloseTo(onHeldOut.sqnrDb, 3);
+    expect(Math.abs(onHeldOut.sqnrDb - onCalibration.sqnrDb)).toBeGreaterThan(0.01);
+    const alone = await run(['quantize', model, '-o', path.join(dir, 'e.onnx'), '--evaluation', heldOut]);
+    expect(alone.code).toBe(2);
+    expect(alone.err).toMatch(/--evaluation goes with --calibration/);
+  });
+
   it('takes --sqnr-floor off or another floor, and rejects a bad one naming the flag', async () => {
     const { dir, model, samples } = outlierFiles();
     const off = await run([...staticArgs(model, path.join(dir, 'a.onnx'), samples), '--sqnr-floor', 'off', '--json']);

@@ -319,12 +319,17 @@ export async function runQuantize(
   // The model as samples and the write check see it once the --fix inputs are constants.
   const fitted = withFixedInputs(model, specialize);
   const calibration = folder ? loadCalibration(folder, fitted, values) : undefined;
+  // Samples of their own judge what is measured (output SQNR, bias correction, --method auto's
+  // search, the floor) better than the ones the ranges were fitted on.
+  const evaluationFolder = stringOption(values, 'evaluation');
+  if (evaluationFolder && !folder) throw new UsageError('--evaluation goes with --calibration', 'quantize');
+  const evaluation = evaluationFolder ? loadCalibration(evaluationFolder, fitted, values) : calibration;
   // The result must load in the runtime that will serve it: quantize() checks it there.
   const common: CommonOptions = {
     specialize,
     exclude: listOption(values, 'exclude'),
     backend,
-    evaluationData: calibration,
+    evaluationData: evaluation,
     // One wasm thread, as the speed check times one node thread.
     target: target === 'wasm' ? await resolveCliBackend('web-wasm', 1) : backend,
   };
@@ -431,6 +436,9 @@ Options:
                               .png/.jpg images (one image input); required for static, and used
                               to report output SQNR; fp16 keeps layers whose values pass
                               float16's ±65504 on these samples in float32
+  --evaluation <dir>          samples held out from calibration (same forms): the output SQNR,
+                              bias correction's check, --method auto's search and the SQNR floor
+                              are judged on them instead of on the calibration samples
   --size <WxH>                image calibration: resize to this (default: the model's input size)
   --mean <a,b,c> --std <a,b,c>  image calibration: per-channel normalisation after --scale
   --scale <s>                 image calibration: pixel multiplier (default 1/255)
@@ -531,6 +539,7 @@ Examples:
     'weight-type': { type: 'string' },
     'activation-type': { type: 'string' },
     calibration: { type: 'string' },
+    evaluation: { type: 'string' },
     method: { type: 'string' },
     'block-size': { type: 'string' },
     algorithm: { type: 'string' },
