@@ -126,6 +126,36 @@ describe('full-integer model', () => {
     const floatAcc = await accuracy(encodeModel(await loadModel(FIXTURE)));
     expect(Math.abs((100 * correct) / test.labels.length - floatAcc)).toBeLessThanOrEqual(0.5);
   });
+
+  it('is evaluated as it is fed: float samples quantized at its input, scores dequantized at its output', async () => {
+    const model = await loadModel(FIXTURE);
+    const samples = calibration().slice(0, 4);
+    const options = {
+      mode: 'static',
+      calibrationData: samples,
+      evaluationData: samples,
+      backend: new NodeBackend(),
+    } as const;
+    const r = await quantize(model, { ...options, fullInteger: true, sqnrFloorDb: false });
+    // The SQNR it reports is what onnxruntime gives, fed and read here with the metadata's parameters.
+    const [inP, outP] = ['image', 'logits'].map(
+      (n) => JSON.parse(r.model.metadata.get(`edgeml.quantization.${n}`)!) as { scale: number; zeroPoint: number },
+    );
+    let signal = 0,
+      noise = 0;
+    for (const { image } of samples) {
+      const want = (await runOrt(model, { image })).logits.data as Float32Array;
+      const q = Uint8Array.from(image.data, (v) =>
+        Math.min(255, Math.max(0, Math.round(v / inP.scale) + inP.zeroPoint)),
+      );
+      const got = (await runOrt(r.model, { image: Tensor.from('uint8', image.dims, q) })).logits.data as Uint8Array;
+      want.forEach((v, i) => ((signal += v * v), (noise += (v - (got[i] - outP.zeroPoint) * outP.scale) ** 2)));
+    }
+    expect(r.sqnrDb!).toBeCloseTo(10 * Math.log10(signal / noise), 1);
+    // As close to float as the same quantization in QDQ form, whose inputs and outputs stay float.
+    const qdq = await quantize(model, { ...options, sqnrFloorDb: false });
+    expect(Math.abs(r.sqnrDb! - qdq.sqnrDb!)).toBeLessThan(1);
+  });
 });
 
 describe('QOperator format', () => {

@@ -124,6 +124,16 @@ describe('edgeml quantize: SQNR floor and mixed precision', () => {
     expect(alone.err).toMatch(/--evaluation goes with --calibration/);
   });
 
+  it('--full-integer writes integer inputs and outputs and reports the SQNR measured through them', async () => {
+    const { dir, model, samples } = outlierFiles();
+    const out = path.join(dir, 'int.onnx');
+    const r = await run([...staticArgs(model, out, samples), '--full-integer', '--sqnr-floor', 'off', '--json']);
+    expect(r.code).toBe(0);
+    const written = await loadModel(out);
+    expect(written.graph.inputs[0].dtype).toBe('uint8');
+    expect(Number.isFinite((JSON.parse(r.out) as QuantizeReport).sqnrDb)).toBe(true);
+  });
+
   it('takes --sqnr-floor off or another floor, and rejects a bad one naming the flag', async () => {
     const { dir, model, samples } = outlierFiles();
     const off = await run([...staticArgs(model, path.join(dir, 'a.onnx'), samples), '--sqnr-floor', 'off', '--json']);

@@ -1,11 +1,58 @@
 /** Float against quantized on the same samples: the error report of every quantization. */
-import { FidelityAccumulator, exposeOutputs, type Backend, type Model, type Tensor } from '@edgeml/core';
+import { FidelityAccumulator, Tensor, exposeOutputs, roundHalfEven, type Backend, type Model } from '@edgeml/core';
 import type { CalibrationData, CalibrationSample } from './calibrate.js';
 import type { OutputError, QuantizeResult } from './quantize.js';
 
 const floatTensorOf = (t: Tensor) => t.dtype === 'float32' || t.dtype === 'float16';
 
 const exposing = (model: Model, names: readonly string[]): Model => exposeOutputs(model, names).model;
+
+interface IoParams {
+  scale: number;
+  zeroPoint: number;
+  type: 'uint8' | 'int8';
+}
+
+/** A full-integer model's integer inputs and outputs with their parameters (from its metadata). */
+function integerIo(model: Model): Map<string, IoParams> {
+  const io = new Map<string, IoParams>();
+  for (const v of [...model.graph.inputs, ...model.graph.outputs]) {
+    const meta = model.metadata.get(`edgeml.quantization.${v.name}`);
+    if (meta && (v.dtype === 'uint8' || v.dtype === 'int8')) io.set(v.name, JSON.parse(meta) as IoParams);
+  }
+  return io;
+}
+
+/**
+ * A full-integer model compared on the float samples as its user feeds it: each integer input
+ * quantized with its recorded parameters, each integer output dequantized with its own.
+ */
+function fullIntegerRunner(io: Map<string, IoParams>) {
+  const quantized = (name: string, t: Tensor): Tensor => {
+    const p = io.get(name);
+    if (!p || t.dtype !== 'float32') return t;
+    const [lo, hi] = p.type === 'uint8' ? [0, 255] : [-128, 127];
+    const q = Array.from(t.data as Float32Array, (x) =>
+      Math.min(hi, Math.max(lo, roundHalfEven(x / p.scale) + p.zeroPoint)),
+    );
+    return Tensor.from(p.type, t.dims, p.type === 'uint8' ? Uint8Array.from(q) : Int8Array.from(q));
+  };
+  const dequantized = (name: string, t: Tensor): Tensor => {
+    const p = io.get(name);
+    if (!p || t.dtype === 'float32') return t;
+    return Tensor.from(
+      'float32',
+      t.dims,
+      Float32Array.from(t.data as Uint8Array, (v) => (v - p.zeroPoint) * p.scale),
+    );
+  };
+  return {
+    feeds: (sample: CalibrationSample) =>
+      Object.fromEntries(Object.entries(sample).map(([name, t]) => [name, quantized(name, t)])),
+    outputs: (out: Record<string, Tensor>) =>
+      Object.fromEntries(Object.entries(out).map(([name, t]) => [name, dequantized(name, t)])),
+  };
+}
 
 /**
  * SQNR and max error, float model against quantized on the same samples: every float
@@ -40,9 +87,10 @@ export async function compareOutputs(
       : quantModel,
   );
   const acc = new Map<string, FidelityAccumulator>();
+  const integer = fullIntegerRunner(integerIo(quantModel));
   try {
     for await (const sample of data as AsyncIterable<CalibrationSample>) {
-      const [x, y] = [await a.run(sample), await b.run(sample)];
+      const [x, y] = [await a.run(sample), integer.outputs(await b.run(integer.feeds(sample)))];
       for (const [name, t] of Object.entries(x)) {
         // Graph outputs compare by name; inner activations against what their readers see (the dequantized value).
         const other = y[outputNames.has(name) ? name : (quantNames[name] ?? name)];
