@@ -35,6 +35,7 @@ import {
 } from './quantize-report.js';
 import { fixedInputs, withFixedInputs } from '../fixed-inputs.js';
 import { formatQatReport, runQat } from './quantize-qat.js';
+import { rangeSearchOption, refinementOptions } from './quantize-flags.js';
 import {
   checkQuantizedSpeed,
   floatTimingFirst,
@@ -195,37 +196,6 @@ function modeOptions(
       // fp16, and schemes registered by the application, take the common options.
       return { mode, ...common };
   }
-}
-
-/** --range-search <n|off>: a bound on the tensors tried, or no search. */
-function rangeSearchOption(values: Values) {
-  const given = stringOption(values, 'range-search');
-  if (given === undefined) return undefined;
-  if (values.method !== 'auto') throw new UsageError('--range-search goes with --method auto', 'quantize');
-  if (given === 'off') return false;
-  const maxTensors = numberOption(
-    values,
-    'range-search',
-    (n) => Number.isInteger(n) && n >= 0,
-    "a whole number or 'off'",
-  );
-  return { maxTensors };
-}
-
-/** --equalize, --bias-correction and --smooth-quant [alpha]. */
-function refinementOptions(values: Values) {
-  const sq = stringOption(values, 'smooth-quant');
-  const alpha = sq ? numberOption(values, 'smooth-quant', (a) => a >= 0 && a <= 1, 'an alpha in [0, 1]') : undefined;
-  const onOff = (flag: string) => {
-    if (values[flag] && values[`no-${flag}`])
-      throw new UsageError(`give --${flag} or --no-${flag}, not both`, 'quantize');
-    return values[flag] ? true : values[`no-${flag}`] ? false : undefined;
-  };
-  return {
-    equalize: onOff('equalize'),
-    biasCorrection: onOff('bias-correction'),
-    smoothQuant: sq === undefined ? undefined : alpha === undefined ? true : { alpha },
-  };
 }
 
 /** One line per refinement that ran. */
