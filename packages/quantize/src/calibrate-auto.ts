@@ -67,6 +67,5 @@ export function chooseRange(
   // range move the estimate by hundredths of a dB): on a tie every value stays representable.
   let best: Method = 'minmax';
   for (const method of methods) if (sqnrDb[method]! > sqnrDb[best]! + (best === 'minmax' ? 0.1 : 0)) best = method;
-  const extremes = Object.fromEntries(methods.map((m) => [m, { min: candidates[m].min, max: candidates[m].max }]));
-  return { ...candidates[best], method: best, sqnrDb, candidates: extremes };
+  return { ...candidates[best], method: best, sqnrDb, candidates };
 }

@@ -2,6 +2,7 @@
 import { FidelityAccumulator, Tensor, exposeOutputs, roundHalfEven, type Backend, type Model } from '@edgeml/core';
 import type { CalibrationData, CalibrationSample } from './calibrate.js';
 import type { OutputError, QuantizeResult } from './quantize.js';
+import { quantRange } from './quant-params.js';
 
 const floatTensorOf = (t: Tensor) => t.dtype === 'float32' || t.dtype === 'float16';
 
@@ -28,12 +29,13 @@ function integerIo(model: Model): Map<string, IoParams> {
  * quantized with its recorded parameters, each integer output dequantized with its own.
  */
 function fullIntegerRunner(io: Map<string, IoParams>) {
+  if (!io.size) return { feeds: (s: CalibrationSample) => s, outputs: (o: Record<string, Tensor>) => o };
   const quantized = (name: string, t: Tensor): Tensor => {
     const p = io.get(name);
     if (!p || t.dtype !== 'float32') return t;
-    const [lo, hi] = p.type === 'uint8' ? [0, 255] : [-128, 127];
+    const { qmin, qmax } = quantRange(p.type);
     const q = Array.from(t.data as Float32Array, (x) =>
-      Math.min(hi, Math.max(lo, roundHalfEven(x / p.scale) + p.zeroPoint)),
+      Math.min(qmax, Math.max(qmin, roundHalfEven(x / p.scale) + p.zeroPoint)),
     );
     return Tensor.from(p.type, t.dims, p.type === 'uint8' ? Uint8Array.from(q) : Int8Array.from(q));
   };
